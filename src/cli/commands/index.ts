@@ -1,0 +1,9 @@
+/**
+ * The list of command groups. Add one import and one entry per area; each area's file exports
+ * `register(program)` and keeps its option parsing there, calling into its module for the work.
+ */
+import type { Command } from "commander";
+
+export type Registration = (program: Command) => void;
+
+export const registrations: Registration[] = [];

@@ -1,0 +1,174 @@
+/**
+ * The kernel boundary of the engine: every heavy numeric routine the autograd ops call.
+ *
+ * Two implementations satisfy this interface and must agree (shared parity suite):
+ *   - `reference.ts`: plain TypeScript, obvious loops; the living definition of each kernel.
+ *   - `native.ts`: the N-API C++ addon (OpenBLAS sgemm + threaded element-wise loops).
+ * A future GPU backend implements the same interface; model code never calls kernels directly.
+ *
+ * Conventions (llm.c style):
+ *   - All arrays are row-major Float32Array (ids: Int32Array). Outputs come first in argument lists.
+ *   - Forward kernels overwrite their outputs. Backward kernels ADD into gradient buffers
+ *     (callers zero them once per step), so shared parameters accumulate naturally.
+ *   - Shape glossary: B batch, T sequence, N = B*T rows, C model width, H query heads,
+ *     Hkv key/value heads (H % Hkv == 0), D head dim, V vocabulary, Tq/Tk query/key lengths.
+ *   - Offsets are element offsets into the arrays, so a kernel can work on a slice of a larger
+ *     allocation without copying.
+ */
+
+export type F32 = Float32Array;
+
+export interface GemmArgs {
+  /** op(A) is (M,K): A is stored (M,K) with lda >= K, or (K,M) with lda >= M when transA. */
+  transA: boolean;
+  /** op(B) is (K,N): B is stored (K,N) with ldb >= N, or (N,K) with ldb >= K when transB. */
+  transB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  alpha: number;
+  A: F32;
+  aOffset?: number;
+  lda: number;
+  B: F32;
+  bOffset?: number;
+  ldb: number;
+  /** C = alpha*op(A)*op(B) + beta*C; C is (M,N) with ldc >= N. beta = 0 ignores C's old content (even NaN). */
+  beta: number;
+  C: F32;
+  cOffset?: number;
+  ldc: number;
+}
+
+export interface BatchedGemmArgs extends GemmArgs {
+  batch: number;
+  /** element strides between consecutive matrices of the batch */
+  strideA: number;
+  strideB: number;
+  strideC: number;
+}
+
+export interface AttentionShape {
+  B: number;
+  /** query positions in this call */
+  Tq: number;
+  /** key/value positions; Tk >= Tq. Query i (0-based in this call) sees keys j <= i + (Tk - Tq) (causal). */
+  Tk: number;
+  H: number;
+  Hkv: number;
+  D: number;
+  /** score scale, usually 1/sqrt(D) */
+  scale: number;
+  /** ALiBi slopes (H): score[i][j] += slope[h] * (j - (i + Tk - Tq)). null: no bias. */
+  alibiSlopes: F32 | null;
+  /**
+   * Key padding mask (B,Tk): 1 = real token, 0 = padding (never attended to). null: all real.
+   * A query row with no visible key outputs zeros and gets zero gradient.
+   */
+  keyMask: Uint8Array | null;
+}
+
+export interface AttentionForwardArgs extends AttentionShape {
+  /** (B,Tq,H,D) */
+  out: F32;
+  /** (B,H,Tq) log-sum-exp of each scaled, biased, masked score row; saved for backward (-Infinity for empty rows). */
+  lse: F32;
+  /** (B,Tq,H,D) */
+  q: F32;
+  /** (B,Tk,Hkv,D) */
+  k: F32;
+  /** (B,Tk,Hkv,D) */
+  v: F32;
+}
+
+export interface AttentionBackwardArgs extends AttentionShape {
+  /** (B,Tq,H,D), added into */
+  dq: F32;
+  /** (B,Tk,Hkv,D), added into (query heads sharing a kv head accumulate) */
+  dk: F32;
+  /** (B,Tk,Hkv,D), added into */
+  dv: F32;
+  /** (B,Tq,H,D) */
+  dout: F32;
+  q: F32;
+  k: F32;
+  v: F32;
+  /** the forward output (B,Tq,H,D) and lse (B,H,Tq) */
+  out: F32;
+  lse: F32;
+}
+
+export interface AdamWArgs {
+  param: F32;
+  grad: F32;
+  /** first and second moment buffers, same length as param */
+  m: F32;
+  v: F32;
+  n: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** decoupled: param -= lr * weightDecay * param (applied before the Adam update, as torch.optim.AdamW) */
+  weightDecay: number;
+  /** 1-based step count, for bias correction */
+  step: number;
+  /** multiply grad by this first (gradient clipping / accumulation averaging); default 1 */
+  gradScale?: number;
+}
+
+export interface Kernels {
+  readonly name: string;
+
+  gemm(a: GemmArgs): void;
+  gemmBatched(a: BatchedGemmArgs): void;
+
+  /** out (N,C) = table[ids[n]] ; table (V,C). Throws RangeError on an id outside [0,V). */
+  embeddingForward(out: F32, table: F32, ids: Int32Array, C: number): void;
+  /** dtable[ids[n]] += dout[n] */
+  embeddingBackward(dtable: F32, dout: F32, ids: Int32Array, C: number): void;
+
+  /** out = inp * rstd * weight, rstd (N) = 1/sqrt(mean(inp^2) + eps); inp, out (N,C) */
+  rmsnormForward(out: F32, rstd: F32, inp: F32, weight: F32, N: number, C: number, eps: number): void;
+  /** dinp += ..., dweight += ... */
+  rmsnormBackward(dinp: F32, dweight: F32, dout: F32, inp: F32, weight: F32, rstd: F32, N: number, C: number): void;
+
+  /**
+   * Rotary embedding in place, Hugging Face rotate-half convention: for i < D/2,
+   * x'[i] = x[i]*cos - x[i+D/2]*sin, x'[i+D/2] = x[i+D/2]*cos + x[i]*sin, angle = pos * theta^(-2i/D).
+   * x (B,T,Hx,D); cos, sin (maxPos, D/2) tables; positions (B*T) absolute position of each token.
+   */
+  ropeForward(x: F32, cos: F32, sin: F32, positions: Int32Array, B: number, T: number, Hx: number, D: number): void;
+  /** In place inverse rotation of a gradient (the transpose of ropeForward). */
+  ropeBackward(dx: F32, cos: F32, sin: F32, positions: Int32Array, B: number, T: number, Hx: number, D: number): void;
+
+  attentionForward(a: AttentionForwardArgs): void;
+  attentionBackward(a: AttentionBackwardArgs): void;
+
+  /** out = silu(gate) * up, n elements */
+  swigluForward(out: F32, gate: F32, up: F32, n: number): void;
+  /** dgate += ..., dup += ... */
+  swigluBackward(dgate: F32, dup: F32, dout: F32, gate: F32, up: F32, n: number): void;
+
+  /**
+   * Per-row softmax cross-entropy: losses[n] = lse[n] - logits[n, targets[n]] (so -losses[n] is the
+   * token log-prob); rows whose target equals ignoreIndex get loss 0 (lse still written).
+   * Throws RangeError on a target outside [0,V) that is not ignoreIndex.
+   */
+  crossEntropyForward(losses: F32, lse: F32, logits: F32, targets: Int32Array, N: number, V: number, ignoreIndex: number): void;
+  /** dlogits[n] += dlosses[n] * (softmax(logits[n]) - onehot(targets[n])); ignored rows add nothing. */
+  crossEntropyBackward(dlogits: F32, dlosses: F32, logits: F32, lse: F32, targets: Int32Array, N: number, V: number, ignoreIndex: number): void;
+
+  /** out = a + b */
+  add(out: F32, a: F32, b: F32, n: number): void;
+  /** out = a * b */
+  mul(out: F32, a: F32, b: F32, n: number): void;
+  /** y += alpha * x */
+  axpy(y: F32, x: F32, alpha: number, n: number): void;
+  /** x *= alpha */
+  scale(x: F32, alpha: number, n: number): void;
+  /** sum of squares in double precision (gradient norms) */
+  sumSquares(x: F32, n: number): number;
+
+  adamw(a: AdamWArgs): void;
+}
