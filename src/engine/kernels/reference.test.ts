@@ -1,0 +1,228 @@
+/**
+ * The reference kernels against PyTorch 1.13 golden values (test/fixtures/kernels, written by
+ * scripts/fixtures/kernels_torch.py). Each tensor has its own tolerance; the max |diff| is printed.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { referenceKernels as K } from "./reference.js";
+import { alibiSlopes, ropeTables } from "./tables.js";
+
+const dir = fileURLToPath(new URL("../../../test/fixtures/kernels/", import.meta.url));
+interface Desc { offset: number; shape: number[]; dtype: "f32" | "i32" | "u8" }
+interface Case { params: Record<string, number>; tensors: Record<string, Desc> }
+const index = JSON.parse(readFileSync(dir + "kernels.json", "utf8")) as { cases: Record<string, Case> };
+const blob = readFileSync(dir + "kernels.bin");
+
+function size(d: Desc): number {
+  return d.shape.reduce((a, b) => a * b, 1);
+}
+function f32(c: Case, name: string): Float32Array {
+  const d = c.tensors[name];
+  if (!d || d.dtype !== "f32") throw new Error(`fixture tensor ${name} missing or not f32`);
+  // copy out so kernels may write in place
+  return new Float32Array(blob.buffer.slice(blob.byteOffset + d.offset, blob.byteOffset + d.offset + 4 * size(d)));
+}
+function i32(c: Case, name: string): Int32Array {
+  const d = c.tensors[name]!;
+  return new Int32Array(blob.buffer.slice(blob.byteOffset + d.offset, blob.byteOffset + d.offset + 4 * size(d)));
+}
+function u8(c: Case, name: string): Uint8Array {
+  const d = c.tensors[name]!;
+  return new Uint8Array(blob.buffer.slice(blob.byteOffset + d.offset, blob.byteOffset + d.offset + size(d)));
+}
+function get(name: string): Case {
+  const c = index.cases[name];
+  if (!c) throw new Error(`fixture case ${name} missing; regenerate with scripts/fixtures/kernels_torch.py`);
+  return c;
+}
+
+/** max |a-b| / (1 + |b|) style check: |a - b| <= atol + rtol*|b|, infinities must match exactly. */
+function close(label: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol = atol): void {
+  expect(got.length, `${label} length`).toBe(want.length);
+  let maxDiff = 0;
+  let worst = -1;
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!;
+    const w = want[i]!;
+    if (!Number.isFinite(w)) {
+      expect(g, `${label}[${i}]`).toBe(w);
+      continue;
+    }
+    const d = Math.abs(g - w);
+    if (!(d <= atol + rtol * Math.abs(w))) worst = i;
+    if (d > maxDiff || Number.isNaN(d)) maxDiff = d;
+  }
+  console.log(`  ${label.padEnd(34)} max|diff| = ${maxDiff.toExponential(2)}  (atol ${atol}, rtol ${rtol})`);
+  if (worst >= 0) expect.fail(`${label}[${worst}]: got ${got[worst]}, want ${want[worst]} (atol ${atol}, rtol ${rtol})`);
+}
+
+describe("reference kernels vs PyTorch 1.13 fixtures", () => {
+  it("gemm, all four transpose layouts of the same product", () => {
+    const c = get("gemm");
+    const { M, N, K: Kd, alpha, beta } = c.params as { M: number; N: number; K: number; alpha: number; beta: number };
+    const A = f32(c, "A");
+    const B = f32(c, "B");
+    const transpose = (x: Float32Array, r: number, cols: number) => {
+      const t = new Float32Array(r * cols);
+      for (let i = 0; i < r; i++) for (let j = 0; j < cols; j++) t[j * r + i] = x[i * cols + j]!;
+      return t;
+    };
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const Cm = f32(c, "C0");
+        K.gemm({
+          transA, transB, M, N, K: Kd, alpha, beta,
+          A: transA ? transpose(A, M, Kd) : A, lda: transA ? M : Kd,
+          B: transB ? transpose(B, Kd, N) : B, ldb: transB ? Kd : N,
+          C: Cm, ldc: N,
+        });
+        close(`gemm transA=${transA} transB=${transB}`, Cm, f32(c, "C"), 1e-6);
+      }
+    }
+  });
+
+  it("rmsnorm forward and backward", () => {
+    const c = get("rmsnorm");
+    const { N, C, eps } = c.params as { N: number; C: number; eps: number };
+    const out = new Float32Array(N * C);
+    const rstd = new Float32Array(N);
+    K.rmsnormForward(out, rstd, f32(c, "inp"), f32(c, "weight"), N, C, eps);
+    close("rmsnorm out", out, f32(c, "out"), 1e-6);
+    close("rmsnorm rstd", rstd, f32(c, "rstd"), 1e-6);
+    const dinp = new Float32Array(N * C);
+    const dweight = new Float32Array(C);
+    K.rmsnormBackward(dinp, dweight, f32(c, "dout"), f32(c, "inp"), f32(c, "weight"), rstd, N, C);
+    close("rmsnorm dinp", dinp, f32(c, "dinp"), 1e-5);
+    close("rmsnorm dweight", dweight, f32(c, "dweight"), 1e-5);
+  });
+
+  it("rope tables, forward and backward", () => {
+    const c = get("rope");
+    const { B, T, Hx, D, theta, maxPos } = c.params as Record<string, number> as { B: number; T: number; Hx: number; D: number; theta: number; maxPos: number };
+    const tabs = ropeTables(theta, D, maxPos);
+    close("ropeTables cos", tabs.cos, f32(c, "cos"), 1e-6);
+    close("ropeTables sin", tabs.sin, f32(c, "sin"), 1e-6);
+    const x = f32(c, "x");
+    K.ropeForward(x, f32(c, "cos"), f32(c, "sin"), i32(c, "positions"), B, T, Hx, D);
+    close("rope out", x, f32(c, "out"), 1e-6);
+    const dx = f32(c, "dout");
+    K.ropeBackward(dx, f32(c, "cos"), f32(c, "sin"), i32(c, "positions"), B, T, Hx, D);
+    close("rope dx", dx, f32(c, "dx"), 1e-6);
+  });
+
+  it("alibi slopes for power-of-two and other head counts", () => {
+    for (const H of [5, 6, 8, 40]) close(`alibiSlopes(${H})`, alibiSlopes(H), f32(get(`alibi_${H}`), "slopes"), 1e-7);
+  });
+
+  for (const name of ["attention_gqa", "attention_alibi_pad", "attention_decode_gqa", "attention_decode_alibi"]) {
+    it(`${name} forward and backward`, () => {
+      const c = get(name);
+      const p = c.params as { B: number; Tq: number; Tk: number; H: number; Hkv: number; D: number; scale: number };
+      const shape = {
+        ...p,
+        alibiSlopes: c.tensors.alibiSlopes ? f32(c, "alibiSlopes") : null,
+        keyMask: c.tensors.keyMask ? u8(c, "keyMask") : null,
+      };
+      const q = f32(c, "q"), k = f32(c, "k"), v = f32(c, "v");
+      const out = new Float32Array(q.length).fill(NaN);
+      const lse = new Float32Array(p.B * p.H * p.Tq).fill(NaN);
+      K.attentionForward({ ...shape, out, lse, q, k, v });
+      close(`${name} out`, out, f32(c, "out"), 1e-6);
+      close(`${name} lse`, lse, f32(c, "lse"), 1e-6);
+      const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length);
+      K.attentionBackward({ ...shape, dq, dk, dv, dout: f32(c, "dout"), q, k, v, out, lse });
+      close(`${name} dq`, dq, f32(c, "dq"), 1e-5);
+      close(`${name} dk`, dk, f32(c, "dk"), 1e-5);
+      close(`${name} dv`, dv, f32(c, "dv"), 1e-5);
+    });
+  }
+
+  it("swiglu forward and backward", () => {
+    const c = get("swiglu");
+    const n = c.params.n!;
+    const out = new Float32Array(n);
+    K.swigluForward(out, f32(c, "gate"), f32(c, "up"), n);
+    close("swiglu out", out, f32(c, "out"), 1e-6);
+    const dgate = new Float32Array(n), dup = new Float32Array(n);
+    K.swigluBackward(dgate, dup, f32(c, "dout"), f32(c, "gate"), f32(c, "up"), n);
+    close("swiglu dgate", dgate, f32(c, "dgate"), 1e-6);
+    close("swiglu dup", dup, f32(c, "dup"), 1e-6);
+  });
+
+  it("cross-entropy with ignore index, forward and backward", () => {
+    const c = get("cross_entropy");
+    const { N, V, ignoreIndex } = c.params as { N: number; V: number; ignoreIndex: number };
+    const losses = new Float32Array(N), lse = new Float32Array(N);
+    const logits = f32(c, "logits"), targets = i32(c, "targets");
+    K.crossEntropyForward(losses, lse, logits, targets, N, V, ignoreIndex);
+    close("cross_entropy losses", losses, f32(c, "losses"), 1e-6);
+    close("cross_entropy lse", lse, f32(c, "lse"), 1e-6);
+    const dlogits = new Float32Array(N * V);
+    K.crossEntropyBackward(dlogits, f32(c, "dlosses"), logits, lse, targets, N, V, ignoreIndex);
+    close("cross_entropy dlogits", dlogits, f32(c, "dlogits"), 1e-6);
+  });
+
+  it("adamw matches torch.optim.AdamW over several steps", () => {
+    const c = get("adamw");
+    const { n, steps, lr, beta1, beta2, eps, weightDecay, gradScale } = c.params as Record<string, number> as {
+      n: number; steps: number; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; gradScale: number;
+    };
+    const param = f32(c, "param0");
+    const grads = f32(c, "grads");
+    const params = f32(c, "params");
+    const m = new Float32Array(n), v = new Float32Array(n);
+    for (let s = 0; s < steps; s++) {
+      K.adamw({ param, grad: grads.subarray(s * n, (s + 1) * n), m, v, n, lr, beta1, beta2, eps, weightDecay, step: s + 1, gradScale });
+      close(`adamw param after step ${s + 1}`, param, params.subarray(s * n, (s + 1) * n), 1e-6);
+    }
+    close("adamw m", m, f32(c, "m"), 1e-6);
+    close("adamw v", v, f32(c, "v"), 1e-6);
+  });
+});
+
+describe("reference kernels: contracts not covered by torch fixtures", () => {
+  it("embedding gathers rows and accumulates repeated ids in backward", () => {
+    const C = 3;
+    const table = Float32Array.from({ length: 4 * C }, (_, i) => i);
+    const ids = Int32Array.from([2, 0, 2]);
+    const out = new Float32Array(ids.length * C);
+    K.embeddingForward(out, table, ids, C);
+    expect(Array.from(out)).toEqual([6, 7, 8, 0, 1, 2, 6, 7, 8]);
+    const dtable = new Float32Array(4 * C);
+    K.embeddingBackward(dtable, Float32Array.from([1, 1, 1, 2, 2, 2, 3, 3, 3]), ids, C);
+    expect(Array.from(dtable)).toEqual([2, 2, 2, 0, 0, 0, 4, 4, 4, 0, 0, 0]);
+    expect(() => K.embeddingForward(out, table, Int32Array.from([4]), C)).toThrow(/ids\[0\]=4 is outside \[0,4\)/);
+  });
+
+  it("gemm with beta = 0 ignores NaN in C and honours offsets and leading dims", () => {
+    // A is a 2x2 window at offset 1 of a 3-wide buffer; B (2x1) at offset 2 with ldb 2
+    const A = Float32Array.from([9, 1, 2, 9, 3, 4, 9]);
+    const B = Float32Array.from([9, 9, 5, 9, 6, 9]);
+    const C = Float32Array.from([NaN, NaN, NaN, NaN]);
+    K.gemm({ transA: false, transB: false, M: 2, N: 1, K: 2, alpha: 1, A, aOffset: 1, lda: 3, B, bOffset: 2, ldb: 2, beta: 0, C, cOffset: 1, ldc: 2 });
+    expect(Array.from(C)).toEqual([NaN, 17, NaN, 39]);
+    expect(() => K.gemm({ transA: false, transB: false, M: 2, N: 1, K: 2, alpha: 1, A, lda: 1, B, ldb: 1, beta: 0, C, ldc: 1 })).toThrow(/lda=1 must be >= 2/);
+  });
+
+  it("cross-entropy rejects a target outside the vocabulary", () => {
+    expect(() => K.crossEntropyForward(new Float32Array(1), new Float32Array(1), new Float32Array(3), Int32Array.from([3]), 1, 3, -100)).toThrow(
+      /targets\[0\]=3 is outside \[0,3\)/,
+    );
+  });
+
+  it("elementwise helpers and sumSquares", () => {
+    const a = Float32Array.from([1, 2, 3]);
+    const b = Float32Array.from([4, 5, 6]);
+    const out = new Float32Array(3);
+    K.add(out, a, b, 3);
+    expect(Array.from(out)).toEqual([5, 7, 9]);
+    K.mul(out, a, b, 3);
+    expect(Array.from(out)).toEqual([4, 10, 18]);
+    K.axpy(out, a, -2, 3);
+    expect(Array.from(out)).toEqual([2, 6, 12]);
+    K.scale(out, 0.5, 3);
+    expect(Array.from(out)).toEqual([1, 3, 6]);
+    expect(K.sumSquares(a, 3)).toBe(14);
+  });
+});

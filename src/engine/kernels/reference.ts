@@ -1,0 +1,388 @@
+/**
+ * Reference kernels: plain TypeScript loops, the living definition of every kernel in kernels.ts.
+ *
+ * Written for clarity, not speed: each method is the obvious loop nest of its formula, with
+ * dot products and reductions accumulated in double precision. The native addon must agree with
+ * these (src/engine/kernels/parity.test.ts), and these agree with PyTorch 1.13 on golden fixtures
+ * (reference.test.ts). Used as the fallback when the addon is not built. Not a place for tricks:
+ * speed belongs in native/.
+ */
+import type {
+  AdamWArgs,
+  AttentionBackwardArgs,
+  AttentionForwardArgs,
+  AttentionShape,
+  BatchedGemmArgs,
+  F32,
+  GemmArgs,
+  Kernels,
+} from "./kernels.js";
+import { checkAttention, checkBatchedGemm, checkGemm, checkIds, checkInt, checkLen, checkRope, checkTargets } from "./validate.js";
+
+/** C = alpha*op(A)*op(B) + beta*C for one matrix; arguments already validated. */
+function gemmOne(a: GemmArgs, ao: number, bo: number, co: number): void {
+  const { M, N, K, A, B, C, lda, ldb, ldc, alpha, beta, transA, transB } = a;
+  const acc = new Float64Array(N);
+  for (let i = 0; i < M; i++) {
+    acc.fill(0);
+    for (let k = 0; k < K; k++) {
+      const aik = transA ? A[ao + k * lda + i]! : A[ao + i * lda + k]!;
+      for (let j = 0; j < N; j++) {
+        const bkj = transB ? B[bo + j * ldb + k]! : B[bo + k * ldb + j]!;
+        acc[j]! += aik * bkj;
+      }
+    }
+    const row = co + i * ldc;
+    for (let j = 0; j < N; j++) {
+      // beta = 0 must ignore C entirely (it may hold NaN from an uninitialised buffer).
+      C[row + j] = beta === 0 ? alpha * acc[j]! : alpha * acc[j]! + beta * C[row + j]!;
+    }
+  }
+}
+
+/** Head-major views: index of (b, t, head, 0) in a (B, T, heads, D) array. */
+function at(b: number, t: number, h: number, T: number, heads: number, D: number): number {
+  return ((b * T + t) * heads + h) * D;
+}
+
+/** Scaled, ALiBi-biased, masked scores of one query row; -Infinity where not visible. */
+function scoreRow(s: Float64Array, a: AttentionShape, q: F32, k: F32, b: number, i: number, h: number): void {
+  const { Tq, Tk, H, Hkv, D, scale, alibiSlopes, keyMask } = a;
+  const kh = Math.floor(h / (H / Hkv));
+  const qi = at(b, i, h, Tq, H, D);
+  const last = i + (Tk - Tq); // causal: the last key this query may see
+  const slope = alibiSlopes ? alibiSlopes[h]! : 0;
+  for (let j = 0; j < Tk; j++) {
+    if (j > last || (keyMask !== null && keyMask[b * Tk + j] === 0)) {
+      s[j] = -Infinity;
+      continue;
+    }
+    const kj = at(b, j, kh, Tk, Hkv, D);
+    let dot = 0;
+    for (let d = 0; d < D; d++) dot += q[qi + d]! * k[kj + d]!;
+    s[j] = scale * dot + slope * (j - last);
+  }
+}
+
+export const referenceKernels: Kernels = {
+  name: "reference",
+
+  gemm(a) {
+    checkGemm("gemm", a);
+    gemmOne(a, a.aOffset ?? 0, a.bOffset ?? 0, a.cOffset ?? 0);
+  },
+
+  gemmBatched(a: BatchedGemmArgs) {
+    checkBatchedGemm("gemmBatched", a);
+    for (let p = 0; p < a.batch; p++) {
+      gemmOne(a, (a.aOffset ?? 0) + p * a.strideA, (a.bOffset ?? 0) + p * a.strideB, (a.cOffset ?? 0) + p * a.strideC);
+    }
+  },
+
+  embeddingForward(out, table, ids, C) {
+    checkInt("embeddingForward", "C", C, 1);
+    const V = Math.floor(table.length / C);
+    const N = ids.length;
+    checkIds("embeddingForward", "ids", ids, N, V);
+    checkLen("embeddingForward", "out", out, N * C);
+    for (let n = 0; n < N; n++) {
+      const src = ids[n]! * C;
+      for (let c = 0; c < C; c++) out[n * C + c] = table[src + c]!;
+    }
+  },
+
+  embeddingBackward(dtable, dout, ids, C) {
+    checkInt("embeddingBackward", "C", C, 1);
+    const V = Math.floor(dtable.length / C);
+    const N = ids.length;
+    checkIds("embeddingBackward", "ids", ids, N, V);
+    checkLen("embeddingBackward", "dout", dout, N * C);
+    for (let n = 0; n < N; n++) {
+      const dst = ids[n]! * C;
+      for (let c = 0; c < C; c++) dtable[dst + c]! += dout[n * C + c]!;
+    }
+  },
+
+  rmsnormForward(out, rstd, inp, weight, N, C, eps) {
+    checkInt("rmsnormForward", "N", N);
+    checkInt("rmsnormForward", "C", C, 1);
+    checkLen("rmsnormForward", "inp", inp, N * C);
+    checkLen("rmsnormForward", "out", out, N * C);
+    checkLen("rmsnormForward", "rstd", rstd, N);
+    checkLen("rmsnormForward", "weight", weight, C);
+    for (let n = 0; n < N; n++) {
+      let ss = 0;
+      for (let c = 0; c < C; c++) ss += inp[n * C + c]! * inp[n * C + c]!;
+      // Round rstd to f32 first, as the saved value is what backward sees.
+      const r = Math.fround(1 / Math.sqrt(ss / C + eps));
+      rstd[n] = r;
+      for (let c = 0; c < C; c++) out[n * C + c] = inp[n * C + c]! * r * weight[c]!;
+    }
+  },
+
+  rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C) {
+    checkInt("rmsnormBackward", "N", N);
+    checkInt("rmsnormBackward", "C", C, 1);
+    for (const [name, arr] of [["dinp", dinp], ["dout", dout], ["inp", inp]] as const) checkLen("rmsnormBackward", name, arr, N * C);
+    checkLen("rmsnormBackward", "rstd", rstd, N);
+    checkLen("rmsnormBackward", "weight", weight, C);
+    checkLen("rmsnormBackward", "dweight", dweight, C);
+    for (let n = 0; n < N; n++) {
+      const r = rstd[n]!;
+      // y_c = x_c r w_c, r = (mean x^2 + eps)^(-1/2)  =>  dx_c = r w_c g_c - x_c r^3 / C * sum_j g_j w_j x_j
+      let dot = 0;
+      for (let c = 0; c < C; c++) dot += dout[n * C + c]! * weight[c]! * inp[n * C + c]!;
+      const k = (r * r * r * dot) / C;
+      for (let c = 0; c < C; c++) {
+        const g = dout[n * C + c]!;
+        const x = inp[n * C + c]!;
+        dinp[n * C + c]! += r * weight[c]! * g - x * k;
+        dweight[c]! += g * x * r;
+      }
+    }
+  },
+
+  ropeForward(x, cos, sin, positions, B, T, Hx, D) {
+    checkRope("ropeForward", x, cos, sin, positions, B, T, Hx, D);
+    const half = D / 2;
+    for (let bt = 0; bt < B * T; bt++) {
+      const p = positions[bt]! * half;
+      for (let h = 0; h < Hx; h++) {
+        const base = (bt * Hx + h) * D;
+        for (let i = 0; i < half; i++) {
+          const c = cos[p + i]!;
+          const s = sin[p + i]!;
+          const x1 = x[base + i]!;
+          const x2 = x[base + i + half]!;
+          x[base + i] = x1 * c - x2 * s;
+          x[base + i + half] = x2 * c + x1 * s;
+        }
+      }
+    }
+  },
+
+  ropeBackward(dx, cos, sin, positions, B, T, Hx, D) {
+    checkRope("ropeBackward", dx, cos, sin, positions, B, T, Hx, D);
+    const half = D / 2;
+    for (let bt = 0; bt < B * T; bt++) {
+      const p = positions[bt]! * half;
+      for (let h = 0; h < Hx; h++) {
+        const base = (bt * Hx + h) * D;
+        for (let i = 0; i < half; i++) {
+          const c = cos[p + i]!;
+          const s = sin[p + i]!;
+          const g1 = dx[base + i]!;
+          const g2 = dx[base + i + half]!;
+          // transpose of the 2x2 rotation [[c, -s], [s, c]]
+          dx[base + i] = g1 * c + g2 * s;
+          dx[base + i + half] = g2 * c - g1 * s;
+        }
+      }
+    }
+  },
+
+  attentionForward(a: AttentionForwardArgs) {
+    checkAttention("attentionForward", a, {
+      q: { arr: a.q, len: "q" },
+      k: { arr: a.k, len: "kv" },
+      v: { arr: a.v, len: "kv" },
+      out: { arr: a.out, len: "q" },
+      lse: { arr: a.lse, len: "lse" },
+    });
+    const { B, Tq, Tk, H, Hkv, D, out, lse, q, v } = a;
+    const s = new Float64Array(Tk);
+    const o = new Float64Array(D);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const kh = Math.floor(h / (H / Hkv));
+        for (let i = 0; i < Tq; i++) {
+          scoreRow(s, a, q, a.k, b, i, h);
+          let mx = -Infinity;
+          for (let j = 0; j < Tk; j++) if (s[j]! > mx) mx = s[j]!;
+          const oi = at(b, i, h, Tq, H, D);
+          if (mx === -Infinity) {
+            // no visible key (all padding): zeros out, lse = -Infinity, zero gradient in backward
+            for (let d = 0; d < D; d++) out[oi + d] = 0;
+            lse[(b * H + h) * Tq + i] = -Infinity;
+            continue;
+          }
+          let sum = 0;
+          for (let j = 0; j < Tk; j++) sum += Math.exp(s[j]! - mx);
+          const l = mx + Math.log(sum);
+          lse[(b * H + h) * Tq + i] = l;
+          o.fill(0);
+          for (let j = 0; j < Tk; j++) {
+            if (s[j] === -Infinity) continue;
+            const p = Math.exp(s[j]! - l);
+            const vj = at(b, j, kh, Tk, Hkv, D);
+            for (let d = 0; d < D; d++) o[d]! += p * v[vj + d]!;
+          }
+          for (let d = 0; d < D; d++) out[oi + d] = o[d]!;
+        }
+      }
+    }
+  },
+
+  attentionBackward(a: AttentionBackwardArgs) {
+    checkAttention("attentionBackward", a, {
+      q: { arr: a.q, len: "q" },
+      k: { arr: a.k, len: "kv" },
+      v: { arr: a.v, len: "kv" },
+      out: { arr: a.out, len: "q" },
+      dout: { arr: a.dout, len: "q" },
+      dq: { arr: a.dq, len: "q" },
+      dk: { arr: a.dk, len: "kv" },
+      dv: { arr: a.dv, len: "kv" },
+      lse: { arr: a.lse, len: "lse" },
+    });
+    const { B, Tq, Tk, H, Hkv, D, scale, q, k, v, out, lse, dout, dq, dk, dv } = a;
+    const s = new Float64Array(Tk);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const kh = Math.floor(h / (H / Hkv));
+        for (let i = 0; i < Tq; i++) {
+          const l = lse[(b * H + h) * Tq + i]!;
+          if (l === -Infinity) continue; // empty row: zero gradient
+          scoreRow(s, a, q, k, b, i, h);
+          const qi = at(b, i, h, Tq, H, D);
+          // Di = sum_j P_ij dP_ij = dout_i . out_i
+          let Di = 0;
+          for (let d = 0; d < D; d++) Di += dout[qi + d]! * out[qi + d]!;
+          for (let j = 0; j < Tk; j++) {
+            if (s[j] === -Infinity) continue;
+            const p = Math.exp(s[j]! - l); // probabilities recomputed from the saved lse
+            const kj = at(b, j, kh, Tk, Hkv, D);
+            let dp = 0;
+            for (let d = 0; d < D; d++) dp += dout[qi + d]! * v[kj + d]!;
+            const ds = p * (dp - Di) * scale;
+            for (let d = 0; d < D; d++) {
+              dv[kj + d]! += p * dout[qi + d]!;
+              dq[qi + d]! += ds * k[kj + d]!;
+              dk[kj + d]! += ds * q[qi + d]!;
+            }
+          }
+        }
+      }
+    }
+  },
+
+  swigluForward(out, gate, up, n) {
+    checkInt("swigluForward", "n", n);
+    for (const [name, arr] of [["out", out], ["gate", gate], ["up", up]] as const) checkLen("swigluForward", name, arr, n);
+    for (let i = 0; i < n; i++) {
+      const g = gate[i]!;
+      out[i] = (g / (1 + Math.exp(-g))) * up[i]!;
+    }
+  },
+
+  swigluBackward(dgate, dup, dout, gate, up, n) {
+    checkInt("swigluBackward", "n", n);
+    for (const [name, arr] of [["dgate", dgate], ["dup", dup], ["dout", dout], ["gate", gate], ["up", up]] as const) {
+      checkLen("swigluBackward", name, arr, n);
+    }
+    for (let i = 0; i < n; i++) {
+      const g = gate[i]!;
+      const sig = 1 / (1 + Math.exp(-g));
+      const silu = g * sig;
+      // d silu/dg = sig * (1 + g * (1 - sig))
+      dgate[i]! += dout[i]! * up[i]! * sig * (1 + g * (1 - sig));
+      dup[i]! += dout[i]! * silu;
+    }
+  },
+
+  crossEntropyForward(losses, lse, logits, targets, N, V, ignoreIndex) {
+    checkInt("crossEntropyForward", "N", N);
+    checkInt("crossEntropyForward", "V", V, 1);
+    checkLen("crossEntropyForward", "logits", logits, N * V);
+    checkLen("crossEntropyForward", "losses", losses, N);
+    checkLen("crossEntropyForward", "lse", lse, N);
+    checkTargets("crossEntropyForward", targets, N, V, ignoreIndex);
+    for (let n = 0; n < N; n++) {
+      const row = n * V;
+      let mx = -Infinity;
+      for (let j = 0; j < V; j++) if (logits[row + j]! > mx) mx = logits[row + j]!;
+      let sum = 0;
+      for (let j = 0; j < V; j++) sum += Math.exp(logits[row + j]! - mx);
+      const l = mx + Math.log(sum);
+      lse[n] = l;
+      const t = targets[n]!;
+      losses[n] = t === ignoreIndex ? 0 : l - logits[row + t]!;
+    }
+  },
+
+  crossEntropyBackward(dlogits, dlosses, logits, lse, targets, N, V, ignoreIndex) {
+    checkInt("crossEntropyBackward", "N", N);
+    checkInt("crossEntropyBackward", "V", V, 1);
+    checkLen("crossEntropyBackward", "logits", logits, N * V);
+    checkLen("crossEntropyBackward", "dlogits", dlogits, N * V);
+    checkLen("crossEntropyBackward", "dlosses", dlosses, N);
+    checkLen("crossEntropyBackward", "lse", lse, N);
+    checkTargets("crossEntropyBackward", targets, N, V, ignoreIndex);
+    for (let n = 0; n < N; n++) {
+      const t = targets[n]!;
+      if (t === ignoreIndex) continue;
+      const row = n * V;
+      const g = dlosses[n]!;
+      const l = lse[n]!;
+      for (let j = 0; j < V; j++) {
+        const p = Math.exp(logits[row + j]! - l);
+        dlogits[row + j]! += g * (j === t ? p - 1 : p);
+      }
+    }
+  },
+
+  add(out, a, b, n) {
+    checkInt("add", "n", n);
+    for (const [name, arr] of [["out", out], ["a", a], ["b", b]] as const) checkLen("add", name, arr, n);
+    for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
+  },
+
+  mul(out, a, b, n) {
+    checkInt("mul", "n", n);
+    for (const [name, arr] of [["out", out], ["a", a], ["b", b]] as const) checkLen("mul", name, arr, n);
+    for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
+  },
+
+  axpy(y, x, alpha, n) {
+    checkInt("axpy", "n", n);
+    checkLen("axpy", "y", y, n);
+    checkLen("axpy", "x", x, n);
+    for (let i = 0; i < n; i++) y[i]! += alpha * x[i]!;
+  },
+
+  scale(x, alpha, n) {
+    checkInt("scale", "n", n);
+    checkLen("scale", "x", x, n);
+    for (let i = 0; i < n; i++) x[i]! *= alpha;
+  },
+
+  sumSquares(x, n) {
+    checkInt("sumSquares", "n", n);
+    checkLen("sumSquares", "x", x, n);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += x[i]! * x[i]!;
+    return s;
+  },
+
+  adamw(a: AdamWArgs) {
+    const { param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step } = a;
+    checkInt("adamw", "n", n);
+    checkInt("adamw", "step", step, 1);
+    for (const [name, arr] of [["param", param], ["grad", grad], ["m", m], ["v", v]] as const) checkLen("adamw", name, arr, n);
+    const gs = a.gradScale ?? 1;
+    // torch.optim.AdamW (single-tensor path): decay, moments, then
+    // param -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)
+    const bc1 = 1 - Math.pow(beta1, step);
+    const bc2sqrt = Math.sqrt(1 - Math.pow(beta2, step));
+    const stepSize = lr / bc1;
+    const decay = 1 - lr * weightDecay;
+    for (let i = 0; i < n; i++) {
+      const g = grad[i]! * gs;
+      // m and v are stored as f32 before use, as torch's in-place updates do
+      m[i] = beta1 * m[i]! + (1 - beta1) * g;
+      v[i] = beta2 * v[i]! + (1 - beta2) * g * g;
+      const p = Math.fround(param[i]! * decay);
+      param[i] = p - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / bc2sqrt + eps);
+    }
+  },
+};

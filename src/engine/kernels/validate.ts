@@ -1,0 +1,119 @@
+/**
+ * Argument checks shared by every kernel implementation.
+ *
+ * The reference kernels and the native adapter both call these before touching memory, so a bad
+ * shape or offset becomes a RangeError naming the kernel, the argument and what was expected,
+ * instead of a silent out-of-bounds read in C++ or a NaN in JavaScript. This module does no math.
+ */
+import type { AttentionShape, BatchedGemmArgs, F32, GemmArgs } from "./kernels.js";
+
+/** Thrown for an argument that does not fit the documented shape contract. */
+export class KernelArgumentError extends RangeError {
+  constructor(kernel: string, message: string) {
+    super(`${kernel}: ${message}`);
+    this.name = "KernelArgumentError";
+  }
+}
+
+function fail(kernel: string, message: string): never {
+  throw new KernelArgumentError(kernel, message);
+}
+
+export function checkInt(kernel: string, name: string, v: number, min = 0): void {
+  if (!Number.isInteger(v) || v < min) fail(kernel, `${name} must be an integer >= ${min}, got ${v}`);
+}
+
+/** The array must hold at least `need` elements. */
+export function checkLen(kernel: string, name: string, arr: ArrayLike<number>, need: number): void {
+  if (arr.length < need) fail(kernel, `${name} has ${arr.length} elements, needs at least ${need}`);
+}
+
+/** Element span touched by a (rows, cols) row-major view with leading dimension ld. */
+function span(rows: number, cols: number, ld: number): number {
+  return rows === 0 || cols === 0 ? 0 : (rows - 1) * ld + cols;
+}
+
+export function checkGemm(kernel: string, a: GemmArgs, batch = 1, strides?: { A: number; B: number; C: number }): void {
+  const { M, N, K } = a;
+  checkInt(kernel, "M", M);
+  checkInt(kernel, "N", N);
+  checkInt(kernel, "K", K);
+  checkInt(kernel, "batch", batch);
+  const aRows = a.transA ? K : M;
+  const aCols = a.transA ? M : K;
+  const bRows = a.transB ? N : K;
+  const bCols = a.transB ? K : N;
+  if (!Number.isInteger(a.lda) || a.lda < Math.max(1, aCols)) fail(kernel, `lda=${a.lda} must be >= ${aCols} (transA=${a.transA})`);
+  if (!Number.isInteger(a.ldb) || a.ldb < Math.max(1, bCols)) fail(kernel, `ldb=${a.ldb} must be >= ${bCols} (transB=${a.transB})`);
+  if (!Number.isInteger(a.ldc) || a.ldc < Math.max(1, N)) fail(kernel, `ldc=${a.ldc} must be >= N=${N}`);
+  const ao = a.aOffset ?? 0;
+  const bo = a.bOffset ?? 0;
+  const co = a.cOffset ?? 0;
+  checkInt(kernel, "aOffset", ao);
+  checkInt(kernel, "bOffset", bo);
+  checkInt(kernel, "cOffset", co);
+  if (batch === 0) return;
+  const sA = strides?.A ?? 0;
+  const sB = strides?.B ?? 0;
+  const sC = strides?.C ?? 0;
+  checkInt(kernel, "strideA", sA);
+  checkInt(kernel, "strideB", sB);
+  checkInt(kernel, "strideC", sC);
+  if (K > 0 && M > 0) checkLen(kernel, "A", a.A, ao + (batch - 1) * sA + span(aRows, aCols, a.lda));
+  if (K > 0 && N > 0) checkLen(kernel, "B", a.B, bo + (batch - 1) * sB + span(bRows, bCols, a.ldb));
+  checkLen(kernel, "C", a.C, co + (batch - 1) * sC + span(M, N, a.ldc));
+  if (!Number.isFinite(a.alpha) || !Number.isFinite(a.beta)) fail(kernel, `alpha and beta must be finite numbers`);
+}
+
+export function checkBatchedGemm(kernel: string, a: BatchedGemmArgs): void {
+  checkGemm(kernel, a, a.batch, { A: a.strideA, B: a.strideB, C: a.strideC });
+}
+
+export function checkIds(kernel: string, name: string, ids: Int32Array, n: number, limit: number): void {
+  checkLen(kernel, name, ids, n);
+  for (let i = 0; i < n; i++) {
+    const id = ids[i]!;
+    if (id < 0 || id >= limit) fail(kernel, `${name}[${i}]=${id} is outside [0,${limit})`);
+  }
+}
+
+export function checkTargets(kernel: string, targets: Int32Array, N: number, V: number, ignoreIndex: number): void {
+  checkLen(kernel, "targets", targets, N);
+  for (let i = 0; i < N; i++) {
+    const t = targets[i]!;
+    if (t !== ignoreIndex && (t < 0 || t >= V)) fail(kernel, `targets[${i}]=${t} is outside [0,${V}) and is not ignoreIndex=${ignoreIndex}`);
+  }
+}
+
+export function checkRope(kernel: string, x: F32, cos: F32, sin: F32, positions: Int32Array, B: number, T: number, Hx: number, D: number): void {
+  checkInt(kernel, "B", B);
+  checkInt(kernel, "T", T);
+  checkInt(kernel, "Hx", Hx);
+  checkInt(kernel, "D", D, 2);
+  if (D % 2 !== 0) fail(kernel, `head dim D=${D} must be even`);
+  const half = D / 2;
+  if (cos.length !== sin.length || cos.length % half !== 0) fail(kernel, `cos/sin tables must both be (maxPos, D/2=${half}); got lengths ${cos.length} and ${sin.length}`);
+  checkLen(kernel, "x", x, B * T * Hx * D);
+  checkIds(kernel, "positions", positions, B * T, cos.length / half);
+}
+
+export function checkAttention(
+  kernel: string,
+  a: AttentionShape,
+  tensors: Record<string, { arr: ArrayLike<number>; len: "q" | "kv" | "lse" }>,
+): void {
+  const { B, Tq, Tk, H, Hkv, D } = a;
+  checkInt(kernel, "B", B);
+  checkInt(kernel, "Tq", Tq);
+  checkInt(kernel, "Tk", Tk);
+  checkInt(kernel, "H", H, 1);
+  checkInt(kernel, "Hkv", Hkv, 1);
+  checkInt(kernel, "D", D, 1);
+  if (Tk < Tq) fail(kernel, `Tk=${Tk} must be >= Tq=${Tq}`);
+  if (H % Hkv !== 0) fail(kernel, `H=${H} must be a multiple of Hkv=${Hkv}`);
+  if (!Number.isFinite(a.scale)) fail(kernel, `scale must be finite, got ${a.scale}`);
+  if (a.alibiSlopes) checkLen(kernel, "alibiSlopes", a.alibiSlopes, H);
+  if (a.keyMask) checkLen(kernel, "keyMask", a.keyMask, B * Tk);
+  const sizes = { q: B * Tq * H * D, kv: B * Tk * Hkv * D, lse: B * H * Tq };
+  for (const [name, t] of Object.entries(tensors)) checkLen(kernel, name, t.arr, sizes[t.len]);
+}
