@@ -1,0 +1,523 @@
+// C++ kernels of the pedgpt engine (see kernels.h). Matrix products go to OpenBLAS cblas_sgemm;
+// everything else is a simple loop over rows or elements, split across the addon's thread pool.
+//
+// Thread ownership: g_threads is the single thread count. OpenBLAS runs at g_threads when a product is
+// issued from the JavaScript thread; inside a pool job (attention over heads, small batched products)
+// OpenBLAS is switched to one thread for the duration so the two never oversubscribe the cores.
+#include "kernels.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "pool.h"
+
+extern "C" {
+// Declared here too, so the build does not depend on which cblas.h variant is installed.
+void openblas_set_num_threads(int num_threads);
+char* openblas_get_config(void);
+}
+
+namespace pedgpt {
+
+namespace {
+
+int g_threads = 1;
+const float kNegInf = -std::numeric_limits<float>::infinity();
+
+// RAII: OpenBLAS single-threaded while our own pool is running products in parallel.
+struct BlasSingleThread {
+  BlasSingleThread() {
+    if (g_threads > 1) openblas_set_num_threads(1);
+  }
+  ~BlasSingleThread() {
+    if (g_threads > 1) openblas_set_num_threads(g_threads);
+  }
+};
+
+// exp(x) for float, Cephes-style range reduction plus a degree-6 polynomial (about 1 ulp), written
+// branch-free so that loops over it vectorise; libm's expf does not without -ffast-math.
+inline float fastExp(float x) {
+  x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);  // NaN passes through both comparisons
+  const float t = x * 1.44269504088896341f;
+  const float n = (t + 12582912.0f) - 12582912.0f;  // round to nearest integer (1.5 * 2^23 trick)
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float y = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float s;
+  std::memcpy(&s, &bits, sizeof s);
+  return y * s;
+}
+
+inline CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
+
+// One product; C = beta*C when there is nothing to multiply (BLAS leaves K == 0 to the caller's reading).
+void gemmOne(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+             int ldb, float beta, float* C, int ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == 0.0f) {
+    for (int i = 0; i < M; i++) {
+      float* c = C + (int64_t)i * ldc;
+      for (int j = 0; j < N; j++) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
+    }
+    return;
+  }
+  if (beta == 0.0f) {
+    // OpenBLAS zeroes C for beta == 0, but the interface promises it regardless of the BLAS build.
+    for (int i = 0; i < M; i++) std::fill(C + (int64_t)i * ldc, C + (int64_t)i * ldc + N, 0.0f);
+  }
+  cblas_sgemm(CblasRowMajor, tr(transA), tr(transB), M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace
+
+Pool& pool() {
+  static Pool p(1);
+  return p;
+}
+
+void setThreads(int n) {
+  g_threads = std::max(1, n);
+  pool().resize(g_threads);
+  openblas_set_num_threads(g_threads);
+}
+
+int getThreads() { return g_threads; }
+
+const char* blasConfig() { return openblas_get_config(); }
+
+// ---- matrix products -----------------------------------------------------------------------------
+
+void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+          float beta, float* C, int ldc) {
+  gemmOne(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemmBatched(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                 int ldb, float beta, float* C, int ldc, int batch, int64_t strideA, int64_t strideB,
+                 int64_t strideC) {
+  // Many small products: one per pool thread, each single-threaded. Few large ones: OpenBLAS threads.
+  const double work = (double)M * N * K;
+  if (g_threads > 1 && batch >= g_threads && work < 256.0 * 256 * 256) {
+    BlasSingleThread single;
+    parallelItems(batch, [&](int64_t p, int) {
+      gemmOne(transA, transB, M, N, K, alpha, A + p * strideA, lda, B + p * strideB, ldb, beta, C + p * strideC, ldc);
+    });
+    return;
+  }
+  for (int p = 0; p < batch; p++) {
+    gemmOne(transA, transB, M, N, K, alpha, A + p * strideA, lda, B + p * strideB, ldb, beta, C + p * strideC, ldc);
+  }
+}
+
+// ---- embedding ------------------------------------------------------------------------------------
+
+void embeddingForward(float* out, const float* table, const int32_t* ids, int64_t N, int64_t C) {
+  parallelFor(N, 64, [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; n++) std::memcpy(out + n * C, table + (int64_t)ids[n] * C, C * sizeof(float));
+  });
+}
+
+void embeddingBackward(float* dtable, const float* dout, const int32_t* ids, int64_t N, int64_t C) {
+  // Split columns, not rows: repeated ids then never race.
+  parallelFor(C, 64, [&](int64_t b, int64_t e) {
+    for (int64_t n = 0; n < N; n++) {
+      float* dst = dtable + (int64_t)ids[n] * C;
+      const float* src = dout + n * C;
+      for (int64_t c = b; c < e; c++) dst[c] += src[c];
+    }
+  });
+}
+
+// ---- RMSNorm ----------------------------------------------------------------------------------------
+
+void rmsnormForward(float* out, float* rstd, const float* inp, const float* weight, int64_t N, int64_t C, float eps) {
+  parallelFor(N, 16, [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; n++) {
+      const float* x = inp + n * C;
+      float* y = out + n * C;
+      float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+      for (int64_t c = 0; c < C; c++) ss += x[c] * x[c];
+      const float r = (float)(1.0 / std::sqrt((double)ss / (double)C + (double)eps));
+      rstd[n] = r;
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) y[c] = x[c] * r * weight[c];
+    }
+  });
+}
+
+void rmsnormBackward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                     const float* rstd, int64_t N, int64_t C) {
+  const int nt = pool().size();
+  const bool parallel = nt > 1 && N >= 32;
+  // dweight is a sum over rows: one partial row per thread, added at the end.
+  std::vector<float> partial(parallel ? (size_t)nt * C : 0, 0.0f);
+  auto rows = [&](int64_t b, int64_t e, float* dw) {
+    for (int64_t n = b; n < e; n++) {
+      const float* x = inp + n * C;
+      const float* g = dout + n * C;
+      float* dx = dinp + n * C;
+      const float r = rstd[n];
+      float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+      for (int64_t c = 0; c < C; c++) dot += g[c] * weight[c] * x[c];
+      const float k = r * r * r * dot / (float)C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) {
+        dx[c] += r * weight[c] * g[c] - x[c] * k;
+        dw[c] += g[c] * x[c] * r;
+      }
+    }
+  };
+  if (!parallel) {
+    rows(0, N, dweight);
+    return;
+  }
+  pool().run([&](int tid, int n) {
+    const int64_t chunk = (N + n - 1) / n;
+    const int64_t b = std::min<int64_t>(N, tid * chunk), e = std::min<int64_t>(N, b + chunk);
+    rows(b, e, partial.data() + (size_t)tid * C);
+  });
+  for (int t = 0; t < nt; t++) {
+    const float* p = partial.data() + (size_t)t * C;
+    for (int64_t c = 0; c < C; c++) dweight[c] += p[c];
+  }
+}
+
+// ---- RoPE -----------------------------------------------------------------------------------------------
+
+void ropeApply(float* x, const float* cos, const float* sin, const int32_t* positions, int64_t rows, int64_t Hx,
+               int64_t D, bool inverse) {
+  const int64_t half = D / 2;
+  const float sign = inverse ? -1.0f : 1.0f;  // the inverse rotation is the rotation by -angle
+  parallelFor(rows, 16, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const float* cs = cos + (int64_t)positions[r] * half;
+      const float* sn = sin + (int64_t)positions[r] * half;
+      for (int64_t h = 0; h < Hx; h++) {
+        float* v = x + (r * Hx + h) * D;
+#pragma omp simd
+        for (int64_t i = 0; i < half; i++) {
+          const float c = cs[i], s = sign * sn[i];
+          const float x1 = v[i], x2 = v[i + half];
+          v[i] = x1 * c - x2 * s;
+          v[i + half] = x2 * c + x1 * s;
+        }
+      }
+    }
+  });
+}
+
+// ---- attention -------------------------------------------------------------------------------------------
+//
+// Per (batch, head) and per block of query rows: S = scale * Q K^T by sgemm over only the keys the block
+// can see (causal), a fused masked softmax (ALiBi bias, causal limit, key padding), then O = P V by sgemm.
+// Backward recomputes P from the saved lse and uses four products per block.
+
+namespace {
+
+constexpr int kQueryBlock = 128;
+
+// Turns the raw scaled scores of one block into probabilities exp(s + bias - lse) (0 where not visible).
+// When lseIn is null the lse is computed (forward) and written to lseOut; otherwise it is read.
+void softmaxBlock(const AttnShape& s, int b, int h, int i0, int rows, int kcount, float* S, const float* lseIn,
+                  float* lseOut) {
+  const int off = s.Tk - s.Tq;
+  const float slope = s.slopes ? s.slopes[h] : 0.0f;
+  const uint8_t* mask = s.keyMask ? s.keyMask + (int64_t)b * s.Tk : nullptr;
+  for (int r = 0; r < rows; r++) {
+    const int last = i0 + r + off;
+    const int nvis = std::min(kcount, last + 1);
+    float* row = S + (int64_t)r * kcount;
+    if (slope != 0.0f) {
+#pragma omp simd
+      for (int j = 0; j < nvis; j++) row[j] += slope * (float)(j - last);
+    }
+    float l;
+    if (lseIn) {
+      l = lseIn[r];
+    } else {
+      float mx = kNegInf;
+      for (int j = 0; j < nvis; j++)
+        if ((!mask || mask[j]) && row[j] > mx) mx = row[j];
+      if (mx == kNegInf) {
+        l = kNegInf;
+      } else {
+        float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+        for (int j = 0; j < nvis; j++) sum += (!mask || mask[j]) ? fastExp(row[j] - mx) : 0.0f;
+        l = mx + std::log(sum);
+      }
+      lseOut[r] = l;
+    }
+    if (l == kNegInf) {
+      std::fill(row, row + kcount, 0.0f);
+      continue;
+    }
+#pragma omp simd
+    for (int j = 0; j < nvis; j++) row[j] = (!mask || mask[j]) ? fastExp(row[j] - l) : 0.0f;
+    std::fill(row + nvis, row + kcount, 0.0f);
+  }
+}
+
+thread_local std::vector<float> tlsScratch;
+
+float* scratch(size_t n) {
+  if (tlsScratch.size() < n) tlsScratch.resize(n);
+  return tlsScratch.data();
+}
+
+}  // namespace
+
+void attentionForward(const AttnShape& s, float* out, float* lse, const float* q, const float* k, const float* v) {
+  const int rep = s.H / s.Hkv, off = s.Tk - s.Tq;
+  const int nqb = (s.Tq + kQueryBlock - 1) / kQueryBlock;
+  const int64_t qs = (int64_t)s.H * s.D, ks = (int64_t)s.Hkv * s.D;
+  const int64_t items = (int64_t)s.B * s.H * nqb;
+  auto work = [&](int64_t item, int) {
+    const int qb = (int)(item % nqb), h = (int)((item / nqb) % s.H), b = (int)(item / ((int64_t)nqb * s.H));
+    const int kh = h / rep;
+    const int i0 = qb * kQueryBlock, rows = std::min(kQueryBlock, s.Tq - i0);
+    const int kcount = std::min(s.Tk, i0 + rows + off);
+    const float* qb0 = q + ((int64_t)b * s.Tq + i0) * qs + (int64_t)h * s.D;
+    const float* kb0 = k + (int64_t)b * s.Tk * ks + (int64_t)kh * s.D;
+    const float* vb0 = v + (int64_t)b * s.Tk * ks + (int64_t)kh * s.D;
+    float* ob0 = out + ((int64_t)b * s.Tq + i0) * qs + (int64_t)h * s.D;
+    if (kcount == 0) {
+      for (int r = 0; r < rows; r++) std::fill(ob0 + r * qs, ob0 + r * qs + s.D, 0.0f);
+      for (int r = 0; r < rows; r++) lse[((int64_t)b * s.H + h) * s.Tq + i0 + r] = kNegInf;
+      return;
+    }
+    float* S = scratch((size_t)rows * kcount);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kcount, s.D, s.scale, qb0, (int)qs, kb0, (int)ks, 0.0f, S,
+                kcount);
+    softmaxBlock(s, b, h, i0, rows, kcount, S, nullptr, lse + ((int64_t)b * s.H + h) * s.Tq + i0);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, s.D, kcount, 1.0f, S, kcount, vb0, (int)ks, 0.0f, ob0,
+                (int)qs);
+  };
+  if (g_threads > 1 && items >= g_threads) {
+    BlasSingleThread single;
+    parallelItems(items, work);
+  } else {
+    for (int64_t i = 0; i < items; i++) work(i, 0);
+  }
+}
+
+void attentionBackward(const AttnShape& s, float* dq, float* dk, float* dv, const float* dout, const float* q,
+                       const float* k, const float* v, const float* out, const float* lse) {
+  const int rep = s.H / s.Hkv, off = s.Tk - s.Tq;
+  const int nqb = (s.Tq + kQueryBlock - 1) / kQueryBlock;
+  const int64_t qs = (int64_t)s.H * s.D, ks = (int64_t)s.Hkv * s.D;
+  // One work item per (batch, kv head): the query heads sharing a kv head add into the same dk/dv rows.
+  const int64_t items = (int64_t)s.B * s.Hkv;
+  auto work = [&](int64_t item, int) {
+    const int kh = (int)(item % s.Hkv), b = (int)(item / s.Hkv);
+    const float* kb0 = k + (int64_t)b * s.Tk * ks + (int64_t)kh * s.D;
+    const float* vb0 = v + (int64_t)b * s.Tk * ks + (int64_t)kh * s.D;
+    float* dkb0 = dk + (int64_t)b * s.Tk * ks + (int64_t)kh * s.D;
+    float* dvb0 = dv + (int64_t)b * s.Tk * ks + (int64_t)kh * s.D;
+    for (int h = kh * rep; h < (kh + 1) * rep; h++) {
+      for (int qb = 0; qb < nqb; qb++) {
+        const int i0 = qb * kQueryBlock, rows = std::min(kQueryBlock, s.Tq - i0);
+        const int kcount = std::min(s.Tk, i0 + rows + off);
+        if (kcount == 0) continue;
+        const int64_t rowOff = ((int64_t)b * s.Tq + i0) * qs + (int64_t)h * s.D;
+        const float* lseb = lse + ((int64_t)b * s.H + h) * s.Tq + i0;
+        float* P = scratch((size_t)2 * rows * kcount);
+        float* dS = P + (size_t)rows * kcount;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kcount, s.D, s.scale, q + rowOff, (int)qs, kb0,
+                    (int)ks, 0.0f, P, kcount);
+        softmaxBlock(s, b, h, i0, rows, kcount, P, lseb, nullptr);
+        // dP = dO V^T
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kcount, s.D, 1.0f, dout + rowOff, (int)qs, vb0,
+                    (int)ks, 0.0f, dS, kcount);
+        for (int r = 0; r < rows; r++) {
+          const float* o = out + rowOff + r * qs;
+          const float* g = dout + rowOff + r * qs;
+          float Di = 0.0f;
+#pragma omp simd reduction(+ : Di)
+          for (int d = 0; d < s.D; d++) Di += g[d] * o[d];
+          float* ds = dS + (int64_t)r * kcount;
+          const float* p = P + (int64_t)r * kcount;
+#pragma omp simd
+          for (int j = 0; j < kcount; j++) ds[j] = p[j] * (ds[j] - Di) * s.scale;
+        }
+        // dQ += dS K ; dK += dS^T Q ; dV += P^T dO
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, s.D, kcount, 1.0f, dS, kcount, kb0, (int)ks, 1.0f,
+                    dq + rowOff, (int)qs);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kcount, s.D, rows, 1.0f, dS, kcount, q + rowOff, (int)qs,
+                    1.0f, dkb0, (int)ks);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kcount, s.D, rows, 1.0f, P, kcount, dout + rowOff, (int)qs,
+                    1.0f, dvb0, (int)ks);
+      }
+    }
+  };
+  if (g_threads > 1 && items >= g_threads) {
+    BlasSingleThread single;
+    parallelItems(items, work);
+  } else {
+    for (int64_t i = 0; i < items; i++) work(i, 0);
+  }
+}
+
+// ---- SwiGLU ------------------------------------------------------------------------------------------------
+
+void swigluForward(float* out, const float* gate, const float* up, int64_t n) {
+  parallelFor(n, 1 << 14, [&](int64_t b, int64_t e) {
+#pragma omp simd
+    for (int64_t i = b; i < e; i++) {
+      const float g = gate[i];
+      out[i] = g / (1.0f + fastExp(-g)) * up[i];
+    }
+  });
+}
+
+void swigluBackward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
+  parallelFor(n, 1 << 14, [&](int64_t b, int64_t e) {
+#pragma omp simd
+    for (int64_t i = b; i < e; i++) {
+      const float g = gate[i];
+      const float sig = 1.0f / (1.0f + fastExp(-g));
+      dgate[i] += dout[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
+      dup[i] += dout[i] * g * sig;
+    }
+  });
+}
+
+// ---- cross-entropy -----------------------------------------------------------------------------------------
+
+void crossEntropyForward(float* losses, float* lse, const float* logits, const int32_t* targets, int64_t N, int64_t V,
+                         int32_t ignoreIndex) {
+  parallelFor(N, 2, [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; n++) {
+      const float* x = logits + n * V;
+      float mx = kNegInf;
+#pragma omp simd reduction(max : mx)
+      for (int64_t j = 0; j < V; j++) mx = std::max(mx, x[j]);
+      // float sums over blocks, added in double: a long vocabulary row keeps a ~1e-7 relative error
+      double sum = 0.0;
+      for (int64_t b0 = 0; b0 < V; b0 += 1024) {
+        const int64_t e0 = std::min(V, b0 + 1024);
+        float part = 0.0f;
+#pragma omp simd reduction(+ : part)
+        for (int64_t j = b0; j < e0; j++) part += fastExp(x[j] - mx);
+        sum += part;
+      }
+      const float l = mx + (float)std::log(sum);
+      lse[n] = l;
+      losses[n] = targets[n] == ignoreIndex ? 0.0f : l - x[targets[n]];
+    }
+  });
+}
+
+void crossEntropyBackward(float* dlogits, const float* dlosses, const float* logits, const float* lse,
+                          const int32_t* targets, int64_t N, int64_t V, int32_t ignoreIndex) {
+  parallelFor(N, 2, [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; n++) {
+      const int32_t t = targets[n];
+      if (t == ignoreIndex) continue;
+      const float* x = logits + n * V;
+      float* dx = dlogits + n * V;
+      const float g = dlosses[n], l = lse[n];
+#pragma omp simd
+      for (int64_t j = 0; j < V; j++) dx[j] += g * fastExp(x[j] - l);
+      dx[t] -= g;
+    }
+  });
+}
+
+// ---- element-wise --------------------------------------------------------------------------------------------
+
+constexpr int64_t kElemGrain = 1 << 16;
+
+void add(float* out, const float* a, const float* b, int64_t n) {
+  parallelFor(n, kElemGrain, [&](int64_t s, int64_t e) {
+#pragma omp simd
+    for (int64_t i = s; i < e; i++) out[i] = a[i] + b[i];
+  });
+}
+
+void mul(float* out, const float* a, const float* b, int64_t n) {
+  parallelFor(n, kElemGrain, [&](int64_t s, int64_t e) {
+#pragma omp simd
+    for (int64_t i = s; i < e; i++) out[i] = a[i] * b[i];
+  });
+}
+
+void axpy(float* y, const float* x, float alpha, int64_t n) {
+  parallelFor(n, kElemGrain, [&](int64_t s, int64_t e) {
+#pragma omp simd
+    for (int64_t i = s; i < e; i++) y[i] += alpha * x[i];
+  });
+}
+
+void scale(float* x, float alpha, int64_t n) {
+  parallelFor(n, kElemGrain, [&](int64_t s, int64_t e) {
+#pragma omp simd
+    for (int64_t i = s; i < e; i++) x[i] *= alpha;
+  });
+}
+
+double sumSquares(const float* x, int64_t n) {
+  const int nt = pool().size();
+  std::vector<double> partial(nt, 0.0);
+  auto part = [&](int64_t s, int64_t e, double* acc) {
+    // float partial sums over short runs, accumulated in double: vectorised and still accurate
+    double total = 0.0;
+    for (int64_t b = s; b < e; b += 1024) {
+      const int64_t end = std::min(e, b + 1024);
+      float f = 0.0f;
+#pragma omp simd reduction(+ : f)
+      for (int64_t i = b; i < end; i++) f += x[i] * x[i];
+      total += f;
+    }
+    *acc = total;
+  };
+  if (nt == 1 || n < kElemGrain) {
+    part(0, n, partial.data());
+  } else {
+    pool().run([&](int tid, int t) {
+      const int64_t chunk = (n + t - 1) / t;
+      const int64_t b = std::min<int64_t>(n, tid * chunk), e = std::min<int64_t>(n, b + chunk);
+      part(b, e, partial.data() + tid);
+    });
+  }
+  double s = 0.0;
+  for (double p : partial) s += p;
+  return s;
+}
+
+// ---- AdamW (torch.optim.AdamW semantics) --------------------------------------------------------------------
+
+void adamw(float* param, const float* grad, float* m, float* v, int64_t n, double lr, double beta1, double beta2,
+           double eps, double weightDecay, int step, double gradScale) {
+  const float b1 = (float)beta1, b2 = (float)beta2, gs = (float)gradScale, e = (float)eps;
+  const float decay = (float)(1.0 - lr * weightDecay);
+  const float stepSize = (float)(lr / (1.0 - std::pow(beta1, step)));
+  const float invBc2Sqrt = (float)(1.0 / std::sqrt(1.0 - std::pow(beta2, step)));
+  parallelFor(n, kElemGrain, [&](int64_t s, int64_t end) {
+#pragma omp simd
+    for (int64_t i = s; i < end; i++) {
+      const float g = grad[i] * gs;
+      const float mi = b1 * m[i] + (1.0f - b1) * g;
+      const float vi = b2 * v[i] + (1.0f - b2) * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      param[i] = param[i] * decay - stepSize * mi / (std::sqrt(vi) * invBc2Sqrt + e);
+    }
+  });
+}
+
+}  // namespace pedgpt

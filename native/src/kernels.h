@@ -1,0 +1,58 @@
+// C++ kernels of the pedgpt engine: the fast implementations of src/engine/kernels/kernels.ts.
+//
+// Plain functions over raw float pointers, outputs first, backward kernels adding into gradients,
+// exactly as the TypeScript reference documents them. Arguments are validated on the TypeScript side
+// before they reach this layer; nothing here checks bounds. N-API glue lives in addon.cc.
+#pragma once
+
+#include <cstdint>
+
+namespace pedgpt {
+
+void setThreads(int n);
+int getThreads();
+const char* blasConfig();
+
+void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+          float beta, float* C, int ldc);
+void gemmBatched(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                 int ldb, float beta, float* C, int ldc, int batch, int64_t strideA, int64_t strideB, int64_t strideC);
+
+void embeddingForward(float* out, const float* table, const int32_t* ids, int64_t N, int64_t C);
+void embeddingBackward(float* dtable, const float* dout, const int32_t* ids, int64_t N, int64_t C);
+
+void rmsnormForward(float* out, float* rstd, const float* inp, const float* weight, int64_t N, int64_t C, float eps);
+void rmsnormBackward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                     const float* rstd, int64_t N, int64_t C);
+
+void ropeApply(float* x, const float* cos, const float* sin, const int32_t* positions, int64_t rows, int64_t Hx,
+               int64_t D, bool inverse);
+
+struct AttnShape {
+  int B, Tq, Tk, H, Hkv, D;
+  float scale;
+  const float* slopes;          // (H) or null
+  const uint8_t* keyMask;       // (B, Tk) or null
+};
+void attentionForward(const AttnShape& s, float* out, float* lse, const float* q, const float* k, const float* v);
+void attentionBackward(const AttnShape& s, float* dq, float* dk, float* dv, const float* dout, const float* q,
+                       const float* k, const float* v, const float* out, const float* lse);
+
+void swigluForward(float* out, const float* gate, const float* up, int64_t n);
+void swigluBackward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n);
+
+void crossEntropyForward(float* losses, float* lse, const float* logits, const int32_t* targets, int64_t N, int64_t V,
+                         int32_t ignoreIndex);
+void crossEntropyBackward(float* dlogits, const float* dlosses, const float* logits, const float* lse,
+                          const int32_t* targets, int64_t N, int64_t V, int32_t ignoreIndex);
+
+void add(float* out, const float* a, const float* b, int64_t n);
+void mul(float* out, const float* a, const float* b, int64_t n);
+void axpy(float* y, const float* x, float alpha, int64_t n);
+void scale(float* x, float alpha, int64_t n);
+double sumSquares(const float* x, int64_t n);
+
+void adamw(float* param, const float* grad, float* m, float* v, int64_t n, double lr, double beta1, double beta2,
+           double eps, double weightDecay, int step, double gradScale);
+
+}  // namespace pedgpt

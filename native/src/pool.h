@@ -1,0 +1,133 @@
+// A small persistent thread pool for the addon's element-wise and row-wise kernels.
+//
+// The calling thread takes part in every job, so a pool of n threads owns n-1 workers. Idle workers
+// sleep on a condition variable (they do not spin), which keeps them out of OpenBLAS's way: the
+// addon never runs a pool job and a multi-threaded sgemm at the same time. Not a general task
+// scheduler: one job at a time, issued from the JavaScript thread.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace pedgpt {
+
+class Pool {
+ public:
+  explicit Pool(int n = 1) { resize(n); }
+  ~Pool() { stopWorkers(); }
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  int size() const { return nthreads_; }
+
+  void resize(int n) {
+    n = std::max(1, n);
+    if (n == nthreads_) return;
+    stopWorkers();
+    nthreads_ = n;
+    stop_ = false;
+    for (int t = 1; t < n; t++) workers_.emplace_back([this, t] { workerLoop(t); });
+  }
+
+  // Runs fn(tid, nthreads) once on every thread (tid 0 is the caller) and waits for all of them.
+  void run(const std::function<void(int, int)>& fn) {
+    if (nthreads_ == 1) {
+      fn(0, 1);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = &fn;
+      pending_ = nthreads_ - 1;
+      generation_++;
+    }
+    cv_.notify_all();
+    fn(0, nthreads_);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void workerLoop(int tid) {
+    uint64_t seen = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      seen = generation_;
+    }
+    for (;;) {
+      const std::function<void(int, int)>* job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        job = job_;
+      }
+      (*job)(tid, nthreads_);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (--pending_ == 0) done_.notify_one();
+      }
+    }
+  }
+
+  void stopWorkers() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+    nthreads_ = 1;
+  }
+
+  std::vector<std::thread> workers_;
+  int nthreads_ = 1;
+  std::mutex mu_;
+  std::condition_variable cv_, done_;
+  const std::function<void(int, int)>* job_ = nullptr;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
+Pool& pool();
+
+// fn(begin, end) over [0, n) in contiguous chunks, one per thread; serial when n < grain.
+inline void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  Pool& p = pool();
+  if (n <= 0) return;
+  if (p.size() == 1 || n < grain) {
+    fn(0, n);
+    return;
+  }
+  p.run([&](int tid, int nt) {
+    int64_t chunk = (n + nt - 1) / nt;
+    int64_t b = std::min<int64_t>(n, tid * chunk), e = std::min<int64_t>(n, b + chunk);
+    if (b < e) fn(b, e);
+  });
+}
+
+// fn(item, tid) for items [0, n) handed out dynamically (work items of uneven cost).
+inline void parallelItems(int64_t n, const std::function<void(int64_t, int)>& fn) {
+  Pool& p = pool();
+  if (n <= 0) return;
+  if (p.size() == 1 || n == 1) {
+    for (int64_t i = 0; i < n; i++) fn(i, 0);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  p.run([&](int tid, int) {
+    for (int64_t i = next++; i < n; i = next++) fn(i, tid);
+  });
+}
+
+}  // namespace pedgpt

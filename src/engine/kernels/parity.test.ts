@@ -1,0 +1,266 @@
+/**
+ * The shared parity suite: every kernel of an implementation, forward and backward, against the
+ * TypeScript reference on random shapes with odd sizes (C=37, D=6, V=101, T=13, Tq<Tk, H=6/Hkv=2,
+ * every gemm transpose with leading dims wider than the matrix and offsets). Forward values and
+ * gradients have separate tolerances; max |diff| is printed per named tensor.
+ * Runs against the native addon at 1 and at 2 threads; skips with a message when it is not built.
+ */
+import { describe, expect, it } from "vitest";
+import type { Kernels } from "./kernels.js";
+import { referenceKernels as R } from "./reference.js";
+import { compareClose } from "./compare.js";
+import { getNativeKernels, nativeStatus, setThreads, ropeTables, alibiSlopes, BUILD_HINT } from "./index.js";
+
+const FWD = { atol: 2e-5, rtol: 2e-5 };
+const GRAD = { atol: 1e-4, rtol: 1e-4 };
+/** f32 dot products of length K (unit-normal inputs) drift like sqrt(K) ulps; the reference sums in f64 */
+const gemmTol = (K: number) => ({ atol: 2e-6 * Math.max(1, K), rtol: 1e-5 });
+
+/** Deterministic xorshift PRNG so failures reproduce. */
+function rng(seed: number) {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+  return {
+    uniform: next,
+    int: (n: number) => Math.floor(next() * n),
+    normal: () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()),
+  };
+}
+type Rng = ReturnType<typeof rng>;
+const randn = (r: Rng, n: number, scale = 1) => Float32Array.from({ length: n }, () => r.normal() * scale);
+
+function check(label: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: { atol: number; rtol: number }): void {
+  const res = compareClose(label, got, want, tol.atol, tol.rtol);
+  console.log("  " + res.message.split("\n")[0]);
+  if (!res.ok) expect.fail(res.message);
+}
+
+export function kernelParitySuite(K: Kernels): void {
+  it("gemm: all transpose combos, leading dims > width, offsets, beta", () => {
+    const r = rng(1);
+    for (const [M, N, Kd] of [[13, 37, 6], [70, 33, 91], [1, 5, 1]] as const) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          for (const beta of [0, 0.5]) {
+            const lda = (transA ? M : Kd) + 3, ldb = (transB ? Kd : N) + 2, ldc = N + 5;
+            const aOffset = 7, bOffset = 3, cOffset = 11;
+            const A = randn(r, aOffset + (transA ? Kd : M) * lda);
+            const B = randn(r, bOffset + (transB ? N : Kd) * ldb);
+            const C0 = randn(r, cOffset + M * ldc);
+            if (beta === 0) C0.fill(NaN, cOffset, cOffset + N); // beta = 0 must ignore old C content
+            const args = { transA, transB, M, N, K: Kd, alpha: 1.25, A, aOffset, lda, B, bOffset, ldb, beta, cOffset, ldc };
+            const want = C0.slice();
+            const got = C0.slice();
+            R.gemm({ ...args, C: want });
+            K.gemm({ ...args, C: got });
+            check(`gemm ${M}x${N}x${Kd} tA=${+transA} tB=${+transB} beta=${beta}`, got, want, gemmTol(Kd));
+          }
+        }
+      }
+    }
+    // K = 0: C = beta*C
+    const C = Float32Array.from([1, 2, 3, 4]);
+    K.gemm({ transA: false, transB: false, M: 2, N: 2, K: 0, alpha: 1, A: new Float32Array(0), lda: 1, B: new Float32Array(0), ldb: 2, beta: 0.5, C, ldc: 2 });
+    expect(Array.from(C)).toEqual([0.5, 1, 1.5, 2]);
+  });
+
+  it("gemmBatched: many small products and a few large ones", () => {
+    const r = rng(2);
+    for (const [batch, M, N, Kd, transA, transB] of [[5, 13, 6, 37, false, true], [3, 17, 9, 4, true, false], [2, 270, 260, 250, false, false]] as const) {
+      const lda = (transA ? M : Kd) + 1, ldb = (transB ? Kd : N) + 1, ldc = N + 1;
+      const strideA = (transA ? Kd : M) * lda + 2, strideB = (transB ? N : Kd) * ldb + 1, strideC = M * ldc + 3;
+      const A = randn(r, 1 + batch * strideA), B = randn(r, 2 + batch * strideB), C0 = randn(r, 3 + batch * strideC);
+      const args = { transA, transB, M, N, K: Kd, alpha: 0.5, A, aOffset: 1, lda, B, bOffset: 2, ldb, beta: 1, cOffset: 3, ldc, batch, strideA, strideB, strideC };
+      const want = C0.slice(), got = C0.slice();
+      R.gemmBatched({ ...args, C: want });
+      K.gemmBatched({ ...args, C: got });
+      check(`gemmBatched b=${batch} ${M}x${N}x${Kd}`, got, want, gemmTol(Kd));
+    }
+  });
+
+  it("embedding forward and backward with repeated ids", () => {
+    const r = rng(3);
+    const V = 101, C = 37, N = 29;
+    const table = randn(r, V * C);
+    const ids = Int32Array.from({ length: N }, (_, i) => (i % 5 === 0 ? 7 : r.int(V)));
+    const want = new Float32Array(N * C), got = new Float32Array(N * C);
+    R.embeddingForward(want, table, ids, C);
+    K.embeddingForward(got, table, ids, C);
+    check("embedding out", got, want, FWD);
+    const dout = randn(r, N * C);
+    const dw = randn(r, V * C), dg = dw.slice();
+    R.embeddingBackward(dw, dout, ids, C);
+    K.embeddingBackward(dg, dout, ids, C);
+    check("embedding dtable", dg, dw, GRAD);
+    expect(() => K.embeddingForward(got, table, Int32Array.from([V]), C)).toThrow(/outside \[0,101\)/);
+  });
+
+  it("rmsnorm forward and backward", () => {
+    const r = rng(4);
+    for (const [N, C] of [[13, 37], [64, 768]] as const) {
+      const inp = randn(r, N * C), weight = randn(r, C, 0.5).map((x) => 1 + x);
+      const o1 = new Float32Array(N * C), o2 = new Float32Array(N * C), r1 = new Float32Array(N), r2 = new Float32Array(N);
+      R.rmsnormForward(o1, r1, inp, weight, N, C, 1e-5);
+      K.rmsnormForward(o2, r2, inp, weight, N, C, 1e-5);
+      check(`rmsnorm N=${N} C=${C} out`, o2, o1, FWD);
+      check(`rmsnorm N=${N} C=${C} rstd`, r2, r1, FWD);
+      const dout = randn(r, N * C);
+      const dx1 = randn(r, N * C), dx2 = dx1.slice(), dw1 = randn(r, C), dw2 = dw1.slice();
+      R.rmsnormBackward(dx1, dw1, dout, inp, weight, r1, N, C);
+      K.rmsnormBackward(dx2, dw2, dout, inp, weight, r1, N, C);
+      check(`rmsnorm N=${N} C=${C} dinp`, dx2, dx1, GRAD);
+      check(`rmsnorm N=${N} C=${C} dweight`, dw2, dw1, GRAD);
+    }
+  });
+
+  it("rope forward and backward (D=6, odd head count, arbitrary positions)", () => {
+    const r = rng(5);
+    const B = 2, T = 13, Hx = 3, D = 6, maxPos = 40;
+    const { cos, sin } = ropeTables(10000, D, maxPos);
+    const positions = Int32Array.from({ length: B * T }, () => r.int(maxPos));
+    const x = randn(r, B * T * Hx * D);
+    const a = x.slice(), b = x.slice();
+    R.ropeForward(a, cos, sin, positions, B, T, Hx, D);
+    K.ropeForward(b, cos, sin, positions, B, T, Hx, D);
+    check("rope out", b, a, FWD);
+    R.ropeBackward(a, cos, sin, positions, B, T, Hx, D);
+    K.ropeBackward(b, cos, sin, positions, B, T, Hx, D);
+    check("rope backward(forward(x))", b, a, GRAD);
+    check("rope backward(forward(x)) == x", b, x, GRAD);
+  });
+
+  const attnCases = [
+    { name: "GQA B=2 T=13 H=6 Hkv=2 D=6", B: 2, Tq: 13, Tk: 13, H: 6, Hkv: 2, D: 6, alibi: false, mask: false },
+    { name: "ALiBi+pad B=2 T=13 H=6 Hkv=6 D=8", B: 2, Tq: 13, Tk: 13, H: 6, Hkv: 6, D: 8, alibi: true, mask: true },
+    { name: "decode Tq=3 Tk=13 H=6 Hkv=2 pad", B: 2, Tq: 3, Tk: 13, H: 6, Hkv: 2, D: 6, alibi: false, mask: true },
+    { name: "decode Tq=1 Tk=37 ALiBi H=5 Hkv=1", B: 1, Tq: 1, Tk: 37, H: 5, Hkv: 1, D: 4, alibi: true, mask: false },
+    { name: "blocks T=300 H=4 Hkv=2 D=16 pad", B: 1, Tq: 300, Tk: 300, H: 4, Hkv: 2, D: 16, alibi: false, mask: true },
+    { name: "serial B=1 Hkv=1 T=150 Tk=170 D=8", B: 1, Tq: 150, Tk: 170, H: 2, Hkv: 1, D: 8, alibi: true, mask: false },
+  ];
+  for (const c of attnCases) {
+    it(`attention ${c.name}: forward and backward`, () => {
+      const r = rng(6);
+      const { B, Tq, Tk, H, Hkv, D } = c;
+      let keyMask: Uint8Array | null = null;
+      if (c.mask) {
+        keyMask = new Uint8Array(B * Tk).fill(1);
+        for (let j = 0; j < Math.min(3, Tk); j++) keyMask[j] = 0; // left padding of batch 0: its first rows see nothing
+        if (B > 1) keyMask[Tk + Math.floor(Tk / 2)] = 0; // a hole in batch 1
+      }
+      const shape = { B, Tq, Tk, H, Hkv, D, scale: 1 / Math.sqrt(D), alibiSlopes: c.alibi ? alibiSlopes(H) : null, keyMask };
+      const q = randn(r, B * Tq * H * D), k = randn(r, B * Tk * Hkv * D), v = randn(r, B * Tk * Hkv * D);
+      const o1 = new Float32Array(q.length).fill(NaN), o2 = o1.slice();
+      const l1 = new Float32Array(B * H * Tq).fill(NaN), l2 = l1.slice();
+      R.attentionForward({ ...shape, out: o1, lse: l1, q, k, v });
+      K.attentionForward({ ...shape, out: o2, lse: l2, q, k, v });
+      check(`attention ${c.name} out`, o2, o1, FWD);
+      check(`attention ${c.name} lse`, l2, l1, FWD);
+      const dout = randn(r, q.length);
+      const dq1 = randn(r, q.length), dk1 = randn(r, k.length), dv1 = randn(r, v.length);
+      const dq2 = dq1.slice(), dk2 = dk1.slice(), dv2 = dv1.slice();
+      R.attentionBackward({ ...shape, dq: dq1, dk: dk1, dv: dv1, dout, q, k, v, out: o1, lse: l1 });
+      K.attentionBackward({ ...shape, dq: dq2, dk: dk2, dv: dv2, dout, q, k, v, out: o1, lse: l1 });
+      check(`attention ${c.name} dq`, dq2, dq1, GRAD);
+      check(`attention ${c.name} dk`, dk2, dk1, GRAD);
+      check(`attention ${c.name} dv`, dv2, dv1, GRAD);
+    });
+  }
+
+  it("swiglu forward and backward (serial and parallel sizes)", () => {
+    const r = rng(7);
+    for (const n of [1001, 70001]) {
+      const gate = randn(r, n, 4), up = randn(r, n);
+      const o1 = new Float32Array(n), o2 = new Float32Array(n);
+      R.swigluForward(o1, gate, up, n);
+      K.swigluForward(o2, gate, up, n);
+      check(`swiglu n=${n} out`, o2, o1, FWD);
+      const dout = randn(r, n);
+      const g1 = randn(r, n), u1 = randn(r, n), g2 = g1.slice(), u2 = u1.slice();
+      R.swigluBackward(g1, u1, dout, gate, up, n);
+      K.swigluBackward(g2, u2, dout, gate, up, n);
+      check(`swiglu n=${n} dgate`, g2, g1, GRAD);
+      check(`swiglu n=${n} dup`, u2, u1, GRAD);
+    }
+  });
+
+  it("cross-entropy forward and backward with ignore index", () => {
+    const r = rng(8);
+    for (const [N, V] of [[13, 101], [6, 32000]] as const) {
+      const logits = randn(r, N * V, 4);
+      const targets = Int32Array.from({ length: N }, (_, i) => (i % 4 === 1 ? -100 : r.int(V)));
+      const ls1 = new Float32Array(N), ls2 = new Float32Array(N), lse1 = new Float32Array(N), lse2 = new Float32Array(N);
+      R.crossEntropyForward(ls1, lse1, logits, targets, N, V, -100);
+      K.crossEntropyForward(ls2, lse2, logits, targets, N, V, -100);
+      check(`cross_entropy N=${N} V=${V} losses`, ls2, ls1, FWD);
+      check(`cross_entropy N=${N} V=${V} lse`, lse2, lse1, FWD);
+      const dl = randn(r, N);
+      const d1 = randn(r, N * V, 0.01), d2 = d1.slice();
+      R.crossEntropyBackward(d1, dl, logits, lse1, targets, N, V, -100);
+      K.crossEntropyBackward(d2, dl, logits, lse1, targets, N, V, -100);
+      check(`cross_entropy N=${N} V=${V} dlogits`, d2, d1, GRAD);
+    }
+    expect(() => K.crossEntropyForward(new Float32Array(1), new Float32Array(1), new Float32Array(3), Int32Array.from([-1]), 1, 3, -100)).toThrow(/outside/);
+  });
+
+  it("element-wise kernels and sumSquares", () => {
+    const r = rng(9);
+    for (const n of [37, 100003]) {
+      const a = randn(r, n), b = randn(r, n);
+      const o1 = new Float32Array(n), o2 = new Float32Array(n);
+      R.add(o1, a, b, n);
+      K.add(o2, a, b, n);
+      check(`add n=${n}`, o2, o1, FWD);
+      R.mul(o1, a, b, n);
+      K.mul(o2, a, b, n);
+      check(`mul n=${n}`, o2, o1, FWD);
+      R.axpy(o1, a, -0.3, n);
+      K.axpy(o2, a, -0.3, n);
+      check(`axpy n=${n}`, o2, o1, FWD);
+      R.scale(o1, 1.7, n);
+      K.scale(o2, 1.7, n);
+      check(`scale n=${n}`, o2, o1, FWD);
+      check(`sumSquares n=${n}`, [K.sumSquares(a, n)], [R.sumSquares(a, n)], { atol: 0, rtol: 1e-6 });
+    }
+  });
+
+  it("adamw: three steps with weight decay and gradient scale", () => {
+    const r = rng(10);
+    const n = 100003;
+    const p1 = randn(r, n), p2 = p1.slice(), m1 = new Float32Array(n), m2 = new Float32Array(n), v1 = new Float32Array(n), v2 = new Float32Array(n);
+    for (let step = 1; step <= 3; step++) {
+      const grad = randn(r, n, step);
+      const args = { grad, n, lr: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step, gradScale: 0.25 };
+      R.adamw({ ...args, param: p1, m: m1, v: v1 });
+      K.adamw({ ...args, param: p2, m: m2, v: v2 });
+      check(`adamw step ${step} param`, p2, p1, FWD);
+    }
+    check("adamw m", m2, m1, FWD);
+    check("adamw v", v2, v1, FWD);
+  });
+}
+
+const native = getNativeKernels();
+if (!native) {
+  const st = nativeStatus();
+  describe.skip(`native kernel parity: SKIPPED, addon not built (${st.available ? "" : st.reason}); ${BUILD_HINT}`, () => {
+    it("needs the addon", () => {});
+  });
+  console.warn(`[parity] native addon not available; native-vs-reference parity suite skipped. ${BUILD_HINT}`);
+} else {
+  for (const threads of [1, 2]) {
+    describe(`native kernels vs reference, ${threads} thread(s)`, () => {
+      it("sets the thread count", () => {
+        setThreads(threads);
+        expect(nativeStatus()).toMatchObject({ available: true, threads });
+      });
+      kernelParitySuite(native);
+    });
+  }
+}
