@@ -1,0 +1,145 @@
+/**
+ * Tokenizer for Hugging Face `tokenizer.json` files (byte-level BPE as in Qwen2 and Llama 3, and any other
+ * model @huggingface/tokenizers supports), read from local files only. Special ids come from
+ * tokenizer_config.json; whether encode adds BOS/EOS is measured from the tokenizer's own post-processor.
+ * This wrapper adds id-range checks, an encode path that does not parse special tokens, and empty-input
+ * handling; the tokenisation itself is the library's.
+ */
+import { Tokenizer as HfLibTokenizer } from "@huggingface/tokenizers";
+import { TokenizerError } from "./errors.js";
+import { emptyConfig, readJson, readTokenizerConfig, type TokenizerConfig } from "./config.js";
+import type { DecodeOptions, EncodeOptions, Tokenizer } from "./types.js";
+
+interface LibInternals {
+  normalizer: { _call(text: string): string } | null;
+  pre_tokenizer: { _call(text: string, options?: unknown): string[] } | null;
+  model: { _call(tokens: string[]): string[]; tokens_to_ids: Map<string, number>; vocab: string[]; unk_token_id?: number };
+}
+
+export class HfTokenizer implements Tokenizer {
+  readonly kind = "tokenizer.json" as const;
+  readonly vocabSize: number;
+  readonly bosId: number | null;
+  readonly eosId: number | null;
+  readonly padId: number | null;
+  readonly unkId: number | null;
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+  readonly chatTemplate: string | null;
+  readonly chatTemplateId: string | null;
+  private readonly lib: HfLibTokenizer;
+  private readonly special = new Set<number>();
+  /** Ids the post-processor puts before/after the text when special tokens are added. */
+  private readonly prefix: number[];
+  private readonly suffix: number[];
+
+  constructor(
+    tokenizerJson: unknown,
+    readonly config: TokenizerConfig = emptyConfig(),
+    readonly file = "tokenizer.json",
+  ) {
+    if (typeof tokenizerJson !== "object" || tokenizerJson === null || !("model" in tokenizerJson)) {
+      throw new TokenizerError(`${file}: not a tokenizer.json (no "model" object)`);
+    }
+    const json = tokenizerJson as { added_tokens?: unknown };
+    // The library requires added_tokens; older files may omit it.
+    if (json.added_tokens === undefined) json.added_tokens = [];
+    // Unless the config says otherwise, do not "clean up" spaces on decode: it changes text (e.g. " ." -> ".")
+    // and breaks round trips; Qwen2 and Llama 3 configs set it to false too.
+    const libConfig = { ...config.raw, clean_up_tokenization_spaces: config.cleanUpTokenizationSpaces ?? false };
+    try {
+      this.lib = new HfLibTokenizer(tokenizerJson, libConfig);
+    } catch (e) {
+      throw new TokenizerError(`${file}: @huggingface/tokenizers cannot load it: ${(e as Error).message}`, { cause: e });
+    }
+    const added = this.lib.get_added_tokens_decoder();
+    for (const [id, tok] of added) if (tok.special) this.special.add(id);
+    const vocab = (this.lib as unknown as LibInternals).model.vocab;
+    let maxId = vocab.length - 1;
+    for (const id of added.keys()) maxId = Math.max(maxId, id);
+    this.vocabSize = maxId + 1;
+    const idOf = (tok: string | null, field: string): number | null => {
+      if (tok === null) return null;
+      const id = this.tokenToId(tok);
+      if (id === null) throw new TokenizerError(`${file}: ${field} "${tok}" from tokenizer_config.json is not in the vocabulary`);
+      return id;
+    };
+    this.bosId = idOf(config.bosToken, "bos_token");
+    this.eosId = idOf(config.eosToken, "eos_token");
+    this.padId = idOf(config.padToken, "pad_token");
+    const unk = (this.lib as unknown as LibInternals).model.unk_token_id;
+    this.unkId = config.unkToken !== null ? idOf(config.unkToken, "unk_token") : unk ?? null;
+    for (const id of [this.bosId, this.eosId, this.padId]) if (id !== null) this.special.add(id);
+    // Measure what the post-processor adds around a text.
+    const plain = this.lib.encode("a", { add_special_tokens: false }).ids;
+    const withSpecial = this.lib.encode("a", { add_special_tokens: true }).ids;
+    const at = indexOfSub(withSpecial, plain);
+    if (at < 0) throw new TokenizerError(`${file}: the post-processor changes the text tokens; not supported`);
+    this.prefix = withSpecial.slice(0, at);
+    this.suffix = withSpecial.slice(at + plain.length);
+    this.addBos = this.bosId !== null && this.prefix.includes(this.bosId);
+    this.addEos = this.eosId !== null && this.suffix.includes(this.eosId);
+    this.chatTemplate = config.chatTemplate;
+    this.chatTemplateId = config.chatTemplateId;
+  }
+
+  /** Loads tokenizer.json (and tokenizer_config.json beside it when present). */
+  static fromFiles(tokenizerJsonPath: string, configPath?: string): HfTokenizer {
+    const json = readJson(tokenizerJsonPath);
+    const cfg = configPath ? readTokenizerConfig(configPath) : emptyConfig();
+    return new HfTokenizer(json, cfg, tokenizerJsonPath);
+  }
+
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    const addSpecial = options.addSpecialTokens ?? true;
+    if (options.parseSpecial ?? true) {
+      if (text === "") return addSpecial ? [...this.prefix, ...this.suffix] : [];
+      return this.lib.encode(text, { add_special_tokens: addSpecial }).ids;
+    }
+    // Same pipeline as the library's encode, minus the added-token splitting.
+    const lib = this.lib as unknown as LibInternals;
+    let t = text;
+    if (lib.normalizer) t = lib.normalizer._call(t);
+    const ids: number[] = [];
+    if (t !== "") {
+      const words = lib.pre_tokenizer ? lib.pre_tokenizer._call(t, { section_index: 0 }) : [t];
+      for (const tok of lib.model._call(words)) {
+        const id = lib.model.tokens_to_ids.get(tok) ?? lib.model.unk_token_id;
+        if (id === undefined) throw new TokenizerError(`${this.file}: token "${tok}" has no id and the model has no unk token`);
+        ids.push(id);
+      }
+    }
+    return addSpecial ? [...this.prefix, ...ids, ...this.suffix] : ids;
+  }
+
+  decode(ids: readonly number[], options: DecodeOptions = {}): string {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize || this.idToToken(id) === null) {
+        throw new TokenizerError(`${this.file}: cannot decode token id ${id}: not in the vocabulary (size ${this.vocabSize})`);
+      }
+    }
+    const kept = options.skipSpecialTokens ? ids.filter((id) => !this.special.has(id)) : [...ids];
+    if (kept.length === 0) return "";
+    return this.lib.decode(kept, { skip_special_tokens: false });
+  }
+
+  tokenToId(token: string): number | null {
+    return this.lib.token_to_id(token) ?? null;
+  }
+
+  idToToken(id: number): string | null {
+    return this.lib.id_to_token(id) ?? null;
+  }
+
+  isSpecial(id: number): boolean {
+    return this.special.has(id);
+  }
+}
+
+function indexOfSub(hay: number[], needle: number[]): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}

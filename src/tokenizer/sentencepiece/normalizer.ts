@@ -1,0 +1,247 @@
+/**
+ * SentencePiece text normalisation, byte for byte as sentencepiece 0.1.97 `normalizer.cc` does it:
+ * user-defined symbols pass through untouched, then the precompiled charsmap (a Darts-clone double-array
+ * trie over UTF-8 bytes plus a blob of NUL-terminated replacement strings; what `nmt_nfkc`, `nfkc`, … compile
+ * to) picks the longest matching rule, otherwise one UTF-8 character is copied (malformed bytes become
+ * U+FFFD). Then leading/trailing/repeated spaces are removed if asked, a dummy-prefix space is added and
+ * spaces are escaped as U+2581 "▁". An empty charsmap means identity normalisation.
+ * This module does not compile rule TSVs into charsmaps (training does that).
+ */
+import { TokenizerError } from "../errors.js";
+import type { NormalizerSpec } from "./proto.js";
+
+/** "▁" U+2581 in UTF-8. */
+const SPACE_SYMBOL = Uint8Array.of(0xe2, 0x96, 0x81);
+const REPLACEMENT = Uint8Array.of(0xef, 0xbf, 0xbd);
+const SPACE = 0x20;
+// ignoreBOM: a leading U+FEFF is text, not a byte-order mark to drop.
+const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * Length of the valid UTF-8 character at `pos`, or 0 if malformed — the same acceptance rules as
+ * sentencepiece's DecodeUTF8 (no overlongs, no surrogates, max U+10FFFF).
+ */
+export function validUtf8Length(b: Uint8Array, pos: number, end: number): number {
+  const c = b[pos]!;
+  const len = end - pos;
+  if (c < 0x80) return 1;
+  const trail = (x: number | undefined) => x !== undefined && (x & 0xc0) === 0x80;
+  const valid = (cp: number) => cp < 0xd800 || (cp >= 0xe000 && cp <= 0x10ffff);
+  if (len >= 2 && (c & 0xe0) === 0xc0) {
+    const cp = ((c & 0x1f) << 6) | (b[pos + 1]! & 0x3f);
+    if (trail(b[pos + 1]) && cp >= 0x80 && valid(cp)) return 2;
+  } else if (len >= 3 && (c & 0xf0) === 0xe0) {
+    const cp = ((c & 0x0f) << 12) | ((b[pos + 1]! & 0x3f) << 6) | (b[pos + 2]! & 0x3f);
+    if (trail(b[pos + 1]) && trail(b[pos + 2]) && cp >= 0x800 && valid(cp)) return 3;
+  } else if (len >= 4 && (c & 0xf8) === 0xf0) {
+    const cp = ((c & 0x07) << 18) | ((b[pos + 1]! & 0x3f) << 12) | ((b[pos + 2]! & 0x3f) << 6) | (b[pos + 3]! & 0x3f);
+    if (trail(b[pos + 1]) && trail(b[pos + 2]) && trail(b[pos + 3]) && cp >= 0x10000 && valid(cp)) return 4;
+  }
+  return 0;
+}
+
+/**
+ * Read-only Darts-clone double array. Each 32-bit unit packs: bit 8 has_leaf, bits 0-7 label (bit 31 set
+ * on leaf units so they never match a label), offset in bits 10-31 (scaled by 2^8 when bit 9 is set).
+ */
+export class DoubleArray {
+  constructor(private readonly units: Uint32Array) {}
+
+  /** All prefixes of b[pos..end) that are keys: calls `hit(value, length)` in increasing length. */
+  commonPrefixSearch(b: Uint8Array, pos: number, end: number, hit: (value: number, length: number) => void): void {
+    const u = this.units;
+    let node = 0;
+    let unit = u[node]!;
+    node ^= offsetOf(unit);
+    for (let i = pos; i < end; i++) {
+      const c = b[i]!;
+      node ^= c;
+      unit = u[node]!;
+      if (unit === undefined || (unit & 0x800000ff) >>> 0 !== c) return;
+      node ^= offsetOf(unit);
+      if ((unit >>> 8) & 1) hit(u[node]! & 0x7fffffff, i - pos + 1);
+    }
+  }
+}
+
+function offsetOf(unit: number): number {
+  return (unit >>> 10) << ((unit & (1 << 9)) >>> 6);
+}
+
+/** A set of byte strings matched longest-first at a position (user-defined symbols). */
+class PrefixMatcher {
+  private readonly byFirst = new Map<number, Uint8Array[]>();
+  constructor(symbols: Iterable<string>) {
+    const enc = new TextEncoder();
+    for (const s of symbols) {
+      const b = enc.encode(s);
+      const list = this.byFirst.get(b[0]!) ?? [];
+      list.push(b);
+      this.byFirst.set(b[0]!, list);
+    }
+    for (const list of this.byFirst.values()) list.sort((a, b) => b.length - a.length);
+  }
+  get empty(): boolean {
+    return this.byFirst.size === 0;
+  }
+  /** Length in bytes of the longest symbol at b[pos..end), or 0. */
+  match(b: Uint8Array, pos: number, end: number): number {
+    const list = this.byFirst.get(b[pos]!);
+    if (!list) return 0;
+    outer: for (const s of list) {
+      if (pos + s.length > end) continue;
+      for (let k = 1; k < s.length; k++) if (b[pos + k] !== s[k]) continue outer;
+      return s.length;
+    }
+    return 0;
+  }
+}
+
+/** Growable byte buffer for the normalised output. */
+class ByteSink {
+  buf = new Uint8Array(256);
+  len = 0;
+  push(x: number): void {
+    if (this.len === this.buf.length) this.grow(1);
+    this.buf[this.len++] = x;
+  }
+  append(b: Uint8Array, start = 0, end = b.length): void {
+    const n = end - start;
+    if (this.len + n > this.buf.length) this.grow(n);
+    this.buf.set(b.subarray(start, end), this.len);
+    this.len += n;
+  }
+  endsWith(s: Uint8Array): boolean {
+    if (this.len < s.length) return false;
+    for (let k = 0; k < s.length; k++) if (this.buf[this.len - s.length + k] !== s[k]) return false;
+    return true;
+  }
+  private grow(n: number): void {
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+}
+
+export class Normalizer {
+  private readonly trie: DoubleArray | null = null;
+  private readonly replacements: Uint8Array = new Uint8Array(0);
+  private readonly replacementCache = new Map<number, Uint8Array>();
+  private readonly matcher: PrefixMatcher;
+
+  /**
+   * @param spec the model's NormalizerSpec (or denormalizer spec)
+   * @param userDefined user-defined symbols, copied through without normalisation
+   * @param treatWhitespaceAsSuffix TrainerSpec.treat_whitespace_as_suffix (dummy space goes at the end)
+   */
+  constructor(
+    private readonly spec: NormalizerSpec,
+    userDefined: Iterable<string> = [],
+    private readonly treatWhitespaceAsSuffix = false,
+    file = "tokenizer.model",
+  ) {
+    this.matcher = new PrefixMatcher(userDefined);
+    const blob = spec.precompiledCharsmap;
+    if (blob.length > 0) {
+      // <uint32 LE trie size in bytes><double array units><NUL-terminated replacement strings>
+      if (blob.length <= 4) throw new TokenizerError(`${file}: precompiled_charsmap is broken (${blob.length} bytes)`);
+      const dv = new DataView(blob.buffer, blob.byteOffset, blob.length);
+      const trieSize = dv.getUint32(0, true);
+      if (trieSize >= blob.length || trieSize % 4 !== 0) {
+        throw new TokenizerError(
+          `${file}: precompiled_charsmap is broken: trie size ${trieSize} does not fit the ${blob.length}-byte blob`,
+        );
+      }
+      const units = new Uint32Array(trieSize / 4);
+      for (let i = 0; i < units.length; i++) units[i] = dv.getUint32(4 + 4 * i, true);
+      this.trie = new DoubleArray(units);
+      this.replacements = blob.subarray(4 + trieSize);
+    }
+  }
+
+  /** The replacement string starting at `offset` in the blob (up to its NUL). */
+  private replacement(offset: number): Uint8Array {
+    let r = this.replacementCache.get(offset);
+    if (!r) {
+      let end = offset;
+      while (end < this.replacements.length && this.replacements[end] !== 0) end++;
+      r = this.replacements.subarray(offset, end);
+      this.replacementCache.set(offset, r);
+    }
+    return r;
+  }
+
+  /**
+   * Normalises one prefix of b[pos..end): returns the output bytes (as [array, start, end]) and the
+   * number of input bytes consumed. Mirrors Normalizer::NormalizePrefix.
+   */
+  private prefix(b: Uint8Array, pos: number, end: number): [Uint8Array, number, number, number] {
+    if (!this.matcher.empty) {
+      const m = this.matcher.match(b, pos, end);
+      if (m > 0) return [b, pos, pos + m, m];
+    }
+    let longestLength = 0;
+    let longestValue = 0;
+    if (this.trie) {
+      this.trie.commonPrefixSearch(b, pos, end, (value, length) => {
+        if (longestLength === 0 || length > longestLength) {
+          longestLength = length;
+          longestValue = value;
+        }
+      });
+    }
+    if (longestLength === 0) {
+      const n = validUtf8Length(b, pos, end);
+      if (n === 0) return [REPLACEMENT, 0, 3, 1];
+      return [b, pos, pos + n, n];
+    }
+    const r = this.replacement(longestValue);
+    return [r, 0, r.length, longestLength];
+  }
+
+  /** Normalises UTF-8 bytes; the result is UTF-8 bytes with spaces escaped as "▁" when the spec says so. */
+  normalizeBytes(input: Uint8Array): Uint8Array {
+    const spec = this.spec;
+    const end = input.length;
+    let pos = 0;
+    if (end === 0) return new Uint8Array(0);
+    if (spec.removeExtraWhitespaces) {
+      while (pos < end) {
+        const [o, s, e, consumed] = this.prefix(input, pos, end);
+        if (!(e - s === 1 && o[s] === SPACE)) break;
+        pos += consumed;
+      }
+    }
+    if (pos === end) return new Uint8Array(0);
+    const out = new ByteSink();
+    const addWs = () => (spec.escapeWhitespaces ? out.append(SPACE_SYMBOL) : out.push(SPACE));
+    if (!this.treatWhitespaceAsSuffix && spec.addDummyPrefix) addWs();
+    let isPrevSpace = spec.removeExtraWhitespaces;
+    while (pos < end) {
+      const [o, s0, e, consumed] = this.prefix(input, pos, end);
+      let s = s0;
+      // Drop leading spaces of this piece if the previous output ended with a space.
+      while (isPrevSpace && s < e && o[s] === SPACE) s++;
+      if (s < e) {
+        for (let k = s; k < e; k++) {
+          if (spec.escapeWhitespaces && o[k] === SPACE) out.append(SPACE_SYMBOL);
+          else out.push(o[k]!);
+        }
+        isPrevSpace = o[e - 1] === SPACE;
+      }
+      pos += consumed;
+      if (!spec.removeExtraWhitespaces) isPrevSpace = false;
+    }
+    if (spec.removeExtraWhitespaces) {
+      const space = spec.escapeWhitespaces ? SPACE_SYMBOL : Uint8Array.of(SPACE);
+      while (out.endsWith(space)) out.len -= space.length;
+    }
+    if (this.treatWhitespaceAsSuffix && spec.addDummyPrefix) addWs();
+    return out.buf.slice(0, out.len);
+  }
+
+  /** Normalises a JS string (lone surrogates become U+FFFD, as UTF-8 encoding does). */
+  normalize(text: string): string {
+    return utf8Decoder.decode(this.normalizeBytes(new TextEncoder().encode(text)));
+  }
+}
