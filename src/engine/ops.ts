@@ -1,0 +1,394 @@
+/**
+ * The op set: coarse, fused operations with a forward and a backward each, recorded on the active
+ * tape (tape.ts). All heavy work goes through the backend kernels; the few JavaScript loops left
+ * here run over one value per token or per row, never over a (tokens × width) array — except
+ * `rowNormalize` (Baichuan's NormHead), which is one pass over the lm_head matrix.
+ *
+ * Shape glossary: N rows (= B*T tokens), C width, H query heads, Hkv key/value heads, D head dim,
+ * V vocabulary. Tensors are row-major; an op reads `rows × cols` where cols is the last dimension.
+ *
+ * Adding an op: write its forward (allocate the output with `activation`, compute through kernels),
+ * then `return record(out, inputs, () => { ...add into gradOf(input)... })`. Nothing else changes.
+ *
+ * Not here: parameters, optimizers, model structure.
+ */
+import { kernels } from "./backend.js";
+import type { F32 } from "./kernels/kernels.js";
+import type { RopeTables } from "./kernels/tables.js";
+import { accumulateGrad, activation, allocData, gradOf, gradTarget, isRecording, record } from "./tape.js";
+import { ShapeError, Tensor } from "./tensor.js";
+
+/** The label value that cross-entropy ignores (PyTorch's default). */
+export const IGNORE_INDEX = -100;
+
+let onesCache = new Float32Array(0);
+/** A read-only vector of n ones (bias gradients and broadcasts go through gemm with it). */
+function ones(n: number): F32 {
+  if (onesCache.length < n) onesCache = new Float32Array(Math.max(n, 2 * onesCache.length)).fill(1);
+  return onesCache.subarray(0, n);
+}
+
+function need(cond: boolean, message: string): asserts cond {
+  if (!cond) throw new ShapeError(message);
+}
+
+function shapeStr(t: Tensor): string {
+  return `"${t.name}" [${t.shape.join(", ")}]`;
+}
+
+/**
+ * Write a gradient contribution for t computed by `write(dst)` (which overwrites dst): straight into
+ * a fresh gradient buffer when t has none yet, else through a temporary that is added in.
+ */
+function addGrad(t: Tensor, write: (dst: F32) => void): void {
+  if (!t.requiresGrad) return;
+  if (t.grad === null && !t.leaf && t.base === null) {
+    t.grad = allocData(t.size);
+    write(t.grad);
+    return;
+  }
+  const tmp = allocData(t.size);
+  write(tmp);
+  kernels().axpy(gradOf(t), tmp, 1, t.size);
+}
+
+/**
+ * y = x · Wᵀ + b, Hugging Face nn.Linear layout: x (..., in), W (out, in), b (out) or null.
+ * Returns (..., out).
+ */
+export function linear(x: Tensor, w: Tensor, b: Tensor | null = null, name = "linear"): Tensor {
+  need(w.rank === 2, `linear: weight ${shapeStr(w)} must be 2-D (out, in)`);
+  const outF = w.shape[0]!;
+  const inF = w.shape[1]!;
+  need(x.cols === inF, `linear: input ${shapeStr(x)} has width ${x.cols}, weight ${shapeStr(w)} expects ${inF}`);
+  need(b === null || b.size === outF, `linear: bias ${b ? shapeStr(b) : ""} must have ${outF} elements`);
+  const N = x.rows;
+  const k = kernels();
+  const y = activation([...x.shape.slice(0, -1), outF], name);
+  k.gemm({ transA: false, transB: true, M: N, N: outF, K: inF, alpha: 1, A: x.data, lda: inF, B: w.data, ldb: inF, beta: 0, C: y.data, ldc: outF });
+  // Bias as a rank-1 update ones(N,1)·b(1,out): keeps the broadcast inside the kernels.
+  if (b) k.gemm({ transA: false, transB: false, M: N, N: outF, K: 1, alpha: 1, A: ones(N), lda: 1, B: b.data, ldb: outF, beta: 1, C: y.data, ldc: outF });
+  return record(y, [x, w, b], () => {
+    const dy = y.grad;
+    if (dy === null) return;
+    if (x.requiresGrad) {
+      const { buf, beta } = gradTarget(x);
+      k.gemm({ transA: false, transB: false, M: N, N: inF, K: outF, alpha: 1, A: dy, lda: outF, B: w.data, ldb: inF, beta, C: buf, ldc: inF });
+    }
+    if (w.requiresGrad) {
+      k.gemm({ transA: true, transB: false, M: outF, N: inF, K: N, alpha: 1, A: dy, lda: outF, B: x.data, ldb: inF, beta: 1, C: gradOf(w), ldc: inF });
+    }
+    if (b && b.requiresGrad) {
+      k.gemm({ transA: false, transB: false, M: 1, N: outF, K: N, alpha: 1, A: ones(N), lda: N, B: dy, ldb: outF, beta: 1, C: gradOf(b), ldc: outF });
+    }
+  });
+}
+
+/** Rows of `table` (V, C) picked by ids; returns [...idsShape, C]. */
+export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly number[] = [ids.length], name = "embedding"): Tensor {
+  need(table.rank === 2, `embedding: table ${shapeStr(table)} must be 2-D (vocab, width)`);
+  const C = table.shape[1]!;
+  const k = kernels();
+  const y = activation([...idsShape, C], name);
+  need(y.rows === ids.length, `embedding: ids shape [${idsShape.join(", ")}] does not match ${ids.length} ids`);
+  k.embeddingForward(y.data, table.data, ids, C);
+  return record(y, [table], () => {
+    if (y.grad) k.embeddingBackward(gradOf(table), y.grad, ids, C);
+  });
+}
+
+/** RMSNorm over the last dimension: y = x / sqrt(mean(x²) + eps) * w. */
+export function rmsnorm(x: Tensor, w: Tensor, eps: number, name = "rmsnorm"): Tensor {
+  const C = x.cols;
+  need(w.size === C, `rmsnorm: weight ${shapeStr(w)} must have ${C} elements for input ${shapeStr(x)}`);
+  const N = x.rows;
+  const k = kernels();
+  const y = activation(x.shape, name);
+  const rstd = allocData(N);
+  k.rmsnormForward(y.data, rstd, x.data, w.data, N, C, eps);
+  return record(y, [x, w], () => {
+    if (y.grad === null) return;
+    // The kernel adds into both; a weight that needs no gradient still needs a scratch target.
+    const dw = w.requiresGrad ? gradOf(w) : allocData(C).fill(0);
+    const dx = x.requiresGrad ? gradOf(x) : allocData(x.size).fill(0);
+    k.rmsnormBackward(dx, dw, y.grad, x.data, w.data, rstd, N, C);
+  });
+}
+
+/** Geometry of a (B, T, heads, D) activation for rope/attention. */
+export interface HeadLayout {
+  B: number;
+  T: number;
+  heads: number;
+  D: number;
+}
+
+/**
+ * Rotary position embedding, Hugging Face rotate-half convention, IN PLACE: the result shares x's
+ * memory and x must not be read afterwards (it is always a fresh projection in our models).
+ * positions (B*T) are absolute positions, each < tables.maxPos.
+ */
+export function rope(x: Tensor, tables: RopeTables, positions: Int32Array, l: HeadLayout, name = "rope"): Tensor {
+  const { B, T, heads, D } = l;
+  need(x.size === B * T * heads * D, `rope: ${shapeStr(x)} is not (B=${B}, T=${T}, heads=${heads}, D=${D})`);
+  need(tables.D === D, `rope: tables are for head dim ${tables.D}, got ${D}`);
+  need(positions.length === B * T, `rope: ${positions.length} positions for ${B * T} tokens`);
+  const k = kernels();
+  k.ropeForward(x.data, tables.cos, tables.sin, positions, B, T, heads, D);
+  const y = new Tensor(x.shape, x.data, { leaf: false, name });
+  return record(y, [x], () => {
+    const g = y.grad;
+    if (g === null) return;
+    // y's gradient is complete here (all its consumers come later on the tape), so rotate it in place.
+    k.ropeBackward(g, tables.cos, tables.sin, positions, B, T, heads, D);
+    accumulateGrad(x, g, true);
+  });
+}
+
+export interface AttentionOptions {
+  B: number;
+  /** query positions in this call */
+  Tq: number;
+  /** key positions (>= Tq; the extra ones are the cached past) */
+  Tk: number;
+  H: number;
+  Hkv: number;
+  D: number;
+  /** score scale; defaults to 1/sqrt(D) */
+  scale?: number;
+  /** ALiBi slopes (H), or null */
+  alibiSlopes?: F32 | null;
+  /** (B, Tk) 1 = real token, 0 = padding; null = all real */
+  keyMask?: Uint8Array | null;
+}
+
+/**
+ * Causal multi-head attention with grouped-query heads: q (B,Tq,H,D), k and v (B,Tk,Hkv,D) →
+ * (B,Tq,H·D). Query i sees keys j <= i + Tk - Tq that are not padding.
+ */
+export function attention(q: Tensor, kT: Tensor, v: Tensor, o: AttentionOptions, name = "attention"): Tensor {
+  const { B, Tq, Tk, H, Hkv, D } = o;
+  need(q.size === B * Tq * H * D, `attention: q ${shapeStr(q)} is not (B=${B}, Tq=${Tq}, H=${H}, D=${D})`);
+  need(kT.size === B * Tk * Hkv * D, `attention: k ${shapeStr(kT)} is not (B=${B}, Tk=${Tk}, Hkv=${Hkv}, D=${D})`);
+  need(v.size === B * Tk * Hkv * D, `attention: v ${shapeStr(v)} is not (B=${B}, Tk=${Tk}, Hkv=${Hkv}, D=${D})`);
+  const shape = {
+    B, Tq, Tk, H, Hkv, D,
+    scale: o.scale ?? 1 / Math.sqrt(D),
+    alibiSlopes: o.alibiSlopes ?? null,
+    keyMask: o.keyMask ?? null,
+  };
+  const k = kernels();
+  const out = activation([B, Tq, H * D], name);
+  const lse = allocData(B * H * Tq);
+  k.attentionForward({ ...shape, out: out.data, lse, q: q.data, k: kT.data, v: v.data });
+  return record(out, [q, kT, v], () => {
+    if (out.grad === null) return;
+    const dq = q.requiresGrad ? gradOf(q) : allocData(q.size).fill(0);
+    const dk = kT.requiresGrad ? gradOf(kT) : allocData(kT.size).fill(0);
+    const dv = v.requiresGrad ? gradOf(v) : allocData(v.size).fill(0);
+    k.attentionBackward({ ...shape, dq, dk, dv, dout: out.grad, q: q.data, k: kT.data, v: v.data, out: out.data, lse });
+  });
+}
+
+/** silu(gate) * up, elementwise. */
+export function swiglu(gate: Tensor, up: Tensor, name = "swiglu"): Tensor {
+  need(gate.size === up.size, `swiglu: gate ${shapeStr(gate)} and up ${shapeStr(up)} differ in size`);
+  const k = kernels();
+  const y = activation(gate.shape, name);
+  k.swigluForward(y.data, gate.data, up.data, y.size);
+  return record(y, [gate, up], () => {
+    if (y.grad === null) return;
+    const dg = gate.requiresGrad ? gradOf(gate) : allocData(gate.size).fill(0);
+    const du = up.requiresGrad ? gradOf(up) : allocData(up.size).fill(0);
+    k.swigluBackward(dg, du, y.grad, gate.data, up.data, y.size);
+  });
+}
+
+/**
+ * Per-row softmax cross-entropy of logits (..., V) against targets (one per row): returns the
+ * per-row losses (rows), 0 for rows whose target is `ignoreIndex`. -loss is the token log-prob.
+ */
+export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = IGNORE_INDEX, name = "cross_entropy"): Tensor {
+  const V = logits.cols;
+  const N = logits.rows;
+  need(targets.length === N, `crossEntropy: ${targets.length} targets for ${N} rows of ${shapeStr(logits)}`);
+  const k = kernels();
+  const losses = activation([N], name);
+  const lse = allocData(N);
+  k.crossEntropyForward(losses.data, lse, logits.data, targets, N, V, ignoreIndex);
+  return record(losses, [logits], () => {
+    if (losses.grad) k.crossEntropyBackward(gradOf(logits), losses.grad, logits.data, lse, targets, N, V, ignoreIndex);
+  });
+}
+
+/** a + b, same shapes. */
+export function add(a: Tensor, b: Tensor, name = "add"): Tensor {
+  need(a.size === b.size, `add: ${shapeStr(a)} and ${shapeStr(b)} differ in size`);
+  const y = activation(a.shape, name);
+  kernels().add(y.data, a.data, b.data, y.size);
+  return record(y, [a, b], () => {
+    const g = y.grad;
+    if (g === null) return;
+    // The first input may adopt y's gradient buffer outright; the second gets a copy/accumulate.
+    accumulateGrad(a, g, true);
+    accumulateGrad(b, g, false);
+  });
+}
+
+/** a * b elementwise, same shapes. */
+export function mul(a: Tensor, b: Tensor, name = "mul"): Tensor {
+  need(a.size === b.size, `mul: ${shapeStr(a)} and ${shapeStr(b)} differ in size`);
+  const k = kernels();
+  const y = activation(a.shape, name);
+  k.mul(y.data, a.data, b.data, y.size);
+  return record(y, [a, b], () => {
+    const g = y.grad;
+    if (g === null) return;
+    addGrad(a, (dst) => k.mul(dst, g, b.data, y.size));
+    addGrad(b, (dst) => k.mul(dst, g, a.data, y.size));
+  });
+}
+
+/** x * alpha. */
+export function scale(x: Tensor, alpha: number, name = "scale"): Tensor {
+  const k = kernels();
+  const y = activation(x.shape, name);
+  y.data.set(x.data);
+  k.scale(y.data, alpha, y.size);
+  return record(y, [x], () => {
+    const g = y.grad;
+    if (g === null) return;
+    addGrad(x, (dst) => {
+      dst.set(g);
+      k.scale(dst, alpha, x.size);
+    });
+  });
+}
+
+/** The same data under another shape (no copy). */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const size = shape.reduce((a, d) => a * d, 1);
+  need(size === x.size, `reshape: cannot view ${shapeStr(x)} as [${shape.join(", ")}]`);
+  if (x.leaf) return x.slice(0, shape, x.name);
+  const y = new Tensor(shape, x.data, { leaf: false, name: x.name });
+  return record(y, [x], () => {
+    if (y.grad) accumulateGrad(x, y.grad, true);
+  });
+}
+
+/**
+ * Σ_i w_i · x_i over all elements, as a one-element tensor (w omitted: all ones). With w = mask/count
+ * this is the masked mean; DPO sums token log-probs with it. One value per element: meant for
+ * per-token vectors, not for wide activations.
+ */
+export function sum(x: Tensor, weights: F32 | null = null, name = "sum"): Tensor {
+  need(weights === null || weights.length === x.size, `sum: ${weights?.length} weights for ${shapeStr(x)}`);
+  const y = activation([1], name);
+  let s = 0;
+  const xd = x.data;
+  if (weights) for (let i = 0; i < x.size; i++) s += weights[i]! * xd[i]!;
+  else for (let i = 0; i < x.size; i++) s += xd[i]!;
+  y.data[0] = s;
+  return record(y, [x], () => {
+    if (y.grad === null) return;
+    const g = y.grad[0]!;
+    addGrad(x, (dst) => {
+      if (weights) for (let i = 0; i < dst.length; i++) dst[i] = g * weights[i]!;
+      else dst.fill(g);
+    });
+  });
+}
+
+/** Rows of x concatenated (all with the same width): used to join per-sequence results. */
+export function concatRows(parts: readonly Tensor[], name = "concat"): Tensor {
+  need(parts.length > 0, "concatRows: nothing to concatenate");
+  const C = parts[0]!.cols;
+  let rows = 0;
+  for (const p of parts) {
+    need(p.cols === C, `concatRows: ${shapeStr(p)} has width ${p.cols}, expected ${C}`);
+    rows += p.rows;
+  }
+  const y = activation([rows, C], name);
+  let off = 0;
+  for (const p of parts) {
+    y.data.set(p.data, off);
+    off += p.size;
+  }
+  return record(y, parts, () => {
+    const g = y.grad;
+    if (g === null) return;
+    let o = 0;
+    for (const p of parts) {
+      const slice = g.subarray(o, o + p.size);
+      if (p.requiresGrad) accumulateGrad(p, slice, false);
+      o += p.size;
+    }
+  });
+}
+
+/** A contiguous block of rows of x (rows [start, start+count)), sharing memory. */
+export function rowSlice(x: Tensor, start: number, count: number, name = "rows"): Tensor {
+  const C = x.cols;
+  need(start >= 0 && count >= 0 && start + count <= x.rows, `rowSlice: rows [${start}, ${start + count}) outside ${shapeStr(x)}`);
+  if (x.leaf) return x.slice(start * C, [count, C], name);
+  const y = new Tensor([count, C], x.data.subarray(start * C, (start + count) * C), { leaf: false, name });
+  return record(y, [x], () => {
+    const g = y.grad;
+    if (g === null) return;
+    const dst = gradOf(x).subarray(start * C, (start + count) * C);
+    kernels().axpy(dst, g, 1, g.length);
+  });
+}
+
+/**
+ * Each row of w (R, C) divided by its L2 norm (floored at 1e-12, as torch.nn.functional.normalize):
+ * Baichuan2's NormHead. The gradient flows through the normalisation.
+ */
+export function rowNormalize(w: Tensor, name = "row_normalize"): Tensor {
+  need(w.rank === 2, `rowNormalize: ${shapeStr(w)} must be 2-D`);
+  const R = w.shape[0]!;
+  const C = w.shape[1]!;
+  const eps = 1e-12;
+  const y = activation(w.shape, name);
+  const norms = new Float64Array(R);
+  const wd = w.data;
+  const yd = y.data;
+  for (let r = 0; r < R; r++) {
+    const o = r * C;
+    let s = 0;
+    for (let c = 0; c < C; c++) s += wd[o + c]! * wd[o + c]!;
+    const n = Math.max(Math.sqrt(s), eps);
+    norms[r] = n;
+    const inv = 1 / n;
+    for (let c = 0; c < C; c++) yd[o + c] = wd[o + c]! * inv;
+  }
+  return record(y, [w], () => {
+    const g = y.grad;
+    if (g === null) return;
+    addGrad(w, (dst) => {
+      for (let r = 0; r < R; r++) {
+        const o = r * C;
+        const n = norms[r]!;
+        if (n <= eps) {
+          // Below the floor the map is w/eps: linear, no projection.
+          for (let c = 0; c < C; c++) dst[o + c] = g[o + c]! / eps;
+          continue;
+        }
+        let dot = 0;
+        for (let c = 0; c < C; c++) dot += yd[o + c]! * g[o + c]!;
+        const inv = 1 / n;
+        for (let c = 0; c < C; c++) dst[o + c] = (g[o + c]! - yd[o + c]! * dot) * inv;
+      }
+    });
+  });
+}
+
+/**
+ * Copy src's data into dst at element offset `at` (KV-cache writes). Inference only: it mutates a
+ * buffer that a recorded graph could be reading, so it refuses to run while recording.
+ */
+export function writeInto(dst: Tensor, at: number, src: Tensor): void {
+  if (isRecording()) throw new ShapeError("writeInto: only allowed inside noGrad/inference (it overwrites memory in place)");
+  need(at >= 0 && at + src.size <= dst.size, `writeInto: ${src.size} elements at ${at} do not fit in ${shapeStr(dst)}`);
+  dst.data.set(src.data, at);
+}
