@@ -11,7 +11,7 @@
       },
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20", "-O2", "-O0"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fopenmp-simd", "<@(simd_flags)"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "<@(simd_flags)"],
       "defines": ["NAPI_VERSION=8"],
       "libraries": ["-lopenblas", "-lpthread"]
     }

@@ -11,7 +11,16 @@ const HINT =
   "Install the build dependencies, then rerun `npm run build:native`:\n" +
   "    sudo apt-get install -y libopenblas-dev g++ make python3\n";
 
+function onPath(cmd) {
+  return (process.env.PATH || "").split(":").some((dir) => dir && fs.existsSync(`${dir}/${cmd}`));
+}
+
 function check() {
+  const tools = ["g++", "make"].filter((t) => !onPath(t));
+  if (tools.length > 0) {
+    process.stderr.write(`pedgpt native build: ${tools.join(" and ")} not found on PATH.\n` + HINT.split("\n").slice(1).join("\n"));
+    process.exit(1);
+  }
   const headers = ["/usr/include/cblas.h", "/usr/include/x86_64-linux-gnu/cblas.h", "/usr/include/aarch64-linux-gnu/cblas.h", "/usr/include/openblas/cblas.h"];
   const libs = ["/usr/lib/x86_64-linux-gnu/libopenblas.so", "/usr/lib/aarch64-linux-gnu/libopenblas.so", "/usr/lib/libopenblas.so", "/usr/lib64/libopenblas.so"];
   if (!headers.some((p) => fs.existsSync(p)) || !libs.some((p) => fs.existsSync(p))) {

@@ -245,19 +245,27 @@ void softmaxBlock(const AttnShape& s, int b, int h, int i0, int rows, int kcount
 #pragma omp simd
       for (int j = 0; j < nvis; j++) row[j] += slope * (float)(j - last);
     }
+    if (mask) {
+      // padding keys become -inf first, so the loops below are plain (vectorisable) passes
+#pragma omp simd
+      for (int j = 0; j < nvis; j++) row[j] = mask[j] ? row[j] : kNegInf;
+    }
     float l;
     if (lseIn) {
       l = lseIn[r];
     } else {
       float mx = kNegInf;
-      for (int j = 0; j < nvis; j++)
-        if ((!mask || mask[j]) && row[j] > mx) mx = row[j];
+#pragma omp simd reduction(max : mx)
+      for (int j = 0; j < nvis; j++) mx = std::max(mx, row[j]);
       if (mx == kNegInf) {
         l = kNegInf;
       } else {
         float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-        for (int j = 0; j < nvis; j++) sum += (!mask || mask[j]) ? fastExp(row[j] - mx) : 0.0f;
+        for (int j = 0; j < nvis; j++) {
+          const float e = fastExp(row[j] - mx);
+          sum += row[j] == kNegInf ? 0.0f : e;
+        }
         l = mx + std::log(sum);
       }
       lseOut[r] = l;
@@ -267,7 +275,10 @@ void softmaxBlock(const AttnShape& s, int b, int h, int i0, int rows, int kcount
       continue;
     }
 #pragma omp simd
-    for (int j = 0; j < nvis; j++) row[j] = (!mask || mask[j]) ? fastExp(row[j] - l) : 0.0f;
+    for (int j = 0; j < nvis; j++) {
+      const float e = fastExp(row[j] - l);
+      row[j] = row[j] == kNegInf ? 0.0f : e;
+    }
     std::fill(row + nvis, row + kcount, 0.0f);
   }
 }

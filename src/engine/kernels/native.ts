@@ -8,7 +8,7 @@
  * native kernels are used; index.ts does.
  */
 import { createRequire } from "node:module";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { F32, Kernels } from "./kernels.js";
@@ -78,31 +78,9 @@ export function nativeAddonPath(): string {
   return resolve(here, "../../../native/build/Release/pedgpt_native.node");
 }
 
-/**
- * OpenBLAS 0.3.21 (Debian 12) does not recognise recent AVX-512 CPUs (e.g. AMD Zen 4/5) and falls back
- * to its Haswell kernels: on a 2-core AVX-512 machine sgemm 1024^3 measured 98 GFLOP/s that way and
- * 381 GFLOP/s with the SkylakeX kernels. OpenBLAS reads OPENBLAS_CORETYPE once, when the library is
- * loaded, so it is set (only if the user has not set it) just before the addon pulls OpenBLAS in.
- */
-export function chooseOpenblasCoretype(): string | undefined {
-  if (process.env.OPENBLAS_CORETYPE) return process.env.OPENBLAS_CORETYPE;
-  let cpuinfo = "";
-  try {
-    cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
-  } catch {
-    return undefined; // not Linux: let OpenBLAS detect the CPU itself
-  }
-  const flags = new Set((/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? "").trim().split(/\s+/));
-  if (["avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd"].every((f) => flags.has(f))) {
-    process.env.OPENBLAS_CORETYPE = "SkylakeX";
-  }
-  return process.env.OPENBLAS_CORETYPE;
-}
-
 /** Loads the raw addon; throws with the path and the loader's message when it is missing or broken. */
 export function loadNativeAddon(path = nativeAddonPath()): NativeAddon {
   if (!existsSync(path)) throw new Error(`native kernel addon not found at ${path}`);
-  chooseOpenblasCoretype();
   const require = createRequire(import.meta.url);
   return require(path) as NativeAddon;
 }
