@@ -1,0 +1,118 @@
+/**
+ * Sampling text from a model, one sequence at a time: greedy, temperature, top-k and top-p, with a KV
+ * cache (prefill the prompt once, then one token per step) and a stop on end-of-sequence ids. A demo
+ * helper; the serving stack (serve/) adds streaming, stop strings and templates on top.
+ */
+import { Tape } from "../engine/index.js";
+import { Rng } from "./init.js";
+import type { CausalLM } from "./model.js";
+
+export interface SamplingOptions {
+  /** 0 (or less) = greedy. Defaults to 0. */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = off). Defaults to 0. */
+  topK?: number;
+  /** Keep the smallest set of tokens whose probability reaches p (1 = off). Defaults to 1. */
+  topP?: number;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Upper bound on new tokens. */
+  maxNewTokens: number;
+  /** Seed of the sampler. Defaults to 0. */
+  seed?: number;
+  /** Stop after emitting one of these. Defaults to the config's eos_token_id(s). */
+  eosTokenIds?: readonly number[];
+  /** Called with each new token; return false to stop. */
+  onToken?: (id: number) => boolean | void;
+  /** Use the KV cache (true) or recompute the whole sequence each step. Defaults to true. */
+  useCache?: boolean;
+}
+
+export interface GenerateResult {
+  /** the new tokens (not the prompt), including a final eos if one was produced */
+  tokens: number[];
+  finishReason: "eos" | "length" | "stopped";
+}
+
+export class GenerateError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "GenerateError";
+  }
+}
+
+/** Pick the next token from one row of logits. */
+export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rng): number {
+  const V = logits.length;
+  const temperature = opts.temperature ?? 0;
+  if (!(temperature > 0)) {
+    let best = 0;
+    for (let i = 1; i < V; i++) if (logits[i]! > logits[best]!) best = i;
+    return best;
+  }
+  const topK = opts.topK ?? 0;
+  const topP = opts.topP ?? 1;
+  if (!Number.isInteger(topK) || topK < 0) throw new GenerateError(`topK must be an integer >= 0, got ${topK}`);
+  if (!(topP > 0 && topP <= 1)) throw new GenerateError(`topP must be in (0, 1], got ${topP}`);
+  // Candidates sorted by logit (only the top k when k is set).
+  let order = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!);
+  if (topK > 0 && topK < V) order = order.slice(0, topK);
+  const max = logits[order[0]!]!;
+  const probs = order.map((i) => Math.exp((logits[i]! - max) / temperature));
+  const total = probs.reduce((a, b) => a + b, 0);
+  let keep = order.length;
+  if (topP < 1) {
+    let acc = 0;
+    for (let j = 0; j < order.length; j++) {
+      acc += probs[j]! / total;
+      if (acc >= topP) {
+        keep = j + 1;
+        break;
+      }
+    }
+  }
+  let mass = 0;
+  for (let j = 0; j < keep; j++) mass += probs[j]!;
+  let u = rng.uniform() * mass;
+  for (let j = 0; j < keep; j++) {
+    u -= probs[j]!;
+    if (u < 0) return order[j]!;
+  }
+  return order[keep - 1]!;
+}
+
+/** Generate a continuation of `prompt` (token ids). */
+export function generate(model: CausalLM, prompt: readonly number[] | Int32Array, opts: GenerateOptions): GenerateResult {
+  const cfg = model.config;
+  if (prompt.length === 0) throw new GenerateError("generate: the prompt is empty (it needs at least one token, e.g. BOS)");
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new GenerateError(`maxNewTokens must be an integer >= 0, got ${opts.maxNewTokens}`);
+  if (prompt.length > cfg.maxPositions) {
+    throw new GenerateError(`generate: the prompt has ${prompt.length} tokens, more than the model's context of ${cfg.maxPositions}`);
+  }
+  const eos = new Set(opts.eosTokenIds ?? cfg.eosTokenIds);
+  const rng = new Rng(opts.seed ?? 0);
+  const limit = Math.min(opts.maxNewTokens, cfg.maxPositions - prompt.length);
+  const tokens: number[] = [];
+  const tape = new Tape();
+  const useCache = opts.useCache ?? true;
+  const cache = useCache ? model.newCache(1, prompt.length + limit) : null;
+  const seq = Array.from(prompt);
+
+  // Logits of the next token after `seq` (prefill on the first call when caching).
+  const next = (): Float32Array =>
+    tape.infer(() => {
+      const feed = cache && cache.length > 0 ? seq.slice(cache.length) : seq;
+      const out = model.forward({ ids: Int32Array.from(feed), B: 1, T: feed.length }, { cache, lastOnly: true });
+      return Float32Array.from(out.data);
+    });
+
+  for (let i = 0; i < limit; i++) {
+    const id = sampleToken(next(), opts, rng);
+    tokens.push(id);
+    seq.push(id);
+    if (opts.onToken && opts.onToken(id) === false) return { tokens, finishReason: "stopped" };
+    if (eos.has(id)) return { tokens, finishReason: "eos" };
+  }
+  return { tokens, finishReason: "length" };
+}

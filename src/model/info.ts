@@ -1,0 +1,95 @@
+/**
+ * What `pedgpt model info` reports about a model directory: architecture and geometry from
+ * config.json, parameter count, stored dtypes and file sizes from the checkpoint headers (weights are
+ * not read). Other areas add lines (tokenizer, chat template) through `registerModelInfoSection`.
+ */
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { openSafetensorsDir } from "./io/sharded.js";
+import { baichuanPositionRule } from "./baichuan.js";
+import { readModelConfig } from "./checkpoint.js";
+import type { ModelConfig } from "./config.js";
+import { decoderParamSpecs } from "./layers.js";
+
+export interface ModelInfo {
+  dir: string;
+  config: ModelConfig;
+  /** parameters the config defines */
+  parameterCount: number;
+  /** tensors per stored dtype */
+  dtypes: Record<string, number>;
+  files: { name: string; bytes: number }[];
+  /** how the position scheme was chosen (Baichuan) */
+  positionRule: string;
+  /** extra labelled lines contributed by other modules */
+  extra: { label: string; value: string }[];
+}
+
+/** A contributor of extra `model info` lines (tokenizer, template …); returns [] when it has nothing to say. */
+export type ModelInfoSection = (dir: string, config: ModelConfig) => Promise<{ label: string; value: string }[]>;
+
+const sections: ModelInfoSection[] = [];
+
+/** Hook for other areas: their lines are appended to every `model info`. */
+export function registerModelInfoSection(section: ModelInfoSection): void {
+  sections.push(section);
+}
+
+export async function modelInfo(dir: string): Promise<ModelInfo> {
+  const config = await readModelConfig(dir);
+  const parameterCount = decoderParamSpecs(config).reduce((n, s) => n + s.shape.reduce((a, d) => a * d, 1), 0);
+  const dtypes: Record<string, number> = {};
+  const reader = await openSafetensorsDir(dir);
+  try {
+    for (const n of reader.names()) {
+      const dt = reader.info(n).dtype;
+      dtypes[dt] = (dtypes[dt] ?? 0) + 1;
+    }
+  } finally {
+    await reader.close();
+  }
+  const files: { name: string; bytes: number }[] = [];
+  for (const name of (await fs.readdir(dir)).sort()) {
+    const st = await fs.stat(path.join(dir, name));
+    if (st.isFile()) files.push({ name, bytes: st.size });
+  }
+  const positionRule = config.architecture === "BaichuanForCausalLM" ? baichuanPositionRule(config.raw).rule : "RoPE (Llama family)";
+  const extra: { label: string; value: string }[] = [];
+  for (const s of sections) extra.push(...(await s(dir, config)));
+  return { dir, config, parameterCount, dtypes, files, positionRule, extra };
+}
+
+function human(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+export function formatModelInfo(info: ModelInfo): string {
+  const c = info.config;
+  const lines: [string, string][] = [
+    ["directory", info.dir],
+    ["architecture", c.architecture],
+    ["layers", String(c.numLayers)],
+    ["width (hidden_size)", String(c.hiddenSize)],
+    ["MLP width", String(c.intermediateSize)],
+    ["heads", `${c.numHeads} query / ${c.numKvHeads} key-value, head dim ${c.headDim}`],
+    ["vocabulary", String(c.vocabSize)],
+    ["positions", `${c.position === "rope" ? `RoPE θ=${c.ropeTheta}` : "ALiBi"}, max ${c.maxPositions} (${info.positionRule})`],
+    ["q/k/v", `${c.qkv === "packed" ? "fused W_pack" : "separate"}${c.qkvBias ? ", with biases" : ""}`],
+    ["lm_head", `${c.tieWordEmbeddings ? "tied to embeddings" : "separate"}${c.normHead ? ", NormHead (rows L2-normalised)" : ""}`],
+    ["parameters", `${info.parameterCount.toLocaleString("en-US")} (${(info.parameterCount / 1e6).toFixed(2)} M)`],
+    ["stored dtype", Object.entries(info.dtypes).map(([d, n]) => `${d} × ${n} tensors`).join(", ")],
+  ];
+  for (const e of info.extra) lines.push([e.label, e.value]);
+  const w = Math.max(...lines.map(([k]) => k.length));
+  const out = lines.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
+  out.push("files:");
+  for (const f of info.files) out.push(`  ${f.name.padEnd(36)} ${human(f.bytes).padStart(10)}`);
+  return out.join("\n");
+}

@@ -1,0 +1,248 @@
+/**
+ * Model behaviour beyond gradient parity: config validation, save/load round trips and checkpoint
+ * errors, KV-cache decoding equal to full recomputation (single and left-padded batches), generation,
+ * activation checkpointing equal to plain backward, deterministic init, and the `model` CLI.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { noGrad, Tape } from "../engine/index.js";
+import { writeCheckpoint } from "./io/sharded.js";
+import {
+  CausalLM,
+  generate,
+  loadModel,
+  ModelConfigError,
+  ModelInputError,
+  modelInfo,
+  parseConfig,
+  presetConfig,
+  presetNames,
+  saveModel,
+  baichuanPositionRule,
+} from "./index.js";
+
+const tmp = mkdtempSync(path.join(tmpdir(), "pedgpt-model-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const small = { hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, vocab_size: 50, max_position_embeddings: 64, model_max_length: 64 };
+
+function tinyModel(preset: string, seed = 1): CausalLM {
+  return new CausalLM(parseConfig(presetConfig(preset, small), preset), { seed });
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+describe("config validation", () => {
+  const base = presetConfig("tiny-llama");
+  const bad = (over: Record<string, unknown>, field: string): void => {
+    let err: unknown;
+    try {
+      parseConfig({ ...base, ...over }, "x/config.json");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ModelConfigError);
+    expect((err as ModelConfigError).field).toBe(field);
+    expect((err as Error).message).toContain("x/config.json");
+  };
+
+  it("names the field and value of unsupported or malformed configs", () => {
+    bad({ architectures: ["GPT2LMHeadModel"] }, "architectures");
+    bad({ rope_scaling: { type: "linear", factor: 2 } }, "rope_scaling");
+    bad({ num_key_value_heads: 3 }, "num_key_value_heads");
+    bad({ hidden_act: "gelu" }, "hidden_act");
+    bad({ hidden_size: "128" }, "hidden_size");
+    bad({ vocab_size: undefined }, "vocab_size");
+    expect(() => parseConfig({ ...presetConfig("tiny-qwen2"), use_sliding_window: true })).toThrow(/use_sliding_window/);
+    expect(() => parseConfig({ ...presetConfig("tiny-baichuan"), z_loss_weight: 0.1 })).toThrow(/z_loss_weight/);
+  });
+
+  it("decides Baichuan2's position scheme like the released checkpoints", () => {
+    const b7 = { architectures: ["BaichuanForCausalLM"], hidden_size: 4096, max_position_embeddings: 4096, model_max_length: 4096 };
+    const b13 = { architectures: ["BaichuanForCausalLM"], hidden_size: 5120, model_max_length: 4096 };
+    expect(baichuanPositionRule(b7).position).toBe("rope");
+    expect(baichuanPositionRule(b13).position).toBe("alibi");
+    expect(baichuanPositionRule({ hidden_size: 64, max_position_embeddings: 128 }).position).toBe("rope");
+    expect(baichuanPositionRule({ hidden_size: 64, model_max_length: 128 }).position).toBe("alibi");
+    expect(baichuanPositionRule({ hidden_size: 4096, position_embedding: "alibi" }).position).toBe("alibi");
+    const cfg = parseConfig({ ...b13, vocab_size: 10, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 40 });
+    expect(cfg.position).toBe("alibi");
+    expect(cfg.maxPositions).toBe(4096);
+    expect(cfg.normHead).toBe(true);
+  });
+});
+
+describe("checkpoints", () => {
+  it("save → load gives the same parameters and logits, for every preset", async () => {
+    for (const name of presetNames()) {
+      const m = tinyModel(name, 7);
+      const dir = path.join(tmp, name);
+      await saveModel(m, dir);
+      const back = await loadModel(dir);
+      expect(back.config.architecture).toBe(m.config.architecture);
+      for (const p of m.params.list) expect(maxDiff(back.params.get(p.name).data, p.data)).toBe(0);
+      const x = { ids: Int32Array.from([1, 4, 9, 16, 25]), B: 1, T: 5 };
+      const a = noGrad(() => m.forward(x)).data;
+      const b = noGrad(() => back.forward(x)).data;
+      expect(maxDiff(a, b)).toBe(0);
+      const info = await modelInfo(dir);
+      expect(info.parameterCount).toBe(m.params.count());
+      expect(info.dtypes).toEqual({ F32: m.params.list.length });
+    }
+  });
+
+  it("rejects checkpoints with missing, extra or misshapen tensors", async () => {
+    const m = tinyModel("tiny-qwen2");
+    const entries = m.params.list.map((p) => ({ name: p.name, shape: p.shape, data: p.data }));
+    const cfgJson = JSON.stringify(m.config.raw);
+    const write = async (dir: string, es: typeof entries): Promise<void> => {
+      await writeCheckpoint(dir, es);
+      writeFileSync(path.join(dir, "config.json"), cfgJson);
+    };
+    await write(path.join(tmp, "missing"), entries.slice(1));
+    await expect(loadModel(path.join(tmp, "missing"))).rejects.toThrow(/missing 1 tensor.*model\.embed_tokens\.weight/);
+    await write(path.join(tmp, "extra"), [...entries, { name: "model.layers.9.mlp.up_proj.weight", shape: [2], data: new Float32Array(2) }]);
+    await expect(loadModel(path.join(tmp, "extra"))).rejects.toThrow(/not used.*layers\.9/);
+    const wrong = entries.map((e) => (e.name === "model.norm.weight" ? { ...e, shape: [16, 2] } : e));
+    await write(path.join(tmp, "shape"), wrong);
+    await expect(loadModel(path.join(tmp, "shape"))).rejects.toThrow(/model\.norm\.weight.*\[16, 2\].*\[32\]/);
+    writeFileSync(path.join(tmp, "shape", "config.json"), "{ not json");
+    await expect(loadModel(path.join(tmp, "shape"))).rejects.toThrow(/config\.json.*JSON/);
+  });
+});
+
+describe("inference", () => {
+  it("rejects out-of-vocabulary ids and bad labels with their position", () => {
+    const m = tinyModel("tiny-llama");
+    expect(() => noGrad(() => m.forward({ ids: Int32Array.from([1, 50]), B: 1, T: 2 }))).toThrow(ModelInputError);
+    expect(() => noGrad(() => m.loss({ ids: Int32Array.from([1, 2]), B: 1, T: 2, labels: Int32Array.from([1, 77]) }))).toThrow(/label 77 at batch 0, position 1/);
+  });
+
+  for (const name of presetNames()) {
+    it(`KV-cache decoding equals full recomputation (${name})`, () => {
+      const m = tinyModel(name, 3);
+      const seq = [1, 7, 3, 22, 5, 9, 41, 2];
+      const V = m.config.vocabSize;
+      const full = noGrad(() => m.forward({ ids: Int32Array.from(seq), B: 1, T: seq.length })).clone().data;
+      const cache = m.newCache(1, seq.length);
+      const tape = new Tape();
+      // prefill 3 tokens, then one at a time
+      let got = tape.infer(() => m.forward({ ids: Int32Array.from(seq.slice(0, 3)), B: 1, T: 3 }, { cache })).clone().data;
+      expect(maxDiff(got, full.subarray(0, 3 * V))).toBeLessThan(1e-5);
+      for (let t = 3; t < seq.length; t++) {
+        got = tape.infer(() => m.forward({ ids: Int32Array.from([seq[t]!]), B: 1, T: 1 }, { cache, lastOnly: true })).clone().data;
+        expect(maxDiff(got, full.subarray(t * V, (t + 1) * V))).toBeLessThan(1e-5);
+      }
+    });
+  }
+
+  it("a left-padded batch with a cache matches each sequence alone", () => {
+    for (const name of ["tiny-qwen2", "tiny-baichuan-alibi"]) {
+      const m = tinyModel(name, 5);
+      const a = [1, 8, 9, 10, 11];
+      const b = [1, 30, 31];
+      const V = m.config.vocabSize;
+      const alone = (s: number[]): Float32Array => noGrad(() => m.forward({ ids: Int32Array.from(s), B: 1, T: s.length }, { lastOnly: true })).clone().data;
+      const ids = Int32Array.from([...a, 0, 0, ...b]);
+      const mask = Uint8Array.from([1, 1, 1, 1, 1, 0, 0, 1, 1, 1]);
+      const positions = Int32Array.from([0, 1, 2, 3, 4, 0, 0, 0, 1, 2]);
+      const cache = m.newCache(2, 6);
+      const out = noGrad(() => m.forward({ ids, B: 2, T: 5, attentionMask: mask, positions }, { cache, lastOnly: true })).clone().data;
+      expect(maxDiff(out.subarray(0, V), alone(a))).toBeLessThan(1e-5);
+      expect(maxDiff(out.subarray(V), alone(b))).toBeLessThan(1e-5);
+      // one more token each
+      const step = noGrad(() =>
+        m.forward({ ids: Int32Array.from([12, 32]), B: 2, T: 1, positions: Int32Array.from([5, 3]) }, { cache, lastOnly: true }),
+      ).clone().data;
+      expect(maxDiff(step.subarray(0, V), alone([...a, 12]))).toBeLessThan(1e-5);
+      expect(maxDiff(step.subarray(V), alone([...b, 32]))).toBeLessThan(1e-5);
+    }
+  });
+
+  it("generate: cached greedy equals uncached greedy; top-k 1 is greedy; seeds reproduce; eos stops", () => {
+    const m = tinyModel("tiny-baichuan", 11);
+    const prompt = [1, 5, 6];
+    const g1 = generate(m, prompt, { maxNewTokens: 12, eosTokenIds: [] });
+    const g2 = generate(m, prompt, { maxNewTokens: 12, eosTokenIds: [], useCache: false });
+    expect(g1.tokens).toEqual(g2.tokens);
+    expect(g1.finishReason).toBe("length");
+    const k1 = generate(m, prompt, { maxNewTokens: 12, eosTokenIds: [], temperature: 1, topK: 1 });
+    expect(k1.tokens).toEqual(g1.tokens);
+    const s1 = generate(m, prompt, { maxNewTokens: 12, eosTokenIds: [], temperature: 1.5, seed: 4 });
+    const s2 = generate(m, prompt, { maxNewTokens: 12, eosTokenIds: [], temperature: 1.5, seed: 4 });
+    expect(s1.tokens).toEqual(s2.tokens);
+    const stopAt = g1.tokens[3]!;
+    const e = generate(m, prompt, { maxNewTokens: 12, eosTokenIds: [stopAt] });
+    expect(e.finishReason).toBe("eos");
+    expect(e.tokens[e.tokens.length - 1]).toBe(stopAt);
+    expect(e.tokens.length).toBeLessThanOrEqual(4);
+  });
+});
+
+describe("training", () => {
+  it("activation checkpointing gives the same gradients as keeping activations", () => {
+    for (const name of ["tiny-llama", "tiny-baichuan"]) {
+      const m = tinyModel(name, 2);
+      m.params.allocGrads();
+      const batch = {
+        B: 2, T: 6,
+        ids: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 0]),
+        attentionMask: Uint8Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]),
+        labels: Int32Array.from([-100, -100, 3, 4, 5, 6, 7, 8, 9, 10, -100, -100]),
+      };
+      const tape = new Tape();
+      const l1 = tape.run(() => m.loss(batch));
+      tape.backward(l1.loss);
+      const g1 = m.params.list.map((p) => Float32Array.from(p.grad!));
+      for (const p of m.params.list) p.grad!.fill(0);
+      m.gradientCheckpointing = true;
+      const l2 = tape.run(() => m.loss(batch));
+      expect(l2.loss.item()).toBe(l1.loss.item());
+      expect(l2.count).toBe(7);
+      tape.backward(l2.loss);
+      m.params.list.forEach((p, i) => expect(maxDiff(p.grad!, g1[i]!), p.name).toBeLessThan(1e-6));
+    }
+  });
+
+  it("random init is deterministic per seed and uses initializer_range", () => {
+    const a = tinyModel("tiny-qwen2", 42);
+    const b = tinyModel("tiny-qwen2", 42);
+    const c = tinyModel("tiny-qwen2", 43);
+    const w = (m: CausalLM): Float32Array => m.params.get("model.layers.0.mlp.up_proj.weight").data;
+    expect(maxDiff(w(a), w(b))).toBe(0);
+    expect(maxDiff(w(a), w(c))).toBeGreaterThan(0);
+    const d = w(a);
+    const std = Math.sqrt(d.reduce((s, v) => s + v * v, 0) / d.length);
+    expect(std).toBeGreaterThan(0.017);
+    expect(std).toBeLessThan(0.023);
+    expect(Array.from(a.params.get("model.norm.weight").data).every((v) => v === 1)).toBe(true);
+    expect(Array.from(a.params.get("model.layers.0.self_attn.q_proj.bias").data).every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe("pedgpt model CLI", () => {
+  it("init from a preset, then info", async () => {
+    const { runCli } = await import("../cli/main.js");
+    const out = path.join(tmp, "cli");
+    const logs: string[] = [];
+    const orig = console.log;
+    console.log = (...a: unknown[]) => void logs.push(a.join(" "));
+    try {
+      await runCli(["node", "pedgpt", "model", "init", "--config", "tiny-llama", "--out", out, "--vocab-size", "300", "--seed", "5"]);
+      await runCli(["node", "pedgpt", "model", "info", out]);
+    } finally {
+      console.log = orig;
+    }
+    expect(process.exitCode ?? 0).toBe(0);
+    const text = logs.join("\n");
+    expect(text).toMatch(/wrote LlamaForCausalLM/);
+    expect(text).toMatch(/vocabulary\s+300/);
+    expect(text).toMatch(/model\.safetensors/);
+  });
+});
