@@ -4,9 +4,7 @@
  */
 import type { Command } from "commander";
 import { register as model } from "./model.js";
-import { register as corpus } from "./corpus.js";
-import { register as evalCommands } from "./eval.js";
 
 export type Registration = (program: Command) => void;
 
-export const registrations: Registration[] = [model, corpus, evalCommands];
+export const registrations: Registration[] = [model];
