@@ -11,3 +11,5 @@ export type { BleuStats, CorpusBleu, Interval } from "./standard.js";
 export { evaluatePairs } from "./evaluate.js";
 export type { MetricsMode, MetricsPair, SampleScores, MetricsReport, EvaluateOptions } from "./evaluate.js";
 export { fsum, pySplit, pyStrip } from "./pyfloat.js";
+export { joinPairs, PairsFormatError } from "./pairs.js";
+export type { ReadPairsOptions } from "./pairs.js";
