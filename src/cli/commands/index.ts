@@ -3,8 +3,9 @@
  * `register(program)` and keeps its option parsing there, calling into its module for the work.
  */
 import type { Command } from "commander";
+import { register as evalCommands } from "./eval.js";
 import { register as model } from "./model.js";
 
 export type Registration = (program: Command) => void;
 
-export const registrations: Registration[] = [model];
+export const registrations: Registration[] = [model, evalCommands];
