@@ -1,0 +1,118 @@
+/**
+ * The byte-level BPE trainer and the tokenizer.json loader: a tokenizer trained here, saved as standard
+ * tokenizer.json, loaded back by @huggingface/tokenizers, must give the ids that an independent
+ * rank-order merge application gives, on every corpus line; it must round-trip any text.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { Tokenizer as HfLib } from "@huggingface/tokenizers";
+import { generateCorpus } from "../../scripts/fixtures/tokenizer_corpus.js";
+import { applyMerges, saveTrainedBpe, trainBpeTokenizer, trainBpeTokenizerFromFiles } from "./bpe_train.js";
+import { parseTokenizerConfig } from "./config.js";
+import { HfTokenizer } from "./hf.js";
+import { loadTokenizer } from "./load.js";
+import { TokenizerError } from "./errors.js";
+
+const corpus = generateCorpus(3000, 7);
+const heldOut = generateCorpus(500, 99);
+const trained = trainBpeTokenizer(corpus, { vocabSize: 1200 });
+const tmp = mkdtempSync(join(tmpdir(), "pedgpt-bpe-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("trainBpeTokenizer", () => {
+  it("reaches the requested vocabulary size with specials first", () => {
+    expect(trained.vocabSize).toBe(1200);
+    expect(trained.merges).toBe(1200 - 3 - 256);
+    const vocab = (trained.tokenizerJson.model as { vocab: Record<string, number> }).vocab;
+    expect(vocab["<pad>"]).toBe(0);
+    expect(vocab["<s>"]).toBe(1);
+    expect(vocab["</s>"]).toBe(2);
+    expect(trained.stats.chars).toBe(corpus.reduce((n, l) => n + l.length, 0));
+  });
+
+  it("saves a tokenizer.json that @huggingface/tokenizers encodes exactly as rank-order merges do", () => {
+    saveTrainedBpe(trained, tmp);
+    const json = JSON.parse(readFileSync(join(tmp, "tokenizer.json"), "utf8")) as {
+      model: { vocab: Record<string, number>; merges: Array<[string, string]> };
+    };
+    const lib = new HfLib(json, { clean_up_tokenization_spaces: false });
+    const ranks = new Map(json.model.merges.map(([a, b], i) => [a + "\u0000" + b, i]));
+    const pre = (lib as unknown as { pre_tokenizer: { _call(t: string): string[] } }).pre_tokenizer;
+    let mismatches = 0;
+    let tokens = 0;
+    for (const line of [...corpus, ...heldOut]) {
+      const ours = pre._call(line.normalize("NFC")).flatMap((w) => applyMerges(w, ranks).map((t) => json.model.vocab[t]!));
+      const theirs = lib.encode(line, { add_special_tokens: false }).ids;
+      tokens += theirs.length;
+      if (JSON.stringify(ours) !== JSON.stringify(theirs)) mismatches++;
+    }
+    expect(mismatches).toBe(0);
+    // Compression on held-out text: merges learned something (Chinese is 3 bytes per character).
+    const heldChars = heldOut.reduce((n, l) => n + l.length, 0);
+    expect(tokens).toBeGreaterThan(0);
+    expect(heldOut.map((l) => lib.encode(l, { add_special_tokens: false }).ids.length).reduce((a, b) => a + b)).toBeLessThan(heldChars);
+  });
+
+  it("loads back through loadTokenizer with BOS, EOS, PAD and the template id", () => {
+    const tok = loadTokenizer(tmp);
+    expect(tok.kind).toBe("tokenizer.json");
+    expect([tok.bosId, tok.eosId, tok.padId]).toEqual([1, 2, 0]);
+    expect(tok.addBos).toBe(true);
+    expect(tok.addEos).toBe(false);
+    expect(tok.chatTemplateId).toBe("default");
+    expect(tok.chatTemplate).toContain("Human: ");
+    expect(tok.vocabSize).toBe(1200);
+    const ids = tok.encode("患儿3岁，发热2天");
+    expect(ids[0]).toBe(1);
+    expect(tok.encode("患儿3岁，发热2天", { addSpecialTokens: false })).toEqual(ids.slice(1));
+  });
+
+  it("round-trips arbitrary text, including characters never seen in training", () => {
+    const tok = loadTokenizer(tmp);
+    for (const s of ["", " ", "  两个空格  ", "😀 emoji 𠮷", "ＡＢＣ①②", "tab\there\nnewline", "Ibuprofen 10 mg/kg q6h", "\u00e9\u0301"]) {
+      const ids = tok.encode(s, { addSpecialTokens: false });
+      // NFC normalisation is part of the tokenizer, so compare with the NFC form.
+      expect(tok.decode(ids)).toBe(s.normalize("NFC"));
+    }
+  });
+
+  it("treats special-token text as special only when asked", () => {
+    const tok = loadTokenizer(tmp);
+    expect(tok.encode("a</s>b", { addSpecialTokens: false })).toContain(2);
+    expect(tok.encode("a</s>b", { addSpecialTokens: false, parseSpecial: false })).not.toContain(2);
+    expect(tok.decode(tok.encode("a</s>b", { addSpecialTokens: false, parseSpecial: false }))).toBe("a</s>b");
+    expect(tok.decode([1, ...tok.encode("好", { addSpecialTokens: false }), 2], { skipSpecialTokens: true })).toBe("好");
+    expect(() => tok.decode([5000])).toThrow(TokenizerError);
+  });
+
+  it("adds the template's special tokens", () => {
+    const q = trainBpeTokenizer(corpus.slice(0, 200), { vocabSize: 400, chatTemplateId: "qwen" });
+    const tok = new HfTokenizer(q.tokenizerJson, parseTokenizerConfig(q.tokenizerConfig));
+    expect(tok.tokenToId("<|im_start|>")).toBe(3);
+    expect(tok.tokenToId("<|im_end|>")).toBe(4);
+    expect(tok.isSpecial(4)).toBe(true);
+  });
+
+  it("trains from files and reports bad options and missing files clearly", async () => {
+    const f = join(tmp, "corpus.txt");
+    writeFileSync(f, corpus.slice(0, 300).join("\n"));
+    const fromFile = await trainBpeTokenizerFromFiles([f], { vocabSize: 500 });
+    expect(fromFile.tokenizerJson).toEqual(trainBpeTokenizer(corpus.slice(0, 300), { vocabSize: 500 }).tokenizerJson);
+    await expect(trainBpeTokenizerFromFiles([join(tmp, "missing.txt")])).rejects.toThrow(/missing\.txt: cannot read corpus file/);
+    expect(() => trainBpeTokenizer([], { vocabSize: 100 })).toThrow(/vocab size must be/);
+  });
+});
+
+describe("HfTokenizer input checks", () => {
+  it("names the file when tokenizer.json is not one", () => {
+    expect(() => new HfTokenizer({ foo: 1 }, undefined, "x/tokenizer.json")).toThrow(/x\/tokenizer\.json: not a tokenizer\.json/);
+  });
+  it("rejects a config special token that is not in the vocabulary", () => {
+    expect(() => new HfTokenizer(trained.tokenizerJson, parseTokenizerConfig({ eos_token: "<|none|>" }))).toThrow(/eos_token "<\|none\|>"/);
+  });
+  it("rejects a malformed tokenizer_config.json field", () => {
+    expect(() => parseTokenizerConfig({ add_bos_token: "yes" }, "cfg.json")).toThrow(/cfg\.json: field "add_bos_token" must be true or false/);
+  });
+});
