@@ -1,0 +1,79 @@
+/**
+ * Length and quality filters. Each check returns the reason a text is rejected (a short stable
+ * key, counted in the statistics) or undefined. Thresholds are options so a config can tune them;
+ * the defaults suit Chinese medical prose and Q&A.
+ */
+import { z } from "zod";
+import { cjkRatio } from "./normalize.js";
+
+export const filterOptionsSchema = z
+  .object({
+    /** Minimum characters of a response / document after cleaning. */
+    minChars: z.number().int().nonnegative().default(8),
+    /** Maximum characters of a response / document after cleaning (longer ones are rejected, not cut). */
+    maxChars: z.number().int().positive().default(20000),
+    /** Minimum share of CJK ideographs among non-space characters (0 disables). */
+    minCjkRatio: z.number().min(0).max(1).default(0.3),
+    /** Longest allowed run of one repeated character (e.g. "啊啊啊…" or "!!!!"). */
+    maxCharRun: z.number().int().positive().default(20),
+    /** Maximum share of the text taken by its most frequent 10-character chunk repeated (boilerplate). */
+    maxRepeatedChunkShare: z.number().min(0).max(1).default(0.5),
+  })
+  .strict();
+
+export type FilterOptions = z.infer<typeof filterOptionsSchema>;
+export const DEFAULT_FILTERS: FilterOptions = filterOptionsSchema.parse({});
+
+export type FilterReason = "too-short" | "too-long" | "low-cjk-ratio" | "char-repetition" | "chunk-repetition";
+
+function longestRun(s: string): number {
+  let best = 0;
+  let run = 0;
+  let prev = -1;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === prev) run++;
+    else {
+      run = 1;
+      prev = c;
+    }
+    if (run > best) best = run;
+  }
+  return best;
+}
+
+function repeatedChunkShare(s: string): number {
+  if (s.length < 100) return 0;
+  const counts = new Map<string, number>();
+  let max = 0;
+  for (let i = 0; i + 10 <= s.length; i += 10) {
+    const k = s.slice(i, i + 10);
+    const n = (counts.get(k) ?? 0) + 1;
+    counts.set(k, n);
+    if (n > max) max = n;
+  }
+  return max <= 1 ? 0 : (max * 10) / s.length;
+}
+
+/** The first reason `text` fails the filters, or undefined when it passes. */
+export function qualityCheck(text: string, o: FilterOptions = DEFAULT_FILTERS): FilterReason | undefined {
+  const n = text.length;
+  if (n < o.minChars) return "too-short";
+  if (n > o.maxChars) return "too-long";
+  if (o.minCjkRatio > 0 && cjkRatio(text) < o.minCjkRatio) return "low-cjk-ratio";
+  if (longestRun(text) > o.maxCharRun) return "char-repetition";
+  if (repeatedChunkShare(text) > o.maxRepeatedChunkShare) return "chunk-repetition";
+  return undefined;
+}
+
+/** Counts of rejections by reason (and by where they happened). */
+export class FilterCounter {
+  readonly counts = new Map<string, number>();
+  add(where: string, reason: string): void {
+    const k = `${where}:${reason}`;
+    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+  }
+  toJSON(): Record<string, number> {
+    return Object.fromEntries([...this.counts.entries()].sort());
+  }
+}

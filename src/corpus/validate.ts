@@ -1,0 +1,152 @@
+/**
+ * `pedgpt corpus validate <file>`: detect what a file is (passages, KG triples, CMD CSV,
+ * consultations, Alpaca, ShareGPT, preference pairs, CPT `{"text"}` lines, or a dataset_info.json
+ * registry) and read it completely under the skip-and-report policy, so every bad record is listed
+ * with file:line and reason. For a registry, each local dataset it lists is validated too.
+ */
+import { open, stat } from "node:fs/promises";
+import { basename, extname } from "node:path";
+import { IssueSink, type BadRecord, CorpusError } from "./errors.js";
+import { readCsv } from "./io/csv.js";
+import { readJsonRecords } from "./io/json.js";
+import { readCmd } from "./readers/cmd.js";
+import { readConsultations } from "./readers/dialogues.js";
+import { readAlpaca, readPreference, readSharegpt } from "./readers/instructions.js";
+import { readTriples } from "./readers/kg.js";
+import { readPassages } from "./readers/passages.js";
+import { entryFile, entryKind, readRegistry } from "./readers/registry.js";
+
+export const FILE_FORMATS = ["passages", "kg", "cmd", "dialogues", "alpaca", "sharegpt", "preference", "sharegpt-preference", "cpt", "registry"] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+
+export interface ValidationReport {
+  file: string;
+  format: FileFormat;
+  encoding?: string;
+  records: number;
+  bad: BadRecord[];
+  /** For registries: one report per listed dataset. */
+  datasets?: ValidationReport[];
+}
+
+async function firstJsonValue(file: string): Promise<{ container: string; value: unknown } | undefined> {
+  const { container, items } = await readJsonRecords(file);
+  for await (const it of items) {
+    if (it.ok) return { container, value: it.value };
+  }
+  return undefined;
+}
+
+export async function detectFormat(file: string): Promise<FileFormat> {
+  const st = await stat(file);
+  if (st.isDirectory()) return "passages";
+  const ext = extname(file).toLowerCase();
+  if ([".md", ".markdown", ".txt"].includes(ext)) return "passages";
+  if (ext === ".csv" || ext === ".tsv") {
+    const { rows } = await readCsv(file, { delimiter: ext === ".tsv" ? "\t" : "," });
+    const first = await rows.next();
+    await rows.return(undefined);
+    const header = first.done ? [] : first.value.fields.map((f) => f.trim().toLowerCase());
+    if (header.includes("relation") || header.includes("关系")) return "kg";
+    if (header.includes("ask") || header.includes("answer")) return "cmd";
+    throw new CorpusError(`${file}: cannot tell the CSV format from its header (${header.join(", ")}); expected head,relation,tail or department,title,ask,answer`);
+  }
+  if (basename(file) === "dataset_info.json") return "registry";
+  // JSON: peek at the first object's keys.
+  const fh = await open(file, "r");
+  const buf = Buffer.alloc(64);
+  await fh.read(buf, 0, 64, 0);
+  await fh.close();
+  const head = buf.toString("utf8").trimStart();
+  const first = await firstJsonValue(file);
+  if (!first) throw new CorpusError(`${file}: no valid JSON record found to detect the format from; pass --format`);
+  const v = first.value as Record<string, unknown>;
+  if (first.container === "jsonl" && head.startsWith("{") && v && typeof v === "object" && !Array.isArray(v)) {
+    // A whole-file object (dataset_info.json under another name).
+    const vals = Object.values(v);
+    if (vals.length > 0 && vals.every((e) => e && typeof e === "object" && ("file_name" in (e as object) || "hf_hub_url" in (e as object)))) return "registry";
+  }
+  if (Array.isArray(v)) return "kg";
+  if (v === null || typeof v !== "object") throw new CorpusError(`${file}: records must be JSON objects`);
+  if ("turns" in v) return "dialogues";
+  if ("head" in v && "relation" in v) return "kg";
+  if (("conversations" in v || "messages" in v) && "chosen" in v) return "sharegpt-preference";
+  if ("conversations" in v || "messages" in v) return "sharegpt";
+  if ("chosen" in v && "rejected" in v) return "preference";
+  if ("instruction" in v || "output" in v) return "alpaca";
+  if ("ask" in v && "answer" in v) return "cmd";
+  if ("text" in v && Object.keys(v).length <= 3) return "cpt";
+  throw new CorpusError(`${file}: cannot detect the format from the first record's fields (${Object.keys(v).join(", ")}); pass --format`);
+}
+
+export async function validateFile(file: string, format?: FileFormat): Promise<ValidationReport> {
+  const fmt = format ?? (await detectFormat(file));
+  const sink = new IssueSink("skip-and-report");
+  let records = 0;
+  const count = async (it: AsyncIterable<unknown>) => {
+    for await (const _ of it) records++;
+  };
+  const report: ValidationReport = { file, format: fmt, records: 0, bad: [] };
+  switch (fmt) {
+    case "passages":
+      await count(readPassages(file, sink));
+      break;
+    case "kg":
+      await count(readTriples(file, sink));
+      break;
+    case "cmd": {
+      const info: { encoding?: string } = {};
+      await count(readCmd(file, sink, { info: info as never }));
+      if (info.encoding) report.encoding = info.encoding;
+      break;
+    }
+    case "dialogues":
+      await count(readConsultations(file, sink));
+      break;
+    case "alpaca":
+      await count(readAlpaca(file, sink));
+      break;
+    case "sharegpt":
+      await count(readSharegpt(file, sink));
+      break;
+    case "preference":
+      await count(readPreference(file, sink));
+      break;
+    case "sharegpt-preference":
+      await count(readPreference(file, sink, { formatting: "sharegpt" }));
+      break;
+    case "cpt": {
+      const { items } = await readJsonRecords(file);
+      for await (const it of items) {
+        if (!it.ok) sink.report({ file, line: it.line, stage: "cpt", reason: it.reason, excerpt: it.excerpt });
+        else if (typeof (it.value as { text?: unknown })?.text !== "string" || ((it.value as { text: string }).text.trim() === "")) {
+          sink.report({ file, line: it.line, stage: "cpt", reason: 'expected {"text": non-empty string}', excerpt: JSON.stringify(it.value) });
+        } else records++;
+      }
+      break;
+    }
+    case "registry": {
+      const reg = await readRegistry(file);
+      report.datasets = [];
+      for (const [name, e] of Object.entries(reg)) {
+        records++;
+        if (!e.file_name) continue;
+        const kind = entryKind(e);
+        const sub: FileFormat = kind === "alpaca-preference" ? "preference" : kind === "pretrain" ? "cpt" : kind;
+        try {
+          report.datasets.push(await validateFile(entryFile(file, name, e), sub));
+        } catch (err) {
+          sink.report({ file, line: 1, stage: "registry", reason: `dataset "${name}": ${(err as Error).message}` });
+        }
+      }
+      break;
+    }
+  }
+  report.records = records;
+  report.bad = sink.issues;
+  return report;
+}
+
+export function totalBad(r: ValidationReport): number {
+  return r.bad.length + (r.datasets ?? []).reduce((a, d) => a + totalBad(d), 0);
+}
