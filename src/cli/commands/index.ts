@@ -3,9 +3,10 @@
  * `register(program)` and keeps its option parsing there, calling into its module for the work.
  */
 import type { Command } from "commander";
-import { register as evalCommands } from "./eval.js";
 import { register as model } from "./model.js";
+import { register as corpus } from "./corpus.js";
+import { register as evalCommands } from "./eval.js";
 
 export type Registration = (program: Command) => void;
 
-export const registrations: Registration[] = [model, evalCommands];
+export const registrations: Registration[] = [model, corpus, evalCommands];
