@@ -309,14 +309,15 @@ export function renderChat(tokenizer: Tokenizer, template: string, messages: rea
 
 /**
  * Jinja source equivalent to a built-in template (for tokenizer_config.json "chat_template", so Hugging
- * Face tooling renders the same text). Tokenising that text in one piece can differ from our segment-wise
- * ids at the answer boundary; the text is identical.
+ * Face tooling renders the same text). `{{ bos_token }}` opens default/qwen/llama3 (empty when the tokenizer
+ * has no BOS, as Qwen2's), matching our BOS for tokenizers that add one. Tokenising that text in one piece
+ * can differ from our segment-wise ids at the answer boundary; the text is identical.
  */
 export function builtinJinja(id: BuiltinTemplateId): string {
   switch (id) {
     case "default":
       return (
-        "{% set ns = namespace(first=true) %}{% for m in messages %}" +
+        "{{ bos_token }}{% set ns = namespace(first=true) %}{% for m in messages %}" +
         "{% if m['role'] == 'system' %}{{ m['content'] + '\\n' }}" +
         "{% elif m['role'] == 'user' %}{% if not ns.first %}{{ '\\n' }}{% endif %}{% set ns.first = false %}" +
         "{{ 'Human: ' + m['content'] + '\\nAssistant: ' }}" +
@@ -330,7 +331,7 @@ export function builtinJinja(id: BuiltinTemplateId): string {
       );
     case "qwen":
       return (
-        "{% for m in messages %}{% if loop.first and messages[0]['role'] != 'system' %}" +
+        "{{ bos_token }}{% for m in messages %}{% if loop.first and messages[0]['role'] != 'system' %}" +
         "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}" +
         "{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
         "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
