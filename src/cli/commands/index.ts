@@ -6,7 +6,9 @@ import type { Command } from "commander";
 import { register as model } from "./model.js";
 import { register as corpus } from "./corpus.js";
 import { register as evalCommands } from "./eval.js";
+import { register as engine } from "./engine.js";
+import { register as tokenizer } from "./tokenizer.js";
 
 export type Registration = (program: Command) => void;
 
-export const registrations: Registration[] = [model, corpus, evalCommands];
+export const registrations: Registration[] = [model, corpus, evalCommands, engine, tokenizer];
