@@ -6,6 +6,7 @@
 // All functions are synchronous: they are meant for the training loop, not for an event-loop server.
 #include <napi.h>
 
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -14,6 +15,10 @@
 namespace {
 
 using pedgpt::AttnShape;
+
+// The kernels share one thread pool and one OpenBLAS thread setting; JavaScript threads (worker_threads)
+// that load this addon take turns through this lock instead of corrupting them.
+std::mutex g_callMu;
 
 float* F32(const Napi::CallbackInfo& info, size_t i, const char* name) {
   Napi::Value v = info[i];
@@ -69,6 +74,7 @@ void Arity(const Napi::CallbackInfo& info, size_t n, const char* fn) {
 
 void Gemm(const Napi::CallbackInfo& info) {
   Arity(info, 16, "gemm");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::gemm(Bool(info, 0, "transA"), Bool(info, 1, "transB"), (int)Int(info, 2, "M"), (int)Int(info, 3, "N"),
                (int)Int(info, 4, "K"), (float)Num(info, 5, "alpha"), F32(info, 6, "A") + Int(info, 7, "aOffset"),
                (int)Int(info, 8, "lda"), F32(info, 9, "B") + Int(info, 10, "bOffset"), (int)Int(info, 11, "ldb"),
@@ -77,6 +83,7 @@ void Gemm(const Napi::CallbackInfo& info) {
 
 void GemmBatched(const Napi::CallbackInfo& info) {
   Arity(info, 20, "gemmBatched");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::gemmBatched(Bool(info, 0, "transA"), Bool(info, 1, "transB"), (int)Int(info, 2, "M"), (int)Int(info, 3, "N"),
                       (int)Int(info, 4, "K"), (float)Num(info, 5, "alpha"), F32(info, 6, "A") + Int(info, 7, "aOffset"),
                       (int)Int(info, 8, "lda"), F32(info, 9, "B") + Int(info, 10, "bOffset"), (int)Int(info, 11, "ldb"),
@@ -87,30 +94,35 @@ void GemmBatched(const Napi::CallbackInfo& info) {
 
 void EmbeddingForward(const Napi::CallbackInfo& info) {
   Arity(info, 5, "embeddingForward");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::embeddingForward(F32(info, 0, "out"), F32(info, 1, "table"), I32(info, 2, "ids"), Int(info, 3, "N"),
                            Int(info, 4, "C"));
 }
 
 void EmbeddingBackward(const Napi::CallbackInfo& info) {
   Arity(info, 5, "embeddingBackward");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::embeddingBackward(F32(info, 0, "dtable"), F32(info, 1, "dout"), I32(info, 2, "ids"), Int(info, 3, "N"),
                             Int(info, 4, "C"));
 }
 
 void RmsnormForward(const Napi::CallbackInfo& info) {
   Arity(info, 7, "rmsnormForward");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::rmsnormForward(F32(info, 0, "out"), F32(info, 1, "rstd"), F32(info, 2, "inp"), F32(info, 3, "weight"),
                          Int(info, 4, "N"), Int(info, 5, "C"), (float)Num(info, 6, "eps"));
 }
 
 void RmsnormBackward(const Napi::CallbackInfo& info) {
   Arity(info, 8, "rmsnormBackward");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::rmsnormBackward(F32(info, 0, "dinp"), F32(info, 1, "dweight"), F32(info, 2, "dout"), F32(info, 3, "inp"),
                           F32(info, 4, "weight"), F32(info, 5, "rstd"), Int(info, 6, "N"), Int(info, 7, "C"));
 }
 
 void Rope(const Napi::CallbackInfo& info, bool inverse) {
   Arity(info, 7, inverse ? "ropeBackward" : "ropeForward");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::ropeApply(F32(info, 0, "x"), F32(info, 1, "cos"), F32(info, 2, "sin"), I32(info, 3, "positions"),
                     Int(info, 4, "rows"), Int(info, 5, "Hx"), Int(info, 6, "D"), inverse);
 }
@@ -131,12 +143,14 @@ AttnShape Shape(const Napi::CallbackInfo& info, size_t i) {
 
 void AttentionForward(const Napi::CallbackInfo& info) {
   Arity(info, 14, "attentionForward");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::attentionForward(Shape(info, 5), F32(info, 0, "out"), F32(info, 1, "lse"), F32(info, 2, "q"),
                            F32(info, 3, "k"), F32(info, 4, "v"));
 }
 
 void AttentionBackward(const Napi::CallbackInfo& info) {
   Arity(info, 18, "attentionBackward");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::attentionBackward(Shape(info, 9), F32(info, 0, "dq"), F32(info, 1, "dk"), F32(info, 2, "dv"),
                             F32(info, 3, "dout"), F32(info, 4, "q"), F32(info, 5, "k"), F32(info, 6, "v"),
                             F32(info, 7, "out"), F32(info, 8, "lse"));
@@ -144,17 +158,20 @@ void AttentionBackward(const Napi::CallbackInfo& info) {
 
 void SwigluForward(const Napi::CallbackInfo& info) {
   Arity(info, 4, "swigluForward");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::swigluForward(F32(info, 0, "out"), F32(info, 1, "gate"), F32(info, 2, "up"), Int(info, 3, "n"));
 }
 
 void SwigluBackward(const Napi::CallbackInfo& info) {
   Arity(info, 6, "swigluBackward");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::swigluBackward(F32(info, 0, "dgate"), F32(info, 1, "dup"), F32(info, 2, "dout"), F32(info, 3, "gate"),
                          F32(info, 4, "up"), Int(info, 5, "n"));
 }
 
 void CrossEntropyForward(const Napi::CallbackInfo& info) {
   Arity(info, 7, "crossEntropyForward");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::crossEntropyForward(F32(info, 0, "losses"), F32(info, 1, "lse"), F32(info, 2, "logits"),
                               I32(info, 3, "targets"), Int(info, 4, "N"), Int(info, 5, "V"),
                               (int32_t)Int(info, 6, "ignoreIndex"));
@@ -162,6 +179,7 @@ void CrossEntropyForward(const Napi::CallbackInfo& info) {
 
 void CrossEntropyBackward(const Napi::CallbackInfo& info) {
   Arity(info, 8, "crossEntropyBackward");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::crossEntropyBackward(F32(info, 0, "dlogits"), F32(info, 1, "dlosses"), F32(info, 2, "logits"),
                                F32(info, 3, "lse"), I32(info, 4, "targets"), Int(info, 5, "N"), Int(info, 6, "V"),
                                (int32_t)Int(info, 7, "ignoreIndex"));
@@ -169,31 +187,37 @@ void CrossEntropyBackward(const Napi::CallbackInfo& info) {
 
 void Add(const Napi::CallbackInfo& info) {
   Arity(info, 4, "add");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::add(F32(info, 0, "out"), F32(info, 1, "a"), F32(info, 2, "b"), Int(info, 3, "n"));
 }
 
 void Mul(const Napi::CallbackInfo& info) {
   Arity(info, 4, "mul");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::mul(F32(info, 0, "out"), F32(info, 1, "a"), F32(info, 2, "b"), Int(info, 3, "n"));
 }
 
 void Axpy(const Napi::CallbackInfo& info) {
   Arity(info, 4, "axpy");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::axpy(F32(info, 0, "y"), F32(info, 1, "x"), (float)Num(info, 2, "alpha"), Int(info, 3, "n"));
 }
 
 void Scale(const Napi::CallbackInfo& info) {
   Arity(info, 3, "scale");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::scale(F32(info, 0, "x"), (float)Num(info, 1, "alpha"), Int(info, 2, "n"));
 }
 
 Napi::Value SumSquares(const Napi::CallbackInfo& info) {
   Arity(info, 2, "sumSquares");
+  std::lock_guard<std::mutex> lock(g_callMu);
   return Napi::Number::New(info.Env(), pedgpt::sumSquares(F32(info, 0, "x"), Int(info, 1, "n")));
 }
 
 void AdamW(const Napi::CallbackInfo& info) {
   Arity(info, 12, "adamw");
+  std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::adamw(F32(info, 0, "param"), F32(info, 1, "grad"), F32(info, 2, "m"), F32(info, 3, "v"), Int(info, 4, "n"),
                 Num(info, 5, "lr"), Num(info, 6, "beta1"), Num(info, 7, "beta2"), Num(info, 8, "eps"),
                 Num(info, 9, "weightDecay"), (int)Int(info, 10, "step"), Num(info, 11, "gradScale"));
@@ -201,12 +225,16 @@ void AdamW(const Napi::CallbackInfo& info) {
 
 void SetThreads(const Napi::CallbackInfo& info) {
   Arity(info, 1, "setThreads");
+  std::lock_guard<std::mutex> lock(g_callMu);
   const int64_t n = Int(info, 0, "n");
   if (n < 1 || n > 1024) throw Napi::RangeError::New(info.Env(), "setThreads: n must be in [1, 1024]");
   pedgpt::setThreads((int)n);
 }
 
-Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), pedgpt::getThreads()); }
+Napi::Value GetThreads(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(g_callMu);
+  return Napi::Number::New(info.Env(), pedgpt::getThreads());
+}
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());

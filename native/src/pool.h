@@ -3,7 +3,7 @@
 // The calling thread takes part in every job, so a pool of n threads owns n-1 workers. Idle workers
 // sleep on a condition variable (they do not spin), which keeps them out of OpenBLAS's way: the
 // addon never runs a pool job and a multi-threaded sgemm at the same time. Not a general task
-// scheduler: one job at a time, issued from the JavaScript thread.
+// scheduler: one job at a time (addon.cc serialises calls from JavaScript threads).
 #pragma once
 
 #include <algorithm>
