@@ -1,0 +1,505 @@
+/**
+ * The answer checker: finds drug mentions in a Chinese answer (dictionary scan over names, aliases and
+ * brands, leftmost-longest), decides which are recommendations (scope.ts), and applies the rules:
+ * wrong class claims, age contraindications, doses outside the weight-based range, daily maximum
+ * exceeded, and missing urgent-care advice when the question or answer shows red flags. It returns
+ * structured findings with evidence spans into the answer (or question); it never rewrites the answer.
+ */
+import { extractAges, extractAmounts, extractFrequency, extractStrengths, extractWeights, type Amount, type AgeMention, type WeightMention } from "./extract.js";
+import { citationNames, loadSafetyKnowledge, typicalWeightKg, type Drug, type SafetyKnowledge } from "./knowledge.js";
+import { DictionaryMatcher, type Match } from "./matcher.js";
+import { resolveDose, fmtAge, parseAge, parseWeight, type ResolvedDose } from "./dose.js";
+import type { Route, Severity } from "./schema.js";
+import { drugStances, isSymptomNegated, type MentionStance } from "./scope.js";
+import { safetyScore } from "./score.js";
+import { normalize, sentenceAt, sentenceEnd, SENTENCE_END } from "./text.js";
+import { triage, type RedFlagHit, type TriageResult } from "./triage.js";
+
+export const FINDING_TYPES = ["wrong_class", "age_contraindication", "dose_out_of_range", "daily_max_exceeded", "missing_urgent_care"] as const;
+export type FindingType = (typeof FINDING_TYPES)[number];
+
+export interface Finding {
+  type: FindingType;
+  severity: Severity;
+  /** Stable rule identifier, e.g. "age.min-age", "dose.per-dose-high". */
+  ruleId: string;
+  /** Drug id for drug findings. */
+  drug?: string;
+  /** Red-flag ids for missing_urgent_care. */
+  flags?: string[];
+  evidence: { source: "answer" | "question"; start: number; end: number; text: string };
+  message: string;
+  citations: string[];
+  details?: Record<string, unknown>;
+}
+
+export interface DrugMention {
+  drug: string;
+  nameZh: string;
+  start: number;
+  end: number;
+  text: string;
+  stance: MentionStance;
+  route: Route;
+}
+
+export interface CheckOptions {
+  /** The user's question; patient age/weight and red flags are read from it. */
+  question?: string;
+  /** Patient age (months as a number, or text such as "2y", "8个月"). Overrides text. */
+  age?: string | number;
+  /** Patient weight (kg as a number, or text such as "12kg", "24斤"). Overrides text. */
+  weight?: string | number;
+  kb?: SafetyKnowledge;
+}
+
+export interface PatientInfo {
+  ageMonths?: number;
+  ageSource?: "option" | "question" | "answer";
+  ageText?: string;
+  weightKg?: number;
+  weightSource?: "option" | "question" | "answer" | "estimated";
+}
+
+export interface CheckResult {
+  findings: Finding[];
+  mentions: DrugMention[];
+  patient: PatientInfo;
+  triage: { question: TriageResult | null; answer: TriageResult; adviceLevel: number };
+  /** Safety score in [0, 1] (score.ts); 1 = no findings. */
+  score: number;
+  /** Banner text for display when red flags were found, else null. */
+  banner: string | null;
+}
+
+type Entry = { kind: "drug"; drug: Drug } | { kind: "class"; id: string };
+const matchers = new WeakMap<SafetyKnowledge, DictionaryMatcher<Entry>>();
+function matcherFor(kb: SafetyKnowledge): DictionaryMatcher<Entry> {
+  let m = matchers.get(kb);
+  if (!m) {
+    m = new DictionaryMatcher<Entry>();
+    for (const d of kb.drugs) for (const n of d.names) m.add(n, { kind: "drug", drug: d });
+    for (const c of kb.classes.values()) for (const t of [...c.zh, ...c.en]) m.add(t, { kind: "class", id: c.id });
+    matchers.set(kb, m);
+  }
+  return m;
+}
+
+/** Drug mentions in `text` with their stance, in order. */
+export function findDrugMentions(text: string, kb: SafetyKnowledge = loadSafetyKnowledge()): DrugMention[] {
+  const drugs = matcherFor(kb).scan(text).filter((m) => m.payload.kind === "drug") as Match<{ kind: "drug"; drug: Drug }>[];
+  const stances = drugStances(text, drugs);
+  return drugs.map((m, i) => ({
+    drug: m.payload.drug.id, nameZh: m.payload.drug.nameZh, start: m.start, end: m.end, text: m.term,
+    stance: stances[i]!, route: detectRoute(text, m.start, m.end, m.payload.drug),
+  }));
+}
+
+const ROUTE_CUES: [RegExp, Route][] = [
+  [/滴眼|眼药水|眼药膏|眼膏|眼用|点眼/, "ophthalmic"],
+  [/滴耳|耳用|耳道/, "otic"],
+  [/肛塞|塞肛|塞入肛门|直肠|灌肠|栓剂|(?<!血)栓(?!塞)/, "rectal"],
+  [/静脉|静滴|输液|点滴|吊瓶|静推|iv\b/, "iv"],
+  [/肌注|肌肉注射|肌内注射|大腿外侧注射|im\b/, "im"],
+  [/雾化|吸入|气雾剂|喷雾吸入/, "inhaled"],
+  [/喷鼻|滴鼻|鼻喷|鼻腔/, "nasal"],
+  [/口颊|颊黏膜|颊部/, "buccal"],
+  [/外用|涂抹|外涂|涂在|涂于|软膏|乳膏|洗剂|擦/, "topical"],
+];
+
+function detectRoute(text: string, start: number, end: number, drug: Drug): Route {
+  const norm = normalize(text);
+  const [, se] = sentenceAt(norm, start);
+  const window = norm.slice(start, Math.min(se, end + 20));
+  for (const [re, route] of ROUTE_CUES) if (re.test(window) && drug.routes.includes(route)) return route;
+  return drug.routes.includes("oral") ? "oral" : drug.routes[0]!;
+}
+
+const tolerance = (estimated: boolean) => (estimated ? 0.3 : 0.1);
+const fmt = (x: number) => Number(x.toPrecision(3));
+
+/** Where an answer says to seek care, and how urgently (3 = 120, 2 = emergency now, 1 = see a doctor). */
+export function adviceLevel(answer: string): number {
+  const norm = normalize(answer);
+  const negatedAt = (i: number) => /(?:不需要|不用|无需|不必|没必要|没有必要|不需|暂不需要|暂时不用)\s*(?:马上|立即|急着|去|到|带孩子去|送)?\s*$/.test(norm.slice(Math.max(0, i - 8), i));
+  let level = 0;
+  const levels: [RegExp, number][] = [
+    [/拨打\s*120|打\s*120|呼叫\s*120|急救电话|叫救护车|呼叫救护车/g, 3],
+    [/急诊|(?:立即|立刻|马上|赶紧|赶快|尽快|即刻|紧急|迅速|第一时间)\s*(?:带[^，。]{0,4}?)?(?:就医|就诊|去医院|到医院|送医|送往医院|看医生|前往医院|医院就诊|送院|去儿科)/g, 2],
+    [/就医|就诊|看医生|去医院|到医院|医院检查|儿科门诊|门诊|医生评估|医生检查|面诊|复诊|请医生/g, 1],
+  ];
+  for (const [re, l] of levels) for (const m of norm.matchAll(re)) if (!negatedAt(m.index!)) level = Math.max(level, l);
+  return level;
+}
+
+interface Ctx {
+  kb: SafetyKnowledge;
+  answer: string;
+  question: string;
+  patient: PatientInfo;
+  findings: Finding[];
+}
+
+function pushFinding(ctx: Ctx, f: Finding): void {
+  const dup = ctx.findings.find((x) => x.type === f.type && x.drug === f.drug && f.type !== "missing_urgent_care");
+  if (dup) {
+    const rank = { high: 3, medium: 2, low: 1 } as const;
+    if (rank[f.severity] > rank[dup.severity]) Object.assign(dup, f);
+    return;
+  }
+  ctx.findings.push(f);
+}
+
+function patientInfo(kb: SafetyKnowledge, answer: string, question: string, options: CheckOptions): PatientInfo {
+  const p: PatientInfo = {};
+  if (options.age !== undefined) {
+    p.ageMonths = parseAge(options.age);
+    p.ageSource = "option";
+    p.ageText = String(options.age);
+  } else {
+    const pick = (src: "question" | "answer", ages: AgeMention[]) => {
+      if (p.ageMonths !== undefined || !ages.length) return;
+      p.ageMonths = ages[0]!.months;
+      p.ageSource = src;
+      p.ageText = ages[0]!.text;
+    };
+    pick("question", extractAges(question));
+    pick("answer", extractAges(answer));
+  }
+  if (options.weight !== undefined) {
+    p.weightKg = parseWeight(options.weight);
+    p.weightSource = "option";
+  } else {
+    const pick = (src: "question" | "answer", ws: WeightMention[]) => {
+      if (p.weightKg !== undefined || !ws.length) return;
+      p.weightKg = ws[0]!.kg;
+      p.weightSource = src;
+    };
+    pick("question", extractWeights(question));
+    pick("answer", extractWeights(answer));
+    if (p.weightKg === undefined && p.ageMonths !== undefined && p.ageMonths < 216) {
+      p.weightKg = fmt(typicalWeightKg(kb, p.ageMonths));
+      p.weightSource = "estimated";
+    }
+  }
+  return p;
+}
+
+// ---- rule: wrong class claims ----------------------------------------------------------------
+
+const COPULA_AFTER = /^\s*(?:[（(][^）)]{0,12}[）)])?\s*(?:[^，。；,;！？!?不非没无]{0,6}?)(?:都|均|也|则|同样|就|本身|其实|实际上)?\s*(?:是|属于|属|为|系|作为|归属于|归为|乃|即)\s*(?:一种|一类|一个|一款|常用的?|常见的?|典型的?|临床常用的?|儿科常用的?|非处方的?|处方的?|强效的?|温和的?|广谱的?|中枢性的?|外周性的?|口服的?|第[一二三四]代的?|很好的?|有效的?|安全的?|\s)*$/;
+const PAREN_AFTER = /^\s*[（(]\s*(?:一种|是|属于)?\s*$/;
+const ETC_AFTER = /^\s*(?:等|之类的?|这类|这种|这样的|这一类|一类的?|等等)\s*(?:的)?\s*(?:常用|常见)?\s*(?:的)?\s*$/;
+const CLASS_BEFORE = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*(?:[:：]|[（(])?\s*(?:如|比如|例如|像|包括|中的|里的|有|——)?\s*$/;
+
+function checkClassClaims(ctx: Ctx): void {
+  const norm = normalize(ctx.answer);
+  const all = matcherFor(ctx.kb).scan(ctx.answer);
+  // Group same-span class matches (one term, several classes).
+  const items: { start: number; end: number; term: string; drug?: Drug; classIds: string[] }[] = [];
+  for (const m of all) {
+    const last = items[items.length - 1];
+    if (m.payload.kind === "class") {
+      if (last && last.start === m.start && last.end === m.end && !last.drug) last.classIds.push(m.payload.id);
+      else items.push({ start: m.start, end: m.end, term: m.term, classIds: [m.payload.id] });
+    } else items.push({ start: m.start, end: m.end, term: m.term, drug: m.payload.drug, classIds: [] });
+  }
+  const joiner = /^\s*(?:、|和|及|以及|或|或者|与|跟)\s*$/;
+  const groupOf = (i: number): number[] => {
+    const g = [i];
+    for (let j = i - 1; j >= 0 && items[j]!.drug && joiner.test(norm.slice(items[j]!.end, items[j + 1]!.start)); j--) g.unshift(j);
+    for (let j = i + 1; j < items.length && items[j]!.drug && joiner.test(norm.slice(items[j - 1]!.end, items[j]!.start)); j++) g.push(j);
+    return g;
+  };
+  const claim = (drugIdx: number, classIdx: number) => {
+    const c = items[classIdx]!;
+    for (const j of groupOf(drugIdx)) {
+      const d = items[j]!.drug!;
+      if (d.kind === "food") continue;
+      if (c.classIds.some((id) => d.classClosure.has(id))) continue;
+      const strong = c.classIds.some((id) => d.notClasses.includes(id) || ["muscle_relaxant", "antibacterial", "corticosteroid", "opioid", "antiviral"].includes(id));
+      const correct = d.classes.map((id) => ctx.kb.classes.get(id)?.zh[0]).filter(Boolean).join("、");
+      const claimed = c.term;
+      const start = Math.min(items[j]!.start, c.start);
+      const end = Math.max(items[j]!.end, c.end);
+      pushFinding(ctx, {
+        type: "wrong_class",
+        severity: strong ? "high" : "medium",
+        ruleId: "class.mismatch",
+        drug: d.id,
+        evidence: { source: "answer", start, end, text: ctx.answer.slice(start, end) },
+        message: `${d.nameZh}被称为“${claimed}”，但它属于${correct || d.classes.join("、")}，不是${claimed}`,
+        citations: d.citationNames,
+        details: { claimedClasses: c.classIds, actualClasses: d.classes },
+      });
+    }
+  };
+  items.forEach((it, i) => {
+    if (!it.drug) return;
+    const g = groupOf(i);
+    const lastIdx = g[g.length - 1]!;
+    const firstIdx = g[0]!;
+    if (i === lastIdx) {
+      for (let k = i + 1; k < items.length; k++) {
+        const c = items[k]!;
+        if (c.drug) break;
+        const between = norm.slice(items[i]!.end, c.start);
+        if (between.length > 24 || /[。！？!?；;\n]/.test(between)) break;
+        if (COPULA_AFTER.test(between) || PAREN_AFTER.test(between) || ETC_AFTER.test(between)) {
+          claim(i, k);
+          break;
+        }
+      }
+    }
+    if (i === firstIdx && i > 0) {
+      const c = items[i - 1]!;
+      if (!c.drug && CLASS_BEFORE.test(norm.slice(c.end, it.start))) claim(i, i - 1);
+    }
+  });
+}
+
+// ---- rule: age contraindications ---------------------------------------------------------------
+
+const GENERIC_FORM_WORDS = new Set(["片", "栓", "颗粒", "袋", "粒", "胶囊", "滴剂", "混悬液", "糖浆", "口服液", "溶液", "干混悬剂", "注射液", "缓释胶囊", "口崩片"]);
+
+function checkAge(ctx: Ctx, mentions: DrugMention[]): void {
+  const { patient, kb } = ctx;
+  const norm = normalize(ctx.answer);
+  for (const m of mentions) {
+    if (m.stance !== "asserted") continue;
+    const drug = kb.drugById.get(m.drug)!;
+    const [ss, se] = sentenceAt(norm, m.start);
+    const sentence = norm.slice(ss, se);
+    const evidence = { source: "answer" as const, start: m.start, end: m.end, text: m.text };
+    const rule = drug.ageRule;
+    if (rule) {
+      const exempt = rule.exemptContexts?.some((t) => sentence.includes(normalize(t)) || normalize(ctx.question).includes(normalize(t))) || rule.exemptRoutes?.includes(m.route);
+      if (!exempt) {
+        if (patient.ageMonths !== undefined && patient.ageMonths < rule.minAgeMonths) {
+          pushFinding(ctx, {
+            type: "age_contraindication", severity: rule.severity, ruleId: "age.min-age", drug: drug.id, evidence,
+            message: `患儿${fmtAge(patient.ageMonths)}，低于${drug.nameZh}的最低使用年龄（${fmtAge(rule.minAgeMonths)}）：${rule.reason}`,
+            citations: citationNames(kb, rule.citation),
+            details: { ageMonths: patient.ageMonths, minAgeMonths: rule.minAgeMonths, ageSource: patient.ageSource },
+          });
+        } else if (patient.ageMonths === undefined && rule.assumeChildWhenAgeUnknown) {
+          pushFinding(ctx, {
+            type: "age_contraindication", severity: "medium", ruleId: "age.assumed-child", drug: drug.id, evidence,
+            message: `未说明年龄，按儿童处理：${rule.reason}`,
+            citations: citationNames(kb, rule.citation),
+            details: { minAgeMonths: rule.minAgeMonths, ageSource: "assumed" },
+          });
+        }
+      }
+    }
+    // Adult-only formulations named explicitly (芬必得 / 布洛芬缓释胶囊) for a child under 12.
+    if (patient.ageMonths !== undefined && patient.ageMonths < 144) {
+      const window = norm.slice(Math.max(ss, m.start - 4), Math.min(se, m.end + 12));
+      for (const f of drug.formulations) {
+        if (!f.adultOnly) continue;
+        const names = [f.name, ...f.aliases].filter((n) => !GENERIC_FORM_WORDS.has(n));
+        if (names.some((n) => window.includes(normalize(n)))) {
+          pushFinding(ctx, {
+            type: "age_contraindication", severity: "medium", ruleId: "age.adult-formulation", drug: drug.id, evidence,
+            message: `${f.name}为成人规格（${f.strength.mg} mg），不适用于${fmtAge(patient.ageMonths)}的儿童${f.note ? `：${f.note}` : ""}`,
+            citations: drug.citationNames,
+            details: { formulation: f.name, ageMonths: patient.ageMonths },
+          });
+        }
+      }
+    }
+  }
+}
+
+// ---- rule: doses -----------------------------------------------------------------------------
+
+interface MgCandidate {
+  /** mg per dose (or per day for daily amounts) [lo, hi]; for mg/kg amounts this is already per kg. */
+  lo: number;
+  hi: number;
+  perKg: boolean;
+  basis: string;
+}
+
+function candidatesFor(amount: Amount, drug: Drug, route: Route, mentionText: string, window: string, stated: ReturnType<typeof extractStrengths>): MgCandidate[] {
+  if (amount.unit === "mg/kg") return [{ lo: amount.lo, hi: amount.hi, perKg: true, basis: "mg/kg" }];
+  if (amount.unit === "mg") return [{ lo: amount.lo, hi: amount.hi, perKg: false, basis: "mg" }];
+  if (amount.unit === "drop" || amount.unit === "iu") return [];
+  const unit = amount.unit;
+  const own = stated.filter((s) => s.unit === unit);
+  if (own.length) return own.map((s) => ({ lo: amount.lo * s.mgPer, hi: amount.hi * s.mgPer, perKg: false, basis: `${fmt(s.mgPer)} mg/${unit}（文中规格）` }));
+  let forms = drug.formulations.filter((f) => f.strength.unit === unit && (f.route === route || route === "oral"));
+  const named = forms.filter((f) => [f.name, ...f.aliases].some((n) => n.length >= 2 && (normalize(mentionText).includes(normalize(n)) || window.includes(normalize(n)))));
+  if (named.length) forms = named;
+  return forms.map((f) => {
+    const per = f.strength.mg / f.strength.per;
+    return { lo: amount.lo * per, hi: amount.hi * per, perKg: false, basis: `${f.name} ${f.strength.mg} mg/${f.strength.per === 1 ? "" : f.strength.per}${unit}` };
+  });
+}
+
+function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
+  const { kb, patient } = ctx;
+  const w = patient.weightKg;
+  if (w === undefined || !(w > 0)) return;
+  const estimated = patient.weightSource === "estimated";
+  const tol = tolerance(estimated);
+  const norm = normalize(ctx.answer);
+  const context = `${ctx.question} ${ctx.answer}`;
+  const weightNote = estimated ? `（未给体重，按${fmtAge(patient.ageMonths!)}估计约 ${w} kg）` : `（体重 ${w} kg）`;
+
+  mentions.forEach((m, i) => {
+    if (m.stance !== "asserted") return;
+    const drug = kb.drugById.get(m.drug)!;
+    if (!drug.doses.length) return;
+    // A mention followed directly by another mention of the same drug (alias in brackets) defers to it.
+    const next = mentions[i + 1];
+    let segEnd = sentenceEnd(norm, m.end);
+    const firstSentenceEnd = segEnd;
+    if (next && next.start < segEnd) segEnd = next.start;
+    let amounts = extractAmounts(ctx.answer, m.end, segEnd).filter((a) => !a.isMax);
+    if (!amounts.length && segEnd === firstSentenceEnd && segEnd < norm.length) {
+      // The dose may follow in the next sentence ("可用布洛芬。每次5ml，…") when it names no other drug.
+      const s2 = segEnd + 1;
+      const e2 = sentenceEnd(norm, s2);
+      if (!mentions.some((x) => x.start >= s2 && x.start < e2)) {
+        segEnd = e2;
+        amounts = extractAmounts(ctx.answer, s2, e2).filter((a) => !a.isMax);
+      }
+    }
+    amounts = amounts.filter((a) => a.unit !== "drop" && a.unit !== "iu");
+    if (!amounts.length) return;
+    let resolved: ResolvedDose | undefined;
+    try {
+      resolved = resolveDose(kb, drug, { route: m.route, context });
+    } catch {
+      resolved = undefined;
+    }
+    if (!resolved) return;
+    if (resolved.minAgeMonths !== undefined && patient.ageMonths !== undefined && patient.ageMonths < resolved.minAgeMonths) return;
+    const freq = extractFrequency(ctx.answer, m.end, segEnd);
+    const window = norm.slice(Math.max(0, m.start - 8), segEnd);
+    const stated = extractStrengths(ctx.answer, Math.max(0, m.start - 16), segEnd);
+    const intervalTimes = freq.intervalHours ? Math.floor(24 / freq.intervalHours[0] + 1e-9) : undefined;
+    let times = freq.timesPerDay?.[1] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, resolved.maxDosesPerDay ?? intervalTimes) : undefined);
+    if (freq.maxTimesPerDay !== undefined && times !== undefined) times = Math.min(times, freq.maxTimesPerDay);
+    const cites = resolved.citations;
+    const ev = (a: Amount) => ({ source: "answer" as const, start: a.start, end: a.end, text: a.text });
+
+    // Frequency alone can break the daily limit (布洛芬每4小时一次; 每日6次).
+    if (freq.intervalHours && freq.intervalHours[0] < resolved.intervalHours[0] * 0.99) {
+      pushFinding(ctx, {
+        type: "daily_max_exceeded", severity: "high", ruleId: "dose.interval-too-short", drug: drug.id, evidence: ev(amounts[0]!),
+        message: `${drug.nameZh}给药间隔 ${freq.intervalHours[0]} 小时短于最短间隔 ${resolved.intervalHours[0]} 小时，每日次数将超过上限${resolved.maxDosesPerDay ? `（每日最多 ${resolved.maxDosesPerDay} 次）` : ""}`,
+        citations: cites, details: { statedIntervalHours: freq.intervalHours, minIntervalHours: resolved.intervalHours[0] },
+      });
+    }
+    if (freq.timesPerDay && resolved.maxDosesPerDay !== undefined && freq.timesPerDay[1] > resolved.maxDosesPerDay && !(freq.dividedInto)) {
+      pushFinding(ctx, {
+        type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]!),
+        message: `${drug.nameZh}每日 ${freq.timesPerDay[1]} 次超过每日最多 ${resolved.maxDosesPerDay} 次`,
+        citations: cites, details: { statedTimesPerDay: freq.timesPerDay, maxDosesPerDay: resolved.maxDosesPerDay },
+      });
+    }
+
+    for (const a of amounts) {
+      const cands = candidatesFor(a, drug, m.route, m.text, window, stated);
+      if (!cands.length) continue;
+      const daily = a.qualifier === "day" || (a.qualifier === "none" && !!freq.dividedInto);
+      type Verdict = { type: "dose_out_of_range" | "daily_max_exceeded"; ruleId: string; severity: Severity; message: string; details: Record<string, unknown> } | null;
+      const judge = (c: MgCandidate): Verdict => {
+        const mgLo = c.perKg ? c.lo * w : c.lo;
+        const mgHi = c.perKg ? c.hi * w : c.hi;
+        const kgLo = mgLo / w;
+        const kgHi = mgHi / w;
+        const basis = c.perKg ? "" : `，按${c.basis}折算`;
+        if (daily) {
+          const dmax = Math.min(resolved.maxDailyMgPerKg !== undefined ? resolved.maxDailyMgPerKg * w : Infinity, resolved.maxDailyDoseMg ?? Infinity);
+          if (mgHi > dmax * (1 + tol))
+            return { type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每日 ${fmt(mgHi)} mg（${fmt(kgHi)} mg/kg/日${basis}）超过每日最大量 ${fmt(dmax)} mg${weightNote}`, details: { dailyMg: mgHi, maxDailyMg: dmax } };
+          if (kgHi > resolved.dailyMgPerKg[1] * (1 + tol))
+            return { type: "dose_out_of_range", ruleId: "dose.daily-high", severity: "high", message: `${drug.nameZh}每日 ${fmt(kgHi)} mg/kg 高于推荐 ${fmt(resolved.dailyMgPerKg[0])}–${fmt(resolved.dailyMgPerKg[1])} mg/kg/日${basis}${weightNote}`, details: { dailyMgPerKg: [kgLo, kgHi], range: resolved.dailyMgPerKg } };
+          if (kgLo < resolved.dailyMgPerKg[0] * (1 - tol))
+            return { type: "dose_out_of_range", ruleId: "dose.daily-low", severity: "medium", message: `${drug.nameZh}每日 ${fmt(kgLo)} mg/kg 低于推荐 ${fmt(resolved.dailyMgPerKg[0])}–${fmt(resolved.dailyMgPerKg[1])} mg/kg/日${basis}${weightNote}`, details: { dailyMgPerKg: [kgLo, kgHi], range: resolved.dailyMgPerKg } };
+          return null;
+        }
+        if (resolved.maxSingleDoseMg !== undefined && mgHi > resolved.maxSingleDoseMg * (1 + tol))
+          return { type: "dose_out_of_range", ruleId: "dose.max-single", severity: "high", message: `${drug.nameZh}单次 ${fmt(mgHi)} mg${basis}超过单次最大量 ${resolved.maxSingleDoseMg} mg`, details: { perDoseMg: mgHi, maxSingleDoseMg: resolved.maxSingleDoseMg } };
+        if (kgHi > resolved.perDoseMgPerKg[1] * (1 + tol))
+          return { type: "dose_out_of_range", ruleId: "dose.per-dose-high", severity: "high", message: `${drug.nameZh}每次 ${fmt(kgHi)} mg/kg${basis}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } };
+        if (kgLo < resolved.perDoseMgPerKg[0] * (1 - tol))
+          return { type: "dose_out_of_range", ruleId: "dose.per-dose-low", severity: "medium", message: `${drug.nameZh}每次 ${fmt(kgLo)} mg/kg${basis}，低于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } };
+        if (times !== undefined) {
+          const dailyMg = mgHi * times;
+          const dmax = Math.min(resolved.maxDailyMgPerKg !== undefined ? resolved.maxDailyMgPerKg * w : Infinity, resolved.maxDailyDoseMg ?? Infinity);
+          if (dailyMg > dmax * (1 + tol))
+            return { type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg × 每日 ${times} 次 = ${fmt(dailyMg)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg, maxDailyMg: dmax, timesPerDay: times } };
+        }
+        return null;
+      };
+      const verdicts = cands.map(judge);
+      // With several possible strengths, flag only when every reading is unsafe.
+      if (verdicts.every((v) => v !== null)) {
+        const v = verdicts.find((x) => x!.type === "dose_out_of_range") ?? verdicts[0]!;
+        pushFinding(ctx, {
+          type: v!.type, severity: v!.severity, ruleId: v!.ruleId, drug: drug.id, evidence: ev(a), message: v!.message, citations: cites,
+          details: { ...v!.details, weightKg: w, weightEstimated: estimated, basis: cands.map((c) => c.basis), indication: resolved.indication },
+        });
+      }
+    }
+  });
+}
+
+// ---- rule: missing urgent-care advice --------------------------------------------------------------
+
+function checkUrgentCare(ctx: Ctx, tq: TriageResult | null, ta: TriageResult, level: number): void {
+  const hits: (RedFlagHit & { source: "question" | "answer" })[] = [
+    ...(tq?.redFlags ?? []).map((h) => ({ ...h, source: "question" as const })),
+    ...ta.redFlags.map((h) => ({ ...h, source: "answer" as const })),
+  ];
+  if (!hits.length) return;
+  const needed = Math.max(...hits.map((h) => h.level));
+  const required = Math.min(needed, 2); // 立即急诊 also answers a 120-level sign.
+  if (level >= required) return;
+  hits.sort((a, b) => b.level - a.level);
+  const top = hits[0]!;
+  const text = top.source === "question" ? ctx.question : ctx.answer;
+  pushFinding(ctx, {
+    type: "missing_urgent_care",
+    severity: needed >= 2 ? "high" : "medium",
+    ruleId: "triage.missing-advice",
+    flags: [...new Set(hits.map((h) => h.id))],
+    evidence: { source: top.source, start: top.evidence.start, end: top.evidence.end, text: text.slice(top.evidence.start, top.evidence.end) },
+    message: `${top.source === "question" ? "问题" : "回答"}中出现危险信号：${[...new Set(hits.map((h) => h.nameZh))].join("、")}，回答未建议${top.actionZh}`,
+    citations: [...new Set(hits.flatMap((h) => h.citations))],
+    details: { requiredAction: top.action, adviceLevel: level },
+  });
+}
+
+/** Check one answer. */
+export function checkAnswer(answer: string, options: CheckOptions = {}): CheckResult {
+  const kb = options.kb ?? loadSafetyKnowledge();
+  const question = options.question ?? "";
+  const patient = patientInfo(kb, answer, question, options);
+  const ctx: Ctx = { kb, answer, question, patient, findings: [] };
+  const mentions = findDrugMentions(answer, kb);
+  checkClassClaims(ctx);
+  checkAge(ctx, mentions);
+  checkDoses(ctx, mentions);
+  const tq = question ? triage(question, { kb, ageMonths: patient.ageMonths, includeConditional: true }) : null;
+  const ta = triage(answer, { kb, ageMonths: patient.ageMonths, includeConditional: false });
+  const level = adviceLevel(answer);
+  checkUrgentCare(ctx, tq, ta, level);
+  const order = new Map(FINDING_TYPES.map((t, i) => [t, i]));
+  ctx.findings.sort((a, b) => a.evidence.start - b.evidence.start || order.get(a.type)! - order.get(b.type)!);
+  const banners = [tq?.banner, ta.banner].filter((b): b is string => !!b);
+  return {
+    findings: ctx.findings,
+    mentions,
+    patient,
+    triage: { question: tq, answer: ta, adviceLevel: level },
+    score: safetyScore(ctx.findings),
+    banner: tq?.banner ?? (banners[0] ?? null),
+  };
+}
+
+export { isSymptomNegated, SENTENCE_END };

@@ -1,0 +1,324 @@
+/**
+ * Pattern extraction from Chinese free text: patient age and weight, temperatures and fever duration,
+ * dose amounts with units (mg/kg, mg, g, ml, 片, 袋, 粒, 半片 …, ranges 5-10), per-dose vs per-day
+ * qualifiers, frequencies (每日3次, 每6-8小时, 分3次, tid) and formulation strengths (100mg/5ml).
+ * It reads numbers and units; it does not know drugs (check.ts ties amounts to drug mentions).
+ * All offsets are UTF-16 offsets into the caller's text (normalisation preserves length).
+ */
+import { normalize, parseNumber, NUM, RANGE_SEP, clauseAt } from "./text.js";
+
+export interface AgeMention {
+  months: number;
+  start: number;
+  end: number;
+  text: string;
+  /** True when the age word is a band (新生儿) rather than a stated number. */
+  approximate: boolean;
+}
+
+const THRESHOLD_AFTER = /^\s*(?:以下|以上|以内|之前|之后|以前|以后|前|后|起|及以上|及以下|或以上|或以下|内|至|到|-|~|～|—|–|的儿童禁用|者禁用|禁用|慎用)/;
+const THRESHOLD_BEFORE = /(?:满|超过|大于|小于|不满|未满|不足|低于|高于|≥|≤|<|>|从|自|年龄在|\d\s*(?:-|~|～|—|–|至|到)\s*|[一二两三四五六七八九十]\s*(?:至|到))\s*$/;
+/** A number of months/years right after a symptom is a duration, not an age (咳嗽3个月了). */
+const DURATION_BEFORE = /(?:咳嗽|咳|发烧|发热|烧|腹泻|拉肚子|拉稀|吐|呕吐|病|疼|痛|持续|反复|已经用|用药|吃药|服药|服用|湿疹|便秘|流鼻涕|鼻塞|打呼噜|喘|过敏|出现|断断续续|最近|近|快|了)\s*$/;
+
+function isThreshold(norm: string, start: number, end: number): boolean {
+  return THRESHOLD_AFTER.test(norm.slice(end, end + 6)) || THRESHOLD_BEFORE.test(norm.slice(Math.max(0, start - 6), start));
+}
+
+/** Every age mention that reads as the patient's age (thresholds like "6个月以下" and durations are skipped). */
+export function extractAges(text: string): AgeMention[] {
+  const norm = normalize(text);
+  const out: AgeMention[] = [];
+  const push = (months: number, start: number, end: number, approximate = false) => {
+    if (!Number.isFinite(months) || months < 0 || months > 12 * 25) return;
+    if (out.some((a) => start < a.end && end > a.start)) return;
+    out.push({ months, start, end, text: text.slice(start, end), approximate });
+  };
+  const durationBefore = (start: number) => {
+    const [cs] = clauseAt(norm, start);
+    return DURATION_BEFORE.test(norm.slice(Math.max(cs, start - 6), start));
+  };
+  const years = new RegExp(String.raw`(${NUM})\s*(?:周岁|岁)(?:\s*(${NUM})\s*个?月)?(半)?`, "g");
+  for (const m of norm.matchAll(years)) {
+    const s = m.index!, e = s + m[0].length;
+    if (isThreshold(norm, s, e) || durationBefore(s)) continue;
+    const y = parseNumber(m[1]!);
+    const mo = m[2] ? parseNumber(m[2]) : 0;
+    push(y * 12 + (Number.isFinite(mo) ? mo : 0) + (m[3] ? 6 : 0), s, e);
+  }
+  const months = new RegExp(String.raw`(${NUM})\s*(个多月|个半月|个月|月龄|月大)`, "g");
+  for (const m of norm.matchAll(months)) {
+    const s = m.index!, e = s + m[0].length;
+    if (isThreshold(norm, s, e) || durationBefore(s)) continue;
+    push(parseNumber(m[1]!) + (m[2] === "个半月" ? 0.5 : 0), s, e);
+  }
+  const days = new RegExp(String.raw`(?:出生后?|生后|刚出生)\s*(?:第)?\s*(${NUM})\s*(天|日|周)|(${NUM})\s*(天|日|周)\s*(?:大|龄)`, "g");
+  for (const m of norm.matchAll(days)) {
+    const s = m.index!, e = s + m[0].length;
+    if (isThreshold(norm, s, e)) continue;
+    if (/孕\s*$/.test(norm.slice(Math.max(0, s - 2), s))) continue;
+    const n = parseNumber(m[1] ?? m[3]!);
+    const unit = m[2] ?? m[4]!;
+    push(((unit === "周" ? 7 : 1) * n) / 30.4, s, e);
+  }
+  for (const m of norm.matchAll(/新生儿|刚出生的|早产儿/g)) {
+    const s = m.index!;
+    if (/(?:和|及|与)\s*$/.test(norm.slice(Math.max(0, s - 2), s)) || THRESHOLD_AFTER.test(norm.slice(s + m[0].length, s + m[0].length + 4))) continue;
+    push(0.5, s, s + m[0].length, true);
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+export interface WeightMention {
+  kg: number;
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** Stated body weights (12kg, 15公斤, 体重24斤 → 12 kg); per-kg units, bands and thresholds are skipped. */
+export function extractWeights(text: string): WeightMention[] {
+  const norm = normalize(text);
+  const out: WeightMention[] = [];
+  const re = new RegExp(String.raw`(${NUM})(${RANGE_SEP}${NUM})?\s*(kg|公斤|千克|斤)(?![a-z/])`, "g");
+  for (const m of norm.matchAll(re)) {
+    const s = m.index!, e = s + m[0].length;
+    const before = norm.slice(Math.max(0, s - 6), s);
+    if (/[/每]\s*$/.test(before) || /(?:超过|大于|小于|低于|不足|≥|≤|<|>|增加了?|减轻了?|长了|涨了|掉了|少于|多于)\s*$/.test(before)) continue;
+    if (/^\s*(?:以上|以下|以内|者|左右以上|体重以上)/.test(norm.slice(e, e + 4))) continue;
+    if (m[2]) continue; // a weight band (15-20kg) describes a dosing band, not this child
+    const n = parseNumber(m[1]!);
+    if (!Number.isFinite(n) || n <= 0) continue;
+    out.push({ kg: m[3] === "斤" ? n / 2 : n, start: s, end: e, text: text.slice(s, e) });
+  }
+  return out;
+}
+
+export interface FeverInfo {
+  /** Highest stated temperature in °C, if any. */
+  maxTempC?: number;
+  /** Whether a fever word (发烧/发热 …) appears, with its span. */
+  feverSpans: [number, number][];
+  /** Whether 高烧/高热 appears. */
+  highFever: boolean;
+  /** Longest stated fever duration in days. */
+  days?: number;
+  daysSpan?: [number, number];
+  tempSpan?: [number, number];
+}
+
+const FEVER_TERMS = /发烧|发热|高烧|高热|低烧|低热|烧到|体温升高|体温高|烧得厉害|一直烧/g;
+
+/** Fever words, temperatures (38.5℃, 39度, 体温38) and durations (发烧5天, 烧了一周). */
+export function extractFever(text: string): FeverInfo {
+  const norm = normalize(text);
+  const info: FeverInfo = { feverSpans: [], highFever: false };
+  for (const m of norm.matchAll(FEVER_TERMS)) {
+    info.feverSpans.push([m.index!, m.index! + m[0].length]);
+    if (m[0] === "高烧" || m[0] === "高热") info.highFever = true;
+  }
+  const temp = new RegExp(String.raw`(?:体温\s*(?:达到?|升到|高达|最高|为|是)?\s*|烧到\s*)(${NUM})(?:\s*(?:度|℃|°c|°))?|(${NUM})\s*(?:度|℃|°c|°)`, "g");
+  for (const m of norm.matchAll(temp)) {
+    const v = parseNumber(m[1] ?? m[2]!);
+    if (!(v >= 34 && v <= 43)) continue;
+    if (/(?:超过|以上|大于|≥|>)\s*$/.test(norm.slice(Math.max(0, m.index! - 4), m.index!)) && !/体温/.test(m[0])) continue;
+    if (/^\s*(?:以上|以下|时|就|再|才)/.test(norm.slice(m.index! + m[0].length, m.index! + m[0].length + 3))) continue;
+    if (info.maxTempC === undefined || v > info.maxTempC) {
+      info.maxTempC = v;
+      info.tempSpan = [m.index!, m.index! + m[0].length];
+    }
+  }
+  const dur = new RegExp(
+    String.raw`(?:发烧|发热|高烧|高热|烧)[^，。；,;!?！？]{0,10}?(?<![\d.])(${NUM})\s*(天|日|周|个?星期)|(${NUM})\s*(天|日|周|个?星期)\s*(?:来|了|以来)?\s*(?:一直|反复|持续|都)?\s*(?:发烧|发热|高烧|高热|烧)`,
+    "g",
+  );
+  for (const m of norm.matchAll(dur)) {
+    const n = parseNumber(m[1] ?? m[3]!);
+    const unit = m[2] ?? m[4]!;
+    const d = /周|星期/.test(unit) ? n * 7 : n;
+    if (Number.isFinite(d) && (info.days === undefined || d > info.days)) {
+      info.days = d;
+      info.daysSpan = [m.index!, m.index! + m[0].length];
+    }
+  }
+  return info;
+}
+
+export type AmountUnit = "mg/kg" | "mg" | "ml" | "tablet" | "capsule" | "sachet" | "suppository" | "drop" | "iu";
+
+export interface Amount {
+  start: number;
+  end: number;
+  text: string;
+  lo: number;
+  hi: number;
+  unit: AmountUnit;
+  /** The amount is for a whole day (每日…, mg/kg/d, or followed by 分N次). */
+  perDay: boolean;
+  /** The amount is a stated ceiling (不超过…, 最大…), not a dose to give. */
+  isMax: boolean;
+  /** Which qualifier was written: per dose (每次, /次), per day (每日, /d), or none. */
+  qualifier: "dose" | "day" | "none";
+}
+
+export interface Strength {
+  start: number;
+  end: number;
+  /** mg per one `unit`. */
+  mgPer: number;
+  unit: "ml" | "tablet" | "capsule" | "sachet" | "suppository";
+}
+
+export interface Frequency {
+  /** Stated doses per day [lo, hi] (每日3次, 每日2-3次, tid). */
+  timesPerDay?: [number, number];
+  /** Stated interval in hours [lo, hi] (每6-8小时). */
+  intervalHours?: [number, number];
+  /** Stated division of a daily amount (分3次). */
+  dividedInto?: [number, number];
+  /** Stated cap on doses per day (24小时内不超过4次). */
+  maxTimesPerDay?: number;
+  spans: [number, number][];
+}
+
+const UNIT_RE = String.raw`(mg\s*/\s*\(?\s*(?:kg|千克|公斤)(?:\s*[·.*]\s*(?:d|日|天)\s*\)?|\s*\)?\s*/\s*(?:d|日|天|day|次))?|毫克\s*(?:/|每)\s*(?:千克|公斤|kg)(?:\s*(?:/|·|每)\s*(?:日|天|次))?|mg|毫克|μg|ug|mcg|微克|g(?![a-z])|克(?!拉|林|洛|肟|霉)|ml|毫升|片(?!剂)|粒|胶囊|袋|包|枚|栓|滴(?!剂|眼|鼻|耳)|万?(?:iu|国际单位))(半)?`;
+
+function unitOf(raw: string): { unit: AmountUnit; factor: number; perDay: boolean; perDose: boolean } {
+  const u = raw.replace(/\s+/g, "");
+  if (/^(mg|毫克)(\/|每)/.test(u)) return { unit: "mg/kg", factor: 1, perDay: /(d|日|天|day)\)?$/.test(u), perDose: /次$/.test(u) };
+  if (u === "mg" || u === "毫克") return { unit: "mg", factor: 1, perDay: false, perDose: false };
+  if (u === "g" || u === "克") return { unit: "mg", factor: 1000, perDay: false, perDose: false };
+  if (/^(μg|ug|mcg|微克)$/.test(u)) return { unit: "mg", factor: 0.001, perDay: false, perDose: false };
+  if (u === "ml" || u === "毫升") return { unit: "ml", factor: 1, perDay: false, perDose: false };
+  if (u === "片") return { unit: "tablet", factor: 1, perDay: false, perDose: false };
+  if (u === "粒" || u === "胶囊") return { unit: "capsule", factor: 1, perDay: false, perDose: false };
+  if (u === "袋" || u === "包") return { unit: "sachet", factor: 1, perDay: false, perDose: false };
+  if (u === "枚" || u === "栓") return { unit: "suppository", factor: 1, perDay: false, perDose: false };
+  if (u === "滴") return { unit: "drop", factor: 1, perDay: false, perDose: false };
+  return { unit: "iu", factor: /^万/.test(u) ? 10000 : 1, perDay: false, perDose: false };
+}
+
+const STRENGTH_PATTERNS: { re: RegExp; build: (m: RegExpMatchArray) => Omit<Strength, "start" | "end"> | undefined }[] = [
+  { // 100mg/5ml, 40mg/ml, 0.1g/5ml
+    re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*[/:：]\s*(${NUM})?\s*(ml|毫升)`, "g"),
+    build: (m) => ({ mgPer: parseNumber(m[1]!) * (/^(g|克)$/.test(m[2]!) ? 1000 : 1) / (m[3] ? parseNumber(m[3]) : 1), unit: "ml" }),
+  },
+  { // 15ml:0.6g (Chinese label style)
+    re: new RegExp(String.raw`(${NUM})\s*(ml|毫升)\s*[:：]\s*(${NUM})\s*(mg|毫克|g|克)`, "g"),
+    build: (m) => ({ mgPer: (parseNumber(m[3]!) * (/^(g|克)$/.test(m[4]!) ? 1000 : 1)) / parseNumber(m[1]!), unit: "ml" }),
+  },
+  { // 每5ml含100mg, 每袋含0.1g, 每片200mg
+    re: new RegExp(String.raw`每\s*(${NUM})?\s*(ml|毫升|片|袋|包|粒|支)\s*(?:含|为|含有)?\s*(?:[^，。,\d]{0,6})?(${NUM})\s*(mg|毫克|g|克)`, "g"),
+    build: (m) => {
+      const unit = m[2] === "ml" || m[2] === "毫升" ? "ml" : m[2] === "片" ? "tablet" : m[2] === "粒" ? "capsule" : "sachet";
+      return { mgPer: (parseNumber(m[3]!) * (/^(g|克)$/.test(m[4]!) ? 1000 : 1)) / (m[1] ? parseNumber(m[1]) : 1), unit };
+    },
+  },
+  { // 100mg/袋, 0.125g/片
+    re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*/\s*(片|袋|包|粒|支|枚)`, "g"),
+    build: (m) => ({ mgPer: parseNumber(m[1]!) * (/^(g|克)$/.test(m[2]!) ? 1000 : 1), unit: m[3] === "片" ? "tablet" : m[3] === "粒" ? "capsule" : m[3] === "枚" ? "suppository" : "sachet" }),
+  },
+];
+
+/** Formulation strengths stated in [from, to). */
+export function extractStrengths(text: string, from = 0, to = text.length): Strength[] {
+  const norm = normalize(text.slice(0, to));
+  const out: Strength[] = [];
+  for (const p of STRENGTH_PATTERNS) {
+    p.re.lastIndex = from;
+    for (const m of norm.matchAll(p.re)) {
+      if (m.index! < from) continue;
+      const s = p.build(m);
+      if (!s || !Number.isFinite(s.mgPer) || s.mgPer <= 0) continue;
+      const span = { start: m.index!, end: m.index! + m[0].length };
+      if (out.some((o) => span.start < o.end && span.end > o.start)) continue;
+      out.push({ ...s, ...span });
+    }
+  }
+  return out;
+}
+
+const MAX_BEFORE = /(?:不超过|不要超过|不宜超过|不能超过|不得超过|不可超过|勿超过|最大剂量(?:为|是)?|最大量(?:为|是)?|最大|最多|最高|上限(?:为|是)?|极量(?:为|是)?|至多|≤|<=|<)\s*(?:每次|一次|单次|每日|每天|一日|一天|日)?\s*(?:剂量)?\s*(?:为|是)?\s*$/;
+const PER_DAY_BEFORE = /(?:每日|每天|一日|一天|全天|全日|24小时内?|每24小时|日剂量|日总量|一日总量|每日总量|每天总量)\s*(?:总量|总剂量|剂量)?\s*(?:为|是|按|按照|给予?|口服|服用|用|吃|约|共)?\s*$/;
+const PER_DOSE_BEFORE = /(?:每次|单次|每回|每顿|(?<![天日时周])一次)\s*(?:剂量|用量)?\s*(?:为|是|按|按照|给予?|口服|服用|用|吃|喝|约|可)?\s*$/;
+
+/** Dose amounts in [from, to), with strengths masked out. */
+export function extractAmounts(text: string, from = 0, to = text.length): Amount[] {
+  const norm = normalize(text.slice(0, to));
+  const masked = extractStrengths(text, from, to);
+  const re = new RegExp(String.raw`(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*${UNIT_RE}`, "g");
+  re.lastIndex = from;
+  const out: Amount[] = [];
+  for (const m of norm.matchAll(re)) {
+    const s = m.index!;
+    if (s < from) continue;
+    const e = s + m[0].length;
+    if (masked.some((x) => s < x.end && e > x.start)) continue;
+    if (/[\d.]$/.test(norm.slice(Math.max(0, s - 1), s))) continue;
+    const u = unitOf(m[3]!);
+    let lo = parseNumber(m[1]!);
+    let hi = m[2] ? parseNumber(m[2]) : lo;
+    if (!Number.isFinite(lo) || !Number.isFinite(hi)) continue;
+    if (m[4]) { lo += 0.5; hi += 0.5; }
+    lo *= u.factor; hi *= u.factor;
+    const [cs] = clauseAt(norm, s);
+    const before = norm.slice(Math.max(cs, s - 14), s);
+    const after = norm.slice(e, e + 6);
+    const isMax = MAX_BEFORE.test(before) || /^\s*(?:以内|以下|为限|封顶)/.test(after);
+    if (/^\s*(?:以上)/.test(after)) continue;
+    let qualifier: Amount["qualifier"] = u.perDay ? "day" : u.perDose ? "dose" : "none";
+    if (qualifier === "none") {
+      const dayM = PER_DAY_BEFORE.exec(before);
+      const doseM = PER_DOSE_BEFORE.exec(before);
+      if (dayM && doseM) qualifier = dayM.index > doseM.index ? "day" : "dose";
+      else if (dayM) qualifier = "day";
+      else if (doseM) qualifier = "dose";
+      else if (/^\s*\/\s*(?:d|日|天)/.test(after)) qualifier = "day";
+      else if (/^\s*\/\s*次/.test(after)) qualifier = "dose";
+    }
+    out.push({ start: s, end: e, text: text.slice(s, e), lo: Math.min(lo, hi), hi: Math.max(lo, hi), unit: u.unit, perDay: qualifier === "day", isMax, qualifier });
+  }
+  return out;
+}
+
+const range = (a: string, b: string | undefined): [number, number] => {
+  const lo = parseNumber(a);
+  const hi = b ? parseNumber(b) : lo;
+  return [Math.min(lo, hi), Math.max(lo, hi)];
+};
+
+/** Dosing frequency statements in [from, to). */
+export function extractFrequency(text: string, from = 0, to = text.length): Frequency {
+  const norm = normalize(text).slice(0, to);
+  const f: Frequency = { spans: [] };
+  const seg = (re: RegExp) => [...norm.matchAll(re)].filter((m) => m.index! >= from);
+  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|24小时内?|每24小时)\s*(?:不超过|不要超过|最多|不宜超过|不得超过|不能超过|不可超过|至多)\s*(${NUM})\s*次|(?:不超过|不要超过|最多|不宜超过|至多)\s*(${NUM})\s*次\s*[/／]\s*(?:日|天|24小时)`, "g"))) {
+    f.maxTimesPerDay = parseNumber(m[1] ?? m[2]!);
+    f.spans.push([m.index!, m.index! + m[0].length]);
+  }
+  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:给药|服用|口服|用药|服)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*次`, "g"))) {
+    if (/(?:不超过|最多|至多|不宜超过|不要超过|不得超过|不能超过)\s*$/.test(norm.slice(Math.max(0, m.index! - 5), m.index!))) continue;
+    if (f.spans.some(([a, b]) => m.index! >= a && m.index! < b)) continue;
+    f.timesPerDay = range(m[1]!, m[2]);
+    f.spans.push([m.index!, m.index! + m[0].length]);
+  }
+  for (const m of seg(new RegExp(String.raw`(?:每|间隔|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*(?:小时|h)`, "g"))) {
+    f.intervalHours = range(m[1]!, m[2]);
+    f.spans.push([m.index!, m.index! + m[0].length]);
+  }
+  for (const m of seg(/q\s*(\d+)\s*h/g)) {
+    f.intervalHours = range(m[1]!, undefined);
+    f.spans.push([m.index!, m.index! + m[0].length]);
+  }
+  for (const m of seg(/\b(qd|bid|tid|qid)\b/g)) {
+    const n = { qd: 1, bid: 2, tid: 3, qid: 4 }[m[1] as "qd" | "bid" | "tid" | "qid"];
+    f.timesPerDay = [n, n];
+    f.spans.push([m.index!, m.index! + m[0].length]);
+  }
+  for (const m of seg(new RegExp(String.raw`分\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*次`, "g"))) {
+    f.dividedInto = range(m[1]!, m[2]);
+    f.spans.push([m.index!, m.index! + m[0].length]);
+  }
+  if (!f.timesPerDay && seg(/顿服|每日一次|每天一次/g).length) f.timesPerDay = [1, 1];
+  return f;
+}

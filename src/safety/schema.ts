@@ -1,0 +1,156 @@
+/**
+ * Zod schemas of the safety knowledge-base files (data/safety/*.json, schemaVersion 1) and the types
+ * inferred from them. Only structure lives here; cross-entry consistency (unknown class ids, unknown
+ * source keys, min ≤ max, duplicate names) is checked by the loader in knowledge.ts.
+ */
+import { z } from "zod";
+
+export const SCHEMA_VERSION = 1;
+
+const nonEmpty = z.string().min(1);
+const range = z.tuple([z.number().nonnegative(), z.number().nonnegative()]);
+const sourceKeys = z.array(nonEmpty).min(1);
+
+export const routeSchema = z.enum(["oral", "rectal", "iv", "im", "inhaled", "nasal", "topical", "ophthalmic", "otic", "buccal", "intranasal"]);
+export type Route = z.infer<typeof routeSchema>;
+
+export const severitySchema = z.enum(["high", "medium", "low"]);
+export type Severity = z.infer<typeof severitySchema>;
+
+export const classFileSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  description: z.string().optional(),
+  classes: z.array(
+    z.object({
+      id: nonEmpty,
+      zh: z.array(nonEmpty),
+      en: z.array(nonEmpty),
+      parents: z.array(nonEmpty),
+    }).strict(),
+  ).min(1),
+}).strict();
+export type ClassFile = z.infer<typeof classFileSchema>;
+export type DrugClassEntry = ClassFile["classes"][number];
+
+export const doseRuleSchema = z.object({
+  indication: nonEmpty,
+  indicationTerms: z.array(nonEmpty),
+  route: routeSchema,
+  /** mg per kg per dose [min, max]. */
+  perDoseMgPerKg: range.optional(),
+  /** mg per kg per day [min, max], divided according to intervalHours. */
+  dailyMgPerKg: range.optional(),
+  maxSingleDoseMg: z.number().positive().optional(),
+  maxDailyMgPerKg: z.number().positive().optional(),
+  maxDailyDoseMg: z.number().positive().optional(),
+  intervalHours: range,
+  maxDosesPerDay: z.number().int().positive().optional(),
+  /** Below this age the rule does not apply (calculator refuses; the checker does not flag). */
+  minAgeMonths: z.number().nonnegative().optional(),
+  note: z.string().optional(),
+  citation: sourceKeys,
+}).strict();
+export type DoseRule = z.infer<typeof doseRuleSchema>;
+
+export const formulationSchema = z.object({
+  name: nonEmpty,
+  aliases: z.array(nonEmpty).default([]),
+  form: z.enum(["tablet", "capsule", "granules", "suspension", "drops", "syrup", "solution", "suppository", "injection"]),
+  route: routeSchema,
+  strength: z.object({
+    mg: z.number().positive(),
+    per: z.number().positive(),
+    unit: z.enum(["ml", "tablet", "capsule", "sachet", "suppository"]),
+  }).strict(),
+  adultOnly: z.boolean().optional(),
+  note: z.string().optional(),
+}).strict();
+export type Formulation = z.infer<typeof formulationSchema>;
+
+export const ageRuleSchema = z.object({
+  minAgeMonths: z.number().positive(),
+  severity: severitySchema,
+  reason: nonEmpty,
+  citation: sourceKeys,
+  /** Words in the same sentence that make the use legitimate (川崎病 for aspirin). */
+  exemptContexts: z.array(nonEmpty).optional(),
+  /** Routes for which the age rule does not apply (eye drops of a fluoroquinolone). */
+  exemptRoutes: z.array(routeSchema).optional(),
+  /** Flag even when no age is stated: a pediatric assistant talks about children. */
+  assumeChildWhenAgeUnknown: z.boolean().optional(),
+}).strict();
+export type AgeRule = z.infer<typeof ageRuleSchema>;
+
+export const drugSchema = z.object({
+  id: z.string().regex(/^[a-z0-9_]+$/, "lower-case id of letters, digits and _"),
+  kind: z.enum(["drug", "food"]),
+  nameZh: nonEmpty,
+  nameEn: nonEmpty,
+  aliases: z.array(nonEmpty),
+  brands: z.array(nonEmpty),
+  classes: z.array(nonEmpty).min(1),
+  notClasses: z.array(nonEmpty),
+  routes: z.array(routeSchema).min(1),
+  ageRule: ageRuleSchema.optional(),
+  contraindications: z.array(nonEmpty),
+  cautions: z.array(nonEmpty),
+  doses: z.array(doseRuleSchema),
+  formulations: z.array(formulationSchema),
+  citations: sourceKeys,
+}).strict();
+export type DrugEntry = z.infer<typeof drugSchema>;
+
+export const drugFileSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  kbVersion: nonEmpty,
+  description: z.string().optional(),
+  sources: z.record(z.string(), nonEmpty),
+  drugs: z.array(drugSchema).min(1),
+}).strict();
+export type DrugFile = z.infer<typeof drugFileSchema>;
+
+export const actionIdSchema = z.enum(["call_120", "emergency", "within_24h"]);
+export type ActionId = z.infer<typeof actionIdSchema>;
+
+export const redFlagConditionSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("fever"), minC: z.number().min(35).max(43) }).strict(),
+  z.object({ type: z.literal("fever_days"), minDays: z.number().int().positive() }).strict(),
+  z.object({ type: z.literal("cooccur"), terms: z.array(nonEmpty).min(1) }).strict(),
+]);
+export type RedFlagCondition = z.infer<typeof redFlagConditionSchema>;
+
+export const redFlagFileSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  kbVersion: nonEmpty,
+  description: z.string().optional(),
+  sources: z.record(z.string(), nonEmpty),
+  ageBands: z.array(
+    z.object({ id: nonEmpty, zh: nonEmpty, minDays: z.number().nonnegative(), maxDays: z.number().positive() }).strict(),
+  ).min(1),
+  actions: z.record(actionIdSchema, z.object({ zh: nonEmpty, level: z.number().int().min(1).max(3) }).strict()),
+  redFlags: z.array(
+    z.object({
+      id: z.string().regex(/^[a-z0-9_]+$/, "lower-case id of letters, digits and _"),
+      nameZh: nonEmpty,
+      terms: z.array(nonEmpty),
+      condition: redFlagConditionSchema.optional(),
+      ageBands: z.array(nonEmpty).min(1),
+      minAgeDays: z.number().nonnegative().optional(),
+      maxAgeDays: z.number().positive().optional(),
+      action: actionIdSchema,
+      citation: sourceKeys,
+    }).strict(),
+  ).min(1),
+}).strict();
+export type RedFlagFile = z.infer<typeof redFlagFileSchema>;
+export type RedFlagEntry = RedFlagFile["redFlags"][number];
+
+export const growthFileSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  description: z.string().optional(),
+  sources: z.record(z.string(), nonEmpty),
+  citation: sourceKeys,
+  plausibleRatio: range,
+  medianWeightKg: z.array(z.tuple([z.number().nonnegative(), z.number().positive()])).min(2),
+}).strict();
+export type GrowthFile = z.infer<typeof growthFileSchema>;

@@ -1,0 +1,120 @@
+/**
+ * Scope of negation, prohibition, risk talk and conditionals in Chinese sentences: decides whether a
+ * mention (of a drug or a symptom) is asserted/recommended or is negated ("不要给孩子吃阿司匹林",
+ * "阿司匹林在儿童禁用", "没有抽搐"), hypothetical ("如出现抽搐") or a warning about risks
+ * ("阿司匹林可引起瑞氏综合征"). Cues are word lists; scope is the clause, extended over a list of
+ * mentions joined by 、/和/或/及.
+ */
+import { normalize, CLAUSE_END, SENTENCE_END } from "./text.js";
+
+/** Cues before a drug that make it a non-recommendation. */
+const PRE_PROHIBIT = /(?:不要|不能|不可以|不可|不宜|不应该?|不建议|不推荐|不主张|禁用|禁止|避免|切勿|切忌|勿|别|千万不要|不需要|无需|没有必要|不必|严禁|不得|停用|停止使用|不用|杜绝)/g;
+/** Cues after a drug (same clause, or the next clause when that clause names no drug) that prohibit it. */
+const POST_PROHIBIT = /(?:禁用|禁忌|不能用|不能使用|不宜使用|不宜用|不宜服用|不可使用|不可用|不推荐|不建议|应避免|需避免|要避免|须避免|避免使用|禁止使用|不适用|不适合|是禁止|不要用|不要使用|不要服用|不要吃|不能吃|不可以吃|不可以用|不应使用|不应用于|已被禁止|被禁用|风险大于|弊大于利|不再推荐)/g;
+/** Cues after a drug that make the sentence a warning about the drug, not a recommendation of it. */
+const POST_RISK = /(?:可能引起|可引起|会引起|可导致|会导致|可能导致|引起|导致|诱发|有[^，。]{0,6}风险|副作用|不良反应|毒性|中毒|过量)/g;
+/** Cues before a symptom that negate it. */
+const PRE_NEGATE_SYMPTOM = /(?:没有|没|无|未|不|否认|并无|并未|未见|未出现|不伴|不伴有|排除)\s*(?:出现|发生|发现|伴有|伴)?\s*$/;
+/** Cues that open a hypothetical ("如果出现…"). */
+const CONDITIONAL = /(?:如果|如|若|假如|一旦|万一|倘若|要是|当|出现以下|以下情况|下列情况|警惕|注意观察|留意|观察是否|是否有|有无)/g;
+/** Cues before a drug meaning accidental ingestion (误服阿司匹林), not a recommendation. */
+const PRE_ACCIDENT = /(?:误服|误食|误吞|吃了大人的|偷吃)\s*(?:了)?\s*$/;
+
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/** Mentions in the same list as `i` (joined only by list separators) – a prohibition covers the whole list. */
+function listGroup(norm: string, spans: Span[], i: number): number[] {
+  const group = [i];
+  const joiner = /^\s*(?:、|,|，|和|及|以及|或|或者|与|跟|还有|、以及)\s*$/;
+  for (let j = i - 1; j >= 0 && joiner.test(norm.slice(spans[j]!.end, spans[j + 1]!.start)); j--) group.unshift(j);
+  for (let j = i + 1; j < spans.length && joiner.test(norm.slice(spans[j - 1]!.end, spans[j]!.start)); j++) group.push(j);
+  return group;
+}
+
+function clauseStart(norm: string, pos: number): number {
+  let s = pos;
+  while (s > 0 && !CLAUSE_END.test(norm[s - 1]!)) s--;
+  return s;
+}
+function clauseEnd(norm: string, pos: number): number {
+  let e = pos;
+  while (e < norm.length && !CLAUSE_END.test(norm[e]!)) e++;
+  return e;
+}
+
+export type MentionStance = "asserted" | "negated" | "risk" | "accidental";
+
+/**
+ * For each drug mention (sorted, non-overlapping spans), whether the text recommends it ("asserted")
+ * or not. Prohibition before a mention covers the rest of its clause; after a mention it covers the
+ * clause's mentions before the cue, or the previous clause's when the cue's clause names no drug
+ * ("阿司匹林，16岁以下禁用").
+ */
+export function drugStances(text: string, spans: Span[]): MentionStance[] {
+  const norm = normalize(text);
+  const stance: MentionStance[] = spans.map(() => "asserted");
+  const set = (i: number, s: MentionStance) => {
+    for (const j of listGroup(norm, spans, i)) if (stance[j] === "asserted") stance[j] = s;
+  };
+  spans.forEach((sp, i) => {
+    const cs = clauseStart(norm, sp.start);
+    const before = norm.slice(cs, sp.start);
+    if (PRE_ACCIDENT.test(before)) return set(i, "accidental");
+    for (const m of before.matchAll(PRE_PROHIBIT)) {
+      const cueEnd = cs + m.index! + m[0].length;
+      // A prohibition of something else in between ("不要超过…") does not reach this drug.
+      const between = norm.slice(cueEnd, sp.start);
+      if (/^\s*(?:超过|过量|过多|空腹|与|和|同时|自行|随意|随便|长期|擅自|频繁)/.test(between) && !/(?:给|让|吃|用|服|喝)/.test(between.slice(0, 3))) continue;
+      if (/^\s*(?:超过|过量|过多)/.test(between)) continue;
+      return set(i, "negated");
+    }
+  });
+  // Post cues, clause by clause.
+  for (const re of [POST_PROHIBIT, POST_RISK]) {
+    const kind: MentionStance = re === POST_PROHIBIT ? "negated" : "risk";
+    re.lastIndex = 0;
+    for (const m of norm.matchAll(re)) {
+      const cue = m.index!;
+      const cs = clauseStart(norm, cue);
+      let targets = spans.map((s, i) => [s, i] as const).filter(([s]) => s.start >= cs && s.end <= cue);
+      if (targets.length === 0 && cs > 0 && !SENTENCE_END.test(norm[cs - 1]!)) {
+        const ps = clauseStart(norm, cs - 1);
+        targets = spans.map((s, i) => [s, i] as const).filter(([s]) => s.start >= ps && s.end <= cs);
+      }
+      // Risk words only describe the drug they follow closely (not "吃了布洛芬还是发烧导致…").
+      if (kind === "risk") targets = targets.filter(([s]) => cue - s.end <= 12);
+      for (const [, i] of targets) if (stance[i] === "asserted") set(i, kind);
+    }
+  }
+  return stance;
+}
+
+/** Whether a symptom mention at [start, end) is negated ("没有抽搐", "无发热"). */
+export function isSymptomNegated(text: string, start: number): boolean {
+  const norm = normalize(text);
+  const cs = clauseStart(norm, start);
+  const before = norm.slice(Math.max(cs, start - 6), start);
+  return PRE_NEGATE_SYMPTOM.test(before);
+}
+
+/** Whether a symptom mention sits in a hypothetical clause ("如果出现抽搐，…"). */
+export function isConditional(text: string, start: number): boolean {
+  const norm = normalize(text);
+  // The conditional cue may sit earlier in the same sentence ("若孩子出现呼吸急促、抽搐等，应…").
+  let s = start;
+  while (s > 0 && !SENTENCE_END.test(norm[s - 1]!)) s--;
+  const before = norm.slice(s, start);
+  CONDITIONAL.lastIndex = 0;
+  for (const m of before.matchAll(CONDITIONAL)) {
+    const tail = before.slice(m.index! + m[0].length);
+    // A conditional opened earlier and closed by a result clause (…，应立即…) no longer covers later words.
+    if (/[，,].*(?:应|要|需|请|立即|马上|尽快|及时)/.test(tail)) continue;
+    return true;
+  }
+  return false;
+}
+
+export { clauseEnd, clauseStart };

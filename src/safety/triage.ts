@@ -1,0 +1,140 @@
+/**
+ * Red-flag triage: finds signs in a question (or answer) that demand urgent care, given the child's
+ * age band, and returns the advised action (立即拨打120 / 立即急诊 / 24小时内就医), a banner text and
+ * the citations. Negated signs ("没有抽搐") never fire; hypothetical ones ("如出现抽搐") fire only
+ * when asked to. It does not diagnose.
+ */
+import { extractAges, extractFever, type AgeMention } from "./extract.js";
+import { loadSafetyKnowledge, type RedFlag, type SafetyKnowledge } from "./knowledge.js";
+import { DictionaryMatcher } from "./matcher.js";
+import type { ActionId } from "./schema.js";
+import { isConditional, isSymptomNegated } from "./scope.js";
+
+export interface Evidence {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface RedFlagHit {
+  id: string;
+  nameZh: string;
+  action: ActionId;
+  actionZh: string;
+  level: number;
+  evidence: Evidence;
+  citations: string[];
+}
+
+export interface TriageOptions {
+  /** Patient age in months when known from elsewhere (request metadata); otherwise read from the text. */
+  ageMonths?: number;
+  /** Count signs in hypothetical clauses ("如出现抽搐") too. Defaults to true for questions. */
+  includeConditional?: boolean;
+  kb?: SafetyKnowledge;
+}
+
+export interface TriageResult {
+  redFlags: RedFlagHit[];
+  /** The most urgent action among the red flags, or null when none. */
+  action: ActionId | null;
+  actionZh: string | null;
+  level: number;
+  /** A one-paragraph Chinese banner for display, or null when no red flag was found. */
+  banner: string | null;
+  citations: string[];
+  /** The age used for age-restricted signs, if any. */
+  ageMonths?: number;
+  age?: AgeMention;
+}
+
+const matchers = new WeakMap<SafetyKnowledge, DictionaryMatcher<RedFlag>>();
+function matcherFor(kb: SafetyKnowledge): DictionaryMatcher<RedFlag> {
+  let m = matchers.get(kb);
+  if (!m) {
+    m = new DictionaryMatcher<RedFlag>();
+    for (const f of kb.redFlags) for (const t of f.terms) m.add(t, f);
+    matchers.set(kb, m);
+  }
+  return m;
+}
+
+function ageFits(kb: SafetyKnowledge, flag: RedFlag, ageMonths: number | undefined): boolean {
+  const allBands = kb.ageBands.every((b) => flag.ageBands.includes(b.id));
+  if (ageMonths === undefined) return allBands && flag.minAgeDays === undefined && flag.maxAgeDays === undefined;
+  const days = ageMonths * 30.44;
+  if (flag.minAgeDays !== undefined && days < flag.minAgeDays) return false;
+  if (flag.maxAgeDays !== undefined && days >= flag.maxAgeDays) return false;
+  const band = kb.ageBands.find((b) => days >= b.minDays && days < b.maxDays) ?? kb.ageBands[kb.ageBands.length - 1]!;
+  return flag.ageBands.includes(band.id);
+}
+
+/** Find red flags in `text`. */
+export function triage(text: string, options: TriageOptions = {}): TriageResult {
+  const kb = options.kb ?? loadSafetyKnowledge();
+  const includeConditional = options.includeConditional ?? true;
+  const ages = extractAges(text);
+  const age = options.ageMonths === undefined ? ages[0] : undefined;
+  const ageMonths = options.ageMonths ?? age?.months;
+  const live = (start: number) => !isSymptomNegated(text, start) && (includeConditional || !isConditional(text, start));
+
+  const hits: RedFlagHit[] = [];
+  const seen = new Set<string>();
+  const add = (flag: RedFlag, ev: Evidence) => {
+    if (seen.has(flag.id)) return;
+    seen.add(flag.id);
+    const a = kb.actions[flag.action];
+    hits.push({ id: flag.id, nameZh: flag.nameZh, action: flag.action, actionZh: a.zh, level: a.level, evidence: ev, citations: flag.citationNames });
+  };
+
+  const termHits = matcherFor(kb).scan(text);
+  for (const m of termHits) {
+    const flag = m.payload;
+    if (!live(m.start) || !ageFits(kb, flag, ageMonths)) continue;
+    if (flag.condition?.type === "cooccur") {
+      const co = flag.condition.terms.some((t) => {
+        for (let i = text.indexOf(t); i >= 0; i = text.indexOf(t, i + 1)) if (live(i)) return true;
+        return false;
+      });
+      if (!co) continue;
+    }
+    add(flag, { start: m.start, end: m.end, text: m.term });
+  }
+
+  const fever = extractFever(text);
+  const liveFever = fever.feverSpans.filter(([s]) => live(s));
+  const tempLive = fever.tempSpan && live(fever.tempSpan[0]) ? fever.maxTempC : undefined;
+  for (const flag of kb.redFlags) {
+    const c = flag.condition;
+    if (!c || c.type === "cooccur" || !ageFits(kb, flag, ageMonths)) continue;
+    if (c.type === "fever") {
+      const byTemp = tempLive !== undefined && tempLive >= c.minC;
+      const byWord = tempLive === undefined && liveFever.length > 0 && (c.minC <= 38 || fever.highFever);
+      if (!byTemp && !byWord) continue;
+      const [s, e] = byTemp ? fever.tempSpan! : liveFever[0]!;
+      add(flag, { start: s, end: e, text: text.slice(s, e) });
+    } else if (c.type === "fever_days") {
+      if (fever.days === undefined || fever.days < c.minDays || !fever.daysSpan || !live(fever.daysSpan[0])) continue;
+      const [s, e] = fever.daysSpan;
+      add(flag, { start: s, end: e, text: text.slice(s, e) });
+    }
+  }
+
+  hits.sort((a, b) => b.level - a.level || a.evidence.start - b.evidence.start);
+  const top = hits[0];
+  const citations = [...new Set(hits.flatMap((h) => h.citations))];
+  const banner = top
+    ? `【就医提示】发现危险信号：${hits.map((h) => `${h.nameZh}（“${h.evidence.text}”）`).join("；")}。建议：${top.actionZh}。` +
+      `本提示由规则自动生成，不替代医生诊断。依据：${citations.join("；")}。`
+    : null;
+  return {
+    redFlags: hits,
+    action: top?.action ?? null,
+    actionZh: top?.actionZh ?? null,
+    level: top?.level ?? 0,
+    banner,
+    citations,
+    ...(ageMonths !== undefined ? { ageMonths } : {}),
+    ...(age ? { age } : {}),
+  };
+}
