@@ -9,8 +9,8 @@
  *   no permutation.
  * - baichuan: `W_pack` (q;k;v stacked) is split, q/k permuted as for llama. llama.cpp chooses the
  *   position encoding from the layer count alone: 32 layers → RoPE (7B), 40 → ALiBi with max bias 8
- *   (13B), anything else → none. A RoPE Baichuan with another depth is exactly a Llama after the
- *   split, so we write it as `llama`; an ALiBi Baichuan must have 40 layers or export refuses.
+ *   (13B), anything else → none. So other depths are written as the architecture with the same
+ *   math: `llama` for RoPE, `refact` (RMSNorm, SwiGLU, ALiBi max bias 8) for ALiBi.
  *   Baichuan2's NormHead divides each lm_head row by its L2 norm at inference; llama.cpp does not,
  *   so the normalised rows are written.
  * - 1-D tensors (norms, biases) stay F32 in every file type, as llama.cpp's converter does; a 2-D
@@ -19,6 +19,8 @@
  * Not here: the GGUF container (`gguf.ts`), vocabulary metadata (`gguf_vocab.ts`), LoRA adapters
  * (`gguf_lora.ts`).
  */
+import { parseConfig } from "../architectures.js";
+import type { ModelConfig } from "../config.js";
 import { CheckpointFormatError, CheckpointWriteError } from "./errors.js";
 import { gv, writeGguf, type GgufTensorEntry, type GgufTensorType, type GgufValue } from "./gguf.js";
 import { ggufVocabMetadata, type GgufVocabSource } from "./gguf_vocab.js";
@@ -49,87 +51,23 @@ export function memoryTensorSource(tensors: ReadonlyMap<string, { shape: readonl
   };
 }
 
-export type HfArchitecture = "llama" | "qwen2" | "baichuan";
 export type GgufFileType = "f32" | "f16" | "q8_0";
 
-/** The hyper-parameters export needs, resolved from a config.json. */
-export interface ResolvedConfig {
-  arch: HfArchitecture;
-  hiddenSize: number;
-  intermediateSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
-  vocabSize: number;
-  rmsNormEps: number;
-  ropeTheta: number;
-  contextLength: number;
-  tieWordEmbeddings: boolean;
-  /** Baichuan only: ALiBi (13B) instead of RoPE (7B). */
-  alibi: boolean;
-}
-
-function field(config: Record<string, unknown>, key: string, where: string): number {
-  const v = config[key];
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new CheckpointFormatError(where, `config field "${key}" must be a number, found ${JSON.stringify(v)}`);
-  return v;
-}
-
-/** Architecture of a config: from `architectures[0]`, else `model_type`. */
-export function configArchitecture(config: Record<string, unknown>, where = "config.json"): HfArchitecture {
-  const archs = Array.isArray(config.architectures) ? (config.architectures as unknown[]) : [];
-  const name = typeof archs[0] === "string" ? (archs[0] as string) : undefined;
-  const byClass: Record<string, HfArchitecture> = {
-    LlamaForCausalLM: "llama",
-    Qwen2ForCausalLM: "qwen2",
-    BaichuanForCausalLM: "baichuan",
-    BaiChuanForCausalLM: "baichuan",
-  };
-  if (name && byClass[name]) return byClass[name]!;
-  const mt = config.model_type;
-  if (mt === "llama" || mt === "qwen2" || mt === "baichuan") return mt;
-  throw new CheckpointFormatError(
-    where,
-    `unsupported architecture ${JSON.stringify(name ?? mt)}; expected architectures[0] one of ${Object.keys(byClass).join(", ")} (or model_type llama/qwen2/baichuan)`,
-  );
-}
-
 /**
- * Whether a Baichuan config uses ALiBi. An explicit `position_embedding` ("alibi" | "rope") wins;
- * otherwise the Baichuan2 releases tell them apart by size: 13B (40 layers, hidden 5120) is ALiBi.
+ * The llama.cpp architecture a model runs as. Baichuan maps to `baichuan` only where llama.cpp
+ * would infer the right position scheme from the depth (32 layers RoPE, 40 ALiBi); otherwise to the
+ * identical-math `llama` (RoPE) or `refact` (RMSNorm + SwiGLU + ALiBi with max bias 8, any depth).
  */
-export function baichuanUsesAlibi(config: Record<string, unknown>): boolean {
-  const pe = config.position_embedding ?? config.position_encoding;
-  if (pe === "alibi") return true;
-  if (pe === "rope" || pe === "rotary") return false;
-  return config.num_hidden_layers === 40 && config.hidden_size === 5120;
-}
-
-export function resolveConfig(config: Record<string, unknown>, where = "config.json"): ResolvedConfig {
-  const arch = configArchitecture(config, where);
-  const hiddenSize = field(config, "hidden_size", where);
-  const numHeads = field(config, "num_attention_heads", where);
-  const numKvHeads = config.num_key_value_heads == null ? numHeads : field(config, "num_key_value_heads", where);
-  const headDim = config.head_dim == null ? hiddenSize / numHeads : field(config, "head_dim", where);
-  if (!Number.isInteger(headDim)) throw new CheckpointFormatError(where, `hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}`);
-  if (numHeads % numKvHeads !== 0) throw new CheckpointFormatError(where, `num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}`);
-  const ctx = config.max_position_embeddings ?? config.model_max_length ?? 4096;
-  return {
-    arch,
-    hiddenSize,
-    intermediateSize: field(config, "intermediate_size", where),
-    numLayers: field(config, "num_hidden_layers", where),
-    numHeads,
-    numKvHeads,
-    headDim,
-    vocabSize: field(config, "vocab_size", where),
-    rmsNormEps: config.rms_norm_eps == null ? 1e-6 : field(config, "rms_norm_eps", where),
-    ropeTheta: config.rope_theta == null ? 10000 : field(config, "rope_theta", where),
-    contextLength: typeof ctx === "number" ? ctx : 4096,
-    tieWordEmbeddings: config.tie_word_embeddings === true,
-    alibi: arch === "baichuan" && baichuanUsesAlibi(config),
-  };
+export function ggufArchitecture(cfg: ModelConfig): "llama" | "qwen2" | "baichuan" | "refact" {
+  switch (cfg.architecture) {
+    case "LlamaForCausalLM":
+      return "llama";
+    case "Qwen2ForCausalLM":
+      return "qwen2";
+    case "BaichuanForCausalLM":
+      if (cfg.position === "alibi") return cfg.numLayers === 40 ? "baichuan" : "refact";
+      return cfg.numLayers === 32 ? "baichuan" : "llama";
+  }
 }
 
 /**
@@ -170,10 +108,11 @@ export interface ExportGgufOptions {
   fileType?: GgufFileType;
   /** `general.name`. Defaults to the architecture. */
   name?: string;
-  /** Vocabulary to embed. Defaults to `{ kind: "none" }` (token ids only, for tiny test models). */
-  vocab?: GgufVocabSource;
-  /** Baichuan2 NormHead: normalise lm_head rows. Defaults to true for baichuan. */
-  normHead?: boolean;
+  /**
+   * Vocabulary to embed: a Hugging Face tokenizer directory, or `synthetic` for models trained on
+   * bare token ids (see gguf_vocab.ts). Required, so a real model is never exported without its own.
+   */
+  vocab: GgufVocabSource;
   /** Chat template id of the checkpoint, stored as `pedgpt.template`. */
   templateId?: string;
   /** Extra metadata appended as is. */
@@ -182,7 +121,7 @@ export interface ExportGgufOptions {
 
 export interface ExportGgufReport {
   file: string;
-  /** Architecture written in the GGUF (`llama` for a RoPE Baichuan not of 32 layers). */
+  /** Architecture written in the GGUF (see `ggufArchitecture`). */
   ggufArch: string;
   fileType: GgufFileType;
   tensors: number;
@@ -204,22 +143,13 @@ const FTYPE_CODE: Record<GgufFileType, number> = { f32: 0, f16: 1, q8_0: 7 };
  */
 export async function exportGguf(
   outFile: string,
-  config: Record<string, unknown>,
+  config: Record<string, unknown> | ModelConfig,
   weights: TensorSource,
-  options: ExportGgufOptions = {},
+  options: ExportGgufOptions,
 ): Promise<ExportGgufReport> {
-  const c = resolveConfig(config);
+  const c: ModelConfig = "raw" in config && "architecture" in config ? (config as ModelConfig) : parseConfig(config, `${outFile} (config)`);
   const fileType = options.fileType ?? "f32";
-  let ggufArch: string = c.arch;
-  if (c.arch === "baichuan") {
-    if (c.alibi && c.numLayers !== 40) {
-      throw new CheckpointWriteError(
-        outFile,
-        `llama.cpp applies Baichuan ALiBi only to 40-layer models (it picks RoPE/ALiBi by layer count); this ALiBi model has ${c.numLayers} layers and would run without position encoding`,
-      );
-    }
-    if (!c.alibi && c.numLayers !== 32) ggufArch = "llama";
-  }
+  const ggufArch = ggufArchitecture(c);
   const used = new Set<string>();
   const report: ExportGgufReport = { file: outFile, ggufArch, fileType, tensors: 0, bytes: 0, fallbacks: [], skipped: [] };
   const tensors: GgufTensorEntry[] = [];
@@ -255,20 +185,22 @@ export async function exportGguf(
       },
     });
   };
-  const addOptional = (ggufName: string, src: string, expect: number[], transform?: (x: Float32Array) => Float32Array): void => {
-    if (weights.has(src)) add(ggufName, src, expect, transform);
-  };
 
   const H = c.hiddenSize;
   const qDim = c.numHeads * c.headDim;
   const kvDim = c.numKvHeads * c.headDim;
-  const permuteQ = c.arch !== "qwen2";
+  const I = c.intermediateSize;
+  // llama.cpp runs qwen2 with NEOX (rotate-half) RoPE like HF; llama/baichuan with interleaved pairs.
+  // ALiBi models have no RoPE, but permuting q and k rows alike leaves q·k unchanged, so we follow the
+  // converter and permute for every non-qwen2 model.
+  const permute = c.architecture !== "Qwen2ForCausalLM";
+  const pq = (rows: number, cols: number, heads: number) => (permute ? (x: Float32Array) => permuteQK(x, rows, cols, heads) : undefined);
   add("token_embd.weight", "model.embed_tokens.weight", [c.vocabSize, H]);
   for (let i = 0; i < c.numLayers; i++) {
     const p = `model.layers.${i}.`;
     const b = `blk.${i}.`;
     add(`${b}attn_norm.weight`, `${p}input_layernorm.weight`, [H]);
-    if (c.arch === "baichuan") {
+    if (c.qkv === "packed") {
       const src = `${p}self_attn.W_pack.weight`;
       shapeOf(src, [3 * H, H]);
       used.add(src);
@@ -281,39 +213,40 @@ export async function exportGguf(
       tensors.push({ name: `${b}attn_k.weight`, shape: [H, H], type: typeFor(`${b}attn_k.weight`, [H, H]), data: part(1, c.numKvHeads) });
       tensors.push({ name: `${b}attn_v.weight`, shape: [H, H], type: typeFor(`${b}attn_v.weight`, [H, H]), data: part(2, null) });
     } else {
-      add(`${b}attn_q.weight`, `${p}self_attn.q_proj.weight`, [qDim, H], permuteQ ? (x) => permuteQK(x, qDim, H, c.numHeads) : undefined);
-      add(`${b}attn_k.weight`, `${p}self_attn.k_proj.weight`, [kvDim, H], permuteQ ? (x) => permuteQK(x, kvDim, H, c.numKvHeads) : undefined);
+      add(`${b}attn_q.weight`, `${p}self_attn.q_proj.weight`, [qDim, H], pq(qDim, H, c.numHeads));
+      add(`${b}attn_k.weight`, `${p}self_attn.k_proj.weight`, [kvDim, H], pq(kvDim, H, c.numKvHeads));
       add(`${b}attn_v.weight`, `${p}self_attn.v_proj.weight`, [kvDim, H]);
-      if (c.arch === "qwen2") {
-        add(`${b}attn_q.bias`, `${p}self_attn.q_proj.bias`, [qDim]);
-        add(`${b}attn_k.bias`, `${p}self_attn.k_proj.bias`, [kvDim]);
-        add(`${b}attn_v.bias`, `${p}self_attn.v_proj.bias`, [kvDim]);
-      } else {
-        // Llama with attention_bias: biases follow their rows through the permutation.
-        addOptional(`${b}attn_q.bias`, `${p}self_attn.q_proj.bias`, [qDim], (x) => permuteQK(x, qDim, 1, c.numHeads));
-        addOptional(`${b}attn_k.bias`, `${p}self_attn.k_proj.bias`, [kvDim], (x) => permuteQK(x, kvDim, 1, c.numKvHeads));
-        addOptional(`${b}attn_v.bias`, `${p}self_attn.v_proj.bias`, [kvDim]);
-      }
+    }
+    if (c.qkvBias) {
+      // Biases follow their rows through the permutation.
+      add(`${b}attn_q.bias`, `${p}self_attn.q_proj.bias`, [qDim], pq(qDim, 1, c.numHeads));
+      add(`${b}attn_k.bias`, `${p}self_attn.k_proj.bias`, [kvDim], pq(kvDim, 1, c.numKvHeads));
+      add(`${b}attn_v.bias`, `${p}self_attn.v_proj.bias`, [kvDim]);
     }
     add(`${b}attn_output.weight`, `${p}self_attn.o_proj.weight`, [H, qDim]);
-    if (c.arch === "llama") addOptional(`${b}attn_output.bias`, `${p}self_attn.o_proj.bias`, [H]);
+    if (c.oBias) add(`${b}attn_output.bias`, `${p}self_attn.o_proj.bias`, [H]);
     add(`${b}ffn_norm.weight`, `${p}post_attention_layernorm.weight`, [H]);
-    add(`${b}ffn_gate.weight`, `${p}mlp.gate_proj.weight`, [c.intermediateSize, H]);
-    add(`${b}ffn_up.weight`, `${p}mlp.up_proj.weight`, [c.intermediateSize, H]);
-    add(`${b}ffn_down.weight`, `${p}mlp.down_proj.weight`, [H, c.intermediateSize]);
+    add(`${b}ffn_gate.weight`, `${p}mlp.gate_proj.weight`, [I, H]);
+    add(`${b}ffn_up.weight`, `${p}mlp.up_proj.weight`, [I, H]);
+    add(`${b}ffn_down.weight`, `${p}mlp.down_proj.weight`, [H, I]);
+    if (c.mlpBias) {
+      add(`${b}ffn_gate.bias`, `${p}mlp.gate_proj.bias`, [I]);
+      add(`${b}ffn_up.bias`, `${p}mlp.up_proj.bias`, [I]);
+      add(`${b}ffn_down.bias`, `${p}mlp.down_proj.bias`, [H]);
+    }
   }
   add("output_norm.weight", "model.norm.weight", [H]);
-  const normHead = c.arch === "baichuan" && (options.normHead ?? true);
   if (c.tieWordEmbeddings) {
+    if (c.normHead) {
+      // llama.cpp would reuse the raw embedding as the head; write the normalised copy explicitly.
+      add("output.weight", "model.embed_tokens.weight", [c.vocabSize, H], (x) => normalizeRows(x, c.vocabSize, H));
+    }
     if (weights.has("lm_head.weight")) {
       used.add("lm_head.weight");
-      report.skipped.push({ tensor: "lm_head.weight", reason: "tie_word_embeddings: llama.cpp reuses token_embd.weight" });
+      report.skipped.push({ tensor: "lm_head.weight", reason: "tie_word_embeddings: the head is the embedding" });
     }
-    if (normHead) throw new CheckpointWriteError(outFile, "NormHead with tied embeddings cannot be exported: llama.cpp would use the unnormalised embedding as the head");
-  } else if (weights.has("lm_head.weight") || c.arch === "baichuan") {
-    add("output.weight", "lm_head.weight", [c.vocabSize, H], normHead ? (x) => normalizeRows(x, c.vocabSize, H) : undefined);
   } else {
-    throw new CheckpointFormatError(outFile, `source tensor "lm_head.weight" is missing and tie_word_embeddings is not true`);
+    add("output.weight", "lm_head.weight", [c.vocabSize, H], c.normHead ? (x) => normalizeRows(x, c.vocabSize, H) : undefined);
   }
   for (const n of weights.names()) {
     if (used.has(n)) continue;
@@ -321,31 +254,29 @@ export async function exportGguf(
       report.skipped.push({ tensor: n, reason: "buffer recomputed from the config" });
       continue;
     }
-    throw new CheckpointFormatError(outFile, `source tensor "${n}" has no place in a ${c.arch} GGUF; refusing to drop it silently`);
+    throw new CheckpointFormatError(outFile, `source tensor "${n}" has no place in a ${c.architecture} GGUF; refusing to drop it silently`);
   }
 
   const a = ggufArch;
   const meta: (readonly [string, GgufValue])[] = [
     ["general.architecture", gv.str(a)],
-    ["general.name", gv.str(options.name ?? c.arch)],
+    ["general.name", gv.str(options.name ?? c.architecture)],
     ["general.file_type", gv.u32(FTYPE_CODE[fileType])],
     ["general.quantization_version", gv.u32(2)],
     [`${a}.vocab_size`, gv.u32(c.vocabSize)],
-    [`${a}.context_length`, gv.u32(c.contextLength)],
+    [`${a}.context_length`, gv.u32(c.maxPositions)],
     [`${a}.embedding_length`, gv.u32(H)],
     [`${a}.block_count`, gv.u32(c.numLayers)],
-    [`${a}.feed_forward_length`, gv.u32(c.intermediateSize)],
+    [`${a}.feed_forward_length`, gv.u32(I)],
     [`${a}.rope.dimension_count`, gv.u32(c.headDim)],
     [`${a}.attention.head_count`, gv.u32(c.numHeads)],
     [`${a}.attention.head_count_kv`, gv.u32(c.numKvHeads)],
     [`${a}.attention.layer_norm_rms_epsilon`, gv.f32(c.rmsNormEps)],
     [`${a}.rope.freq_base`, gv.f32(c.ropeTheta)],
   ];
-  if (c.arch === "llama" && c.headDim !== H / c.numHeads) {
-    meta.push([`${a}.attention.key_length`, gv.u32(c.headDim)], [`${a}.attention.value_length`, gv.u32(c.headDim)]);
-  }
+  if (qDim !== H) meta.push([`${a}.attention.key_length`, gv.u32(c.headDim)], [`${a}.attention.value_length`, gv.u32(c.headDim)]);
   if (options.templateId) meta.push(["pedgpt.template", gv.str(options.templateId)]);
-  meta.push(...(await ggufVocabMetadata(options.vocab ?? { kind: "none" }, c.vocabSize)));
+  meta.push(...(await ggufVocabMetadata(options.vocab, c.vocabSize)));
   if (options.extraMetadata) meta.push(...options.extraMetadata);
   report.bytes = await writeGguf(outFile, meta, tensors);
   report.tensors = tensors.length;

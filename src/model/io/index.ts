@@ -21,13 +21,12 @@ export { openGguf, writeGguf, gv, GgufValueType, GgmlType, type GgufFile, type G
 export {
   exportGguf,
   memoryTensorSource,
-  resolveConfig,
-  configArchitecture,
-  baichuanUsesAlibi,
+  ggufArchitecture,
+  permuteQK,
+  normalizeRows,
   type ExportGgufOptions,
   type ExportGgufReport,
   type GgufFileType,
   type TensorSource,
-  type ResolvedConfig,
 } from "./gguf_export.js";
 export type { GgufVocabSource } from "./gguf_vocab.js";

@@ -19,6 +19,11 @@ export interface LlamaCppOracleOptions {
   threads?: number;
   /** Context size in tokens; sequences longer than this are refused. Defaults to 256. */
   contextSize?: number;
+  /**
+   * KV cache element type. llama.cpp's default F16 rounds keys/values (≈1e-3 relative); an oracle
+   * wants F32. Defaults to "F32".
+   */
+  kvCacheType?: "F32" | "F16";
 }
 
 let llamaPromise: Promise<Llama> | undefined;
@@ -48,7 +53,16 @@ export class LlamaCppLogits {
     }
     const contextSize = options.contextSize ?? 256;
     try {
-      const context = await model.createContext({ contextSize, threads: options.threads ?? 1, sequences: 1 });
+      const kv = options.kvCacheType ?? "F32";
+      const context = await model.createContext({
+        contextSize,
+        threads: options.threads ?? 1,
+        sequences: 1,
+        // Flash attention on CPU accumulates in F16; plain attention keeps the oracle in F32.
+        flashAttention: false,
+        experimentalKvCacheKeyType: kv,
+        experimentalKvCacheValueType: kv,
+      });
       return new LlamaCppLogits(ggufPath, model, context, context.getSequence(), context.contextSize);
     } catch (err) {
       await model.dispose();
