@@ -27,6 +27,8 @@ export interface ValidationReport {
   bad: BadRecord[];
   /** For registries: one report per listed dataset. */
   datasets?: ValidationReport[];
+  /** Things not validated and why (e.g. hub-only registry entries). */
+  notes?: string[];
 }
 
 async function firstJsonValue(file: string): Promise<{ container: string; value: unknown } | undefined> {
@@ -130,7 +132,10 @@ export async function validateFile(file: string, format?: FileFormat): Promise<V
       report.datasets = [];
       for (const [name, e] of Object.entries(reg)) {
         records++;
-        if (!e.file_name) continue;
+        if (!e.file_name) {
+          (report.notes ??= []).push(`dataset "${name}" has no local file_name (hub/script dataset): not validated offline`);
+          continue;
+        }
         const kind = entryKind(e);
         const sub: FileFormat = kind === "alpaca-preference" ? "preference" : kind === "pretrain" ? "cpt" : kind;
         try {

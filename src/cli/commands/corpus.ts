@@ -7,6 +7,7 @@ import { buildCorpus, FILE_FORMATS, loadBuildConfig, renderDirStats, statsOfDir,
 function printValidation(r: ValidationReport, indent = ""): void {
   console.log(`${indent}${r.file}: ${r.format}${r.encoding ? ` (${r.encoding})` : ""}, ${r.records} good record(s), ${r.bad.length} bad`);
   for (const b of r.bad) console.log(`${indent}  ${b.file}:${b.line}: [${b.stage}] ${b.reason}${b.excerpt ? `  | ${JSON.stringify(b.excerpt)}` : ""}`);
+  for (const n of r.notes ?? []) console.log(`${indent}  note: ${n}`);
   for (const d of r.datasets ?? []) printValidation(d, indent + "  ");
 }
 

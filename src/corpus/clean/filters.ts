@@ -16,15 +16,15 @@ export const filterOptionsSchema = z
     minCjkRatio: z.number().min(0).max(1).default(0.3),
     /** Longest allowed run of one repeated character (e.g. "啊啊啊…" or "!!!!"). */
     maxCharRun: z.number().int().positive().default(20),
-    /** Maximum share of the text taken by its most frequent 10-character chunk repeated (boilerplate). */
-    maxRepeatedChunkShare: z.number().min(0).max(1).default(0.5),
+    /** Maximum share of characters in sentences that repeat an earlier sentence of the same text. */
+    maxDuplicateSentenceShare: z.number().min(0).max(1).default(0.3),
   })
   .strict();
 
 export type FilterOptions = z.infer<typeof filterOptionsSchema>;
 export const DEFAULT_FILTERS: FilterOptions = filterOptionsSchema.parse({});
 
-export type FilterReason = "too-short" | "too-long" | "low-cjk-ratio" | "char-repetition" | "chunk-repetition";
+export type FilterReason = "too-short" | "too-long" | "low-cjk-ratio" | "char-repetition" | "sentence-repetition";
 
 function longestRun(s: string): number {
   let best = 0;
@@ -42,17 +42,18 @@ function longestRun(s: string): number {
   return best;
 }
 
-function repeatedChunkShare(s: string): number {
-  if (s.length < 100) return 0;
-  const counts = new Map<string, number>();
-  let max = 0;
-  for (let i = 0; i + 10 <= s.length; i += 10) {
-    const k = s.slice(i, i + 10);
-    const n = (counts.get(k) ?? 0) + 1;
-    counts.set(k, n);
-    if (n > max) max = n;
+/** Share of characters in sentences (split on 。！？；\n) that repeat an earlier sentence (Gopher-style). */
+function duplicateSentenceShare(s: string): number {
+  if (s.length < 40) return 0;
+  const seen = new Set<string>();
+  let dup = 0;
+  for (const sentence of s.split(/[。！？；!?;\n]+/)) {
+    const t = sentence.trim();
+    if (t.length < 4) continue;
+    if (seen.has(t)) dup += t.length;
+    else seen.add(t);
   }
-  return max <= 1 ? 0 : (max * 10) / s.length;
+  return dup / s.length;
 }
 
 /** The first reason `text` fails the filters, or undefined when it passes. */
@@ -62,7 +63,7 @@ export function qualityCheck(text: string, o: FilterOptions = DEFAULT_FILTERS): 
   if (n > o.maxChars) return "too-long";
   if (o.minCjkRatio > 0 && cjkRatio(text) < o.minCjkRatio) return "low-cjk-ratio";
   if (longestRun(text) > o.maxCharRun) return "char-repetition";
-  if (repeatedChunkShare(text) > o.maxRepeatedChunkShare) return "chunk-repetition";
+  if (duplicateSentenceShare(text) > o.maxDuplicateSentenceShare) return "sentence-repetition";
   return undefined;
 }
 

@@ -44,10 +44,7 @@ export class CsvParser {
       const c = chunk[i]!;
       if (this.skipLf) {
         this.skipLf = false;
-        if (c === "\n") {
-          this.line++;
-          continue;
-        }
+        if (c === "\n") continue; // the "\n" of a "\r\n" already counted at the "\r"
       }
       switch (this.state) {
         case S.FieldStart:

@@ -72,6 +72,8 @@ export async function* readPassageFile(file: string, sink: IssueSink, encoding: 
       continue;
     }
     const metaMatch = META.exec(text);
+    // A comment without any "key:" is an ordinary Markdown comment, not content: skipped.
+    if (metaMatch && !/[:：]/.test(metaMatch[1]!)) continue;
     if (metaMatch) {
       const parsed = parseMeta(metaMatch[1]!);
       if (parsed) meta = { ...meta, ...parsed };
@@ -81,7 +83,7 @@ export async function* readPassageFile(file: string, sink: IssueSink, encoding: 
     const h = markdown ? MD_HEADING.exec(text) : TXT_HEADING.exec(text);
     if (h) {
       const level = markdown ? h[1]!.length : 2;
-      const headingText = (markdown ? h[2]! : `${h[1]!}${h[2] ? " " + h[2] : ""}`).trim();
+      const headingText = (markdown ? h[2]! : `${h[1]!}${h[2] ? (/[、.．]$/.test(h[1]!) ? "" : " ") + h[2] : ""}`).trim();
       const done = take();
       if (done) yield done;
       if (level === 1 && !sawHeading && title === "") {
