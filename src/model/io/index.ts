@@ -30,3 +30,4 @@ export {
   type TensorSource,
 } from "./gguf_export.js";
 export type { GgufVocabSource } from "./gguf_vocab.js";
+export { exportLoraGguf, type ExportLoraOptions, type ExportLoraReport } from "./gguf_lora.js";

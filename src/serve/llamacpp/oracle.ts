@@ -24,6 +24,8 @@ export interface LlamaCppOracleOptions {
    * wants F32. Defaults to "F32".
    */
   kvCacheType?: "F32" | "F16";
+  /** LoRA adapter GGUFs applied in this context, each with its scale (llama.cpp: scale·alpha/r). */
+  lora?: { filePath: string; scale?: number }[];
 }
 
 let llamaPromise: Promise<Llama> | undefined;
@@ -62,6 +64,7 @@ export class LlamaCppLogits {
         flashAttention: false,
         experimentalKvCacheKeyType: kv,
         experimentalKvCacheValueType: kv,
+        ...(options.lora && options.lora.length > 0 ? { lora: { adapters: options.lora } } : {}),
       });
       return new LlamaCppLogits(ggufPath, model, context, context.getSequence(), context.contextSize);
     } catch (err) {
