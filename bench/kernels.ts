@@ -37,6 +37,16 @@ export function sgemmGflops(K: Kernels, n: number, reps: number): number {
   return (2 * n * n * n) / t / 1e9;
 }
 
+/** GFLOP/s of the three products of a linear layer x (N, inF) -> y (N, outF) with W (outF, inF). */
+function linearGflops(K: Kernels, N: number, inF: number, outF: number, reps: number): { fwd: number; dx: number; dw: number } {
+  const x = randn(N * inF), w = randn(outF * inF), y = randn(N * outF), dx = new Float32Array(N * inF), dw = new Float32Array(outF * inF);
+  const flops = 2 * N * inF * outF;
+  const fwd = bestTime(() => K.gemm({ transA: false, transB: true, M: N, N: outF, K: inF, alpha: 1, A: x, lda: inF, B: w, ldb: inF, beta: 0, C: y, ldc: outF }), reps);
+  const tdx = bestTime(() => K.gemm({ transA: false, transB: false, M: N, N: inF, K: outF, alpha: 1, A: y, lda: outF, B: w, ldb: inF, beta: 0, C: dx, ldc: inF }), reps);
+  const tdw = bestTime(() => K.gemm({ transA: true, transB: false, M: outF, N: inF, K: N, alpha: 1, A: y, lda: outF, B: x, ldb: inF, beta: 1, C: dw, ldc: inF }), reps);
+  return { fwd: flops / fwd / 1e9, dx: flops / tdx / 1e9, dw: flops / tdw / 1e9 };
+}
+
 function attentionRates(K: Kernels, B: number, T: number, H: number, D: number, reps: number): { fwd: number; bwd: number } {
   const shape = { B, Tq: T, Tk: T, H, Hkv: H, D, scale: 1 / Math.sqrt(D), alibiSlopes: null, keyMask: null };
   const q = randn(B * T * H * D), k = randn(q.length), v = randn(q.length);
@@ -98,6 +108,14 @@ export default async function main(args: string[]): Promise<void> {
   console.log(`sgemm 1024^3  native ${peak.toFixed(1)} GFLOP/s (${threads} threads), ${peak1.toFixed(1)} GFLOP/s (1 thread)`);
   console.log(`sgemm 256^3   native ${small.toFixed(1)} GFLOP/s`);
   console.log(`gemm reference (TypeScript, ${quick ? 96 : 160}^3) ${refGemm.toFixed(2)} GFLOP/s`);
+
+  // the products of one linear layer of the `small` train config (2048 tokens, d=768, ffn=2048, V=32000)
+  console.log("\nsgemm at model shapes (tokens=2048): forward y=xWᵀ, backward dx=dyW, dW+=dyᵀx");
+  for (const [name, inF, outF] of [["768->768", 768, 768], ["768->2048", 768, 2048], ["2048->768", 2048, 768], ["lm_head 768->32000", 768, 32000]] as const) {
+    if (quick && outF === 32000) continue;
+    const rates = linearGflops(native, 2048, inF, outF, quick ? 2 : 4);
+    console.log(`  ${name.padEnd(20)} fwd ${rates.fwd.toFixed(0).padStart(4)}  dx ${rates.dx.toFixed(0).padStart(4)}  dW ${rates.dw.toFixed(0).padStart(4)} GFLOP/s`);
+  }
 
   const at = attentionRates(native, 1, 512, 12, 64, quick ? 2 : 5);
   const atRef = attentionRates(referenceKernels, 1, 128, 2, 64, 1);
