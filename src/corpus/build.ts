@@ -187,7 +187,8 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
     const chosen = clean(p.chosen, false);
     const rejected = clean(p.rejected, false);
     for (const [what, t] of [["chosen", chosen], ["rejected", rejected]] as const) {
-      const reason = qualityCheck(t, cfg.clean.filters);
+      // Rejected answers are terse by design: only the minimum length is relaxed for them.
+      const reason = qualityCheck(t, what === "rejected" ? { ...cfg.clean.filters, minChars: 2 } : cfg.clean.filters);
       if (reason) {
         filters.add(`preference-${what}`, reason);
         st.filtered++;
