@@ -62,6 +62,8 @@ inline float fastExp(float x) {
 
 inline CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
 
+constexpr int kGemvRows = 4;
+
 // One product; C = beta*C when there is nothing to multiply (BLAS leaves K == 0 to the caller's reading).
 void gemmOne(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
              int ldb, float beta, float* C, int ldc) {
@@ -76,6 +78,29 @@ void gemmOne(bool transA, bool transB, int M, int N, int K, float alpha, const f
   if (beta == 0.0f) {
     // OpenBLAS zeroes C for beta == 0, but the interface promises it regardless of the BLAS build.
     for (int i = 0; i < M; i++) std::fill(C + (int64_t)i * ldc, C + (int64_t)i * ldc + N, 0.0f);
+  }
+  // A single row or column is a matrix-vector product: sgemv streams the matrix once, while sgemm
+  // packs all of it first (decode steps are M == 1 products against whole weight matrices).
+  // OpenBLAS 0.3.21's sgemm is also slow for a few rows (measured 4096x4096 weight: M=1 gemv 1.5 ms,
+  // M=2 sgemm 15 ms), so up to kGemvRows rows are done as one sgemv per row.
+  if (M <= kGemvRows) {
+    for (int i = 0; i < M; i++) {
+      // row i of C (1,N) = op(B)^T a_i: B stored (N,K) when transB, else (K,N);
+      // a_i is row i of A, or column i (stride lda) when transA
+      const float* a = transA ? A + i : A + (int64_t)i * lda;
+      const int incA = transA ? lda : 1;
+      float* c = C + (int64_t)i * ldc;
+      if (transB) cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, alpha, B, ldb, a, incA, beta, c, 1);
+      else cblas_sgemv(CblasRowMajor, CblasTrans, K, N, alpha, B, ldb, a, incA, beta, c, 1);
+    }
+    return;
+  }
+  if (N == 1) {
+    // c (M,1), stride ldc = op(A) b: A stored (M,K), or (K,M) when transA; b a column (transB: a row)
+    const int incB = transB ? 1 : ldb;
+    if (transA) cblas_sgemv(CblasRowMajor, CblasTrans, K, M, alpha, A, lda, B, incB, beta, C, ldc);
+    else cblas_sgemv(CblasRowMajor, CblasNoTrans, M, K, alpha, A, lda, B, incB, beta, C, ldc);
+    return;
   }
   cblas_sgemm(CblasRowMajor, tr(transA), tr(transB), M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

@@ -45,7 +45,8 @@ function check(label: string, got: ArrayLike<number>, want: ArrayLike<number>, t
 export function kernelParitySuite(K: Kernels): void {
   it("gemm: all transpose combos, leading dims > width, offsets, beta", () => {
     const r = rng(1);
-    for (const [M, N, Kd] of [[13, 37, 6], [70, 33, 91], [1, 5, 1]] as const) {
+    // includes matrix-vector shapes (M = 1: a decode step through a linear layer; N = 1)
+    for (const [M, N, Kd] of [[13, 37, 6], [70, 33, 91], [1, 5, 1], [1, 301, 77], [3, 64, 50], [45, 1, 29]] as const) {
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
           for (const beta of [0, 0.5]) {
