@@ -23,6 +23,7 @@ import {
   rowNormalize,
   rowSlice,
   scale,
+  splitColumns,
   sum,
   swiglu,
   Tape,
@@ -163,6 +164,14 @@ describe.each(backends)("op gradients vs finite differences (%s)", (_n, k) => {
     check([a, b], () => {
       const c = concatRows([mul(a, a), b]);
       return add(rowSlice(c, 1, 3), rowSlice(c, 2, 3));
+    });
+  });
+
+  it("splitColumns (fused q/k/v)", () => {
+    const x = leaf([3, 7], 22, 1, "qkv");
+    check([x], () => {
+      const [a, b, c] = splitColumns(mul(x, x), [2, 4, 1]);
+      return concatRows([reshape(mul(a!, a!), [6]), reshape(b!, [12]), reshape(scale(c!, 3), [3])].map((t) => reshape(t, [t.size, 1])));
     });
   });
 

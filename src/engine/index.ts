@@ -21,6 +21,7 @@ export {
   sum,
   concatRows,
   rowSlice,
+  splitColumns,
   rowNormalize,
   writeInto,
   type AttentionOptions,

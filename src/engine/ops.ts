@@ -15,7 +15,7 @@
 import { kernels } from "./backend.js";
 import type { F32 } from "./kernels/kernels.js";
 import type { RopeTables } from "./kernels/tables.js";
-import { accumulateGrad, activation, allocData, gradOf, gradTarget, isRecording, record } from "./tape.js";
+import { accumulateGrad, activation, allocData, gradOf, gradTarget, isRecording, record, recordIf } from "./tape.js";
 import { ShapeError, Tensor } from "./tensor.js";
 
 /** The label value that cross-entropy ignores (PyTorch's default). */
@@ -324,6 +324,48 @@ export function concatRows(parts: readonly Tensor[], name = "concat"): Tensor {
       o += p.size;
     }
   });
+}
+
+/**
+ * Split the columns of x (N, a+b+…) into contiguous tensors (N, a), (N, b), … (Baichuan's fused
+ * q/k/v output). One row copy per part, no per-element JavaScript.
+ */
+export function splitColumns(x: Tensor, widths: readonly number[], names: readonly string[] = []): Tensor[] {
+  const N = x.rows;
+  const W = x.cols;
+  const total = widths.reduce((a, w) => a + w, 0);
+  need(total === W, `splitColumns: widths [${widths.join(", ")}] sum to ${total}, ${shapeStr(x)} has ${W} columns`);
+  const parts = widths.map((w, i) => activation([N, w], names[i] ?? `${x.name}.part${i}`));
+  const xd = x.data;
+  for (let r = 0; r < N; r++) {
+    let off = r * W;
+    for (let i = 0; i < parts.length; i++) {
+      const w = widths[i]!;
+      parts[i]!.data.set(xd.subarray(off, off + w), r * w);
+      off += w;
+    }
+  }
+  if (!(isRecording() && x.requiresGrad)) return parts;
+  for (const p of parts) p.requiresGrad = true;
+  // One backward for all parts: it runs after every consumer of every part (they come later on the tape).
+  recordIf(true, parts[0]!, () => {
+    const fresh = x.grad === null && !x.leaf && x.base === null;
+    const g = gradOf(x);
+    for (let r = 0; r < N; r++) {
+      let off = r * W;
+      for (let i = 0; i < parts.length; i++) {
+        const w = widths[i]!;
+        const pg = parts[i]!.grad;
+        if (pg !== null) {
+          const src = pg.subarray(r * w, (r + 1) * w);
+          if (fresh) g.set(src, off);
+          else for (let c = 0; c < w; c++) g[off + c]! += src[c]!;
+        }
+        off += w;
+      }
+    }
+  });
+  return parts;
 }
 
 /** A contiguous block of rows of x (rows [start, start+count)), sharing memory. */

@@ -204,9 +204,9 @@ export class Tape {
  * arena) and backpropagated at once. fn must be deterministic and read no state that changes between
  * forward and backward. Leaves fn closes over (its parameters) receive gradients as usual. Only the
  * block output (one copy) is kept in the main arena. `params` are the leaves fn reads (they decide
- * whether anything needs recording). Outside a recording tape, this is just fn(x).
+ * whether anything needs recording; null when unknown, e.g. adapters injected into the block). Outside a recording tape, this is just fn(x).
  */
-export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, params: readonly Tensor[]): Tensor {
+export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, params: readonly Tensor[] | null): Tensor {
   const tape = state.tape;
   if (!isRecording() || tape === null) return fn(x);
   const mainArena = state.arena;
@@ -215,7 +215,7 @@ export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, params: readonl
   const out = activation(y.shape, `checkpoint(${y.name})`);
   out.data.set(y.data);
   scratch.reset();
-  const needed = x.requiresGrad || params.some((p) => p.requiresGrad);
+  const needed = params === null || x.requiresGrad || params.some((p) => p.requiresGrad);
   return recordIf(needed, out, () => {
     if (out.grad === null) return;
     const dOut = out.grad;

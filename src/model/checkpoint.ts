@@ -1,7 +1,8 @@
 /**
- * Model directories in Hugging Face layout: `config.json` plus safetensors weights (single file or
- * sharded with an index). `loadModel` checks every parameter is present with the right shape and that
- * nothing unknown is left over; `saveModel` writes config.json and the weights atomically, file by file.
+ * Model directories in Hugging Face layout: `config.json` plus weights (safetensors or PyTorch .bin,
+ * single file or sharded with an index; saving always writes safetensors). `loadModel` checks every
+ * parameter is present with the right shape and that nothing unknown is left over; `saveModel` writes
+ * config.json and the weights atomically, file by file.
  *
  * The file formats themselves are model/io's; this module maps them onto a CausalLM.
  */
@@ -10,7 +11,8 @@ import path from "node:path";
 import type { FloatDType } from "./io/dtype.js";
 import { CheckpointFormatError } from "./io/errors.js";
 import { atomicWrite, writeAll } from "./io/fsutil.js";
-import { openSafetensorsDir, writeCheckpoint, type WrittenCheckpoint } from "./io/sharded.js";
+import { openCheckpoint } from "./io/checkpoint.js";
+import { writeCheckpoint, type WrittenCheckpoint } from "./io/sharded.js";
 import type { TensorReader } from "./io/types.js";
 import { parseConfig } from "./architectures.js";
 import type { ModelConfig } from "./config.js";
@@ -64,11 +66,11 @@ export async function loadWeights(model: CausalLM, reader: TensorReader): Promis
   return { skipped: reader.names().filter((n) => !model.params.has(n)) };
 }
 
-/** Load `<dir>/config.json` and its safetensors weights into a new model. */
+/** Load `<dir>/config.json` and its weights (safetensors or PyTorch .bin, single or sharded) into a new model. */
 export async function loadModel(dir: string): Promise<CausalLM> {
   const cfg = await readModelConfig(dir);
   const model = new CausalLM(cfg);
-  const reader = await openSafetensorsDir(dir);
+  const reader = await openCheckpoint(dir);
   try {
     await loadWeights(model, reader);
   } finally {

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { openSafetensorsDir } from "./io/sharded.js";
+import { openCheckpoint } from "./io/checkpoint.js";
 import { baichuanPositionRule } from "./baichuan.js";
 import { readModelConfig } from "./checkpoint.js";
 import type { ModelConfig } from "./config.js";
@@ -39,7 +39,7 @@ export async function modelInfo(dir: string): Promise<ModelInfo> {
   const config = await readModelConfig(dir);
   const parameterCount = decoderParamSpecs(config).reduce((n, s) => n + s.shape.reduce((a, d) => a * d, 1), 0);
   const dtypes: Record<string, number> = {};
-  const reader = await openSafetensorsDir(dir);
+  const reader = await openCheckpoint(dir);
   try {
     for (const n of reader.names()) {
       const dt = reader.info(n).dtype;

@@ -13,6 +13,7 @@ import {
   rmsnorm,
   rope,
   rowSlice,
+  splitColumns,
   swiglu,
   add,
   writeInto,
@@ -136,6 +137,15 @@ export class KVCache {
   }
 }
 
+/**
+ * Replaces the forward of a named linear layer — how LoRA and MoE-LoRA adapters attach without the
+ * decoder knowing about them. `module` is the Hugging Face module path ("model.layers.3.self_attn.q_proj",
+ * "model.layers.0.self_attn.W_pack", "model.layers.1.mlp.down_proj"); return `linear(x, weight, bias)`
+ * plus your delta, or anything else of the same shape. With activation checkpointing the hook runs again
+ * in backward: it must compute the same thing both times (e.g. draw router noise per step, not per call).
+ */
+export type LinearHook = (module: string, x: Tensor, weight: Tensor, bias: Tensor | null) => Tensor;
+
 /** Everything a layer needs besides its weights, fixed for one forward call. */
 export interface LayerContext {
   cfg: ModelConfig;
@@ -148,20 +158,28 @@ export interface LayerContext {
   /** (B, T) key padding mask without a cache; null = all real */
   keyMask: Uint8Array | null;
   cache: KVCache | null;
+  /** adapters; null = plain linear layers */
+  hook: LinearHook | null;
 }
 
-function qkvProjections(h: Tensor, w: LayerWeights, cfg: ModelConfig): [Tensor, Tensor, Tensor] {
+function proj(ctx: LayerContext, module: string, x: Tensor, weight: Tensor, bias: Tensor | null, name: string): Tensor {
+  return ctx.hook ? ctx.hook(module, x, weight, bias) : linear(x, weight, bias, name);
+}
+
+function qkvProjections(h: Tensor, w: LayerWeights, ctx: LayerContext, l: number): [Tensor, Tensor, Tensor] {
+  const p = `model.layers.${l}.self_attn.`;
   if (w.wPack) {
-    // W_pack rows are [q; k; v]: three gemms over views of the one weight, gradients land in place.
-    const C = cfg.hiddenSize;
-    const block = C * C;
-    return [
-      linear(h, w.wPack.slice(0, [C, C], "W_pack.q"), null, "q"),
-      linear(h, w.wPack.slice(block, [C, C], "W_pack.k"), null, "k"),
-      linear(h, w.wPack.slice(2 * block, [C, C], "W_pack.v"), null, "v"),
-    ];
+    // One gemm for the fused (3C, C) weight, then the (N, 3C) output split into q, k, v.
+    const C = ctx.cfg.hiddenSize;
+    const qkv = proj(ctx, p + "W_pack", h, w.wPack, null, "W_pack");
+    const [q, k, v] = splitColumns(qkv, [C, C, C], ["q", "k", "v"]);
+    return [q!, k!, v!];
   }
-  return [linear(h, w.q!, w.qBias, "q"), linear(h, w.k!, w.kBias, "k"), linear(h, w.v!, w.vBias, "v")];
+  return [
+    proj(ctx, p + "q_proj", h, w.q!, w.qBias, "q"),
+    proj(ctx, p + "k_proj", h, w.k!, w.kBias, "k"),
+    proj(ctx, p + "v_proj", h, w.v!, w.vBias, "v"),
+  ];
 }
 
 function cachedAttention(q: Tensor, k: Tensor, v: Tensor, ctx: LayerContext, l: number): Tensor {
@@ -197,7 +215,7 @@ export function decoderLayer(x: Tensor, w: LayerWeights, ctx: LayerContext, l: n
   const Hkv = cfg.numKvHeads;
   const D = cfg.headDim;
   const h = rmsnorm(x, w.inputNorm, cfg.rmsNormEps, "input_layernorm");
-  let [q, k, v] = qkvProjections(h, w, cfg);
+  let [q, k, v] = qkvProjections(h, w, ctx, l);
   if (ctx.rope) {
     q = rope(q, ctx.rope, ctx.positions, { B, T, heads: H, D }, "q_rot");
     k = rope(k, ctx.rope, ctx.positions, { B, T, heads: Hkv, D }, "k_rot");
@@ -205,8 +223,10 @@ export function decoderLayer(x: Tensor, w: LayerWeights, ctx: LayerContext, l: n
   const a = ctx.cache
     ? cachedAttention(q, k, v, ctx, l)
     : attention(q, k, v, { B, Tq: T, Tk: T, H, Hkv, D, alibiSlopes: ctx.alibi, keyMask: ctx.keyMask });
-  const x1 = add(x, linear(a, w.o, w.oBias, "o_proj"), "residual_attn");
+  const p = `model.layers.${l}.`;
+  const x1 = add(x, proj(ctx, p + "self_attn.o_proj", a, w.o, w.oBias, "o_proj"), "residual_attn");
   const h2 = rmsnorm(x1, w.postNorm, cfg.rmsNormEps, "post_attention_layernorm");
-  const m = swiglu(linear(h2, w.gate, w.gateBias, "gate_proj"), linear(h2, w.up, w.upBias, "up_proj"));
-  return add(x1, linear(m, w.down, w.downBias, "down_proj"), "residual_mlp");
+  const gate = proj(ctx, p + "mlp.gate_proj", h2, w.gate, w.gateBias, "gate_proj");
+  const up = proj(ctx, p + "mlp.up_proj", h2, w.up, w.upBias, "up_proj");
+  return add(x1, proj(ctx, p + "mlp.down_proj", swiglu(gate, up), w.down, w.downBias, "down_proj"), "residual_mlp");
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { noGrad, Tape } from "../engine/index.js";
+import { add, linear, noGrad, Tape, Tensor } from "../engine/index.js";
 import { writeCheckpoint } from "./io/sharded.js";
 import {
   CausalLM,
@@ -207,6 +207,43 @@ describe("training", () => {
       expect(l2.count).toBe(7);
       tape.backward(l2.loss);
       m.params.list.forEach((p, i) => expect(maxDiff(p.grad!, g1[i]!), p.name).toBeLessThan(1e-6));
+    }
+  });
+
+  it("a linear hook (adapter) sees every linear layer and trains its own parameters, with or without checkpointing", () => {
+    for (const name of ["tiny-qwen2", "tiny-baichuan-alibi"]) {
+      const m = tinyModel(name, 9);
+      m.params.setRequiresGrad(false);
+      const adapters = new Map<string, { A: Tensor; B: Tensor }>();
+      const seen: string[] = [];
+      m.linearHook = (module, x, w, b) => {
+        seen.push(module);
+        let ad = adapters.get(module);
+        if (!ad) {
+          const r = 2;
+          const A = new Tensor([r, w.shape[1]!], Float32Array.from({ length: r * w.shape[1]! }, (_, i) => Math.sin(i + 1) * 0.1), { requiresGrad: true, name: module + ".A" });
+          const B = new Tensor([w.shape[0]!, r], Float32Array.from({ length: r * w.shape[0]! }, (_, i) => Math.cos(i) * 0.1), { requiresGrad: true, name: module + ".B" });
+          ad = { A, B };
+          adapters.set(module, ad);
+        }
+        return add(linear(x, w, b), linear(linear(x, ad.A), ad.B));
+      };
+      const batch = { B: 1, T: 5, ids: Int32Array.from([1, 2, 3, 4, 5]), labels: Int32Array.from([1, 2, 3, 4, 5]) };
+      const tape = new Tape();
+      tape.backward(tape.run(() => m.loss(batch)).loss);
+      const perLayer = m.config.qkv === "packed" ? 5 : 7;
+      expect(new Set(seen).size).toBe(perLayer * m.config.numLayers);
+      expect(seen).toContain("model.layers.1.mlp.down_proj");
+      const g1 = [...adapters.values()].map((a) => Float32Array.from(a.A.grad!));
+      expect(g1.every((g) => g.some((v) => v !== 0))).toBe(true);
+      expect(m.params.list.every((p) => p.grad === null)).toBe(true);
+      for (const a of adapters.values()) {
+        a.A.grad = null;
+        a.B.grad = null;
+      }
+      m.gradientCheckpointing = true;
+      tape.backward(tape.run(() => m.loss(batch)).loss);
+      [...adapters.values()].forEach((a, i) => expect(maxDiff(a.A.grad!, g1[i]!)).toBeLessThan(1e-6));
     }
   });
 

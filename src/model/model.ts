@@ -28,7 +28,7 @@ import {
 } from "../engine/index.js";
 import type { ModelConfig } from "./config.js";
 import { initParameters } from "./init.js";
-import { decoderLayer, decoderParamSpecs, KVCache, layerLeaves, layerWeights, type LayerContext, type LayerWeights } from "./layers.js";
+import { decoderLayer, decoderParamSpecs, KVCache, layerLeaves, layerWeights, type LayerContext, type LayerWeights, type LinearHook } from "./layers.js";
 
 /** A batch of token sequences, row-major (B, T). */
 export interface ModelInput {
@@ -78,6 +78,8 @@ export class CausalLM {
   readonly params: Parameters;
   /** Recompute each decoder layer in backward instead of keeping its activations. */
   gradientCheckpointing = false;
+  /** Adapters (LoRA, MoE-LoRA) attach here; see LinearHook. null = the plain model. */
+  linearHook: LinearHook | null = null;
   private readonly layers: LayerWeights[];
   private ropeCache: RopeTables | null = null;
   private readonly alibi: Float32Array | null;
@@ -165,12 +167,13 @@ export class CausalLM {
       alibi: this.alibi,
       keyMask,
       cache,
+      hook: this.linearHook,
     };
     let h = embedding(this.params.get("model.embed_tokens.weight"), x.ids, [x.B * x.T], "embed_tokens");
     for (let l = 0; l < this.layers.length; l++) {
       const w = this.layers[l]!;
       h = this.gradientCheckpointing && !cache
-        ? checkpoint((inp) => decoderLayer(inp, w, ctx, l), h, layerLeaves(w))
+        ? checkpoint((inp) => decoderLayer(inp, w, ctx, l), h, this.linearHook ? null : layerLeaves(w))
         : decoderLayer(h, w, ctx, l);
     }
     if (cache) cache.length += x.T;
