@@ -24,6 +24,11 @@ import {
   rowSlice,
   scale,
   splitColumns,
+  softmax,
+  softplus,
+  logSigmoid,
+  scaleRows,
+  column,
   sum,
   swiglu,
   Tape,
@@ -175,6 +180,18 @@ describe.each(backends)("op gradients vs finite differences (%s)", (_n, k) => {
     });
   });
 
+  it("softmax, softplus, logSigmoid, scaleRows, column (router and preference ops)", () => {
+    const logits = leaf([4, 3], 23, 2, "router_logits");
+    const noise = leaf([4, 3], 24, 2, "noise_logits");
+    const h = leaf([4, 5], 25, 1, "expert_out");
+    check([logits, noise, h], () => {
+      const gate = softmax(add(logits, mul(softplus(noise), noise)));
+      return add(scaleRows(h, column(gate, 1)), scaleRows(h, column(gate, 2)));
+    });
+    const margin = leaf([5], 26, 8, "margin");
+    check([margin], () => logSigmoid(margin));
+  });
+
   it("rowNormalize (NormHead)", () => {
     const w = leaf([5, 4], 19, 1, "w");
     check([w], () => rowNormalize(w));
@@ -199,6 +216,12 @@ describe("tape contracts", () => {
     expect(() => tape.backward(y)).toThrow(AutogradError);
     const z = tape.infer(() => sum(linear(x, w)));
     expect(z.requiresGrad).toBe(false);
+  });
+
+  it("softplus and logSigmoid stay finite at extreme inputs", () => {
+    const x = Tensor.from([-1000, 0, 1000]);
+    expect(Array.from(noGrad(() => logSigmoid(x)).data)).toEqual([-1000, Math.fround(-Math.LN2), 0]);
+    expect(Array.from(noGrad(() => softplus(x)).data)).toEqual([0, Math.fround(Math.LN2), 1000]);
   });
 
   it("non-scalar backward needs a seed of the right size", () => {

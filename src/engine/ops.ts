@@ -426,6 +426,122 @@ export function rowNormalize(w: Tensor, name = "row_normalize"): Tensor {
 }
 
 /**
+ * Row-wise softmax over the last dimension (routers over a few experts; not for vocabulary-wide
+ * rows, where crossEntropy is the fused path).
+ */
+export function softmax(x: Tensor, name = "softmax"): Tensor {
+  const C = x.cols;
+  const N = x.rows;
+  const y = activation(x.shape, name);
+  const xd = x.data;
+  const yd = y.data;
+  for (let r = 0; r < N; r++) {
+    const o = r * C;
+    let max = -Infinity;
+    for (let c = 0; c < C; c++) max = Math.max(max, xd[o + c]!);
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(xd[o + c]! - max);
+    for (let c = 0; c < C; c++) yd[o + c] = Math.exp(xd[o + c]! - max) / s;
+  }
+  return record(y, [x], () => {
+    const g = y.grad;
+    if (g === null) return;
+    addGrad(x, (dst) => {
+      for (let r = 0; r < N; r++) {
+        const o = r * C;
+        let dot = 0;
+        for (let c = 0; c < C; c++) dot += g[o + c]! * yd[o + c]!;
+        for (let c = 0; c < C; c++) dst[o + c] = yd[o + c]! * (g[o + c]! - dot);
+      }
+    });
+  });
+}
+
+/** log(1 + exp(x)) elementwise, computed without overflow. */
+export function softplus(x: Tensor, name = "softplus"): Tensor {
+  const y = activation(x.shape, name);
+  const xd = x.data;
+  for (let i = 0; i < x.size; i++) {
+    const v = xd[i]!;
+    y.data[i] = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+  }
+  return record(y, [x], () => {
+    const g = y.grad;
+    if (g === null) return;
+    addGrad(x, (dst) => {
+      for (let i = 0; i < dst.length; i++) dst[i] = g[i]! / (1 + Math.exp(-xd[i]!));
+    });
+  });
+}
+
+/** log σ(x) elementwise (the DPO sigmoid loss is -logSigmoid(β·margin)), without overflow. */
+export function logSigmoid(x: Tensor, name = "log_sigmoid"): Tensor {
+  const y = activation(x.shape, name);
+  const xd = x.data;
+  for (let i = 0; i < x.size; i++) {
+    const v = xd[i]!;
+    y.data[i] = Math.min(v, 0) - Math.log1p(Math.exp(-Math.abs(v)));
+  }
+  return record(y, [x], () => {
+    const g = y.grad;
+    if (g === null) return;
+    addGrad(x, (dst) => {
+      // d/dx log σ(x) = σ(-x)
+      for (let i = 0; i < dst.length; i++) dst[i] = g[i]! / (1 + Math.exp(xd[i]!));
+    });
+  });
+}
+
+/** y[n, :] = s[n] · x[n, :] — per-token gate weights times an expert's output. s has one value per row. */
+export function scaleRows(x: Tensor, s: Tensor, name = "scale_rows"): Tensor {
+  const C = x.cols;
+  const N = x.rows;
+  need(s.size === N, `scaleRows: ${shapeStr(s)} must have one value per row of ${shapeStr(x)} (${N})`);
+  const y = activation(x.shape, name);
+  const xd = x.data;
+  const sd = s.data;
+  for (let r = 0; r < N; r++) {
+    const o = r * C;
+    const f = sd[r]!;
+    for (let c = 0; c < C; c++) y.data[o + c] = xd[o + c]! * f;
+  }
+  return record(y, [x, s], () => {
+    const g = y.grad;
+    if (g === null) return;
+    addGrad(x, (dst) => {
+      for (let r = 0; r < N; r++) {
+        const o = r * C;
+        const f = sd[r]!;
+        for (let c = 0; c < C; c++) dst[o + c] = g[o + c]! * f;
+      }
+    });
+    addGrad(s, (dst) => {
+      for (let r = 0; r < N; r++) {
+        const o = r * C;
+        let dot = 0;
+        for (let c = 0; c < C; c++) dot += g[o + c]! * xd[o + c]!;
+        dst[r] = dot;
+      }
+    });
+  });
+}
+
+/** Column j of x (N, C) as an (N) tensor — e.g. one expert's gate weight per token. */
+export function column(x: Tensor, j: number, name = "column"): Tensor {
+  const C = x.cols;
+  const N = x.rows;
+  need(Number.isInteger(j) && j >= 0 && j < C, `column: index ${j} outside the ${C} columns of ${shapeStr(x)}`);
+  const y = activation([N], name);
+  for (let r = 0; r < N; r++) y.data[r] = x.data[r * C + j]!;
+  return record(y, [x], () => {
+    const g = y.grad;
+    if (g === null) return;
+    const dst = gradOf(x);
+    for (let r = 0; r < N; r++) dst[r * C + j]! += g[r]!;
+  });
+}
+
+/**
  * Copy src's data into dst at element offset `at` (KV-cache writes). Inference only: it mutates a
  * buffer that a recorded graph could be reading, so it refuses to run while recording.
  */

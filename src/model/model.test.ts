@@ -247,6 +247,19 @@ describe("training", () => {
     }
   });
 
+  it("a training step allocates no new activation memory after the first", () => {
+    const m = tinyModel("tiny-baichuan", 4);
+    m.params.allocGrads();
+    const batch = { B: 2, T: 4, ids: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), labels: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]) };
+    const tape = new Tape();
+    const step = (): void => tape.backward(tape.run(() => m.loss(batch)).loss);
+    step();
+    const bytes = tape.arena.bytes;
+    step();
+    step();
+    expect(tape.arena.bytes).toBe(bytes);
+  });
+
   it("random init is deterministic per seed and uses initializer_range", () => {
     const a = tinyModel("tiny-qwen2", 42);
     const b = tinyModel("tiny-qwen2", 42);
