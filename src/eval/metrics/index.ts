@@ -13,3 +13,5 @@ export type { MetricsMode, MetricsPair, SampleScores, MetricsReport, EvaluateOpt
 export { fsum, pySplit, pyStrip } from "./pyfloat.js";
 export { joinPairs, PairsFormatError } from "./pairs.js";
 export type { ReadPairsOptions } from "./pairs.js";
+export { MetricsPool, scorePairsParallel } from "./parallel.js";
+export type { ScoredPair, ParallelOptions } from "./parallel.js";

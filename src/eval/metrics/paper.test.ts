@@ -91,3 +91,33 @@ describe("edge cases", () => {
     expect(fsum([])).toBe(0);
   });
 });
+
+describe("fast path equals the straightforward implementation", () => {
+  it("on every golden pair and on tokens with dots, spaces and empty strings", async () => {
+    const { scorePaperTokensReference } = await import("./paper.js");
+    const extra: Array<[string[], string[]]> = [
+      [["体温", "38.5", "度"], ["体温", "38.5", "度", "。"]],
+      [[" ", "宝宝", " "], ["宝宝"]],
+      [["", "宝宝"], ["宝宝", ""]],
+      [["a", "b", "a", "b", "a"], ["b", "a", "b"]],
+    ];
+    const cases = [...golden.pairs.map((p) => [p.hyp_tokens, p.ref_tokens] as [string[], string[]]), ...extra];
+    for (const [h, r] of cases) expect(scorePaperTokens(h, r)).toEqual(scorePaperTokensReference(h, r));
+  });
+});
+
+describe("bit-parallel LCS walk-back", () => {
+  it("matches the obvious DP reconstruction on long, repetitive random sequences", async () => {
+    const { scorePaperTokensReference } = await import("./paper.js");
+    let seed = 42;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let k = 0; k < 150; k++) {
+      const alpha = 2 + Math.floor(rnd() * 8);
+      const mk = () => Array.from({ length: Math.floor(rnd() * 200) + 1 }, () => "词" + Math.floor(rnd() * alpha));
+      const h = mk();
+      const r = mk();
+      if (k % 5 === 0) h.splice(Math.floor(h.length / 2), 0, "。", "3.5", " ");
+      expect(scorePaperTokens(h, r), `case ${k}`).toEqual(scorePaperTokensReference(h, r));
+    }
+  });
+});

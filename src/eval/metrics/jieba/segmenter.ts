@@ -50,7 +50,7 @@ const PREV: ReadonlyArray<readonly State[]> = [
 interface HmmTables {
   start: Float64Array; // [4]
   trans: Float64Array; // [4*4], MIN_FLOAT where jieba has no entry
-  emit: Map<string, number>[]; // per state
+  emit: Float64Array; // [4 * 65536]: state * 65536 + UTF-16 code unit, MIN_FLOAT where jieba has none
 }
 
 // ---------- correctly rounded natural log of a positive integer (matches glibc's log) ----------
@@ -104,10 +104,26 @@ function readGz(file: string): string {
   return gunzipSync(raw).toString("utf8");
 }
 
-/** Parses jieba's dict.txt ("word freq [tag]" per line) into word->freq plus every prefix (freq 0). */
-export function parseDictionary(text: string, source = "dict.txt"): { freq: Map<string, number>; total: number } {
-  const freq = new Map<string, number>();
+/**
+ * jieba's prefix dictionary as a trie over UTF-16 code units, and per node log(freq) - log(total)
+ * for nodes that end a word with freq > 0 (NaN for pure prefixes, which jieba stores with freq 0).
+ * Lookups are array reads: the root's children by a 65536-entry table, other nodes' children as
+ * sorted (code, child) runs in flat arrays (compressed sparse rows).
+ */
+export interface PrefixDictionary {
+  trie: Trie;
+  /** Indexed by node; NaN when the node is not a word with positive frequency. */
+  wordLogP: Float64Array;
+  total: number;
+  words: number;
+}
+
+/** Parses jieba's dict.txt ("word freq [tag]" per line); later duplicates win, as in jieba. */
+export function parseDictionary(text: string, source = "dict.txt"): PrefixDictionary {
+  const edges = new Map<number, number>();
+  const freqs: number[] = [NaN]; // node 0 = root
   let total = 0;
+  let words = 0;
   let lineNo = 0;
   let start = 0;
   while (start < text.length) {
@@ -116,27 +132,103 @@ export function parseDictionary(text: string, source = "dict.txt"): { freq: Map<
     lineNo++;
     const line = text.slice(start, end).replace(/^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g, "");
     start = end + 1;
-    const parts = line.split(" ");
-    const word = parts[0]!;
-    const f = parts.length >= 2 && /^[0-9]+$/.test(parts[1]!) ? Number(parts[1]) : NaN;
+    const sp = line.indexOf(" ");
+    const word = sp < 0 ? line : line.slice(0, sp);
+    const sp2 = sp < 0 ? -1 : line.indexOf(" ", sp + 1);
+    const fs = sp < 0 ? "" : line.slice(sp + 1, sp2 < 0 ? line.length : sp2);
+    const f = /^[0-9]+$/.test(fs) ? Number(fs) : NaN;
     if (word === "" || Number.isNaN(f)) {
       throw new JiebaDataError(`invalid dictionary entry in ${source} at line ${lineNo}: ${JSON.stringify(line)} (expected "word frequency [tag]")`);
     }
-    freq.set(word, f);
-    total += f;
-    for (let i = 1; i < word.length; i++) {
-      const frag = word.slice(0, i);
-      if (!freq.has(frag)) freq.set(frag, 0);
+    let node = 0;
+    for (let i = 0; i < word.length; i++) {
+      const key = node * 65536 + word.charCodeAt(i);
+      let child = edges.get(key);
+      if (child === undefined) {
+        child = freqs.length;
+        freqs.push(0);
+        edges.set(key, child);
+      }
+      node = child;
     }
+    freqs[node] = f;
+    total += f;
+    words++;
   }
-  return { freq, total };
+  const logTotal = logInt(total);
+  const wordLogP = new Float64Array(freqs.length);
+  for (let i = 0; i < freqs.length; i++) {
+    const f = freqs[i]!;
+    // Python: log(FREQ[w]) - logtotal, computed once per word here (same operations, same result).
+    wordLogP[i] = f > 0 ? logInt(f) - logTotal : NaN;
+  }
+  return { trie: Trie.fromEdges(edges, freqs.length), wordLogP, total, words };
+}
+
+/** Read-only trie in flat arrays; node 0 is the root. */
+export class Trie {
+  private constructor(
+    private readonly root: Int32Array, // code unit -> child of the root, or -1
+    private readonly start: Int32Array, // per node: first index into code/child
+    private readonly code: Uint16Array,
+    private readonly child: Int32Array,
+  ) {}
+
+  static fromEdges(edges: Map<number, number>, nodes: number): Trie {
+    const root = new Int32Array(65536).fill(-1);
+    const counts = new Int32Array(nodes + 1);
+    for (const key of edges.keys()) counts[Math.floor(key / 65536) + 1]!++;
+    const start = new Int32Array(nodes + 1);
+    for (let i = 1; i <= nodes; i++) start[i] = start[i - 1]! + counts[i]!;
+    const fill = start.slice(0, nodes);
+    const code = new Uint16Array(edges.size);
+    const child = new Int32Array(edges.size);
+    for (const [key, c] of edges) {
+      const parent = Math.floor(key / 65536);
+      const cu = key % 65536;
+      if (parent === 0) root[cu] = c;
+      const at = fill[parent]!++;
+      code[at] = cu;
+      child[at] = c;
+    }
+    // sort each node's run by code unit for binary search
+    for (let n = 0; n < nodes; n++) {
+      const a = start[n]!;
+      const b = start[n + 1]!;
+      if (b - a < 2) continue;
+      const idx = Array.from({ length: b - a }, (_, i) => a + i).sort((x, y) => code[x]! - code[y]!);
+      const cs = idx.map((i) => code[i]!);
+      const ch = idx.map((i) => child[i]!);
+      for (let i = 0; i < cs.length; i++) {
+        code[a + i] = cs[i]!;
+        child[a + i] = ch[i]!;
+      }
+    }
+    return new Trie(root, start, code, child);
+  }
+
+  /** Child of node by one UTF-16 code unit, or -1. */
+  next(node: number, cu: number): number {
+    if (node === 0) return this.root[cu]!;
+    let lo = this.start[node]!;
+    let hi = this.start[node + 1]! - 1;
+    const code = this.code;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const c = code[mid]!;
+      if (c === cu) return this.child[mid]!;
+      if (c < cu) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
 }
 
 function parseHmm(json: string): HmmTables {
   const raw = JSON.parse(json) as { start: Record<string, number>; trans: Record<string, Record<string, number>>; emit: Record<string, Record<string, number>> };
   const start = new Float64Array(4);
   const trans = new Float64Array(16).fill(MIN_FLOAT);
-  const emit: Map<string, number>[] = [];
+  const emit = new Float64Array(4 * 65536).fill(MIN_FLOAT);
   for (let s = 0; s < 4; s++) {
     const name = STATES[s]!;
     const st = raw.start?.[name];
@@ -146,7 +238,10 @@ function parseHmm(json: string): HmmTables {
     for (const [to, p] of Object.entries(row)) trans[s * 4 + STATES.indexOf(to)] = p;
     const em = raw.emit?.[name];
     if (!em) throw new JiebaDataError(`hmm.json: emission table for state ${name} missing`);
-    emit.push(new Map(Object.entries(em)));
+    for (const [ch, p] of Object.entries(em)) {
+      if (ch.length !== 1) throw new JiebaDataError(`hmm.json: emission key ${JSON.stringify(ch)} of state ${name} is not one UTF-16 character`);
+      emit[s * 65536 + ch.charCodeAt(0)] = p;
+    }
   }
   return { start, trans, emit };
 }
@@ -162,15 +257,33 @@ const RE_SKIP_HMM = /[a-zA-Z0-9]+(?:\.[0-9]+)?%?/g;
 export class JiebaSegmenter implements Segmenter {
   readonly name = "jieba-ts";
   readonly version: string;
-  private readonly freq: Map<string, number>;
+  private readonly trie: Trie;
+  private routeP = new Float64Array(256);
+  private routeX = new Int32Array(256);
+  private vit = new Float64Array(1024);
+  private back = new Uint8Array(1024);
+  private path = new Uint8Array(256);
+  private readonly wordLogP: Float64Array;
   private readonly logTotal: number;
   private readonly hmm: HmmTables;
 
-  constructor(dict: { freq: Map<string, number>; total: number }, hmm: HmmTables, version: string) {
-    this.freq = dict.freq;
+  constructor(dict: PrefixDictionary, hmm: HmmTables, version: string) {
+    this.trie = dict.trie;
+    this.wordLogP = dict.wordLogP;
     this.logTotal = logInt(dict.total);
     this.hmm = hmm;
     this.version = version;
+  }
+
+  /** True when s is a dictionary word with positive frequency (jieba: FREQ.get(s) truthy). */
+  private isWord(s: string): boolean {
+    let node = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = this.trie.next(node, s.charCodeAt(i));
+      if (c < 0) return false;
+      node = c;
+    }
+    return !Number.isNaN(this.wordLogP[node]!);
   }
 
   private static shared: JiebaSegmenter | undefined;
@@ -219,58 +332,64 @@ export class JiebaSegmenter implements Segmenter {
 
   private cutDag(s: string, out: string[]): void {
     const n = s.length;
-    const freq = this.freq;
+    const trie = this.trie;
+    const wordLogP = this.wordLogP;
     // route[i] = best (log-prob, end index) for s[i:]; Python: max((log(f or 1) - logtotal + route[x+1][0], x))
-    const routeP = new Float64Array(n + 1);
-    const routeX = new Int32Array(n + 1);
+    // Reused buffers: allocating typed arrays per block dominated the run time.
+    if (this.routeP.length < n + 1) {
+      this.routeP = new Float64Array(2 * n + 2);
+      this.routeX = new Int32Array(2 * n + 2);
+    }
+    const routeP = this.routeP;
+    const routeX = this.routeX;
+    routeP[n] = 0;
     for (let k = n - 1; k >= 0; k--) {
       let best = -Infinity;
       let bestX = k;
       let found = false;
-      let i = k;
-      let frag = s[k]!;
-      let f = freq.get(frag);
-      while (i < n && f !== undefined) {
-        if (f > 0) {
-          const v = logInt(f) - this.logTotal + routeP[i + 1]!;
+      let node = 0;
+      for (let i = k; i < n; i++) {
+        const child = trie.next(node, s.charCodeAt(i));
+        if (child < 0) break;
+        node = child;
+        const lp = wordLogP[node]!;
+        if (lp === lp) {
+          // not NaN: a word; ties go to the longer word, like Python's tuple max
+          const v = lp + routeP[i + 1]!;
           if (!found || v >= best) {
             best = v;
             bestX = i;
             found = true;
           }
         }
-        i++;
-        if (i < n) {
-          frag = s.slice(k, i + 1);
-          f = freq.get(frag);
-        }
       }
-      if (!found) best = 0 - this.logTotal + routeP[k + 1]!; // unknown single char: log(1)
+      if (!found) best = 0 - this.logTotal + routeP[k + 1]!; // not a word: log(1)
       routeP[k] = best;
       routeX[k] = bestX;
     }
+    // Runs of single-character steps are contiguous in s: keep their start instead of a string buffer.
     let x = 0;
-    let buf = "";
+    let bufStart = -1;
     while (x < n) {
       const y = routeX[x]! + 1;
       if (y - x === 1) {
-        buf += s[x];
+        if (bufStart < 0) bufStart = x;
       } else {
-        if (buf) {
-          this.flushBuf(buf, out);
-          buf = "";
+        if (bufStart >= 0) {
+          this.flushBuf(s.slice(bufStart, x), out);
+          bufStart = -1;
         }
         out.push(s.slice(x, y));
       }
       x = y;
     }
-    if (buf) this.flushBuf(buf, out);
+    if (bufStart >= 0) this.flushBuf(s.slice(bufStart, n), out);
   }
 
   private flushBuf(buf: string, out: string[]): void {
     if (buf.length === 1) {
       out.push(buf);
-    } else if (!this.freq.get(buf)) {
+    } else if (!this.isWord(buf)) {
       this.cutHmm(buf, out);
     } else {
       for (const c of buf) out.push(c);
@@ -303,13 +422,19 @@ export class JiebaSegmenter implements Segmenter {
   private viterbi(obs: string, out: string[]): void {
     const { start, trans, emit } = this.hmm;
     const T = obs.length;
-    const V = new Float64Array(T * 4);
-    const back = new Uint8Array(T * 4);
-    for (let y = 0; y < 4; y++) V[y] = start[y]! + (emit[y]!.get(obs[0]!) ?? MIN_FLOAT);
+    if (this.vit.length < T * 4) {
+      this.vit = new Float64Array(T * 8);
+      this.back = new Uint8Array(T * 8);
+      this.path = new Uint8Array(T * 2);
+    }
+    const V = this.vit;
+    const back = this.back;
+    const c0 = obs.charCodeAt(0);
+    for (let y = 0; y < 4; y++) V[y] = start[y]! + emit[y * 65536 + c0]!;
     for (let t = 1; t < T; t++) {
-      const ch = obs[t]!;
+      const ch = obs.charCodeAt(t);
       for (let y = 0; y < 4; y++) {
-        const em = emit[y]!.get(ch) ?? MIN_FLOAT;
+        const em = emit[y * 65536 + ch]!;
         // Python: max over (prob, state) tuples, so equal probabilities go to the larger state letter.
         let bestP = -Infinity;
         let bestS = 0;
@@ -328,7 +453,7 @@ export class JiebaSegmenter implements Segmenter {
     const pe = V[(T - 1) * 4 + 2]!;
     const ps = V[(T - 1) * 4 + 3]!;
     let state = ps >= pe ? 3 : 2;
-    const path = new Uint8Array(T);
+    const path = this.path;
     for (let t = T - 1; t >= 0; t--) {
       path[t] = state;
       state = back[t * 4 + state]!;

@@ -1,0 +1,96 @@
+/**
+ * Paper metrics over many pairs on several threads: each worker loads its own segmenter and scores a
+ * contiguous slice, results come back in input order. Same numbers as the single-threaded path
+ * (workers run the same functions); used by the benchmark and available to large evaluations.
+ */
+import { Worker } from "node:worker_threads";
+import { availableParallelism } from "node:os";
+import type { PaperSample } from "./paper.js";
+
+export interface ScoredPair extends PaperSample {
+  hypTokens: number;
+  refTokens: number;
+}
+
+export interface ParallelOptions {
+  /** Worker threads. Defaults to os.availableParallelism(), at most the number of pairs. */
+  threads?: number;
+}
+
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
+const WORKER_URL = new URL(FROM_SOURCE ? "./worker.ts" : "./worker.js", import.meta.url);
+
+/**
+ * Workers do not inherit tsx's loader, so when running from TypeScript sources (tests, benchmarks,
+ * `tsx`) the worker first registers tsx and then imports worker.ts; built code loads worker.js.
+ */
+function startWorker(): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL);
+  const code = `import("tsx/esm/api").then((api) => { api.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+  return new Worker(code, { eval: true });
+}
+
+/** A pool of warm workers (segmenter loaded) that scores batches of pairs. Call close() when done. */
+export class MetricsPool {
+  private readonly workers: Worker[];
+  private readonly ready: Promise<void>;
+
+  constructor(threads = availableParallelism()) {
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+    this.workers = Array.from({ length: threads }, () => startWorker());
+    this.ready = Promise.all(this.workers.map((w) => this.request(w, { kind: "init" }))).then(() => undefined);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private request(w: Worker, msg: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const onMsg = (m: { ok: boolean; result?: unknown; error?: string }) => {
+        w.off("error", onErr);
+        if (m.ok) resolve(m.result);
+        else reject(new Error(`metrics worker failed: ${m.error}`));
+      };
+      const onErr = (e: Error) => {
+        w.off("message", onMsg);
+        reject(e);
+      };
+      w.once("message", onMsg);
+      w.once("error", onErr);
+      w.postMessage(msg);
+    });
+  }
+
+  /** Waits until every worker has loaded its segmenter (so timing excludes start-up). */
+  async warm(): Promise<void> {
+    await this.ready;
+  }
+
+  async score(pairs: ReadonlyArray<{ hyp: string; ref: string }>): Promise<ScoredPair[]> {
+    await this.ready;
+    const n = this.workers.length;
+    const per = Math.ceil(pairs.length / n);
+    const parts = await Promise.all(
+      this.workers.map((w, i) => {
+        const slice = pairs.slice(i * per, (i + 1) * per).map((p) => [p.hyp, p.ref]);
+        return slice.length ? (this.request(w, { kind: "score", pairs: slice }) as Promise<ScoredPair[]>) : Promise.resolve([]);
+      }),
+    );
+    return parts.flat();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Scores pairs on a temporary pool. */
+export async function scorePairsParallel(pairs: ReadonlyArray<{ hyp: string; ref: string }>, opts: ParallelOptions = {}): Promise<ScoredPair[]> {
+  const pool = new MetricsPool(Math.max(1, Math.min(opts.threads ?? availableParallelism(), pairs.length)));
+  try {
+    return await pool.score(pairs);
+  } finally {
+    await pool.close();
+  }
+}
