@@ -24,12 +24,22 @@ function gemmOne(a: GemmArgs, ao: number, bo: number, co: number): void {
   const { M, N, K, A, B, C, lda, ldb, ldc, alpha, beta, transA, transB } = a;
   const acc = new Float64Array(N);
   for (let i = 0; i < M; i++) {
-    acc.fill(0);
-    for (let k = 0; k < K; k++) {
-      const aik = transA ? A[ao + k * lda + i]! : A[ao + i * lda + k]!;
+    // Loop orders chosen so the innermost loop walks memory contiguously; sums are in double.
+    if (transB) {
+      // op(B)[k][j] = B[j][k]: each C entry is a dot product of two contiguous rows (A row unless transA)
       for (let j = 0; j < N; j++) {
-        const bkj = transB ? B[bo + j * ldb + k]! : B[bo + k * ldb + j]!;
-        acc[j]! += aik * bkj;
+        const bRow = bo + j * ldb;
+        let dot = 0;
+        if (transA) for (let k = 0; k < K; k++) dot += A[ao + k * lda + i]! * B[bRow + k]!;
+        else for (let k = 0, aRow = ao + i * lda; k < K; k++) dot += A[aRow + k]! * B[bRow + k]!;
+        acc[j] = dot;
+      }
+    } else {
+      acc.fill(0);
+      for (let k = 0; k < K; k++) {
+        const aik = transA ? A[ao + k * lda + i]! : A[ao + i * lda + k]!;
+        const bRow = bo + k * ldb;
+        for (let j = 0; j < N; j++) acc[j]! += aik * B[bRow + j]!;
       }
     }
     const row = co + i * ldc;
