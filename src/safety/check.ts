@@ -10,7 +10,7 @@ import { citationNames, loadSafetyKnowledge, typicalWeightKg, type Drug, type Sa
 import { DictionaryMatcher, type Match } from "./matcher.js";
 import { resolveDose, fmtAge, parseAge, parseWeight, type ResolvedDose } from "./dose.js";
 import type { Route, Severity } from "./schema.js";
-import { drugStances, isSymptomNegated, type MentionStance } from "./scope.js";
+import { clauseStart, drugStances, isSymptomNegated, type MentionStance } from "./scope.js";
 import { safetyScore } from "./score.js";
 import { normalize, sentenceAt, sentenceEnd, SENTENCE_END } from "./text.js";
 import { triage, type RedFlagHit, type TriageResult } from "./triage.js";
@@ -347,12 +347,20 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
   const context = `${ctx.question} ${ctx.answer}`;
   const weightNote = estimated ? `（未给体重，按${fmtAge(patient.ageMonths!)}估计约 ${w} kg）` : `（体重 ${w} kg）`;
 
-  mentions.forEach((m, i) => {
-    if (m.stance !== "asserted") return;
-    const drug = kb.drugById.get(m.drug)!;
+  // Mentions joined by 和/、/或 share the dose words that follow the last of them.
+  const joiner = /^\s*(?:、|和|及|以及|或|或者|与|跟)\s*$/;
+  const groupLast = mentions.map((_, i) => {
+    let j = i;
+    while (j + 1 < mentions.length && joiner.test(norm.slice(mentions[j]!.end, mentions[j + 1]!.start))) j++;
+    return j;
+  });
+  mentions.forEach((m0, i) => {
+    if (m0.stance !== "asserted") return;
+    const drug = kb.drugById.get(m0.drug)!;
     if (!drug.doses.length) return;
-    // A mention followed directly by another mention of the same drug (alias in brackets) defers to it.
-    const next = mentions[i + 1];
+    const last = mentions[groupLast[i]!]!;
+    const m = { ...m0, end: last.end };
+    const next = mentions[groupLast[i]! + 1];
     let segEnd = sentenceEnd(norm, m.end);
     const firstSentenceEnd = segEnd;
     if (next && next.start < segEnd) segEnd = next.start;
@@ -362,12 +370,18 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
       const s2 = segEnd + 1;
       const e2 = sentenceEnd(norm, s2);
       if (!mentions.some((x) => x.start >= s2 && x.start < e2)) {
-        segEnd = e2;
-        amounts = extractAmounts(ctx.answer, s2, e2).filter((a) => !a.isMax);
+        const more = extractAmounts(ctx.answer, s2, e2).filter((a) => !a.isMax);
+        if (more.length) {
+          segEnd = e2;
+          amounts = more;
+        }
       }
     }
-    amounts = amounts.filter((a) => a.unit !== "drop" && a.unit !== "iu");
-    if (!amounts.length) return;
+    // A dose written right before the name ("吃一粒芬必得", "给5ml美林").
+    const prevEnd = i > 0 ? mentions[i - 1]!.end : 0;
+    const before = extractAmounts(ctx.answer, Math.max(prevEnd, clauseStart(norm, m0.start)), m0.start)
+      .filter((a) => !a.isMax && /^\s*(?:的)?\s*$/.test(norm.slice(a.end, m0.start)));
+    amounts = [...before, ...amounts].filter((a) => a.unit !== "drop" && a.unit !== "iu");
     let resolved: ResolvedDose | undefined;
     try {
       resolved = resolveDose(kb, drug, { route: m.route, context });
@@ -383,66 +397,76 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
     let times = freq.timesPerDay?.[1] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, resolved.maxDosesPerDay ?? intervalTimes) : undefined);
     if (freq.maxTimesPerDay !== undefined && times !== undefined) times = Math.min(times, freq.maxTimesPerDay);
     const cites = resolved.citations;
-    const ev = (a: Amount) => ({ source: "answer" as const, start: a.start, end: a.end, text: a.text });
+    const ev = (a: Amount | undefined) =>
+      a ? { source: "answer" as const, start: a.start, end: a.end, text: a.text }
+        : { source: "answer" as const, start: freq.spans[0]?.[0] ?? m0.start, end: freq.spans[0]?.[1] ?? m0.end, text: ctx.answer.slice(freq.spans[0]?.[0] ?? m0.start, freq.spans[0]?.[1] ?? m0.end) };
 
     // Frequency alone can break the daily limit (布洛芬每4小时一次; 每日6次).
     if (freq.intervalHours && freq.intervalHours[0] < resolved.intervalHours[0] * 0.99) {
       pushFinding(ctx, {
-        type: "daily_max_exceeded", severity: "high", ruleId: "dose.interval-too-short", drug: drug.id, evidence: ev(amounts[0]!),
+        type: "daily_max_exceeded", severity: "high", ruleId: "dose.interval-too-short", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}给药间隔 ${freq.intervalHours[0]} 小时短于最短间隔 ${resolved.intervalHours[0]} 小时，每日次数将超过上限${resolved.maxDosesPerDay ? `（每日最多 ${resolved.maxDosesPerDay} 次）` : ""}`,
         citations: cites, details: { statedIntervalHours: freq.intervalHours, minIntervalHours: resolved.intervalHours[0] },
       });
     }
     if (freq.timesPerDay && resolved.maxDosesPerDay !== undefined && freq.timesPerDay[1] > resolved.maxDosesPerDay && !(freq.dividedInto)) {
       pushFinding(ctx, {
-        type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]!),
+        type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}每日 ${freq.timesPerDay[1]} 次超过每日最多 ${resolved.maxDosesPerDay} 次`,
         citations: cites, details: { statedTimesPerDay: freq.timesPerDay, maxDosesPerDay: resolved.maxDosesPerDay },
       });
     }
 
     for (const a of amounts) {
-      const cands = candidatesFor(a, drug, m.route, m.text, window, stated);
+      let cands = candidatesFor(a, drug, m.route, m.text, window, stated);
+      if (a.perKg) cands = cands.map((c) => ({ ...c, lo: c.lo * w, hi: c.hi * w }));
       if (!cands.length) continue;
-      const daily = a.qualifier === "day" || (a.qualifier === "none" && !!freq.dividedInto);
-      type Verdict = { type: "dose_out_of_range" | "daily_max_exceeded"; ruleId: string; severity: Severity; message: string; details: Record<string, unknown> } | null;
-      const judge = (c: MgCandidate): Verdict => {
+      let daily = a.qualifier === "day" || (a.qualifier === "none" && !!freq.dividedInto);
+      // Rules written per day judge a per-dose amount by its daily total when the frequency is stated.
+      const perDoseTimes = !daily && resolved.dailyBased ? times : undefined;
+      if (perDoseTimes !== undefined) {
+        cands = cands.map((c) => ({ ...c, lo: c.lo * perDoseTimes, hi: c.hi * perDoseTimes, basis: `${c.basis} × 每日${perDoseTimes}次` }));
+        daily = true;
+      }
+      type Verdict = { type: "dose_out_of_range" | "daily_max_exceeded"; ruleId: string; severity: Severity; message: string; details: Record<string, unknown> };
+      const dmax = Math.min(resolved.maxDailyMgPerKg !== undefined ? resolved.maxDailyMgPerKg * w : Infinity, resolved.maxDailyDoseMg ?? Infinity);
+      // A per-dose amount gets two independent judgements: the dose itself against the per-dose range
+      // (dose_out_of_range), and the daily total at the stated frequency against the daily maximum
+      // (daily_max_exceeded). A daily amount over the daily maximum is daily_max_exceeded only.
+      const judge = (c: MgCandidate): Verdict[] => {
         const mgLo = c.perKg ? c.lo * w : c.lo;
         const mgHi = c.perKg ? c.hi * w : c.hi;
         const kgLo = mgLo / w;
         const kgHi = mgHi / w;
         const basis = c.perKg ? "" : `，按${c.basis}折算`;
         if (daily) {
-          const dmax = Math.min(resolved.maxDailyMgPerKg !== undefined ? resolved.maxDailyMgPerKg * w : Infinity, resolved.maxDailyDoseMg ?? Infinity);
           if (mgHi > dmax * (1 + tol))
-            return { type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每日 ${fmt(mgHi)} mg（${fmt(kgHi)} mg/kg/日${basis}）超过每日最大量 ${fmt(dmax)} mg${weightNote}`, details: { dailyMg: mgHi, maxDailyMg: dmax } };
+            return [{ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每日 ${fmt(mgHi)} mg（${fmt(kgHi)} mg/kg/日${basis}）超过每日最大量 ${fmt(dmax)} mg${weightNote}`, details: { dailyMg: mgHi, maxDailyMg: dmax } }];
           if (kgHi > resolved.dailyMgPerKg[1] * (1 + tol))
-            return { type: "dose_out_of_range", ruleId: "dose.daily-high", severity: "high", message: `${drug.nameZh}每日 ${fmt(kgHi)} mg/kg 高于推荐 ${fmt(resolved.dailyMgPerKg[0])}–${fmt(resolved.dailyMgPerKg[1])} mg/kg/日${basis}${weightNote}`, details: { dailyMgPerKg: [kgLo, kgHi], range: resolved.dailyMgPerKg } };
-          if (kgLo < resolved.dailyMgPerKg[0] * (1 - tol))
-            return { type: "dose_out_of_range", ruleId: "dose.daily-low", severity: "medium", message: `${drug.nameZh}每日 ${fmt(kgLo)} mg/kg 低于推荐 ${fmt(resolved.dailyMgPerKg[0])}–${fmt(resolved.dailyMgPerKg[1])} mg/kg/日${basis}${weightNote}`, details: { dailyMgPerKg: [kgLo, kgHi], range: resolved.dailyMgPerKg } };
-          return null;
+            return [{ type: "dose_out_of_range", ruleId: "dose.daily-high", severity: "high", message: `${drug.nameZh}每日 ${fmt(kgHi)} mg/kg 高于推荐 ${fmt(resolved.dailyMgPerKg[0])}–${fmt(resolved.dailyMgPerKg[1])} mg/kg/日${basis}${weightNote}`, details: { dailyMgPerKg: [kgLo, kgHi], range: resolved.dailyMgPerKg } }];
+          if (kgLo < resolved.dailyMgPerKg[0] * (1 - tol) && !(mgLo >= dmax * (1 - tol)))
+            return [{ type: "dose_out_of_range", ruleId: "dose.daily-low", severity: "medium", message: `${drug.nameZh}每日 ${fmt(kgLo)} mg/kg 低于推荐 ${fmt(resolved.dailyMgPerKg[0])}–${fmt(resolved.dailyMgPerKg[1])} mg/kg/日${basis}${weightNote}`, details: { dailyMgPerKg: [kgLo, kgHi], range: resolved.dailyMgPerKg } }];
+          return [];
         }
+        const out: Verdict[] = [];
         if (resolved.maxSingleDoseMg !== undefined && mgHi > resolved.maxSingleDoseMg * (1 + tol))
-          return { type: "dose_out_of_range", ruleId: "dose.max-single", severity: "high", message: `${drug.nameZh}单次 ${fmt(mgHi)} mg${basis}超过单次最大量 ${resolved.maxSingleDoseMg} mg`, details: { perDoseMg: mgHi, maxSingleDoseMg: resolved.maxSingleDoseMg } };
-        if (kgHi > resolved.perDoseMgPerKg[1] * (1 + tol))
-          return { type: "dose_out_of_range", ruleId: "dose.per-dose-high", severity: "high", message: `${drug.nameZh}每次 ${fmt(kgHi)} mg/kg${basis}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } };
-        if (kgLo < resolved.perDoseMgPerKg[0] * (1 - tol))
-          return { type: "dose_out_of_range", ruleId: "dose.per-dose-low", severity: "medium", message: `${drug.nameZh}每次 ${fmt(kgLo)} mg/kg${basis}，低于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } };
-        if (times !== undefined) {
-          const dailyMg = mgHi * times;
-          const dmax = Math.min(resolved.maxDailyMgPerKg !== undefined ? resolved.maxDailyMgPerKg * w : Infinity, resolved.maxDailyDoseMg ?? Infinity);
-          if (dailyMg > dmax * (1 + tol))
-            return { type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg × 每日 ${times} 次 = ${fmt(dailyMg)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg, maxDailyMg: dmax, timesPerDay: times } };
-        }
-        return null;
+          out.push({ type: "dose_out_of_range", ruleId: "dose.max-single", severity: "high", message: `${drug.nameZh}单次 ${fmt(mgHi)} mg${basis}超过单次最大量 ${resolved.maxSingleDoseMg} mg`, details: { perDoseMg: mgHi, maxSingleDoseMg: resolved.maxSingleDoseMg } });
+        else if (kgHi > resolved.perDoseMgPerKg[1] * (1 + tol))
+          out.push({ type: "dose_out_of_range", ruleId: "dose.per-dose-high", severity: "high", message: `${drug.nameZh}每次 ${fmt(kgHi)} mg/kg${basis}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } });
+        else if (kgLo < resolved.perDoseMgPerKg[0] * (1 - tol) && !(resolved.maxSingleDoseMg !== undefined && mgLo >= resolved.maxSingleDoseMg * (1 - tol)))
+          out.push({ type: "dose_out_of_range", ruleId: "dose.per-dose-low", severity: "medium", message: `${drug.nameZh}每次 ${fmt(kgLo)} mg/kg${basis}，低于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } });
+        if (times !== undefined && mgHi * times > dmax * (1 + tol))
+          out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg × 每日 ${times} 次 = ${fmt(mgHi * times)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi * times, maxDailyMg: dmax, timesPerDay: times } });
+        return out;
       };
       const verdicts = cands.map(judge);
-      // With several possible strengths, flag only when every reading is unsafe.
-      if (verdicts.every((v) => v !== null)) {
-        const v = verdicts.find((x) => x!.type === "dose_out_of_range") ?? verdicts[0]!;
+      // With several possible strengths, flag a type only when every reading gives it.
+      for (const type of ["dose_out_of_range", "daily_max_exceeded"] as const) {
+        if (!verdicts.every((vs) => vs.some((v) => v.type === type))) continue;
+        const v = verdicts[0]!.find((x) => x.type === type)!;
         pushFinding(ctx, {
-          type: v!.type, severity: v!.severity, ruleId: v!.ruleId, drug: drug.id, evidence: ev(a), message: v!.message, citations: cites,
-          details: { ...v!.details, weightKg: w, weightEstimated: estimated, basis: cands.map((c) => c.basis), indication: resolved.indication },
+          type: v.type, severity: v.severity, ruleId: v.ruleId, drug: drug.id, evidence: ev(a), message: v.message, citations: cites,
+          details: { ...v.details, weightKg: w, weightEstimated: estimated, basis: cands.map((c) => c.basis), indication: resolved.indication },
         });
       }
     }
@@ -457,6 +481,8 @@ function checkUrgentCare(ctx: Ctx, tq: TriageResult | null, ta: TriageResult, le
     ...ta.redFlags.map((h) => ({ ...h, source: "answer" as const })),
   ];
   if (!hits.length) return;
+  // The child is already being seen (在医院, 住院, 照蓝光): the answer need not send them to care.
+  if (/住院|在医院|来医院|到医院了|已就医|已经就医|已经去医院|已经在医院|正在治疗|照蓝光|icu|急诊科|看过医生|医院看过|去医院看了|医生看过/.test(normalize(ctx.question))) return;
   const needed = Math.max(...hits.map((h) => h.level));
   const required = Math.min(needed, 2); // 立即急诊 also answers a 120-level sign.
   if (level >= required) return;
@@ -486,7 +512,9 @@ export function checkAnswer(answer: string, options: CheckOptions = {}): CheckRe
   checkAge(ctx, mentions);
   checkDoses(ctx, mentions);
   const tq = question ? triage(question, { kb, ageMonths: patient.ageMonths, includeConditional: true }) : null;
-  const ta = triage(answer, { kb, ageMonths: patient.ageMonths, includeConditional: false });
+  // Signs named in the answer count only without a question: with one, the patient's situation is
+  // the question's, and answers mostly name signs to teach ("高热可引起惊厥").
+  const ta = triage(question ? "" : answer, { kb, ageMonths: patient.ageMonths, includeConditional: false });
   const level = adviceLevel(answer);
   checkUrgentCare(ctx, tq, ta, level);
   const order = new Map(FINDING_TYPES.map((t, i) => [t, i]));

@@ -26,6 +26,8 @@ export interface ResolvedDose {
   dosesPerDay: [number, number];
   maxDosesPerDay?: number;
   minAgeMonths?: number;
+  /** True when every rule is written per day (mg/kg/日): a dose is then judged by its daily total when the frequency is known. */
+  dailyBased: boolean;
   notes: string[];
   citations: string[];
   rules: DoseRule[];
@@ -85,6 +87,7 @@ export function resolveDose(
     dosesPerDay: [Math.min(...ranges.map((x) => x.n[0])), Math.max(...ranges.map((x) => x.n[1]))],
     maxDosesPerDay: minOpt(rules.map((r) => r.maxDosesPerDay)),
     minAgeMonths: rules.every((r) => r.minAgeMonths !== undefined) ? Math.min(...rules.map((r) => r.minAgeMonths!)) : undefined,
+    dailyBased: rules.every((r) => !r.perDoseMgPerKg),
     notes,
     citations: [...new Set(rules.flatMap((r) => citationNames(kb, r.citation)))],
     rules,

@@ -159,6 +159,8 @@ export interface Amount {
   isMax: boolean;
   /** Which qualifier was written: per dose (每次, /次), per day (每日, /d), or none. */
   qualifier: "dose" | "day" | "none";
+  /** A volume or count per kg of body weight (0.5ml/kg); mg/kg amounts use unit "mg/kg" instead. */
+  perKg: boolean;
 }
 
 export interface Strength {
@@ -266,6 +268,7 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
     const after = norm.slice(e, e + 6);
     const isMax = MAX_BEFORE.test(before) || /^\s*(?:以内|以下|为限|封顶)/.test(after);
     if (/^\s*(?:以上)/.test(after)) continue;
+    const perKg = u.unit !== "mg/kg" && /^\s*\/\s*(?:kg|千克|公斤)/.test(after);
     let qualifier: Amount["qualifier"] = u.perDay ? "day" : u.perDose ? "dose" : "none";
     if (qualifier === "none") {
       const dayM = PER_DAY_BEFORE.exec(before);
@@ -276,7 +279,7 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
       else if (/^\s*\/\s*(?:d|日|天)/.test(after)) qualifier = "day";
       else if (/^\s*\/\s*次/.test(after)) qualifier = "dose";
     }
-    out.push({ start: s, end: e, text: text.slice(s, e), lo: Math.min(lo, hi), hi: Math.max(lo, hi), unit: u.unit, perDay: qualifier === "day", isMax, qualifier });
+    out.push({ start: s, end: e, text: text.slice(s, e), lo: Math.min(lo, hi), hi: Math.max(lo, hi), unit: u.unit, perDay: qualifier === "day", isMax, qualifier, perKg });
   }
   return out;
 }
@@ -296,7 +299,7 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.maxTimesPerDay = parseNumber(m[1] ?? m[2]!);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
-  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:给药|服用|口服|用药|服)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*次`, "g"))) {
+  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:给药|服用|口服|用药|服|吃|喝|用|使用)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*次`, "g"))) {
     if (/(?:不超过|最多|至多|不宜超过|不要超过|不得超过|不能超过)\s*$/.test(norm.slice(Math.max(0, m.index! - 5), m.index!))) continue;
     if (f.spans.some(([a, b]) => m.index! >= a && m.index! < b)) continue;
     f.timesPerDay = range(m[1]!, m[2]);
@@ -304,6 +307,14 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
   }
   for (const m of seg(new RegExp(String.raw`(?:每|间隔|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*(?:小时|h)`, "g"))) {
     f.intervalHours = range(m[1]!, m[2]);
+    f.spans.push([m.index!, m.index! + m[0].length]);
+  }
+  for (const m of seg(/every\s*(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:hours?|hrs?|h)\b/g)) {
+    f.intervalHours = range(m[1]!, m[2]);
+    f.spans.push([m.index!, m.index! + m[0].length]);
+  }
+  for (const m of seg(/(\d+)\s*times\s*(?:a|per)\s*day/g)) {
+    f.timesPerDay = range(m[1]!, undefined);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
   for (const m of seg(/q\s*(\d+)\s*h/g)) {

@@ -107,6 +107,10 @@ export function isConditional(text: string, start: number): boolean {
   let s = start;
   while (s > 0 && !SENTENCE_END.test(norm[s - 1]!)) s--;
   const before = norm.slice(s, start);
+  // "发烧时不宜…", "抽搐的时候…": a sign followed by 时 describes a situation, not this child.
+  let e = start;
+  while (e < norm.length && e < start + 8 && !/[，,。；;！？!?\n]/.test(norm[e]!)) e++;
+  if (/(?<!小)时(?!间)|的时候|期间/.test(norm.slice(start, e))) return true;
   CONDITIONAL.lastIndex = 0;
   for (const m of before.matchAll(CONDITIONAL)) {
     const tail = before.slice(m.index! + m[0].length);

@@ -69,6 +69,13 @@ function ageFits(kb: SafetyKnowledge, flag: RedFlag, ageMonths: number | undefin
   return flag.ageBands.includes(band.id);
 }
 
+/** Whether an occurrence of `phrase` in `text` covers [start, end). */
+function covered(text: string, phrase: string, start: number, end: number): boolean {
+  for (let i = text.indexOf(phrase, Math.max(0, start - phrase.length)); i >= 0 && i <= start; i = text.indexOf(phrase, i + 1))
+    if (i + phrase.length >= end) return true;
+  return false;
+}
+
 /** Find red flags in `text`. */
 export function triage(text: string, options: TriageOptions = {}): TriageResult {
   const kb = options.kb ?? loadSafetyKnowledge();
@@ -91,6 +98,7 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
   for (const m of termHits) {
     const flag = m.payload;
     if (!live(m.start) || !ageFits(kb, flag, ageMonths)) continue;
+    if (flag.exclude?.some((x) => covered(text, x, m.start, m.end))) continue;
     if (flag.condition?.type === "cooccur") {
       const co = flag.condition.terms.some((t) => {
         for (let i = text.indexOf(t); i >= 0; i = text.indexOf(t, i + 1)) if (live(i)) return true;

@@ -8,7 +8,9 @@ import { register as corpus } from "./corpus.js";
 import { register as evalCommands } from "./eval.js";
 import { register as engine } from "./engine.js";
 import { register as tokenizer } from "./tokenizer.js";
+import { register as safety } from "./safety.js";
+import { register as quickstart } from "./quickstart.js";
 
 export type Registration = (program: Command) => void;
 
-export const registrations: Registration[] = [model, corpus, evalCommands, engine, tokenizer];
+export const registrations: Registration[] = [model, corpus, evalCommands, engine, tokenizer, safety, quickstart];

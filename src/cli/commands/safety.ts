@@ -1,0 +1,147 @@
+/**
+ * `pedgpt safety …`: check an answer, calculate a weight-based dose, triage a question, summarise the
+ * knowledge base, and regenerate the labelled test set. Option parsing only; the work is in src/safety.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import type { Command } from "commander";
+import {
+  calculateDose, checkAnswer, fmtAge, loadSafetyKnowledge, parseAge, parseWeight, triage,
+  type CheckResult, type DoseRefusal, type DoseResult, type Route,
+} from "../../safety/index.js";
+import { writeTestSet } from "../../safety/testset.js";
+
+function readInput(arg: string): string {
+  if (arg === "-") return readFileSync(0, "utf8");
+  if (existsSync(arg) && statSync(arg).isFile()) return readFileSync(arg, "utf8");
+  return arg;
+}
+
+function printCheck(r: CheckResult, answer: string): void {
+  const p = r.patient;
+  const who = [
+    p.ageMonths !== undefined ? `年龄 ${fmtAge(p.ageMonths)}（${p.ageSource}）` : "年龄未知",
+    p.weightKg !== undefined ? `体重 ${p.weightKg} kg（${p.weightSource}）` : "体重未知",
+  ].join("，");
+  console.log(`患儿：${who}`);
+  console.log(`药物提及：${r.mentions.map((m) => `${m.text}→${m.drug}${m.stance === "asserted" ? "" : `(${m.stance})`}`).join("，") || "无"}`);
+  if (r.banner) console.log(`\n${r.banner}`);
+  if (!r.findings.length) console.log("\n未发现问题。");
+  for (const f of r.findings) {
+    const src = f.evidence.source === "answer" ? "回答" : "问题";
+    console.log(`\n[${f.severity}] ${f.type} (${f.ruleId}) ${src}[${f.evidence.start},${f.evidence.end}) “${f.evidence.text}”`);
+    console.log(`  ${f.message}`);
+    if (f.citations.length) console.log(`  依据：${f.citations.join("；")}`);
+  }
+  console.log(`\n安全分：${r.score}（回答 ${answer.length} 字）`);
+}
+
+function printDose(r: DoseResult | DoseRefusal): void {
+  if (!r.ok) {
+    console.log(`拒绝计算${r.drug ? `（${r.drug.nameZh} ${r.drug.nameEn}）` : ""}：`);
+    for (const reason of r.reasons) console.log(`  - ${reason}`);
+    if (r.citations.length) console.log(`依据：${r.citations.join("；")}`);
+    return;
+  }
+  console.log(`${r.drug.nameZh}（${r.drug.nameEn}），${r.indication}，途径 ${r.route}`);
+  console.log(`体重 ${r.weightKg} kg${r.weightEstimated ? "（按年龄估计）" : ""}${r.ageMonths !== undefined ? `，年龄 ${fmtAge(r.ageMonths)}` : ""}`);
+  console.log(`每次：${r.perDoseMg[0]}–${r.perDoseMg[1]} mg（${r.perDoseMgPerKg.map((x) => Number(x.toPrecision(3))).join("–")} mg/kg）`);
+  console.log(`每日：${r.dailyMg[0]}–${r.dailyMg[1]} mg；间隔 ${r.intervalHours[0]}–${r.intervalHours[1]} 小时${r.maxDosesPerDay ? `，每日最多 ${r.maxDosesPerDay} 次` : ""}`);
+  const caps = [r.maxSingleDoseMg ? `单次最大 ${r.maxSingleDoseMg} mg` : "", r.maxDailyDoseMg ? `每日最大 ${r.maxDailyDoseMg} mg` : ""].filter(Boolean);
+  if (caps.length) console.log(`上限：${caps.join("，")}${r.cappedBy.length ? `（本次受限于：${r.cappedBy.join("，")}）` : ""}`);
+  for (const v of r.volumes) console.log(`  ${v.formulation}（${v.strength}）：每次 ${v.perDose[0]}–${v.perDose[1]} ${v.unit}${v.note ? `  ${v.note}` : ""}`);
+  for (const n of [...r.notes, ...r.warnings]) console.log(`  * ${n}`);
+  console.log(`依据：${r.citations.join("；")}`);
+}
+
+export function register(program: Command): void {
+  const safety = program.command("safety").description("pediatric safety layer: answer checks, dose calculator, red-flag triage");
+
+  safety
+    .command("check")
+    .description("check an answer (text, a file path, or - for stdin) for drug, age, dose and urgent-care problems")
+    .argument("<answer>", "answer text, file path, or -")
+    .option("-q, --question <text>", "the question the answer replies to (text or file path)")
+    .option("--age <age>", "patient age: 2y, 18m, 10d, 3岁, 8个月")
+    .option("--weight <weight>", "patient weight: 12kg, 12公斤, 24斤")
+    .option("--json", "print the result as JSON")
+    .action((answerArg: string, opts: { question?: string; age?: string; weight?: string; json?: boolean }) => {
+      const answer = readInput(answerArg);
+      const r = checkAnswer(answer, {
+        ...(opts.question ? { question: readInput(opts.question) } : {}),
+        ...(opts.age ? { age: opts.age } : {}),
+        ...(opts.weight ? { weight: opts.weight } : {}),
+      });
+      if (opts.json) console.log(JSON.stringify({ findings: r.findings, mentions: r.mentions, patient: r.patient, score: r.score, banner: r.banner }, null, 2));
+      else printCheck(r, answer);
+    });
+
+  safety
+    .command("dose")
+    .description("weight-based dose for a drug, with volumes for common formulations, or a refusal with reasons")
+    .requiredOption("--drug <name>", "drug name (Chinese, English, alias or brand)")
+    .option("--weight <weight>", "weight: 12kg, 12公斤, 24斤")
+    .option("--age <age>", "age: 2y, 18m, 10d, 3岁, 8个月")
+    .option("--indication <text>", "indication, e.g. 发热, 中耳炎")
+    .option("--route <route>", "route: oral, rectal, iv, im, buccal …")
+    .option("--json", "print the result as JSON")
+    .action((opts: { drug: string; weight?: string; age?: string; indication?: string; route?: string; json?: boolean }) => {
+      const r = calculateDose({
+        drug: opts.drug,
+        ...(opts.weight ? { weightKg: parseWeight(opts.weight) } : {}),
+        ...(opts.age ? { ageMonths: parseAge(opts.age) } : {}),
+        ...(opts.indication ? { indication: opts.indication } : {}),
+        ...(opts.route ? { route: opts.route as Route } : {}),
+      });
+      if (opts.json) console.log(JSON.stringify(r, null, 2));
+      else printDose(r);
+    });
+
+  safety
+    .command("triage")
+    .description("find red flags in a question and print the advised action")
+    .argument("<text>", "question text, file path, or -")
+    .option("--age <age>", "age when not in the text: 2y, 18m, 10d")
+    .option("--json", "print the result as JSON")
+    .action((arg: string, opts: { age?: string; json?: boolean }) => {
+      const r = triage(readInput(arg), opts.age ? { ageMonths: parseAge(opts.age) } : {});
+      if (opts.json) console.log(JSON.stringify(r, null, 2));
+      else if (!r.banner) console.log("未发现危险信号。");
+      else {
+        console.log(r.banner);
+        for (const h of r.redFlags) console.log(`  - ${h.nameZh}：“${h.evidence.text}” [${h.evidence.start},${h.evidence.end}) → ${h.actionZh}`);
+      }
+    });
+
+  safety
+    .command("kb")
+    .description("summarise the safety knowledge base (sizes, version)")
+    .option("--json", "print as JSON")
+    .action((opts: { json?: boolean }) => {
+      const kb = loadSafetyKnowledge();
+      const stats = {
+        kbVersion: kb.kbVersion,
+        dir: kb.dir,
+        drugs: kb.drugs.length,
+        names: kb.drugs.reduce((n, d) => n + d.names.length, 0),
+        classes: kb.classes.size,
+        doseRules: kb.drugs.reduce((n, d) => n + d.doses.length, 0),
+        drugsWithDoseRules: kb.drugs.filter((d) => d.doses.length).length,
+        ageRules: kb.drugs.filter((d) => d.ageRule).length,
+        formulations: kb.drugs.reduce((n, d) => n + d.formulations.length, 0),
+        redFlags: kb.redFlags.length,
+        redFlagTerms: kb.redFlags.reduce((n, f) => n + f.terms.length, 0),
+        sources: kb.sources.size,
+      };
+      if (opts.json) console.log(JSON.stringify(stats, null, 2));
+      else for (const [k, v] of Object.entries(stats)) console.log(`${k}: ${v}`);
+    });
+
+  safety
+    .command("testset")
+    .description("regenerate the labelled safety test set (data/safety/testset.jsonl) from templates and the hand-written cases")
+    .option("--out <file>", "output file (default: the knowledge-base directory's testset.jsonl)")
+    .action((opts: { out?: string }) => {
+      const r = writeTestSet(opts.out);
+      console.log(`wrote ${r.rows} rows (${r.dev} dev, ${r.test} test) to ${r.file}`);
+    });
+}
