@@ -337,11 +337,9 @@ void attentionForward(const AttnShape& s, float* out, float* lse, const float* q
       return;
     }
     float* S = scratch((size_t)rows * kcount);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kcount, s.D, s.scale, qb0, (int)qs, kb0, (int)ks, 0.0f, S,
-                kcount);
+    gemmOne(false, true, rows, kcount, s.D, s.scale, qb0, (int)qs, kb0, (int)ks, 0.0f, S, kcount);
     softmaxBlock(s, b, h, i0, rows, kcount, S, nullptr, lse + ((int64_t)b * s.H + h) * s.Tq + i0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, s.D, kcount, 1.0f, S, kcount, vb0, (int)ks, 0.0f, ob0,
-                (int)qs);
+    gemmOne(false, false, rows, s.D, kcount, 1.0f, S, kcount, vb0, (int)ks, 0.0f, ob0, (int)qs);
   };
   if (g_threads > 1 && items >= g_threads) {
     BlasSingleThread single;
@@ -373,12 +371,10 @@ void attentionBackward(const AttnShape& s, float* dq, float* dk, float* dv, cons
         const float* lseb = lse + ((int64_t)b * s.H + h) * s.Tq + i0;
         float* P = scratch((size_t)2 * rows * kcount);
         float* dS = P + (size_t)rows * kcount;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kcount, s.D, s.scale, q + rowOff, (int)qs, kb0,
-                    (int)ks, 0.0f, P, kcount);
+        gemmOne(false, true, rows, kcount, s.D, s.scale, q + rowOff, (int)qs, kb0, (int)ks, 0.0f, P, kcount);
         softmaxBlock(s, b, h, i0, rows, kcount, P, lseb, nullptr);
         // dP = dO V^T
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kcount, s.D, 1.0f, dout + rowOff, (int)qs, vb0,
-                    (int)ks, 0.0f, dS, kcount);
+        gemmOne(false, true, rows, kcount, s.D, 1.0f, dout + rowOff, (int)qs, vb0, (int)ks, 0.0f, dS, kcount);
         for (int r = 0; r < rows; r++) {
           const float* o = out + rowOff + r * qs;
           const float* g = dout + rowOff + r * qs;
@@ -391,12 +387,9 @@ void attentionBackward(const AttnShape& s, float* dq, float* dk, float* dv, cons
           for (int j = 0; j < kcount; j++) ds[j] = p[j] * (ds[j] - Di) * s.scale;
         }
         // dQ += dS K ; dK += dS^T Q ; dV += P^T dO
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, s.D, kcount, 1.0f, dS, kcount, kb0, (int)ks, 1.0f,
-                    dq + rowOff, (int)qs);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kcount, s.D, rows, 1.0f, dS, kcount, q + rowOff, (int)qs,
-                    1.0f, dkb0, (int)ks);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kcount, s.D, rows, 1.0f, P, kcount, dout + rowOff, (int)qs,
-                    1.0f, dvb0, (int)ks);
+        gemmOne(false, false, rows, s.D, kcount, 1.0f, dS, kcount, kb0, (int)ks, 1.0f, dq + rowOff, (int)qs);
+        gemmOne(true, false, kcount, s.D, rows, 1.0f, dS, kcount, q + rowOff, (int)qs, 1.0f, dkb0, (int)ks);
+        gemmOne(true, false, kcount, s.D, rows, 1.0f, P, kcount, dout + rowOff, (int)qs, 1.0f, dvb0, (int)ks);
       }
     }
   };
