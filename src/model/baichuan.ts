@@ -35,6 +35,7 @@ export function baichuanPositionRule(raw: Record<string, unknown>): { position: 
 export function parseBaichuanConfig(raw: Record<string, unknown>, source: string): ModelConfig {
   const r = new ConfigReader(raw, source);
   r.expectOneOf("position_embedding", ["rope", "alibi"], 'expected "rope" or "alibi"');
+  r.expectOneOf("rope_scaling", [], "Baichuan2's modeling code has no RoPE scaling");
   const z = r.num("z_loss_weight", 0, false);
   if (z !== 0) r.fail("z_loss_weight", `z-loss is not implemented; expected 0, got ${z}`);
   const hiddenSize = r.int("hidden_size");
@@ -57,6 +58,7 @@ export function parseBaichuanConfig(raw: Record<string, unknown>, source: string
     rmsNormEps: r.num("rms_norm_eps", 1e-6),
     // The 7B remote code hard-codes base 10000; a rope_theta field, if present, is honoured.
     ropeTheta: r.num("rope_theta", 10000),
+    ropeScaling: null,
     maxPositions,
     tieWordEmbeddings: r.bool("tie_word_embeddings", false),
     qkv: "packed",

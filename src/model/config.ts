@@ -9,6 +9,11 @@
 
 export type ArchitectureName = "LlamaForCausalLM" | "Qwen2ForCausalLM" | "BaichuanForCausalLM";
 
+/** RoPE scaling variants we implement (transformers' rope_scaling). */
+export type RopeScaling =
+  | { type: "linear"; factor: number }
+  | { type: "llama3"; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+
 export interface ModelConfig {
   architecture: ArchitectureName;
   /** V */
@@ -28,6 +33,8 @@ export interface ModelConfig {
   rmsNormEps: number;
   /** RoPE base; unused with ALiBi */
   ropeTheta: number;
+  /** rope_scaling, null for plain RoPE */
+  ropeScaling: RopeScaling | null;
   /** max_position_embeddings / model_max_length: the longest context the model was built for */
   maxPositions: number;
   tieWordEmbeddings: boolean;
@@ -143,6 +150,27 @@ export class ConfigReader {
     if (v === undefined || v === null) return;
     if (!allowed.some((a) => JSON.stringify(a) === JSON.stringify(v))) this.fail(field, `unsupported value ${this.show(v)} (${why})`);
   }
+}
+
+/** rope_scaling: null/absent/"default" → null; "linear" and "llama3" read; anything else rejected. */
+export function readRopeScaling(r: ConfigReader): RopeScaling | null {
+  const v = r.raw["rope_scaling"];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "object" || Array.isArray(v)) r.fail("rope_scaling", `expected an object or null, got ${JSON.stringify(v)}`);
+  const sub = new ConfigReader(v as Record<string, unknown>, `${r.source} (rope_scaling)`);
+  const kind = sub.has("rope_type") ? sub.str("rope_type") : sub.str("type", "default");
+  if (kind === "default") return null;
+  if (kind === "linear") return { type: "linear", factor: sub.num("factor") };
+  if (kind === "llama3") {
+    return {
+      type: "llama3",
+      factor: sub.num("factor"),
+      lowFreqFactor: sub.num("low_freq_factor"),
+      highFreqFactor: sub.num("high_freq_factor"),
+      originalMaxPositions: sub.int("original_max_position_embeddings"),
+    };
+  }
+  return r.fail("rope_scaling", `unsupported rope_type "${kind}" (implemented: default, linear, llama3)`);
 }
 
 /** Checks shared by every architecture once the fields are read. */

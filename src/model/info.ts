@@ -80,7 +80,7 @@ export function formatModelInfo(info: ModelInfo): string {
     ["MLP width", String(c.intermediateSize)],
     ["heads", `${c.numHeads} query / ${c.numKvHeads} key-value, head dim ${c.headDim}`],
     ["vocabulary", String(c.vocabSize)],
-    ["positions", `${c.position === "rope" ? `RoPE θ=${c.ropeTheta}` : "ALiBi"}, max ${c.maxPositions} (${info.positionRule})`],
+    ["positions", `${c.position === "rope" ? `RoPE θ=${c.ropeTheta}${c.ropeScaling ? `, ${c.ropeScaling.type} scaling ×${c.ropeScaling.factor}` : ""}` : "ALiBi"}, max ${c.maxPositions} (${info.positionRule})`],
     ["q/k/v", `${c.qkv === "packed" ? "fused W_pack" : "separate"}${c.qkvBias ? ", with biases" : ""}`],
     ["lm_head", `${c.tieWordEmbeddings ? "tied to embeddings" : "separate"}${c.normHead ? ", NormHead (rows L2-normalised)" : ""}`],
     ["parameters", `${info.parameterCount.toLocaleString("en-US")} (${(info.parameterCount / 1e6).toFixed(2)} M)`],

@@ -3,9 +3,10 @@
  * (RMSNorm, RoPE with rope_theta, grouped-query attention, SwiGLU MLP, optional tied embeddings,
  * optional attention/MLP biases). The math is shared with the other families (layers.ts).
  *
- * Not supported (rejected with the field named): rope_scaling of any kind, activations other than silu.
+ * rope_scaling "linear" and "llama3" (Llama 3.1/3.2) are supported; other kinds (dynamic, yarn, longrope)
+ * and activations other than silu are rejected with the field named.
  */
-import { checkGeometry, ConfigReader, type ModelConfig } from "./config.js";
+import { checkGeometry, ConfigReader, readRopeScaling, type ModelConfig } from "./config.js";
 
 /** Fields common to Llama-style configs (Llama, Qwen2). */
 export function parseLlamaLike(r: ConfigReader, architecture: "LlamaForCausalLM" | "Qwen2ForCausalLM"): ModelConfig {
@@ -14,7 +15,6 @@ export function parseLlamaLike(r: ConfigReader, architecture: "LlamaForCausalLM"
   if (!r.has("head_dim") && hiddenSize % numHeads !== 0) {
     r.fail("num_attention_heads", `${numHeads} does not divide hidden_size = ${hiddenSize} (and no head_dim is given)`);
   }
-  r.expectOneOf("rope_scaling", [{ rope_type: "default" }, { type: "default" }], "RoPE scaling (linear, dynamic, yarn, llama3) is not implemented");
   return {
     architecture,
     vocabSize: r.int("vocab_size"),
@@ -26,6 +26,7 @@ export function parseLlamaLike(r: ConfigReader, architecture: "LlamaForCausalLM"
     headDim: r.int("head_dim", hiddenSize / numHeads),
     rmsNormEps: r.num("rms_norm_eps", 1e-6),
     ropeTheta: r.num("rope_theta", 10000),
+    ropeScaling: readRopeScaling(r),
     maxPositions: r.int("max_position_embeddings", 2048),
     tieWordEmbeddings: r.bool("tie_word_embeddings", false),
     qkv: "separate",

@@ -54,7 +54,8 @@ describe("config validation", () => {
 
   it("names the field and value of unsupported or malformed configs", () => {
     bad({ architectures: ["GPT2LMHeadModel"] }, "architectures");
-    bad({ rope_scaling: { type: "linear", factor: 2 } }, "rope_scaling");
+    bad({ rope_scaling: { type: "yarn", factor: 2 } }, "rope_scaling");
+    bad({ rope_scaling: { rope_type: "llama3", factor: 8 } }, "low_freq_factor");
     bad({ num_key_value_heads: 3 }, "num_key_value_heads");
     bad({ hidden_act: "gelu" }, "hidden_act");
     bad({ hidden_size: "128" }, "hidden_size");

@@ -22,12 +22,12 @@ import {
   reshape,
   sum,
   alibiSlopes,
-  ropeTables,
   type RopeTables,
   Tensor,
 } from "../engine/index.js";
 import type { ModelConfig } from "./config.js";
 import { initParameters } from "./init.js";
+import { modelRopeTables } from "./rope.js";
 import { decoderLayer, decoderParamSpecs, KVCache, layerLeaves, layerWeights, type LayerContext, type LayerWeights, type LinearHook } from "./layers.js";
 
 /** A batch of token sequences, row-major (B, T). */
@@ -107,7 +107,7 @@ export class CausalLM {
   private ropeFor(n: number): RopeTables {
     if (this.ropeCache === null || this.ropeCache.maxPos < n) {
       const size = Math.max(n, Math.min(this.config.maxPositions, 2 * (this.ropeCache?.maxPos ?? 0)), 64);
-      this.ropeCache = ropeTables(this.config.ropeTheta, this.config.headDim, size);
+      this.ropeCache = modelRopeTables(this.config, size);
     }
     return this.ropeCache;
   }
