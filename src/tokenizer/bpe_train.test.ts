@@ -3,7 +3,8 @@
  * tokenizer.json, loaded back by @huggingface/tokenizers, must give the ids that an independent
  * rank-order merge application gives, on every corpus line; it must round-trip any text.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -30,6 +31,48 @@ describe("trainBpeTokenizer", () => {
     expect(vocab["<s>"]).toBe(1);
     expect(vocab["</s>"]).toBe(2);
     expect(trained.stats.chars).toBe(corpus.reduce((n, l) => n + l.length, 0));
+  });
+
+  it("learns the same merges as a naive trainer that recounts every pair after each merge", () => {
+    const small = corpus.slice(0, 300);
+    const fast = trainBpeTokenizer(small, { vocabSize: 500 });
+    const json = fast.tokenizerJson as { model: { merges: Array<[string, string]> } };
+    const lib = new HfLib(fast.tokenizerJson, {});
+    const pre = (lib as unknown as { pre_tokenizer: { _call(t: string): string[] } }).pre_tokenizer;
+    const counts = new Map<string, number>();
+    for (const l of small) for (const w of pre._call(l.normalize("NFC"))) counts.set(w, (counts.get(w) ?? 0) + 1);
+    // Ties break on the smaller (left id, right id), with ids as the trainer assigned them.
+    const vocab = (fast.tokenizerJson as { model: { vocab: Record<string, number> } }).model.vocab;
+    let words = [...counts].map(([w, c]) => ({ syms: Array.from(w), c }));
+    const expected: Array<[string, string]> = [];
+    for (let step = 0; step < json.model.merges.length; step++) {
+      const pc = new Map<string, number>();
+      for (const { syms, c } of words) for (let i = 0; i + 1 < syms.length; i++) {
+        const k = syms[i] + "\u0000" + syms[i + 1];
+        pc.set(k, (pc.get(k) ?? 0) + c);
+      }
+      let best: string | null = null;
+      let bestC = 0;
+      let bestKey = Infinity;
+      for (const [k, c] of pc) {
+        const [x, y] = k.split("\u0000") as [string, string];
+        const key = vocab[x]! * 2 ** 20 + vocab[y]!;
+        if (c > bestC || (c === bestC && key < bestKey)) [best, bestC, bestKey] = [k, c, key];
+      }
+      const [x, y] = best!.split("\u0000") as [string, string];
+      expected.push([x, y]);
+      words = words.map(({ syms, c }) => {
+        const out: string[] = [];
+        for (let i = 0; i < syms.length; ) {
+          if (i + 1 < syms.length && syms[i] === x && syms[i + 1] === y) {
+            out.push(x + y);
+            i += 2;
+          } else out.push(syms[i++]!);
+        }
+        return { syms: out, c };
+      });
+    }
+    expect(json.model.merges).toEqual(expected);
   });
 
   it("saves a tokenizer.json that @huggingface/tokenizers encodes exactly as rank-order merges do", () => {
@@ -78,6 +121,13 @@ describe("trainBpeTokenizer", () => {
     }
   });
 
+  it("encodes text without special tokens identically with and without special-token parsing", () => {
+    const tok = loadTokenizer(tmp);
+    for (const line of heldOut) {
+      expect(tok.encode(line, { addSpecialTokens: false, parseSpecial: false })).toEqual(tok.encode(line, { addSpecialTokens: false }));
+    }
+  });
+
   it("treats special-token text as special only when asked", () => {
     const tok = loadTokenizer(tmp);
     expect(tok.encode("a</s>b", { addSpecialTokens: false })).toContain(2);
@@ -102,6 +152,32 @@ describe("trainBpeTokenizer", () => {
     expect(fromFile.tokenizerJson).toEqual(trainBpeTokenizer(corpus.slice(0, 300), { vocabSize: 500 }).tokenizerJson);
     await expect(trainBpeTokenizerFromFiles([join(tmp, "missing.txt")])).rejects.toThrow(/missing\.txt: cannot read corpus file/);
     expect(() => trainBpeTokenizer([], { vocabSize: 100 })).toThrow(/vocab size must be/);
+  });
+});
+
+describe("loadTokenizer", () => {
+  it("picks tokenizer.model when there is no tokenizer.json, with tokenizer_config.json applied", () => {
+    const dir = join(tmp, "spm");
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(fileURLToPath(new URL("../../test/fixtures/tokenizer/bpe_llama.model", import.meta.url)), join(dir, "tokenizer.model"));
+    writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ add_bos_token: false, chat_template_id: "baichuan2" }));
+    const tok = loadTokenizer(dir);
+    expect(tok.kind).toBe("sentencepiece");
+    expect(tok.addBos).toBe(false);
+    expect(tok.chatTemplateId).toBe("baichuan2");
+    expect(tok.vocabSize).toBe(2000);
+  });
+  it("names the directory when there is no tokenizer", () => {
+    const dir = join(tmp, "empty");
+    mkdirSync(dir, { recursive: true });
+    expect(() => loadTokenizer(dir)).toThrow(/empty: no tokenizer\.json or tokenizer\.model found/);
+    expect(() => loadTokenizer(join(tmp, "nope"))).toThrow(/nope: not a directory/);
+  });
+  it("names the file on invalid JSON", () => {
+    const dir = join(tmp, "badjson");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "tokenizer.json"), "{ not json");
+    expect(() => loadTokenizer(dir)).toThrow(/badjson\/tokenizer\.json: invalid JSON/);
   });
 });
 

@@ -211,31 +211,44 @@ export class BpeTrainer {
     const byteChars = bytesToUnicode();
     const vocabList: string[] = [...this.specials, ...byteChars];
     const idOf = new Map<string, number>(vocabList.map((t, i) => [t, i]));
-    // Words as arrays of symbol ids, with their counts.
-    const words: number[][] = [];
-    const counts: number[] = [];
+    // All distinct words laid out in one array of symbols, linked within each word; removed symbols are -1.
+    // occ[pair] lists positions where the pair may start (entries go stale and are re-checked on use).
+    let total = 0;
+    for (const w of this.wordCounts.keys()) total += w.length; // byte-level chars are all in the BMP
+    const sym = new Int32Array(total);
+    const next = new Int32Array(total);
+    const prev = new Int32Array(total);
+    const weight = new Int32Array(total);
+    let pos = 0;
     for (const [w, c] of this.wordCounts) {
-      const syms = Array.from(w, (ch) => {
+      const start = pos;
+      for (const ch of w) {
         const id = idOf.get(ch);
         if (id === undefined) throw new TokenizerError(`internal: pre-tokenizer produced a non-byte character U+${ch.codePointAt(0)!.toString(16)}`);
-        return id;
-      });
-      words.push(syms);
-      counts.push(c);
+        sym[pos] = id;
+        prev[pos] = pos === start ? -1 : pos - 1;
+        next[pos] = pos + 1;
+        weight[pos] = c;
+        pos++;
+      }
+      if (pos > start) next[pos - 1] = -1;
     }
     const pairCount = new Map<number, number>();
-    const where = new Map<number, Set<number>>();
-    const addPair = (key: number, wi: number, c: number) => {
-      pairCount.set(key, (pairCount.get(key) ?? 0) + c);
-      let s = where.get(key);
-      if (!s) where.set(key, (s = new Set()));
-      s.add(wi);
+    const occ = new Map<number, number[]>();
+    const touched = new Set<number>();
+    const bump = (k: number, delta: number, at: number) => {
+      pairCount.set(k, (pairCount.get(k) ?? 0) + delta);
+      if (delta > 0) {
+        let list = occ.get(k);
+        if (!list) occ.set(k, (list = []));
+        list.push(at);
+        touched.add(k);
+      }
     };
-    words.forEach((syms, wi) => {
-      for (let i = 0; i + 1 < syms.length; i++) addPair(syms[i]! * KEY + syms[i + 1]!, wi, counts[wi]!);
-    });
+    for (let p = 0; p < total; p++) if (next[p]! >= 0) bump(sym[p]! * KEY + sym[next[p]!]!, weight[p]!, p);
     const heap = new CountHeap();
     for (const [k, c] of pairCount) heap.push(c, k);
+    touched.clear();
     const merges: Array<[string, string]> = [];
     while (vocabList.length < this.vocabSize && heap.length > 0) {
       const [c, key] = heap.pop();
@@ -255,38 +268,35 @@ export class BpeTrainer {
         idOf.set(merged, z);
       }
       merges.push([vocabList[a]!, vocabList[b]!]);
-      const touched = new Set<number>();
-      for (const wi of where.get(key) ?? []) {
-        const syms = words[wi]!;
-        const wc = counts[wi]!;
-        let changed = false;
-        const out: number[] = [];
-        for (let i = 0; i < syms.length; ) {
-          if (i + 1 < syms.length && syms[i] === a && syms[i + 1] === b) {
-            out.push(z);
-            i += 2;
-            changed = true;
-          } else out.push(syms[i++]!);
+      // Left to right within each word (positions ascending), so runs like "a a a" merge as "(a a) a".
+      const positions = Int32Array.from(occ.get(key) ?? []).sort();
+      for (const p of positions) {
+        if (sym[p] !== a) continue;
+        const q = next[p]!;
+        if (q < 0 || sym[q] !== b) continue;
+        const w = weight[p]!;
+        const pp = prev[p]!;
+        const r = next[q]!;
+        if (pp >= 0) {
+          bump(sym[pp]! * KEY + a, -w, pp);
+          bump(sym[pp]! * KEY + z, w, pp);
         }
-        if (!changed) continue;
-        // Remove the word's old pairs, add its new ones.
-        for (let i = 0; i + 1 < syms.length; i++) {
-          const k = syms[i]! * KEY + syms[i + 1]!;
-          pairCount.set(k, pairCount.get(k)! - wc);
+        if (r >= 0) {
+          bump(b * KEY + sym[r]!, -w, q);
+          bump(z * KEY + sym[r]!, w, p);
+          prev[r] = p;
         }
-        for (let i = 0; i + 1 < out.length; i++) {
-          const k = out[i]! * KEY + out[i + 1]!;
-          addPair(k, wi, wc);
-          if (out[i] === z || out[i + 1] === z) touched.add(k);
-        }
-        words[wi] = out;
+        sym[p] = z;
+        next[p] = r;
+        sym[q] = -1;
       }
       pairCount.delete(key);
-      where.delete(key);
+      occ.delete(key);
       for (const k of touched) {
         const cnt = pairCount.get(k) ?? 0;
-        if (cnt > 0) heap.push(cnt, k);
+        if (cnt > 0 && k !== key) heap.push(cnt, k);
       }
+      touched.clear();
     }
     const vocab: Record<string, number> = {};
     vocabList.forEach((t, i) => (vocab[t] = i));

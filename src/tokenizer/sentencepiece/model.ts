@@ -24,60 +24,51 @@ interface TrieNode {
   id: number;
 }
 
-/** Binary max-heap of BPE candidate pairs ordered by (score desc, left asc). */
+interface Pair {
+  left: number;
+  right: number;
+  score: number;
+  size: number;
+}
+
+/** Binary max-heap of BPE candidate pairs ordered by (score desc, left asc), as SymbolPairComparator. */
 class PairHeap {
-  private readonly left: number[] = [];
-  private readonly right: number[] = [];
-  private readonly score: number[] = [];
-  private readonly size: number[] = [];
+  private readonly a: Pair[] = [];
   get length(): number {
-    return this.left.length;
+    return this.a.length;
   }
-  private better(i: number, j: number): boolean {
-    const si = this.score[i]!;
-    const sj = this.score[j]!;
-    return si > sj || (si === sj && this.left[i]! < this.left[j]!);
+  private static better(x: Pair, y: Pair): boolean {
+    return x.score > y.score || (x.score === y.score && x.left < y.left);
   }
-  private swap(i: number, j: number): void {
-    for (const a of [this.left, this.right, this.score, this.size]) {
-      const t = a[i]!;
-      a[i] = a[j]!;
-      a[j] = t;
-    }
-  }
-  push(left: number, right: number, score: number, size: number): void {
-    this.left.push(left);
-    this.right.push(right);
-    this.score.push(score);
-    this.size.push(size);
-    let i = this.left.length - 1;
+  push(p: Pair): void {
+    const a = this.a;
+    a.push(p);
+    let i = a.length - 1;
     while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.better(i, p)) break;
-      this.swap(i, p);
-      i = p;
+      const parent = (i - 1) >> 1;
+      if (!PairHeap.better(a[i]!, a[parent]!)) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
     }
   }
-  /** Removes the top; returns [left, right, size]. */
-  pop(): [number, number, number] {
-    const top: [number, number, number] = [this.left[0]!, this.right[0]!, this.size[0]!];
-    const last = this.left.length - 1;
-    this.swap(0, last);
-    this.left.pop();
-    this.right.pop();
-    this.score.pop();
-    this.size.pop();
-    let i = 0;
-    const n = this.left.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < n && this.better(l, m)) m = l;
-      if (r < n && this.better(r, m)) m = r;
-      if (m === i) break;
-      this.swap(i, m);
-      i = m;
+  pop(): Pair {
+    const a = this.a;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      const n = a.length;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < n && PairHeap.better(a[l]!, a[m]!)) m = l;
+        if (r < n && PairHeap.better(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
     }
     return top;
   }
@@ -103,6 +94,9 @@ export class SentencePieceModel {
   private readonly trie: TrieNode = { next: new Map(), id: -1 };
   private readonly minScore: number;
   private readonly maxScore: number;
+  /** Piece scores and types by id, for the hot loops. */
+  private readonly scores: Float64Array;
+  private readonly types: Uint8Array;
 
   constructor(
     proto: ModelProto,
@@ -115,6 +109,8 @@ export class SentencePieceModel {
       throw new TokenizerError(`${file}: SentencePiece model type ${name} is not supported (expected UNIGRAM or BPE)`);
     }
     let unk = -1;
+    this.scores = Float64Array.from(proto.pieces, (p) => p.score);
+    this.types = Uint8Array.from(proto.pieces, (p) => p.type);
     this.byteOf = new Int16Array(proto.pieces.length).fill(-1);
     proto.pieces.forEach((p, i) => {
       const normal = p.type === PieceType.NORMAL || p.type === PieceType.USER_DEFINED || p.type === PieceType.UNUSED;
@@ -211,19 +207,19 @@ export class SentencePieceModel {
     return p.piece;
   }
   isControl(id: number): boolean {
-    return this.proto.pieces[id]?.type === PieceType.CONTROL;
+    return this.types[id] === PieceType.CONTROL;
   }
   isByte(id: number): boolean {
-    return this.proto.pieces[id]?.type === PieceType.BYTE;
+    return this.types[id] === PieceType.BYTE;
   }
   isUnknown(id: number): boolean {
-    return this.proto.pieces[id]?.type === PieceType.UNKNOWN;
+    return this.types[id] === PieceType.UNKNOWN;
   }
   private isUnused(id: number): boolean {
-    return this.proto.pieces[id]?.type === PieceType.UNUSED;
+    return this.types[id] === PieceType.UNUSED;
   }
   private isUserDefined(id: number): boolean {
-    return this.proto.pieces[id]?.type === PieceType.USER_DEFINED;
+    return this.types[id] === PieceType.USER_DEFINED;
   }
 
   /** UTF-16 length of the longest user-defined symbol starting at `pos`, or 0. */
@@ -293,12 +289,12 @@ export class SentencePieceModel {
       const piece = sym[left]! + sym[right]!;
       const id = this.pieces.get(piece);
       if (id === undefined) return;
-      heap.push(left, right, this.proto.pieces[id]!.score, piece.length);
+      heap.push({ left, right, score: this.scores[id]!, size: piece.length });
       if (this.isUnused(id)) revMerge.set(piece, [sym[left]!, sym[right]!]);
     };
     for (let i = 1; i < n; i++) maybeAdd(i - 1, i);
     while (heap.length > 0) {
-      const [left, right, size] = heap.pop();
+      const { left, right, size } = heap.pop();
       const l = sym[left]!;
       const r = sym[right]!;
       // Stale entry: one side was merged away or changed since this pair was queued.
@@ -354,7 +350,7 @@ export class SentencePieceModel {
         const end = k + 1;
         // In the C++ the piece score is `cond ? (length * max_score_ - 0.1) : float_score`, whose type is
         // double, so the candidate is summed and compared in double and only rounded to float when stored.
-        const score = this.isUserDefined(id) ? Math.fround(bytes * maxScore) - 0.1 : this.proto.pieces[id]!.score;
+        const score = this.isUserDefined(id) ? Math.fround(bytes * maxScore) - 0.1 : this.scores[id]!;
         const candidate = score + till;
         if (startsAt[end] === -1 || candidate > bestScore[end]!) {
           bestScore[end] = candidate;
