@@ -31,3 +31,4 @@ export {
 } from "./gguf_export.js";
 export type { GgufVocabSource } from "./gguf_vocab.js";
 export { exportLoraGguf, type ExportLoraOptions, type ExportLoraReport } from "./gguf_lora.js";
+export { importHfModel, COPIED_FILES, type ImportOptions, type ImportReport } from "./import.js";
