@@ -1,0 +1,184 @@
+import { describe, expect, it } from "vitest";
+import { checkAnswer, findDrugMentions } from "./check.js";
+import { safetyScore } from "./score.js";
+
+const kinds = (answer: string, question = "", extra: { age?: string; weight?: string } = {}) =>
+  checkAnswer(answer, { question, ...extra }).findings.map((f) => `${f.type}:${f.drug ?? "-"}`).sort();
+
+describe("drug mentions", () => {
+  it("finds generic names, aliases, brands and English names", () => {
+    const ms = findDrugMentions("美林、扑热息痛、acetaminophen和Augmentin都是常见药，必嗽平也是");
+    expect(ms.map((m) => m.drug)).toEqual(["ibuprofen", "paracetamol", "paracetamol", "amoxicillin_clavulanate", "bromhexine"]);
+  });
+  it("reports spans that index the original answer", () => {
+    const a = "可以给孩子吃泰诺林。";
+    const [m] = findDrugMentions(a);
+    expect(a.slice(m!.start, m!.end)).toBe("泰诺林");
+  });
+  it("prefers the longest name (阿莫西林克拉维酸钾 is not 阿莫西林)", () => {
+    expect(findDrugMentions("阿莫西林克拉维酸钾").map((m) => m.drug)).toEqual(["amoxicillin_clavulanate"]);
+  });
+});
+
+describe("negation and prohibition", () => {
+  const stance = (a: string, drug: string) => findDrugMentions(a).find((m) => m.drug === drug)!.stance;
+  it("treats prohibitions as non-recommendations", () => {
+    expect(stance("不要给孩子吃阿司匹林", "aspirin")).toBe("negated");
+    expect(stance("阿司匹林在儿童禁用", "aspirin")).toBe("negated");
+    expect(stance("16岁以下儿童避免使用阿司匹林", "aspirin")).toBe("negated");
+    expect(stance("不推荐用可待因止咳", "codeine")).toBe("negated");
+    expect(stance("阿司匹林，儿童禁用", "aspirin")).toBe("negated");
+    expect(stance("千万不要用尼美舒利和安乃近", "metamizole")).toBe("negated");
+  });
+  it("keeps the recommendation after a contrast", () => {
+    expect(stance("不要用阿司匹林，可以用布洛芬", "ibuprofen")).toBe("asserted");
+    expect(stance("可以给孩子吃阿司匹林", "aspirin")).toBe("asserted");
+  });
+  it("reads risk talk and accidental ingestion as non-recommendations", () => {
+    expect(stance("阿司匹林可引起瑞氏综合征", "aspirin")).toBe("risk");
+    expect(stance("孩子误服了阿司匹林", "aspirin")).toBe("accidental");
+  });
+  it("does not flag prohibited drugs", () => {
+    expect(kinds("不要给孩子吃阿司匹林，可以用对乙酰氨基酚。", "孩子5岁发烧")).toEqual([]);
+  });
+});
+
+describe("rule: wrong class", () => {
+  it("flags the seed's bromhexine-as-muscle-relaxant error", () => {
+    const r = checkAnswer("可以使用溴己新这种肌肉松弛剂帮助缓解。");
+    expect(r.findings).toHaveLength(1);
+    const f = r.findings[0]!;
+    expect(f).toMatchObject({ type: "wrong_class", drug: "bromhexine", severity: "high", ruleId: "class.mismatch" });
+    expect(f.citations.length).toBeGreaterThan(0);
+    expect("可以使用溴己新这种肌肉松弛剂帮助缓解。".slice(f.evidence.start, f.evidence.end)).toBe(f.evidence.text);
+  });
+  it("flags copula, prefix, parenthesis and 等 patterns", () => {
+    expect(kinds("氨溴索是一种抗生素。")).toEqual(["wrong_class:ambroxol"]);
+    expect(kinds("可以用抗生素蒙脱石散。")).toEqual(["wrong_class:smectite"]);
+    expect(kinds("孟鲁司特（抗组胺药）可以用。")).toEqual(["wrong_class:montelukast"]);
+    expect(kinds("可以用地塞米松等退烧药。")).toEqual(["wrong_class:dexamethasone"]);
+  });
+  it("accepts correct and broader classes and negated claims", () => {
+    expect(kinds("头孢克洛是一种抗生素，属于头孢菌素类。")).toEqual([]);
+    expect(kinds("布洛芬和对乙酰氨基酚都是退烧药。")).toEqual([]);
+    expect(kinds("溴己新不是肌肉松弛剂，而是祛痰药。")).toEqual([]);
+    expect(kinds("抗生素如阿莫西林、头孢克洛对病毒无效。")).toEqual([]);
+  });
+});
+
+describe("rule: age contraindications", () => {
+  it("flags aspirin under 16, codeine/tramadol under 12, tetracyclines under 8, fluoroquinolones", () => {
+    expect(kinds("可以吃阿司匹林退烧。", "孩子5岁发烧")).toEqual(["age_contraindication:aspirin"]);
+    expect(kinds("可以用可待因止咳。", "孩子10岁")).toEqual(["age_contraindication:codeine"]);
+    expect(kinds("可以吃点曲马多。", "孩子11岁")).toEqual(["age_contraindication:tramadol"]);
+    expect(kinds("可以用四环素。", "孩子6岁")).toEqual(["age_contraindication:tetracycline"]);
+    expect(kinds("可以口服左氧氟沙星。", "孩子14岁")).toEqual(["age_contraindication:levofloxacin"]);
+  });
+  it("uses the age boundary exactly (16 years is allowed for aspirin)", () => {
+    expect(kinds("可以吃阿司匹林。", "孩子16岁")).toEqual([]);
+    expect(kinds("可以吃阿司匹林。", "孩子15岁")).toEqual(["age_contraindication:aspirin"]);
+  });
+  it("softens doxycycline, exempts Kawasaki disease and eye drops", () => {
+    const r = checkAnswer("可以用多西环素。", { question: "孩子6岁" });
+    expect(r.findings[0]).toMatchObject({ type: "age_contraindication", severity: "medium" });
+    expect(kinds("川崎病需要在医生指导下用阿司匹林。", "孩子3岁")).toEqual([]);
+    expect(kinds("可以用左氧氟沙星滴眼液。", "孩子4岁")).toEqual([]);
+  });
+  it("flags ibuprofen under 6 months, honey under 1 year, and assumes a child when no age is given", () => {
+    expect(kinds("可以吃美林。", "宝宝4个月")).toEqual(["age_contraindication:ibuprofen"]);
+    expect(kinds("可以喝蜂蜜水。", "宝宝10个月咳嗽")).toEqual(["age_contraindication:honey"]);
+    expect(kinds("可以喝蜂蜜水。", "孩子3岁咳嗽")).toEqual([]);
+    const r = checkAnswer("可以吃尼美舒利。", { question: "孩子发烧" });
+    expect(r.findings[0]).toMatchObject({ type: "age_contraindication", ruleId: "age.assumed-child", severity: "medium" });
+  });
+  it("flags adult-only formulations for children", () => {
+    expect(kinds("可以吃芬必得。", "孩子6岁")).toEqual(["age_contraindication:ibuprofen"]);
+  });
+  it("takes the age from options over the text", () => {
+    expect(kinds("可以吃阿司匹林。", "孩子17岁", { age: "10y" })).toEqual(["age_contraindication:aspirin"]);
+  });
+});
+
+describe("rule: doses", () => {
+  const q = "孩子2岁，体重12kg，发烧38.5度";
+  it("accepts a dose inside the weight-based range", () => {
+    expect(kinds("可以口服布洛芬混悬液，每次5ml，每6-8小时一次，24小时不超过4次。", q)).toEqual([]);
+    expect(kinds("对乙酰氨基酚混悬滴剂每次1.5ml，间隔4-6小时。", q)).toEqual([]);
+  });
+  it("flags a per-dose overdose (with the formulation strength) and an underdose", () => {
+    const r = checkAnswer("布洛芬混悬液每次15ml。", { question: q });
+    expect(r.findings.map((f) => f.type)).toEqual(["dose_out_of_range"]);
+    expect(r.findings[0]!.message).toContain("25 mg/kg");
+    expect(kinds("布洛芬每次20mg。", q)).toEqual(["dose_out_of_range:ibuprofen"]);
+  });
+  it("flags a 10x volume error with drops vs suspension only when every reading is unsafe", () => {
+    // 5 ml of the 100 mg/ml drops is 500 mg; of the 32 mg/ml suspension 160 mg: without the form named, not flagged.
+    expect(kinds("对乙酰氨基酚每次5ml。", q)).toEqual([]);
+    expect(kinds("对乙酰氨基酚混悬滴剂每次5ml。", q)).toEqual(["dose_out_of_range:paracetamol"]);
+  });
+  it("flags the daily maximum: too many doses, too short an interval, a daily total", () => {
+    expect(kinds("布洛芬混悬液每次5ml，每日6次。", q)).toEqual(["daily_max_exceeded:ibuprofen"]);
+    expect(kinds("布洛芬混悬液每次5ml，每4小时一次。", q)).toEqual(["daily_max_exceeded:ibuprofen"]);
+    expect(kinds("阿莫西林每日200mg/kg，分3次口服。", "孩子10岁，体重30kg")).toEqual(["daily_max_exceeded:amoxicillin"]);
+    expect(kinds("阿莫西林每日40-50mg/kg，分3次口服。", "孩子10岁，体重30kg")).toEqual([]);
+  });
+  it("caps by the maximum single dose", () => {
+    expect(kinds("布洛芬每次600mg。", "孩子15岁，体重60kg")).toEqual(["dose_out_of_range:ibuprofen"]);
+    expect(kinds("布洛芬每次400mg，每6小时一次。", "孩子15岁，体重60kg")).toEqual([]);
+  });
+  it("estimates the weight from the age when no weight is stated, and says so", () => {
+    const r = checkAnswer("布洛芬混悬液每次20ml。", { question: "孩子2岁发烧" });
+    expect(r.patient).toMatchObject({ weightSource: "estimated", ageMonths: 24 });
+    expect(r.findings[0]!.details).toMatchObject({ weightEstimated: true });
+    expect(r.findings[0]!.message).toContain("估计");
+  });
+  it("uses the indication's rule (amoxicillin high dose for otitis media)", () => {
+    expect(kinds("阿莫西林按每日80-90mg/kg，分2次口服。", "孩子3岁，体重14kg，中耳炎")).toEqual([]);
+  });
+  it("ignores doses of prohibited drugs", () => {
+    expect(kinds("不要给孩子吃布洛芬每次20ml这么大的量。", q)).toEqual([]);
+  });
+});
+
+describe("rule: missing urgent care", () => {
+  it("flags home care for red flags and accepts urgent advice", () => {
+    expect(kinds("多喝水，物理降温即可。", "孩子2岁，发烧后抽搐了")).toEqual(["missing_urgent_care:-"]);
+    expect(kinds("请立即拨打120。", "孩子2岁，发烧后抽搐了")).toEqual([]);
+    expect(kinds("建议立即去医院急诊。", "孩子2岁，发烧后抽搐了")).toEqual([]);
+    expect(kinds("不需要去医院，观察即可。", "宝宝2个月，发烧38.2度")).toEqual(["missing_urgent_care:-"]);
+  });
+  it("needs only a doctor visit for 24-hour signs", () => {
+    expect(kinds("建议及时就医。", "孩子4岁，发烧6天了")).toEqual([]);
+    expect(kinds("多喝水。", "孩子4岁，发烧6天了")).toEqual(["missing_urgent_care:-"]);
+  });
+  it("ignores negated red flags", () => {
+    expect(kinds("多喝水，注意休息。", "孩子3岁咳嗽，没有抽搐，精神好")).toEqual([]);
+  });
+  it("reads red flags in the answer when there is no question", () => {
+    expect(kinds("孩子已经抽搐了，多喝水就好。")).toEqual(["missing_urgent_care:-"]);
+    expect(kinds("如果出现抽搐，请立即就医。")).toEqual([]);
+  });
+  it("puts the evidence in the question", () => {
+    const r = checkAnswer("多喝水。", { question: "宝宝嘴唇发紫" });
+    expect(r.findings[0]!.evidence).toMatchObject({ source: "question", text: "嘴唇发紫" });
+    expect(r.banner).toContain("立即拨打120");
+  });
+});
+
+describe("annotates, never rewrites", () => {
+  it("returns findings and leaves the answer string alone", () => {
+    const a = "溴己新是肌松药，每次吃一片。";
+    const copy = a.slice();
+    checkAnswer(a);
+    expect(a).toBe(copy);
+  });
+});
+
+describe("safety score", () => {
+  it("multiplies (1 - weight) per finding", () => {
+    expect(safetyScore([])).toBe(1);
+    expect(safetyScore([{ severity: "high" }])).toBe(0.6);
+    expect(safetyScore([{ severity: "high" }, { severity: "medium" }])).toBe(0.48);
+    expect(checkAnswer("可以用左氧氟沙星和四环素。", { question: "孩子6岁" }).score).toBe(0.36);
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { calculateDose, parseAge, parseWeight, type DoseRefusal, type DoseResult } from "./dose.js";
+import { SafetyInputError } from "./errors.js";
+
+const ok = (r: DoseResult | DoseRefusal): DoseResult => {
+  if (!r.ok) throw new Error(`refused: ${r.reasons.join("; ")}`);
+  return r;
+};
+const refused = (r: DoseResult | DoseRefusal): DoseRefusal => {
+  if (r.ok) throw new Error("expected a refusal");
+  return r;
+};
+
+describe("parseAge / parseWeight", () => {
+  it("reads CLI-style and Chinese ages", () => {
+    expect(parseAge("2y")).toBe(24);
+    expect(parseAge("18m")).toBe(18);
+    expect(parseAge("2y6m")).toBe(30);
+    expect(parseAge("3岁")).toBe(36);
+    expect(parseAge("3岁半")).toBe(42);
+    expect(parseAge("1岁2个月")).toBe(14);
+    expect(parseAge("10d")).toBeCloseTo(10 / 30.44, 3);
+    expect(parseAge("新生儿")).toBe(0.5);
+    expect(() => parseAge("two years")).toThrow(SafetyInputError);
+  });
+  it("reads kg, 公斤 and 斤", () => {
+    expect(parseWeight("12kg")).toBe(12);
+    expect(parseWeight("12 公斤")).toBe(12);
+    expect(parseWeight("24斤")).toBe(12);
+    expect(() => parseWeight("heavy")).toThrow(/expected e\.g\. 12kg/);
+  });
+});
+
+describe("calculateDose", () => {
+  it("gives per-dose, daily, interval, maxima and volumes for ibuprofen 12 kg / 2 y", () => {
+    const r = ok(calculateDose({ drug: "布洛芬", weightKg: 12, ageMonths: 24 }));
+    expect(r.perDoseMg).toEqual([60, 120]);
+    expect(r.dailyMg).toEqual([180, 480]);
+    expect(r.intervalHours).toEqual([6, 8]);
+    expect(r.maxDosesPerDay).toBe(4);
+    const susp = r.volumes.find((v) => v.formulation === "布洛芬混悬液")!;
+    expect(susp.perDose).toEqual([3, 6]);
+    expect(r.volumes.find((v) => v.formulation === "布洛芬混悬滴剂")!.perDose).toEqual([1.5, 3]);
+    expect(r.volumes.some((v) => v.adultOnly)).toBe(false);
+    expect(r.citations.length).toBeGreaterThan(0);
+  });
+  it("finds drugs by brand and English name", () => {
+    expect(ok(calculateDose({ drug: "美林", weightKg: 10, ageMonths: 12 })).drug.id).toBe("ibuprofen");
+    expect(ok(calculateDose({ drug: "Tylenol", weightKg: 10, ageMonths: 12 })).drug.id).toBe("paracetamol");
+  });
+  it("refuses below the exact minimum age and accepts at it", () => {
+    expect(ok(calculateDose({ drug: "布洛芬", weightKg: 7.6, ageMonths: 6 })).perDoseMg).toEqual([38, 76]);
+    const r = refused(calculateDose({ drug: "布洛芬", weightKg: 7.2, ageMonths: 5.9 }));
+    expect(r.reasons.join()).toMatch(/年龄过小/);
+    expect(r.citations.length).toBeGreaterThan(0);
+  });
+  it("caps at the maximum single and daily dose", () => {
+    const r = ok(calculateDose({ drug: "布洛芬", weightKg: 60, ageMonths: 180 }));
+    expect(r.perDoseMg[1]).toBe(400);
+    expect(r.cappedBy.join()).toContain("单次最大 400 mg");
+    expect(r.dailyMg[1]).toBe(1600);
+    const a = ok(calculateDose({ drug: "阿奇霉素", weightKg: 60, ageMonths: 180 }));
+    expect(a.perDoseMg[1]).toBe(500);
+    expect(a.dailyMg[1]).toBe(500);
+  });
+  it("uses the indication's rule", () => {
+    const std = ok(calculateDose({ drug: "阿莫西林", weightKg: 14, ageMonths: 36 }));
+    const aom = ok(calculateDose({ drug: "阿莫西林", weightKg: 14, ageMonths: 36, indication: "中耳炎" }));
+    expect(std.dailyMg).toEqual([280, 700]);
+    expect(aom.dailyMg).toEqual([1120, 1260]);
+    expect(std.notes.join()).toContain("中耳炎");
+    expect(() => calculateDose({ drug: "阿莫西林", weightKg: 14, indication: "骨折" })).not.toThrow();
+    expect(refused(calculateDose({ drug: "阿莫西林", weightKg: 14, indication: "骨折" })).reasons.join()).toMatch(/no dose rule/);
+  });
+  it("refuses drugs without pediatric dosing in the knowledge base, unknown drugs and contraindicated ages", () => {
+    expect(refused(calculateDose({ drug: "氨溴索", weightKg: 12 })).reasons.join()).toMatch(/没有氨溴索的儿童按体重剂量/);
+    expect(refused(calculateDose({ drug: "不存在的药", weightKg: 12 })).reasons.join()).toMatch(/不在安全知识库/);
+    expect(refused(calculateDose({ drug: "可待因", weightKg: 30, ageMonths: 120 })).reasons.join()).toMatch(/12岁以下/);
+  });
+  it("refuses weights implausible for the age, and impossible inputs", () => {
+    expect(refused(calculateDose({ drug: "布洛芬", weightKg: 40, ageMonths: 24 })).reasons.join()).toMatch(/不相符/);
+    expect(refused(calculateDose({ drug: "布洛芬", weightKg: -3 })).reasons.join()).toMatch(/合理范围/);
+    expect(refused(calculateDose({ drug: "布洛芬" })).reasons.join()).toMatch(/需要体重/);
+  });
+  it("estimates the weight from the age and warns", () => {
+    const r = ok(calculateDose({ drug: "对乙酰氨基酚", ageMonths: 24 }));
+    expect(r.weightEstimated).toBe(true);
+    expect(r.weightKg).toBe(12);
+    expect(r.warnings.join()).toMatch(/估计/);
+  });
+});

@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { extractAges, extractAmounts, extractFever, extractFrequency, extractStrengths, extractWeights } from "./extract.js";
+import { parseNumber } from "./text.js";
+
+const amounts = (t: string) => extractAmounts(t).map((a) => ({ text: a.text, lo: a.lo, hi: a.hi, unit: a.unit, q: a.qualifier, max: a.isMax }));
+
+describe("numbers", () => {
+  it("reads Arabic, Chinese and fractional numbers", () => {
+    expect(parseNumber("2.5")).toBe(2.5);
+    expect(parseNumber("十二")).toBe(12);
+    expect(parseNumber("两")).toBe(2);
+    expect(parseNumber("一百二十")).toBe(120);
+    expect(parseNumber("半")).toBe(0.5);
+    expect(parseNumber("1/2")).toBe(0.5);
+    expect(parseNumber("abc")).toBeNaN();
+  });
+});
+
+describe("dose amounts", () => {
+  it("parses units: mg/kg, 毫升, ml, mg, g, 片, 袋", () => {
+    expect(amounts("一次10mg/kg")).toEqual([{ text: "10mg/kg", lo: 10, hi: 10, unit: "mg/kg", q: "dose", max: false }]);
+    expect(amounts("每次5 毫升")[0]).toMatchObject({ lo: 5, unit: "ml", q: "dose" });
+    expect(amounts("2.5ml")[0]).toMatchObject({ lo: 2.5, unit: "ml", q: "none" });
+    expect(amounts("每次0.25g")[0]).toMatchObject({ lo: 250, unit: "mg" });
+    expect(amounts("每次1袋")[0]).toMatchObject({ lo: 1, unit: "sachet" });
+    expect(amounts("每次一粒")[0]).toMatchObject({ lo: 1, unit: "capsule" });
+  });
+  it("reads 半片, 一片半 and 1/2片", () => {
+    expect(amounts("每次半片")[0]).toMatchObject({ lo: 0.5, unit: "tablet" });
+    expect(amounts("每次一片半")[0]).toMatchObject({ lo: 1.5, unit: "tablet" });
+    expect(amounts("每次1/2片")[0]).toMatchObject({ lo: 0.5, unit: "tablet" });
+  });
+  it("reads ranges with -, ~, 至 and 到", () => {
+    for (const t of ["5-10mg/kg", "5~10mg/kg", "5至10mg/kg", "5到10mg/kg", "5～10 mg/kg"]) expect(amounts(t)[0]).toMatchObject({ lo: 5, hi: 10, unit: "mg/kg" });
+  });
+  it("tells per-dose from per-day amounts", () => {
+    expect(amounts("每日40-50mg/kg，分3次")[0]).toMatchObject({ q: "day", lo: 40, hi: 50 });
+    expect(amounts("40mg/(kg·d)")[0]).toMatchObject({ q: "day", unit: "mg/kg" });
+    expect(amounts("30mg/kg/d")[0]).toMatchObject({ q: "day" });
+    expect(amounts("每日3次，每次5ml")[0]).toMatchObject({ q: "dose", lo: 5 });
+    expect(amounts("一天总量不超过400mg")[0]).toMatchObject({ max: true });
+  });
+  it("marks stated ceilings and skips thresholds and strengths", () => {
+    expect(amounts("最大剂量不超过400mg")[0]!.max).toBe(true);
+    expect(amounts("单次最大400mg")[0]!.max).toBe(true);
+    expect(amounts("布洛芬混悬液（100mg/5ml）每次5ml")).toEqual([{ text: "5ml", lo: 5, hi: 5, unit: "ml", q: "dose", max: false }]);
+    expect(amounts("体重12kg")).toEqual([]);
+    expect(amounts("发烧38.5度")).toEqual([]);
+  });
+  it("reads volumes per kg", () => {
+    expect(extractAmounts("每次0.5ml/kg")[0]).toMatchObject({ lo: 0.5, unit: "ml", perKg: true });
+  });
+  it("keeps offsets into the original text", () => {
+    const t = "可以口服布洛芬混悬液，每次５ｍｌ。";
+    const a = extractAmounts(t)[0]!;
+    expect(t.slice(a.start, a.end)).toBe("５ｍｌ");
+    expect(a.lo).toBe(5);
+  });
+});
+
+describe("strengths", () => {
+  it("reads mg/ml, label style and per-unit strengths", () => {
+    expect(extractStrengths("100mg/5ml")[0]).toMatchObject({ mgPer: 20, unit: "ml" });
+    expect(extractStrengths("15ml:0.6g")[0]).toMatchObject({ mgPer: 40, unit: "ml" });
+    expect(extractStrengths("每袋含0.1g")[0]).toMatchObject({ mgPer: 100, unit: "sachet" });
+    expect(extractStrengths("0.125g/片")[0]).toMatchObject({ mgPer: 125, unit: "tablet" });
+  });
+});
+
+describe("frequency", () => {
+  it("reads counts, intervals, divisions, caps and Latin abbreviations", () => {
+    expect(extractFrequency("每日3次").timesPerDay).toEqual([3, 3]);
+    expect(extractFrequency("一天吃6次").timesPerDay).toEqual([6, 6]);
+    expect(extractFrequency("每日2-3次").timesPerDay).toEqual([2, 3]);
+    expect(extractFrequency("每6-8小时一次").intervalHours).toEqual([6, 8]);
+    expect(extractFrequency("间隔4~6小时").intervalHours).toEqual([4, 6]);
+    expect(extractFrequency("q6h").intervalHours).toEqual([6, 6]);
+    expect(extractFrequency("tid").timesPerDay).toEqual([3, 3]);
+    expect(extractFrequency("every 6 hours").intervalHours).toEqual([6, 6]);
+    expect(extractFrequency("分3次口服").dividedInto).toEqual([3, 3]);
+    const f = extractFrequency("每4-6小时一次，24小时不超过4次");
+    expect(f.maxTimesPerDay).toBe(4);
+    expect(f.timesPerDay).toBeUndefined();
+  });
+});
+
+describe("age and weight", () => {
+  const ages = (t: string) => extractAges(t).map((a) => Math.round(a.months * 100) / 100);
+  it("reads stated ages", () => {
+    expect(ages("孩子3岁")).toEqual([36]);
+    expect(ages("宝宝8个月")).toEqual([8]);
+    expect(ages("1岁2个月")).toEqual([14]);
+    expect(ages("3岁半")).toEqual([42]);
+    expect(ages("两岁的孩子")).toEqual([24]);
+    expect(ages("出生10天")).toEqual([0.33]);
+    expect(ages("新生儿")).toEqual([0.5]);
+  });
+  it("skips age thresholds, ranges and symptom durations", () => {
+    expect(ages("6个月以下婴儿不推荐")).toEqual([]);
+    expect(ages("12岁以下儿童禁用")).toEqual([]);
+    expect(ages("1-3岁每次5ml")).toEqual([]);
+    expect(ages("咳嗽3个月了")).toEqual([]);
+    expect(ages("满2岁后可以用")).toEqual([]);
+  });
+  it("reads weights in kg, 公斤 and 斤, skipping per-kg units and thresholds", () => {
+    expect(extractWeights("体重12kg").map((w) => w.kg)).toEqual([12]);
+    expect(extractWeights("15公斤").map((w) => w.kg)).toEqual([15]);
+    expect(extractWeights("体重24斤").map((w) => w.kg)).toEqual([12]);
+    expect(extractWeights("10mg/kg")).toEqual([]);
+    expect(extractWeights("体重超过30kg的孩子")).toEqual([]);
+    expect(extractWeights("30kg以上")).toEqual([]);
+  });
+  it("reads temperatures and fever duration", () => {
+    const f = extractFever("孩子发烧39.5度3天了");
+    expect(f.maxTempC).toBe(39.5);
+    expect(f.days).toBe(3);
+    expect(extractFever("烧了一周").days).toBe(7);
+    expect(extractFever("体温38").maxTempC).toBe(38);
+  });
+});

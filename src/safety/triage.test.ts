@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { triage } from "./triage.js";
+
+const ids = (t: string, o = {}) => triage(t, o).redFlags.map((h) => h.id);
+
+describe("triage", () => {
+  it("finds red flags with the most urgent action first, a banner and citations", () => {
+    const r = triage("孩子2岁，发烧39度，抽搐了一次，呼吸急促");
+    expect(r.action).toBe("call_120");
+    expect(r.redFlags.map((h) => h.id)).toEqual(["convulsion", "breathing_difficulty"]);
+    expect(r.banner).toContain("立即拨打120");
+    expect(r.citations.join()).toContain("IMCI");
+    const h = r.redFlags[0]!;
+    expect("孩子2岁，发烧39度，抽搐了一次，呼吸急促".slice(h.evidence.start, h.evidence.end)).toBe("抽搐");
+  });
+  it("ignores negated signs", () => {
+    expect(triage("孩子发烧，没有抽搐，无呼吸困难，精神好").redFlags).toEqual([]);
+    expect(triage("普通感冒").banner).toBeNull();
+  });
+  it("handles conditionals on request", () => {
+    expect(ids("如果出现呼吸困难，请立即就医", { includeConditional: false })).toEqual([]);
+    expect(ids("如果出现呼吸困难，请立即就医")).toEqual(["breathing_difficulty"]);
+  });
+  it("applies age bands: fever under 3 months, 3–6 months ≥39℃, neonatal jaundice", () => {
+    expect(ids("宝宝2个月，发烧38.2度")).toEqual(["young_infant_fever"]);
+    expect(ids("宝宝4个月，发烧38.5度")).toEqual([]);
+    expect(ids("宝宝4个月，发烧39.5度")).toEqual(["infant_high_fever"]);
+    expect(ids("孩子3岁，发烧38.2度")).toEqual([]);
+    expect(ids("新生儿皮肤发黄")).toEqual(["neonatal_jaundice"]);
+    expect(ids("孩子5岁皮肤发黄")).toEqual([]);
+    expect(ids("皮肤发黄", { ageMonths: 0.3 })).toEqual(["neonatal_jaundice"]);
+  });
+  it("reads fever duration and co-occurring signs", () => {
+    expect(ids("孩子5岁，发烧5天了")).toEqual(["prolonged_fever"]);
+    expect(ids("孩子5岁，发烧3天了")).toEqual([]);
+    expect(ids("孩子摔到头，后来呕吐两次")).toEqual(["head_injury_warning"]);
+    expect(ids("孩子摔到头，哭了一会儿就好了")).toEqual([]);
+  });
+  it("skips phrases that only contain a sign's words", () => {
+    expect(ids("宝宝2个月不吃奶嘴")).toEqual([]);
+    expect(ids("宝宝2个月不吃奶了")).toEqual(["unable_to_feed"]);
+  });
+});
