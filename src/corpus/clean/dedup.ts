@@ -16,8 +16,8 @@
  * at 0.9 with ≈ 0.99, while pairs at 0.5 become candidates with ≈ 0.03 (then rejected by `verify`).
  */
 import { z } from "zod";
-import { Hash64Map, hash64 } from "./hash.js";
-import { DEFAULT_MINHASH, estimateJaccard, minhashSignature, type MinHashParams } from "./minhash.js";
+import { Hash64Map, hash64Filtered } from "./hash.js";
+import { DEFAULT_MINHASH, estimateJaccard, isSkipped, minhashSignature, type MinHashParams } from "./minhash.js";
 
 export const dedupOptionsSchema = z
   .object({
@@ -47,9 +47,17 @@ export interface DedupResult {
   similarity: number;
 }
 
-/** Remove whitespace and punctuation so exact dedup ignores layout-only differences. */
+/** Remove whitespace and punctuation so exact comparisons ignore layout-only differences. */
 export function compactForHash(text: string): string {
-  return text.replace(/[\s\p{P}\p{S}]+/gu, "");
+  let out = "";
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (isSkipped(text.charCodeAt(i))) {
+      if (i > start) out += text.slice(start, i);
+      start = i + 1;
+    }
+  }
+  return start === 0 ? text : out + text.slice(start);
 }
 
 /** Band keys of a signature: for band i, a 64-bit hash of its rows and i. */
@@ -98,7 +106,7 @@ export class Deduper {
     this.seen++;
     const id = this.kept;
     if (this.opts.exact) {
-      hash64(compactForHash(text), this.h);
+      hash64Filtered(text, isSkipped, this.h);
       const prev = this.exactTable.get(this.h[0]!, this.h[1]!);
       if (prev >= 0) {
         this.exactDups++;

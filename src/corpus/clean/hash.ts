@@ -29,6 +29,27 @@ export function hash64(s: string, out: Uint32Array = new Uint32Array(2)): Uint32
 }
 
 /**
+ * 64-bit hash of a string's code units with whitespace and punctuation skipped (`skip`), computed in
+ * one pass without building the compacted string.
+ */
+export function hash64Filtered(s: string, skip: (c: number) => boolean, out: Uint32Array = new Uint32Array(2)): Uint32Array {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (skip(c)) continue;
+    n++;
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  out[0] = fmix32(a ^ Math.imul(b, 0x27d4eb2d));
+  out[1] = fmix32(b + 0x165667b1 + Math.imul(n, 0x9e3779b1));
+  return out;
+}
+
+/**
  * A map from 64-bit keys to int32 values with linear probing. Key (0,0) is reserved as "empty", so
  * callers never insert it (hash64 output is remapped by `put`). Grows by doubling at 50% load.
  */

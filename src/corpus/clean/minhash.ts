@@ -24,7 +24,8 @@ export interface MinHashParams {
 
 export const DEFAULT_MINHASH: MinHashParams = { numPerm: 64, ngram: 5, seed: 0x5eed };
 
-function isSkipped(c: number): boolean {
+/** Characters left out of shingles and exact-dup hashes: whitespace and punctuation. */
+export function isSkipped(c: number): boolean {
   // ASCII whitespace and punctuation, CJK symbols and punctuation, full-width punctuation.
   if (c <= 0x2f) return true;
   if ((c >= 0x3a && c <= 0x40) || (c >= 0x5b && c <= 0x60) || (c >= 0x7b && c <= 0x7f)) return true;
@@ -52,13 +53,15 @@ export function minhashSignature(text: string, p: MinHashParams = DEFAULT_MINHAS
   let count = 0;
   let h = 0;
   let any = false;
+  let slot = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (isSkipped(c)) continue;
-    const slot = count % n;
+    // Inline fast path for CJK ideographs (never skipped), the bulk of the text.
+    if (!(c >= 0x4e00 && c <= 0x9fff) && isSkipped(c)) continue;
     if (count >= n) h = (h - Math.imul(ring[slot]!, Bn1)) | 0;
     h = (Math.imul(h, B) + c) | 0;
     ring[slot] = c;
+    slot = slot + 1 === n ? 0 : slot + 1;
     count++;
     if (count >= n) {
       const v = fmix32(h ^ p.seed);

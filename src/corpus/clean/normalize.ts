@@ -29,18 +29,26 @@ const ZERO_WIDTH = /[\u200b-\u200d\u2060\ufeff]/g;
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 const SPACE_BETWEEN_CJK = new RegExp(`([${CJK}，。、；：！？（）“”])[ \\t]+(?=[${CJK}，。、；：！？（）“”])`, "g");
 
+// One pre-check for the rare characters the fold/space/zero-width/control rules act on.
+const RARE = /[\uff00-\uff5e\u00a0\u1680\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
 export function normalizeText(input: string): string {
   let s = input;
-  // Fast check: NFC is a no-op for pure CJK + ASCII, and normalize() is the slowest step.
+  // NFC is a no-op for CJK + ASCII; only run it when combining marks or Hangul jamo are present.
   if (/[\u0300-\u036f\u1100-\u11ff\u3099\u309a]/.test(s)) s = s.normalize("NFC");
   if (s.includes("\r")) s = s.replace(/\r\n?/g, "\n");
-  s = s.replace(FULLWIDTH_ALNUM, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
-  s = s.replace(FW_DOT_DASH_BETWEEN_DIGITS, (m: string, d: string) => d + (m[1] === "\uff0e" ? "." : "-"));
-  s = s.replace(SPACES, " ").replace(ZERO_WIDTH, "").replace(CONTROL, "");
-  s = s.replace(ASCII_PUNCT_AFTER_CJK, (_m, c: string, p: string) => c + PUNCT_FULL[p]!);
-  s = s.replace(/[ \t]+/g, " ");
-  s = s.replace(SPACE_BETWEEN_CJK, "$1");
-  s = s.replace(/ +\n/g, "\n").replace(/\n +/g, "\n").replace(/\n{3,}/g, "\n\n");
+  if (RARE.test(s)) {
+    s = s.replace(FULLWIDTH_ALNUM, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
+    s = s.replace(FW_DOT_DASH_BETWEEN_DIGITS, (m: string, d: string) => d + (m[1] === "\uff0e" ? "." : "-"));
+    s = s.replace(SPACES, " ").replace(ZERO_WIDTH, "").replace(CONTROL, "");
+  }
+  if (/[,;:?!]/.test(s)) s = s.replace(ASCII_PUNCT_AFTER_CJK, (_m, c: string, p: string) => c + PUNCT_FULL[p]!);
+  if (/[ \t]/.test(s)) {
+    s = s.replace(/[ \t]+/g, " ");
+    s = s.replace(SPACE_BETWEEN_CJK, "$1");
+    s = s.replace(/ +\n/g, "\n").replace(/\n +/g, "\n");
+  }
+  if (s.includes("\n\n\n")) s = s.replace(/\n{3,}/g, "\n\n");
   return s.trim();
 }
 

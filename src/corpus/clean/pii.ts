@@ -57,15 +57,23 @@ const ROLE_NAME_RE = new RegExp(
 // 姓名：刘小明 — explicit name field.
 const NAME_FIELD_RE = /(姓名\s*[：:]\s*)[\u4e00-\u9fff·]{2,4}/g;
 
+// Cheap pre-checks: most text has no long digit runs, no "@" and no name cue words.
+const DIGIT_RUN = /\d{3}[- )）]?\d{4}/;
+const NAME_CUE = /先生|女士|小姐|太太|阿姨|奶奶|爷爷|患者|患儿|病人|病儿|家长|宝宝|孩子|小孩|姓名/;
+
 export function scrubNumbers(text: string, counts: PiiCounts = emptyPiiCounts()): string {
-  let s = text.replace(ID_RE, (m) => {
+  let s = text;
+  if (s.includes("@")) {
+    s = s.replace(EMAIL_RE, () => {
+      counts.email++;
+      return "[邮箱]";
+    });
+  }
+  if (!DIGIT_RUN.test(s)) return s;
+  s = s.replace(ID_RE, (m) => {
     if (!isValidIdCard(m)) return m;
     counts.idCard++;
     return "[身份证号]";
-  });
-  s = s.replace(EMAIL_RE, () => {
-    counts.email++;
-    return "[邮箱]";
   });
   s = s.replace(MOBILE_RE, () => {
     counts.phone++;
@@ -80,6 +88,7 @@ export function scrubNumbers(text: string, counts: PiiCounts = emptyPiiCounts())
 
 /** Names in headers and salutations: applied to dialogue titles and turns, not to textbook prose. */
 export function scrubNames(text: string, counts: PiiCounts = emptyPiiCounts()): string {
+  if (!NAME_CUE.test(text)) return text;
   let s = text.replace(NAME_FIELD_RE, (_m, p: string) => {
     counts.name++;
     return `${p}某某`;
