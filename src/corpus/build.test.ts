@@ -70,7 +70,7 @@ describe("corpus build on the fixtures", () => {
     }
     const evTrain = [...jsonl(join(out, "sft", "evidiag_train.sharegpt.jsonl")), ...(stats.outputs["sft/evidiag_test.sharegpt.jsonl"] ? jsonl(join(out, "sft", "evidiag_test.sharegpt.jsonl")) : [])];
     const multi = evTrain.find((r) => String(r.provenance).startsWith("consultations/"))!;
-    expect(multi).toMatchObject({ task: "EviDiag", source: "consultation", department: "儿科", age_group: "2岁" });
+    expect(multi).toMatchObject({ task: "EviDiag", source: "consultation", department: "儿科", age_group: "幼儿" });
     expect(String(multi.provenance)).toMatch(/^consultations\/consultations\.jsonl:L1#t001$/);
     const gen = jsonl(join(out, "sft", "general_train.alpaca.jsonl"))
       .concat(stats.outputs["sft/general_test.alpaca.jsonl"] ? jsonl(join(out, "sft", "general_test.alpaca.jsonl")) : []);

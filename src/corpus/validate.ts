@@ -81,7 +81,15 @@ export async function detectFormat(file: string): Promise<FileFormat> {
   throw new CorpusError(`${file}: cannot detect the format from the first record's fields (${Object.keys(v).join(", ")}); pass --format`);
 }
 
-export async function validateFile(file: string, format?: FileFormat): Promise<ValidationReport> {
+/** Column mapping and tags of a registry entry (LLaMA-Factory names), used when validating its file. */
+export interface ValidateOptions {
+  columns?: Record<string, string>;
+  tags?: Record<string, string>;
+}
+
+export async function validateFile(file: string, format?: FileFormat, opts: ValidateOptions = {}): Promise<ValidationReport> {
+  const cols = opts.columns ?? {};
+  const tags = opts.tags ?? {};
   const fmt = format ?? (await detectFormat(file));
   const sink = new IssueSink("skip-and-report");
   let records = 0;
@@ -106,16 +114,16 @@ export async function validateFile(file: string, format?: FileFormat): Promise<V
       await count(readConsultations(file, sink));
       break;
     case "alpaca":
-      await count(readAlpaca(file, sink));
+      await count(readAlpaca(file, sink, { columns: cols as never }));
       break;
     case "sharegpt":
-      await count(readSharegpt(file, sink));
+      await count(readSharegpt(file, sink, { columns: cols, tags }));
       break;
     case "preference":
-      await count(readPreference(file, sink));
+      await count(readPreference(file, sink, Object.keys(cols).length ? { columns: cols } : {}));
       break;
     case "sharegpt-preference":
-      await count(readPreference(file, sink, { formatting: "sharegpt" }));
+      await count(readPreference(file, sink, { formatting: "sharegpt", columns: cols, tags }));
       break;
     case "cpt": {
       const { items } = await readJsonRecords(file);
@@ -139,7 +147,11 @@ export async function validateFile(file: string, format?: FileFormat): Promise<V
         const kind = entryKind(e);
         const sub: FileFormat = kind === "alpaca-preference" ? "preference" : kind === "pretrain" ? "cpt" : kind;
         try {
-          report.datasets.push(await validateFile(entryFile(file, name, e), sub));
+          const columns: Record<string, string> = {};
+          for (const [k, v] of Object.entries(e.columns ?? {})) if (typeof v === "string") columns[k] = v;
+          const t: Record<string, string> = {};
+          for (const [k, v] of Object.entries(e.tags ?? {})) if (typeof v === "string") t[k] = v;
+          report.datasets.push(await validateFile(entryFile(file, name, e), sub, { columns, tags: t }));
         } catch (err) {
           sink.report({ file, line: 1, stage: "registry", reason: `dataset "${name}": ${(err as Error).message}` });
         }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Located } from "../errors.js";
 import type { Consultation, PassageSection } from "../readers/types.js";
-import { classifyInstruction, fromCmdRow, fromConsultation, fromPassageSection, questionForSection, TripleGroups, type SourceInfo } from "./templates.js";
+import { ageGroupOf, classifyInstruction, fromCmdRow, fromConsultation, fromPassageSection, questionForSection, TripleGroups, type SourceInfo } from "./templates.js";
 
 const info: SourceInfo = { source: "test", department: "儿科", display: (f) => `src/${f}` };
 const at = <T>(value: T, line = 1, file = "f"): Located<T> => ({ value, file, line });
@@ -61,7 +61,7 @@ describe("EviDiag / TreRecom from consultations", () => {
     const [ev, tr] = fromConsultation(at(c, 7, "c.jsonl"), info);
     expect(ev!.task).toBe("EviDiag");
     expect(ev!.messages.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant"]);
-    expect(ev!.ageGroup).toBe("2岁");
+    expect(ev!.ageGroup).toBe("幼儿");
     expect(tr!.task).toBe("TreRecom");
     expect(tr!.messages[0]!.content).toBe("患儿2岁，孩子发烧两天了；最高39度，精神还好。初步考虑急性上呼吸道感染。请给出治疗和护理建议。");
     expect(tr!.provenance).toBe("src/c.jsonl:L7#c1#advice");
@@ -82,5 +82,16 @@ describe("instruction classification", () => {
     expect(classifyInstruction(ex("孩子发烧吃什么药？"), "auto")).toBe("TreRecom");
     expect(classifyInstruction(ex("什么是川崎病？"), "auto")).toBe("MedKQ&A");
     expect(classifyInstruction(ex("孩子咳嗽", 4), "auto")).toBe("EviDiag");
+  });
+});
+
+describe("age groups", () => {
+  it("maps free-text ages to pediatric periods", () => {
+    const cases: [string, string | undefined][] = [
+      ["出生5天", "新生儿"], ["3周", "新生儿"], ["6周", "婴儿"], ["8个月", "婴儿"], ["半岁", "婴儿"], ["1岁", "幼儿"],
+      ["1岁3个月", "幼儿"], ["18个月", "幼儿"], ["两岁", "幼儿"], ["2岁半", "幼儿"], ["3岁", "学龄前"], ["5岁", "学龄前"],
+      ["6岁", "学龄"], ["十岁", "学龄"], ["十二岁", "青春期"], ["14岁", "青春期"], ["婴幼儿", "婴幼儿"], ["不详", undefined],
+    ];
+    for (const [age, group] of cases) expect(ageGroupOf(age), age).toBe(group);
   });
 });

@@ -68,6 +68,45 @@ export interface SourceInfo {
   display: (file: string) => string;
 }
 
+const CN_NUM: Record<string, number> = { 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9, 十: 10, 半: 0.5 };
+
+/**
+ * Age group of a free-text age ("2岁", "1岁3个月", "8个月", "出生5天", "6周", "十岁"), following the
+ * usual Chinese pediatric periods: 新生儿 (< 28 days), 婴儿 (< 1 year), 幼儿 (1–3), 学龄前 (3–6),
+ * 学龄 (6–12), 青春期 (≥ 12). Text that is already a group name is kept; undefined when unparseable.
+ */
+export function ageGroupOf(age: string): string | undefined {
+  const a = age.trim();
+  if (/^(新生儿|婴儿|婴幼儿|幼儿|学龄前|学龄|青春期|全年龄|学龄前及学龄|儿童)$/.test(a)) return a;
+  const num = (s: string | undefined): number | undefined => {
+    if (s === undefined) return undefined;
+    if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+    if (s === "十") return 10;
+    const m = /^([一二两三四五六七八九])?十([一二三四五六七八九])?$/.exec(s);
+    if (m) return (m[1] ? CN_NUM[m[1]]! : 1) * 10 + (m[2] ? CN_NUM[m[2]]! : 0);
+    return CN_NUM[s];
+  };
+  const N = "(\\d+(?:\\.\\d+)?|[一二两三四五六七八九十半]+)";
+  let days: number | undefined;
+  let m: RegExpExecArray | null;
+  if ((m = new RegExp(`${N}\\s*(?:天|日)`).exec(a)) && !/岁|月/.test(a)) days = num(m[1]);
+  else if ((m = new RegExp(`${N}\\s*周`).exec(a)) && !/岁|月/.test(a)) days = (num(m[1]) ?? NaN) * 7;
+  else {
+    const y = new RegExp(`${N}\\s*岁(半)?`).exec(a);
+    const mo = new RegExp(`${N}\\s*(?:个)?月`).exec(a);
+    if (!y && !mo) return undefined;
+    const years = (y ? (num(y[1]) ?? NaN) + (y[2] ? 0.5 : 0) : 0) + (mo ? (num(mo[1]) ?? NaN) / 12 : 0);
+    days = years * 365;
+  }
+  if (days === undefined || !Number.isFinite(days)) return undefined;
+  if (days < 28) return "新生儿";
+  if (days < 365) return "婴儿";
+  if (days < 3 * 365) return "幼儿";
+  if (days < 6 * 365) return "学龄前";
+  if (days < 12 * 365) return "学龄";
+  return "青春期";
+}
+
 /** One passage section → one MedKQ&A or TreRecom record (answer = the section's text). */
 export function fromPassageSection(sec: Located<PassageSection>, info: SourceInfo): TaskRecord {
   const { title, section, paragraphs, meta } = sec.value;
@@ -191,7 +230,7 @@ export function fromConsultation(c: Located<Consultation>, info: SourceInfo): Ta
   const v = c.value;
   const base = { source: info.source, generator: "template" } as const;
   const dept = v.department ?? info.department;
-  const age = v.age ?? info.ageGroup;
+  const age = (v.age ? ageGroupOf(v.age) : undefined) ?? info.ageGroup;
   const extra = (r: Omit<TaskRecord, "id">) => {
     if (dept) r.department = dept;
     if (age) r.ageGroup = age;
