@@ -47,6 +47,9 @@ describe("dose amounts", () => {
     expect(amounts("体重12kg")).toEqual([]);
     expect(amounts("发烧38.5度")).toEqual([]);
   });
+  it("reads mg per kg written in words", () => {
+    expect(extractAmounts("按每公斤体重5～10毫克计算")[0]).toMatchObject({ lo: 5, hi: 10, unit: "mg/kg" });
+  });
   it("reads volumes per kg", () => {
     expect(extractAmounts("每次0.5ml/kg")[0]).toMatchObject({ lo: 0.5, unit: "ml", perKg: true });
   });

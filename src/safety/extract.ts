@@ -269,6 +269,10 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
     const isMax = MAX_BEFORE.test(before) || /^\s*(?:以内|以下|为限|封顶)/.test(after);
     if (/^\s*(?:以上)/.test(after)) continue;
     const perKg = u.unit !== "mg/kg" && /^\s*\/\s*(?:kg|千克|公斤)/.test(after);
+    // "按每公斤体重5～10毫克" is a mg/kg dose written out in words.
+    if (u.unit === "mg" && /(?:每|按)\s*(?:公斤|千克|kg)\s*(?:体重)?\s*(?:给|用|服|按)?\s*$/.test(before)) {
+      u.unit = "mg/kg";
+    }
     let qualifier: Amount["qualifier"] = u.perDay ? "day" : u.perDose ? "dose" : "none";
     if (qualifier === "none") {
       const dayM = PER_DAY_BEFORE.exec(before);

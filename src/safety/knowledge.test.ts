@@ -80,6 +80,10 @@ describe("knowledge base validation errors name file, entry and field", () => {
     expect(loadError(variant("drugs.json", (d) => { d.drugs[0].citations.push("NOPE"); })).message).toMatch(/unknown source key "NOPE"/);
     expect(loadError(variant("redflags.json", (d) => { d.redFlags[0].ageBands = ["elderly"]; })).message).toMatch(/redFlags\[0\] \(id "convulsion"\) field ageBands: unknown age band "elderly"/);
   });
+  it("reports an invalid red-flag pattern", () => {
+    const e = loadError(variant("redflags.json", (d) => { d.redFlags[0].patterns = ["(unclosed"]; }));
+    expect(e.message).toMatch(/redFlags\[0\] \(id "convulsion"\) field patterns\[0\]: invalid regular expression/);
+  });
   it("reports a name shared by two drugs", () => {
     const e = loadError(variant("drugs.json", (d) => { d.drugs[1].aliases.push("泰诺林"); }));
     expect(e.message).toMatch(/name "泰诺林" is already used by drug "paracetamol"/);

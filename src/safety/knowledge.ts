@@ -205,7 +205,14 @@ function buildKnowledge(dir: string): SafetyKnowledge {
     if (flagIds.has(f.id)) fail(flagsFile, at, "duplicate red-flag id");
     flagIds.add(f.id);
     for (const b of f.ageBands) if (!bandIds.has(b)) fail(flagsFile, `${at} field ageBands`, `unknown age band "${b}"; expected one of ${[...bandIds].join(", ")}`);
-    if (f.terms.length === 0 && !f.condition) fail(flagsFile, `${at} field terms`, "expected at least one term or a condition");
+    if (f.terms.length === 0 && !f.condition && !f.patterns?.length) fail(flagsFile, `${at} field terms`, "expected at least one term, pattern or condition");
+    f.patterns?.forEach((p, j) => {
+      try {
+        new RegExp(p, "g");
+      } catch (err) {
+        fail(flagsFile, `${at} field patterns[${j}]`, `invalid regular expression: ${(err as Error).message}`);
+      }
+    });
     if (!flagFile.actions[f.action]) fail(flagsFile, `${at} field action`, `action "${f.action}" is not defined in "actions"`);
     redFlags.push({ ...f, citationNames: resolveCitations(flagsFile, `${at} field citation`, f.citation, flagFile.sources) });
   });

@@ -133,6 +133,8 @@ export const redFlagFileSchema = z.object({
       id: z.string().regex(/^[a-z0-9_]+$/, "lower-case id of letters, digits and _"),
       nameZh: nonEmpty,
       terms: z.array(nonEmpty),
+      /** Regular expressions (JavaScript syntax, matched on normalised text) for phrasings with variable words (呼吸很费劲). */
+      patterns: z.array(nonEmpty).optional(),
       /** Longer phrases that contain a term but mean something else (不吃奶嘴, 烧伤膏). */
       exclude: z.array(nonEmpty).optional(),
       condition: redFlagConditionSchema.optional(),

@@ -40,4 +40,10 @@ describe("triage", () => {
     expect(ids("宝宝2个月不吃奶嘴")).toEqual([]);
     expect(ids("宝宝2个月不吃奶了")).toEqual(["unable_to_feed"]);
   });
+  it("matches phrasing patterns with variable words", () => {
+    expect(ids("宝宝呼吸很费劲，肋骨下面都凹进去了")).toEqual(["breathing_difficulty"]);
+    expect(ids("孩子今天尿很少")).toEqual(["severe_dehydration"]);
+    expect(ids("孩子11岁，睾丸突然剧烈疼痛")).toEqual(["testicular_pain"]);
+    expect(ids("孩子呼吸平稳，不费劲")).toEqual([]);
+  });
 });

@@ -9,6 +9,7 @@ import { loadSafetyKnowledge, type RedFlag, type SafetyKnowledge } from "./knowl
 import { DictionaryMatcher } from "./matcher.js";
 import type { ActionId } from "./schema.js";
 import { isConditional, isSymptomNegated } from "./scope.js";
+import { normalize } from "./text.js";
 
 export interface Evidence {
   start: number;
@@ -107,6 +108,18 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
       if (!co) continue;
     }
     add(flag, { start: m.start, end: m.end, text: m.term });
+  }
+
+  const norm = normalize(text);
+  for (const flag of kb.redFlags) {
+    if (!flag.patterns?.length || seen.has(flag.id) || !ageFits(kb, flag, ageMonths)) continue;
+    for (const p of flag.patterns) {
+      const m = [...norm.matchAll(new RegExp(p, "g"))].find((x) => live(x.index!) && !flag.exclude?.some((e) => covered(text, e, x.index!, x.index! + x[0].length)));
+      if (m) {
+        add(flag, { start: m.index!, end: m.index! + m[0].length, text: text.slice(m.index!, m.index! + m[0].length) });
+        break;
+      }
+    }
   }
 
   const fever = extractFever(text);
