@@ -111,7 +111,8 @@ describe("corpus build on the fixtures", () => {
     expect(json.records.total).toBe(stats.records.total);
     expect(readFileSync(join(out, "stats.txt"), "utf8")).toContain("Records by task");
     const dirStats = await statsOfDir(out);
-    expect(Object.values(dirStats.byTask).reduce((a, b) => a + b, 0)).toBe(2 * stats.records.total); // alpaca + sharegpt copies
+    expect(dirStats.byTask).toEqual(stats.records.byTask); // DFPO fixture pairs carry no task label
+    expect(dirStats.datasets.pedcorpus_cpt!.records).toBe(stats.cpt.documents);
   });
 
   it("stops at the first bad record under the fail policy", async () => {
@@ -156,5 +157,22 @@ describe("LLM-assisted build against a local OpenAI-compatible server", () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe("token counts", () => {
+  it("reports token length distributions with a tokenizer directory", async () => {
+    const { trainBpeTokenizer, saveTrainedBpe } = await import("../tokenizer/bpe_train.js");
+    const dir = mkdtempSync(join(tmpdir(), "corpus-tok-"));
+    const texts = readFileSync(fx("passages/01-fever.md"), "utf8").split("\n").filter((l) => l.trim());
+    saveTrainedBpe(trainBpeTokenizer(texts, { vocabSize: 400 }), dir);
+    const loaded = await loadBuildConfig(fx("build.json"));
+    loaded.config.tokenizer = dir;
+    const { stats, table } = await buildCorpus(loaded, { outDir: mkdtempSync(join(tmpdir(), "corpus-tokout-")) });
+    expect(stats.tokens!.tokenizer).toContain("tokenizer.json");
+    const kq = stats.tokens!.byField["MedKQ&A response"]!;
+    expect(kq.count).toBe(stats.lengths.byField["MedKQ&A response"]!.count);
+    expect(kq.total).toBeGreaterThan(0);
+    expect(table).toContain("Lengths (tokens");
   });
 });

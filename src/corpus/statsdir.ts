@@ -39,6 +39,8 @@ export async function statsOfDir(dir: string): Promise<DirStats> {
     const file = entryFile(regFile, name, e);
     const kind = entryKind(e);
     const d = { kind, file: e.file_name, records: 0, invalidLines: 0 };
+    // Our builds write each task set twice (Alpaca and ShareGPT): count metadata from one copy only.
+    const twin = name.endsWith("_alpaca") && reg[name.replace(/_alpaca$/, "_sharegpt")] !== undefined;
     const { items } = await readJsonRecords(file);
     for await (const it of items) {
       if (!it.ok) {
@@ -47,9 +49,11 @@ export async function statsOfDir(dir: string): Promise<DirStats> {
       }
       d.records++;
       const v = it.value as Record<string, unknown>;
-      if (typeof v.task === "string") byTask.add(v.task);
-      if (typeof v.source === "string") bySource.add(v.source);
-      if (typeof v.department === "string") byDept.add(v.department);
+      if (!twin) {
+        if (typeof v.task === "string") byTask.add(v.task);
+        if (typeof v.source === "string") bySource.add(v.source);
+        if (typeof v.department === "string") byDept.add(v.department);
+      }
       let len = 0;
       if (kind === "pretrain") len = String(v.text ?? "").length;
       else if (kind === "alpaca") len = String(v.output ?? "").length;
@@ -78,7 +82,7 @@ export async function statsOfDir(dir: string): Promise<DirStats> {
 export function renderDirStats(s: DirStats): string {
   const parts = [
     renderTable("Datasets (from dataset_info.json)", ["dataset", "kind", "file", "records", "invalid lines"], Object.entries(s.datasets).map(([k, d]) => [k, d.kind, d.file, d.records, d.invalidLines])),
-    renderCounts("Records by task (all datasets)", s.byTask),
+    renderCounts("Records by task (SFT and DFPO sets; Alpaca/ShareGPT twins counted once)", s.byTask),
     renderCounts("Records by source", s.bySource),
     renderCounts("Records by department", s.byDepartment),
     renderDistributions("Lengths (characters)", s.lengths),
