@@ -16,7 +16,7 @@
  *
  * Not here: cut_all / search modes, user dictionaries, POS tagging.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
@@ -92,7 +92,19 @@ export function logInt(n: number): number {
 
 // ---------- data loading ----------
 
-const DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), "data");
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Where dict.txt.gz and hmm.json.gz live: $PEDGPT_JIEBA_DATA, else data/ beside this module (source
+ * tree), else the source tree's copy when running the compiled dist/ build (tsc does not copy data).
+ */
+function dataDir(): string {
+  const candidates = [process.env.PEDGPT_JIEBA_DATA, join(HERE, "data"), join(HERE, "..", "..", "..", "..", "src", "eval", "metrics", "jieba", "data")].filter(
+    (d): d is string => typeof d === "string" && d.length > 0,
+  );
+  for (const d of candidates) if (existsSync(join(d, "dict.txt.gz"))) return d;
+  throw new JiebaDataError(`jieba data (dict.txt.gz, hmm.json.gz) not found; looked in ${candidates.join(", ")}. Set PEDGPT_JIEBA_DATA or regenerate with scripts/fixtures/metrics_jieba_data.py`);
+}
 
 function readGz(file: string): string {
   let raw: Buffer;
@@ -291,8 +303,9 @@ export class JiebaSegmenter implements Segmenter {
   /** The bundled jieba 0.42.1 dictionary, loaded once on first use (about half a second). */
   static default(): JiebaSegmenter {
     if (!JiebaSegmenter.shared) {
-      const dict = parseDictionary(readGz(join(DATA_DIR, "dict.txt.gz")), "dict.txt.gz");
-      const hmmText = readGz(join(DATA_DIR, "hmm.json.gz"));
+      const dir = dataDir();
+      const dict = parseDictionary(readGz(join(dir, "dict.txt.gz")), "dict.txt.gz");
+      const hmmText = readGz(join(dir, "hmm.json.gz"));
       const version = (JSON.parse(hmmText) as { version?: string }).version ?? "unknown";
       JiebaSegmenter.shared = new JiebaSegmenter(dict, parseHmm(hmmText), `${version} (dictionary and HMM of Python jieba ${version})`);
     }
