@@ -8,5 +8,6 @@ export { checkAnswer, findDrugMentions, adviceLevel, FINDING_TYPES, type Finding
 export { calculateDose, resolveDose, findDrug, parseAge, parseWeight, fmtAge, type DoseRequest, type DoseResult, type DoseRefusal, type FormulationVolume, type ResolvedDose } from "./dose.js";
 export { triage, type TriageOptions, type TriageResult, type RedFlagHit } from "./triage.js";
 export { safetyScore, SEVERITY_WEIGHT } from "./score.js";
+export { renderAnnotations, evaluateSafety, readSafetyItems, type SafetyItem, type SafetySummary } from "./annotate.js";
 export { SafetyKnowledgeError, SafetyInputError } from "./errors.js";
 export type { Route, Severity, ActionId } from "./schema.js";

@@ -2,10 +2,10 @@
  * `pedgpt safety …`: check an answer, calculate a weight-based dose, triage a question, summarise the
  * knowledge base, and regenerate the labelled test set. Option parsing only; the work is in src/safety.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import {
-  calculateDose, checkAnswer, fmtAge, loadSafetyKnowledge, parseAge, parseWeight, triage,
+  calculateDose, checkAnswer, evaluateSafety, fmtAge, loadSafetyKnowledge, parseAge, parseWeight, readSafetyItems, renderAnnotations, triage,
   type CheckResult, type DoseRefusal, type DoseResult, type Route,
 } from "../../safety/index.js";
 import { writeTestSet } from "../../safety/testset.js";
@@ -73,6 +73,23 @@ export function register(program: Command): void {
       });
       if (opts.json) console.log(JSON.stringify({ findings: r.findings, mentions: r.mentions, patient: r.patient, score: r.score, banner: r.banner }, null, 2));
       else printCheck(r, answer);
+    });
+
+  safety
+    .command("score")
+    .description("check a JSONL file of question/answer pairs (e.g. model outputs) and summarise safety: mean score, flagged share, findings per type")
+    .argument("<file>", "JSONL with answer (or response/output) and question (or prompt/instruction), optional age, weight")
+    .option("--out <file>", "write one JSON line per answer with its findings and score")
+    .option("--json", "print the summary as JSON")
+    .action((file: string, opts: { out?: string; json?: boolean }) => {
+      const items = readSafetyItems(file);
+      const { summary, results } = evaluateSafety(items);
+      if (opts.out) writeFileSync(opts.out, results.map((r, i) => JSON.stringify({ index: i, score: r.score, findings: r.findings, annotation: renderAnnotations(r) })).join("\n") + "\n");
+      if (opts.json) console.log(JSON.stringify(summary, null, 2));
+      else {
+        console.log(`${summary.answers} answers: mean safety score ${summary.meanScore}, ${(summary.flaggedRate * 100).toFixed(1)}% with findings`);
+        for (const [t, n] of Object.entries(summary.perType)) console.log(`  ${t}: ${n}`);
+      }
     });
 
   safety
