@@ -271,7 +271,8 @@ export function fromCmdRow(r: Located<CmdRow>, info: SourceInfo): TaskRecord {
 }
 
 const SELF_COGNITION = /你是谁|你叫什么|你是什么|介绍一下你自己|你的名字|谁开发|who are you/i;
-const MEDICAL = /病|症|痛|热|咳|吐|泻|疹|药|医|诊|治疗|疫苗|接种|婴|幼|儿|宝宝|孩子|新生|喂养|体温|过敏|感染|发育/;
+const MEDICAL =
+  /病|症|痛|热|烧|咳|喘|吐|泻|疹|痒|药|医|诊|治疗|疫苗|接种|婴|幼|儿|宝宝|孩子|新生|喂养|母乳|奶|辅食|体温|过敏|感染|发育|炎|菌|毒|血|糖|尿|便|肠|胃|肺|心|脑|眼|耳|鼻|喉|咽|皮|骨|牙|龋|睡眠|补液|近视|营养|肥胖|黄疸|抽搐|惊厥|多动|手术|开刀|检查|维生素|钙|铁|锌|剂量|感冒|征|伤|疾/;
 
 /** Task label of an instruction example: explicit (`task` field or config), else a keyword guess. */
 export function classifyInstruction(ex: InstructionExample, configured: TaskLabel | "auto"): TaskLabel {
