@@ -121,6 +121,19 @@ describe("trainBpeTokenizer", () => {
     }
   });
 
+  it("gives the library's ids with our faster BPE merge loop, on every line and on long unique words", () => {
+    const fast = new HfTokenizer(trained.tokenizerJson, parseTokenizerConfig(trained.tokenizerConfig));
+    const slow = new HfTokenizer(trained.tokenizerJson, parseTokenizerConfig(trained.tokenizerConfig), "tokenizer.json", { fastBpe: false });
+    expect(fast.fastBpe).toBe(true);
+    expect(slow.fastBpe).toBe(false);
+    const long = corpus.slice(0, 50).join("").replace(/[，。、：；！？ ]/g, ""); // one long word under the split regex
+    let bad = 0;
+    for (const line of [...corpus, ...heldOut, long, "aaaaaaa", "ababab", "  \n\n  x", "😀😀😀"]) {
+      if (JSON.stringify(fast.encode(line)) !== JSON.stringify(slow.encode(line))) bad++;
+    }
+    expect(bad).toBe(0);
+  });
+
   it("encodes text without special tokens identically with and without special-token parsing", () => {
     const tok = loadTokenizer(tmp);
     for (const line of heldOut) {

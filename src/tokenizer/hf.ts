@@ -2,11 +2,12 @@
  * Tokenizer for Hugging Face `tokenizer.json` files (byte-level BPE as in Qwen2 and Llama 3, and any other
  * model @huggingface/tokenizers supports), read from local files only. Special ids come from
  * tokenizer_config.json; whether encode adds BOS/EOS is measured from the tokenizer's own post-processor.
- * This wrapper adds id-range checks, an encode path that does not parse special tokens, and empty-input
- * handling; the tokenisation itself is the library's.
+ * This wrapper adds id-range checks, an encode path that does not parse special tokens, empty-input
+ * handling and a faster BPE merge loop (fast_bpe.ts); everything else is the library's.
  */
 import { Tokenizer as HfLibTokenizer } from "@huggingface/tokenizers";
 import { TokenizerError } from "./errors.js";
+import { accelerateBpe } from "./fast_bpe.js";
 import { emptyConfig, readJson, readTokenizerConfig, type TokenizerConfig } from "./config.js";
 import type { DecodeOptions, EncodeOptions, Tokenizer } from "./types.js";
 
@@ -33,10 +34,17 @@ export class HfTokenizer implements Tokenizer {
   private readonly prefix: number[];
   private readonly suffix: number[];
 
+  /** Whether the faster BPE merge loop (fast_bpe.ts) is in use. */
+  readonly fastBpe: boolean;
+
+  /**
+   * @param options.fastBpe replace the library's BPE merge loop with ours (same results, tested). Defaults to true.
+   */
   constructor(
     tokenizerJson: unknown,
     readonly config: TokenizerConfig = emptyConfig(),
     readonly file = "tokenizer.json",
+    options: { fastBpe?: boolean } = {},
   ) {
     if (typeof tokenizerJson !== "object" || tokenizerJson === null || !("model" in tokenizerJson)) {
       throw new TokenizerError(`${file}: not a tokenizer.json (no "model" object)`);
@@ -52,6 +60,7 @@ export class HfTokenizer implements Tokenizer {
     } catch (e) {
       throw new TokenizerError(`${file}: @huggingface/tokenizers cannot load it: ${(e as Error).message}`, { cause: e });
     }
+    this.fastBpe = (options.fastBpe ?? true) && accelerateBpe((this.lib as unknown as LibInternals).model);
     const added = this.lib.get_added_tokens_decoder();
     for (const [id, tok] of added) if (tok.special) this.special.add(id);
     const vocab = (this.lib as unknown as LibInternals).model.vocab;
@@ -84,10 +93,10 @@ export class HfTokenizer implements Tokenizer {
   }
 
   /** Loads tokenizer.json (and tokenizer_config.json beside it when present). */
-  static fromFiles(tokenizerJsonPath: string, configPath?: string): HfTokenizer {
+  static fromFiles(tokenizerJsonPath: string, configPath?: string, options: { fastBpe?: boolean } = {}): HfTokenizer {
     const json = readJson(tokenizerJsonPath);
     const cfg = configPath ? readTokenizerConfig(configPath) : emptyConfig();
-    return new HfTokenizer(json, cfg, tokenizerJsonPath);
+    return new HfTokenizer(json, cfg, tokenizerJsonPath, options);
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {

@@ -1,0 +1,165 @@
+/**
+ * A faster merge loop for the BPE model of @huggingface/tokenizers. The library looks up every candidate
+ * pair by JSON-stringifying it and allocates a node per symbol, which makes long pre-tokenised words (a
+ * whole Chinese clause is one word under the Qwen2 regex) slow. This replaces only the model's
+ * `encode(words)` step with integer-keyed ranks and a typed-array heap, with the same semantics: lowest
+ * merge rank first, leftmost on ties, `ignore_merges`, byte fallback and unk as the library does them.
+ * Normalisation, pre-tokenisation, added tokens and post-processing stay the library's. Models with
+ * dropout or subword prefixes/suffixes are left untouched. Parity with the library is tested.
+ */
+
+interface LibBpeModel {
+  config: {
+    type?: string;
+    dropout?: number | null;
+    continuing_subword_prefix?: string | null;
+    end_of_word_suffix?: string | null;
+    byte_fallback?: boolean;
+    ignore_merges?: boolean;
+  };
+  tokens_to_ids: Map<string, number>;
+  vocab: string[];
+  merges?: Array<[string, string]>;
+  unk_token?: string;
+  end_of_word_suffix?: string;
+  continuing_subword_suffix?: string | null;
+  encode(tokens: string[]): string[];
+}
+
+const KEY = 2 ** 21;
+
+/** Returns true when the fast path was installed. */
+export function accelerateBpe(model: unknown): boolean {
+  const m = model as LibBpeModel;
+  const c = m.config;
+  if (!c || c.type !== "BPE" || !Array.isArray(m.merges) || !(m.tokens_to_ids instanceof Map)) return false;
+  if (c.dropout || c.continuing_subword_prefix || c.end_of_word_suffix || m.end_of_word_suffix || m.continuing_subword_suffix) return false;
+  const ids = m.tokens_to_ids;
+  if (ids.size >= KEY) return false;
+  const rank = new Map<number, number>();
+  const mergedId: number[] = [];
+  for (let r = 0; r < m.merges.length; r++) {
+    const [a, b] = m.merges[r]!;
+    const ia = ids.get(a);
+    const ib = ids.get(b);
+    const iz = ids.get(a + b);
+    // A merge whose parts or result are not in the vocabulary would behave differently here; keep the library.
+    if (ia === undefined || ib === undefined || iz === undefined) return false;
+    const k = ia * KEY + ib;
+    rank.set(k, r); // on a duplicate merge the library keeps the last rank too
+    mergedId[r] = iz;
+  }
+  const byteFallback = c.byte_fallback ?? false;
+  const ignoreMerges = c.ignore_merges ?? false;
+  const encoder = new TextEncoder();
+  const cache = new Map<string, string[]>();
+  const bpe = (word: string): string[] => {
+    const cached = cache.get(word);
+    if (cached) return cached;
+    const chars = Array.from(word);
+    const n = chars.length;
+    const sym = new Int32Array(n);
+    for (let i = 0; i < n; i++) sym[i] = ids.get(chars[i]!) ?? -1;
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
+    }
+    // Heap entries: (rank, left position, right symbol id at push time, left symbol id at push time).
+    let hr = new Int32Array(16);
+    let hl = new Int32Array(16);
+    let ha = new Int32Array(16);
+    let hb = new Int32Array(16);
+    let size = 0;
+    const less = (i: number, j: number) => hr[i]! < hr[j]! || (hr[i] === hr[j] && hl[i]! < hl[j]!);
+    const swap = (i: number, j: number) => {
+      let t = hr[i]!; hr[i] = hr[j]!; hr[j] = t;
+      t = hl[i]!; hl[i] = hl[j]!; hl[j] = t;
+      t = ha[i]!; ha[i] = ha[j]!; ha[j] = t;
+      t = hb[i]!; hb[i] = hb[j]!; hb[j] = t;
+    };
+    const push = (left: number) => {
+      const right = next[left]!;
+      if (right < 0 || sym[left]! < 0 || sym[right]! < 0) return;
+      const r = rank.get(sym[left]! * KEY + sym[right]!);
+      if (r === undefined) return;
+      if (size === hr.length) {
+        const grow = (x: Int32Array) => {
+          const y = new Int32Array(x.length * 2);
+          y.set(x);
+          return y;
+        };
+        hr = grow(hr);
+        hl = grow(hl);
+        ha = grow(ha);
+        hb = grow(hb);
+      }
+      hr[size] = r;
+      hl[size] = left;
+      ha[size] = sym[left]!;
+      hb[size] = sym[right]!;
+      for (let i = size++; i > 0; ) {
+        const p = (i - 1) >> 1;
+        if (!less(i, p)) break;
+        swap(i, p);
+        i = p;
+      }
+    };
+    const alive = new Uint8Array(n).fill(1);
+    for (let i = 0; i + 1 < n; i++) push(i);
+    while (size > 0) {
+      const r = hr[0]!;
+      const left = hl[0]!;
+      const a = ha[0]!;
+      const b = hb[0]!;
+      swap(0, --size);
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        let mm = i;
+        if (l < size && less(l, mm)) mm = l;
+        if (l + 1 < size && less(l + 1, mm)) mm = l + 1;
+        if (mm === i) break;
+        swap(i, mm);
+        i = mm;
+      }
+      const right = next[left]!;
+      // Stale: the left symbol was merged away or changed, or its right neighbour changed.
+      if (!alive[left] || right < 0 || sym[left] !== a || sym[right] !== b) continue;
+      sym[left] = mergedId[r]!;
+      chars[left] = chars[left]! + chars[right]!;
+      alive[right] = 0;
+      next[left] = next[right]!;
+      if (next[right]! >= 0) prev[next[right]!] = left;
+      if (prev[left]! >= 0) push(prev[left]!);
+      push(left);
+    }
+    const out: string[] = [];
+    for (let i = 0; i >= 0 && i < n; i = next[i]!) out.push(chars[i]!);
+    if (word.length < 256) {
+      if (cache.size >= 100_000) cache.clear();
+      cache.set(word, out);
+    }
+    return out;
+  };
+  m.encode = (tokens: string[]): string[] => {
+    const output: string[] = [];
+    for (const token of tokens) {
+      if (ignoreMerges && ids.has(token)) {
+        output.push(token);
+        continue;
+      }
+      if (token.length === 0) continue;
+      for (const t of bpe(token)) {
+        if (ids.has(t)) output.push(t);
+        else if (byteFallback) {
+          const bytes = Array.from(encoder.encode(t), (x) => `<0x${x.toString(16).toUpperCase().padStart(2, "0")}>`);
+          if (bytes.every((x) => ids.has(x))) output.push(...bytes);
+          else if (m.unk_token != null) output.push(m.unk_token);
+        } else if (m.unk_token != null) output.push(m.unk_token);
+      }
+    }
+    return output;
+  };
+  return true;
+}
