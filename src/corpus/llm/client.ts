@@ -179,7 +179,7 @@ export class LlmClient {
         const content = await this.once(messages, p);
         if (path) {
           await mkdir(join(this.o.cacheDir!, key.slice(0, 2)), { recursive: true });
-          const tmp = `${path}.tmp-${process.pid}-${attempt}`;
+          const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
           await writeFile(tmp, JSON.stringify({ model: this.o.model, messages, params: { temperature: p.temperature, max_tokens: p.maxTokens, seed: p.seed }, content }) + "\n");
           await rename(tmp, path);
         }
