@@ -224,7 +224,7 @@ const STRENGTH_PATTERNS: { re: RegExp; build: (m: RegExpMatchArray) => Omit<Stre
 
 /** Formulation strengths stated in [from, to). */
 export function extractStrengths(text: string, from = 0, to = text.length): Strength[] {
-  const norm = normalize(text.slice(0, to));
+  const norm = normalize(text).slice(0, to);
   const out: Strength[] = [];
   for (const p of STRENGTH_PATTERNS) {
     p.re.lastIndex = from;
@@ -246,7 +246,7 @@ const PER_DOSE_BEFORE = /(?:每次|单次|每回|每顿|(?<![天日时周])一�
 
 /** Dose amounts in [from, to), with strengths masked out. */
 export function extractAmounts(text: string, from = 0, to = text.length): Amount[] {
-  const norm = normalize(text.slice(0, to));
+  const norm = normalize(text).slice(0, to);
   const masked = extractStrengths(text, from, to);
   const re = new RegExp(String.raw`(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*${UNIT_RE}`, "g");
   re.lastIndex = from;
@@ -298,7 +298,10 @@ const range = (a: string, b: string | undefined): [number, number] => {
 export function extractFrequency(text: string, from = 0, to = text.length): Frequency {
   const norm = normalize(text).slice(0, to);
   const f: Frequency = { spans: [] };
-  const seg = (re: RegExp) => [...norm.matchAll(re)].filter((m) => m.index! >= from);
+  const seg = (re: RegExp) => {
+    re.lastIndex = from;
+    return [...norm.matchAll(re)].filter((m) => m.index! >= from);
+  };
   for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|24小时内?|每24小时)\s*(?:不超过|不要超过|最多|不宜超过|不得超过|不能超过|不可超过|至多)\s*(${NUM})\s*次|(?:不超过|不要超过|最多|不宜超过|至多)\s*(${NUM})\s*次\s*[/／]\s*(?:日|天|24小时)`, "g"))) {
     f.maxTimesPerDay = parseNumber(m[1] ?? m[2]!);
     f.spans.push([m.index!, m.index! + m[0].length]);

@@ -4,8 +4,22 @@
  * clause boundaries. No segmentation model: the safety rules work on dictionary matches and patterns.
  */
 
+// The rules normalise the same answer many times; a few recent results are kept so that long
+// answers stay linear rather than quadratic.
+const recent = new Map<string, string>();
+
 /** Full-width ASCII → ASCII, ideographic space → space, ASCII lower-cased; one UTF-16 unit in, one out. */
 export function normalize(text: string): string {
+  if (text.length < 64) return normalizeUncached(text);
+  const hit = recent.get(text);
+  if (hit !== undefined) return hit;
+  const out = normalizeUncached(text);
+  if (recent.size >= 8) recent.delete(recent.keys().next().value!);
+  recent.set(text, out);
+  return out;
+}
+
+function normalizeUncached(text: string): string {
   let out = "";
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
