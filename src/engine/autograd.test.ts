@@ -14,6 +14,7 @@ import {
   crossEntropy,
   embedding,
   linear,
+  matmul,
   mul,
   noGrad,
   reshape,
@@ -114,6 +115,12 @@ describe.each(backends)("op gradients vs finite differences (%s)", (_n, k) => {
     const w = leaf([4, 5], 2, 1, "w");
     const b = leaf([4], 3, 1, "b");
     check([x, w, b], () => linear(x, w, b));
+  });
+
+  it("matmul (a, b)", () => {
+    const a = leaf([3, 4], 41, 1, "a");
+    const b = leaf([4, 2], 42, 1, "b");
+    check([a, b], () => matmul(a, b));
   });
 
   it("embedding (table)", () => {

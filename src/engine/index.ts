@@ -8,6 +8,7 @@ export { Tape, noGrad, checkpoint, isRecording, AutogradError } from "./tape.js"
 export {
   IGNORE_INDEX,
   linear,
+  matmul,
   embedding,
   rmsnorm,
   rope,

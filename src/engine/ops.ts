@@ -84,6 +84,30 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null, name = "li
   });
 }
 
+/** Plain matrix product a (M, K) · b (K, N) → (M, N); for weights in nn.Linear layout use `linear`. */
+export function matmul(a: Tensor, b: Tensor, name = "matmul"): Tensor {
+  need(a.rank === 2 && b.rank === 2, `matmul: ${shapeStr(a)} and ${shapeStr(b)} must both be 2-D`);
+  const M = a.shape[0]!;
+  const K = a.shape[1]!;
+  const N = b.shape[1]!;
+  need(b.shape[0] === K, `matmul: inner dimensions differ: ${shapeStr(a)} · ${shapeStr(b)}`);
+  const k = kernels();
+  const y = activation([M, N], name);
+  k.gemm({ transA: false, transB: false, M, N, K, alpha: 1, A: a.data, lda: K, B: b.data, ldb: N, beta: 0, C: y.data, ldc: N });
+  return record(y, [a, b], () => {
+    const dy = y.grad;
+    if (dy === null) return;
+    if (a.requiresGrad) {
+      const { buf, beta } = gradTarget(a);
+      k.gemm({ transA: false, transB: true, M, N: K, K: N, alpha: 1, A: dy, lda: N, B: b.data, ldb: N, beta, C: buf, ldc: K });
+    }
+    if (b.requiresGrad) {
+      const { buf, beta } = gradTarget(b);
+      k.gemm({ transA: true, transB: false, M: K, N, K: M, alpha: 1, A: a.data, lda: K, B: dy, ldb: N, beta, C: buf, ldc: N });
+    }
+  });
+}
+
 /** Rows of `table` (V, C) picked by ids; returns [...idsShape, C]. */
 export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly number[] = [ids.length], name = "embedding"): Tensor {
   need(table.rank === 2, `embedding: table ${shapeStr(table)} must be 2-D (vocab, width)`);
