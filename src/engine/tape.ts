@@ -121,8 +121,9 @@ export function gradTarget(t: Tensor): { buf: F32; beta: number } {
  */
 export function accumulateGrad(t: Tensor, g: F32, owned: boolean): void {
   if (!t.requiresGrad) return;
-  if (t.grad === null && owned && !t.leaf && t.base === null && g.length === t.size) {
-    t.grad = g;
+  if (t.grad === null && !t.leaf && t.base === null && g.length === t.size) {
+    if (owned) t.grad = g;
+    else (t.grad = allocData(t.size)).set(g); // one copy instead of zero-fill + add
     return;
   }
   const dst = gradOf(t);
