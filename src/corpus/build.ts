@@ -23,7 +23,7 @@ import { readJsonRecords } from "./io/json.js";
 import { LlmClient } from "./llm/client.js";
 import { llmPreferencePairs, llmSectionQa, type DfpoPair } from "./llm/generate.js";
 import { flattenRecord, recordText, toAlpaca, toSharegpt } from "./output/formats.js";
-import { splitWithoutLeakage, type SplitReport } from "./output/split.js";
+import { checkLeakage, splitWithoutLeakage, type Side, type SplitReport } from "./output/split.js";
 import { Counter, LengthDist, renderCounts, renderDistributions, renderTable, type Distribution } from "./output/stats.js";
 import { JsonlWriter, writeFileAtomic, writeJsonAtomic } from "./output/writer.js";
 import { readCmd } from "./readers/cmd.js";
@@ -81,7 +81,7 @@ export interface CorpusStats {
   tokens: { tokenizer: string; byField: Record<string, Distribution> } | null;
   split: SplitReport;
   cpt: { documents: number; plainDocuments: number; instructionDocuments: number; chars: number; bytes: number; instructionShare: number; targetInstructionShare: number; excludedTestText: number };
-  dfpo: { fromFiles: number; fromLlm: number; train: number; test: number; split: SplitReport | null };
+  dfpo: { fromFiles: number; fromLlm: number; train: number; test: number };
   llm: Record<string, number> | null;
   outputs: Record<string, number>;
 }
@@ -373,12 +373,16 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
     }
   }
 
-  // Split.
-  progress(`splitting ${records.length} records (test fraction ${cfg.split.testFraction}, leak threshold ${cfg.split.leakThreshold})`);
-  const items = records.map((r) => ({ id: r.id, text: recordText(r), prompt: lastUser(r.messages) }));
+  // Split: SFT records and preference pairs together, so no DFPO pair near-duplicates an SFT test
+  // record (or the other way round).
+  const filePairs = prefPairs.length;
+  progress(`splitting ${records.length} records and ${filePairs} preference pairs (test fraction ${cfg.split.testFraction}, leak threshold ${cfg.split.leakThreshold})`);
+  const pairItem = (p: DfpoPair, i: number) => ({ id: `pair:${recordId([String(i), p.prompt, p.chosen])}`, text: `${p.prompt}\n${p.chosen}`, prompt: p.prompt });
+  const items = [...records.map((r) => ({ id: r.id, text: recordText(r), prompt: lastUser(r.messages) })), ...prefPairs.map(pairItem)];
   const split = splitWithoutLeakage(items, { testFraction: cfg.split.testFraction, seed: cfg.seed, leakThreshold: cfg.split.leakThreshold, ngram: cfg.dedup.ngram });
-  if (split.leaks.length > 0) throw new CorpusError(`leakage check failed after repair: ${split.leaks.length} test records still near-duplicate train records (first: ${JSON.stringify(split.leaks[0])})`);
+  if (split.leaks.length > 0) throw new CorpusError(`leakage check failed after repair: ${split.leaks.length} test items still near-duplicate train items (first: ${JSON.stringify(split.leaks[0])})`);
   const sideOf = new Map(records.map((r, i) => [r.id, split.sides[i]!]));
+  const pairSides: Side[] = prefPairs.map((_, i) => split.sides[records.length + i]!);
   progress(`  train ${split.report.train}, test ${split.report.test}, ${split.report.groups} groups, check ${split.report.check.method} over ${split.report.check.pairsCompared} pairs: ${split.report.check.violations} violations (${split.report.repaired} repaired)`);
 
   // LLM preference pairs from train records.
@@ -394,8 +398,15 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
       st.read++;
       addPair({ prompt: [{ role: "user", content: p.prompt }], chosen: p.chosen, rejected: p.rejected, extra: p.task ? { task: p.task } : {} }, p.provenance, st, p.source);
       const last = prefPairs[prefPairs.length - 1];
-      if (last && last.provenance === p.provenance) last.generator = p.generator;
+      if (last && last.provenance === p.provenance && pairSides.length < prefPairs.length) {
+        last.generator = p.generator;
+        pairSides.push("train"); // made from a train record
+      }
     }
+    // Verify again with the generated pairs included.
+    const all = [...items, ...prefPairs.slice(filePairs).map((p, i) => pairItem(p, filePairs + i))];
+    const again = checkLeakage(all, [...split.sides, ...pairSides.slice(filePairs)], { leakThreshold: cfg.split.leakThreshold, ngram: cfg.dedup.ngram });
+    if (again.leaks.length > 0) throw new CorpusError(`leakage check failed after LLM preference generation: ${again.leaks.length} violations (first: ${JSON.stringify(again.leaks[0])})`);
   }
 
   // Outputs.
@@ -451,19 +462,14 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
   outputs["cpt/pedcorpus_cpt.jsonl"] = cptW.count;
   registry["pedcorpus_cpt"] = { file_name: "cpt/pedcorpus_cpt.jsonl", columns: { prompt: "text" } };
 
-  // DFPO pairs with their own leakage-free split.
-  let dfpoSplit: SplitReport | null = null;
+  // DFPO pairs, on the sides the joint split gave them.
   let dfpoTrain = 0;
   let dfpoTest = 0;
   if (prefPairs.length > 0) {
-    const pItems = prefPairs.map((p, i) => ({ id: recordId([String(i), p.prompt, p.chosen]), text: `${p.prompt}\n${p.chosen}`, prompt: p.prompt }));
-    const ps = splitWithoutLeakage(pItems, { testFraction: cfg.split.testFraction, seed: cfg.seed, leakThreshold: cfg.split.leakThreshold, ngram: cfg.dedup.ngram });
-    if (ps.leaks.length > 0) throw new CorpusError(`DFPO leakage check failed after repair: ${ps.leaks.length} violations`);
-    dfpoSplit = ps.report;
     for (const side of ["train", "test"] as const) {
       const w = await JsonlWriter.open(join(outDir, "dfpo", `dfpo_${side}.jsonl`));
       for (let i = 0; i < prefPairs.length; i++) {
-        if (ps.sides[i] !== side) continue;
+        if (pairSides[i] !== side) continue;
         const p = prefPairs[i] as DfpoPair & { history?: [string, string][]; system?: string };
         await w.write({ prompt: p.prompt, input: "", chosen: p.chosen, rejected: p.rejected, history: p.history ?? [], ...(p.system ? { system: p.system } : {}), ...(p.task ? { task: p.task } : {}), source: p.source, provenance: p.provenance, generator: p.generator });
       }
@@ -540,7 +546,7 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
       targetInstructionShare: share,
       excludedTestText,
     },
-    dfpo: { fromFiles: prefPairs.filter((p) => !p.generator.startsWith("llm:")).length, fromLlm: prefPairs.filter((p) => p.generator.startsWith("llm:")).length, train: dfpoTrain, test: dfpoTest, split: dfpoSplit },
+    dfpo: { fromFiles: prefPairs.filter((p) => !p.generator.startsWith("llm:")).length, fromLlm: prefPairs.filter((p) => p.generator.startsWith("llm:")).length, train: dfpoTrain, test: dfpoTest },
     llm: client ? { ...client.stats } : null,
     outputs,
   };
@@ -585,9 +591,8 @@ export function renderStats(s: CorpusStats): string {
   parts.push(renderCounts("Bad records by stage", s.badRecords.byStage));
   parts.push(renderCounts("PII replaced", s.pii));
   parts.push(
-    renderTable("Split (near-duplicate aware)", ["set", "train", "test", "groups", "linked", "check", "pairs", "violations", "repaired"], [
-      ["SFT", s.split.train, s.split.test, s.split.groups, s.split.linkedRecords, s.split.check.method, s.split.check.pairsCompared, s.split.check.violations, s.split.repaired],
-      ...(s.dfpo.split ? [["DFPO", s.dfpo.split.train, s.dfpo.split.test, s.dfpo.split.groups, s.dfpo.split.linkedRecords, s.dfpo.split.check.method, s.dfpo.split.check.pairsCompared, s.dfpo.split.check.violations, s.dfpo.split.repaired]] : []),
+    renderTable("Split (near-duplicate aware; SFT records and DFPO pairs together)", ["train", "test", "DFPO train", "DFPO test", "groups", "linked", "check", "pairs compared", "violations", "repaired"], [
+      [s.split.train, s.split.test, s.dfpo.train, s.dfpo.test, s.split.groups, s.split.linkedRecords, s.split.check.method, s.split.check.pairsCompared, s.split.check.violations, s.split.repaired],
     ]),
   );
   parts.push(

@@ -69,5 +69,20 @@ describe.runIf(existsSync(sample))("sample corpus build", () => {
       }
     }
     expect(worst).toBeLessThan(0.5);
+
+    // DFPO train pairs do not leak SFT test records either.
+    const dfpo = readFileSync(join(out, "dfpo", "dfpo_train.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { prompt: string; chosen: string });
+    for (const p of dfpo) {
+      const sh = shingleSet(`${p.prompt}\n${p.chosen}`);
+      for (const t of test) {
+        expect(t.prompt).not.toBe(p.prompt.replace(/\s/g, ""));
+        let inter = 0;
+        for (const x of sh) if (t.shingles.has(x)) inter++;
+        expect(inter / (sh.size + t.shingles.size - inter)).toBeLessThan(0.5);
+      }
+    }
   });
 });
