@@ -44,6 +44,15 @@ describe("calculateDose", () => {
     expect(r.volumes.some((v) => v.adultOnly)).toBe(false);
     expect(r.citations.length).toBeGreaterThan(0);
   });
+  it("rounds formulation amounts inwards and says when a strength cannot hit the range", () => {
+    const r = ok(calculateDose({ drug: "阿莫西林", weightKg: 14, ageMonths: 36, indication: "中耳炎" }));
+    const caps = r.volumes.find((v) => v.formulation === "阿莫西林胶囊")!;
+    expect(caps.perDose).toEqual([2, 2]);
+    expect(caps.note).toMatch(/无法在推荐范围内精确分剂量/);
+    const granules = r.volumes.find((v) => v.formulation === "阿莫西林颗粒")!;
+    expect(granules.perDose[0] * 125).toBeGreaterThanOrEqual(r.perDoseMg[0]);
+    expect(granules.perDose[1] * 125).toBeLessThanOrEqual(r.perDoseMg[1]);
+  });
   it("finds drugs by brand and English name", () => {
     expect(ok(calculateDose({ drug: "美林", weightKg: 10, ageMonths: 12 })).drug.id).toBe("ibuprofen");
     expect(ok(calculateDose({ drug: "Tylenol", weightKg: 10, ageMonths: 12 })).drug.id).toBe("paracetamol");

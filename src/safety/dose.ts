@@ -191,9 +191,18 @@ const fmt = (x: number) => Number(x.toPrecision(3));
 function volumeOf(f: Formulation, mg: [number, number], ageMonths: number | undefined): FormulationVolume {
   const mgPerUnit = f.strength.mg / f.strength.per;
   const step = f.strength.unit === "ml" ? 0.1 : f.strength.unit === "sachet" ? 0.25 : f.strength.unit === "tablet" ? 0.25 : 1;
-  const perDose: [number, number] = [fmt(round(mg[0] / mgPerUnit, step)), fmt(round(mg[1] / mgPerUnit, step))];
+  // Round inwards so that every amount shown stays inside the mg range; a range narrower than one
+  // measurable step shows the nearest step and says so.
+  let lo = Math.ceil(mg[0] / mgPerUnit / step - 1e-9) * step;
+  let hi = Math.floor(mg[1] / mgPerUnit / step + 1e-9) * step;
+  let inexact: string | undefined;
+  if (lo > hi) {
+    lo = hi = Math.max(step, round((mg[0] + mg[1]) / 2 / mgPerUnit, step));
+    inexact = "该规格无法在推荐范围内精确分剂量，所示为最接近的量";
+  }
+  const perDose: [number, number] = [fmt(lo), fmt(hi)];
   const adultOnly = !!f.adultOnly;
-  const note = [f.note, adultOnly && (ageMonths === undefined || ageMonths < 144) ? "成人规格，儿童不宜" : undefined].filter(Boolean).join("；");
+  const note = [f.note, inexact, adultOnly && (ageMonths === undefined || ageMonths < 144) ? "成人规格，儿童不宜" : undefined].filter(Boolean).join("；");
   return {
     formulation: f.name,
     strength: `${f.strength.mg} mg/${f.strength.per === 1 ? "" : f.strength.per + " "}${UNIT_ZH[f.strength.unit]}`,

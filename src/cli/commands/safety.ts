@@ -48,7 +48,10 @@ function printDose(r: DoseResult | DoseRefusal): void {
   console.log(`每日：${r.dailyMg[0]}–${r.dailyMg[1]} mg；间隔 ${r.intervalHours[0]}–${r.intervalHours[1]} 小时${r.maxDosesPerDay ? `，每日最多 ${r.maxDosesPerDay} 次` : ""}`);
   const caps = [r.maxSingleDoseMg ? `单次最大 ${r.maxSingleDoseMg} mg` : "", r.maxDailyDoseMg ? `每日最大 ${r.maxDailyDoseMg} mg` : ""].filter(Boolean);
   if (caps.length) console.log(`上限：${caps.join("，")}${r.cappedBy.length ? `（本次受限于：${r.cappedBy.join("，")}）` : ""}`);
-  for (const v of r.volumes) console.log(`  ${v.formulation}（${v.strength}）：每次 ${v.perDose[0]}–${v.perDose[1]} ${v.unit}${v.note ? `  ${v.note}` : ""}`);
+  for (const v of r.volumes) {
+    const amount = v.perDose[0] === v.perDose[1] ? `${v.perDose[0]}` : `${v.perDose[0]}–${v.perDose[1]}`;
+    console.log(`  ${v.formulation}（${v.strength}）：每次 ${amount} ${v.unit}${v.note ? `  ${v.note}` : ""}`);
+  }
   for (const n of [...r.notes, ...r.warnings]) console.log(`  * ${n}`);
   console.log(`依据：${r.citations.join("；")}`);
 }
