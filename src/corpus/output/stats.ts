@@ -59,6 +59,7 @@ export function renderTable(title: string, header: string[], rows: (string | num
 
 export function renderCounts(title: string, counts: Record<string, number>): string {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  if (Object.keys(counts).length === 0) return `${title}\n(none)`;
   return renderTable(title, ["key", "count", "share"], Object.entries(counts).map(([k, v]) => [k, v, total ? `${((100 * v) / total).toFixed(1)}%` : "0%"]));
 }
 
