@@ -74,7 +74,10 @@ class PairHeap {
   }
 }
 
-/** An encode result before byte fallback: (piece text, id) pairs over the normalised string. */
+/**
+ * An encode result before byte fallback: (piece text, id) pairs over the normalised string. The text is
+ * only needed for unknown pieces (the unigram encoder leaves it empty for the others).
+ */
 type Pieces = Array<[string, number]>;
 
 export class SentencePieceModel {
@@ -284,15 +287,8 @@ export class SentencePieceModel {
     }
     const heap = new PairHeap();
     const revMerge = new Map<string, [string, string]>();
-    const maybeAdd = (left: number, right: number) => {
-      if (left === -1 || right === -1 || frozen[left] || frozen[right]) return;
-      const piece = sym[left]! + sym[right]!;
-      const id = this.pieces.get(piece);
-      if (id === undefined) return;
-      heap.push({ left, right, score: this.scores[id]!, size: piece.length });
-      if (this.isUnused(id)) revMerge.set(piece, [sym[left]!, sym[right]!]);
-    };
-    for (let i = 1; i < n; i++) maybeAdd(i - 1, i);
+    // (Methods rather than closures in this hot path: closures are recreated on every call.)
+    for (let i = 1; i < n; i++) this.maybeAddPair(i - 1, i, sym, frozen, heap, revMerge);
     while (heap.length > 0) {
       const { left, right, size } = heap.pop();
       const l = sym[left]!;
@@ -303,34 +299,58 @@ export class SentencePieceModel {
       next[left] = next[right]!;
       if (next[right]! >= 0) prev[next[right]!] = left;
       sym[right] = "";
-      maybeAdd(prev[left]!, left);
-      maybeAdd(left, next[left]!);
+      this.maybeAddPair(prev[left]!, left, sym, frozen, heap, revMerge);
+      this.maybeAddPair(left, next[left]!, sym, frozen, heap, revMerge);
     }
     const out: Pieces = [];
-    const resegment = (w: string) => {
-      const id = this.pieceToId(w);
-      if (!this.isUnused(id)) {
-        out.push([w, id]);
-        return;
-      }
-      const p = revMerge.get(w);
-      if (!p) {
-        out.push([w, id]);
-        return;
-      }
-      resegment(p[0]);
-      resegment(p[1]);
-    };
-    for (let i = 0; i !== -1; i = next[i]!) resegment(sym[i]!);
+    for (let i = 0; i !== -1; i = next[i]!) this.resegment(sym[i]!, revMerge, out);
     return out;
   }
 
+  /** Queues the pair (left, right) if their concatenation is a piece (MaybeAddNewSymbolPair). */
+  private maybeAddPair(
+    left: number,
+    right: number,
+    sym: string[],
+    frozen: boolean[],
+    heap: PairHeap,
+    revMerge: Map<string, [string, string]>,
+  ): void {
+    if (left === -1 || right === -1 || frozen[left] || frozen[right]) return;
+    const piece = sym[left]! + sym[right]!;
+    const id = this.pieces.get(piece);
+    if (id === undefined) return;
+    heap.push({ left, right, score: this.scores[id]!, size: piece.length });
+    if (this.isUnused(id)) revMerge.set(piece, [sym[left]!, sym[right]!]);
+  }
+
+  /** Splits UNUSED pieces back into the symbols they were merged from. */
+  private resegment(w: string, revMerge: Map<string, [string, string]>, out: Pieces): void {
+    const id = this.pieceToId(w);
+    const p = this.isUnused(id) ? revMerge.get(w) : undefined;
+    if (!p) {
+      out.push([w, id]);
+      return;
+    }
+    this.resegment(p[0], revMerge, out);
+    this.resegment(p[1], revMerge, out);
+  }
+
   private encodeUnigram(normalized: string): Pieces {
-    const cps = Array.from(normalized, (c) => c.codePointAt(0)!);
+    const cps: number[] = [];
+    for (let i = 0; i < normalized.length; i++) {
+      const c = normalized.codePointAt(i)!;
+      cps.push(c);
+      if (c >= 0x10000) i++;
+    }
     const n = cps.length;
     // Byte length of each code point: the C++ works in UTF-8 byte positions and uses byte lengths for the
     // user-defined bonus.
-    const blen = cps.map((c) => (c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4));
+    const blen = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = cps[i]!;
+      blen[i] = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    }
     const bestScore = new Float32Array(n + 1);
     const startsAt = new Int32Array(n + 1).fill(-1);
     const bestId = new Int32Array(n + 1).fill(-1);
@@ -372,7 +392,9 @@ export class SentencePieceModel {
     const out: Pieces = [];
     for (let end = n; end > 0; ) {
       const s = startsAt[end]!;
-      out.push([String.fromCodePoint(...cps.slice(s, end)), bestId[end]!]);
+      const id = bestId[end]!;
+      // Only unknown pieces need their text (for byte fallback); see toIds.
+      out.push([id === this.unkId ? String.fromCodePoint(...cps.slice(s, end)) : "", id]);
       end = s;
     }
     return out.reverse();

@@ -10,12 +10,11 @@
 import { TokenizerError } from "../errors.js";
 import type { NormalizerSpec } from "./proto.js";
 
-/** "▁" U+2581 in UTF-8. */
-const SPACE_SYMBOL = Uint8Array.of(0xe2, 0x96, 0x81);
 const REPLACEMENT = Uint8Array.of(0xef, 0xbf, 0xbd);
 const SPACE = 0x20;
 // ignoreBOM: a leading U+FEFF is text, not a byte-order mark to drop.
 const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
 
 /**
  * Length of the valid UTF-8 character at `pos`, or 0 if malformed — the same acceptance rules as
@@ -47,20 +46,31 @@ export function validUtf8Length(b: Uint8Array, pos: number, end: number): number
 export class DoubleArray {
   constructor(private readonly units: Uint32Array) {}
 
-  /** All prefixes of b[pos..end) that are keys: calls `hit(value, length)` in increasing length. */
-  commonPrefixSearch(b: Uint8Array, pos: number, end: number, hit: (value: number, length: number) => void): void {
+  /** Value of the last (longest) key found by a common-prefix search walk. */
+  value = 0;
+
+  /**
+   * Length of the longest key that is a prefix of b[pos..end) (0 if none); its value is left in `value`.
+   * Walks the same path as Darts-clone's commonPrefixSearch, keeping the last hit.
+   */
+  longestPrefix(b: Uint8Array, pos: number, end: number): number {
     const u = this.units;
     let node = 0;
     let unit = u[node]!;
+    let longest = 0;
     node ^= offsetOf(unit);
     for (let i = pos; i < end; i++) {
       const c = b[i]!;
       node ^= c;
       unit = u[node]!;
-      if (unit === undefined || (unit & 0x800000ff) >>> 0 !== c) return;
+      if (unit === undefined || (unit & 0x800000ff) >>> 0 !== c) break;
       node ^= offsetOf(unit);
-      if ((unit >>> 8) & 1) hit(u[node]! & 0x7fffffff, i - pos + 1);
+      if ((unit >>> 8) & 1) {
+        longest = i - pos + 1;
+        this.value = u[node]! & 0x7fffffff;
+      }
     }
+    return longest;
   }
 }
 
@@ -94,32 +104,6 @@ class PrefixMatcher {
       return s.length;
     }
     return 0;
-  }
-}
-
-/** Growable byte buffer for the normalised output. */
-class ByteSink {
-  buf = new Uint8Array(256);
-  len = 0;
-  push(x: number): void {
-    if (this.len === this.buf.length) this.grow(1);
-    this.buf[this.len++] = x;
-  }
-  append(b: Uint8Array, start = 0, end = b.length): void {
-    const n = end - start;
-    if (this.len + n > this.buf.length) this.grow(n);
-    this.buf.set(b.subarray(start, end), this.len);
-    this.len += n;
-  }
-  endsWith(s: Uint8Array): boolean {
-    if (this.len < s.length) return false;
-    for (let k = 0; k < s.length; k++) if (this.buf[this.len - s.length + k] !== s[k]) return false;
-    return true;
-  }
-  private grow(n: number): void {
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
   }
 }
 
@@ -171,32 +155,47 @@ export class Normalizer {
     return r;
   }
 
-  /**
-   * Normalises one prefix of b[pos..end): returns the output bytes (as [array, start, end]) and the
-   * number of input bytes consumed. Mirrors Normalizer::NormalizePrefix.
-   */
-  private prefix(b: Uint8Array, pos: number, end: number): [Uint8Array, number, number, number] {
+  // Result of prefix(): output bytes are src[outStart..outEnd); `consumed` input bytes were used.
+  private src: Uint8Array = REPLACEMENT;
+  private outStart = 0;
+  private outEnd = 0;
+  private consumed = 0;
+  /** Output buffer reused across calls. */
+  private buf = new Uint8Array(1024);
+
+  /** Normalises one prefix of b[pos..end) into the fields above; mirrors Normalizer::NormalizePrefix. */
+  private prefix(b: Uint8Array, pos: number, end: number): void {
     if (!this.matcher.empty) {
       const m = this.matcher.match(b, pos, end);
-      if (m > 0) return [b, pos, pos + m, m];
+      if (m > 0) {
+        this.src = b;
+        this.outStart = pos;
+        this.outEnd = pos + m;
+        this.consumed = m;
+        return;
+      }
     }
-    let longestLength = 0;
-    let longestValue = 0;
-    if (this.trie) {
-      this.trie.commonPrefixSearch(b, pos, end, (value, length) => {
-        if (longestLength === 0 || length > longestLength) {
-          longestLength = length;
-          longestValue = value;
-        }
-      });
-    }
-    if (longestLength === 0) {
+    const longest = this.trie ? this.trie.longestPrefix(b, pos, end) : 0;
+    if (longest === 0) {
       const n = validUtf8Length(b, pos, end);
-      if (n === 0) return [REPLACEMENT, 0, 3, 1];
-      return [b, pos, pos + n, n];
+      if (n === 0) {
+        this.src = REPLACEMENT;
+        this.outStart = 0;
+        this.outEnd = 3;
+        this.consumed = 1;
+      } else {
+        this.src = b;
+        this.outStart = pos;
+        this.outEnd = pos + n;
+        this.consumed = n;
+      }
+      return;
     }
-    const r = this.replacement(longestValue);
-    return [r, 0, r.length, longestLength];
+    const r = this.replacement(this.trie!.value);
+    this.src = r;
+    this.outStart = 0;
+    this.outEnd = r.length;
+    this.consumed = longest;
   }
 
   /** Normalises UTF-8 bytes; the result is UTF-8 bytes with spaces escaped as "▁" when the spec says so. */
@@ -207,41 +206,68 @@ export class Normalizer {
     if (end === 0) return new Uint8Array(0);
     if (spec.removeExtraWhitespaces) {
       while (pos < end) {
-        const [o, s, e, consumed] = this.prefix(input, pos, end);
-        if (!(e - s === 1 && o[s] === SPACE)) break;
-        pos += consumed;
+        this.prefix(input, pos, end);
+        if (!(this.outEnd - this.outStart === 1 && this.src[this.outStart] === SPACE)) break;
+        pos += this.consumed;
       }
     }
     if (pos === end) return new Uint8Array(0);
-    const out = new ByteSink();
-    const addWs = () => (spec.escapeWhitespaces ? out.append(SPACE_SYMBOL) : out.push(SPACE));
-    if (!this.treatWhitespaceAsSuffix && spec.addDummyPrefix) addWs();
+    // Worst case: every input byte becomes "▁" (3 bytes); charsmap replacements may be longer, so check.
+    // (No closures here: this runs once per character and closures cost a lot under some loaders.)
+    let out = this.buf.length >= end * 3 + 8 ? this.buf : (this.buf = new Uint8Array(end * 3 + 8));
+    let len = 0;
+    const escape = spec.escapeWhitespaces;
+    if (!this.treatWhitespaceAsSuffix && spec.addDummyPrefix) {
+      if (escape) {
+        out[len++] = 0xe2;
+        out[len++] = 0x96;
+        out[len++] = 0x81;
+      } else out[len++] = SPACE;
+    }
     let isPrevSpace = spec.removeExtraWhitespaces;
     while (pos < end) {
-      const [o, s0, e, consumed] = this.prefix(input, pos, end);
-      let s = s0;
+      this.prefix(input, pos, end);
+      const o = this.src;
+      let s = this.outStart;
+      const e = this.outEnd;
       // Drop leading spaces of this piece if the previous output ended with a space.
       while (isPrevSpace && s < e && o[s] === SPACE) s++;
       if (s < e) {
+        if (len + (e - s) * 3 + 3 > out.length) {
+          const bigger = new Uint8Array(Math.max(out.length * 2, len + (e - s) * 3 + 3));
+          bigger.set(out.subarray(0, len));
+          out = this.buf = bigger;
+        }
         for (let k = s; k < e; k++) {
-          if (spec.escapeWhitespaces && o[k] === SPACE) out.append(SPACE_SYMBOL);
-          else out.push(o[k]!);
+          const c = o[k]!;
+          if (escape && c === SPACE) {
+            out[len++] = 0xe2;
+            out[len++] = 0x96;
+            out[len++] = 0x81;
+          } else out[len++] = c;
         }
         isPrevSpace = o[e - 1] === SPACE;
       }
-      pos += consumed;
+      pos += this.consumed;
       if (!spec.removeExtraWhitespaces) isPrevSpace = false;
     }
     if (spec.removeExtraWhitespaces) {
-      const space = spec.escapeWhitespaces ? SPACE_SYMBOL : Uint8Array.of(SPACE);
-      while (out.endsWith(space)) out.len -= space.length;
+      if (escape) while (len >= 3 && out[len - 3] === 0xe2 && out[len - 2] === 0x96 && out[len - 1] === 0x81) len -= 3;
+      else while (len >= 1 && out[len - 1] === SPACE) len--;
     }
-    if (this.treatWhitespaceAsSuffix && spec.addDummyPrefix) addWs();
-    return out.buf.slice(0, out.len);
+    if (this.treatWhitespaceAsSuffix && spec.addDummyPrefix) {
+      if (escape) {
+        out[len++] = 0xe2;
+        out[len++] = 0x96;
+        out[len++] = 0x81;
+      } else out[len++] = SPACE;
+    }
+    // A copy: the working buffer is reused by the next call.
+    return out.slice(0, len);
   }
 
   /** Normalises a JS string (lone surrogates become U+FFFD, as UTF-8 encoding does). */
   normalize(text: string): string {
-    return utf8Decoder.decode(this.normalizeBytes(new TextEncoder().encode(text)));
+    return utf8Decoder.decode(this.normalizeBytes(utf8Encoder.encode(text)));
   }
 }
