@@ -248,6 +248,20 @@ describe("training", () => {
     }
   });
 
+  it("lossAndGrad: two scaled half-batches accumulate the full batch's gradient", () => {
+    const m = tinyModel("tiny-qwen2", 6);
+    const tape = new Tape();
+    const full = { B: 2, T: 4, ids: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), labels: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]) };
+    const r = m.lossAndGrad(full, tape);
+    expect(r.count).toBe(6);
+    const g = m.params.list.map((p) => Float32Array.from(p.grad!));
+    for (const p of m.params.list) p.grad!.fill(0);
+    const h1 = m.lossAndGrad({ B: 1, T: 4, ids: full.ids.slice(0, 4), labels: full.labels.slice(0, 4) }, tape, { scale: 0.5 });
+    const h2 = m.lossAndGrad({ B: 1, T: 4, ids: full.ids.slice(4), labels: full.labels.slice(4) }, tape, { scale: 0.5 });
+    expect((h1.loss + h2.loss) / 2).toBeCloseTo(r.loss, 5);
+    m.params.list.forEach((p, i) => expect(maxDiff(p.grad!, g[i]!), p.name).toBeLessThan(1e-6));
+  });
+
   it("a training step allocates no new activation memory after the first", () => {
     const m = tinyModel("tiny-baichuan", 4);
     m.params.allocGrads();

@@ -24,6 +24,7 @@ import {
   alibiSlopes,
   type RopeTables,
   Tensor,
+  type Tape,
 } from "../engine/index.js";
 import type { ModelConfig } from "./config.js";
 import { initParameters } from "./init.js";
@@ -206,6 +207,19 @@ export class CausalLM {
     const logits = linear(h, this.headWeight(), null, "logits");
     const T = opts.lastOnly ? 1 : x.T;
     return reshape(logits, [x.B, T, this.config.vocabSize]);
+  }
+
+  /**
+   * One training micro-step: forward on `tape` (recycling its buffers), backward, gradients ADDED into
+   * each trainable parameter's .grad (allocated on first use). `scale` multiplies the gradient (e.g.
+   * 1/accumulation steps). Returns the mean loss and the number of counted target tokens.
+   */
+  lossAndGrad(x: LossInput, tape: Tape, opts: { scale?: number } = {}): { loss: number; count: number } {
+    this.params.allocGrads();
+    const out = tape.run(() => this.loss(x));
+    const loss = out.loss.item();
+    if (out.loss.requiresGrad) tape.backward(out.loss, Float32Array.of(opts.scale ?? 1));
+    return { loss, count: out.count };
   }
 
   /** Causal-LM loss (transformers semantics) plus per-token losses for preference objectives. */
