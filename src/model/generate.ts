@@ -1,7 +1,8 @@
 /**
- * Sampling text from a model, one sequence at a time: greedy, temperature, top-k and top-p, with a KV
- * cache (prefill the prompt once, then one token per step) and a stop on end-of-sequence ids. A demo
- * helper; the serving stack (serve/) adds streaming, stop strings and templates on top.
+ * Sampling text from a model: greedy, temperature, top-k and top-p, with a KV cache (prefill the prompt
+ * once, then one token per step) and a stop on end-of-sequence ids; `generate` for one sequence,
+ * `generateBatch` for several at once (left-padded, each stopping on its own). The serving stack
+ * (serve/) adds streaming, stop strings and templates on top.
  */
 import { Tape } from "../engine/index.js";
 import { Rng } from "./init.js";
@@ -115,4 +116,75 @@ export function generate(model: CausalLM, prompt: readonly number[] | Int32Array
     if (eos.has(id)) return { tokens, finishReason: "eos" };
   }
   return { tokens, finishReason: "length" };
+}
+
+export interface GenerateBatchOptions extends SamplingOptions {
+  maxNewTokens: number;
+  /** Sequence b samples with seed + b (so it matches `generate` with that seed). Defaults to 0. */
+  seed?: number;
+  eosTokenIds?: readonly number[];
+}
+
+/**
+ * Generate continuations of several prompts together: prompts are left-padded (padding masked out,
+ * positions counted from each prompt's first real token), decoded in one batch with a shared KV cache,
+ * and each stops on its own eos. Greedy results equal `generate` per prompt.
+ */
+export function generateBatch(model: CausalLM, prompts: readonly (readonly number[])[], opts: GenerateBatchOptions): GenerateResult[] {
+  const cfg = model.config;
+  const B = prompts.length;
+  if (B === 0) return [];
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new GenerateError(`maxNewTokens must be an integer >= 0, got ${opts.maxNewTokens}`);
+  prompts.forEach((p, b) => {
+    if (p.length === 0) throw new GenerateError(`generateBatch: prompt ${b} is empty`);
+  });
+  const T = Math.max(...prompts.map((p) => p.length));
+  if (T > cfg.maxPositions) throw new GenerateError(`generateBatch: the longest prompt has ${T} tokens, more than the model's context of ${cfg.maxPositions}`);
+  const limit = Math.min(opts.maxNewTokens, cfg.maxPositions - T);
+  const eos = new Set(opts.eosTokenIds ?? cfg.eosTokenIds);
+  const pad = cfg.padTokenId ?? 0;
+  const ids = new Int32Array(B * T).fill(pad);
+  const mask = new Uint8Array(B * T);
+  const positions = new Int32Array(B * T);
+  const nextPos = new Int32Array(B);
+  prompts.forEach((p, b) => {
+    const off = T - p.length;
+    for (let t = 0; t < p.length; t++) {
+      ids[b * T + off + t] = p[t]!;
+      mask[b * T + off + t] = 1;
+      positions[b * T + off + t] = t;
+    }
+    nextPos[b] = p.length;
+  });
+  const rngs = prompts.map((_, b) => new Rng((opts.seed ?? 0) + b));
+  const results: GenerateResult[] = prompts.map(() => ({ tokens: [], finishReason: "length" }));
+  const done = new Uint8Array(B);
+  const tape = new Tape();
+  const cache = model.newCache(B, T + limit);
+  const V = cfg.vocabSize;
+  let logits = tape.infer(() => Float32Array.from(model.forward({ ids, B, T, attentionMask: mask, positions }, { cache, lastOnly: true }).data));
+  for (let i = 0; i < limit; i++) {
+    const step = new Int32Array(B).fill(pad);
+    const stepMask = new Uint8Array(B);
+    for (let b = 0; b < B; b++) {
+      if (done[b]) continue;
+      const id = sampleToken(logits.subarray(b * V, (b + 1) * V), opts, rngs[b]!);
+      results[b]!.tokens.push(id);
+      if (eos.has(id)) {
+        done[b] = 1;
+        results[b]!.finishReason = "eos";
+        continue;
+      }
+      step[b] = id;
+      stepMask[b] = 1;
+    }
+    if (done.every((d) => d === 1) || i === limit - 1) break;
+    // Finished sequences feed a masked pad token so the batch keeps its shape.
+    const stepPos = Int32Array.from(nextPos);
+    for (let b = 0; b < B; b++) if (stepMask[b]) nextPos[b]!++;
+    logits = tape.infer(() =>
+      Float32Array.from(model.forward({ ids: step, B, T: 1, attentionMask: stepMask, positions: stepPos }, { cache, lastOnly: true }).data),
+    );
+  }
+  return results;
 }

@@ -18,5 +18,5 @@ export { baichuanPositionRule } from "./baichuan.js";
 export { loadModel, saveModel, loadWeights, readModelConfig, CONFIG_FILE, type SaveModelOptions } from "./checkpoint.js";
 export { presetConfig, presetNames, presetDescription, UnknownPresetError } from "./presets.js";
 export { initParameters, Rng } from "./init.js";
-export { generate, sampleToken, GenerateError, type GenerateOptions, type GenerateResult, type SamplingOptions } from "./generate.js";
+export { generate, generateBatch, sampleToken, GenerateError, type GenerateOptions, type GenerateBatchOptions, type GenerateResult, type SamplingOptions } from "./generate.js";
 export { modelInfo, formatModelInfo, registerModelInfoSection, type ModelInfo, type ModelInfoSection } from "./info.js";

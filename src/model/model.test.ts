@@ -12,6 +12,7 @@ import { writeCheckpoint } from "./io/sharded.js";
 import {
   CausalLM,
   generate,
+  generateBatch,
   loadModel,
   ModelConfigError,
   ModelInputError,
@@ -183,6 +184,25 @@ describe("inference", () => {
     expect(e.finishReason).toBe("eos");
     expect(e.tokens[e.tokens.length - 1]).toBe(stopAt);
     expect(e.tokens.length).toBeLessThanOrEqual(4);
+  });
+});
+
+describe("batched generation", () => {
+  it("equals generate per prompt (greedy and seeded sampling), each stopping on its own eos", () => {
+    for (const name of ["tiny-llama", "tiny-baichuan-alibi"]) {
+      const m = tinyModel(name, 12);
+      const prompts = [[1, 5, 6, 7, 8], [1, 9], [1, 20, 21]];
+      const batch = generateBatch(m, prompts, { maxNewTokens: 8, eosTokenIds: [] });
+      prompts.forEach((p, b) => expect(batch[b]!.tokens, `${name} prompt ${b}`).toEqual(generate(m, p, { maxNewTokens: 8, eosTokenIds: [] }).tokens));
+      const sampled = generateBatch(m, prompts, { maxNewTokens: 6, eosTokenIds: [], temperature: 1.2, topK: 10, seed: 3 });
+      prompts.forEach((p, b) => expect(sampled[b]!.tokens).toEqual(generate(m, p, { maxNewTokens: 6, eosTokenIds: [], temperature: 1.2, topK: 10, seed: 3 + b }).tokens));
+      const stop = batch[1]!.tokens[2]!;
+      const withEos = generateBatch(m, prompts, { maxNewTokens: 8, eosTokenIds: [stop] });
+      prompts.forEach((p, b) => {
+        const single = generate(m, p, { maxNewTokens: 8, eosTokenIds: [stop] });
+        expect(withEos[b]).toEqual(single);
+      });
+    }
   });
 });
 
