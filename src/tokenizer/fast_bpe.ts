@@ -4,9 +4,12 @@
  * whole Chinese clause is one word under the Qwen2 regex) slow. This replaces only the model's
  * `encode(words)` step with integer-keyed ranks and a typed-array heap, with the same semantics: lowest
  * merge rank first, leftmost on ties, `ignore_merges`, byte fallback and unk as the library does them.
+ * One deliberate difference: a piece with no id and no unk token is an error here, not silently dropped.
  * Normalisation, pre-tokenisation, added tokens and post-processing stay the library's. Models with
  * dropout or subword prefixes/suffixes are left untouched. Parity with the library is tested.
  */
+
+import { TokenizerError } from "./errors.js";
 
 interface LibBpeModel {
   config: {
@@ -142,6 +145,11 @@ export function accelerateBpe(model: unknown): boolean {
     }
     return out;
   };
+  // The library silently drops a piece it cannot map when the model has no unk token; we refuse instead.
+  const unk = (t: string): string => {
+    if (m.unk_token != null) return m.unk_token;
+    throw new TokenizerError(`tokenizer.json: text piece ${JSON.stringify(t)} is not in the vocabulary and the model has no unk_token`);
+  };
   m.encode = (tokens: string[]): string[] => {
     const output: string[] = [];
     for (const token of tokens) {
@@ -155,8 +163,8 @@ export function accelerateBpe(model: unknown): boolean {
         else if (byteFallback) {
           const bytes = Array.from(encoder.encode(t), (x) => `<0x${x.toString(16).toUpperCase().padStart(2, "0")}>`);
           if (bytes.every((x) => ids.has(x))) output.push(...bytes);
-          else if (m.unk_token != null) output.push(m.unk_token);
-        } else if (m.unk_token != null) output.push(m.unk_token);
+          else output.push(unk(t));
+        } else output.push(unk(t));
       }
     }
     return output;
