@@ -121,6 +121,7 @@ export default async function main(args: string[]): Promise<void> {
     split: "test", rows: rows.length,
     test: { precision: test.microPrecision, recall: test.microRecall, f1: test.microF1 },
     dev: { precision: dev.microPrecision, recall: dev.microRecall, f1: dev.microF1 },
+    test_handwritten: { precision: summaries["test/handwritten"]!.microPrecision, recall: summaries["test/handwritten"]!.microRecall, f1: summaries["test/handwritten"]!.microF1 },
     per_type: Object.fromEntries(Object.entries(test.perType).map(([k, v]) => [k, { precision: v.precision, recall: v.recall, dev_precision: dev.perType[k]!.precision, dev_recall: dev.perType[k]!.recall }])),
     answers_per_s: answersPerSec,
     ...(real ? { real_data: real } : {}),
