@@ -4,7 +4,8 @@
  * `getKernels()` returns the native addon when it loads and the TypeScript reference otherwise (with
  * one warning saying how to build the addon). `PEDGPT_KERNELS=reference` forces the reference;
  * `PEDGPT_KERNELS=native` makes a missing addon an error instead of a fallback. `setThreads` is the one
- * place the engine's thread count is set (OpenBLAS and the addon's pool together).
+ * place the engine's thread count is set (OpenBLAS and the addon's pool together); its default is the
+ * number of cores, or PEDGPT_THREADS when set.
  */
 import { cpus } from "node:os";
 import type { Kernels } from "./kernels.js";
@@ -32,15 +33,25 @@ let addonError = "";
 let warned = false;
 let threads = 0;
 
+/** PEDGPT_THREADS, when set, replaces the default thread count (the number of cores). */
+function envThreads(): number {
+  const raw = process.env.PEDGPT_THREADS;
+  if (raw === undefined || raw.trim() === "") return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`PEDGPT_THREADS must be an integer >= 1, got "${raw}"`);
+  return n;
+}
+
 function tryLoad(): NativeAddon | null {
   if (addon !== undefined) return addon;
+  if (threads === 0) threads = envThreads();
   try {
     addon = loadNativeAddon();
-    if (threads > 0) addon.setThreads(threads);
   } catch (err) {
     addon = null;
     addonError = err instanceof Error ? err.message : String(err);
   }
+  if (addon && threads > 0) addon.setThreads(threads);
   return addon;
 }
 
@@ -88,7 +99,8 @@ export function getKernels(): Kernels {
 
 /**
  * Sets the number of threads for all native compute (OpenBLAS and the addon's element-wise pool).
- * They never run at the same time, so the machine is not oversubscribed. Default: number of cores.
+ * They never run at the same time, so the machine is not oversubscribed. Default: number of cores,
+ * or the PEDGPT_THREADS environment variable.
  */
 export function setThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setThreads: n must be an integer >= 1, got ${n}`);
@@ -101,5 +113,5 @@ export function setThreads(n: number): void {
 export function getThreads(): number {
   const a = tryLoad();
   if (a) return a.getThreads();
-  return threads > 0 ? threads : Math.max(1, cpus().length);
+  return threads > 0 ? threads : envThreads() || Math.max(1, cpus().length);
 }

@@ -211,6 +211,18 @@ describe("reference kernels: contracts not covered by torch fixtures", () => {
     );
   });
 
+  it("attention and rope reject shapes outside the contract with the argument named", () => {
+    const base = { B: 1, Tq: 2, Tk: 2, H: 3, Hkv: 2, D: 4, scale: 0.5, alibiSlopes: null, keyMask: null };
+    const q = new Float32Array(24), kv = new Float32Array(16);
+    const args = { out: new Float32Array(24), lse: new Float32Array(6), q, k: kv, v: kv };
+    expect(() => K.attentionForward({ ...base, ...args })).toThrow(/H=3 must be a multiple of Hkv=2/);
+    expect(() => K.attentionForward({ ...base, H: 2, Tq: 3, ...args })).toThrow(/Tk=2 must be >= Tq=3/);
+    expect(() => K.attentionForward({ ...base, H: 2, Hkv: 2, ...args, lse: new Float32Array(3) })).toThrow(/lse has 3 elements, needs at least 4/);
+    const { cos, sin } = ropeTables(10000, 4, 8);
+    expect(() => K.ropeForward(new Float32Array(12), cos, sin, Int32Array.from([0]), 1, 1, 3, 3)).toThrow(/head dim D=3 must be even/);
+    expect(() => K.ropeForward(new Float32Array(4), cos, sin, Int32Array.from([8]), 1, 1, 1, 4)).toThrow(/positions\[0\]=8 is outside \[0,8\)/);
+  });
+
   it("elementwise helpers and sumSquares", () => {
     const a = Float32Array.from([1, 2, 3]);
     const b = Float32Array.from([4, 5, 6]);
