@@ -20,3 +20,4 @@ export { presetConfig, presetNames, presetDescription, UnknownPresetError } from
 export { initParameters, Rng } from "./init.js";
 export { generate, generateBatch, sampleToken, GenerateError, type GenerateOptions, type GenerateBatchOptions, type GenerateResult, type SamplingOptions } from "./generate.js";
 export { modelInfo, formatModelInfo, registerModelInfoSection, type ModelInfo, type ModelInfoSection } from "./info.js";
+export { scoreContinuations, ScoreError, type ContinuationScore } from "./score.js";

@@ -22,6 +22,7 @@ import {
   presetNames,
   saveModel,
   baichuanPositionRule,
+  scoreContinuations,
 } from "./index.js";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "pedgpt-model-"));
@@ -184,6 +185,32 @@ describe("inference", () => {
     expect(e.finishReason).toBe("eos");
     expect(e.tokens[e.tokens.length - 1]).toBe(stopAt);
     expect(e.tokens.length).toBeLessThanOrEqual(4);
+  });
+});
+
+describe("scoring continuations", () => {
+  it("sums the continuation's token log-probs, batched or not", () => {
+    const m = tinyModel("tiny-qwen2", 13);
+    const prompt = [1, 4, 5];
+    const conts = [[7], [8, 9, 10], [11, 12]];
+    const batched = scoreContinuations(m, prompt, conts);
+    const single = conts.map((c) => scoreContinuations(m, prompt, [c], { batchSize: 1 })[0]!);
+    batched.forEach((s, i) => {
+      expect(s.count).toBe(conts[i]!.length);
+      expect(s.sum).toBeCloseTo(single[i]!.sum, 4);
+    });
+    // by hand: log-softmax of the full-sequence logits at each predicting position
+    const seq = [...prompt, ...conts[1]!];
+    const logits = noGrad(() => m.forward({ ids: Int32Array.from(seq), B: 1, T: seq.length })).clone().data;
+    const V = m.config.vocabSize;
+    let want = 0;
+    for (let t = prompt.length - 1; t < seq.length - 1; t++) {
+      const row = logits.subarray(t * V, (t + 1) * V);
+      const max = Math.max(...row);
+      const lse = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+      want += row[seq[t + 1]!]! - lse;
+    }
+    expect(batched[1]!.sum).toBeCloseTo(want, 4);
   });
 });
 
