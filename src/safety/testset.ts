@@ -110,7 +110,9 @@ function generate(kb: SafetyKnowledge): TestRow[] {
   const r = rng(20261122);
   const rows: TestRow[] = [];
   const add = (template: string, question: string, answer: string, expected: ExpectedFinding[]) => {
-    const id = `gen-${String(rows.length + 1).padStart(4, "0")}-${template}`;
+    // Ids (and so splits) depend on the row's content, not its position: adding a drug does not reshuffle the split.
+    const id = `gen-${template}-${createHash("sha256").update(`${question}\u0000${answer}`).digest("hex").slice(0, 10)}`;
+    if (rows.some((r) => r.id === id)) return;
     rows.push({ id, split: splitOf(id), source: "generated", template, question, answer, expected });
   };
   const nameOf = (d: Drug) => (r() < 0.7 ? d.nameZh : pick(r, [d.nameZh, ...d.aliases, ...d.brands].filter((n) => /[\u4e00-\u9fff]/.test(n) && !/栓|注射|滴眼|乳膏|软膏|喷雾|雾化|眼膏|滴耳|缓释|芬必得/.test(n))));
