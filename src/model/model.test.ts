@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { add, linear, noGrad, Tape, Tensor } from "../engine/index.js";
+import { add, AdamW, clipGradNorm, linear, noGrad, Tape, Tensor, zeroGrad } from "../engine/index.js";
 import { writeCheckpoint } from "./io/sharded.js";
 import {
   CausalLM,
@@ -307,6 +307,25 @@ describe("training", () => {
     const h2 = m.lossAndGrad({ B: 1, T: 4, ids: full.ids.slice(4), labels: full.labels.slice(4) }, tape, { scale: 0.5 });
     expect((h1.loss + h2.loss) / 2).toBeCloseTo(r.loss, 5);
     m.params.list.forEach((p, i) => expect(maxDiff(p.grad!, g[i]!), p.name).toBeLessThan(1e-6));
+  });
+
+  it("AdamW training memorises a small batch (every preset)", () => {
+    for (const name of presetNames()) {
+      const m = tinyModel(name, 8);
+      const opt = new AdamW(m.parameters(), { lr: 1e-2, weightDecay: 0 });
+      const tape = new Tape();
+      const ids = Int32Array.from([1, 10, 11, 12, 13, 14, 15, 2, 1, 20, 21, 22, 23, 24, 25, 2]);
+      const batch = { B: 2, T: 8, ids, labels: ids };
+      const losses: number[] = [];
+      for (let s = 0; s < 40; s++) {
+        zeroGrad(m.parameters());
+        losses.push(m.lossAndGrad(batch, tape).loss);
+        clipGradNorm(m.parameters(), 1);
+        opt.step();
+      }
+      expect(losses[0]).toBeGreaterThan(3);
+      expect(losses[losses.length - 1], name).toBeLessThan(0.2);
+    }
   });
 
   it("a training step allocates no new activation memory after the first", () => {
