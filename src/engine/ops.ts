@@ -1,8 +1,10 @@
 /**
  * The op set: coarse, fused operations with a forward and a backward each, recorded on the active
- * tape (tape.ts). All heavy work goes through the backend kernels; the few JavaScript loops left
- * here run over one value per token or per row, never over a (tokens × width) array — except
- * `rowNormalize` (Baichuan's NormHead), which is one pass over the lm_head matrix.
+ * tape (tape.ts). The decoder's hot path (linear, embedding, rmsnorm, rope, attention, swiglu,
+ * cross-entropy, add) runs entirely in the backend kernels. Ops written as JavaScript loops are meant
+ * for narrow data — per-token vectors (sum, logSigmoid), router rows over a few experts (softmax,
+ * softplus, column), row copies (splitColumns, concatRows) — plus scaleRows (MoE expert mixing) and
+ * rowNormalize (Baichuan's NormHead, one pass over lm_head); a GPU backend would move those too.
  *
  * Shape glossary: N rows (= B*T tokens), C width, H query heads, Hkv key/value heads, D head dim,
  * V vocabulary. Tensors are row-major; an op reads `rows × cols` where cols is the last dimension.
