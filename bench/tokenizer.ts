@@ -95,7 +95,7 @@ export default async function main(args: string[]): Promise<void> {
   writeFileSync(linesFile, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
   const sp: Record<string, { ours: number; reference: number | null; agree: number | null }> = {};
   try {
-    for (const name of ["bpe_llama", "unigram_nfkc"]) {
+    for (const name of ["bpe_llama", "bpe_baichuan", "unigram_nfkc"]) {
       const modelPath = join(fixtures, `${name}.model`);
       const model = SentencePieceModel.fromBytes(readFileSync(modelPath), modelPath);
       const ours = bestOf(quick ? 1 : 3, () => lines.map((l) => model.encode(l)));
@@ -146,6 +146,7 @@ export default async function main(args: string[]): Promise<void> {
       tokenizerJsonEncodeReference: Math.round(hfCps),
       tokenizerJsonAgree: jsonAgree,
       spmBpeAgree: bpe.agree,
+      spmBaichuanAgree: sp.bpe_baichuan!.agree,
       spmUnigramOurs: Math.round(sp.unigram_nfkc!.ours),
       spmUnigramReference: sp.unigram_nfkc!.reference === null ? null : Math.round(sp.unigram_nfkc!.reference),
       spmUnigramAgree: sp.unigram_nfkc!.agree,

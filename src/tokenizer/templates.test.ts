@@ -189,7 +189,7 @@ describe("llama3 template", () => {
 
 describe("baichuan2 template on a SentencePiece tokenizer", () => {
   const dir = fileURLToPath(new URL("../../test/fixtures/tokenizer/", import.meta.url));
-  const model = SentencePieceModel.fromBytes(readFileSync(dir + "bpe_llama.model"));
+  const model = SentencePieceModel.fromBytes(readFileSync(dir + "bpe_baichuan.model"));
   // Baichuan2's tokenizer_config.json: no BOS/EOS added by encode.
   const tok = new SentencePieceTokenizer(model, parseTokenizerConfig({ add_bos_token: false, add_eos_token: false }));
   const U = tok.tokenToId("<reserved_106>")!;
@@ -235,7 +235,7 @@ describe("Jinja equivalents of the built-in templates", () => {
   it("baichuan2 renders the same text through @huggingface/jinja", () => {
     const tpl = new Template(builtinJinja("baichuan2"));
     const dir = fileURLToPath(new URL("../../test/fixtures/tokenizer/", import.meta.url));
-    const tok = new SentencePieceTokenizer(SentencePieceModel.fromBytes(readFileSync(dir + "bpe_llama.model")), parseTokenizerConfig({ add_bos_token: false }));
+    const tok = new SentencePieceTokenizer(SentencePieceModel.fromBytes(readFileSync(dir + "bpe_baichuan.model")), parseTokenizerConfig({ add_bos_token: false }));
     const ours = renderChat(tok, "baichuan2", conv.slice(0, 4), "prompt").text;
     expect(tpl.render({ messages: conv.slice(0, 4), add_generation_prompt: true })).toBe(ours);
   });

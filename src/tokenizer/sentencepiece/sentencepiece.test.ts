@@ -25,7 +25,7 @@ const lines = jsonl("lines.jsonl.gz") as string[];
 const meta = JSON.parse(readFileSync(dir + "meta.json", "utf8")) as { corpus_lines: number; edge_lines: number };
 type Row = [number[]] | [number[], string | { sha256: string }];
 
-describe.each(["bpe_llama", "unigram_nfkc", "bpe_nofallback"])("SentencePiece parity: %s", (name) => {
+describe.each(["bpe_llama", "bpe_baichuan", "unigram_nfkc", "bpe_nofallback"])("SentencePiece parity: %s", (name) => {
   const model = SentencePieceModel.fromBytes(readFileSync(dir + name + ".model"), name + ".model");
   const expected = jsonl(name + ".expected.jsonl.gz") as Row[];
 
@@ -79,6 +79,16 @@ describe("SentencePiece model reading", () => {
     const nfkc = parseModelProto(readFileSync(dir + "unigram_nfkc.model"));
     expect(nfkc.normalizerSpec.name).toBe("nmt_nfkc");
     expect(nfkc.normalizerSpec.precompiledCharsmap.length).toBeGreaterThan(100_000);
+  });
+
+  it("reads the Baichuan2-style spec (no dummy prefix) and keeps reserved tokens as user-defined pieces", () => {
+    const m = SentencePieceModel.fromBytes(readFileSync(dir + "bpe_baichuan.model"));
+    expect(m.proto.normalizerSpec.addDummyPrefix).toBe(false);
+    expect(m.normalize("  两个 空格")).toBe("▁▁两个▁空格");
+    const ids = m.encode("<reserved_106>你好<reserved_107>");
+    expect(ids[0]).toBe(m.pieceToId("<reserved_106>"));
+    expect(ids.at(-1)).toBe(m.pieceToId("<reserved_107>"));
+    expect(m.proto.pieces[ids[0]!]!.type).toBe(4);
   });
 
   it("rejects a truncated model with the file named", () => {
