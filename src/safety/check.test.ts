@@ -57,6 +57,8 @@ describe("rule: wrong class", () => {
     expect(kinds("可以用抗生素蒙脱石散。")).toEqual(["wrong_class:smectite"]);
     expect(kinds("孟鲁司特（抗组胺药）可以用。")).toEqual(["wrong_class:montelukast"]);
     expect(kinds("可以用地塞米松等退烧药。")).toEqual(["wrong_class:dexamethasone"]);
+    expect(kinds("可以使用肌肉松弛剂，例如溴己新。")).toEqual(["wrong_class:bromhexine"]);
+    expect(kinds("不能随便用激素或抗生素，如地塞米松。")).toEqual([]);
   });
   it("accepts correct and broader classes and negated claims", () => {
     expect(kinds("头孢克洛是一种抗生素，属于头孢菌素类。")).toEqual([]);

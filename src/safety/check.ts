@@ -190,6 +190,7 @@ function patientInfo(kb: SafetyKnowledge, answer: string, question: string, opti
 const COPULA_AFTER = /^\s*(?:[（(][^）)]{0,12}[）)])?\s*(?:[^，。；,;！？!?不非没无]{0,6}?)(?:都|均|也|则|同样|就|本身|其实|实际上)?\s*(?:是|属于|属|为|系|作为|归属于|归为|乃|即)\s*(?:一种|一类|一个|一款|常用的?|常见的?|典型的?|临床常用的?|儿科常用的?|非处方的?|处方的?|强效的?|温和的?|广谱的?|中枢性的?|外周性的?|口服的?|第[一二三四]代的?|很好的?|有效的?|安全的?|\s)*$/;
 const PAREN_AFTER = /^\s*[（(]\s*(?:一种|是|属于)?\s*$/;
 const ETC_AFTER = /^\s*(?:等|之类的?|这类|这种|这样的|这一类|一类的?|等等)\s*(?:的)?\s*(?:常用|常见)?\s*(?:的)?\s*$/;
+const EXAMPLE_AFTER_COMMA = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*[，,]\s*(?:例如|比如|如|像|包括)\s*$/;
 const CLASS_BEFORE = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*(?:[:：]|[（(])?\s*(?:如|比如|例如|像|包括|中的|里的|有|——)?\s*$/;
 
 function checkClassClaims(ctx: Ctx): void {
@@ -253,7 +254,11 @@ function checkClassClaims(ctx: Ctx): void {
     }
     if (i === firstIdx && i > 0) {
       const c = items[i - 1]!;
-      if (!c.drug && CLASS_BEFORE.test(norm.slice(c.end, it.start))) claim(i, i - 1);
+      const between = norm.slice(c.end, it.start);
+      // "肌肉松弛剂，例如溴己新": an example after a comma belongs to the class, unless the class is
+      // itself one of a list ("激素或抗生素，如地塞米松"), where the example may belong to either.
+      const example = EXAMPLE_AFTER_COMMA.test(between) && !/(?:或|或者|和|及|、|与)\s*$/.test(norm.slice(Math.max(0, c.start - 3), c.start));
+      if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1);
     }
   });
 }
