@@ -39,6 +39,7 @@ import {
   clipGradNorm,
   gradNorm,
   zeroGrad,
+  decayOnlyMatrices,
   type Kernels,
 } from "./index.js";
 
@@ -272,6 +273,19 @@ describe("tape contracts", () => {
     expect(gradNorm([w])).toBeCloseTo(5 / (5 + 1e-6), 5);
     expect(() => new AdamW([w], { beta1: 1 })).toThrow(/beta1/);
     expect(() => new AdamW([w, w])).toThrow(/twice/);
+  });
+
+  it("AdamW applies decoupled weight decay only where asked", () => {
+    const w = leaf([2, 2], 50, 1, "w");
+    const b = leaf([2], 51, 1, "b");
+    const w0 = Float32Array.from(w.data);
+    const b0 = Float32Array.from(b.data);
+    w.grad = new Float32Array(4);
+    b.grad = new Float32Array(2);
+    new AdamW([w, b], { lr: 0.1, weightDecay: 0.5, decay: decayOnlyMatrices }).step();
+    // zero gradients: only the decay moves parameters, p *= 1 - lr*wd
+    w0.forEach((v, i) => expect(w.data[i]).toBeCloseTo(v * (1 - 0.05), 6));
+    expect(Array.from(b.data)).toEqual(Array.from(b0));
   });
 
   it("AdamW state round-trips (resume gives the same next step)", () => {

@@ -34,7 +34,7 @@ export {
   type HeadLayout,
 } from "./ops.js";
 export { Parameters, UnknownParameterError, type ParamSpec } from "./params.js";
-export { AdamW, OptimizerError, zeroGrad, gradNorm, clipGradNorm, type AdamWOptions, type AdamWState } from "./optim.js";
+export { AdamW, OptimizerError, decayOnlyMatrices, zeroGrad, gradNorm, clipGradNorm, type AdamWOptions, type AdamWState } from "./optim.js";
 export { kernels, setBackend, withBackend } from "./backend.js";
 export { ropeTables, alibiSlopes, type RopeTables } from "./kernels/tables.js";
 export type { Kernels, F32 } from "./kernels/kernels.js";

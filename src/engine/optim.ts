@@ -137,6 +137,14 @@ export class AdamW {
   }
 }
 
+/**
+ * The usual weight-decay split (transformers' Trainer): decay matrices, not biases or norm weights.
+ * Pass as `decay` to AdamW.
+ */
+export function decayOnlyMatrices(t: Tensor): boolean {
+  return t.rank >= 2;
+}
+
 /** Set every gradient to zero (keeps the buffers). */
 export function zeroGrad(params: readonly Tensor[]): void {
   for (const p of params) if (p.grad) p.grad.fill(0);
