@@ -68,6 +68,10 @@ describe("calculateDose", () => {
     expect(r.perDoseMg[1]).toBe(400);
     expect(r.cappedBy.join()).toContain("单次最大 400 mg");
     expect(r.dailyMg[1]).toBe(1600);
+    const p = ok(calculateDose({ drug: "对乙酰氨基酚", weightKg: 70, ageMonths: 192 }));
+    expect(p.perDoseMg).toEqual([700, 1000]);
+    expect(p.dailyMg[1]).toBe(4000);
+    expect(p.cappedBy).toEqual(["单次最大 1000 mg", "每日最大 4000 mg"]);
     const a = ok(calculateDose({ drug: "阿奇霉素", weightKg: 60, ageMonths: 180 }));
     expect(a.perDoseMg[1]).toBe(500);
     expect(a.dailyMg[1]).toBe(500);
