@@ -23,6 +23,7 @@ import {
   saveModel,
   baichuanPositionRule,
   scoreContinuations,
+  decoderParamSpecs,
 } from "./index.js";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "pedgpt-model-"));
@@ -64,6 +65,34 @@ describe("config validation", () => {
     bad({ vocab_size: undefined }, "vocab_size");
     expect(() => parseConfig({ ...presetConfig("tiny-qwen2"), use_sliding_window: true })).toThrow(/use_sliding_window/);
     expect(() => parseConfig({ ...presetConfig("tiny-baichuan"), z_loss_weight: 0.1 })).toThrow(/z_loss_weight/);
+  });
+
+  it("reads released configs and lays out their parameters with the published counts", () => {
+    // Field values as in the public config.json of each checkpoint (no weights needed).
+    const llama2 = {
+      architectures: ["LlamaForCausalLM"], model_type: "llama", hidden_size: 4096, intermediate_size: 11008,
+      num_attention_heads: 32, num_hidden_layers: 32, num_key_value_heads: 32, max_position_embeddings: 4096,
+      rms_norm_eps: 1e-5, rope_scaling: null, tie_word_embeddings: false, vocab_size: 32000, hidden_act: "silu", pretraining_tp: 1,
+    };
+    const qwen2 = {
+      architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", hidden_size: 896, intermediate_size: 4864,
+      num_attention_heads: 14, num_hidden_layers: 24, num_key_value_heads: 2, max_position_embeddings: 131072,
+      rms_norm_eps: 1e-6, rope_theta: 1000000.0, sliding_window: 131072, use_sliding_window: false, max_window_layers: 24,
+      tie_word_embeddings: true, vocab_size: 151936, hidden_act: "silu",
+    };
+    const baichuan2 = {
+      architectures: ["BaichuanForCausalLM"], model_type: "baichuan", hidden_size: 4096, intermediate_size: 11008,
+      num_attention_heads: 32, num_hidden_layers: 32, max_position_embeddings: 4096, model_max_length: 4096,
+      rms_norm_eps: 1e-6, tie_word_embeddings: false, vocab_size: 125696, hidden_act: "silu", pad_token_id: 0,
+    };
+    const count = (raw: Record<string, unknown>): number =>
+      decoderParamSpecs(parseConfig(raw)).reduce((n, s) => n + s.shape.reduce((a, d) => a * d, 1), 0);
+    expect(count(llama2)).toBe(6_738_415_616);
+    expect(count(qwen2)).toBe(494_032_768);
+    expect(count(baichuan2)).toBe(7_505_973_248);
+    const q = parseConfig(qwen2);
+    expect([q.headDim, q.numKvHeads, q.qkvBias, q.oBias, q.tieWordEmbeddings]).toEqual([64, 2, true, false, true]);
+    expect(parseConfig(baichuan2).position).toBe("rope");
   });
 
   it("decides Baichuan2's position scheme like the released checkpoints", () => {
