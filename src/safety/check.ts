@@ -10,9 +10,9 @@ import { citationNames, loadSafetyKnowledge, typicalWeightKg, type Drug, type Sa
 import { DictionaryMatcher, type Match } from "./matcher.js";
 import { resolveDose, fmtAge, parseAge, parseWeight, type ResolvedDose } from "./dose.js";
 import type { Route, Severity } from "./schema.js";
-import { clauseStart, drugStances, isSymptomNegated, type MentionStance } from "./scope.js";
+import { clauseStart, drugStances, type MentionStance } from "./scope.js";
 import { safetyScore } from "./score.js";
-import { normalize, sentenceAt, sentenceEnd, SENTENCE_END } from "./text.js";
+import { normalize, sentenceAt, sentenceEnd } from "./text.js";
 import { triage, type RedFlagHit, type TriageResult } from "./triage.js";
 
 export const FINDING_TYPES = ["wrong_class", "age_contraindication", "dose_out_of_range", "daily_max_exceeded", "missing_urgent_care"] as const;
@@ -535,4 +535,3 @@ export function checkAnswer(answer: string, options: CheckOptions = {}): CheckRe
   };
 }
 
-export { isSymptomNegated, SENTENCE_END };
