@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { register as model } from "./model.js";
+import { register as modelImport } from "./import.js";
 import { register as corpus } from "./corpus.js";
 import { register as evalCommands } from "./eval.js";
 import { register as engine } from "./engine.js";
@@ -13,4 +14,4 @@ import { register as quickstart } from "./quickstart.js";
 
 export type Registration = (program: Command) => void;
 
-export const registrations: Registration[] = [model, corpus, evalCommands, engine, tokenizer, safety, quickstart];
+export const registrations: Registration[] = [model, modelImport, corpus, evalCommands, engine, tokenizer, safety, quickstart];

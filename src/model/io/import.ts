@@ -85,7 +85,7 @@ export async function importHfModel(hfDir: string, outDir: string, options: Impo
   const found = await detectCheckpoint(hfDir);
   if (!found) throw new CheckpointFormatError(hfDir, "no weights found (model.safetensors[.index.json] or pytorch_model.bin[.index.json])");
   const outExists = await fs.stat(outDir).then(() => true, () => false);
-  if (outExists && !options.overwrite) throw new CheckpointWriteError(outDir, "already exists; choose another --out or pass overwrite");
+  if (outExists && !options.overwrite) throw new CheckpointWriteError(outDir, "already exists; choose another output directory or allow replacing it (--overwrite)");
 
   // Tokenizer: must load, and every id must have an embedding row.
   let tokenizer: ReturnType<typeof loadTokenizer> | null = null;

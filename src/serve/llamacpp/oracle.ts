@@ -100,6 +100,16 @@ export class LlamaCppLogits {
     }
   }
 
+  /** llama.cpp's tokenization of `text` (no BOS added); `special` parses control-token text. */
+  tokenize(text: string, special = false): number[] {
+    return this.model.tokenize(text, special).map(Number);
+  }
+
+  /** The GGUF metadata as llama.cpp read it (vocabulary, special ids, chat template, …). */
+  get metadata(): Record<string, unknown> {
+    return this.model.fileInfo.metadata as unknown as Record<string, unknown>;
+  }
+
   async dispose(): Promise<void> {
     await this.context.dispose();
     await this.model.dispose();
