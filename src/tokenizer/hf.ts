@@ -49,14 +49,14 @@ export class HfTokenizer implements Tokenizer {
     if (typeof tokenizerJson !== "object" || tokenizerJson === null || !("model" in tokenizerJson)) {
       throw new TokenizerError(`${file}: not a tokenizer.json (no "model" object)`);
     }
-    const json = tokenizerJson as { added_tokens?: unknown };
-    // The library requires added_tokens; older files may omit it.
+    // The library requires added_tokens; older files may omit it. (A shallow copy: the caller's object stays as is.)
+    const json = { ...(tokenizerJson as Record<string, unknown>) };
     if (json.added_tokens === undefined) json.added_tokens = [];
     // Unless the config says otherwise, do not "clean up" spaces on decode: it changes text (e.g. " ." -> ".")
     // and breaks round trips; Qwen2 and Llama 3 configs set it to false too.
     const libConfig = { ...config.raw, clean_up_tokenization_spaces: config.cleanUpTokenizationSpaces ?? false };
     try {
-      this.lib = new HfLibTokenizer(tokenizerJson, libConfig);
+      this.lib = new HfLibTokenizer(json, libConfig);
     } catch (e) {
       throw new TokenizerError(`${file}: @huggingface/tokenizers cannot load it: ${(e as Error).message}`, { cause: e });
     }

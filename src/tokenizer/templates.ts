@@ -178,11 +178,14 @@ function renderJinja(tpl: Template, ctx: Record<string, unknown>, messages: Chat
  * answer turn: its content and the special token right after it are trained, the rest (e.g. "\n") is not.
  */
 function jinjaSegments(tokenizer: Tokenizer, template: string, system: string | null, turns: ChatMessage[], mode: RenderMode): Segment[] {
-  let tpl: Template;
-  try {
-    tpl = new Template(template);
-  } catch (e) {
-    throw new TokenizerError(`chat_template from tokenizer_config.json does not parse: ${(e as Error).message}`, { cause: e });
+  let tpl = parsedTemplates.get(template);
+  if (!tpl) {
+    try {
+      tpl = new Template(template);
+    } catch (e) {
+      throw new TokenizerError(`chat_template from tokenizer_config.json does not parse: ${(e as Error).message}`, { cause: e });
+    }
+    parsedTemplates.set(template, tpl);
   }
   const ctx = jinjaContext(tokenizer);
   const all: ChatMessage[] = [...(system !== null ? [{ role: "system" as const, content: system }] : []), ...turns];
@@ -220,7 +223,13 @@ function jinjaSegments(tokenizer: Tokenizer, template: string, system: string | 
   return segs;
 }
 
+const parsedTemplates = new Map<string, Template>();
+const specialCache = new WeakMap<Tokenizer, string[]>();
+
+/** Text of every special token, longest first (computed once per tokenizer). */
 function specialStrings(tokenizer: Tokenizer): string[] {
+  const cached = specialCache.get(tokenizer);
+  if (cached) return cached;
   const out: string[] = [];
   for (let id = 0; id < tokenizer.vocabSize; id++) {
     if (tokenizer.isSpecial(id)) {
@@ -228,7 +237,9 @@ function specialStrings(tokenizer: Tokenizer): string[] {
       if (t) out.push(t);
     }
   }
-  return out.sort((a, b) => b.length - a.length);
+  out.sort((a, b) => b.length - a.length);
+  specialCache.set(tokenizer, out);
+  return out;
 }
 
 /**
