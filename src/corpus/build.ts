@@ -413,7 +413,9 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
   const outputs: Record<string, number> = {};
   const registry: DatasetRegistry = {};
   const sftDir = join(outDir, "sft");
+  // Outputs of an earlier build in the same directory would otherwise linger under old names.
   await rm(sftDir, { recursive: true, force: true });
+  await rm(join(outDir, "dfpo"), { recursive: true, force: true });
   const ordered = [...records].sort((a, b) => orderKey(cfg.seed, a.id).localeCompare(orderKey(cfg.seed, b.id)));
   const byTaskSplit = new Counter();
   for (const task of [...TASKS, "general"] as TaskLabel[]) {
@@ -467,11 +469,12 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
   let dfpoTest = 0;
   if (prefPairs.length > 0) {
     for (const side of ["train", "test"] as const) {
+      const sel = prefPairs.filter((_, i) => pairSides[i] === side);
+      if (sel.length === 0) continue; // no empty files: LLaMA-Factory cannot load them
       const w = await JsonlWriter.open(join(outDir, "dfpo", `dfpo_${side}.jsonl`));
-      for (let i = 0; i < prefPairs.length; i++) {
-        if (pairSides[i] !== side) continue;
-        const p = prefPairs[i] as DfpoPair & { history?: [string, string][]; system?: string };
-        await w.write({ prompt: p.prompt, input: "", chosen: p.chosen, rejected: p.rejected, history: p.history ?? [], ...(p.system ? { system: p.system } : {}), ...(p.task ? { task: p.task } : {}), source: p.source, provenance: p.provenance, generator: p.generator });
+      for (const pair of sel) {
+        const p = pair as DfpoPair & { history?: [string, string][]; system?: string };
+        await w.write({ prompt: p.prompt, input: "", chosen: p.chosen, rejected: p.rejected, history: p.history ?? [], system: p.system ?? "", task: p.task ?? "", source: p.source, provenance: p.provenance, generator: p.generator });
       }
       await w.close();
       outputs[`dfpo/dfpo_${side}.jsonl`] = w.count;

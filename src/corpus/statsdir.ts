@@ -50,9 +50,9 @@ export async function statsOfDir(dir: string): Promise<DirStats> {
       d.records++;
       const v = it.value as Record<string, unknown>;
       if (!twin) {
-        if (typeof v.task === "string") byTask.add(v.task);
-        if (typeof v.source === "string") bySource.add(v.source);
-        if (typeof v.department === "string") byDept.add(v.department);
+        if (typeof v.task === "string" && v.task) byTask.add(v.task);
+        if (typeof v.source === "string" && v.source) bySource.add(v.source);
+        if (typeof v.department === "string" && v.department) byDept.add(v.department);
       }
       let len = 0;
       if (kind === "pretrain") len = String(v.text ?? "").length;

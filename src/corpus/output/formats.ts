@@ -10,7 +10,8 @@ export interface AlpacaRecord {
   instruction: string;
   input: string;
   output: string;
-  system?: string;
+  /** Always present ("" when none) so every row has the columns dataset_info.json maps. */
+  system: string;
   history: [string, string][];
   task: string;
   source: string;
@@ -23,7 +24,7 @@ export interface AlpacaRecord {
 
 export interface SharegptRecord {
   conversations: { from: "human" | "gpt"; value: string }[];
-  system?: string;
+  system: string;
   task: string;
   source: string;
   department?: string;
@@ -50,18 +51,15 @@ export function toAlpaca(r: TaskRecord): AlpacaRecord {
   const msgs = r.messages;
   const history: [string, string][] = [];
   for (let i = 0; i + 1 < msgs.length - 2; i += 2) history.push([msgs[i]!.content, msgs[i + 1]!.content]);
-  const out: AlpacaRecord = { instruction: msgs[msgs.length - 2]!.content, input: "", output: msgs[msgs.length - 1]!.content, history, ...meta(r) };
-  if (r.system) out.system = r.system;
-  return out;
+  return { instruction: msgs[msgs.length - 2]!.content, input: "", output: msgs[msgs.length - 1]!.content, system: r.system ?? "", history, ...meta(r) };
 }
 
 export function toSharegpt(r: TaskRecord): SharegptRecord {
-  const out: SharegptRecord = {
+  return {
     conversations: r.messages.map((m) => ({ from: m.role === "user" ? ("human" as const) : ("gpt" as const), value: m.content })),
+    system: r.system ?? "",
     ...meta(r),
   };
-  if (r.system) out.system = r.system;
-  return out;
 }
 
 /** Plain-text form of a conversation for continued pre-training ("问：…\n答：…" per turn). */
