@@ -13,6 +13,8 @@ import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { MetricsPool } from "../src/eval/metrics/parallel.js";
+import { JiebaSegmenter } from "../src/eval/metrics/jieba/segmenter.js";
+import { scorePaperTokens } from "../src/eval/metrics/paper.js";
 import { generatedPairs, realPairs } from "../scripts/fixtures/metrics_pairs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -56,7 +58,21 @@ export default async function main(args: string[]): Promise<void> {
   const many = threads > 1 ? await measure(pairs, threads, reps) : one;
   if (threads > 1) console.log(`ours, ${threads} threads: ${many.toFixed(0)} pairs/s (best of ${reps})`);
 
+  // Same work on this thread, timed in CPU seconds of the process: on a busy machine wall-clock
+  // figures mostly measure the other jobs; this one says what a free core would do.
+  const seg = JiebaSegmenter.default();
+  let cpuBest = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const c0 = process.cpuUsage();
+    for (const p of pairs) scorePaperTokens(seg.cut(p.hyp), seg.cut(p.ref));
+    const c = process.cpuUsage(c0);
+    cpuBest = Math.min(cpuBest, (c.user + c.system) / 1e6);
+  }
+  const perCpu = pairs.length / cpuBest;
+  console.log(`ours, 1 thread, per CPU-second: ${perCpu.toFixed(0)} pairs/s`);
+
   let reference: number | null = null;
+  let referenceCpu: number | null = null;
   const python = "/usr/bin/python3";
   if (args.includes("--no-reference")) {
     console.log("reference: skipped (--no-reference)");
@@ -68,13 +84,15 @@ export default async function main(args: string[]): Promise<void> {
     if (res.status !== 0) {
       console.log(`reference: Python run failed (exit ${res.status}): ${res.stderr.trim().split("\n").pop()}`);
     } else {
-      const t = JSON.parse(res.stdout.trim().split("\n").pop()!) as { pairs: number; seconds: number };
+      const t = JSON.parse(res.stdout.trim().split("\n").pop()!) as { pairs: number; seconds: number; cpu_seconds: number };
       reference = t.pairs / t.seconds;
-      console.log(`reference (Python jieba + NLTK + rouge re-implementation, 1 process): ${reference.toFixed(1)} pairs/s`);
+      referenceCpu = t.pairs / t.cpu_seconds;
+      console.log(`reference (Python jieba + NLTK + rouge re-implementation, 1 process): ${reference.toFixed(1)} pairs/s, ${referenceCpu.toFixed(1)} per CPU-second`);
     }
   }
   const ratio = reference ? many / reference : null;
-  if (ratio) console.log(`ratio ours/reference: ${ratio.toFixed(1)}x (1 thread: ${(one / reference!).toFixed(1)}x); target >= 5000 pairs/s on 2 cores: ${many >= 5000 ? "met" : "not met"}`);
+  if (ratio) console.log(`ratio ours/reference (wall): ${ratio.toFixed(1)}x (1 thread: ${(one / reference!).toFixed(1)}x); per CPU-second, 1 thread each: ${(perCpu / referenceCpu!).toFixed(1)}x`);
+  console.log(`target >= 5000 pairs/s on 2 cores: ${many >= 5000 ? "met" : "not met"} in wall-clock on this run${many < 5000 && 2 * perCpu >= 5000 ? " (the per-CPU-second figure says 2 free cores would meet it; the machine was loaded)" : ""}`);
   console.log(
     JSON.stringify({
       bench: "metrics",
@@ -84,6 +102,8 @@ export default async function main(args: string[]): Promise<void> {
       ratio: ratio === null ? null : Math.round(ratio * 10) / 10,
       threads,
       ours_1thread: Math.round(one),
+      ours_1thread_per_cpu_second: Math.round(perCpu),
+      reference_per_cpu_second: referenceCpu === null ? null : Math.round(referenceCpu * 10) / 10,
       pairs: pairs.length,
       data: src.source,
       loadavg: loadavg()[0],
