@@ -65,6 +65,8 @@ describe("rule: wrong class", () => {
     expect(kinds("布洛芬和对乙酰氨基酚都是退烧药。")).toEqual([]);
     expect(kinds("溴己新不是肌肉松弛剂，而是祛痰药。")).toEqual([]);
     expect(kinds("抗生素如阿莫西林、头孢克洛对病毒无效。")).toEqual([]);
+    expect(kinds("可以口服抗过敏药开瑞坦和维生素C。")).toEqual([]);
+    expect(kinds("抗生素如阿莫西林、蒙脱石散。")).toEqual(["wrong_class:smectite"]);
   });
 });
 

@@ -212,9 +212,9 @@ function checkClassClaims(ctx: Ctx): void {
     for (let j = i + 1; j < items.length && items[j]!.drug && joiner.test(norm.slice(items[j - 1]!.end, items[j]!.start)); j++) g.push(j);
     return g;
   };
-  const claim = (drugIdx: number, classIdx: number) => {
+  const claim = (drugIdx: number, classIdx: number, wholeList = true) => {
     const c = items[classIdx]!;
-    for (const j of groupOf(drugIdx)) {
+    for (const j of wholeList ? groupOf(drugIdx) : [drugIdx]) {
       const d = items[j]!.drug!;
       if (d.kind === "food") continue;
       if (c.classIds.some((id) => d.classClosure.has(id))) continue;
@@ -258,7 +258,9 @@ function checkClassClaims(ctx: Ctx): void {
       // "肌肉松弛剂，例如溴己新": an example after a comma belongs to the class, unless the class is
       // itself one of a list ("激素或抗生素，如地塞米松"), where the example may belong to either.
       const example = EXAMPLE_AFTER_COMMA.test(between) && !/(?:或|或者|和|及|、|与)\s*$/.test(norm.slice(Math.max(0, c.start - 3), c.start));
-      if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1);
+      // A bare prefix ("抗过敏药开瑞坦和维生素C") names the first drug only; an example marker
+      // ("抗生素如阿莫西林、头孢克洛") names the whole list.
+      if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1, example || /如|像|包括|[:：]/.test(between));
     }
   });
 }
