@@ -458,11 +458,18 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
     instrChars += t.length;
   }
   const cptAll = [...plain.map((d, i) => ({ k: orderKey(cfg.seed, `p${i}`), text: d.text })), ...instrDocs.map((t, i) => ({ k: orderKey(cfg.seed, `i${i}`), text: t }))].sort((a, b) => a.k.localeCompare(b.k));
-  const cptW = await JsonlWriter.open(join(outDir, "cpt", "pedcorpus_cpt.jsonl"));
-  for (const d of cptAll) await cptW.write({ text: d.text });
-  await cptW.close();
-  outputs["cpt/pedcorpus_cpt.jsonl"] = cptW.count;
-  registry["pedcorpus_cpt"] = { file_name: "cpt/pedcorpus_cpt.jsonl", columns: { prompt: "text" } };
+  await rm(join(outDir, "cpt"), { recursive: true, force: true });
+  let cptBytes = 0;
+  if (cptAll.length > 0) {
+    const cptW = await JsonlWriter.open(join(outDir, "cpt", "pedcorpus_cpt.jsonl"));
+    for (const d of cptAll) await cptW.write({ text: d.text });
+    await cptW.close();
+    cptBytes = cptW.bytes;
+    outputs["cpt/pedcorpus_cpt.jsonl"] = cptW.count;
+    registry["pedcorpus_cpt"] = { file_name: "cpt/pedcorpus_cpt.jsonl", columns: { prompt: "text" } };
+  } else {
+    progress("  no plain-text sources: no CPT corpus written");
+  }
 
   // DFPO pairs, on the sides the joint split gave them.
   let dfpoTrain = 0;
@@ -544,7 +551,7 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
       plainDocuments: plain.length,
       instructionDocuments: instrDocs.length,
       chars: cptChars,
-      bytes: cptW.bytes,
+      bytes: cptBytes,
       instructionShare: cptChars ? Math.round((instrChars / cptChars) * 1000) / 1000 : 0,
       targetInstructionShare: share,
       excludedTestText,
