@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSafetensors, writeSafetensors } from "./safetensors.js";
 import { openSafetensorsDir, writeCheckpoint } from "./sharded.js";
-import { CheckpointFormatError } from "./errors.js";
+import { CheckpointFormatError, CheckpointWriteError } from "./errors.js";
+import { atomicWrite } from "./fsutil.js";
 import { encodeFromF32, f32ToBF16Bits, f32ToF16Bits } from "./dtype.js";
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../test/fixtures/io");
@@ -124,6 +125,22 @@ describe("safetensors writer", () => {
     await expect(writeSafetensors(file, [{ name: "x", shape: [4], data: async () => new Float32Array(5) }])).rejects.toThrow(/needs 4 values/);
     expect((await fs.readdir(tmp)).filter((f) => f.startsWith(".lazy"))).toEqual([]);
     await expect(fs.stat(file)).rejects.toThrow();
+  });
+});
+
+describe("atomic writes", () => {
+  it("a full disk mid-write leaves the previous file untouched and no temp file", async () => {
+    const file = path.join(tmp, "keep.safetensors");
+    await writeSafetensors(file, [{ name: "x", shape: [2], data: Float32Array.from([1, 2]) }]);
+    const before = await fs.readFile(file);
+    const err = await atomicWrite(file, async (fh) => {
+      await fh.write(new Uint8Array(16));
+      throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckpointWriteError);
+    expect(String(err)).toMatch(/keep\.safetensors: disk full while writing; nothing was replaced/);
+    expect((await fs.readFile(file)).equals(before)).toBe(true);
+    expect((await fs.readdir(tmp)).filter((f) => f.startsWith(".keep.safetensors.tmp-"))).toEqual([]);
   });
 });
 

@@ -12,6 +12,7 @@ import { openTorchBin } from "./torchbin.js";
 import { openCheckpoint } from "./checkpoint.js";
 import { CheckpointFormatError } from "./errors.js";
 import { unpickle } from "./pickle.js";
+import { crc32 } from "./zip.js";
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../test/fixtures/io");
 type Expected = Record<string, { dtype: string; shape: number[]; values: number[] }>;
@@ -139,6 +140,13 @@ describe("ZIP64", () => {
 });
 
 describe("integrity", () => {
+  it("CRC-32 matches the standard check values", () => {
+    expect(crc32(new TextEncoder().encode("123456789"))).toBe(0xcbf43926);
+    const big = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7) & 0xff);
+    expect(crc32(big.subarray(300), crc32(big.subarray(0, 300)))).toBe(crc32(big));
+    expect(crc32(new Uint8Array(0))).toBe(0);
+  });
+
   async function variant(name: string, mutate: (b: Buffer) => Buffer): Promise<string> {
     const src = await fs.readFile(path.join(FIXTURES, "torch_mixed.bin"));
     const file = path.join(tmp, name);

@@ -137,7 +137,10 @@ class TorchBinFile implements TensorReader {
     if (dt !== "F32" && dt !== "F16" && dt !== "BF16" && dt !== "F64") {
       throw new CheckpointFormatError(this.path, `tensor "${name}" has dtype ${dt}; read() converts only F32/F16/BF16/F64 (use readRaw)`);
     }
-    return decodeToF32(await this.readRaw(name), dt, numel(t.shape));
+    const raw = await this.readRaw(name);
+    // readRaw returns a fresh, 0-offset buffer: an F32 tensor can be viewed without another copy.
+    if (dt === "F32") return new Float32Array(raw.buffer, raw.byteOffset, numel(t.shape));
+    return decodeToF32(raw, dt, numel(t.shape));
   }
 
   async close(): Promise<void> {

@@ -24,20 +24,40 @@ const EOCD64_SIG = 0x06064b50;
 const CEN_SIG = 0x02014b50;
 const LOC_SIG = 0x04034b50;
 
-let crcTable: Int32Array | undefined;
-/** CRC-32 (IEEE, as in ZIP) of `data`, continuing from `crc`. */
-export function crc32(data: Uint8Array, crc = 0): number {
-  if (!crcTable) {
-    crcTable = new Int32Array(256);
+let crcTables: Int32Array[] | undefined;
+/** Eight 256-entry tables for slicing-by-8 (8 bytes per step; ~4× the byte-wise loop). */
+function tables(): Int32Array[] {
+  if (!crcTables) {
+    const t0 = new Int32Array(256);
     for (let n = 0; n < 256; n++) {
       let c = n;
       for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c;
+      t0[n] = c;
+    }
+    crcTables = [t0];
+    for (let k = 1; k < 8; k++) {
+      const prev = crcTables[k - 1]!;
+      const t = new Int32Array(256);
+      for (let n = 0; n < 256; n++) t[n] = (prev[n]! >>> 8) ^ t0[prev[n]! & 0xff]!;
+      crcTables.push(t);
     }
   }
-  const t = crcTable;
+  return crcTables;
+}
+
+/** CRC-32 (IEEE, as in ZIP) of `data`, continuing from `crc`. */
+export function crc32(data: Uint8Array, crc = 0): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = tables() as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
   let c = ~crc;
-  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  let i = 0;
+  const n = data.length;
+  for (; i + 8 <= n; i += 8) {
+    c ^= data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    c =
+      t7[c & 0xff]! ^ t6[(c >>> 8) & 0xff]! ^ t5[(c >>> 16) & 0xff]! ^ t4[c >>> 24]! ^
+      t3[data[i + 4]!]! ^ t2[data[i + 5]!]! ^ t1[data[i + 6]!]! ^ t0[data[i + 7]!]!;
+  }
+  for (; i < n; i++) c = t0[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
 
