@@ -68,3 +68,18 @@ describe("pedgpt eval exam", () => {
 });
 
 process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+
+describe("pedgpt eval exam-prompts", () => {
+  it("writes one few-shot prompt per item", async () => {
+    const gold = write("gold2.jsonl", [
+      { id: "a", qtype: "multiple_choice", disease_group: "g", question: "问题一", options: { A: "x", B: "y" }, answer: "B", multi_answer: false },
+      { id: "b", qtype: "multiple_choice", disease_group: "g", question: "问题二", options: { A: "x", B: "y" }, answer: "A", multi_answer: false },
+    ]);
+    const out = join(dir, "prompts.jsonl");
+    const text = await run(["eval", "exam-prompts", "--gold", gold, "--out", out, "--shots", "1"]);
+    expect(text).toContain("wrote 2 prompts (1-shot)");
+    const rows = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; prompt: string });
+    expect(rows[0]!.prompt).toContain("问题二\nA. x\nB. y\n答案：A");
+    expect(rows[0]!.prompt.endsWith("问题一\nA. x\nB. y\n答案：")).toBe(true);
+  });
+});

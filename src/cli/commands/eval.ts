@@ -6,7 +6,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { InvalidArgumentError, type Command } from "commander";
 import { PAPER_METRICS, evaluatePairs, joinPairs, type MetricsMode, type MetricsReport } from "../../eval/metrics/index.js";
-import { parseExamJsonl, parsePredictionsJsonl, scoreExam, type ExamReport } from "../../eval/exam/index.js";
+import { buildPrompt, parseExamJsonl, parsePredictionsJsonl, scoreExam, selectShots, type ExamReport } from "../../eval/exam/index.js";
 
 /** The shared `eval` command group (created once, reused by every area that adds to it). */
 export function evalGroup(program: Command): Command {
@@ -127,5 +127,19 @@ export function register(program: Command): void {
         await writeFile(o.out, JSON.stringify(report, null, 1) + "\n");
         console.log(`wrote ${o.out}`);
       }
+    });
+  group
+    .command("exam-prompts")
+    .description("write the zero- or few-shot prompt of every exam item as JSONL ({id, prompt}) for a model to answer")
+    .requiredOption("--gold <jsonl>", "exam items (PediaBench fields or the generic schema)")
+    .requiredOption("--out <jsonl>", "where to write the prompts")
+    .option("--shots <n>", "worked examples per prompt (same kind, same category first)", int("--shots", 0), 0)
+    .option("--pool <jsonl>", "items to draw the examples from (defaults to --gold; an item is never its own example)")
+    .action(async (o: { gold: string; out: string; shots: number; pool?: string }) => {
+      const gold = parseExamJsonl(await readText(o.gold, "gold"), o.gold);
+      const pool = o.pool ? parseExamJsonl(await readText(o.pool, "pool"), o.pool).items : gold.items;
+      const lines = gold.items.map((item) => JSON.stringify({ id: item.id, prompt: buildPrompt(item, { shots: o.shots > 0 ? selectShots(pool, item, o.shots) : [] }) }));
+      await writeFile(o.out, lines.join("\n") + (lines.length ? "\n" : ""));
+      console.log(`wrote ${lines.length} prompts (${o.shots}-shot) to ${o.out}${gold.skipped ? `; skipped ${gold.skipped} records that are not exam items` : ""}`);
     });
 }
