@@ -205,7 +205,7 @@ function distinctCount(s: Ids, n: number, key: (s: Ids, i: number, n: number) =>
 
 /**
  * pltrdy `Rouge().get_scores(hyp, ref)[0]` F-scores (rouge-1, rouge-2, rouge-l) with its defaults
- * (exclusive=True: n-grams and LCS words are counted as sets). Returns null with the package's
+ * (exclusive=True: n-grams and LCS words are counted as sets). Returns {error} with the package's
  * error message when it would raise (no sentence on one side).
  */
 export function pltrdyRouge(hypText: string, refText: string): { rouge1: number; rouge2: number; rougeL: number } | { error: string } {
