@@ -97,7 +97,9 @@ export async function saveModel(model: CausalLM, dir: string, opts: SaveModelOpt
     metadata: { format: "pt", ...(opts.metadata ?? {}) },
     maxShardBytes: opts.maxShardBytes,
   });
-  const json = JSON.stringify(model.config.raw, null, 2) + "\n";
+  // torch_dtype tells Hugging Face loaders the stored precision; everything else is written back as read.
+  const torchDtype = { F32: "float32", F16: "float16", BF16: "bfloat16" }[opts.dtype ?? "F32"];
+  const json = JSON.stringify({ ...model.config.raw, torch_dtype: torchDtype }, null, 2) + "\n";
   await atomicWrite(path.join(dir, CONFIG_FILE), (fh) => writeAll(fh, new TextEncoder().encode(json)));
   return { files: [...written.files, CONFIG_FILE], totalSize: written.totalSize };
 }
