@@ -9,7 +9,7 @@ import { PAPER_METRICS, scorePaperTokens, type PaperMetric } from "./paper.js";
 import { JiebaSegmenter, type Segmenter } from "./jieba/segmenter.js";
 import {
   bleuStats,
-  bootstrapInterval,
+  bootstrapIntervals,
   charTokens,
   corpusBleuFromStats,
   corpusDistinct,
@@ -132,12 +132,20 @@ export function evaluatePairs(pairs: readonly MetricsPair[], opts: EvaluateOptio
     const resamples = opts.resamples ?? 1000;
     const seed = opts.seed ?? 12345;
     const chars = samples.map((s) => s.charScores!);
+    // One set of resamples for every statistic, so the intervals are mutually consistent.
+    const names = [...PAPER_METRICS, ...PAPER_METRICS.map((m) => `char_${m}`), "corpusBleu"];
+    const cis = bootstrapIntervals(
+      per.length,
+      (idx) => {
+        const a = mean(per, idx);
+        const c = mean(chars, idx);
+        return [...PAPER_METRICS.map((m) => a[m]), ...PAPER_METRICS.map((m) => c[m]), corpusBleuFromStats(Array.from(idx, (i) => stats[i]!)).score];
+      },
+      resamples,
+      seed,
+    );
     const intervals: Record<string, Interval> = {};
-    for (const m of PAPER_METRICS) {
-      intervals[m] = bootstrapInterval(per.length, (idx) => mean(per, idx)[m], resamples, seed);
-      intervals[`char_${m}`] = bootstrapInterval(chars.length, (idx) => mean(chars, idx)[m], resamples, seed);
-    }
-    intervals.corpusBleu = bootstrapInterval(stats.length, (idx) => corpusBleuFromStats(Array.from(idx, (i) => stats[i]!)).score, resamples, seed);
+    names.forEach((name, k) => (intervals[name] = cis[k]!));
     report.standard = {
       charMeans: mean(chars),
       corpusBleu: { ...corpusBleuFromStats(stats), tokenizer: "sacreBLEU zh rules (CJK characters split, 13a for the rest)" },

@@ -155,15 +155,27 @@ export interface Interval {
  * replacement from a seeded generator; the statistic gets the drawn indices.
  */
 export function bootstrapInterval(n: number, statistic: (idx: Int32Array) => number, resamples = 1000, seed = 12345): Interval {
-  if (n === 0) return { low: 0, high: 0 };
+  return bootstrapIntervals(n, (idx) => [statistic(idx)], resamples, seed)[0]!;
+}
+
+/**
+ * Several statistics on the same resamples (one pass per resample): `statistics` returns one value
+ * per statistic for the drawn indices; one interval per statistic comes back, in that order.
+ */
+export function bootstrapIntervals(n: number, statistics: (idx: Int32Array) => number[], resamples = 1000, seed = 12345): Interval[] {
+  if (n === 0) return statistics(new Int32Array(0)).map(() => ({ low: 0, high: 0 }));
   const rand = mulberry32(seed);
-  const values = new Float64Array(resamples);
   const idx = new Int32Array(n);
+  let values: Float64Array[] = [];
   for (let b = 0; b < resamples; b++) {
     for (let i = 0; i < n; i++) idx[i] = Math.floor(rand() * n);
-    values[b] = statistic(idx);
+    const v = statistics(idx);
+    if (b === 0) values = v.map(() => new Float64Array(resamples));
+    v.forEach((x, k) => (values[k]![b] = x));
   }
-  values.sort();
-  const at = (q: number): number => values[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))]!;
-  return { low: at(0.025), high: at(0.975) };
+  return values.map((vs) => {
+    vs.sort();
+    const at = (q: number): number => vs[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))]!;
+    return { low: at(0.025), high: at(0.975) };
+  });
 }
