@@ -4,7 +4,6 @@
  * the defaults suit Chinese medical prose and Q&A.
  */
 import { z } from "zod";
-import { cjkRatio } from "./normalize.js";
 
 export const filterOptionsSchema = z
   .object({
@@ -26,22 +25,6 @@ export const DEFAULT_FILTERS: FilterOptions = filterOptionsSchema.parse({});
 
 export type FilterReason = "too-short" | "too-long" | "low-cjk-ratio" | "char-repetition" | "sentence-repetition";
 
-function longestRun(s: string): number {
-  let best = 0;
-  let run = 0;
-  let prev = -1;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === prev) run++;
-    else {
-      run = 1;
-      prev = c;
-    }
-    if (run > best) best = run;
-  }
-  return best;
-}
-
 /** Share of characters in sentences (split on 。！？；\n) that repeat an earlier sentence (Gopher-style). */
 function duplicateSentenceShare(s: string): number {
   if (s.length < 40) return 0;
@@ -61,8 +44,26 @@ export function qualityCheck(text: string, o: FilterOptions = DEFAULT_FILTERS): 
   const n = text.length;
   if (n < o.minChars) return "too-short";
   if (n > o.maxChars) return "too-long";
-  if (o.minCjkRatio > 0 && cjkRatio(text) < o.minCjkRatio) return "low-cjk-ratio";
-  if (longestRun(text) > o.maxCharRun) return "char-repetition";
+  // One pass for the CJK ratio and the longest run of one character.
+  let cjk = 0;
+  let counted = 0;
+  let run = 0;
+  let best = 0;
+  let prev = -1;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === prev) run++;
+    else {
+      run = 1;
+      prev = c;
+    }
+    if (run > best) best = run;
+    if (c === 32 || c === 10 || c === 9) continue;
+    counted++;
+    if ((c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0xf900 && c <= 0xfaff)) cjk++;
+  }
+  if (o.minCjkRatio > 0 && (counted === 0 ? 0 : cjk / counted) < o.minCjkRatio) return "low-cjk-ratio";
+  if (best > o.maxCharRun) return "char-repetition";
   if (duplicateSentenceShare(text) > o.maxDuplicateSentenceShare) return "sentence-repetition";
   return undefined;
 }
