@@ -55,6 +55,8 @@ describe("answer extraction", () => {
     ["抱歉，我无法确定这道题的答案。", null],
     ["这道题比较难。", null],
     ["答案是G", null], // not an option
+    ["【答案】B\n【解析】婴儿期以支气管肺炎最多见。", "B"],
+    ["答：B", "B"],
   ];
   for (const [reply, want] of cases) {
     it(`single: ${JSON.stringify(reply)} -> ${want}`, () => expect(extractChoice(reply, single).answer).toBe(want));

@@ -27,7 +27,7 @@ const REFUSAL = /无法(?:确定|回答|判断|选择|作答|给出)|不能(?:�
 const LG = String.raw`([A-Z](?:\s*[、,，和及与/&+]?\s*[A-Z])*)(?![a-z])`;
 const OPEN = String.raw`[(\[“"'「《]?\s*`;
 const EXPLICIT: RegExp[] = [
-  new RegExp(String.raw`(?:正确答案|正确选项|最佳答案|最佳选项|参考答案|答案|[Aa]nswer)\s*(?:应该|应当|应|就|可能|选择|选项)?\s*(?:是|为|选|:|is)?\s*:?\s*(?:选项|选)?\s*${OPEN}${LG}`, "g"),
+  new RegExp(String.raw`(?:正确答案|正确选项|最佳答案|最佳选项|参考答案|答案|[Aa]nswer|答(?=\s*:))\s*[】\]]?\s*(?:应该|应当|应|就|可能|选择|选项)?\s*(?:是|为|选|:|is)?\s*:?\s*(?:选项|选)?\s*${OPEN}${LG}`, "g"),
   new RegExp(String.raw`(?:故|所以|因此|因而|综上|应当|应该|应|我|则|即)\s*(?:选择|选)\s*(?:选项)?\s*:?\s*${OPEN}${LG}`, "g"),
 ];
 const LEADING = new RegExp(String.raw`^\s*(?:选\s*)?${OPEN}${LG}\s*[)\]”"'」》]?\s*(?:[.、:。,;!\s]|$)`);
