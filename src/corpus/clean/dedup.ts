@@ -10,8 +10,8 @@
  * Memory: per kept text, `bands` entries in the LSH table (12 bytes payload at 35–70% load → ~17–34
  * bytes each) + 17–34 bytes for the exact-hash entry + 2·K bytes for the stored signature (its low 16
  * bits per bin) when verifying, with up to 1.5× slack from growth. With the defaults (K = 64, 8 bands × 8 rows,
- * verify) that is ≈ 0.5–0.8 KB per kept text, independent of text length (measured: 495 MB of index
- * for 627,102 kept documents of a 1 GB input); nothing else grows with the input.
+ * verify) that is ≈ 0.3–0.4 KB per kept text, independent of text length (measured: 199 MB of index
+ * for 627,101 kept documents of a 1 GB input); nothing else grows with the input.
  * Default parameters: 5-character shingles; 8 × 8 bands puts the LSH S-curve midpoint at
  * (1/8)^(1/8) ≈ 0.77, so pairs at Jaccard 0.8 are caught with probability 1 − (1 − 0.8^8)^8 ≈ 0.78 and
  * at 0.9 with ≈ 0.99, while pairs at 0.5 become candidates with ≈ 0.03 (then rejected by `verify`).
