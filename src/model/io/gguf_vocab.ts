@@ -40,9 +40,6 @@ export const enum TokenType {
   BYTE = 6,
 }
 
-/** Pre-tokenizer names llama.cpp (this version) recognises for BPE vocabularies, the ones we emit. */
-export const KNOWN_BPE_PRE = ["default", "gpt-2", "qwen2", "llama-bpe", "llama3", "deepseek-llm", "starcoder", "falcon"] as const;
-
 async function readJson(file: string): Promise<Record<string, unknown>> {
   try {
     return JSON.parse(await fs.readFile(file, "utf8")) as Record<string, unknown>;

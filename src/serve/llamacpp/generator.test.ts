@@ -32,7 +32,7 @@ beforeAll(async () => {
     p.version++;
   }
   const file = path.join(tmp, "m.gguf");
-  await exportGguf(file, model.config, memoryTensorSource(new Map(model.params.list.map((p) => [p.name, { shape: p.shape, data: p.data }]))), { vocab: { kind: "synthetic" } });
+  await exportGguf(file, model.config, memoryTensorSource(new Map(model.params.list.map((p) => [p.name, { shape: p.shape, data: p.data }]))), { vocab: { kind: "synthetic" }, templateId: "qwen" });
   gen = await LlamaCppGenerator.load(file, { contextSize: 64, parallel: 2, threads: 1 });
 });
 afterAll(async () => {
@@ -63,6 +63,11 @@ async function collect(it: AsyncGenerator<number>): Promise<number[]> {
 }
 
 describe("LlamaCppGenerator", () => {
+  it("exposes the template id recorded at export", () => {
+    expect(gen.templateId).toBe("qwen");
+    expect(gen.chatTemplate).toBeNull();
+  });
+
   it("greedy decoding follows our model's argmax", async () => {
     const prompt = [5, 9, 33, 2];
     const theirs = await collect(gen.generate(prompt, { maxTokens: 12 }));

@@ -88,6 +88,23 @@ export class LlamaCppGenerator {
     return this.context.contextSize;
   }
 
+  /** GGUF metadata as llama.cpp read it, nested by dotted key (`general.architecture` → general.architecture). */
+  get metadata(): Record<string, unknown> {
+    return this.model.fileInfo.metadata as unknown as Record<string, unknown>;
+  }
+
+  /** The chat template id recorded at export (`pedgpt.template`), to check against the template in use. */
+  get templateId(): string | null {
+    const v = (this.metadata.pedgpt as Record<string, unknown> | undefined)?.template;
+    return typeof v === "string" ? v : null;
+  }
+
+  /** The Jinja chat template embedded from tokenizer_config.json (`tokenizer.chat_template`), if any. */
+  get chatTemplate(): string | null {
+    const v = (this.metadata.tokenizer as Record<string, unknown> | undefined)?.chat_template;
+    return typeof v === "string" ? v : null;
+  }
+
   /** Whether llama.cpp treats `token` as end of generation (EOS, EOT, …). */
   isEndToken(token: number): boolean {
     return this.model.isEogToken(token as Token);
