@@ -145,6 +145,27 @@ describe("SentencePieceTokenizer (Llama 2 style wrapper)", () => {
     expect(ids.slice(0, 2)).toEqual([tok.tokenToId("▁"), id]);
   });
 
+  it('follows transformers\' "legacy": false: no prefix space after special tokens, "▁" read as a space', () => {
+    const legacy = new SentencePieceTokenizer(model);
+    const tok = new SentencePieceTokenizer(model, parseTokenizerConfig({ legacy: false }));
+    const ids = tok.encode("你好</s>谢谢 医生", { addSpecialTokens: false });
+    const eos = ids.indexOf(2);
+    // The first run is as before; the run after </s> has no prefix space but keeps its inner space.
+    expect(ids.slice(0, eos)).toEqual(legacy.encode("你好", { addSpecialTokens: false }));
+    const after = ids.slice(eos + 1);
+    expect(model.idToPiece(after[0]!).startsWith("▁")).toBe(false);
+    expect(model.decode(after)).toBe("谢谢 医生");
+    expect(legacy.encode("你好</s>谢谢 医生", { addSpecialTokens: false }).slice(eos + 1)).toEqual(model.encode("谢谢 医生"));
+    // A run that starts with a space keeps exactly that space as "▁".
+    const spaced = tok.encode("</s> 谢谢", { addSpecialTokens: false });
+    expect(spaced[0]).toBe(2);
+    expect(spaced.slice(1)).toEqual(model.encode("谢谢"));
+    // "▁" typed in the text is a space; a text starting with a special token gets no prefix space.
+    expect(tok.encode("▁你好", { addSpecialTokens: false })).toEqual(tok.encode(" 你好", { addSpecialTokens: false }));
+    expect(tok.encode("</s>", { addSpecialTokens: false })).toEqual([2]);
+    expect(tok.encode("你好")).toEqual(legacy.encode("你好"));
+  });
+
   it("rejects a config token that is not in the model", () => {
     expect(() => new SentencePieceTokenizer(model, parseTokenizerConfig({ eos_token: "<|nope|>" }))).toThrow(
       /eos_token "<\|nope\|>" is not a piece/,

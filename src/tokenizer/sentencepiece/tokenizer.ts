@@ -3,6 +3,7 @@
  * Face slow tokenizers in "legacy" mode: special-token strings in the text are split out first, every other
  * segment goes through plain SentencePiece encoding (with its dummy-prefix space), and BOS/EOS are added as
  * tokenizer_config.json says (add_bos_token defaults to true, add_eos_token to false, as LlamaTokenizer).
+ * `"legacy": false` switches to transformers' non-legacy handling of spaces around special tokens.
  */
 import { readFileSync } from "node:fs";
 import { TokenizerError } from "../errors.js";
@@ -28,6 +29,8 @@ export class SentencePieceTokenizer implements Tokenizer {
   /** Added tokens with ids past the SentencePiece vocabulary. */
   private readonly extra = new Map<number, string>();
   private readonly special = new Set<number>();
+  /** Set when tokenizer_config.json has "legacy": false (see encodeSegment). */
+  private readonly nonLegacy: { model: SentencePieceModel; unkText: string; unkLength: number } | null = null;
 
   constructor(
     readonly model: SentencePieceModel,
@@ -70,6 +73,13 @@ export class SentencePieceTokenizer implements Tokenizer {
     this.addEos = (config.addEosToken ?? false) && this.eosId !== null;
     this.chatTemplate = config.chatTemplate;
     this.chatTemplateId = config.chatTemplateId;
+    if (config.raw.legacy === false && model.proto.normalizerSpec.addDummyPrefix) {
+      // transformers loads the model with add_dummy_prefix off in this mode.
+      const proto = { ...model.proto, normalizerSpec: { ...model.proto.normalizerSpec, addDummyPrefix: false } };
+      const noPrefix = new SentencePieceModel(proto, model.file);
+      const unkText = config.unkToken ?? model.idToPiece(model.unkId);
+      this.nonLegacy = { model: noPrefix, unkText, unkLength: noPrefix.encode(unkText).length };
+    }
     const alts = [...this.specialText.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
     this.specialRe = alts.length ? new RegExp(alts.join("|"), "g") : null;
   }
@@ -90,14 +100,28 @@ export class SentencePieceTokenizer implements Tokenizer {
     if ((options.parseSpecial ?? true) && this.specialRe) {
       let last = 0;
       for (const m of text.matchAll(this.specialRe)) {
-        if (m.index > last) ids.push(...this.model.encode(text.slice(last, m.index)));
+        if (m.index > last) ids.push(...this.encodeSegment(text.slice(last, m.index), last === 0));
         ids.push(this.specialText.get(m[0])!);
         last = m.index + m[0].length;
       }
-      if (last < text.length) ids.push(...this.model.encode(text.slice(last)));
-    } else ids.push(...this.model.encode(text));
+      if (last < text.length) ids.push(...this.encodeSegment(text.slice(last), last === 0));
+    } else ids.push(...this.encodeSegment(text, true));
     if ((options.addSpecialTokens ?? true) && this.addEos) ids.push(this.eosId!);
     return ids;
+  }
+
+  /**
+   * One run of text between special tokens. Legacy mode (the default, as LlamaTokenizer): plain SentencePiece,
+   * so every run gets the dummy-prefix space. With `"legacy": false` in tokenizer_config.json (Llama 2 HF
+   * configs): "▁" in the text is a space, only the start of the whole text gets the prefix space, and a run
+   * that begins with a space keeps it as its own "▁" (encoded after the unk text and cut, as transformers does).
+   */
+  private encodeSegment(seg: string, atStart: boolean): number[] {
+    if (!this.nonLegacy) return this.model.encode(seg);
+    let s = seg.replaceAll("\u2581", " ");
+    if (atStart) s = "\u2581" + s;
+    if (!(s.startsWith("\u2581") || s.startsWith(" "))) return this.nonLegacy.model.encode(s);
+    return this.nonLegacy.model.encode(this.nonLegacy.unkText + s).slice(this.nonLegacy.unkLength);
   }
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
