@@ -1,0 +1,35 @@
+/** `pedgpt quickstart`: the README's main job (see src/train/quickstart.ts). */
+import type { Command } from "commander";
+import { runQuickstart } from "../../train/index.js";
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command("quickstart")
+    .description("build the bundled sample corpus, train a tokenizer and a tiny model on it, then sample")
+    .option("--out <dir>", "output directory", "runs/quickstart")
+    .option("--steps <n>", "training steps", positiveInt("steps"), 300)
+    .option("--batch-size <n>", "blocks per step", positiveInt("batch-size"), 8)
+    .option("--block-size <n>", "tokens per block", positiveInt("block-size"), 128)
+    .option("--vocab-size <n>", "tokenizer vocabulary", positiveInt("vocab-size"), 3000)
+    .option("--preset <name>", "model preset", "tiny-llama")
+    .option("--seed <n>", "random seed", (v) => Number(v), 0)
+    .action(async (opts: { out: string; steps: number; batchSize: number; blockSize: number; vocabSize: number; preset: string; seed: number }) => {
+      await runQuickstart({
+        outDir: opts.out,
+        steps: opts.steps,
+        batchSize: opts.batchSize,
+        blockSize: opts.blockSize,
+        vocabSize: opts.vocabSize,
+        preset: opts.preset,
+        seed: opts.seed,
+      });
+    });
+}

@@ -1,0 +1,141 @@
+/**
+ * The quick start's main job, end to end on one CPU and fully offline:
+ *   1. build the bundled sample corpus (corpus/) into the hybrid CPT corpus,
+ *   2. train a byte-level BPE tokenizer on it (tokenizer/),
+ *   3. pack the documents with EOS into blocks and train a tiny Llama from scratch (model/, engine/),
+ *   4. save the checkpoint (safetensors + config + tokenizer, template id recorded) and sample from it.
+ * The later training stages (SFT, DFPO, MoE-LoRA) extend this job as they land.
+ */
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { buildCorpus, loadBuildConfig } from "../corpus/index.js";
+import { CausalLM, generate, parseConfig, presetConfig, saveModel } from "../model/index.js";
+import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../tokenizer/index.js";
+import { trainLanguageModel, type LmTrainResult } from "./lm.js";
+import { packDocuments } from "./packing.js";
+
+export interface QuickstartOptions {
+  /** Where everything is written. Defaults to runs/quickstart. */
+  outDir?: string;
+  /** Corpus build config. Defaults to configs/corpus/sample.json. */
+  corpusConfig?: string;
+  /** Defaults to 300. */
+  steps?: number;
+  /** Defaults to 8. */
+  batchSize?: number;
+  /** Tokens per block. Defaults to 128. */
+  blockSize?: number;
+  /** Tokenizer vocabulary. Defaults to 3000. */
+  vocabSize?: number;
+  /** Model preset. Defaults to tiny-llama. */
+  preset?: string;
+  /** Defaults to 3e-3. */
+  lr?: number;
+  seed?: number;
+  /** Prompts to continue after training. */
+  prompts?: string[];
+  log?: (line: string) => void;
+}
+
+export interface QuickstartReport {
+  outDir: string;
+  corpus: { documents: number; chars: number };
+  tokenizer: { vocabSize: number; trainSeconds: number; charsPerSecond: number };
+  data: { tokens: number; blocks: number; blockSize: number; droppedTokens: number };
+  model: { preset: string; parameters: number; dir: string };
+  training: Omit<LmTrainResult, "steps"> & { steps: number };
+  samples: { prompt: string; completion: string }[];
+}
+
+const DEFAULT_PROMPTS = ["小儿发热时，家长应该", "手足口病的主要症状包括", "婴儿腹泻时，预防脱水"];
+
+export async function runQuickstart(o: QuickstartOptions = {}): Promise<QuickstartReport> {
+  const log = o.log ?? ((line: string) => console.log(line));
+  const outDir = resolve(o.outDir ?? "runs/quickstart");
+  const preset = o.preset ?? "tiny-llama";
+  mkdirSync(outDir, { recursive: true });
+
+  log(`[1/4] building the sample corpus → ${join(outDir, "corpus")}`);
+  const loaded = await loadBuildConfig(o.corpusConfig ?? "configs/corpus/sample.json");
+  const built = await buildCorpus(loaded, { outDir: join(outDir, "corpus") });
+  const cptFile = join(built.outDir, "cpt", "pedcorpus_cpt.jsonl");
+  const docs = readFileSync(cptFile, "utf8")
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .map((line, i) => {
+      const text = (JSON.parse(line) as { text?: unknown }).text;
+      if (typeof text !== "string") throw new Error(`${cptFile}:${i + 1}: expected {"text": string}`);
+      return text;
+    });
+  const chars = docs.reduce((n, d) => n + d.length, 0);
+  log(`      ${docs.length} CPT documents, ${chars} characters`);
+
+  log(`[2/4] training a byte-level BPE tokenizer (vocab ${o.vocabSize ?? 3000})`);
+  const trained = trainBpeTokenizer(docs, { vocabSize: o.vocabSize ?? 3000, chatTemplateId: "default" });
+  const tokDir = join(outDir, "tokenizer");
+  saveTrainedBpe(trained, tokDir);
+  const tokenizer = loadTokenizer(tokDir);
+  log(`      ${tokenizer.vocabSize} tokens in ${trained.stats.seconds.toFixed(1)} s (${Math.round(trained.stats.charsPerSecond)} chars/s)`);
+  if (tokenizer.eosId === null || tokenizer.bosId === null || tokenizer.padId === null) {
+    throw new Error(`${tokDir}: the trained tokenizer lacks bos/eos/pad tokens`);
+  }
+
+  const blockSize = o.blockSize ?? 128;
+  const packed = packDocuments(
+    docs.map((d) => tokenizer.encode(d, { addSpecialTokens: false })),
+    blockSize,
+    tokenizer.eosId,
+  );
+  log(`      ${packed.totalTokens} tokens → ${packed.numBlocks} blocks of ${blockSize} (${packed.droppedTokens} tail tokens unused)`);
+
+  const config = parseConfig(
+    presetConfig(preset, {
+      vocab_size: tokenizer.vocabSize,
+      bos_token_id: tokenizer.bosId,
+      eos_token_id: tokenizer.eosId,
+      pad_token_id: tokenizer.padId,
+    }),
+    `preset ${preset}`,
+  );
+  const seed = o.seed ?? 0;
+  const model = new CausalLM(config, { seed });
+  const parameters = model.parameters().reduce((n, p) => n + p.size, 0);
+  const steps = o.steps ?? 300;
+  const batchSize = o.batchSize ?? 8;
+  log(`[3/4] training ${preset} (${(parameters / 1e6).toFixed(2)} M parameters) for ${steps} steps of ${batchSize}×${blockSize} tokens`);
+  const result = trainLanguageModel(model, packed, {
+    steps,
+    batchSize,
+    lr: o.lr ?? 3e-3,
+    seed,
+    metricsFile: join(outDir, "metrics.jsonl"),
+  });
+  log(`      loss ${result.firstLoss.toFixed(3)} → ${result.finalLoss.toFixed(3)} in ${result.seconds.toFixed(0)} s (${Math.round(result.tokensPerSecond)} tokens/s)`);
+
+  const modelDir = join(outDir, "model");
+  await saveModel(model, modelDir, { metadata: { chat_template: "default" } });
+  for (const f of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(tokDir, f), join(modelDir, f));
+
+  log(`[4/4] sampling from ${modelDir}`);
+  const samples = (o.prompts ?? DEFAULT_PROMPTS).map((prompt) => {
+    const ids = [tokenizer.bosId!, ...tokenizer.encode(prompt, { addSpecialTokens: false })];
+    const out = generate(model, ids, { maxNewTokens: 48, temperature: 0.7, topK: 20, seed });
+    const completion = tokenizer.decode(out.tokens, { skipSpecialTokens: true });
+    log(`      「${prompt}」→ ${completion}`);
+    return { prompt, completion };
+  });
+
+  const { steps: history, ...summary } = result;
+  const report: QuickstartReport = {
+    outDir,
+    corpus: { documents: docs.length, chars },
+    tokenizer: { vocabSize: tokenizer.vocabSize, trainSeconds: trained.stats.seconds, charsPerSecond: trained.stats.charsPerSecond },
+    data: { tokens: packed.totalTokens, blocks: packed.numBlocks, blockSize, droppedTokens: packed.droppedTokens },
+    model: { preset, parameters, dir: modelDir },
+    training: { ...summary, steps: history.length },
+    samples,
+  };
+  writeFileSync(join(outDir, "report.json"), JSON.stringify(report, null, 2) + "\n");
+  log(`report: ${join(outDir, "report.json")}`);
+  return report;
+}
