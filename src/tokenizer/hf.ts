@@ -79,9 +79,18 @@ export class HfTokenizer implements Tokenizer {
     const unk = (this.lib as unknown as LibInternals).model.unk_token_id;
     this.unkId = config.unkToken !== null ? idOf(config.unkToken, "unk_token") : unk ?? null;
     for (const id of [this.bosId, this.eosId, this.padId]) if (id !== null) this.special.add(id);
-    // Measure what the post-processor adds around a text.
-    const plain = this.lib.encode("a", { add_special_tokens: false }).ids;
-    const withSpecial = this.lib.encode("a", { add_special_tokens: true }).ids;
+    // Measure what the post-processor adds around a text (with a probe text the vocabulary can encode).
+    let probe: [number[], number[]] | null = null;
+    for (const p of ["a", "0", " ", "\u4f60", "."]) {
+      try {
+        probe = [this.lib.encode(p, { add_special_tokens: false }).ids, this.lib.encode(p, { add_special_tokens: true }).ids];
+        if (probe[0].length > 0) break;
+      } catch {
+        probe = null;
+      }
+    }
+    if (probe === null) throw new TokenizerError(`${file}: cannot encode any probe text ("a", "0", " ", "你", ".")`);
+    const [plain, withSpecial] = probe;
     const at = indexOfSub(withSpecial, plain);
     if (at < 0) throw new TokenizerError(`${file}: the post-processor changes the text tokens; not supported`);
     this.prefix = withSpecial.slice(0, at);
