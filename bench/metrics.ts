@@ -90,18 +90,23 @@ export default async function main(args: string[]): Promise<void> {
       console.log(`reference (Python jieba + NLTK + rouge re-implementation, 1 process): ${reference.toFixed(1)} pairs/s, ${referenceCpu.toFixed(1)} per CPU-second`);
     }
   }
-  const ratio = reference ? many / reference : null;
-  if (ratio) console.log(`ratio ours/reference (wall): ${ratio.toFixed(1)}x (1 thread: ${(one / reference!).toFixed(1)}x); per CPU-second, 1 thread each: ${(perCpu / referenceCpu!).toFixed(1)}x`);
-  console.log(`target >= 5000 pairs/s on 2 cores: ${many >= 5000 ? "met" : "not met"} in wall-clock on this run${many < 5000 && 2 * perCpu >= 5000 ? " (the per-CPU-second figure says 2 free cores would meet it; the machine was loaded)" : ""}`);
+  // "ours" is the better of the two configurations measured now (on a loaded machine the second
+  // thread can cost more in contention and message passing than it brings).
+  const best = Math.max(one, many);
+  const bestThreads = best === many ? threads : 1;
+  const ratio = reference ? best / reference : null;
+  if (ratio) console.log(`ratio ours (${bestThreads} thread${bestThreads > 1 ? "s" : ""}) / reference (wall): ${ratio.toFixed(1)}x; per CPU-second, 1 thread each: ${(perCpu / referenceCpu!).toFixed(1)}x`);
+  console.log(`target >= 5000 pairs/s on 2 cores: ${best >= 5000 ? "met" : "not met"} in wall-clock on this run${best < 5000 && 2 * perCpu >= 5000 ? " (the per-CPU-second figure says 2 free cores would meet it; the machine was loaded)" : ""}`);
   console.log(
     JSON.stringify({
       bench: "metrics",
       metric: "pairs/s",
-      ours: Math.round(many),
+      ours: Math.round(best),
+      ours_threads: bestThreads,
       reference: reference === null ? null : Math.round(reference * 10) / 10,
       ratio: ratio === null ? null : Math.round(ratio * 10) / 10,
-      threads,
       ours_1thread: Math.round(one),
+      [`ours_${threads}threads`]: Math.round(many),
       ours_1thread_per_cpu_second: Math.round(perCpu),
       reference_per_cpu_second: referenceCpu === null ? null : Math.round(referenceCpu * 10) / 10,
       pairs: pairs.length,
