@@ -65,10 +65,8 @@ function halfTable(): Float32Array {
   return f16Table;
 }
 
-/** fp32 value → binary16 bits, round to nearest even; overflow → ±inf; NaN stays NaN. */
-export function f32ToF16Bits(x: number): number {
-  scratchF32[0] = x;
-  const u = scratchU32[0]!;
+/** fp32 bit pattern → binary16 bits, round to nearest even; overflow → ±inf; NaN stays NaN. */
+function f32BitsToF16Bits(u: number): number {
   const sign = (u >>> 16) & 0x8000;
   const exp = (u >>> 23) & 0xff;
   const mant = u & 0x7fffff;
@@ -90,6 +88,12 @@ export function f32ToF16Bits(x: number): number {
   // A carry out of the mantissa correctly bumps the exponent (and may reach inf).
   if (rem > 0x1000 || (rem === 0x1000 && r & 1)) r++;
   return r;
+}
+
+/** fp32 value → binary16 bits, round to nearest even; overflow → ±inf; NaN stays NaN. */
+export function f32ToF16Bits(x: number): number {
+  scratchF32[0] = x;
+  return f32BitsToF16Bits(scratchU32[0]!);
 }
 
 /** fp32 value → bfloat16 bits, round to nearest even; NaN stays a quiet NaN. */
@@ -128,6 +132,15 @@ export function decodeToF32(bytes: Uint8Array, dtype: DType, count: number): Flo
   }
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The bytes of a u16 array in little-endian order (a view on little-endian hosts). */
+function toLittleEndianBytes(a: Uint16Array): Uint8Array {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  if (!LITTLE_ENDIAN) for (let i = 0; i < bytes.length; i += 2) [bytes[i], bytes[i + 1]] = [bytes[i + 1]!, bytes[i]!];
+  return bytes;
+}
+
 /** Encode fp32 values as little-endian bytes of the given float dtype. */
 export function encodeFromF32(values: Float32Array, dtype: FloatDType): Uint8Array {
   const n = values.length;
@@ -135,16 +148,20 @@ export function encodeFromF32(values: Float32Array, dtype: FloatDType): Uint8Arr
     case "F32":
       return new Uint8Array(values.buffer, values.byteOffset, n * 4);
     case "F16": {
-      const out = new Uint8Array(2 * n);
-      const dv = new DataView(out.buffer);
-      for (let i = 0; i < n; i++) dv.setUint16(2 * i, f32ToF16Bits(values[i]!), true);
-      return out;
+      // Bit-level conversion over a u32 view of the input: no per-value float round trips.
+      const u = new Uint32Array(values.buffer, values.byteOffset, n);
+      const out = new Uint16Array(n);
+      for (let i = 0; i < n; i++) out[i] = f32BitsToF16Bits(u[i]!);
+      return toLittleEndianBytes(out);
     }
     case "BF16": {
-      const out = new Uint8Array(2 * n);
-      const dv = new DataView(out.buffer);
-      for (let i = 0; i < n; i++) dv.setUint16(2 * i, f32ToBF16Bits(values[i]!), true);
-      return out;
+      const u = new Uint32Array(values.buffer, values.byteOffset, n);
+      const out = new Uint16Array(n);
+      for (let i = 0; i < n; i++) {
+        const x = u[i]!;
+        out[i] = (x & 0x7f800000) === 0x7f800000 && x & 0x7fffff ? ((x >>> 16) | 0x40) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+      }
+      return toLittleEndianBytes(out);
     }
   }
 }
