@@ -103,7 +103,7 @@ export default async function main(args: string[]): Promise<void> {
       let reference: number | null = null;
       let agree: number | null = null;
       const idsFile = join(tmp, `${name}.ids.jsonl`);
-      const py = spawnSync("/usr/bin/python3", [join(root, "bench/tokenizer_spm.py"), modelPath, linesFile, idsFile, quick ? "1" : "3"], {
+      const py = spawnSync(process.env.PEDGPT_PYTHON ?? "/usr/bin/python3", [join(root, "bench/tokenizer_spm.py"), modelPath, linesFile, idsFile, quick ? "1" : "3"], {
         encoding: "utf8",
       });
       if (py.status === 0) {

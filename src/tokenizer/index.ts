@@ -23,6 +23,7 @@ export {
   renderChat,
   checkTemplate,
   stopTokenIds,
+  suggestTemplate,
   builtinJinja,
   jinjaTemplateId,
   isBuiltinTemplate,

@@ -23,6 +23,7 @@ import {
   jinjaTemplateId,
   renderChat,
   stopTokenIds,
+  suggestTemplate,
   type BuiltinTemplateId,
   type ChatMessage,
 } from "./templates.js";
@@ -252,6 +253,23 @@ describe("conversation validation and template checks", () => {
     expect(() => renderChat(tok, "nope", conv, "train")).toThrow(/unknown chat template "nope"/);
     expect(() => renderChat(tok, "qwen", conv, "train")).toThrow(/needs token <\|im_start\|>/);
     expect(() => renderChat(tok, "jinja", conv, "train")).not.toThrow();
+  });
+
+  it("suggests a template from the tokenizer", () => {
+    expect(suggestTemplate(tok)).toBe("default"); // recorded chat_template_id
+    const bare = (t: BuiltinTemplateId) => {
+      const tr = trainBpeTokenizer(corpus.slice(0, 100), { vocabSize: 300, chatTemplateId: t });
+      return new HfTokenizer(tr.tokenizerJson, parseTokenizerConfig({ eos_token: "</s>" }));
+    };
+    expect(suggestTemplate(bare("qwen"))).toBe("qwen");
+    expect(suggestTemplate(bare("llama3"))).toBe("llama3");
+    expect(suggestTemplate(bare("baichuan2"), "BaichuanForCausalLM")).toBe("baichuan2");
+    expect(suggestTemplate(bare("baichuan2"), "LlamaForCausalLM")).toBe("default");
+    const withJinja = new HfTokenizer(
+      trainBpeTokenizer(corpus.slice(0, 100), { vocabSize: 300 }).tokenizerJson,
+      parseTokenizerConfig({ chat_template: "{{ messages[0]['content'] }}" }),
+    );
+    expect(suggestTemplate(withJinja)).toBe(jinjaTemplateId("{{ messages[0]['content'] }}"));
   });
 
   it("checkTemplate throws on mismatch unless forced", () => {

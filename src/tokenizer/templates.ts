@@ -381,3 +381,20 @@ export function stopTokenIds(tokenizer: Tokenizer, template: string): number[] {
   }
   return [...ids];
 }
+
+/**
+ * The template a model should use when nothing was recorded yet (e.g. on import): the tokenizer's
+ * `chat_template_id`; else a built-in recognised from the special tokens (ChatML -> qwen, Llama 3 headers
+ * -> llama3, Baichuan's reserved tokens with a Baichuan architecture -> baichuan2); else the tokenizer's
+ * own Jinja template as "jinja:<hash>"; else "default".
+ * @param architecture config.json "architectures[0]", e.g. "BaichuanForCausalLM"
+ */
+export function suggestTemplate(tokenizer: Tokenizer, architecture?: string): string {
+  if (tokenizer.chatTemplateId) return tokenizer.chatTemplateId;
+  const has = (t: string) => tokenizer.tokenToId(t) !== null;
+  if (has("<|im_start|>") && has("<|im_end|>")) return "qwen";
+  if (has("<|start_header_id|>") && has("<|end_header_id|>") && has("<|eot_id|>")) return "llama3";
+  if (/baichuan/i.test(architecture ?? "") && has("<reserved_106>") && has("<reserved_107>")) return "baichuan2";
+  if (tokenizer.chatTemplate) return jinjaTemplateId(tokenizer.chatTemplate);
+  return "default";
+}
