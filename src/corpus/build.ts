@@ -154,7 +154,8 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
       }
     }
     const answer = r.messages.filter((m) => m.role === "assistant").map((m) => m.content).join("\n");
-    const reason = qualityCheck(answer, cfg.clean.filters);
+    // General instructions (translation, code, …) may legitimately answer in another language.
+    const reason = qualityCheck(answer, r.task === "general" ? { ...cfg.clean.filters, minCjkRatio: 0 } : cfg.clean.filters);
     if (reason) {
       filters.add("record", reason);
       st.filtered++;

@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CorpusError } from "./errors.js";
-import { readJsonRecords } from "./io/json.js";
+import { readObjectRecords } from "./io/records.js";
 import { Counter, LengthDist, renderCounts, renderDistributions, renderTable, type Distribution } from "./output/stats.js";
 import { entryFile, entryKind, readRegistry } from "./readers/registry.js";
 import { renderStats, type CorpusStats } from "./build.js";
@@ -41,7 +41,7 @@ export async function statsOfDir(dir: string): Promise<DirStats> {
     const d = { kind, file: e.file_name, records: 0, invalidLines: 0 };
     // Our builds write each task set twice (Alpaca and ShareGPT): count metadata from one copy only.
     const twin = name.endsWith("_alpaca") && reg[name.replace(/_alpaca$/, "_sharegpt")] !== undefined;
-    const { items } = await readJsonRecords(file);
+    const items = await readObjectRecords(file);
     for await (const it of items) {
       if (!it.ok) {
         d.invalidLines++;

@@ -51,7 +51,9 @@ export async function detectFormat(file: string): Promise<FileFormat> {
     const header = first.done ? [] : first.value.fields.map((f) => f.trim().toLowerCase());
     if (header.includes("relation") || header.includes("关系")) return "kg";
     if (header.includes("ask") || header.includes("answer")) return "cmd";
-    throw new CorpusError(`${file}: cannot tell the CSV format from its header (${header.join(", ")}); expected head,relation,tail or department,title,ask,answer`);
+    if (header.includes("chosen") && header.includes("rejected")) return "preference";
+    if (header.includes("instruction") || header.includes("output")) return "alpaca";
+    throw new CorpusError(`${file}: cannot tell the CSV format from its header (${header.join(", ")}); expected head,relation,tail, department,title,ask,answer, or Alpaca columns`);
   }
   if (basename(file) === "dataset_info.json") return "registry";
   // JSON: peek at the first object's keys.

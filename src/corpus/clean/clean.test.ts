@@ -51,6 +51,11 @@ describe("PII scrubbing", () => {
     expect(scrubNames("张先生您好；王女士的孩子；患者王某某，3岁；患儿李明，男；姓名：刘小红", c)).toBe("某先生您好；某女士的孩子；患者某某，3岁；患儿某某，男；姓名：某某");
     expect(c.name).toBe(5);
     expect(scrubNames("患儿高热三天，患者咳嗽，孩子王牌玩具")).toBe("患儿高热三天，患者咳嗽，孩子王牌玩具");
+    // Seen in the sample corpus: 戴 is a surname, but here it is a verb.
+    expect(scrubNames("照光时会给宝宝戴眼罩、遮住会阴")).toBe("照光时会给宝宝戴眼罩、遮住会阴");
+    expect(scrubNames("患者张伟，男，5岁；患儿刘洋，3岁；宝宝张XX；孩子王某")).toBe("患者某某，男，5岁；患儿某某，3岁；宝宝某某；孩子某某");
+    expect(scrubNames("患儿黄疸2个月")).toBe("患儿黄疸2个月");
+    expect(scrubNames("患者孙悟，体温正常")).toBe("患者孙悟，体温正常"); // no header field after it: not taken as a name
   });
 });
 

@@ -48,12 +48,12 @@ const SINGLE = SURNAMES.slice(0, SURNAMES.indexOf("欧阳"));
 const S = `(?:欧阳|司马|诸葛|上官|[${SINGLE}])`;
 // 张先生 / 王女士 / 李小姐 / 赵太太 / 刘阿姨 — surname + honorific.
 const HONORIFIC_RE = new RegExp(`${S}(?=先生|女士|小姐|太太|阿姨|奶奶|爷爷)`, "g");
-// 患者王某某 / 患儿李某 / 病人张XX — a role word, a surname, then 某/X placeholders or a 1–2 character given name
-// only when followed by a clear boundary (punctuation, a number, or the age/sex words that follow names in headers).
-const ROLE_NAME_RE = new RegExp(
-  `(患者|患儿|病人|病儿|家长|宝宝|孩子|小孩)[：: ]?${S}(?:某某?|[XxＸ×*＊]{1,2}|[\\u4e00-\\u9fff]{1,2}(?=[，,。；;：:、\\s（(]|\\d|[男女]|今年|现年|$))`,
-  "g",
-);
+// 患者王某某 / 患儿李某 / 宝宝张XX — a role word, a surname, then 某/X placeholders. A real given name
+// ("患儿李明，男，3岁") is only taken after the clinical role words and only when a separator and a
+// header-like field follow (sex, age, a bracket); "宝宝戴眼罩、", "孩子王牌玩具" or "患儿黄疸2个月"
+// must stay untouched.
+const ROLE_PLACEHOLDER_RE = new RegExp(`(患者|患儿|病人|病儿|家长|宝宝|孩子|小孩)[：: ]?${S}(?:某某?|[XxＸ×*＊]{1,2})`, "g");
+const ROLE_NAME_RE = new RegExp(`(患者|患儿|病人|病儿)[：: ]?${S}[\\u4e00-\\u9fff]{1,2}(?=[，,、 ](?:[男女](?:[，,。；;、 ]|性|孩|童|$)|\\d+岁|\\d+个月|[（(]))`, "g");
 // 姓名：刘小明 — explicit name field.
 const NAME_FIELD_RE = /(姓名\s*[：:]\s*)[\u4e00-\u9fff·]{2,4}/g;
 
@@ -92,6 +92,10 @@ export function scrubNames(text: string, counts: PiiCounts = emptyPiiCounts()): 
   let s = text.replace(NAME_FIELD_RE, (_m, p: string) => {
     counts.name++;
     return `${p}某某`;
+  });
+  s = s.replace(ROLE_PLACEHOLDER_RE, (_m, role: string) => {
+    counts.name++;
+    return `${role}某某`;
   });
   s = s.replace(ROLE_NAME_RE, (_m, role: string) => {
     counts.name++;

@@ -3,11 +3,11 @@
  * - Alpaca: `{instruction, input, output, system?, history?: [[q, a], …]}`;
  * - ShareGPT: `{conversations: [{from, value}, …], system?}` with configurable role/content tags
  *   (also reads OpenAI-style `messages: [{role, content}]` when the tags say so).
- * Both also read preference variants (`chosen`/`rejected`). Each file may be a JSON array or JSON
- * Lines. Malformed records (missing fields, empty answers, broken alternation) are reported.
+ * Both also read preference variants (`chosen`/`rejected`). Each file may be a JSON array, JSON
+ * Lines, or (Alpaca) a CSV/TSV with a header row, as LLaMA-Factory allows. Malformed records (missing fields, empty answers, broken alternation) are reported.
  */
 import type { EncodingOption } from "../io/encoding.js";
-import { readJsonRecords } from "../io/json.js";
+import { readObjectRecords } from "../io/records.js";
 import type { IssueSink, Located } from "../errors.js";
 import type { InstructionExample, Message, PreferencePair } from "./types.js";
 
@@ -193,7 +193,7 @@ export function toSharegptPreference(v: unknown, cols: SharegptColumns = { ...DE
 }
 
 async function* readWith<T>(file: string, stage: string, sink: IssueSink, encoding: EncodingOption, convert: (v: unknown) => Parsed<T>): AsyncGenerator<Located<T>> {
-  const { items } = await readJsonRecords(file, encoding);
+  const items = await readObjectRecords(file, encoding);
   for await (const item of items) {
     if (!item.ok) {
       sink.report({ file, line: item.line, stage, reason: item.reason, excerpt: item.excerpt });

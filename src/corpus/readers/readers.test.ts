@@ -176,3 +176,15 @@ describe("dataset_info.json registry", () => {
     expect(() => parseRegistry([], "reg.json")).toThrow(/must be an object/);
   });
 });
+
+describe("Alpaca from CSV (LLaMA-Factory accepts csv files)", () => {
+  it("maps header columns to fields and reports the empty answer", async () => {
+    const sink = new IssueSink("skip-and-report");
+    const ex = await collect(readAlpaca(fx("alpaca.csv"), sink));
+    expect(ex.map((e) => [e.line, e.value.messages[0]!.content])).toEqual([
+      [2, "什么是川崎病？"],
+      [4, "把“多喝水”翻译成英文。"],
+    ]);
+    expect(badLines(sink)).toEqual([[3, 'empty answer ("output")']]);
+  });
+});
