@@ -36,6 +36,8 @@ export class HfTokenizer implements Tokenizer {
 
   /** Whether the faster BPE merge loop (fast_bpe.ts) is in use. */
   readonly fastBpe: boolean;
+  /** The parsed tokenizer.json (vocabulary, merges, …), e.g. for GGUF export. Treat as read-only. */
+  readonly tokenizerJson: Readonly<Record<string, unknown>>;
 
   /**
    * @param options.fastBpe replace the library's BPE merge loop with ours (same results, tested). Defaults to true.
@@ -52,6 +54,7 @@ export class HfTokenizer implements Tokenizer {
     // The library requires added_tokens; older files may omit it. (A shallow copy: the caller's object stays as is.)
     const json = { ...(tokenizerJson as Record<string, unknown>) };
     if (json.added_tokens === undefined) json.added_tokens = [];
+    this.tokenizerJson = json;
     // Unless the config says otherwise, do not "clean up" spaces on decode: it changes text (e.g. " ." -> ".")
     // and breaks round trips; Qwen2 and Llama 3 configs set it to false too.
     const libConfig = { ...config.raw, clean_up_tokenization_spaces: config.cleanUpTokenizationSpaces ?? false };

@@ -16,6 +16,14 @@ const SPACE = 0x20;
 const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
+// Top-level helpers, not closures: validUtf8Length runs once per character.
+function trail(x: number | undefined): boolean {
+  return x !== undefined && (x & 0xc0) === 0x80;
+}
+function valid(cp: number): boolean {
+  return cp < 0xd800 || (cp >= 0xe000 && cp <= 0x10ffff);
+}
+
 /**
  * Length of the valid UTF-8 character at `pos`, or 0 if malformed — the same acceptance rules as
  * sentencepiece's DecodeUTF8 (no overlongs, no surrogates, max U+10FFFF).
@@ -24,8 +32,6 @@ export function validUtf8Length(b: Uint8Array, pos: number, end: number): number
   const c = b[pos]!;
   const len = end - pos;
   if (c < 0x80) return 1;
-  const trail = (x: number | undefined) => x !== undefined && (x & 0xc0) === 0x80;
-  const valid = (cp: number) => cp < 0xd800 || (cp >= 0xe000 && cp <= 0x10ffff);
   if (len >= 2 && (c & 0xe0) === 0xc0) {
     const cp = ((c & 0x1f) << 6) | (b[pos + 1]! & 0x3f);
     if (trail(b[pos + 1]) && cp >= 0x80 && valid(cp)) return 2;
