@@ -2,7 +2,9 @@
  * Our model's logits vs llama.cpp's on the same GGUF export: for each architecture (Llama with GQA,
  * tied and untied; Qwen2 with biases; Baichuan2 RoPE and ALiBi, both at the depths llama.cpp maps to
  * `baichuan` and at small depths, which export as `llama` / `refact`), a random tiny model is
- * exported as f32 and its logits over a token sequence must agree within 1e-3 (max |diff|). f16 and
+ * exported as f32 and its logits over a token sequence must agree within 1e-3 (max |diff|). Also
+ * covered: q/k biases (permuted with their rows), head_dim ≠ hidden/heads, tied embeddings (with
+ * NormHead the normalised embedding is written as the head). f16 and
  * q8_0 exports are compared with our forward on the weights read back (dequantized) from the file.
  * The max difference per case is printed.
  */
@@ -45,11 +47,17 @@ const base = { vocab_size: V, hidden_size: 32, intermediate_size: 64, num_attent
 const CASES: Record<string, Record<string, unknown>> = {
   "llama (GQA 4/2, untied)": { architectures: ["LlamaForCausalLM"], ...base, num_hidden_layers: 2, num_key_value_heads: 2, rope_theta: 10000 },
   "llama (tied embeddings)": { architectures: ["LlamaForCausalLM"], ...base, num_hidden_layers: 2, num_key_value_heads: 4, tie_word_embeddings: true, rope_theta: 500000 },
+  "llama (attention_bias + mlp_bias: permuted q/k biases)": {
+    architectures: ["LlamaForCausalLM"], ...base, num_hidden_layers: 2, num_key_value_heads: 2, attention_bias: true, mlp_bias: true,
+  },
+  "llama (head_dim 16 ≠ hidden/heads)": { architectures: ["LlamaForCausalLM"], ...base, num_hidden_layers: 2, num_key_value_heads: 2, head_dim: 16 },
+  "qwen2 (tied embeddings)": { architectures: ["Qwen2ForCausalLM"], ...base, num_hidden_layers: 2, num_key_value_heads: 1, tie_word_embeddings: true },
   "qwen2 (q/k/v biases, GQA)": { architectures: ["Qwen2ForCausalLM"], ...base, num_hidden_layers: 2, num_key_value_heads: 2, rope_theta: 1000000 },
   "baichuan2 RoPE, 32 layers (gguf baichuan)": {
     architectures: ["BaichuanForCausalLM"], ...base, hidden_size: 16, intermediate_size: 32, num_attention_heads: 2, num_hidden_layers: 32, position_embedding: "rope",
   },
   "baichuan2 RoPE, 2 layers (gguf llama)": { architectures: ["BaichuanForCausalLM"], ...base, num_hidden_layers: 2, position_embedding: "rope" },
+  "baichuan2 RoPE, tied embeddings + NormHead": { architectures: ["BaichuanForCausalLM"], ...base, num_hidden_layers: 2, position_embedding: "rope", tie_word_embeddings: true },
   "baichuan2 ALiBi, 40 layers (gguf baichuan)": {
     architectures: ["BaichuanForCausalLM"], ...base, hidden_size: 16, intermediate_size: 32, num_attention_heads: 2, num_hidden_layers: 40, position_embedding: "alibi",
   },
