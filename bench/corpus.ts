@@ -219,6 +219,7 @@ export default async function main(args: string[]): Promise<void> {
       tTok += performance.now() - c;
     }
   };
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let doneBytes = 0;
   let lastReport = t0;
@@ -239,6 +240,9 @@ export default async function main(args: string[]): Promise<void> {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  // On a shared machine wall time depends on load; CPU seconds of this process are a steadier measure.
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const d = dedup.stats();
@@ -256,6 +260,7 @@ export default async function main(args: string[]): Promise<void> {
       tokenizer
         ? `tokenize (${tokenizer.name}) on the first ${(tokBytes / 1e6).toFixed(1)} MB: ${(tTok / 1000).toFixed(1)} s, ${tokens} tokens → ${tokMbps!.toFixed(2)} MB/s; whole pipeline with tokenize ≈ ${withTok!.toFixed(2)} MB/s`
         : "tokenize: skipped (no tokenizer)",
+      `CPU time ${cpuSeconds.toFixed(1)} s for ${seconds.toFixed(1)} s wall (includes tokenize); ${((inputBytes / 1e6) / (cpuSeconds - tTok / 1000)).toFixed(2)} MB per CPU-second for read+clean+dedup (approx.)`,
       `dedup: ${d.exactDups} exact + ${d.nearDups} near of ${d.seen} (${(100 * d.dedupRate).toFixed(2)}%), index ${(dedup.indexBytes / 1e6).toFixed(1)} MB for ${d.kept} kept documents`,
       `peak RSS ${(peakRss / 1e6).toFixed(0)} MB`,
     ].join("\n"),
@@ -274,6 +279,7 @@ export default async function main(args: string[]): Promise<void> {
       input_mb: Math.round(inputBytes / 1e5) / 10,
       documents: docs,
       seconds: Math.round(seconds * 10) / 10,
+      cpu_seconds: Math.round(cpuSeconds * 10) / 10,
       stage_seconds: { read: Math.round(readSec * 10) / 10, clean: Math.round(tClean / 100) / 10, dedup: Math.round(tDedup / 100) / 10, tokenize: Math.round(tTok / 100) / 10 },
       dedup_rate: Math.round(d.dedupRate * 10000) / 10000,
       exact_dups: d.exactDups,
