@@ -67,17 +67,28 @@ export class MetricsPool {
     await this.ready;
   }
 
-  async score(pairs: ReadonlyArray<{ hyp: string; ref: string }>): Promise<ScoredPair[]> {
+  /**
+   * Scores pairs in chunks handed out as workers become free (long answers cluster in real data, so
+   * fixed halves leave one thread idle). Results are in input order.
+   */
+  async score(pairs: ReadonlyArray<{ hyp: string; ref: string }>, chunkSize?: number): Promise<ScoredPair[]> {
     await this.ready;
-    const n = this.workers.length;
-    const per = Math.ceil(pairs.length / n);
-    const parts = await Promise.all(
-      this.workers.map((w, i) => {
-        const slice = pairs.slice(i * per, (i + 1) * per).map((p) => [p.hyp, p.ref]);
-        return slice.length ? (this.request(w, { kind: "score", pairs: slice }) as Promise<ScoredPair[]>) : Promise.resolve([]);
-      }),
-    );
-    return parts.flat();
+    // About eight chunks per worker: enough to balance, few enough round trips. Defaults to that.
+    const chunk = chunkSize ?? Math.max(32, Math.ceil(pairs.length / (this.workers.length * 8)));
+    const out: ScoredPair[] = new Array(pairs.length);
+    let next = 0;
+    const drain = async (w: Worker): Promise<void> => {
+      while (next < pairs.length) {
+        const from = next;
+        const to = Math.min(pairs.length, from + chunk);
+        next = to;
+        const slice = pairs.slice(from, to).map((p) => [p.hyp, p.ref]);
+        const res = (await this.request(w, { kind: "score", pairs: slice })) as ScoredPair[];
+        for (let i = 0; i < res.length; i++) out[from + i] = res[i]!;
+      }
+    };
+    await Promise.all(this.workers.map(drain));
+    return out;
   }
 
   async close(): Promise<void> {
