@@ -8,6 +8,10 @@
 
 #include <cblas.h>
 
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -58,6 +62,26 @@ inline float fastExp(float x) {
   float s;
   std::memcpy(&s, &bits, sizeof s);
   return y * s;
+}
+
+// Largest element of x[0, n) (-inf when n == 0). GCC vectorises neither a max reduction nor a
+// compare-and-select loop without -ffast-math, so with AVX this is two vmaxps lanes by hand. A NaN in x
+// may be skipped here; it still reaches the result through the exp-sum that follows every use.
+inline float rowMax(const float* x, int64_t n) {
+  float r = kNegInf;
+  int64_t j = 0;
+#if defined(__AVX__)
+  __m256 m0 = _mm256_set1_ps(kNegInf), m1 = m0;
+  for (; j + 16 <= n; j += 16) {
+    m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + j));
+    m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + j + 8));
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+  for (float v : lanes) r = v > r ? v : r;
+#endif
+  for (; j < n; j++) r = x[j] > r ? x[j] : r;
+  return r;
 }
 
 inline CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
@@ -279,11 +303,12 @@ void softmaxBlock(const AttnShape& s, int b, int h, int i0, int rows, int kcount
     if (lseIn) {
       l = lseIn[r];
     } else {
-      float mx = kNegInf;
-#pragma omp simd reduction(max : mx)
-      for (int j = 0; j < nvis; j++) mx = std::max(mx, row[j]);
+      const float mx = rowMax(row, nvis);
       if (mx == kNegInf) {
+        // no visible key, unless the scores are NaN (then the NaN must reach the output)
         l = kNegInf;
+        for (int j = 0; j < nvis; j++)
+          if (row[j] != row[j]) l = row[j];
       } else {
         float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
@@ -432,9 +457,7 @@ void crossEntropyForward(float* losses, float* lse, const float* logits, const i
   parallelFor(N, 2, [&](int64_t b, int64_t e) {
     for (int64_t n = b; n < e; n++) {
       const float* x = logits + n * V;
-      float mx = kNegInf;
-#pragma omp simd reduction(max : mx)
-      for (int64_t j = 0; j < V; j++) mx = std::max(mx, x[j]);
+      const float mx = rowMax(x, V);
       // float sums over blocks, added in double: a long vocabulary row keeps a ~1e-7 relative error
       double sum = 0.0;
       for (int64_t b0 = 0; b0 < V; b0 += 1024) {

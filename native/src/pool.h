@@ -32,7 +32,9 @@ class Pool {
     stopWorkers();
     nthreads_ = n;
     stop_ = false;
-    for (int t = 1; t < n; t++) workers_.emplace_back([this, t] { workerLoop(t); });
+    // Each worker starts from the current generation, captured here: reading it inside the new thread
+    // would race with a run() issued before the thread first takes the lock (a missed job, a hang).
+    for (int t = 1; t < n; t++) workers_.emplace_back([this, t, g = generation_] { workerLoop(t, g); });
   }
 
   // Runs fn(tid, nthreads) once on every thread (tid 0 is the caller) and waits for all of them.
@@ -55,12 +57,7 @@ class Pool {
   }
 
  private:
-  void workerLoop(int tid) {
-    uint64_t seen = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      seen = generation_;
-    }
+  void workerLoop(int tid, uint64_t seen) {
     for (;;) {
       const std::function<void(int, int)>* job;
       {
@@ -101,18 +98,21 @@ class Pool {
 
 Pool& pool();
 
-// fn(begin, end) over [0, n) in contiguous chunks, one per thread; serial when n < grain.
+// fn(begin, end) over [0, n) in contiguous chunks handed out dynamically (about 8 per thread, at least
+// `grain` long), so a thread the OS preempts on a busy machine does not hold up the others; serial when
+// n < 2*grain. Each element is still computed by exactly one call, so results do not depend on the
+// thread count or timing (kernels whose reductions span chunks use Pool::run with fixed chunks instead).
 inline void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   Pool& p = pool();
   if (n <= 0) return;
-  if (p.size() == 1 || n < grain) {
+  if (p.size() == 1 || n < 2 * grain) {
     fn(0, n);
     return;
   }
-  p.run([&](int tid, int nt) {
-    int64_t chunk = (n + nt - 1) / nt;
-    int64_t b = std::min<int64_t>(n, tid * chunk), e = std::min<int64_t>(n, b + chunk);
-    if (b < e) fn(b, e);
+  const int64_t chunk = std::max<int64_t>(grain, (n + 8 * p.size() - 1) / (8 * p.size()));
+  std::atomic<int64_t> next{0};
+  p.run([&](int, int) {
+    for (int64_t b = next.fetch_add(chunk); b < n; b = next.fetch_add(chunk)) fn(b, std::min(n, b + chunk));
   });
 }
 

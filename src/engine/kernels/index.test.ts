@@ -37,6 +37,22 @@ describe("kernel backend selection", () => {
     expect(() => loadNativeAddon("/nonexistent/pedgpt_native.node")).toThrow(/not found at \/nonexistent\/pedgpt_native.node/);
   });
 
+  it("a parallel kernel right after setThreads runs on the new pool (regression: worker start-up race hung)", { timeout: 30_000 }, () => {
+    const native = getNativeKernels();
+    if (!native) {
+      console.warn("[index.test] native addon not built; thread-pool start-up check skipped");
+      return;
+    }
+    const n = 300_000; // above the element-wise grain, so the pool is used
+    const a = new Float32Array(n).fill(1), b = new Float32Array(n).fill(2), out = new Float32Array(n);
+    for (let i = 0; i < 200; i++) {
+      setThreads(1 + (i % 2));
+      out.fill(0);
+      native.add(out, a, b, n);
+      expect(out[n - 1]).toBe(3);
+    }
+  });
+
   it("setThreads validates and is reflected by getThreads", () => {
     expect(() => setThreads(0)).toThrow(/integer >= 1/);
     setThreads(1);

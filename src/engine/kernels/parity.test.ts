@@ -174,6 +174,22 @@ export function kernelParitySuite(K: Kernels): void {
     });
   }
 
+  it("attention: NaN in a query reaches the output and lse (never an all-zero 'empty' row)", () => {
+    const r = rng(11);
+    const B = 1, T = 4, H = 2, D = 4;
+    const q = randn(r, B * T * H * D), k = randn(r, B * T * H * D), v = randn(r, B * T * H * D);
+    q.fill(NaN, 0, D); // token 0, head 0: every visible score of that row is NaN
+    q[(2 * H + 1) * D] = NaN; // token 2, head 1: NaN mixed with finite rows
+    const shape = { B, Tq: T, Tk: T, H, Hkv: H, D, scale: 0.5, alibiSlopes: null, keyMask: null };
+    for (const impl of [R, K]) {
+      const out = new Float32Array(q.length), lse = new Float32Array(B * H * T);
+      impl.attentionForward({ ...shape, out, lse, q, k, v });
+      expect(Number.isNaN(out[0]!) && Number.isNaN(lse[0]!), `${impl.name}: all-NaN row`).toBe(true);
+      expect(Number.isNaN(out[(2 * H + 1) * D]!) && Number.isNaN(lse[1 * T + 2]!), `${impl.name}: NaN row`).toBe(true);
+      expect(Number.isFinite(out[(1 * H + 0) * D]!), `${impl.name}: other rows`).toBe(true);
+    }
+  });
+
   it("swiglu forward and backward (serial and parallel sizes)", () => {
     const r = rng(7);
     for (const n of [1001, 70001]) {

@@ -208,8 +208,18 @@ export const referenceKernels: Kernels = {
         for (let i = 0; i < Tq; i++) {
           scoreRow(s, a, q, a.k, b, i, h);
           let mx = -Infinity;
-          for (let j = 0; j < Tk; j++) if (s[j]! > mx) mx = s[j]!;
+          let nan = false;
+          for (let j = 0; j < Tk; j++) {
+            if (s[j]! > mx) mx = s[j]!;
+            if (Number.isNaN(s[j])) nan = true;
+          }
           const oi = at(b, i, h, Tq, H, D);
+          if (nan) {
+            // a NaN score (NaN in q or k) must show in the output, not vanish into an "empty row"
+            for (let d = 0; d < D; d++) out[oi + d] = NaN;
+            lse[(b * H + h) * Tq + i] = NaN;
+            continue;
+          }
           if (mx === -Infinity) {
             // no visible key (all padding): zeros out, lse = -Infinity, zero gradient in backward
             for (let d = 0; d < D; d++) out[oi + d] = 0;
