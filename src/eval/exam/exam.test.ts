@@ -54,6 +54,8 @@ describe("answer extraction", () => {
     ["The answer is B because infants...", "B"],
     ["抱歉，我无法确定这道题的答案。", null],
     ["这道题比较难。", null],
+    ["这可能与B超和C反应蛋白的结果有关", null], // medical terms, not option letters
+    ["我认为B正确", "B"],
     ["答案是G", null], // not an option
     ["【答案】B\n【解析】婴儿期以支气管肺炎最多见。", "B"],
     ["答：B", "B"],

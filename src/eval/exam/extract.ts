@@ -31,7 +31,9 @@ const EXPLICIT: RegExp[] = [
   new RegExp(String.raw`(?:故|所以|因此|因而|综上|应当|应该|应|我|则|即)\s*(?:选择|选)\s*(?:选项)?\s*:?\s*${OPEN}${LG}`, "g"),
 ];
 const LEADING = new RegExp(String.raw`^\s*(?:选\s*)?${OPEN}${LG}\s*[)\]”"'」》]?\s*(?:[.、:。,;!\s]|$)`);
-const STANDALONE = /(?<![A-Za-z])([A-Z])(?![A-Za-z])/g;
+// A lone letter that reads as an option reference ("B。", "B项", "B正确"), not a term such as
+// B超, A型血 or C反应蛋白.
+const STANDALONE = /(?<![A-Za-z0-9])([A-Z])(?=\s*(?:$|[.,、:;。，；)\]]|项|选项|正确|对))/g;
 
 function lettersOf(group: string): string[] {
   return group.replace(/[^A-Z]/g, "").split("");
