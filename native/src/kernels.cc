@@ -1,5 +1,6 @@
-// C++ kernels of the pedgpt engine (see kernels.h). Matrix products go to OpenBLAS cblas_sgemm;
-// everything else is a simple loop over rows or elements, split across the addon's thread pool.
+// C++ kernels of the pedgpt engine (see kernels.h). Matrix products go to OpenBLAS (cblas_sgemm, or
+// cblas_sgemv for one to four rows); everything else is a simple loop over rows or elements, split
+// across the addon's thread pool.
 //
 // Thread ownership: g_threads is the single thread count. OpenBLAS runs at g_threads when a product is
 // issued from the JavaScript thread; inside a pool job (attention over heads, small batched products)
