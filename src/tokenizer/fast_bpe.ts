@@ -56,89 +56,11 @@ export function accelerateBpe(model: unknown): boolean {
   const ignoreMerges = c.ignore_merges ?? false;
   const encoder = new TextEncoder();
   const cache = new Map<string, string[]>();
+  const merger = new Merger(rank, mergedId);
   const bpe = (word: string): string[] => {
     const cached = cache.get(word);
     if (cached) return cached;
-    const chars = Array.from(word);
-    const n = chars.length;
-    const sym = new Int32Array(n);
-    for (let i = 0; i < n; i++) sym[i] = ids.get(chars[i]!) ?? -1;
-    const next = new Int32Array(n);
-    const prev = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      next[i] = i + 1 < n ? i + 1 : -1;
-      prev[i] = i - 1;
-    }
-    // Heap entries: (rank, left position, right symbol id at push time, left symbol id at push time).
-    let hr = new Int32Array(16);
-    let hl = new Int32Array(16);
-    let ha = new Int32Array(16);
-    let hb = new Int32Array(16);
-    let size = 0;
-    const less = (i: number, j: number) => hr[i]! < hr[j]! || (hr[i] === hr[j] && hl[i]! < hl[j]!);
-    const swap = (i: number, j: number) => {
-      let t = hr[i]!; hr[i] = hr[j]!; hr[j] = t;
-      t = hl[i]!; hl[i] = hl[j]!; hl[j] = t;
-      t = ha[i]!; ha[i] = ha[j]!; ha[j] = t;
-      t = hb[i]!; hb[i] = hb[j]!; hb[j] = t;
-    };
-    const push = (left: number) => {
-      const right = next[left]!;
-      if (right < 0 || sym[left]! < 0 || sym[right]! < 0) return;
-      const r = rank.get(sym[left]! * KEY + sym[right]!);
-      if (r === undefined) return;
-      if (size === hr.length) {
-        const grow = (x: Int32Array) => {
-          const y = new Int32Array(x.length * 2);
-          y.set(x);
-          return y;
-        };
-        hr = grow(hr);
-        hl = grow(hl);
-        ha = grow(ha);
-        hb = grow(hb);
-      }
-      hr[size] = r;
-      hl[size] = left;
-      ha[size] = sym[left]!;
-      hb[size] = sym[right]!;
-      for (let i = size++; i > 0; ) {
-        const p = (i - 1) >> 1;
-        if (!less(i, p)) break;
-        swap(i, p);
-        i = p;
-      }
-    };
-    const alive = new Uint8Array(n).fill(1);
-    for (let i = 0; i + 1 < n; i++) push(i);
-    while (size > 0) {
-      const r = hr[0]!;
-      const left = hl[0]!;
-      const a = ha[0]!;
-      const b = hb[0]!;
-      swap(0, --size);
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        let mm = i;
-        if (l < size && less(l, mm)) mm = l;
-        if (l + 1 < size && less(l + 1, mm)) mm = l + 1;
-        if (mm === i) break;
-        swap(i, mm);
-        i = mm;
-      }
-      const right = next[left]!;
-      // Stale: the left symbol was merged away or changed, or its right neighbour changed.
-      if (!alive[left] || right < 0 || sym[left] !== a || sym[right] !== b) continue;
-      sym[left] = mergedId[r]!;
-      chars[left] = chars[left]! + chars[right]!;
-      alive[right] = 0;
-      next[left] = next[right]!;
-      if (next[right]! >= 0) prev[next[right]!] = left;
-      if (prev[left]! >= 0) push(prev[left]!);
-      push(left);
-    }
-    const out: string[] = [];
-    for (let i = 0; i >= 0 && i < n; i = next[i]!) out.push(chars[i]!);
+    const out = merger.run(word, ids);
     if (word.length < 256) {
       if (cache.size >= 100_000) cache.clear();
       cache.set(word, out);
@@ -170,4 +92,132 @@ export function accelerateBpe(model: unknown): boolean {
     return output;
   };
   return true;
+}
+
+/**
+ * The merge loop for one word, with buffers reused across words (no per-word closures or allocations
+ * beyond the output). Heap entries: (rank, left position, left symbol id, right symbol id) at push time;
+ * an entry is stale when either symbol changed since.
+ */
+class Merger {
+  private sym = new Int32Array(64);
+  private next = new Int32Array(64);
+  private prev = new Int32Array(64);
+  private hr = new Int32Array(64);
+  private hl = new Int32Array(64);
+  private ha = new Int32Array(64);
+  private hb = new Int32Array(64);
+  private size = 0;
+
+  constructor(
+    private readonly rank: Map<number, number>,
+    private readonly mergedId: number[],
+  ) {}
+
+  run(word: string, ids: Map<string, number>): string[] {
+    const chars = Array.from(word);
+    const n = chars.length;
+    if (n < 2) return chars;
+    if (this.sym.length < n) {
+      this.sym = new Int32Array(2 * n);
+      this.next = new Int32Array(2 * n);
+      this.prev = new Int32Array(2 * n);
+    }
+    const { sym, next, prev } = this;
+    for (let i = 0; i < n; i++) {
+      sym[i] = ids.get(chars[i]!) ?? -1;
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
+    }
+    this.size = 0;
+    for (let i = 0; i + 1 < n; i++) this.push(i);
+    while (this.size > 0) {
+      const r = this.hr[0]!;
+      const left = this.hl[0]!;
+      const a = this.ha[0]!;
+      const b = this.hb[0]!;
+      this.popTop();
+      const right = next[left]!;
+      // Stale: the left symbol was merged into its neighbour (sym -1) or changed, or its right neighbour changed.
+      if (right < 0 || sym[left] !== a || sym[right] !== b) continue;
+      sym[left] = this.mergedId[r]!;
+      sym[right] = -2;
+      chars[left] = chars[left]! + chars[right]!;
+      next[left] = next[right]!;
+      if (next[right]! >= 0) prev[next[right]!] = left;
+      if (prev[left]! >= 0) this.push(prev[left]!);
+      this.push(left);
+    }
+    const out: string[] = [];
+    for (let i = 0; i >= 0; i = next[i]!) out.push(chars[i]!);
+    return out;
+  }
+
+  private less(i: number, j: number): boolean {
+    const hr = this.hr;
+    return hr[i]! < hr[j]! || (hr[i] === hr[j] && this.hl[i]! < this.hl[j]!);
+  }
+
+  private swap(i: number, j: number): void {
+    const { hr, hl, ha, hb } = this;
+    let t = hr[i]!;
+    hr[i] = hr[j]!;
+    hr[j] = t;
+    t = hl[i]!;
+    hl[i] = hl[j]!;
+    hl[j] = t;
+    t = ha[i]!;
+    ha[i] = ha[j]!;
+    ha[j] = t;
+    t = hb[i]!;
+    hb[i] = hb[j]!;
+    hb[j] = t;
+  }
+
+  private push(left: number): void {
+    const right = this.next[left]!;
+    if (right < 0) return;
+    const a = this.sym[left]!;
+    const b = this.sym[right]!;
+    if (a < 0 || b < 0) return;
+    const r = this.rank.get(a * KEY + b);
+    if (r === undefined) return;
+    if (this.size === this.hr.length) {
+      const grow = (x: Int32Array) => {
+        const y = new Int32Array(x.length * 2);
+        y.set(x);
+        return y;
+      };
+      this.hr = grow(this.hr);
+      this.hl = grow(this.hl);
+      this.ha = grow(this.ha);
+      this.hb = grow(this.hb);
+    }
+    let i = this.size++;
+    this.hr[i] = r;
+    this.hl[i] = left;
+    this.ha[i] = a;
+    this.hb[i] = b;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(i, p)) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  private popTop(): void {
+    this.size--;
+    if (this.size === 0) return;
+    this.swap(0, this.size);
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      let m = i;
+      if (l < this.size && this.less(l, m)) m = l;
+      if (l + 1 < this.size && this.less(l + 1, m)) m = l + 1;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
+  }
 }
