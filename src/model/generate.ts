@@ -56,9 +56,23 @@ export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rn
   const topP = opts.topP ?? 1;
   if (!Number.isInteger(topK) || topK < 0) throw new GenerateError(`topK must be an integer >= 0, got ${topK}`);
   if (!(topP > 0 && topP <= 1)) throw new GenerateError(`topP must be in (0, 1], got ${topP}`);
-  // Candidates sorted by logit (only the top k when k is set).
-  let order = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!);
-  if (topK > 0 && topK < V) order = order.slice(0, topK);
+  // Candidate tokens, most likely first: all of them only when top-p needs the full order; the k best
+  // (kept sorted by insertion, O(V·log k)) with top-k; none with plain temperature (sampled in O(V)).
+  let order: number[] | null = null;
+  if (topK > 0 && topK < V) order = topKIndices(logits, topK);
+  else if (topP < 1) order = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!);
+  if (order === null) {
+    let max = -Infinity;
+    for (let i = 0; i < V; i++) if (logits[i]! > max) max = logits[i]!;
+    let total = 0;
+    for (let i = 0; i < V; i++) total += Math.exp((logits[i]! - max) / temperature);
+    let u = rng.uniform() * total;
+    for (let i = 0; i < V; i++) {
+      u -= Math.exp((logits[i]! - max) / temperature);
+      if (u < 0) return i;
+    }
+    return V - 1;
+  }
   const max = logits[order[0]!]!;
   const probs = order.map((i) => Math.exp((logits[i]! - max) / temperature));
   const total = probs.reduce((a, b) => a + b, 0);
@@ -81,6 +95,26 @@ export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rn
     if (u < 0) return order[j]!;
   }
   return order[keep - 1]!;
+}
+
+/** Indices of the k largest values, largest first (ties: lower index first). */
+function topKIndices(x: Float32Array, k: number): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (idx.length === k && v <= x[idx[k - 1]!]!) continue;
+    // binary search for the insertion point in the descending list
+    let lo = 0;
+    let hi = idx.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (x[idx[mid]!]! >= v) lo = mid + 1;
+      else hi = mid;
+    }
+    idx.splice(lo, 0, i);
+    if (idx.length > k) idx.pop();
+  }
+  return idx;
 }
 
 /** Generate a continuation of `prompt` (token ids). */

@@ -13,6 +13,8 @@ import {
   CausalLM,
   generate,
   generateBatch,
+  sampleToken,
+  Rng,
   loadModel,
   ModelConfigError,
   ModelInputError,
@@ -240,6 +242,29 @@ describe("scoring continuations", () => {
       want += row[seq[t + 1]!]! - lse;
     }
     expect(batched[1]!.sum).toBeCloseTo(want, 4);
+  });
+});
+
+describe("sampling", () => {
+  it("top-k keeps the k best, top-p the smallest nucleus, plain temperature follows the softmax", () => {
+    const logits = Float32Array.from([0, 3, 1, 2.5, -1, 2.9]);
+    const draw = (opts: { temperature: number; topK?: number; topP?: number }, n = 3000): Map<number, number> => {
+      const rng = new Rng(1);
+      const counts = new Map<number, number>();
+      for (let i = 0; i < n; i++) {
+        const t = sampleToken(logits, opts, rng);
+        counts.set(t, (counts.get(t) ?? 0) + 1);
+      }
+      return counts;
+    };
+    expect([...draw({ temperature: 1, topK: 2 }).keys()].sort()).toEqual([1, 5]);
+    // probabilities ∝ e^3, e^2.9, e^2.5, … : top-p 0.5 keeps {1, 5}; 0.3 keeps {1}
+    expect([...draw({ temperature: 1, topP: 0.5 }).keys()].sort()).toEqual([1, 5]);
+    expect([...draw({ temperature: 1, topP: 0.3 }).keys()]).toEqual([1]);
+    const free = draw({ temperature: 1 }, 20000);
+    const z = Array.from(logits).reduce((a, v) => a + Math.exp(v), 0);
+    expect(free.get(3)! / 20000).toBeCloseTo(Math.exp(2.5) / z, 1);
+    expect(sampleToken(logits, { temperature: 0 }, new Rng(0))).toBe(1);
   });
 });
 
