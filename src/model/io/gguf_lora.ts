@@ -8,8 +8,9 @@
  *
  * The base export permutes q/k rows (llama, baichuan) and splits Baichuan's W_pack; the same has to
  * happen to B (the row side) so the adapter matches its base: rows of B are permuted, and a W_pack
- * adapter becomes three pairs sharing A. Adapters on the embedding or on a NormHead lm_head (where
- * the normalisation is not linear) are refused. MoE-LoRA routers have no llama.cpp counterpart and
+ * adapter becomes three pairs sharing A. An untied plain lm_head maps to `output.weight`. Adapters
+ * on the embedding, a tied head, or a NormHead lm_head (where the normalisation is not linear) are
+ * refused. MoE-LoRA routers have no llama.cpp counterpart and
  * are not handled here.
  */
 import { parseConfig } from "../architectures.js";
@@ -78,11 +79,26 @@ export async function exportLoraGguf(
   const permute = c.architecture !== "Qwen2ForCausalLM";
   for (const [module, { a, b }] of pairs) {
     if (!a || !b) throw new CheckpointFormatError(outFile, `module "${module}" has lora_${a ? "B" : "A"} missing`);
+    if (module === "lm_head" && !c.normHead && !c.tieWordEmbeddings) {
+      // The output projection (V, C): llama.cpp applies adapters to output.weight as to any matmul.
+      const sa = adapter.info(a).shape;
+      const sb = adapter.info(b).shape;
+      const r = sa[0]!;
+      if (sa.length !== 2 || sb.length !== 2 || sb[1] !== r || sa[1] !== c.hiddenSize || sb[0] !== c.vocabSize) {
+        throw new CheckpointFormatError(outFile, `module "lm_head": lora_A [${sa.join(", ")}] and lora_B [${sb.join(", ")}] do not fit the head (${c.vocabSize}, ${c.hiddenSize})`);
+      }
+      if (rank !== -1 && rank !== r) throw new CheckpointFormatError(outFile, `module "lm_head" has rank ${r}, others ${rank}; llama.cpp takes one alpha per adapter, so ranks must agree`);
+      rank = r;
+      targets.push("output.weight");
+      tensors.push({ name: "output.weight.lora_a", shape: sa, type, data: () => adapter.read(a) });
+      tensors.push({ name: "output.weight.lora_b", shape: sb, type, data: () => adapter.read(b) });
+      continue;
+    }
     const m = LINEAR_RE.exec(module);
     if (!m) {
       throw new CheckpointWriteError(
         outFile,
-        `LoRA on "${module}" cannot be exported to llama.cpp (only attention and MLP projections of decoder layers${module === "lm_head" && c.normHead ? "; NormHead makes the head non-linear in its weight" : ""})`,
+        `LoRA on "${module}" cannot be exported to llama.cpp (only attention and MLP projections of decoder layers, and an untied plain lm_head${module === "lm_head" ? (c.normHead ? "; NormHead makes the head non-linear in its weight" : "; with tied embeddings the head is the embedding") : ""})`,
       );
     }
     const layer = Number(m[1]);

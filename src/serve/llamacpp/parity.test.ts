@@ -253,6 +253,22 @@ describe("LoRA adapter GGUF in llama.cpp", () => {
           w.version++;
         }
       }
+      if (!base.config.normHead && !base.config.tieWordEmbeddings) {
+        // An adapter on the untied lm_head too (output.weight in llama.cpp).
+        const w = merged.params.get("lm_head.weight");
+        const [out, inp] = w.shape as [number, number];
+        const A = Float32Array.from({ length: rank * inp }, () => (r() - 0.5) / Math.sqrt(inp));
+        const B = Float32Array.from({ length: out * rank }, () => r() - 0.5);
+        adapter.set("base_model.model.lm_head.lora_A.weight", { shape: [rank, inp], data: A });
+        adapter.set("base_model.model.lm_head.lora_B.weight", { shape: [out, rank], data: B });
+        const s = (scale * alpha) / rank;
+        for (let i = 0; i < out; i++) for (let j = 0; j < inp; j++) {
+          let acc = 0;
+          for (let k = 0; k < rank; k++) acc += B[i * rank + k]! * A[k * inp + j]!;
+          w.data[i * inp + j]! += s * acc;
+        }
+        w.version++;
+      }
       const baseFile = (await exportAs(base, `lora base ${name}`, "f32")).file;
       const loraFile = path.join(tmp, `lora_${name.replace(/[^a-z0-9]+/gi, "_")}.gguf`);
       const src: TensorSource = {
