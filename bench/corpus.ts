@@ -189,6 +189,7 @@ export default async function main(args: string[]): Promise<void> {
   let filtered = 0;
   let tokens = 0;
   let tokChars = 0;
+  let cpuTok = 0;
   let tokBytes = 0;
   // Tokenizers run at ~10^5–10^6 chars/s, far below the rest: tokenize a prefix and report its rate
   // separately (the headline MB/s excludes it when it is a prefix).
@@ -213,7 +214,10 @@ export default async function main(args: string[]): Promise<void> {
     const c = performance.now();
     tDedup += c - b;
     if (!dup && tokenizer && tokChars < tokenizeChars) {
+      const u0 = process.cpuUsage();
       tokens += tokenizer.count(text);
+      const u = process.cpuUsage(u0);
+      cpuTok += (u.user + u.system) / 1e6;
       tokChars += text.length;
       tokBytes += Buffer.byteLength(raw);
       tTok += performance.now() - c;
@@ -260,7 +264,7 @@ export default async function main(args: string[]): Promise<void> {
       tokenizer
         ? `tokenize (${tokenizer.name}) on the first ${(tokBytes / 1e6).toFixed(1)} MB: ${(tTok / 1000).toFixed(1)} s, ${tokens} tokens → ${tokMbps!.toFixed(2)} MB/s; whole pipeline with tokenize ≈ ${withTok!.toFixed(2)} MB/s`
         : "tokenize: skipped (no tokenizer)",
-      `CPU time ${cpuSeconds.toFixed(1)} s for ${seconds.toFixed(1)} s wall (includes tokenize); ${((inputBytes / 1e6) / (cpuSeconds - tTok / 1000)).toFixed(2)} MB per CPU-second for read+clean+dedup (approx.)`,
+      `CPU time ${cpuSeconds.toFixed(1)} s for ${seconds.toFixed(1)} s wall (tokenize ${cpuTok.toFixed(1)} CPU s); ${(inputBytes / 1e6 / (cpuSeconds - cpuTok)).toFixed(2)} MB per CPU-second for read+clean+dedup`,
       `dedup: ${d.exactDups} exact + ${d.nearDups} near of ${d.seen} (${(100 * d.dedupRate).toFixed(2)}%), index ${(dedup.indexBytes / 1e6).toFixed(1)} MB for ${d.kept} kept documents`,
       `peak RSS ${(peakRss / 1e6).toFixed(0)} MB`,
     ].join("\n"),
@@ -280,6 +284,8 @@ export default async function main(args: string[]): Promise<void> {
       documents: docs,
       seconds: Math.round(seconds * 10) / 10,
       cpu_seconds: Math.round(cpuSeconds * 10) / 10,
+      mb_per_cpu_second: r2(inputBytes / 1e6 / (cpuSeconds - cpuTok)),
+      tokenize_cpu_seconds: Math.round(cpuTok * 10) / 10,
       stage_seconds: { read: Math.round(readSec * 10) / 10, clean: Math.round(tClean / 100) / 10, dedup: Math.round(tDedup / 100) / 10, tokenize: Math.round(tTok / 100) / 10 },
       dedup_rate: Math.round(d.dedupRate * 10000) / 10000,
       exact_dups: d.exactDups,
