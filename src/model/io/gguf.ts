@@ -101,18 +101,24 @@ export function quantizeQ8_0(x: Float32Array): Uint8Array {
   if (x.length % Q8_0_BLOCK !== 0) throw new RangeError(`Q8_0 needs a multiple of ${Q8_0_BLOCK} values, got ${x.length}`);
   const nb = x.length / Q8_0_BLOCK;
   const out = new Uint8Array(nb * Q8_0_BYTES);
-  const dv = new DataView(out.buffer);
+  const q = new Int8Array(out.buffer);
   for (let b = 0; b < nb; b++) {
+    const base = b * Q8_0_BLOCK;
     let amax = 0;
-    for (let j = 0; j < Q8_0_BLOCK; j++) amax = Math.max(amax, Math.abs(x[b * Q8_0_BLOCK + j]!));
+    for (let j = 0; j < Q8_0_BLOCK; j++) {
+      const a = Math.abs(x[base + j]!);
+      if (a > amax) amax = a;
+    }
     const d = Math.fround(amax / 127);
     const id = d ? Math.fround(1 / d) : 0;
-    dv.setUint16(b * Q8_0_BYTES, f32ToF16Bits(d), true);
+    const h = f32ToF16Bits(d);
+    const o = b * Q8_0_BYTES;
+    out[o] = h & 0xff;
+    out[o + 1] = h >>> 8;
     for (let j = 0; j < Q8_0_BLOCK; j++) {
-      const v = Math.fround(x[b * Q8_0_BLOCK + j]! * id);
+      const v = Math.fround(x[base + j]! * id);
       // C roundf: halves away from zero (Math.round rounds halves up).
-      const q = v < 0 ? -Math.round(-v) : Math.round(v);
-      dv.setInt8(b * Q8_0_BYTES + 2 + j, q);
+      q[o + 2 + j] = v < 0 ? -Math.round(-v) : Math.round(v);
     }
   }
   return out;
