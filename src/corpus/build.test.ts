@@ -145,10 +145,12 @@ describe("LLM-assisted build against a local OpenAI-compatible server", () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const loaded = await loadBuildConfig(fx("build.json"));
-      loaded.config.llm = { baseUrl: url, model: "teacher", timeoutMs: 5000, maxRetries: 2, requestsPerMinute: 0, concurrency: 2, questionsPerSection: 1, maxSections: 3, preferencePairs: 2 };
+      loaded.config.llm = { baseUrl: url, model: "teacher", timeoutMs: 5000, maxRetries: 2, requestsPerMinute: 0, concurrency: 2, questionsPerSection: 1, maxSections: 3, questionsPerHead: 1, maxHeads: 2, preferencePairs: 2 };
       const out = mkdtempSync(join(tmpdir(), "corpus-llm-"));
       const { stats } = await buildCorpus(loaded, { outDir: out });
       expect(stats.records.byGenerator.llm).toBeGreaterThan(0);
+      expect(stats.sources["llm-questions"]!.records).toBeGreaterThan(0);
+      expect(stats.sources["llm-kg-questions"]!.read).toBe(2); // one question for each of 2 heads
       expect(stats.dfpo.fromLlm).toBe(2);
       expect(stats.llm!.requests).toBe(requests);
       const first = requests;

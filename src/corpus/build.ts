@@ -21,7 +21,7 @@ import { resolveIn, type BuildConfig, type LoadedConfig, type SourceConfig } fro
 import { CorpusConfigError, CorpusError, IssueSink, type ErrorPolicy, type Located } from "./errors.js";
 import { readJsonRecords } from "./io/json.js";
 import { LlmClient } from "./llm/client.js";
-import { llmPreferencePairs, llmSectionQa, type DfpoPair } from "./llm/generate.js";
+import { llmPreferencePairs, llmSectionQa, llmTripleQa, type DfpoPair, type HeadFacts } from "./llm/generate.js";
 import { flattenRecord, recordText, toAlpaca, toSharegpt } from "./output/formats.js";
 import { checkLeakage, splitWithoutLeakage, type Side, type SplitReport } from "./output/split.js";
 import { Counter, LengthDist, renderCounts, renderDistributions, renderTable, type Distribution } from "./output/stats.js";
@@ -125,6 +125,7 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
   const cptDocs: CptDoc[] = [];
   const prefPairs: DfpoPair[] = [];
   const llmSections: { sec: Located<PassageSection>; info: SourceInfo }[] = [];
+  const llmHeads: { heads: HeadFacts[]; info: SourceInfo }[] = [];
   await mkdir(outDir, { recursive: true });
   const displayInBase = (file: string) => posix(relative(base, file));
   const tokenizer: TokenCounter | null = cfg.tokenizer ? await loadTokenCounter(resolveIn(base, cfg.tokenizer)) : null;
@@ -275,6 +276,7 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
           const kept = src.tasks ? addRecord(r, st) : false;
           if (src.cpt) addCpt(r.messages[1]!.content, st, kept ? r.id : undefined);
         }
+        if (src.tasks && cfg.llm && cfg.llm.questionsPerHead > 0) llmHeads.push({ heads: [...groups.heads(info)], info });
         return;
       }
       case "dialogues":
@@ -354,7 +356,7 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
   // LLM-assisted generation (optional).
   let client: LlmClient | null = null;
   const llmWork = join(outDir, "llm");
-  if (cfg.llm && (cfg.llm.questionsPerSection > 0 || cfg.llm.preferencePairs > 0)) {
+  if (cfg.llm && (cfg.llm.questionsPerSection > 0 || cfg.llm.questionsPerHead > 0 || cfg.llm.preferencePairs > 0)) {
     const l = cfg.llm;
     const apiKey = l.apiKeyEnv ? process.env[l.apiKeyEnv] : undefined;
     client = new LlmClient({ baseUrl: l.baseUrl, model: l.model, ...(apiKey ? { apiKey } : {}), cacheDir: join(llmWork, "cache"), timeoutMs: l.timeoutMs, maxRetries: l.maxRetries, requestsPerMinute: l.requestsPerMinute, concurrency: l.concurrency });
@@ -370,6 +372,16 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
           st.read++;
           addRecord({ ...r, messages: cleanMessages(r.messages, false) }, st);
         }
+      }
+    }
+    for (const { heads, info } of llmHeads) {
+      const chosen = l.maxHeads > 0 ? [...heads].sort((a, b) => orderKey(cfg.seed, a.provenance).localeCompare(orderKey(cfg.seed, b.provenance))).slice(0, l.maxHeads) : heads;
+      progress(`LLM question writing for ${chosen.length} KG entities of "${info.source}" (${l.model})`);
+      const recs = await llmTripleQa(client, chosen, l.questionsPerHead, info, { workDir: llmWork, concurrency: l.concurrency, ...(opts.signal ? { signal: opts.signal } : {}), onProgress: (w, d, t) => progress(`  ${w}: ${d}/${t}`) });
+      const st = stat("llm-kg-questions", "llm");
+      for (const r of recs) {
+        st.read++;
+        addRecord({ ...r, messages: cleanMessages(r.messages, false) }, st);
       }
     }
   }

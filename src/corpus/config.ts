@@ -52,6 +52,10 @@ export const llmConfigSchema = z
     questionsPerSection: z.number().int().nonnegative().default(0),
     /** Cap on sections sent for question writing (0 = all). */
     maxSections: z.number().int().nonnegative().default(0),
+    /** Questions written per KG head entity from its triples (0 = off). */
+    questionsPerHead: z.number().int().nonnegative().default(0),
+    /** Cap on KG heads sent for question writing (0 = all). */
+    maxHeads: z.number().int().nonnegative().default(0),
     /** Preference pairs generated from train records by rephrasing + weaker answers (0 = off). */
     preferencePairs: z.number().int().nonnegative().default(0),
   })

@@ -12,7 +12,7 @@ import { questionForSection, recordId, type SourceInfo } from "../tasks/template
 import type { TaskRecord } from "../tasks/types.js";
 import type { LlmClient } from "./client.js";
 import { Journal, runResumable } from "./journal.js";
-import { distillationPrompt, humanisticRephrasePrompt, parseQuestionList, questionWritingPrompt, validateAnswer, weakerAnswerPrompt } from "./prompts.js";
+import { distillationPrompt, humanisticRephrasePrompt, parseQuestionList, questionWritingPrompt, tripleQuestionPrompt, validateAnswer, weakerAnswerPrompt } from "./prompts.js";
 
 export interface DfpoPair {
   prompt: string;
@@ -74,6 +74,56 @@ export async function llmSectionQa(client: LlmClient, sections: Located<PassageS
     },
     journal,
     { concurrency: o.concurrency, ...(o.signal ? { signal: o.signal } : {}), onProgress: (d, t) => o.onProgress?.("llm questions", d, t) },
+  );
+  return results.flat();
+}
+
+export interface HeadFacts {
+  head: string;
+  facts: string;
+  provenance: string;
+}
+
+const TREATMENT_Q = /治疗|药|护理|怎么办|处理/;
+
+/** For each KG head: ask for `perHead` questions the facts answer, then answer each from the facts. */
+export async function llmTripleQa(client: LlmClient, heads: HeadFacts[], perHead: number, info: SourceInfo, o: LlmRunOptions): Promise<TaskRecord[]> {
+  const journal = new Journal<TaskRecord[]>(join(o.workDir, `llm-kg-${info.source}.journal.jsonl`));
+  const results = await runResumable(
+    heads,
+    (h) => h.provenance,
+    async (h) => {
+      const qReply = await client.chat(tripleQuestionPrompt(h.head, h.facts, perHead), {
+        temperature: 0.7,
+        validate: (c) => {
+          const r = parseQuestionList(c);
+          return typeof r === "string" ? r : undefined;
+        },
+      });
+      const questions = (parseQuestionList(qReply.content) as string[]).slice(0, perHead);
+      const out: TaskRecord[] = [];
+      for (const [qi, question] of questions.entries()) {
+        const a = await client.chat(distillationPrompt(question, `关于“${h.head}”的知识图谱事实：\n${h.facts}`), { temperature: 0.3, validate: validateAnswer });
+        const provenance = `${h.provenance}#llm-q${qi + 1}`;
+        const task = TREATMENT_Q.test(question) ? "TreRecom" : "MedKQ&A";
+        const rec: TaskRecord = {
+          id: recordId([task, provenance, question, a.content]),
+          task,
+          source: info.source,
+          provenance,
+          generator: `llm:${client.model}`,
+          messages: [
+            { role: "user", content: question },
+            { role: "assistant", content: a.content.trim() },
+          ],
+        };
+        if (info.department) rec.department = info.department;
+        out.push(rec);
+      }
+      return out;
+    },
+    journal,
+    { concurrency: o.concurrency, ...(o.signal ? { signal: o.signal } : {}), onProgress: (d, t) => o.onProgress?.("llm KG questions", d, t) },
   );
   return results.flat();
 }

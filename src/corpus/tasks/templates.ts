@@ -218,6 +218,20 @@ export class TripleGroups {
     }
     for (const [, sentences] of byHead) yield sentences.join("");
   }
+  /** Per head: its facts as sentences and where they came from (input for LLM question writing). */
+  *heads(info: SourceInfo): Generator<{ head: string; facts: string; provenance: string; file: string }> {
+    const byHead = new Map<string, { sentences: string[]; lines: number[]; file: string }>();
+    for (const g of this.groups.values()) {
+      const h = byHead.get(g.head) ?? { sentences: [], lines: [], file: g.file };
+      h.sentences.push(relationRule(g.relation).answer(g.head, g.tails));
+      h.lines.push(...g.lines);
+      byHead.set(g.head, h);
+    }
+    for (const [head, h] of byHead) {
+      const lines = [...h.lines].sort((a, b) => a - b);
+      yield { head, facts: h.sentences.join("\n"), file: h.file, provenance: `${info.display(h.file)}:L${lines.slice(0, 8).join(",L")}${lines.length > 8 ? ",…" : ""}` };
+    }
+  }
   get size(): number {
     return this.groups.size;
   }
