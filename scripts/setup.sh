@@ -22,5 +22,8 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-npm ci --no-audit --no-fund
+# `npm install` (not `npm ci`): it installs the versions pinned in package-lock.json, but unlike
+# `npm ci` it does not refuse a lockfile that lacks other platforms' optional prebuilt binaries
+# (registry mirrors often carry only some of them).
+npm install --no-audit --no-fund
 npm run build
