@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,6 +12,17 @@ import { BadRecordError } from "./errors.js";
 import { readRegistry } from "./readers/registry.js";
 import { statsOfDir } from "./statsdir.js";
 import { validateFile, totalBad } from "./validate.js";
+
+/** Temporary directories made by these tests; all removed once this file's tests are done. */
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 const fx = (name: string) => fileURLToPath(new URL(`../../test/fixtures/corpus/${name}`, import.meta.url));
 const jsonl = (f: string) =>
@@ -31,7 +42,7 @@ describe("build config", () => {
 
 describe("corpus build on the fixtures", () => {
   it("writes every output, reports every bad record, and has no leakage", async () => {
-    const out = mkdtempSync(join(tmpdir(), "corpus-build-"));
+    const out = tempDir("corpus-build-");
     const loaded = await loadBuildConfig(fx("build.json"));
     const messages: string[] = [];
     const { stats } = await buildCorpus(loaded, { outDir: out, onProgress: (m) => messages.push(m) });
@@ -116,7 +127,7 @@ describe("corpus build on the fixtures", () => {
   });
 
   it("stops at the first bad record under the fail policy", async () => {
-    const out = mkdtempSync(join(tmpdir(), "corpus-fail-"));
+    const out = tempDir("corpus-fail-");
     await expect(buildCorpus(await loadBuildConfig(fx("build.json")), { outDir: out, policy: "fail" })).rejects.toThrow(BadRecordError);
   });
 });
@@ -146,7 +157,7 @@ describe("LLM-assisted build against a local OpenAI-compatible server", () => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const loaded = await loadBuildConfig(fx("build.json"));
       loaded.config.llm = { baseUrl: url, model: "teacher", timeoutMs: 5000, maxRetries: 2, requestsPerMinute: 0, concurrency: 2, questionsPerSection: 1, maxSections: 3, questionsPerHead: 1, maxHeads: 2, preferencePairs: 2 };
-      const out = mkdtempSync(join(tmpdir(), "corpus-llm-"));
+      const out = tempDir("corpus-llm-");
       const { stats } = await buildCorpus(loaded, { outDir: out });
       expect(stats.records.byGenerator.llm).toBeGreaterThan(0);
       expect(stats.sources["llm-questions"]!.records).toBeGreaterThan(0);
@@ -165,12 +176,12 @@ describe("LLM-assisted build against a local OpenAI-compatible server", () => {
 describe("token counts", () => {
   it("reports token length distributions with a tokenizer directory", async () => {
     const { trainBpeTokenizer, saveTrainedBpe } = await import("../tokenizer/bpe_train.js");
-    const dir = mkdtempSync(join(tmpdir(), "corpus-tok-"));
+    const dir = tempDir("corpus-tok-");
     const texts = readFileSync(fx("passages/01-fever.md"), "utf8").split("\n").filter((l) => l.trim());
     saveTrainedBpe(trainBpeTokenizer(texts, { vocabSize: 400 }), dir);
     const loaded = await loadBuildConfig(fx("build.json"));
     loaded.config.tokenizer = dir;
-    const { stats, table } = await buildCorpus(loaded, { outDir: mkdtempSync(join(tmpdir(), "corpus-tokout-")) });
+    const { stats, table } = await buildCorpus(loaded, { outDir: tempDir("corpus-tokout-") });
     expect(stats.tokens!.tokenizer).toContain("tokenizer.json");
     const kq = stats.tokens!.byField["MedKQ&A response"]!;
     expect(kq.count).toBe(stats.lengths.byField["MedKQ&A response"]!.count);

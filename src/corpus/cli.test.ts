@@ -1,10 +1,21 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { mkdtempSync } from "node:fs";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { register } from "../cli/commands/corpus.js";
+
+/** Temporary directories made by these tests; all removed once this file's tests are done. */
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 const fx = (name: string) => fileURLToPath(new URL(`../../test/fixtures/corpus/${name}`, import.meta.url));
 
@@ -41,7 +52,7 @@ describe("pedgpt corpus CLI", () => {
   });
 
   it("build prints progress and the table; stats reads the result back", async () => {
-    const out = mkdtempSync(join(tmpdir(), "corpus-cli-"));
+    const out = tempDir("corpus-cli-");
     const b = await run(["corpus", "build", fx("build.json"), "--out", out]);
     expect(b.err).toMatch(/reading passages source "passages"/);
     expect(b.out).toContain("Records by task");

@@ -1,16 +1,27 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { SafetyKnowledgeError } from "./errors.js";
 import { defaultSafetyDir, loadSafetyKnowledge, typicalWeightKg } from "./knowledge.js";
+
+/** Temporary directories made by these tests; all removed once this file's tests are done. */
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 const dir = defaultSafetyDir();
 const files = ["drugs.json", "classes.json", "redflags.json", "growth.json"];
 
 /** A copy of the knowledge base with one file edited. */
 function variant(file: string, edit: (data: any) => void, raw?: string): string {
-  const d = mkdtempSync(join(tmpdir(), "pedgpt-safety-"));
+  const d = tempDir("pedgpt-safety-");
   for (const f of files) writeFileSync(join(d, f), readFileSync(join(dir, f)));
   if (raw !== undefined) writeFileSync(join(d, file), raw);
   else {
@@ -89,7 +100,7 @@ describe("knowledge base validation errors name file, entry and field", () => {
     expect(e.message).toMatch(/name "泰诺林" is already used by drug "paracetamol"/);
   });
   it("reports a missing file", () => {
-    const d = mkdtempSync(join(tmpdir(), "pedgpt-safety-"));
+    const d = tempDir("pedgpt-safety-");
     expect(loadError(d).message).toMatch(/classes\.json: cannot read the file/);
   });
 });

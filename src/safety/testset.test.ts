@@ -1,10 +1,21 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { FINDING_TYPES } from "./check.js";
 import { loadSafetyKnowledge } from "./knowledge.js";
 import { buildTestSet, readTestSet, splitOf } from "./testset.js";
+
+/** Temporary directories made by these tests; all removed once this file's tests are done. */
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 describe("labelled safety test set", () => {
   const kb = loadSafetyKnowledge();
@@ -26,7 +37,7 @@ describe("labelled safety test set", () => {
     expect(splitOf("hw-001")).toBe(splitOf("hw-001"));
   });
   it("rejects a malformed row naming the file, line and field", () => {
-    const d = mkdtempSync(join(tmpdir(), "pedgpt-testset-"));
+    const d = tempDir("pedgpt-testset-");
     const f = join(d, "bad.jsonl");
     writeFileSync(f, `${JSON.stringify({ id: "a", question: "", answer: "x", expected: [] })}\n${JSON.stringify({ id: "b", question: "", answer: "x", expected: [{ type: "bogus" }] })}\n`);
     expect(() => readTestSet(f)).toThrow(/bad\.jsonl:2: field expected\.0\.type/);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,8 @@ import { Command } from "commander";
 import { register } from "./eval.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pedgpt-eval-"));
+// Removed after the tests (a process "exit" hook does not run in vitest's worker processes).
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const write = (name: string, rows: object[]) => {
   const f = join(dir, name);
   writeFileSync(f, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
@@ -66,8 +68,6 @@ describe("pedgpt eval exam", () => {
     expect(JSON.parse(readFileSync(out, "utf8")).samples[1].predicted).toBe("对");
   });
 });
-
-process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 
 describe("pedgpt eval exam-prompts", () => {
   it("writes one few-shot prompt per item", async () => {

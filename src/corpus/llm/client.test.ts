@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { appendFileSync, mkdtempSync, readFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,17 @@ import { llmPreferencePairs } from "./generate.js";
 import { InterruptedError, Journal, runResumable } from "./journal.js";
 import { parseQuestionList } from "./prompts.js";
 import type { TaskRecord } from "../tasks/types.js";
+
+/** Temporary directories made by these tests; all removed once this file's tests are done. */
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 type Step = { status?: number; body?: string; headers?: Record<string, string>; hang?: boolean; delayMs?: number } | "ok";
 
@@ -135,7 +146,7 @@ describe("LlmClient against a real local HTTP server", () => {
 
   it("caches replies on disk by request hash", async () => {
     const s = await startServer(() => ["ok"]);
-    const cacheDir = mkdtempSync(join(tmpdir(), "llm-cache-"));
+    const cacheDir = tempDir("llm-cache-");
     const c1 = new LlmClient({ baseUrl: s.url, model: "m", cacheDir, ...fast });
     await c1.chat(user("缓存"), { temperature: 0.2 });
     const c2 = new LlmClient({ baseUrl: s.url, model: "m", cacheDir, ...fast });
@@ -178,7 +189,7 @@ describe("resumable generation", () => {
 
   it("stops on interruption, journals finished items, and resumes without repeating them", async () => {
     const s = await startServer(() => [{ body: reply("这是一个足够长的中文回答。"), delayMs: 20 }]);
-    const workDir = mkdtempSync(join(tmpdir(), "llm-resume-"));
+    const workDir = tempDir("llm-resume-");
     const ctrl = new AbortController();
     const c1 = new LlmClient({ baseUrl: s.url, model: "m", concurrency: 2, ...fast });
     let progressed = 0;
@@ -214,7 +225,7 @@ describe("resumable generation", () => {
   });
 
   it("runResumable surfaces a worker failure after journaling the items that succeeded", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "journal-"));
+    const dir = tempDir("journal-");
     const j = new Journal<number>(join(dir, "j.jsonl"));
     await expect(runResumable([1, 2, 3, 4], String, async (x) => {
       if (x === 3) throw new Error("boom");

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,17 @@ import { readAlpaca, readPreference, readSharegpt } from "./instructions.js";
 import { readTriples } from "./kg.js";
 import { readPassages } from "./passages.js";
 import { entryFile, entryKind, parseRegistry, readRegistry, writeRegistry } from "./registry.js";
+
+/** Temporary directories made by these tests; all removed once this file's tests are done. */
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 const fx = (name: string) => fileURLToPath(new URL(`../../../test/fixtures/corpus/${name}`, import.meta.url));
 
@@ -92,7 +103,7 @@ describe("CMD CSV reader", () => {
     ]);
   });
   it("says which encodings it accepts when a file is neither", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "cmd-"));
+    const dir = tempDir("cmd-");
     const f = join(dir, "bad.csv");
     // 0xFF is invalid as a GB18030 lead byte and in UTF-8.
     (await import("node:fs")).writeFileSync(f, Buffer.from([0x61, 0x2c, 0xff, 0xff, 0x0a]));
@@ -138,7 +149,7 @@ describe("Alpaca / ShareGPT / preference readers", () => {
     expect(sink.issues.map((i) => i.line)).toEqual([3, 4]);
   });
   it("reads OpenAI-style messages through tags", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sg-"));
+    const dir = tempDir("sg-");
     const f = join(dir, "m.jsonl");
     (await import("node:fs")).writeFileSync(f, JSON.stringify({ messages: [{ role: "system", content: "s" }, { role: "user", content: "问" }, { role: "assistant", content: "答" }] }) + "\n");
     const ex = await collect(readSharegpt(f, new IssueSink("fail"), { columns: { messages: "messages" }, tags: { role_tag: "role", content_tag: "content", user_tag: "user", assistant_tag: "assistant" } }));
@@ -165,7 +176,7 @@ describe("dataset_info.json registry", () => {
     expect(entryKind({ file_name: "c.jsonl", columns: { prompt: "text" } })).toBe("pretrain");
     expect(entryFile(fx("dataset_info.json"), "fixture_alpaca", reg.fixture_alpaca!)).toBe(fx("alpaca.json"));
     expect(() => entryFile(fx("dataset_info.json"), "remote_only", reg.remote_only!)).toThrow(/no local file_name/);
-    const dir = mkdtempSync(join(tmpdir(), "reg-"));
+    const dir = tempDir("reg-");
     await writeRegistry(join(dir, "dataset_info.json"), reg);
     expect(await readRegistry(join(dir, "dataset_info.json"))).toEqual(reg);
     expect(JSON.parse(readFileSync(join(dir, "dataset_info.json"), "utf8")).fixture_pairs.ranking).toBe(true);
