@@ -72,14 +72,16 @@ export interface CheckResult {
   banner: string | null;
 }
 
-type Entry = { kind: "drug"; drug: Drug } | { kind: "class"; id: string };
+type Entry = { kind: "drug"; drug: Drug } | { kind: "class"; id: string } | { kind: "other" };
 const matchers = new WeakMap<SafetyKnowledge, DictionaryMatcher<Entry>>();
 function matcherFor(kb: SafetyKnowledge): DictionaryMatcher<Entry> {
   let m = matchers.get(kb);
   if (!m) {
     m = new DictionaryMatcher<Entry>();
     for (const d of kb.drugs) for (const n of d.names) m.add(n, { kind: "drug", drug: d });
-    for (const c of kb.classes.values()) for (const t of [...c.zh, ...c.en]) m.add(t, { kind: "class", id: c.id });
+    for (const c of kb.classes.values()) for (const t of [...c.zh, ...(c.layZh ?? []), ...c.en]) m.add(t, { kind: "class", id: c.id });
+    // Longer words that contain a class term (生长激素) win leftmost-longest and are then ignored.
+    for (const t of kb.notClassTerms) m.add(t, { kind: "other" });
     matchers.set(kb, m);
   }
   return m;
@@ -195,7 +197,7 @@ const CLASS_BEFORE = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*(?:[:：]|[（(])
 
 function checkClassClaims(ctx: Ctx): void {
   const norm = normalize(ctx.answer);
-  const all = matcherFor(ctx.kb).scan(ctx.answer);
+  const all = matcherFor(ctx.kb).scan(ctx.answer).filter((m) => m.payload.kind !== "other");
   // Group same-span class matches (one term, several classes).
   const items: { start: number; end: number; term: string; drug?: Drug; classIds: string[] }[] = [];
   for (const m of all) {
@@ -203,7 +205,7 @@ function checkClassClaims(ctx: Ctx): void {
     if (m.payload.kind === "class") {
       if (last && last.start === m.start && last.end === m.end && !last.drug) last.classIds.push(m.payload.id);
       else items.push({ start: m.start, end: m.end, term: m.term, classIds: [m.payload.id] });
-    } else items.push({ start: m.start, end: m.end, term: m.term, drug: m.payload.drug, classIds: [] });
+    } else if (m.payload.kind === "drug") items.push({ start: m.start, end: m.end, term: m.term, drug: m.payload.drug, classIds: [] });
   }
   const joiner = /^\s*(?:、|和|及|以及|或|或者|与|跟)\s*$/;
   const groupOf = (i: number): number[] => {
@@ -262,6 +264,38 @@ function checkClassClaims(ctx: Ctx): void {
       // ("抗生素如阿莫西林、头孢克洛") names the whole list.
       if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1, example || /如|像|包括|[:：]/.test(between));
     }
+  });
+  anaphoricClaims(norm, items, claim);
+}
+
+/** A pronoun opening a clause that refers back to the drug last named ("…（肠虫清），这是一种抗生素"). */
+const ANAPHOR = /^\s*(?:而|且|但)?\s*(这些药|这两种药|这几种药|它们|这些|这个药|这种药|这药|该药|此药|这个|这种|它|这|其|后者)(?:物|品)?\s*/;
+const PLURAL_ANAPHOR = /^(?:这些药|这两种药|这几种药|它们|这些)$/;
+
+/**
+ * Class claims whose subject is a pronoun: the claim is about the drug named last before the pronoun's
+ * clause, in the same sentence or the one before ("医生开了阿苯达唑。它属于抗生素"), and never past
+ * another drug. A plural pronoun (它们) takes the whole list that drug ends.
+ */
+function anaphoricClaims(norm: string, items: { start: number; end: number; drug?: Drug; classIds: string[] }[], claim: (drugIdx: number, classIdx: number, wholeList?: boolean) => void): void {
+  items.forEach((c, k) => {
+    if (c.drug) return;
+    const cs = clauseStart(norm, c.start);
+    const head = norm.slice(cs, c.start);
+    const a = ANAPHOR.exec(head);
+    if (!a || !COPULA_AFTER.test(head.slice(a[0].length))) return;
+    let d = -1;
+    for (let j = k - 1; j >= 0; j--) {
+      if (items[j]!.end > cs) continue;
+      if (items[j]!.drug) { d = j; break; }
+    }
+    if (d < 0) return;
+    const gap = norm.slice(items[d]!.end, cs);
+    const sentenceBreaks = (gap.match(/[。！？!?；;\n]/g) ?? []).length;
+    // The previous sentence counts only when the pronoun opens its own sentence.
+    const opensSentence = cs === 0 || /[。！？!?；;\n]/.test(norm[cs - 1]!);
+    if (gap.length > 60 || sentenceBreaks > 1 || (sentenceBreaks === 1 && !opensSentence)) return;
+    claim(d, k, PLURAL_ANAPHOR.test(a[1]!));
   });
 }
 

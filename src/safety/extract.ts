@@ -294,6 +294,13 @@ const range = (a: string, b: string | undefined): [number, number] => {
   return [Math.min(lo, hi), Math.max(lo, hi)];
 };
 
+/** A verb of taking a medicine, between the frequency words (一天吃三次, 4小时喂一次). */
+const TAKE = String.raw`(?:给药|服用|口服|用药|使用|服|吃|喝|用|喂|给|塞)`;
+/** Hours: 小时, 个钟头, h. */
+const HOURS = String.raw`(?:小时|钟头|h(?![a-z]))`;
+/** One time of day a dose is given at (早晚各一次). */
+const DAYPART = String.raw`(?:早上|早晨|上午|中午|下午|晚上|睡前|早|中|午|晚)`;
+
 /** Dosing frequency statements in [from, to). */
 export function extractFrequency(text: string, from = 0, to = text.length): Frequency {
   const norm = normalize(text).slice(0, to);
@@ -306,15 +313,43 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.maxTimesPerDay = parseNumber(m[1] ?? m[2]!);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
-  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:给药|服用|口服|用药|服|吃|喝|用|使用)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*次`, "g"))) {
-    if (/(?:不超过|最多|至多|不宜超过|不要超过|不得超过|不能超过)\s*$/.test(norm.slice(Math.max(0, m.index! - 5), m.index!))) continue;
-    if (f.spans.some(([a, b]) => m.index! >= a && m.index! < b)) continue;
+  // Times per day: 每日3次, 一天吃三回, 一天里要吃3遍, 3次/日, 三次一天.
+  const capped = (i: number) => /(?:不超过|最多|至多|不宜超过|不要超过|不得超过|不能超过)\s*$/.test(norm.slice(Math.max(0, i - 5), i));
+  const taken = (i: number) => f.spans.some(([a, b]) => i >= a && i < b);
+  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:里|内|之内|当中|中)?\s*(?:要|需|需要|可|可以|能|共|总共|一共)?\s*${TAKE}?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍)`, "g"))) {
+    if (capped(m.index!) || taken(m.index!)) continue;
     f.timesPerDay = range(m[1]!, m[2]);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
-  for (const m of seg(new RegExp(String.raw`(?:每|间隔|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*(?:小时|h)`, "g"))) {
-    f.intervalHours = range(m[1]!, m[2]);
+  for (const m of seg(new RegExp(String.raw`(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍)\s*(?:[/／每]\s*(?:日|天|d)|一天|每天)(?![\u4e00-\u9fff]{0,2}(?:次|回))`, "g"))) {
+    if (capped(m.index!) || taken(m.index!)) continue;
+    f.timesPerDay = range(m[1]!, m[2]);
     f.spans.push([m.index!, m.index! + m[0].length]);
+  }
+  // Times of day each given a dose: 早晚各一次 (2), 早中晚各1片 (3), 早上和晚上各吃一袋 (2).
+  for (const m of seg(new RegExp(String.raw`((?:${DAYPART})(?:\s*(?:、|和|及|与|,|，)?\s*(?:${DAYPART}))+)\s*各`, "g"))) {
+    if (taken(m.index!)) continue;
+    const n = [...m[1]!.matchAll(new RegExp(DAYPART, "g"))].length;
+    f.timesPerDay = [n, n];
+    f.spans.push([m.index!, m.index! + m[0].length]);
+  }
+  const interval = (lo: string, hi: string | undefined, at: number, len: number) => {
+    // A gap from a meal or another medicine (饭后2小时再吃, 与益生菌间隔2小时) is not the dosing interval.
+    const [cs, ce] = clauseAt(norm, at);
+    if (/饭|餐|奶|进食|两者|两种|益生菌|其他药|别的药|分开|错开/.test(norm.slice(cs, ce))) return;
+    f.intervalHours = range(lo, hi);
+    f.spans.push([at, at + len]);
+  };
+  for (const m of seg(new RegExp(String.raw`(?:每|间隔|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}`, "g"))) interval(m[1]!, m[2], m.index!, m[0].length);
+  // Interval without 每: 4小时一次, 4到6个小时吃一次, 6小时1剂.
+  for (const m of seg(new RegExp(String.raw`(?<![每隔\d.])(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:再|可|可以|就)?\s*${TAKE}?\s*(?:一|1)\s*(?:次|回|剂|顿)`, "g"))) {
+    if (taken(m.index!)) continue;
+    interval(m[1]!, m[2], m.index!, m[0].length);
+  }
+  // A repeat after N hours: 2小时后再吃一次, 过3个小时可以再喂, 隔2小时后重复.
+  for (const m of seg(new RegExp(String.raw`(过|等|隔)?\s*(?<![每\d.])(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(后|以后|之后)?\s*(?:如果?[^，。；,;]{0,6}?)?\s*(?:还|仍)?\s*(?:可|可以|能|就|需要|要)?\s*(?:再|重复|继续|又)\s*(?:${TAKE}|给药|用药|喂药)?`, "g"))) {
+    if (taken(m.index!) || (!m[1] && !m[4])) continue;
+    interval(m[2]!, m[3], m.index!, m[0].length);
   }
   for (const m of seg(/every\s*(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:hours?|hrs?|h)\b/g)) {
     f.intervalHours = range(m[1]!, m[2]);

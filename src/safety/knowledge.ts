@@ -34,6 +34,8 @@ export interface SafetyKnowledge {
   drugs: Drug[];
   drugById: Map<string, Drug>;
   classes: Map<string, DrugClassEntry>;
+  /** Words containing a class term that are not class names (classes.json `notClassTerms`). */
+  notClassTerms: string[];
   redFlags: RedFlag[];
   ageBands: RedFlagFile["ageBands"];
   actions: Record<ActionId, { zh: string; level: number }>;
@@ -225,7 +227,7 @@ function buildKnowledge(dir: string): SafetyKnowledge {
 
   return {
     kbVersion: drugFile.kbVersion,
-    drugs, drugById, classes, redFlags,
+    drugs, drugById, classes, notClassTerms: classFile.notClassTerms ?? [], redFlags,
     ageBands: flagFile.ageBands,
     actions: flagFile.actions as Record<ActionId, { zh: string; level: number }>,
     growth, sources, dir,

@@ -20,10 +20,14 @@ export type Severity = z.infer<typeof severitySchema>;
 export const classFileSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   description: z.string().optional(),
+  /** Words that contain a class term but name something else (生长激素 is not a corticosteroid). */
+  notClassTerms: z.array(nonEmpty).optional(),
   classes: z.array(
     z.object({
       id: nonEmpty,
       zh: z.array(nonEmpty),
+      /** Short lay words for the class (激素): read as class claims, never used to write test answers. */
+      layZh: z.array(nonEmpty).optional(),
       en: z.array(nonEmpty),
       parents: z.array(nonEmpty),
     }).strict(),

@@ -8,9 +8,14 @@
 import { normalize, CLAUSE_END, SENTENCE_END } from "./text.js";
 
 /** Cues before a drug that make it a non-recommendation. */
-const PRE_PROHIBIT = /(?:不要|不能|不可以|不可|不宜|不应该?|不建议|不推荐|不主张|禁用|禁止|避免|切勿|切忌|勿|别|千万不要|不需要|无需|没有必要|不必|严禁|不得|停用|停止使用|不用|杜绝)/g;
+const PRE_PROHIBIT = /(?:不要|不能|不可以|不可|不宜|不应该?|不该|不建议|不推荐|不主张|禁用|禁止|避免|切勿|切忌|勿|别|千万不要|不需要|不需|无需|无须|毋需|没有必要|没必要|不必要?|用不着|犯不着|不用|甭|严禁|不得|停用|停止使用|杜绝)/g;
+/**
+ * Words between a prohibition and a drug that start a new, positive statement ("不要用阿司匹林而是用
+ * 布洛芬", "没必要吃抗生素，可以吃蒙脱石散"): the prohibition's scope ends there.
+ */
+const SCOPE_BREAK = /(?:而是|而要|而应|而该|改用|换用|换成|改成|改吃|改服|可以|可用|但是?|却|只需|只要|应该|应当|建议|推荐|最好|宜用|宜选)/;
 /** Cues after a drug (same clause, or the next clause when that clause names no drug) that prohibit it. */
-const POST_PROHIBIT = /(?:禁用|禁忌|不能用|不能使用|不宜使用|不宜用|不宜服用|不可使用|不可用|不推荐|不建议|应避免|需避免|要避免|须避免|避免使用|禁止使用|不适用|不适合|是禁止|不要用|不要使用|不要服用|不要吃|不能吃|不可以吃|不可以用|不应使用|不应用于|已被禁止|被禁用|风险大于|弊大于利|不再推荐)/g;
+const POST_PROHIBIT = /(?:(?:就|也|都|还|暂时|先)?(?:不要|不能|不可以?|不宜|不应该?|不该|别|切勿|勿|不需要|不用|无需|不必|没必要|没有必要|用不着)\s*(?:再|继续|给孩子|给宝宝|给他|给她|自行|随便)?\s*(?:吃|用|服|喝|给|使用|服用|口服)|没必要|没有必要|用不着|犯不着|禁用|禁忌|不能用|不能使用|不宜使用|不宜用|不宜服用|不可使用|不可用|不推荐|不建议|应避免|需避免|要避免|须避免|避免使用|禁止使用|不适用|不适合|是禁止|不要用|不要使用|不要服用|不要吃|不能吃|不可以吃|不可以用|不应使用|不应用于|已被禁止|被禁用|风险大于|弊大于利|不再推荐)/g;
 /** Cues after a drug that make the sentence a warning about the drug, not a recommendation of it. */
 const POST_RISK = /(?:可能引起|可引起|会引起|可导致|会导致|可能导致|引起|导致|诱发|有[^，。]{0,6}风险|副作用|不良反应|毒性|中毒|过量)/g;
 /** Cues before a symptom that negate it. */
@@ -69,6 +74,7 @@ export function drugStances(text: string, spans: Span[]): MentionStance[] {
       const between = norm.slice(cueEnd, sp.start);
       if (/^\s*(?:超过|过量|过多|空腹|与|和|同时|自行|随意|随便|长期|擅自|频繁)/.test(between) && !/(?:给|让|吃|用|服|喝)/.test(between.slice(0, 3))) continue;
       if (/^\s*(?:超过|过量|过多)/.test(between)) continue;
+      if (SCOPE_BREAK.test(between)) continue;
       return set(i, "negated");
     }
   });

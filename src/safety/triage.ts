@@ -60,6 +60,52 @@ function matcherFor(kb: SafetyKnowledge): DictionaryMatcher<RedFlag> {
   return m;
 }
 
+/** A quantity between a verb and its object (吞了一颗纽扣电池, 喝了半瓶消毒液). */
+const QUANTITY = String.raw`(?:[一二两三四五六七八九几半\d]+\s*(?:颗|个|枚|粒|块|片|瓶|口|盒|板|支|勺)|一些|一点|好几(?:颗|个|片|粒))`;
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * A looser pattern for a sign's phrasing, or null when the phrasing has no slot that natural speech
+ * fills with extra words. Slots: a degree word inside a verb–result complement (叫不醒 → 叫不太醒,
+ * 叫不怎么醒), an aspect word and a quantity between a verb and its object (吞了纽扣电池 →
+ * 吞了一颗纽扣电池, 吞下纽扣电池), and a direction word before a directional verb (双眼上翻 → 双眼往上翻).
+ */
+export function fuzzyTermPattern(term: string): string | null {
+  let out = "";
+  let slots = 0;
+  const chars = [...normalize(term)];
+  chars.forEach((ch, i) => {
+    const prev = chars[i - 1];
+    const next = chars[i + 1];
+    if (ch === "不" && prev && /[\u4e00-\u9fff]/.test(prev) && next && /[\u4e00-\u9fff]/.test(next)) {
+      out += "不(?:太|大|怎么|很|是很|怎么太)?";
+      slots++;
+    } else if (ch === "了" && prev && next) {
+      out += `(?:了|下|进|下了|进了)?\\s*${QUANTITY}?`;
+      slots++;
+    } else if ((ch === "上" || ch === "下") && prev && next && /[翻吊斜视]/.test(next)) {
+      out += `(?:往|向|朝)?${ch}`;
+      slots++;
+    } else out += escapeRe(ch);
+  });
+  return slots ? out : null;
+}
+
+const fuzzyCache = new WeakMap<SafetyKnowledge, Map<string, RegExp[]>>();
+/** Regexes for a flag: its own patterns, then the loose forms of its terms. */
+function patternsFor(kb: SafetyKnowledge, flag: RedFlag): RegExp[] {
+  let byFlag = fuzzyCache.get(kb);
+  if (!byFlag) fuzzyCache.set(kb, (byFlag = new Map()));
+  let res = byFlag.get(flag.id);
+  if (!res) {
+    const sources = [...(flag.patterns ?? []), ...flag.terms.map(fuzzyTermPattern).filter((p): p is string => p !== null)];
+    res = sources.map((p) => new RegExp(p, "g"));
+    byFlag.set(flag.id, res);
+  }
+  return res;
+}
+
 function ageFits(kb: SafetyKnowledge, flag: RedFlag, ageMonths: number | undefined): boolean {
   const allBands = kb.ageBands.every((b) => flag.ageBands.includes(b.id));
   if (ageMonths === undefined) return allBands && flag.minAgeDays === undefined && flag.maxAgeDays === undefined;
@@ -112,9 +158,11 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
 
   const norm = normalize(text);
   for (const flag of kb.redFlags) {
-    if (!flag.patterns?.length || seen.has(flag.id) || !ageFits(kb, flag, ageMonths)) continue;
-    for (const p of flag.patterns) {
-      const m = [...norm.matchAll(new RegExp(p, "g"))].find((x) => live(x.index!) && !flag.exclude?.some((e) => covered(text, e, x.index!, x.index! + x[0].length)));
+    if (seen.has(flag.id) || !ageFits(kb, flag, ageMonths)) continue;
+    for (const p of patternsFor(kb, flag)) {
+      if (flag.condition?.type === "cooccur") break;
+      p.lastIndex = 0;
+      const m = [...norm.matchAll(p)].find((x) => live(x.index!) && !flag.exclude?.some((e) => covered(text, e, x.index!, x.index! + x[0].length)));
       if (m) {
         add(flag, { start: m.index!, end: m.index! + m[0].length, text: text.slice(m.index!, m.index! + m[0].length) });
         break;
