@@ -3,11 +3,14 @@
  * model @huggingface/tokenizers supports), read from local files only. Special ids come from
  * tokenizer_config.json; whether encode adds BOS/EOS is measured from the tokenizer's own post-processor.
  * This wrapper adds id-range checks, an encode path that does not parse special tokens, empty-input
- * handling and a faster BPE merge loop (fast_bpe.ts); everything else is the library's.
+ * handling and two speed-ups with identical ids: for byte-level BPE files (Qwen2, Llama 3, our trainer's) the
+ * whole encode runs in bytelevel_bpe.ts; for other BPE files only the merge loop is replaced (fast_bpe.ts).
+ * Decoding and everything else is the library's.
  */
 import { Tokenizer as HfLibTokenizer } from "@huggingface/tokenizers";
 import { TokenizerError } from "./errors.js";
 import { accelerateBpe } from "./fast_bpe.js";
+import { ByteLevelBpeEncoder } from "./bytelevel_bpe.js";
 import { emptyConfig, readJson, readTokenizerConfig, type TokenizerConfig } from "./config.js";
 import type { DecodeOptions, EncodeOptions, Tokenizer } from "./types.js";
 
@@ -34,13 +37,19 @@ export class HfTokenizer implements Tokenizer {
   private readonly prefix: number[];
   private readonly suffix: number[];
 
-  /** Whether the faster BPE merge loop (fast_bpe.ts) is in use. */
+  /** Whether a faster BPE path (bytelevel_bpe.ts or fast_bpe.ts) is in use. */
   readonly fastBpe: boolean;
+  /** Whether encode runs entirely in bytelevel_bpe.ts (else in the library's pipeline). */
+  readonly fastEncode: boolean;
+  /** Why the whole-encode fast path is not used for this file (null when it is, or when not asked for). */
+  readonly fastEncodeUnsupported: string | null;
+  private readonly fast: ByteLevelBpeEncoder | null;
   /** The parsed tokenizer.json (vocabulary, merges, …), e.g. for GGUF export. Treat as read-only. */
   readonly tokenizerJson: Readonly<Record<string, unknown>>;
 
   /**
-   * @param options.fastBpe replace the library's BPE merge loop with ours (same results, tested). Defaults to true.
+   * @param options.fastBpe encode byte-level BPE files with bytelevel_bpe.ts, or else replace the library's BPE
+   *   merge loop with ours (same results, tested). Defaults to true; false gives the library alone.
    */
   constructor(
     tokenizerJson: unknown,
@@ -63,7 +72,13 @@ export class HfTokenizer implements Tokenizer {
     } catch (e) {
       throw new TokenizerError(`${file}: @huggingface/tokenizers cannot load it: ${(e as Error).message}`, { cause: e });
     }
-    this.fastBpe = (options.fastBpe ?? true) && accelerateBpe((this.lib as unknown as LibInternals).model);
+    const wantFast = options.fastBpe ?? true;
+    const fast = wantFast ? ByteLevelBpeEncoder.create(json, this.lib) : null;
+    this.fast = fast instanceof ByteLevelBpeEncoder ? fast : null;
+    this.fastEncode = this.fast !== null;
+    this.fastEncodeUnsupported = typeof fast === "string" ? fast : null;
+    // The merge-loop replacement serves files the whole-encode path cannot take (and the probe below).
+    this.fastBpe = this.fastEncode || (wantFast && accelerateBpe((this.lib as unknown as LibInternals).model));
     const added = this.lib.get_added_tokens_decoder();
     for (const [id, tok] of added) if (tok.special) this.special.add(id);
     const vocab = (this.lib as unknown as LibInternals).model.vocab;
@@ -113,6 +128,11 @@ export class HfTokenizer implements Tokenizer {
 
   encode(text: string, options: EncodeOptions = {}): number[] {
     const addSpecial = options.addSpecialTokens ?? true;
+    if (this.fast !== null) {
+      if (text === "") return addSpecial ? [...this.prefix, ...this.suffix] : [];
+      const ids = this.fast.encode(text, options.parseSpecial ?? true);
+      return addSpecial ? [...this.prefix, ...ids, ...this.suffix] : ids;
+    }
     if (options.parseSpecial ?? true) {
       if (text === "") return addSpecial ? [...this.prefix, ...this.suffix] : [];
       return this.lib.encode(text, { add_special_tokens: addSpecial }).ids;
