@@ -315,7 +315,9 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
   }
   // Times per day: 每日3次, 一天吃三回, 一天里要吃3遍, 3次/日, 三次一天.
   const capped = (i: number) => /(?:不超过|最多|至多|不宜超过|不要超过|不得超过|不能超过)\s*$/.test(norm.slice(Math.max(0, i - 5), i));
-  const taken = (i: number) => f.spans.some(([a, b]) => i >= a && i < b);
+  // "不用4小时吃一次" rejects a frequency; it does not state one.
+  const negated = (i: number) => /(?:不用|不要|别|不能|不可以|不必|无需|没必要|不需要|不宜)\s*(?:再|每)?\s*$/.test(norm.slice(Math.max(0, i - 5), i));
+  const taken = (i: number) => negated(i) || f.spans.some(([a, b]) => i >= a && i < b);
   for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:里|内|之内|当中|中)?\s*(?:要|需|需要|可|可以|能|共|总共|一共)?\s*${TAKE}?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍)`, "g"))) {
     if (capped(m.index!) || taken(m.index!)) continue;
     f.timesPerDay = range(m[1]!, m[2]);
@@ -340,7 +342,7 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.intervalHours = range(lo, hi);
     f.spans.push([at, at + len]);
   };
-  for (const m of seg(new RegExp(String.raw`(?:每|间隔|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}`, "g"))) interval(m[1]!, m[2], m.index!, m[0].length);
+  for (const m of seg(new RegExp(String.raw`(?:每|间隔|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}`, "g"))) if (!negated(m.index!)) interval(m[1]!, m[2], m.index!, m[0].length);
   // Interval without 每: 4小时一次, 4到6个小时吃一次, 6小时1剂.
   for (const m of seg(new RegExp(String.raw`(?<![每隔\d.])(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:再|可|可以|就)?\s*${TAKE}?\s*(?:一|1)\s*(?:次|回|剂|顿)`, "g"))) {
     if (taken(m.index!)) continue;

@@ -15,13 +15,18 @@ const PRE_PROHIBIT = /(?:不要|不能|不可以|不可|不宜|不应该?|不该
  */
 const SCOPE_BREAK = /(?:而是|而要|而应|而该|改用|换用|换成|改成|改吃|改服|可以|可用|但是?|却|只需|只要|应该|应当|建议|推荐|最好|宜用|宜选)/;
 /** Cues after a drug (same clause, or the next clause when that clause names no drug) that prohibit it. */
-const POST_PROHIBIT = /(?:(?:就|也|都|还|暂时|先)?(?:不要|不能|不可以?|不宜|不应该?|不该|别|切勿|勿|不需要|不用|无需|不必|没必要|没有必要|用不着)\s*(?:再|继续|给孩子|给宝宝|给他|给她|自行|随便)?\s*(?:吃|用|服|喝|给|使用|服用|口服)|没必要|没有必要|用不着|犯不着|禁用|禁忌|不能用|不能使用|不宜使用|不宜用|不宜服用|不可使用|不可用|不推荐|不建议|应避免|需避免|要避免|须避免|避免使用|禁止使用|不适用|不适合|是禁止|不要用|不要使用|不要服用|不要吃|不能吃|不可以吃|不可以用|不应使用|不应用于|已被禁止|被禁用|风险大于|弊大于利|不再推荐)/g;
+const POST_PROHIBIT = /(?:(?:就|也|都|还|暂时|先)?(?:不要|不能|不可以?|不宜|不应该?|不该|别|切勿|勿|不需要|不用|无需|不必|没必要|没有必要|用不着)\s*(?:(?:再|继续|给孩子|给宝宝|给他|给她|自行|随便)\s*){0,3}(?:吃|用|服|喝|给|使用|服用|口服)|没必要|没有必要|用不着|犯不着|禁用|禁忌|不能用|不能使用|不宜使用|不宜用|不宜服用|不可使用|不可用|不推荐|不建议|应避免|需避免|要避免|须避免|避免使用|禁止使用|不适用|不适合|是禁止|不要用|不要使用|不要服用|不要吃|不能吃|不可以吃|不可以用|不应使用|不应用于|已被禁止|被禁用|风险大于|弊大于利|不再推荐)/g;
 /** Cues after a drug that make the sentence a warning about the drug, not a recommendation of it. */
 const POST_RISK = /(?:可能引起|可引起|会引起|可导致|会导致|可能导致|引起|导致|诱发|有[^，。]{0,6}风险|副作用|不良反应|毒性|中毒|过量)/g;
 /** Cues before a symptom that negate it. */
 const PRE_NEGATE_SYMPTOM = /(?:没有|没|无|未|不|否认|并无|并未|未见|未出现|不伴|不伴有|排除)\s*(?:出现|发生|发现|伴有|伴)?\s*$/;
 /** Cues that open a hypothetical ("如果出现…"). */
 const CONDITIONAL = /(?:如果|如|若|假如|一旦|万一|倘若|要是|当|出现以下|以下情况|下列情况|警惕|注意观察|留意|观察是否|是否有|有无)/g;
+/**
+ * Cues before a drug meaning it was taken in the past (以前吃过阿司匹林, 去年用过的可待因): history,
+ * not a recommendation. "吃了" is left alone: "已经吃了布洛芬，每次10ml" still states a dose.
+ */
+const PRE_HISTORY = /(?:(?:以前|之前|此前|上次|曾经?|既往|过去|去年|早先)[^，。；,;]{0,8}?)?(?:吃|用|服|服用|使用|喝|打|涂|抹)过\s*(?:的|一次|几次|一段时间)?\s*$|(?:以前|之前|此前|上次|曾经?|既往|过去|去年|早先)\s*(?:给孩子|给他|给她)?\s*(?:吃|用|服用|使用)\s*的\s*$/;
 /** Cues before a drug meaning accidental ingestion (误服阿司匹林), not a recommendation. */
 const PRE_ACCIDENT = /(?:误服|误食|误吞|吃了大人的|偷吃)\s*(?:了)?\s*$/;
 
@@ -50,7 +55,7 @@ function clauseEnd(norm: string, pos: number): number {
   return e;
 }
 
-export type MentionStance = "asserted" | "negated" | "risk" | "accidental";
+export type MentionStance = "asserted" | "negated" | "risk" | "accidental" | "historical";
 
 /**
  * For each drug mention (sorted, non-overlapping spans), whether the text recommends it ("asserted")
@@ -68,6 +73,7 @@ export function drugStances(text: string, spans: Span[]): MentionStance[] {
     const cs = clauseStart(norm, sp.start);
     const before = norm.slice(cs, sp.start);
     if (PRE_ACCIDENT.test(before)) return set(i, "accidental");
+    if (PRE_HISTORY.test(before)) return set(i, "historical");
     for (const m of before.matchAll(PRE_PROHIBIT)) {
       const cueEnd = cs + m.index! + m[0].length;
       // A prohibition of something else in between ("不要超过…") does not reach this drug.
