@@ -12,8 +12,9 @@
  *   tiny:  d=256, 4 layers, 4 heads, ffn 704, seq 256, batch 8
  *   small: d=768, 12 layers, 12 heads, ffn 2048, seq 512, batch 4
  * --profile wraps the kernels with timers and prints where a step's time goes.
- * On a shared machine other processes only slow steps down, so tokens/s, ratio and MFU use each
- * engine's best step and the best of the sgemm measurements taken before and after (means printed too).
+ * On a shared machine other processes only slow steps down, so tokens/s and the ratio use each
+ * engine's best step (means printed too), and MFU takes that step against sgemm measured right before
+ * and after it.
  * Each config ends with one JSON line. Not a test.
  */
 import { spawnSync } from "node:child_process";
@@ -79,7 +80,16 @@ function profiled(k: Kernels): { kernels: Kernels; times: Map<string, { s: numbe
   return { kernels: wrapped as unknown as Kernels, times };
 }
 
-function runOurs(c: BenchConfig, native: Kernels, profile: boolean): { tokensPerS: number; stepS: number[]; losses: number[]; profile?: string } {
+/**
+ * One training run. Before every step and after the last, sgemm 1024^3 is measured (best of 3), so
+ * each step's MFU can be taken against the peak of the same moment: on a shared machine the load
+ * changes within seconds and a peak measured minutes away gives MFU figures far off in either direction.
+ */
+function runOurs(
+  c: BenchConfig,
+  native: Kernels,
+  profile: boolean,
+): { tokensPerS: number; stepS: number[]; peaks: number[]; losses: number[]; profile?: string } {
   const prof = profile ? profiled(native) : null;
   setBackend(prof ? prof.kernels : native);
   const model = new CausalLM(parseConfig(hfConfig(c), `bench ${c.name}`), { seed: 0 });
@@ -95,9 +105,11 @@ function runOurs(c: BenchConfig, native: Kernels, profile: boolean): { tokensPer
   const input = { ids, B: c.batch, T: c.seq, labels: ids };
   const tape = new Tape();
   const stepS: number[] = [];
+  const peaks: number[] = [];
   const losses: number[] = [];
   let measured = 0;
   for (let s = 0; s < c.warmup + c.steps; s++) {
+    if (s >= c.warmup) peaks.push(sgemmGflops(native, 1024, 3)); // direct calls: not in the profile
     if (s === c.warmup && prof) prof.times.clear();
     const t0 = process.hrtime.bigint();
     zeroGrad(params);
@@ -113,6 +125,7 @@ function runOurs(c: BenchConfig, native: Kernels, profile: boolean): { tokensPer
       measured += dt;
     }
   }
+  peaks.push(sgemmGflops(native, 1024, 3));
   let report: string | undefined;
   if (prof) {
     const rows = [...prof.times.entries()].sort((a, b) => b[1].s - a[1].s);
@@ -121,7 +134,7 @@ function runOurs(c: BenchConfig, native: Kernels, profile: boolean): { tokensPer
     lines.push(`  ${"(outside kernels)".padEnd(22)} ${((measured - inKernels) / c.steps).toFixed(3)} s/step  ${((100 * (measured - inKernels)) / measured).toFixed(1).padStart(5)}%`);
     report = lines.join("\n");
   }
-  return { tokensPerS: (tokens * c.steps) / measured, stepS, losses, profile: report };
+  return { tokensPerS: (tokens * c.steps) / measured, stepS, peaks, losses, profile: report };
 }
 
 function runTorch(c: BenchConfig, threads: number): { stepS: number[] | null; note: string } {
@@ -165,16 +178,21 @@ export default async function main(args: string[]): Promise<void> {
     if (flag("--steps")) c.steps = Number(flag("--steps"));
     if (flag("--batch")) c.batch = Number(flag("--batch"));
     console.log(`\n== train-${n}: d=${c.d} L=${c.layers} H=${c.heads} ffn=${c.ffn} V=${c.vocab} T=${c.seq} B=${c.batch}, ${c.warmup} warm-up + ${c.steps} timed steps`);
-    const peak = sgemmGflops(native, 1024, 5);
-    console.log(`sgemm 1024^3 peak: ${peak.toFixed(1)} GFLOP/s`);
     const ours = runOurs(c, native, args.includes("--profile"));
     if (ours.profile) console.log(`per-kernel time (timed steps):\n${ours.profile}`);
     const flops = stepFlops(c);
     const tokens = c.batch * c.seq;
     // On a shared machine other processes only ever slow a step down, so the best step of each engine
-    // and the best sgemm measurement are the comparable figures; means are printed too.
-    const oursBest = Math.min(...ours.stepS);
+    // is the comparable figure (means printed too). MFU of a step: its model FLOPs/s over the larger of
+    // the two sgemm peaks measured right before and right after it.
+    const mfus = ours.stepS.map((t, i) => flops / t / (Math.max(ours.peaks[i]!, ours.peaks[i + 1]!) * 1e9));
+    const bestIdx = ours.stepS.indexOf(Math.min(...ours.stepS));
+    const oursBest = ours.stepS[bestIdx]!;
+    const peakBest = Math.max(ours.peaks[bestIdx]!, ours.peaks[bestIdx + 1]!);
+    const mfu = mfus[bestIdx]!;
+    console.log(`sgemm 1024^3 around the timed steps: ${ours.peaks.map((p) => p.toFixed(0)).join(", ")} GFLOP/s`);
     console.log(`ours: best step ${oursBest.toFixed(3)}s = ${(tokens / oursBest).toFixed(0)} tokens/s (mean ${ours.tokensPerS.toFixed(0)}), ${(flops / oursBest / 1e9).toFixed(1)} model GFLOP/s`);
+    console.log(`MFU per step: ${mfus.map((m) => (100 * m).toFixed(1) + "%").join(", ")}; best step ${(100 * mfu).toFixed(1)}% of ${peakBest.toFixed(1)} GFLOP/s`);
     const torch = args.includes("--no-torch") ? { stepS: null, note: "skipped (--no-torch)" } : runTorch(c, threads);
     const torchBest = torch.stepS ? Math.min(...torch.stepS) : null;
     if (torch.stepS && torchBest !== null) {
@@ -183,11 +201,6 @@ export default async function main(args: string[]): Promise<void> {
     } else {
       console.log(`torch: n/a (${torch.note})`);
     }
-    const peakAfter = sgemmGflops(native, 1024, 5);
-    const peakBest = Math.max(peak, peakAfter);
-    console.log(`sgemm 1024^3 after: ${peakAfter.toFixed(1)} GFLOP/s (a large change means the machine was busy)`);
-    const mfu = flops / oursBest / (peakBest * 1e9);
-    console.log(`MFU ${(100 * mfu).toFixed(1)}% (model FLOPs/s of the best step / best sgemm GFLOP/s)`);
     const oursTps = tokens / oursBest;
     const refTps = torchBest === null ? null : tokens / torchBest;
     console.log(
