@@ -4,14 +4,17 @@
  * test splits and for generated vs hand-written rows, plus throughput. When ../shared/data is present
  * it also runs the checker over real pediatric doctor answers (Huatuo-26M subset, unlabelled) and
  * reports how often it fires there, as a rough false-alarm indicator, printing examples to inspect.
+ * A blind batch (data/safety/testset-blind.jsonl, written by someone who never saw the rules; same row
+ * schema as testset-handwritten.jsonl) is its own slice: never tuned on, so it shows how the rules
+ * carry over to unseen phrasing. Its errors are not listed unless --show-blind-errors is given.
  *
- *   npm run bench -- safety [--testset FILE] [--show-errors] [--real-data DIR]
+ *   npm run bench -- safety [--testset FILE] [--blind FILE] [--show-errors] [--show-blind-errors] [--real-data DIR]
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkAnswer, FINDING_TYPES, loadSafetyKnowledge, type Finding, type FindingType } from "../src/safety/index.js";
-import { buildTestSet, readTestSet, type TestRow } from "../src/safety/testset.js";
+import { buildTestSet, readHandwritten, readTestSet, type TestRow } from "../src/safety/testset.js";
 
 interface Counts { tp: number; fp: number; fn: number }
 type Table = Record<FindingType, Counts>;
@@ -114,6 +117,24 @@ export default async function main(args: string[]): Promise<void> {
     if (args.includes("--show-errors")) console.log(examples.join("\n"));
   } else console.log(`\nreal-data check skipped: ${realFile} not found`);
 
+  // The blind batch: scored on its own, never mixed into dev/test.
+  const blindFile = opt("--blind") ?? join(kb.dir, "testset-blind.jsonl");
+  let blind: (ReturnType<typeof summarise> & { rows: number }) | undefined;
+  if (existsSync(blindFile)) {
+    const blindRows = readHandwritten(blindFile);
+    const table = emptyTable();
+    const blindErrors: string[] = [];
+    for (const row of blindRows) {
+      const r = checkAnswer(row.answer, { question: row.question, kb });
+      const { fp, fn } = score(row, r.findings, table);
+      if (fp.length || fn.length) blindErrors.push(`${row.id} FP=${fp.join(",") || "-"} FN=${fn.join(",") || "-"}\n    Q: ${row.question}\n    A: ${row.answer}`);
+    }
+    blind = { ...summarise(table), rows: blindRows.length };
+    printTable(`blind (${blindFile})`, blind, blindRows.length);
+    if (args.includes("--show-blind-errors")) console.log(`\nblind errors (${blindErrors.length}):\n${blindErrors.join("\n")}`);
+    else console.log(`${blindErrors.length} blind answers with a false positive or negative (--show-blind-errors to list)`);
+  } else console.log(`\nblind slice skipped: ${blindFile} not found`);
+
   const test = summaries.test!;
   const dev = summaries.dev!;
   console.log(JSON.stringify({
@@ -123,6 +144,7 @@ export default async function main(args: string[]): Promise<void> {
     dev: { precision: dev.microPrecision, recall: dev.microRecall, f1: dev.microF1 },
     test_handwritten: { precision: summaries["test/handwritten"]!.microPrecision, recall: summaries["test/handwritten"]!.microRecall, f1: summaries["test/handwritten"]!.microF1 },
     per_type: Object.fromEntries(Object.entries(test.perType).map(([k, v]) => [k, { precision: v.precision, recall: v.recall, dev_precision: dev.perType[k]!.precision, dev_recall: dev.perType[k]!.recall }])),
+    ...(blind ? { blind: { rows: blind.rows, precision: blind.microPrecision, recall: blind.microRecall, f1: blind.microF1, per_type: Object.fromEntries(Object.entries(blind.perType).map(([k, v]) => [k, { precision: v.precision, recall: v.recall }])) } } : {}),
     answers_per_s: answersPerSec,
     ...(real ? { real_data: real } : {}),
   }));
