@@ -34,6 +34,10 @@ export interface LmTrainOptions {
   maxBadSteps?: number;
   /** Show a progress bar on stderr. Defaults to true. */
   progress?: boolean;
+  /** Held-out blocks: their mean loss is measured before training, every `evalEvery` steps and at the end. */
+  validation?: PackedBlocks;
+  /** Defaults to every 10% of the steps. */
+  evalEvery?: number;
 }
 
 export interface StepMetrics {
@@ -44,6 +48,8 @@ export interface StepMetrics {
   tokens: number;
   tokensPerSecond: number;
   skipped: boolean;
+  /** mean held-out loss, on the steps where it was measured */
+  valLoss?: number;
 }
 
 export interface LmTrainResult {
@@ -53,6 +59,9 @@ export interface LmTrainResult {
   finalLoss: number;
   seconds: number;
   tokensPerSecond: number;
+  /** held-out loss before the first and after the last step (when validation blocks were given) */
+  valLossBefore?: number;
+  valLossAfter?: number;
 }
 
 export class TrainingError extends Error {
@@ -68,6 +77,21 @@ function tailMean(history: readonly StepMetrics[], fraction: number): number {
   const n = Math.max(1, Math.round(ok.length * fraction));
   const tail = ok.slice(-n);
   return tail.reduce((s, m) => s + m.loss, 0) / tail.length;
+}
+
+/** Mean next-token loss over packed blocks, without recording gradients. */
+export function evaluateLoss(model: CausalLM, data: PackedBlocks, batchSize: number, tape = new Tape()): number {
+  const T = data.blockSize;
+  let total = 0;
+  let count = 0;
+  for (let start = 0; start < data.numBlocks; start += batchSize) {
+    const B = Math.min(batchSize, data.numBlocks - start);
+    const ids = data.ids.subarray(start * T, (start + B) * T);
+    const out = tape.infer(() => model.loss({ ids, B, T, labels: ids }));
+    total += out.loss.data[0]! * out.count;
+    count += out.count;
+  }
+  return count > 0 ? total / count : NaN;
 }
 
 export function trainLanguageModel(model: CausalLM, data: PackedBlocks, o: LmTrainOptions): LmTrainResult {
@@ -105,6 +129,9 @@ export function trainLanguageModel(model: CausalLM, data: PackedBlocks, o: LmTra
   };
 
   const history: StepMetrics[] = [];
+  const validation = o.validation && o.validation.numBlocks > 0 ? o.validation : null;
+  const evalEvery = o.evalEvery ?? Math.max(1, Math.round(steps / 10));
+  const valLossBefore = validation ? evaluateLoss(model, validation, B, tape) : undefined;
   const started = performance.now();
   let badRun = 0;
   let tokensDone = 0;
@@ -136,11 +163,19 @@ export function trainLanguageModel(model: CausalLM, data: PackedBlocks, o: LmTra
     tokensDone += B * T;
     const seconds = (performance.now() - started) / 1000;
     const m: StepMetrics = { step, loss, lr, gradNorm: norm, tokens: tokensDone, tokensPerSecond: tokensDone / seconds, skipped };
+    if (validation && (step % evalEvery === 0 || step === steps)) m.valLoss = evaluateLoss(model, validation, B, tape);
     history.push(m);
     if (o.metricsFile) appendFileSync(o.metricsFile, JSON.stringify(m) + "\n");
-    progress?.update(step, { loss: skipped ? "skipped" : loss.toFixed(3), lr: lr.toExponential(1), "tok/s": Math.round(m.tokensPerSecond).toString() });
+    const lastVal = history.findLast((h) => h.valLoss !== undefined)?.valLoss;
+    progress?.update(step, {
+      loss: skipped ? "skipped" : loss.toFixed(3),
+      ...(lastVal !== undefined ? { "val loss": lastVal.toFixed(3) } : {}),
+      lr: lr.toExponential(1),
+      "tok/s": Math.round(m.tokensPerSecond).toString(),
+    });
   }
   const seconds = (performance.now() - started) / 1000;
   const firstLoss = history.find((m) => !m.skipped)?.loss ?? NaN;
-  return { steps: history, firstLoss, finalLoss: tailMean(history, 0.1), seconds, tokensPerSecond: tokensDone / seconds };
+  const valLossAfter = history.at(-1)?.valLoss;
+  return { steps: history, firstLoss, finalLoss: tailMean(history, 0.1), seconds, tokensPerSecond: tokensDone / seconds, valLossBefore, valLossAfter };
 }

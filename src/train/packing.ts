@@ -27,3 +27,21 @@ export function packDocuments(docs: Iterable<readonly number[]>, blockSize: numb
   const ids = Int32Array.from(stream.slice(0, numBlocks * blockSize));
   return { ids, numBlocks, blockSize, documents, totalTokens: stream.length, droppedTokens: stream.length - numBlocks * blockSize };
 }
+
+/**
+ * Deterministically hold out every `every`-th block (e.g. 20 → 5%) as validation data; blocks keep
+ * their order. With fewer than `every` blocks nothing is held out.
+ */
+export function splitBlocks(data: PackedBlocks, every: number): { train: PackedBlocks; validation: PackedBlocks } {
+  if (!Number.isInteger(every) || every < 2) throw new RangeError(`every must be an integer >= 2, got ${every}`);
+  const T = data.blockSize;
+  const trainRows: number[] = [];
+  const valRows: number[] = [];
+  for (let b = 0; b < data.numBlocks; b++) (b % every === every - 1 ? valRows : trainRows).push(b);
+  const take = (rows: number[]): PackedBlocks => {
+    const ids = new Int32Array(rows.length * T);
+    rows.forEach((r, i) => ids.set(data.ids.subarray(r * T, (r + 1) * T), i * T));
+    return { ...data, ids, numBlocks: rows.length, totalTokens: rows.length * T, droppedTokens: 0 };
+  };
+  return { train: take(trainRows), validation: take(valRows) };
+}

@@ -20,6 +20,8 @@ it("builds, trains, saves and samples", async () => {
   expect(report.corpus.documents).toBeGreaterThan(500);
   expect(report.tokenizer.vocabSize).toBe(800);
   expect(report.data.blocks).toBeGreaterThan(100);
+  expect(report.data.heldOutBlocks).toBeGreaterThan(5);
+  expect(report.training.valLossAfter!).toBeLessThan(report.training.valLossBefore!);
   expect(report.training.finalLoss).toBeLessThan(report.training.firstLoss - 0.5);
   expect(report.samples).toHaveLength(3);
   for (const f of ["model/config.json", "model/model.safetensors", "model/tokenizer.json", "metrics.jsonl", "report.json", "corpus/stats.json"]) {

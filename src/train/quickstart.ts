@@ -12,16 +12,16 @@ import { buildCorpus, loadBuildConfig } from "../corpus/index.js";
 import { CausalLM, generate, parseConfig, presetConfig, saveModel } from "../model/index.js";
 import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../tokenizer/index.js";
 import { trainLanguageModel, type LmTrainResult } from "./lm.js";
-import { packDocuments } from "./packing.js";
+import { packDocuments, splitBlocks } from "./packing.js";
 
 export interface QuickstartOptions {
   /** Where everything is written. Defaults to runs/quickstart. */
   outDir?: string;
   /** Corpus build config. Defaults to configs/corpus/sample.json. */
   corpusConfig?: string;
-  /** Defaults to 300. */
+  /** Defaults to DEFAULT_STEPS. */
   steps?: number;
-  /** Defaults to 8. */
+  /** Defaults to DEFAULT_BATCH. */
   batchSize?: number;
   /** Tokens per block. Defaults to 128. */
   blockSize?: number;
@@ -41,12 +41,14 @@ export interface QuickstartReport {
   outDir: string;
   corpus: { documents: number; chars: number };
   tokenizer: { vocabSize: number; trainSeconds: number; charsPerSecond: number };
-  data: { tokens: number; blocks: number; blockSize: number; droppedTokens: number };
+  data: { tokens: number; blocks: number; heldOutBlocks: number; blockSize: number; droppedTokens: number };
   model: { preset: string; parameters: number; dir: string };
   training: Omit<LmTrainResult, "steps"> & { steps: number };
   samples: { prompt: string; completion: string }[];
 }
 
+export const DEFAULT_STEPS = 400;
+export const DEFAULT_BATCH = 16;
 const DEFAULT_PROMPTS = ["小儿发热时，家长应该", "手足口病的主要症状包括", "婴儿腹泻时，预防脱水"];
 
 export async function runQuickstart(o: QuickstartOptions = {}): Promise<QuickstartReport> {
@@ -86,7 +88,9 @@ export async function runQuickstart(o: QuickstartOptions = {}): Promise<Quicksta
     blockSize,
     tokenizer.eosId,
   );
-  log(`      ${packed.totalTokens} tokens → ${packed.numBlocks} blocks of ${blockSize} (${packed.droppedTokens} tail tokens unused)`);
+  // Every 20th block is held out, so the log shows whether the model generalises or only memorises.
+  const { train, validation } = splitBlocks(packed, 20);
+  log(`      ${packed.totalTokens} tokens → ${packed.numBlocks} blocks of ${blockSize} (${train.numBlocks} train, ${validation.numBlocks} held out; ${packed.droppedTokens} tail tokens unused)`);
 
   const config = parseConfig(
     presetConfig(preset, {
@@ -100,17 +104,18 @@ export async function runQuickstart(o: QuickstartOptions = {}): Promise<Quicksta
   const seed = o.seed ?? 0;
   const model = new CausalLM(config, { seed });
   const parameters = model.parameters().reduce((n, p) => n + p.size, 0);
-  const steps = o.steps ?? 300;
-  const batchSize = o.batchSize ?? 8;
+  const steps = o.steps ?? DEFAULT_STEPS;
+  const batchSize = o.batchSize ?? DEFAULT_BATCH;
   log(`[3/4] training ${preset} (${(parameters / 1e6).toFixed(2)} M parameters) for ${steps} steps of ${batchSize}×${blockSize} tokens`);
-  const result = trainLanguageModel(model, packed, {
+  const result = trainLanguageModel(model, train, {
+    validation,
     steps,
     batchSize,
     lr: o.lr ?? 3e-3,
     seed,
     metricsFile: join(outDir, "metrics.jsonl"),
   });
-  log(`      loss ${result.firstLoss.toFixed(3)} → ${result.finalLoss.toFixed(3)} in ${result.seconds.toFixed(0)} s (${Math.round(result.tokensPerSecond)} tokens/s)`);
+  log(`      train loss ${result.firstLoss.toFixed(3)} → ${result.finalLoss.toFixed(3)}, held-out loss ${result.valLossBefore?.toFixed(3)} → ${result.valLossAfter?.toFixed(3)}, in ${result.seconds.toFixed(0)} s (${Math.round(result.tokensPerSecond)} tokens/s)`);
 
   const modelDir = join(outDir, "model");
   await saveModel(model, modelDir, { metadata: { chat_template: "default" } });
@@ -130,7 +135,7 @@ export async function runQuickstart(o: QuickstartOptions = {}): Promise<Quicksta
     outDir,
     corpus: { documents: docs.length, chars },
     tokenizer: { vocabSize: tokenizer.vocabSize, trainSeconds: trained.stats.seconds, charsPerSecond: trained.stats.charsPerSecond },
-    data: { tokens: packed.totalTokens, blocks: packed.numBlocks, blockSize, droppedTokens: packed.droppedTokens },
+    data: { tokens: packed.totalTokens, blocks: train.numBlocks, heldOutBlocks: validation.numBlocks, blockSize, droppedTokens: packed.droppedTokens },
     model: { preset, parameters, dir: modelDir },
     training: { ...summary, steps: history.length },
     samples,

@@ -86,3 +86,18 @@ describe("trainLanguageModel", () => {
     expect(() => trainLanguageModel(tinyModel(), data, { steps: 1, batchSize: 1, progress: false })).toThrow(/fewer than one block/);
   });
 });
+
+describe("held-out loss", () => {
+  it("splits blocks deterministically and reports validation loss before and after", async () => {
+    const { splitBlocks } = await import("./index.js");
+    const doc = Array.from({ length: 400 }, (_, i) => 3 + (i % 12));
+    const packed = packDocuments([doc], 8, 2);
+    const { train, validation } = splitBlocks(packed, 5);
+    expect(train.numBlocks + validation.numBlocks).toBe(packed.numBlocks);
+    expect(validation.numBlocks).toBe(Math.floor(packed.numBlocks / 5));
+    expect(Array.from(validation.ids.subarray(0, 8))).toEqual(Array.from(packed.ids.subarray(4 * 8, 5 * 8)));
+    const r = trainLanguageModel(tinyModel(), train, { steps: 40, batchSize: 4, lr: 1e-2, validation, evalEvery: 10, progress: false });
+    expect(r.steps.filter((m) => m.valLoss !== undefined).map((m) => m.step)).toEqual([10, 20, 30, 40]);
+    expect(r.valLossAfter!).toBeLessThan(r.valLossBefore! - 1);
+  });
+});

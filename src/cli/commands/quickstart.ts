@@ -1,6 +1,6 @@
 /** `pedgpt quickstart`: the README's main job (see src/train/quickstart.ts). */
 import type { Command } from "commander";
-import { runQuickstart } from "../../train/index.js";
+import { DEFAULT_BATCH, DEFAULT_STEPS, runQuickstart } from "../../train/index.js";
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -15,8 +15,8 @@ export function register(program: Command): void {
     .command("quickstart")
     .description("build the bundled sample corpus, train a tokenizer and a tiny model on it, then sample")
     .option("--out <dir>", "output directory", "runs/quickstart")
-    .option("--steps <n>", "training steps", positiveInt("steps"), 300)
-    .option("--batch-size <n>", "blocks per step", positiveInt("batch-size"), 8)
+    .option("--steps <n>", "training steps", positiveInt("steps"), DEFAULT_STEPS)
+    .option("--batch-size <n>", "blocks per step", positiveInt("batch-size"), DEFAULT_BATCH)
     .option("--block-size <n>", "tokens per block", positiveInt("block-size"), 128)
     .option("--vocab-size <n>", "tokenizer vocabulary", positiveInt("vocab-size"), 3000)
     .option("--preset <name>", "model preset", "tiny-llama")
