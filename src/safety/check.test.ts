@@ -41,6 +41,45 @@ describe("negation and prohibition", () => {
   it("does not flag prohibited drugs", () => {
     expect(kinds("不要给孩子吃阿司匹林，可以用对乙酰氨基酚。", "孩子5岁发烧")).toEqual([]);
   });
+  it("reads 没必要, 用不着, 无需 and 别 before or after the drug", () => {
+    expect(stance("没必要吃可待因，可以试试蜂蜜。", "codeine")).toBe("negated");
+    expect(stance("用不着吃可待因", "codeine")).toBe("negated");
+    expect(stance("无需使用尼美舒利", "nimesulide")).toBe("negated");
+    expect(stance("强力霉素没必要吃", "doxycycline")).toBe("negated");
+    expect(stance("曲马多就别用了", "tramadol")).toBe("negated");
+    expect(stance("阿司匹林以后不要再给孩子吃了", "aspirin")).toBe("negated");
+  });
+  it("ends the prohibition's scope at a new recommendation in the same clause", () => {
+    expect(stance("别吃对乙酰氨基酚而改用阿司匹林", "aspirin")).toBe("asserted");
+    expect(stance("别吃对乙酰氨基酚而改用阿司匹林", "paracetamol")).toBe("negated");
+    expect(kinds("没必要吃可待因，可以吃点右美沙芬止咳。", "孩子1岁半，咳嗽")).toEqual(["age_contraindication:dextromethorphan"]);
+  });
+  it("treats drugs taken before as history, not a recommendation", () => {
+    expect(stance("孩子去年吃过可待因糖浆，当时没有不适", "codeine")).toBe("historical");
+    expect(kinds("孩子去年吃过可待因糖浆，当时没有不适，这次先用蜂蜜试试。", "孩子8岁，咳嗽")).toEqual([]);
+    expect(stance("已经吃了布洛芬，每次10ml", "ibuprofen")).toBe("asserted");
+  });
+});
+
+describe("natural phrasing of doses, classes and signs", () => {
+  it("judges intervals and daily counts written without 每", () => {
+    expect(kinds("可以用对乙酰氨基酚混悬滴剂，每次4ml，4小时一次。", "宝宝9个月，发烧39.2度，体重9kg")).toContain("daily_max_exceeded:paracetamol");
+    expect(kinds("阿莫西林胶囊每次4粒，早晚各一次。", "孩子4岁，16kg，扁桃体化脓")).toEqual(["daily_max_exceeded:amoxicillin"]);
+    expect(kinds("可以给孩子吃布洛芬混悬液，每次5ml，如果还烧，6小时后可以再吃一次。", "孩子2岁，体重12kg，发烧38.9度")).toEqual([]);
+    expect(kinds("布洛芬混悬液每次5ml，3小时一次。", "孩子3岁，体重14kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen"]);
+  });
+  it("reads a class claim whose subject is a pronoun for the drug named last", () => {
+    expect(kinds("可以吃阿苯达唑（肠虫清），这是一种抗生素，一次吃两片。", "孩子7岁，蛔虫")).toEqual(["wrong_class:albendazole"]);
+    expect(kinds("医生给开了多潘立酮。这药属于抗生素，要吃满疗程。", "孩子6岁")).toEqual(["wrong_class:domperidone"]);
+    expect(kinds("头孢克洛和阿莫西林，它们都属于头孢类抗生素。", "孩子5岁")).toEqual(["wrong_class:amoxicillin"]);
+    expect(kinds("医生开的是阿奇霉素，它属于大环内酯类抗生素。", "孩子6岁")).toEqual([]);
+    expect(kinds("孩子吃了布洛芬还发烧，这是病毒感染的表现，不需要抗生素。", "孩子3岁")).toEqual([]);
+  });
+  it("reads 激素 alone as a corticosteroid claim, but not inside 生长激素", () => {
+    expect(kinds("孟鲁司特钠作为一种激素，不能长期吃。", "孩子5岁")).toEqual(["wrong_class:montelukast"]);
+    expect(kinds("布地奈德是激素，但雾化剂量很小；孟鲁司特不是激素，它是白三烯受体拮抗剂。", "孩子4岁")).toEqual([]);
+    expect(kinds("布地奈德属于糖皮质激素，一般不会影响生长激素分泌。", "孩子7岁")).toEqual([]);
+  });
 });
 
 describe("rule: wrong class", () => {

@@ -121,3 +121,24 @@ describe("age and weight", () => {
     expect(extractFever("体温38").maxTempC).toBe(38);
   });
 });
+
+describe("frequency written without 每", () => {
+  it("reads intervals, repeats, times of day and times-per-day variants", () => {
+    expect(extractFrequency("每次4ml，4小时一次").intervalHours).toEqual([4, 4]);
+    expect(extractFrequency("4到6个小时吃一次").intervalHours).toEqual([4, 6]);
+    expect(extractFrequency("如果还烧，2小时后可以再吃一次").intervalHours).toEqual([2, 2]);
+    expect(extractFrequency("过3个小时可以再喂一次").intervalHours).toEqual([3, 3]);
+    expect(extractFrequency("早晚各一次").timesPerDay).toEqual([2, 2]);
+    expect(extractFrequency("早中晚各1片").timesPerDay).toEqual([3, 3]);
+    expect(extractFrequency("早上和晚上各吃一袋").timesPerDay).toEqual([2, 2]);
+    expect(extractFrequency("一天吃三回").timesPerDay).toEqual([3, 3]);
+    expect(extractFrequency("一天里要吃3遍").timesPerDay).toEqual([3, 3]);
+    expect(extractFrequency("3次/日").timesPerDay).toEqual([3, 3]);
+    expect(extractFrequency("三次一天").timesPerDay).toEqual([3, 3]);
+  });
+  it("does not take a gap from meals or other medicines, or a rejected frequency, as the interval", () => {
+    expect(extractFrequency("饭后2小时再吃").intervalHours).toBeUndefined();
+    expect(extractFrequency("与益生菌间隔2小时服用").intervalHours).toBeUndefined();
+    expect(extractFrequency("不用4小时吃一次，间隔6到8小时就可以").intervalHours).toEqual([6, 8]);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { triage } from "./triage.js";
+import { fuzzyTermPattern, triage } from "./triage.js";
 
 const ids = (t: string, o = {}) => triage(t, o).redFlags.map((h) => h.id);
 
@@ -45,5 +45,23 @@ describe("triage", () => {
     expect(ids("孩子今天尿很少")).toEqual(["severe_dehydration"]);
     expect(ids("孩子11岁，睾丸突然剧烈疼痛")).toEqual(["testicular_pain"]);
     expect(ids("孩子呼吸平稳，不费劲")).toEqual([]);
+  });
+});
+
+describe("looser phrasings of signs", () => {
+  it("fills degree, quantity and direction slots of a sign's wording", () => {
+    expect(fuzzyTermPattern("不吃奶")).toBeNull();
+    expect(new RegExp(fuzzyTermPattern("叫不醒")!).test("叫不太醒")).toBe(true);
+    expect(new RegExp(fuzzyTermPattern("吞了纽扣电池")!).test("吞了一颗纽扣电池")).toBe(true);
+    expect(new RegExp(fuzzyTermPattern("双眼上翻")!).test("双眼往上翻")).toBe(true);
+  });
+  it("finds signs written with extra words, and still respects negation", () => {
+    expect(ids("孩子3岁，一直睡，叫不太醒，发烧39度")).toContain("unconscious");
+    expect(ids("宝宝10个月，睡得很沉，喊也喊不醒")).toContain("unconscious");
+    expect(ids("孩子2岁，吞了一颗纽扣电池")).toContain("poisoning");
+    expect(ids("孩子1岁，发烧，刚才抽了一下，眼睛往上翻")).toContain("convulsion");
+    expect(ids("宝宝5个月，哭得嘴唇有点发紫")).toContain("cyanosis");
+    expect(ids("孩子2岁，没有吞纽扣电池，也没有翻白眼")).toEqual([]);
+    expect(ids("孩子3岁，午睡叫醒后哭闹")).toEqual([]);
   });
 });
