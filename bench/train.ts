@@ -12,12 +12,14 @@
  *   tiny:  d=256, 4 layers, 4 heads, ffn 704, seq 256, batch 8
  *   small: d=768, 12 layers, 12 heads, ffn 2048, seq 512, batch 4
  * --profile wraps the kernels with timers and prints where a step's time goes.
- * On a shared machine other processes only slow steps down, so tokens/s and the ratio use each
- * engine's best step (means printed too), and MFU takes that step against sgemm measured right before
- * and after it.
+ * The two engines run alternately, one step each (PyTorch stays loaded in its child process between
+ * steps), so both see the same machine load; on a shared machine other processes only slow steps
+ * down, so tokens/s and the ratio use each engine's best step (means printed too), and MFU takes that
+ * step against the sgemm 1024^3 rate measured right before and after it.
  * Each config ends with one JSON line. Not a test.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createInterface } from "node:readline";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { AdamW, setBackend, Tape, zeroGrad, type Kernels } from "../src/engine/index.js";
@@ -80,76 +82,94 @@ function profiled(k: Kernels): { kernels: Kernels; times: Map<string, { s: numbe
   return { kernels: wrapped as unknown as Kernels, times };
 }
 
-/**
- * One training run. Before every step and after the last, sgemm 1024^3 is measured (best of 3), so
- * each step's MFU can be taken against the peak of the same moment: on a shared machine the load
- * changes within seconds and a peak measured minutes away gives MFU figures far off in either direction.
- */
-function runOurs(
-  c: BenchConfig,
-  native: Kernels,
-  profile: boolean,
-): { tokensPerS: number; stepS: number[]; peaks: number[]; losses: number[]; profile?: string } {
+interface StepResult {
+  s: number;
+  loss: number;
+}
+
+/** Our engine, set up for one config; step() runs forward + backward + AdamW once. */
+function oursTrainer(c: BenchConfig, native: Kernels, profile: boolean) {
   const prof = profile ? profiled(native) : null;
   setBackend(prof ? prof.kernels : native);
   const model = new CausalLM(parseConfig(hfConfig(c), `bench ${c.name}`), { seed: 0 });
   model.params.allocGrads();
   const params = model.parameters();
   const opt = new AdamW(params, { lr: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
-  const tokens = c.batch * c.seq;
   let seed = 12345;
-  const ids = Int32Array.from({ length: tokens }, () => {
+  const ids = Int32Array.from({ length: c.batch * c.seq }, () => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return seed % c.vocab;
   });
   const input = { ids, B: c.batch, T: c.seq, labels: ids };
   const tape = new Tape();
-  const stepS: number[] = [];
-  const peaks: number[] = [];
-  const losses: number[] = [];
-  let measured = 0;
-  for (let s = 0; s < c.warmup + c.steps; s++) {
-    if (s >= c.warmup) peaks.push(sgemmGflops(native, 1024, 3)); // direct calls: not in the profile
-    if (s === c.warmup && prof) prof.times.clear();
-    const t0 = process.hrtime.bigint();
-    zeroGrad(params);
-    const out = tape.run(() => model.loss(input));
-    tape.backward(out.loss);
-    opt.step();
-    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-    const loss = out.loss.item();
-    console.log(`ours  step ${s}: ${dt.toFixed(3)}s loss ${loss.toFixed(4)}`);
-    if (s >= c.warmup) {
-      stepS.push(dt);
-      losses.push(loss);
-      measured += dt;
-    }
-  }
-  peaks.push(sgemmGflops(native, 1024, 3));
-  let report: string | undefined;
-  if (prof) {
-    const rows = [...prof.times.entries()].sort((a, b) => b[1].s - a[1].s);
-    const inKernels = rows.reduce((a, [, v]) => a + v.s, 0);
-    const lines = rows.map(([name, v]) => `  ${name.padEnd(22)} ${(v.s / c.steps).toFixed(3)} s/step  ${((100 * v.s) / measured).toFixed(1).padStart(5)}%  ${(v.calls / c.steps).toFixed(0)} calls/step`);
-    lines.push(`  ${"(outside kernels)".padEnd(22)} ${((measured - inKernels) / c.steps).toFixed(3)} s/step  ${((100 * (measured - inKernels)) / measured).toFixed(1).padStart(5)}%`);
-    report = lines.join("\n");
-  }
-  return { tokensPerS: (tokens * c.steps) / measured, stepS, peaks, losses, profile: report };
+  return {
+    step(): StepResult {
+      const t0 = process.hrtime.bigint();
+      zeroGrad(params);
+      const out = tape.run(() => model.loss(input));
+      tape.backward(out.loss);
+      opt.step();
+      return { s: Number(process.hrtime.bigint() - t0) / 1e9, loss: out.loss.item() };
+    },
+    /** forget the warm-up steps' kernel times */
+    resetProfile(): void {
+      prof?.times.clear();
+    },
+    /** per-kernel share of `total` seconds over `steps` steps */
+    profileReport(total: number, steps: number): string | undefined {
+      if (!prof) return undefined;
+      const rows = [...prof.times.entries()].sort((a, b) => b[1].s - a[1].s);
+      const inKernels = rows.reduce((a, [, v]) => a + v.s, 0);
+      const pct = (x: number) => ((100 * x) / total).toFixed(1).padStart(5);
+      const lines = rows.map(([name, v]) => `  ${name.padEnd(22)} ${(v.s / steps).toFixed(3)} s/step  ${pct(v.s)}%  ${(v.calls / steps).toFixed(0)} calls/step`);
+      lines.push(`  ${"(outside kernels)".padEnd(22)} ${((total - inKernels) / steps).toFixed(3)} s/step  ${pct(total - inKernels)}%`);
+      return lines.join("\n");
+    },
+  };
 }
 
-function runTorch(c: BenchConfig, threads: number): { stepS: number[] | null; note: string } {
-  const script = fileURLToPath(new URL("./train_torch.py", import.meta.url));
-  const python = process.env.PEDGPT_TORCH_PYTHON ?? "/usr/bin/python3";
-  const args = JSON.stringify({ d: c.d, layers: c.layers, heads: c.heads, ffn: c.ffn, vocab: c.vocab, seq: c.seq, batch: c.batch, steps: c.steps, warmup: c.warmup, threads });
-  const r = spawnSync(python, [script, args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 24 });
-  if (r.error || r.status !== 0) {
-    const why = r.error ? r.error.message : (r.stderr || "").trim().split("\n").slice(-3).join(" | ");
-    return { stepS: null, note: `PyTorch reference did not run (${python} ${script}): ${why}. Needs python3-torch (apt) or PEDGPT_TORCH_PYTHON.` };
+/**
+ * PyTorch in a child process (bench/train_torch.py --interactive) that runs one step per request, so
+ * the bench can alternate the two engines step by step and both see the same machine load.
+ */
+class TorchTrainer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+  private stderrTail = "";
+
+  private constructor(child: ChildProcessWithoutNullStreams) {
+    this.child = child;
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    child.stderr.on("data", (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-2000)));
   }
-  process.stdout.write((r.stderr || "").replace(/^/gm, "  "));
-  const last = r.stdout.trim().split("\n").pop() ?? "";
-  const res = JSON.parse(last) as { step_s: number[]; torch: string; threads: number };
-  return { stepS: res.step_s, note: `torch ${res.torch}, ${res.threads} threads` };
+
+  static async start(c: BenchConfig, threads: number): Promise<{ trainer: TorchTrainer | null; note: string }> {
+    const script = fileURLToPath(new URL("./train_torch.py", import.meta.url));
+    const python = process.env.PEDGPT_TORCH_PYTHON ?? "/usr/bin/python3";
+    const cfg = JSON.stringify({ d: c.d, layers: c.layers, heads: c.heads, ffn: c.ffn, vocab: c.vocab, seq: c.seq, batch: c.batch, steps: c.steps, warmup: c.warmup, threads });
+    const t = new TorchTrainer(spawn(python, [script, cfg, "--interactive"], { stdio: ["pipe", "pipe", "pipe"] }));
+    const spawnError = new Promise<string>((resolve) => t.child.on("error", (e) => resolve(e.message)));
+    const first = await Promise.race([t.lines.next().then((r) => (r.done ? null : r.value)), spawnError.then(() => null)]);
+    if (first === null) {
+      const why = (await Promise.race([spawnError, Promise.resolve("")])) || t.stderrTail.trim().split("\n").slice(-2).join(" | ");
+      t.child.kill();
+      return { trainer: null, note: `PyTorch reference did not start (${python} ${script}): ${why}. Needs python3-torch (apt) or PEDGPT_TORCH_PYTHON.` };
+    }
+    const hello = JSON.parse(first) as { torch: string; threads: number };
+    return { trainer: t, note: `torch ${hello.torch}, ${hello.threads} threads` };
+  }
+
+  async step(): Promise<StepResult> {
+    this.child.stdin.write("step\n");
+    const r = await this.lines.next();
+    if (r.done) throw new Error(`PyTorch reference exited during a step: ${this.stderrTail.trim().split("\n").slice(-3).join(" | ")}`);
+    const res = JSON.parse(r.value) as { step_s: number; loss: number };
+    return { s: res.step_s, loss: res.loss };
+  }
+
+  close(): void {
+    this.child.stdin.end("quit\n");
+  }
 }
 
 export default async function main(args: string[]): Promise<void> {
@@ -178,28 +198,53 @@ export default async function main(args: string[]): Promise<void> {
     if (flag("--steps")) c.steps = Number(flag("--steps"));
     if (flag("--batch")) c.batch = Number(flag("--batch"));
     console.log(`\n== train-${n}: d=${c.d} L=${c.layers} H=${c.heads} ffn=${c.ffn} V=${c.vocab} T=${c.seq} B=${c.batch}, ${c.warmup} warm-up + ${c.steps} timed steps`);
-    const ours = runOurs(c, native, args.includes("--profile"));
-    if (ours.profile) console.log(`per-kernel time (timed steps):\n${ours.profile}`);
+    const ours = oursTrainer(c, native, args.includes("--profile"));
+    const started = args.includes("--no-torch") ? { trainer: null, note: "skipped (--no-torch)" } : await TorchTrainer.start(c, threads);
+    const torch = started.trainer;
+    // Warm-up, then timed steps alternating ours / PyTorch, sgemm 1024^3 measured right before and
+    // after each of our steps (direct kernel calls, outside the profile).
+    const oursS: number[] = [], torchS: number[] = [], mfus: number[] = [], peaks: number[] = [];
     const flops = stepFlops(c);
     const tokens = c.batch * c.seq;
-    // On a shared machine other processes only ever slow a step down, so the best step of each engine
-    // is the comparable figure (means printed too). MFU of a step: its model FLOPs/s over the larger of
-    // the two sgemm peaks measured right before and right after it.
-    const mfus = ours.stepS.map((t, i) => flops / t / (Math.max(ours.peaks[i]!, ours.peaks[i + 1]!) * 1e9));
-    const bestIdx = ours.stepS.indexOf(Math.min(...ours.stepS));
-    const oursBest = ours.stepS[bestIdx]!;
-    const peakBest = Math.max(ours.peaks[bestIdx]!, ours.peaks[bestIdx + 1]!);
+    try {
+      for (let s = 0; s < c.warmup + c.steps; s++) {
+        const timed = s >= c.warmup;
+        if (s === c.warmup) ours.resetProfile();
+        const before = timed ? sgemmGflops(native, 1024, 3) : 0;
+        const o = ours.step();
+        const after = timed ? sgemmGflops(native, 1024, 3) : 0;
+        const t = torch ? await torch.step() : null;
+        const peak = Math.max(before, after);
+        console.log(
+          `step ${s}${timed ? "" : " (warm-up)"}: ours ${o.s.toFixed(3)}s loss ${o.loss.toFixed(4)}` +
+            (t ? ` | torch ${t.s.toFixed(3)}s loss ${t.loss.toFixed(4)}` : "") +
+            (timed ? ` | sgemm ${before.toFixed(0)}/${after.toFixed(0)} GFLOP/s, MFU ${((100 * flops) / o.s / (peak * 1e9)).toFixed(1)}%` : ""),
+        );
+        if (!timed) continue;
+        oursS.push(o.s);
+        if (t) torchS.push(t.s);
+        peaks.push(peak);
+        mfus.push(flops / o.s / (peak * 1e9));
+      }
+    } finally {
+      torch?.close();
+    }
+    const total = oursS.reduce((a, b) => a + b, 0);
+    const report = ours.profileReport(total, c.steps);
+    if (report) console.log(`per-kernel time (timed steps):\n${report}`);
+    // On a shared machine other processes only ever slow a step down, so each engine's best step is
+    // the comparable figure (means printed too); MFU is that step's against the sgemm of its moment.
+    const bestIdx = oursS.indexOf(Math.min(...oursS));
+    const oursBest = oursS[bestIdx]!;
     const mfu = mfus[bestIdx]!;
-    console.log(`sgemm 1024^3 around the timed steps: ${ours.peaks.map((p) => p.toFixed(0)).join(", ")} GFLOP/s`);
-    console.log(`ours: best step ${oursBest.toFixed(3)}s = ${(tokens / oursBest).toFixed(0)} tokens/s (mean ${ours.tokensPerS.toFixed(0)}), ${(flops / oursBest / 1e9).toFixed(1)} model GFLOP/s`);
-    console.log(`MFU per step: ${mfus.map((m) => (100 * m).toFixed(1) + "%").join(", ")}; best step ${(100 * mfu).toFixed(1)}% of ${peakBest.toFixed(1)} GFLOP/s`);
-    const torch = args.includes("--no-torch") ? { stepS: null, note: "skipped (--no-torch)" } : runTorch(c, threads);
-    const torchBest = torch.stepS ? Math.min(...torch.stepS) : null;
-    if (torch.stepS && torchBest !== null) {
-      const mean = torch.stepS.reduce((a, b) => a + b, 0) / torch.stepS.length;
-      console.log(`torch: best step ${torchBest.toFixed(3)}s = ${(tokens / torchBest).toFixed(0)} tokens/s (mean ${(tokens / mean).toFixed(0)}) (${torch.note})`);
+    const peakBest = peaks[bestIdx]!;
+    console.log(`ours:  best step ${oursBest.toFixed(3)}s = ${(tokens / oursBest).toFixed(0)} tokens/s (mean ${((tokens * oursS.length) / total).toFixed(0)}), ${(flops / oursBest / 1e9).toFixed(1)} model GFLOP/s, MFU ${(100 * mfu).toFixed(1)}% of ${peakBest.toFixed(0)} GFLOP/s`);
+    const torchBest = torchS.length > 0 ? Math.min(...torchS) : null;
+    if (torchBest !== null) {
+      const mean = torchS.reduce((a, b) => a + b, 0) / torchS.length;
+      console.log(`torch: best step ${torchBest.toFixed(3)}s = ${(tokens / torchBest).toFixed(0)} tokens/s (mean ${(tokens / mean).toFixed(0)}) (${started.note})`);
     } else {
-      console.log(`torch: n/a (${torch.note})`);
+      console.log(`torch: n/a (${started.note})`);
     }
     const oursTps = tokens / oursBest;
     const refTps = torchBest === null ? null : tokens / torchBest;

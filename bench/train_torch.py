@@ -7,6 +7,8 @@ Run by bench/train.ts with the Debian interpreter that sees python3-torch 1.13:
     /usr/bin/python3 bench/train_torch.py '{"d":768,"layers":12,"heads":12,"ffn":2048,"vocab":32000,
                                             "seq":512,"batch":4,"steps":3,"warmup":1,"threads":2}'
 Prints progress on stderr and one JSON line on stdout: {"tokens_per_s": ..., "step_s": [...], "loss": [...]}.
+With --interactive after the JSON config it runs one step per "step" line read from stdin instead
+(bench/train.ts uses this to alternate PyTorch and our engine step by step).
 A benchmark, not a reference implementation: its numerics are not compared with ours here.
 """
 import json
@@ -94,24 +96,40 @@ class Llama(nn.Module):
 
 def main():
     cfg = json.loads(sys.argv[1])
+    interactive = "--interactive" in sys.argv[2:]
     torch.set_num_threads(cfg["threads"])
     torch.manual_seed(0)
     model = Llama(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
     B, T = cfg["batch"], cfg["seq"]
     ids = torch.randint(0, cfg["vocab"], (B, T))
-    times, losses = [], []
-    for s in range(cfg["warmup"] + cfg["steps"]):
+
+    def step():
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=False)
         loss = model(ids, ids)
         loss.backward()
         opt.step()
-        dt = time.perf_counter() - t0
-        print(f"torch step {s}: {dt:.3f}s loss {loss.item():.4f}", file=sys.stderr, flush=True)
+        return time.perf_counter() - t0, loss.item()
+
+    if interactive:
+        # One step per "step" line on stdin, one JSON line back per step: lets the caller alternate
+        # steps of both engines so that both see the same machine load.
+        print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+        for line in sys.stdin:
+            if line.strip() != "step":
+                break
+            dt, loss = step()
+            print(json.dumps({"step_s": dt, "loss": loss}), flush=True)
+        return
+
+    times, losses = [], []
+    for s in range(cfg["warmup"] + cfg["steps"]):
+        dt, loss = step()
+        print(f"torch step {s}: {dt:.3f}s loss {loss:.4f}", file=sys.stderr, flush=True)
         if s >= cfg["warmup"]:
             times.append(dt)
-            losses.append(loss.item())
+            losses.append(loss)
     print(json.dumps({"tokens_per_s": B * T * len(times) / sum(times), "step_s": times, "loss": losses,
                       "torch": torch.__version__, "threads": torch.get_num_threads()}))
 
