@@ -328,6 +328,12 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.timesPerDay = range(m[1]!, m[2]);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
+  // One dose with each meal: 一日三餐后, 三餐前.
+  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天)?\s*(${NUM})\s*(?:餐|顿饭)\s*(?:后|前|时|中)`, "g"))) {
+    if (taken(m.index!)) continue;
+    f.timesPerDay = range(m[1]!, undefined);
+    f.spans.push([m.index!, m.index! + m[0].length]);
+  }
   // Times of day each given a dose: 早晚各一次 (2), 早中晚各1片 (3), 早上和晚上各吃一袋 (2).
   for (const m of seg(new RegExp(String.raw`((?:${DAYPART})(?:\s*(?:、|和|及|与|,|，)?\s*(?:${DAYPART}))+)\s*各`, "g"))) {
     if (taken(m.index!)) continue;
@@ -344,13 +350,13 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
   };
   for (const m of seg(new RegExp(String.raw`(?:每|间隔|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}`, "g"))) if (!negated(m.index!)) interval(m[1]!, m[2], m.index!, m[0].length);
   // Interval without 每: 4小时一次, 4到6个小时吃一次, 6小时1剂.
-  for (const m of seg(new RegExp(String.raw`(?<![每隔\d.])(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:再|可|可以|就)?\s*${TAKE}?\s*(?:一|1)\s*(?:次|回|剂|顿)`, "g"))) {
+  for (const m of seg(new RegExp(String.raw`(?<![每隔\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:再|可|可以|就)?\s*${TAKE}?\s*(?:一|1)\s*(?:次|回|剂|顿)`, "g"))) {
     if (taken(m.index!)) continue;
     interval(m[1]!, m[2], m.index!, m[0].length);
   }
   // A repeat after N hours: 2小时后再吃一次, 过3个小时可以再喂, 隔2小时后重复.
-  for (const m of seg(new RegExp(String.raw`(过|等|隔)?\s*(?<![每\d.])(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(后|以后|之后)?\s*(?:如果?[^，。；,;]{0,6}?)?\s*(?:还|仍)?\s*(?:可|可以|能|就|需要|要)?\s*(?:再|重复|继续|又)\s*(?:${TAKE}|给药|用药|喂药)?`, "g"))) {
-    if (taken(m.index!) || (!m[1] && !m[4])) continue;
+  for (const m of seg(new RegExp(String.raw`(过|等|隔)?\s*(?<![每\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(后|以后|之后)?\s*(?:[^，。；,;\d内]{0,6}?)?\s*(?:还|仍)?\s*(?:可|可以|能|就|需要|要)?\s*(?:再|重复|继续|又)\s*(?:${TAKE}|给药|用药|喂药)?`, "g"))) {
+    if (taken(m.index!) || (!m[1] && !m[4]) || /(?:不要|别|不能|不可|不用|勿)\s*再/.test(m[0])) continue;
     interval(m[2]!, m[3], m.index!, m[0].length);
   }
   for (const m of seg(/every\s*(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:hours?|hrs?|h)\b/g)) {

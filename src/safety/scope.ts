@@ -17,7 +17,7 @@ const SCOPE_BREAK = /(?:而是|而要|而应|而该|改用|换用|换成|改成|
 /** Cues after a drug (same clause, or the next clause when that clause names no drug) that prohibit it. */
 const POST_PROHIBIT = /(?:(?:就|也|都|还|暂时|先)?(?:不要|不能|不可以?|不宜|不应该?|不该|别|切勿|勿|不需要|不用|无需|不必|没必要|没有必要|用不着)\s*(?:(?:再|继续|给孩子|给宝宝|给他|给她|自行|随便)\s*){0,3}(?:吃|用|服|喝|给|使用|服用|口服)|没必要|没有必要|用不着|犯不着|禁用|禁忌|不能用|不能使用|不宜使用|不宜用|不宜服用|不可使用|不可用|不推荐|不建议|应避免|需避免|要避免|须避免|避免使用|禁止使用|不适用|不适合|是禁止|不要用|不要使用|不要服用|不要吃|不能吃|不可以吃|不可以用|不应使用|不应用于|已被禁止|被禁用|风险大于|弊大于利|不再推荐)/g;
 /** Cues after a drug that make the sentence a warning about the drug, not a recommendation of it. */
-const POST_RISK = /(?:可能引起|可引起|会引起|可导致|会导致|可能导致|引起|导致|诱发|有[^，。]{0,6}风险|副作用|不良反应|毒性|中毒|过量)/g;
+const POST_RISK = /(?:不安全|很危险|有危险|可能引起|可引起|会引起|可导致|会导致|可能导致|引起|导致|诱发|有[^，。]{0,6}风险|副作用|不良反应|毒性|中毒|过量)/g;
 /** Cues before a symptom that negate it. */
 const PRE_NEGATE_SYMPTOM = /(?:没有|没|无|未|不|否认|并无|并未|未见|未出现|不伴|不伴有|排除)\s*(?:出现|发生|发现|伴有|伴)?\s*$/;
 /** Cues that open a hypothetical ("如果出现…"). */
