@@ -37,7 +37,7 @@ function byteAlphabet(): number[] {
 }
 
 const POS_BITS = 2 ** 26; // heap key = rank * POS_BITS + byte position of the left symbol
-const MAX_CACHED_PIECE = 256; // code units; longer pieces are merged every time (as the library does)
+const MAX_CACHED_PIECE = 8; // code units; see maxCachedPiece
 const CACHE_GENERATION = 50_000; // entries per cache generation
 
 /** Open-addressing hash table (a, b) -> merge rank, with the last rank winning for duplicate merges. */
@@ -106,6 +106,12 @@ export class ByteLevelBpeEncoder {
   private readonly added = new Map<string, number>();
   private readonly addedFirst = new Set<number>();
   private readonly addedByFirst = new Map<number, string[]>(); // candidates, longest first
+  /**
+   * Pieces shorter than this (code units) are cached. Measured on real Chinese text, looking up longer pieces
+   * (whole clauses, nearly all unique) costs more in string hashing and garbage than the merges it saves;
+   * short pieces (punctuation, digits, Latin words) repeat and gain. 0 turns the cache off.
+   */
+  maxCachedPiece = MAX_CACHED_PIECE;
   private cache = new Map<string, number[]>();
   private older = new Map<string, number[]>();
   // Work buffers, grown on demand and reused across pieces.
@@ -282,17 +288,20 @@ export class ByteLevelBpeEncoder {
   }
 
   private piece(p: string, out: number[]): void {
+    if (p.length >= this.maxCachedPiece) {
+      const fresh = this.bpe(p);
+      for (let i = 0; i < fresh.length; i++) out.push(fresh[i]!);
+      return;
+    }
     let ids = this.cache.get(p);
     if (ids === undefined) {
       ids = this.older.get(p);
       if (ids === undefined) ids = this.bpe(p);
-      if (p.length < MAX_CACHED_PIECE) {
-        if (this.cache.size >= CACHE_GENERATION) {
-          this.older = this.cache;
-          this.cache = new Map();
-        }
-        this.cache.set(p, ids);
+      if (this.cache.size >= CACHE_GENERATION) {
+        this.older = this.cache;
+        this.cache = new Map();
       }
+      this.cache.set(p, ids);
     }
     for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
   }

@@ -50,12 +50,14 @@ export class HfTokenizer implements Tokenizer {
   /**
    * @param options.fastBpe encode byte-level BPE files with bytelevel_bpe.ts, or else replace the library's BPE
    *   merge loop with ours (same results, tested). Defaults to true; false gives the library alone.
+   * @param options.pieceCache cache pre-token -> ids in the byte-level fast path. Defaults to true; false only
+   *   to measure the merge loop itself.
    */
   constructor(
     tokenizerJson: unknown,
     readonly config: TokenizerConfig = emptyConfig(),
     readonly file = "tokenizer.json",
-    options: { fastBpe?: boolean } = {},
+    options: { fastBpe?: boolean; pieceCache?: boolean } = {},
   ) {
     if (typeof tokenizerJson !== "object" || tokenizerJson === null || !("model" in tokenizerJson)) {
       throw new TokenizerError(`${file}: not a tokenizer.json (no "model" object)`);
@@ -75,6 +77,7 @@ export class HfTokenizer implements Tokenizer {
     const wantFast = options.fastBpe ?? true;
     const fast = wantFast ? ByteLevelBpeEncoder.create(json, this.lib) : null;
     this.fast = fast instanceof ByteLevelBpeEncoder ? fast : null;
+    if (this.fast !== null && options.pieceCache === false) this.fast.maxCachedPiece = 0;
     this.fastEncode = this.fast !== null;
     this.fastEncodeUnsupported = typeof fast === "string" ? fast : null;
     // The merge-loop replacement serves files the whole-encode path cannot take (and the probe below).
@@ -120,7 +123,7 @@ export class HfTokenizer implements Tokenizer {
   }
 
   /** Loads tokenizer.json (and tokenizer_config.json beside it when present). */
-  static fromFiles(tokenizerJsonPath: string, configPath?: string, options: { fastBpe?: boolean } = {}): HfTokenizer {
+  static fromFiles(tokenizerJsonPath: string, configPath?: string, options: { fastBpe?: boolean; pieceCache?: boolean } = {}): HfTokenizer {
     const json = readJson(tokenizerJsonPath);
     const cfg = configPath ? readTokenizerConfig(configPath) : emptyConfig();
     return new HfTokenizer(json, cfg, tokenizerJsonPath, options);
