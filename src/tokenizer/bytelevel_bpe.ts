@@ -104,7 +104,7 @@ export class ByteLevelBpeEncoder {
   private readonly splitter: Splitter;
   /** Added tokens by content, and a first-code-unit filter so most positions skip the trie entirely. */
   private readonly added = new Map<string, number>();
-  private readonly addedFirst = new Set<number>();
+  private readonly addedFirst = new Uint8Array(65536); // 1 where an added token starts with this code unit
   private readonly addedByFirst = new Map<number, string[]>(); // candidates, longest first
   /**
    * Pieces shorter than this (code units) are cached. Measured on real Chinese text, looking up longer pieces
@@ -146,7 +146,7 @@ export class ByteLevelBpeEncoder {
     for (const t of lib.added_tokens) this.added.set(t.content, t.id);
     for (const content of this.added.keys()) {
       const c = content.charCodeAt(0);
-      this.addedFirst.add(c);
+      this.addedFirst[c] = 1;
       const list = this.addedByFirst.get(c) ?? [];
       list.push(content);
       this.addedByFirst.set(c, list);
@@ -224,7 +224,7 @@ export class ByteLevelBpeEncoder {
     let start = 0;
     for (let i = 0; i < n; ) {
       const c = text.charCodeAt(i);
-      if (this.addedFirst.has(c)) {
+      if (this.addedFirst[c] === 1) {
         const hit = this.addedAt(text, i, c);
         if (hit !== null) {
           if (i > start) this.section(text.slice(start, i), out, true);
@@ -289,21 +289,30 @@ export class ByteLevelBpeEncoder {
 
   private piece(p: string, out: number[]): void {
     if (p.length >= this.maxCachedPiece) {
-      const fresh = this.bpe(p);
-      for (let i = 0; i < fresh.length; i++) out.push(fresh[i]!);
+      this.bpe(p, out);
       return;
     }
     let ids = this.cache.get(p);
     if (ids === undefined) {
       ids = this.older.get(p);
-      if (ids === undefined) ids = this.bpe(p);
-      if (this.cache.size >= CACHE_GENERATION) {
-        this.older = this.cache;
-        this.cache = new Map();
+      if (ids === undefined) {
+        const start = out.length;
+        this.bpe(p, out);
+        ids = out.slice(start);
+        this.store(p, ids);
+        return;
       }
-      this.cache.set(p, ids);
+      this.store(p, ids);
     }
     for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
+  }
+
+  private store(p: string, ids: number[]): void {
+    if (this.cache.size >= CACHE_GENERATION) {
+        this.older = this.cache;
+        this.cache = new Map();
+    }
+    this.cache.set(p, ids);
   }
 
   /** UTF-8 bytes of `p` into this.bytes (lone surrogates become U+FFFD, as TextEncoder does); returns the count. */
@@ -342,15 +351,18 @@ export class ByteLevelBpeEncoder {
     return n;
   }
 
-  /** BPE of one piece: lowest rank first, leftmost on ties, as the library orders its queue. */
-  private bpe(p: string): number[] {
+  /** BPE of one piece, ids appended to `out`: lowest rank first, leftmost on ties, as the library orders its queue. */
+  private bpe(p: string, out: number[]): void {
     const n = this.utf8(p);
     const bytes = this.bytes;
     if (this.ignoreMerges) {
       let s = "";
       for (let i = 0; i < n; i++) s += String.fromCharCode(this.alphabet[bytes[i]!]!);
       const whole = this.ids.get(s);
-      if (whole !== undefined) return [whole];
+      if (whole !== undefined) {
+        out.push(whole);
+        return;
+      }
     }
     if (n >= POS_BITS) throw new TokenizerError(`tokenizer.json: a single pre-token of ${n} bytes is too long to encode`);
     if (this.sym.length < n) {
@@ -411,18 +423,16 @@ export class ByteLevelBpeEncoder {
         }
       }
     }
-    const ids: number[] = [];
     for (let i = 0; i >= 0; i = next[i]!) {
       const id = sym[i]!;
-      if (id >= 0) ids.push(id);
-      else if (this.unkId !== null) ids.push(this.unkId);
+      if (id >= 0) out.push(id);
+      else if (this.unkId !== null) out.push(this.unkId);
       else {
         // The library drops such a piece silently; refuse instead.
         const t = String.fromCharCode(this.alphabet[bytes[i]!]!);
         throw new TokenizerError(`tokenizer.json: text piece ${JSON.stringify(t)} is not in the vocabulary and the model has no unk_token`);
       }
     }
-    return ids;
   }
 }
 
