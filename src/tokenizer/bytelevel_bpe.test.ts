@@ -64,11 +64,18 @@ function llama3(): Json {
   (json.pre_tokenizer as { pretokenizers: Array<Record<string, unknown>> }).pretokenizers[0]!.pattern = { Regex: LLAMA3_SPLIT };
   (json.model as Record<string, unknown>).ignore_merges = true;
   const bos = { SpecialToken: { id: "<|begin_of_text|>", type_id: 0 } };
+  // As in Meta's file: ByteLevel then TemplateProcessing, in a Sequence.
   json.post_processor = {
-    type: "TemplateProcessing",
-    single: [bos, { Sequence: { id: "A", type_id: 0 } }],
-    pair: [bos, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "<|begin_of_text|>", type_id: 1 } }, { Sequence: { id: "B", type_id: 1 } }],
-    special_tokens: { "<|begin_of_text|>": { id: "<|begin_of_text|>", ids: [ids["<|begin_of_text|>"]], tokens: ["<|begin_of_text|>"] } },
+    type: "Sequence",
+    processors: [
+      { type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true },
+      {
+        type: "TemplateProcessing",
+        single: [bos, { Sequence: { id: "A", type_id: 0 } }],
+        pair: [bos, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "<|begin_of_text|>", type_id: 1 } }, { Sequence: { id: "B", type_id: 1 } }],
+        special_tokens: { "<|begin_of_text|>": { id: "<|begin_of_text|>", ids: [ids["<|begin_of_text|>"]], tokens: ["<|begin_of_text|>"] } },
+      },
+    ],
   };
   return json;
 }
@@ -122,6 +129,7 @@ describe("byte-level BPE fast encode", () => {
       const fast = new HfTokenizer(json, cfg, `${name}/tokenizer.json`);
       expect(fast.fastEncodeUnsupported).toBeNull();
       expect(fast.fastEncode).toBe(true);
+      expect(fast.addBos).toBe(name === "trained" || name === "llama3");
       // The oracle: the library itself, unmodified, with the same options our wrapper passes it.
       const lib = new HfLibTokenizer(json, { clean_up_tokenization_spaces: false });
       const bad: string[] = [];

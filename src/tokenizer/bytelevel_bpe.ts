@@ -168,8 +168,12 @@ export class ByteLevelBpeEncoder {
     if (lib.config?.remove_space === true || lib.config?.do_lowercase_and_remove_accent) return "remove_space / lowercase config";
     const norm = json.normalizer as Json | null;
     if (norm != null && norm.type !== "NFC") return `normalizer ${String(norm.type)}`;
+    // The caller adds the post-processor's fixed prefix/suffix; these types add nothing else (Llama 3 uses a
+    // Sequence of ByteLevel and TemplateProcessing).
     const post = json.post_processor as Json | null;
-    if (post != null && post.type !== "ByteLevel" && post.type !== "TemplateProcessing") return `post-processor ${String(post.type)}`;
+    const postOk = (p: Json): boolean =>
+      p.type === "ByteLevel" || p.type === "TemplateProcessing" || (p.type === "Sequence" && Array.isArray(p.processors) && (p.processors as Json[]).every(postOk));
+    if (post != null && !postOk(post)) return `post-processor ${String(post.type)}`;
     const splitter = ByteLevelBpeEncoder.splitterOf(json.pre_tokenizer as Json | null, lib.pre_tokenizer);
     if (typeof splitter === "string") return splitter;
     for (const t of lib.added_tokens) {
