@@ -75,6 +75,16 @@ describe("natural phrasing of doses, classes and signs", () => {
     expect(kinds("医生开的是阿奇霉素，它属于大环内酯类抗生素。", "孩子6岁")).toEqual([]);
     expect(kinds("孩子吃了布洛芬还发烧，这是病毒感染的表现，不需要抗生素。", "孩子3岁")).toEqual([]);
   });
+  it("reads appositives, 算是, and a clause that continues the subject without a pronoun", () => {
+    expect(kinds("溴己新不是化痰药，而是肌松药。", "孩子5岁")).toEqual(["wrong_class:bromhexine"]);
+    expect(kinds("溴己新，一种肌肉松弛剂，能让气道放松。", "孩子5岁")).toEqual(["wrong_class:bromhexine"]);
+    expect(kinds("溴己新算是一种肌松药。", "孩子5岁")).toEqual(["wrong_class:bromhexine"]);
+    expect(kinds("氨溴索不是抗生素，是祛痰药。", "孩子5岁")).toEqual([]);
+  });
+  it("flags an answer that allows more doses a day than the maximum", () => {
+    expect(kinds("布洛芬混悬液每次5ml，一天最多可以吃6次。", "孩子3岁，14kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen"]);
+    expect(kinds("布洛芬混悬液每次5ml，每6小时一次，一天最多4次。", "孩子3岁，14kg，发烧")).toEqual([]);
+  });
   it("reads 激素 alone as a corticosteroid claim, but not inside 生长激素", () => {
     expect(kinds("孟鲁司特钠作为一种激素，不能长期吃。", "孩子5岁")).toEqual(["wrong_class:montelukast"]);
     expect(kinds("布地奈德是激素，但雾化剂量很小；孟鲁司特不是激素，它是白三烯受体拮抗剂。", "孩子4岁")).toEqual([]);

@@ -189,7 +189,9 @@ function patientInfo(kb: SafetyKnowledge, answer: string, question: string, opti
 
 // ---- rule: wrong class claims ----------------------------------------------------------------
 
-const COPULA_AFTER = /^\s*(?:[（(][^）)]{0,12}[）)])?\s*(?:[^，。；,;！？!?不非没无]{0,6}?)(?:都|均|也|则|同样|就|本身|其实|实际上)?\s*(?:是|属于|属|为|系|作为|归属于|归为|乃|即)\s*(?:一种|一类|一个|一款|常用的?|常见的?|典型的?|临床常用的?|儿科常用的?|非处方的?|处方的?|强效的?|温和的?|广谱的?|中枢性的?|外周性的?|口服的?|第[一二三四]代的?|很好的?|有效的?|安全的?|\s)*(?:[^，。；,;！？!?不非没无]{1,8}的\s*)?$/;
+const COPULA_AFTER = /^\s*(?:[（(][^）)]{0,12}[）)])?\s*(?:[^，。；,;！？!?不非没无]{0,6}?)(?:都|均|也|则|同样|就|本身|其实|实际上)?\s*(?:是|属于|属|为|系|作为|归属于|归为|乃|即|算是|算作)\s*(?:一种|一类|一个|一款|常用的?|常见的?|典型的?|临床常用的?|儿科常用的?|非处方的?|处方的?|强效的?|温和的?|广谱的?|中枢性的?|外周性的?|口服的?|第[一二三四]代的?|很好的?|有效的?|安全的?|\s)*(?:[^，。；,;！？!?不非没无]{1,8}的\s*)?$/;
+/** An appositive after a comma ("溴己新，一种肌肉松弛剂，…"). */
+const APPOSITIVE_AFTER = /^\s*[，,]\s*(?:这是|即|也就是|属于)?\s*(?:一种|一类)\s*(?:常用的?|常见的?|儿科常用的?)?\s*$/;
 const PAREN_AFTER = /^\s*[（(]\s*(?:一种|是|属于)?\s*$/;
 const ETC_AFTER = /^\s*(?:等|之类的?|这类|这种|这样的|这一类|一类的?|等等)\s*(?:的)?\s*(?:常用|常见)?\s*(?:的)?\s*$/;
 const EXAMPLE_AFTER_COMMA = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*[，,]\s*(?:例如|比如|如|像|包括)\s*$/;
@@ -248,7 +250,7 @@ function checkClassClaims(ctx: Ctx): void {
         if (c.drug) break;
         const between = norm.slice(items[i]!.end, c.start);
         if (between.length > 24 || /[。！？!?；;\n]/.test(between)) break;
-        if (COPULA_AFTER.test(between) || PAREN_AFTER.test(between) || ETC_AFTER.test(between)) {
+        if (COPULA_AFTER.test(between) || PAREN_AFTER.test(between) || ETC_AFTER.test(between) || APPOSITIVE_AFTER.test(between)) {
           claim(i, k);
           break;
         }
@@ -270,6 +272,7 @@ function checkClassClaims(ctx: Ctx): void {
 
 /** A pronoun opening a clause that refers back to the drug last named ("…（肠虫清），这是一种抗生素"). */
 const ANAPHOR = /^\s*(?:而|且|但)?\s*(这些药|这两种药|这几种药|它们|这些|这个药|这种药|这药|该药|此药|这个|这种|它|这|其|后者)(?:物|品)?\s*/;
+const ZERO_SUBJECT = /^\s*(?:而|其实|实际上|实际)?\s*(?:是|属于|属)\s*(?:一种|一类|常用的?|常见的?|\s)*$/;
 const PLURAL_ANAPHOR = /^(?:这些药|这两种药|这几种药|它们|这些)$/;
 
 /**
@@ -283,7 +286,10 @@ function anaphoricClaims(norm: string, items: { start: number; end: number; drug
     const cs = clauseStart(norm, c.start);
     const head = norm.slice(cs, c.start);
     const a = ANAPHOR.exec(head);
-    if (!a || !COPULA_AFTER.test(head.slice(a[0].length))) return;
+    // No pronoun: a clause that opens with the copula continues the previous clause's subject
+    // ("溴己新不是化痰药，而是肌松药").
+    const zero = !a && ZERO_SUBJECT.test(head);
+    if (!zero && (!a || !COPULA_AFTER.test(head.slice(a[0].length)))) return;
     let d = -1;
     for (let j = k - 1; j >= 0; j--) {
       if (items[j]!.end > cs) continue;
@@ -295,7 +301,9 @@ function anaphoricClaims(norm: string, items: { start: number; end: number; drug
     // The previous sentence counts only when the pronoun opens its own sentence.
     const opensSentence = cs === 0 || /[。！？!?；;\n]/.test(norm[cs - 1]!);
     if (gap.length > 60 || sentenceBreaks > 1 || (sentenceBreaks === 1 && !opensSentence)) return;
-    claim(d, k, PLURAL_ANAPHOR.test(a[1]!));
+    // Without a pronoun the subject must be the previous clause's, in the same sentence.
+    if (zero && (sentenceBreaks > 0 || norm.slice(clauseStart(norm, Math.max(0, cs - 1)), cs).indexOf(norm.slice(items[d]!.start, items[d]!.end)) < 0)) return;
+    claim(d, k, !!a && PLURAL_ANAPHOR.test(a[1]!));
   });
 }
 
@@ -448,6 +456,14 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.interval-too-short", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}给药间隔 ${freq.intervalHours[0]} 小时短于最短间隔 ${resolved.intervalHours[0]} 小时，每日次数将超过上限${resolved.maxDosesPerDay ? `（每日最多 ${resolved.maxDosesPerDay} 次）` : ""}`,
         citations: cites, details: { statedIntervalHours: freq.intervalHours, minIntervalHours: resolved.intervalHours[0] },
+      });
+    }
+    // An answer that allows more doses a day than the maximum ("一天最多可以吃6次") breaks it too.
+    if (!freq.timesPerDay && freq.maxTimesPerDay !== undefined && resolved.maxDosesPerDay !== undefined && freq.maxTimesPerDay > resolved.maxDosesPerDay) {
+      pushFinding(ctx, {
+        type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]),
+        message: `${drug.nameZh}允许每日最多 ${freq.maxTimesPerDay} 次，超过每日最多 ${resolved.maxDosesPerDay} 次`,
+        citations: cites, details: { statedMaxTimesPerDay: freq.maxTimesPerDay, maxDosesPerDay: resolved.maxDosesPerDay },
       });
     }
     if (freq.timesPerDay && resolved.maxDosesPerDay !== undefined && freq.timesPerDay[1] > resolved.maxDosesPerDay && !(freq.dividedInto)) {

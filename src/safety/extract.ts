@@ -309,7 +309,7 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     re.lastIndex = from;
     return [...norm.matchAll(re)].filter((m) => m.index! >= from);
   };
-  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|24小时内?|每24小时)\s*(?:不超过|不要超过|最多|不宜超过|不得超过|不能超过|不可超过|至多)\s*(${NUM})\s*次|(?:不超过|不要超过|最多|不宜超过|至多)\s*(${NUM})\s*次\s*[/／]\s*(?:日|天|24小时)`, "g"))) {
+  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|24小时内?|每24小时)\s*(?:不超过|不要超过|最多|不宜超过|不得超过|不能超过|不可超过|至多)\s*(?:可以|可|能|只能)?\s*${TAKE}?\s*(${NUM})\s*(?:次|回|遍)|(?:不超过|不要超过|最多|不宜超过|至多)\s*(${NUM})\s*次\s*[/／]\s*(?:日|天|24小时)`, "g"))) {
     f.maxTimesPerDay = parseNumber(m[1] ?? m[2]!);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }

@@ -63,5 +63,9 @@ describe("looser phrasings of signs", () => {
     expect(ids("宝宝5个月，哭得嘴唇有点发紫")).toContain("cyanosis");
     expect(ids("孩子2岁，没有吞纽扣电池，也没有翻白眼")).toEqual([]);
     expect(ids("孩子3岁，午睡叫醒后哭闹")).toEqual([]);
+    expect(ids("孩子3岁，头撞到桌角，吐了两次")).toContain("head_injury_warning");
+    expect(ids("孩子3岁，头撞到桌角，起了个包，没有呕吐")).toEqual([]);
+    expect(ids("孩子2岁，把奶奶的降压药吃了")).toContain("poisoning");
+    expect(ids("孩子3岁，咳嗽，没有呼吸困难")).toEqual([]);
   });
 });

@@ -141,26 +141,28 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
     hits.push({ id: flag.id, nameZh: flag.nameZh, action: flag.action, actionZh: a.zh, level: a.level, evidence: ev, citations: flag.citationNames });
   };
 
+  // A sign that counts only with another one (head injury with vomiting): the other must be live too.
+  const cooccurs = (flag: RedFlag) => {
+    if (flag.condition?.type !== "cooccur") return true;
+    return flag.condition.terms.some((t) => {
+      for (let i = text.indexOf(t); i >= 0; i = text.indexOf(t, i + 1)) if (live(i)) return true;
+      return false;
+    });
+  };
+
   const termHits = matcherFor(kb).scan(text);
   for (const m of termHits) {
     const flag = m.payload;
     if (!live(m.start) || !ageFits(kb, flag, ageMonths)) continue;
     if (flag.exclude?.some((x) => covered(text, x, m.start, m.end))) continue;
-    if (flag.condition?.type === "cooccur") {
-      const co = flag.condition.terms.some((t) => {
-        for (let i = text.indexOf(t); i >= 0; i = text.indexOf(t, i + 1)) if (live(i)) return true;
-        return false;
-      });
-      if (!co) continue;
-    }
+    if (!cooccurs(flag)) continue;
     add(flag, { start: m.start, end: m.end, text: m.term });
   }
 
   const norm = normalize(text);
   for (const flag of kb.redFlags) {
-    if (seen.has(flag.id) || !ageFits(kb, flag, ageMonths)) continue;
+    if (seen.has(flag.id) || !ageFits(kb, flag, ageMonths) || !cooccurs(flag)) continue;
     for (const p of patternsFor(kb, flag)) {
-      if (flag.condition?.type === "cooccur") break;
       p.lastIndex = 0;
       const m = [...norm.matchAll(p)].find((x) => live(x.index!) && !flag.exclude?.some((e) => covered(text, e, x.index!, x.index! + x[0].length)));
       if (m) {
