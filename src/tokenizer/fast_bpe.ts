@@ -7,6 +7,8 @@
  * One deliberate difference: a piece with no id and no unk token is an error here, not silently dropped.
  * Normalisation, pre-tokenisation, added tokens and post-processing stay the library's. Models with
  * dropout or subword prefixes/suffixes are left untouched. Parity with the library is tested.
+ * Byte-level BPE files that bytelevel_bpe.ts can encode end to end do not use this; it serves the rest
+ * (e.g. NFKC normalisers, byte fallback, lstrip/rstrip added tokens).
  */
 
 import { TokenizerError } from "./errors.js";
