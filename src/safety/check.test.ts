@@ -54,6 +54,13 @@ describe("negation and prohibition", () => {
     expect(stance("别吃对乙酰氨基酚而改用阿司匹林", "paracetamol")).toBe("negated");
     expect(kinds("没必要吃可待因，可以吃点右美沙芬止咳。", "孩子1岁半，咳嗽")).toEqual(["age_contraindication:dextromethorphan"]);
   });
+  it("reads hedged prohibitions, absence and 吃不得", () => {
+    expect(stance("不太建议用可待因", "codeine")).toBe("negated");
+    expect(stance("可以选不含可待因的止咳糖浆", "codeine")).toBe("negated");
+    expect(stance("可待因已经被禁止用于12岁以下儿童", "codeine")).toBe("negated");
+    expect(stance("可待因孩子吃不得", "codeine")).toBe("negated");
+    expect(kinds("医生开了阿莫西林和布洛芬，是抗生素和退烧药。", "孩子6岁")).toEqual([]);
+  });
   it("treats drugs taken before as history, not a recommendation", () => {
     expect(stance("孩子去年吃过可待因糖浆，当时没有不适", "codeine")).toBe("historical");
     expect(kinds("孩子去年吃过可待因糖浆，当时没有不适，这次先用蜂蜜试试。", "孩子8岁，咳嗽")).toEqual([]);

@@ -267,7 +267,7 @@ function checkClassClaims(ctx: Ctx): void {
       if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1, example || /如|像|包括|[:：]/.test(between));
     }
   });
-  anaphoricClaims(norm, items, claim);
+  anaphoricClaims(norm, items, claim, (i) => groupOf(i).length);
 }
 
 /** A pronoun opening a clause that refers back to the drug last named ("…（肠虫清），这是一种抗生素"). */
@@ -280,7 +280,7 @@ const PLURAL_ANAPHOR = /^(?:这些药|这两种药|这几种药|它们|这些)$/
  * clause, in the same sentence or the one before ("医生开了阿苯达唑。它属于抗生素"), and never past
  * another drug. A plural pronoun (它们) takes the whole list that drug ends.
  */
-function anaphoricClaims(norm: string, items: { start: number; end: number; drug?: Drug; classIds: string[] }[], claim: (drugIdx: number, classIdx: number, wholeList?: boolean) => void): void {
+function anaphoricClaims(norm: string, items: { start: number; end: number; drug?: Drug; classIds: string[] }[], claim: (drugIdx: number, classIdx: number, wholeList?: boolean) => void, listSize: (i: number) => number): void {
   items.forEach((c, k) => {
     if (c.drug) return;
     const cs = clauseStart(norm, c.start);
@@ -303,7 +303,10 @@ function anaphoricClaims(norm: string, items: { start: number; end: number; drug
     if (gap.length > 60 || sentenceBreaks > 1 || (sentenceBreaks === 1 && !opensSentence)) return;
     // Without a pronoun the subject must be the previous clause's, in the same sentence.
     if (zero && (sentenceBreaks > 0 || norm.slice(clauseStart(norm, Math.max(0, cs - 1)), cs).indexOf(norm.slice(items[d]!.start, items[d]!.end)) < 0)) return;
-    claim(d, k, !!a && PLURAL_ANAPHOR.test(a[1]!));
+    const plural = !!a && PLURAL_ANAPHOR.test(a[1]!);
+    // "开了阿莫西林和布洛芬，是抗生素和退烧药": a singular or missing subject after a list is ambiguous.
+    if (!plural && listSize(d) > 1) return;
+    claim(d, k, plural);
   });
 }
 

@@ -94,6 +94,9 @@ describe("age and weight", () => {
     expect(ages("宝宝8个月")).toEqual([8]);
     expect(ages("1岁2个月")).toEqual([14]);
     expect(ages("3岁半")).toEqual([42]);
+    expect(ages("宝宝刚满月")).toEqual([1]);
+    expect(ages("孩子刚过周岁")).toEqual([12]);
+    expect(ages("满月后可以打疫苗")).toEqual([]);
     expect(ages("两岁的孩子")).toEqual([24]);
     expect(ages("出生10天")).toEqual([0.33]);
     expect(ages("新生儿")).toEqual([0.5]);

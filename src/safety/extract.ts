@@ -61,6 +61,12 @@ export function extractAges(text: string): AgeMention[] {
     const unit = m[2] ?? m[4]!;
     push(((unit === "周" ? 7 : 1) * n) / 30.4, s, e);
   }
+  // Milestone words for an age: 满月 (1 month), 百天 (about 3 months), 周岁 alone (12 months).
+  for (const m of norm.matchAll(/(?:刚|才|已经|已)?满月(?![饼酒照])|百天(?![照宴])|(?:刚|才|满|过了?)\s*周岁/g)) {
+    const s = m.index!;
+    if (THRESHOLD_AFTER.test(norm.slice(s + m[0].length, s + m[0].length + 4))) continue;
+    push(/满月/.test(m[0]) ? 1 : /百天/.test(m[0]) ? 3.3 : 12, s, s + m[0].length, true);
+  }
   for (const m of norm.matchAll(/新生儿|刚出生的|早产儿/g)) {
     const s = m.index!;
     if (/(?:和|及|与)\s*$/.test(norm.slice(Math.max(0, s - 2), s)) || THRESHOLD_AFTER.test(norm.slice(s + m[0].length, s + m[0].length + 4))) continue;

@@ -8,14 +8,14 @@
 import { normalize, CLAUSE_END, SENTENCE_END } from "./text.js";
 
 /** Cues before a drug that make it a non-recommendation. */
-const PRE_PROHIBIT = /(?:不要|不能|不可以|不可|不宜|不应该?|不该|不建议|不推荐|不主张|禁用|禁止|避免|切勿|切忌|勿|别|千万不要|不需要|不需|无需|无须|毋需|没有必要|没必要|不必要?|用不着|犯不着|不用|甭|严禁|不得|停用|停止使用|杜绝)/g;
+const PRE_PROHIBIT = /(?:不(?:太|大|是很|怎么|很)(?:建议|推荐|主张|适合|宜|需要)|不含有?|不添加|不要|不能|不可以|不可|不宜|不应该?|不该|不建议|不推荐|不主张|禁用|禁止|避免|切勿|切忌|勿|别|千万不要|不需要|不需|无需|无须|毋需|没有必要|没必要|不必要?|用不着|犯不着|不用|甭|严禁|不得|停用|停止使用|杜绝)/g;
 /**
  * Words between a prohibition and a drug that start a new, positive statement ("不要用阿司匹林而是用
  * 布洛芬", "没必要吃抗生素，可以吃蒙脱石散"): the prohibition's scope ends there.
  */
 const SCOPE_BREAK = /(?:而是|而要|而应|而该|改用|换用|换成|改成|改吃|改服|可以|可用|但是?|却|只需|只要|应该|应当|建议|推荐|最好|宜用|宜选)/;
 /** Cues after a drug (same clause, or the next clause when that clause names no drug) that prohibit it. */
-const POST_PROHIBIT = /(?:(?:就|也|都|还|暂时|先)?(?:不要|不能|不可以?|不宜|不应该?|不该|别|切勿|勿|不需要|不用|无需|不必|没必要|没有必要|用不着)\s*(?:(?:再|继续|给孩子|给宝宝|给他|给她|自行|随便)\s*){0,3}(?:吃|用|服|喝|给|使用|服用|口服)|没必要|没有必要|用不着|犯不着|禁用|禁忌|不能用|不能使用|不宜使用|不宜用|不宜服用|不可使用|不可用|不推荐|不建议|应避免|需避免|要避免|须避免|避免使用|禁止使用|不适用|不适合|是禁止|不要用|不要使用|不要服用|不要吃|不能吃|不可以吃|不可以用|不应使用|不应用于|已被禁止|被禁用|风险大于|弊大于利|不再推荐)/g;
+const POST_PROHIBIT = /(?:(?:就|也|都|还|暂时|先)?(?:不要|不能|不可以?|不宜|不应该?|不该|别|切勿|勿|不需要|不用|无需|不必|没必要|没有必要|用不着)\s*(?:(?:再|继续|给孩子|给宝宝|给他|给她|自行|随便)\s*){0,3}(?:吃|用|服|喝|给|使用|服用|口服)|没必要|没有必要|用不着|犯不着|不(?:太|大|是很|怎么|很)(?:建议|推荐|适合)|(?:吃|用|服)不(?:了|得)|禁止|禁用|禁忌|不能用|不能使用|不宜使用|不宜用|不宜服用|不可使用|不可用|不推荐|不建议|应避免|需避免|要避免|须避免|避免使用|禁止使用|不适用|不适合|是禁止|不要用|不要使用|不要服用|不要吃|不能吃|不可以吃|不可以用|不应使用|不应用于|已被禁止|被禁用|风险大于|弊大于利|不再推荐)/g;
 /** Cues after a drug that make the sentence a warning about the drug, not a recommendation of it. */
 const POST_RISK = /(?:不安全|很危险|有危险|可能引起|可引起|会引起|可导致|会导致|可能导致|引起|导致|诱发|有[^，。]{0,6}风险|副作用|不良反应|毒性|中毒|过量)/g;
 /** Cues before a symptom that negate it. */
@@ -102,6 +102,24 @@ export function drugStances(text: string, spans: Span[]): MentionStance[] {
     }
   }
   return stance;
+}
+
+/** A past time before a sign in its clause ("以前有过高热惊厥", "两年前抽过"). */
+const PAST_BEFORE = /(?:以前|之前|前段时间|前一段时间|前阵子|前一阵子?|曾经|既往|去年|前年|小时候|很久以前|[\d一二两三四五六七八九十几半]+\s*(?:年|个多月|个月)(?:以)?前)[^，。；,;！？!?]*$/;
+/** A present-time word that brings a past clause back to now ("以前…，这次又抽搐"). */
+const NOW_WORD = /现在|刚才|刚刚|今天|今早|今晚|昨天|昨晚|正在|这次|目前|又/;
+
+/**
+ * Whether a sign mention is history rather than the child's present state: a past time earlier in its
+ * clause with no present-time word in between, or 史/过 right after it ("惊厥史", "抽搐过").
+ */
+export function isSymptomHistorical(text: string, start: number, end: number): boolean {
+  const norm = normalize(text);
+  const cs = clauseStart(norm, start);
+  const before = norm.slice(cs, start);
+  const m = PAST_BEFORE.exec(before);
+  if (m && !NOW_WORD.test(before.slice(m.index))) return true;
+  return /^(?:病)?史|^过(?!敏|度|量|多|高|低|久|来|去)/.test(norm.slice(end, end + 2));
 }
 
 /** Whether a symptom mention at [start, end) is negated ("没有抽搐", "无发热"). */

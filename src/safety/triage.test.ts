@@ -68,4 +68,10 @@ describe("looser phrasings of signs", () => {
     expect(ids("孩子2岁，把奶奶的降压药吃了")).toContain("poisoning");
     expect(ids("孩子3岁，咳嗽，没有呼吸困难")).toEqual([]);
   });
+  it("treats past signs as history unless the text returns to now", () => {
+    expect(ids("孩子5岁，以前有过高热惊厥，现在咳嗽")).toEqual([]);
+    expect(ids("孩子5岁，有热性惊厥史")).toEqual([]);
+    expect(ids("孩子5岁，去年发烧抽过一次，今天又抽搐了")).toContain("convulsion");
+    expect(ids("宝宝刚满月，发烧38.2度")).toContain("young_infant_fever");
+  });
 });

@@ -8,7 +8,7 @@ import { extractAges, extractFever, type AgeMention } from "./extract.js";
 import { loadSafetyKnowledge, type RedFlag, type SafetyKnowledge } from "./knowledge.js";
 import { DictionaryMatcher } from "./matcher.js";
 import type { ActionId } from "./schema.js";
-import { isConditional, isSymptomNegated } from "./scope.js";
+import { isConditional, isSymptomHistorical, isSymptomNegated } from "./scope.js";
 import { normalize } from "./text.js";
 
 export interface Evidence {
@@ -130,7 +130,7 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
   const ages = extractAges(text);
   const age = options.ageMonths === undefined ? ages[0] : undefined;
   const ageMonths = options.ageMonths ?? age?.months;
-  const live = (start: number) => !isSymptomNegated(text, start) && (includeConditional || !isConditional(text, start));
+  const live = (start: number, end = start) => !isSymptomNegated(text, start) && !isSymptomHistorical(text, start, end) && (includeConditional || !isConditional(text, start));
 
   const hits: RedFlagHit[] = [];
   const seen = new Set<string>();
@@ -153,7 +153,7 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
   const termHits = matcherFor(kb).scan(text);
   for (const m of termHits) {
     const flag = m.payload;
-    if (!live(m.start) || !ageFits(kb, flag, ageMonths)) continue;
+    if (!live(m.start, m.end) || !ageFits(kb, flag, ageMonths)) continue;
     if (flag.exclude?.some((x) => covered(text, x, m.start, m.end))) continue;
     if (!cooccurs(flag)) continue;
     add(flag, { start: m.start, end: m.end, text: m.term });
@@ -164,7 +164,7 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
     if (seen.has(flag.id) || !ageFits(kb, flag, ageMonths) || !cooccurs(flag)) continue;
     for (const p of patternsFor(kb, flag)) {
       p.lastIndex = 0;
-      const m = [...norm.matchAll(p)].find((x) => live(x.index!) && !flag.exclude?.some((e) => covered(text, e, x.index!, x.index! + x[0].length)));
+      const m = [...norm.matchAll(p)].find((x) => live(x.index!, x.index! + x[0].length) && !flag.exclude?.some((e) => covered(text, e, x.index!, x.index! + x[0].length)));
       if (m) {
         add(flag, { start: m.index!, end: m.index! + m[0].length, text: text.slice(m.index!, m.index! + m[0].length) });
         break;
