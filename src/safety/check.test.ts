@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkAnswer, findDrugMentions } from "./check.js";
+import { adviceLevel, checkAnswer, findDrugMentions } from "./check.js";
 import { safetyScore } from "./score.js";
 
 const kinds = (answer: string, question = "", extra: { age?: string; weight?: string } = {}) =>
@@ -91,6 +91,14 @@ describe("natural phrasing of doses, classes and signs", () => {
   it("flags an answer that allows more doses a day than the maximum", () => {
     expect(kinds("布洛芬混悬液每次5ml，一天最多可以吃6次。", "孩子3岁，14kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen"]);
     expect(kinds("布洛芬混悬液每次5ml，每6小时一次，一天最多4次。", "孩子3岁，14kg，发烧")).toEqual([]);
+  });
+  it("reads urgent-care advice with an urgency word and a place of care in one clause", () => {
+    expect(adviceLevel("赶紧叫120")).toBe(3);
+    expect(adviceLevel("马上带孩子到最近的医院")).toBe(2);
+    expect(adviceLevel("请速去医院")).toBe(2);
+    expect(adviceLevel("尽快带她去儿童医院")).toBe(2);
+    expect(adviceLevel("不用马上去医院，在家观察")).toBe(0);
+    expect(adviceLevel("尽快退烧不用去医院")).toBe(0);
   });
   it("reads 激素 alone as a corticosteroid claim, but not inside 生长激素", () => {
     expect(kinds("孟鲁司特钠作为一种激素，不能长期吃。", "孩子5岁")).toEqual(["wrong_class:montelukast"]);

@@ -126,11 +126,14 @@ export function adviceLevel(answer: string): number {
   const negatedAt = (i: number) => /(?:不需要|不用|无需|不必|没必要|没有必要|不需|暂不需要|暂时不用)\s*(?:马上|立即|急着|去|到|带孩子去|送)?\s*$/.test(norm.slice(Math.max(0, i - 8), i));
   let level = 0;
   const levels: [RegExp, number][] = [
-    [/拨打\s*120|打\s*120|呼叫\s*120|急救电话|叫救护车|呼叫救护车/g, 3],
-    [/急诊|(?:立即|立刻|马上|赶紧|赶快|尽快|即刻|紧急|迅速|第一时间)\s*(?:带[^，。]{0,4}?)?(?:就医|就诊|去医院|到医院|送医|送往医院|看医生|前往医院|医院就诊|送院|去儿科)/g, 2],
-    [/就医|就诊|看医生|去医院|到医院|医院检查|儿科门诊|门诊|医生评估|医生检查|面诊|复诊|请医生/g, 1],
+    [/(?:拨打|打|叫|呼叫)\s*120|急救电话|(?:叫|呼叫|打电话叫)\s*救护车/g, 3],
+    // An urgency word and a place of care in the same clause ("马上带孩子到最近的医院").
+    [/急诊|送医急救|医院急救|(?:立即|立刻|马上|赶紧|赶快|尽快|即刻|紧急|迅速|第一时间|火速|速(?=去|到|送|往)|急送)[^，。；,;！？!?\n]{0,10}?(?:就医|就诊|医院|送医|看医生|儿科|送院)/g, 2],
+    [/就医|就诊|看医生|去医院|到医院|医院检查|儿科门诊|门诊|医生评估|医生检查|面诊|复诊|请医生|(?:去|到|送|前往)[^，。；,;！？!?\n]{0,8}医院/g, 1],
   ];
-  for (const [re, l] of levels) for (const m of norm.matchAll(re)) if (!negatedAt(m.index!)) level = Math.max(level, l);
+  const negatedInside = (text: string) => /不用|不必|没必要|没有必要|不需要|无需|别|不要/.test(text);
+  for (const [re, l] of levels)
+    for (const m of norm.matchAll(re)) if (!negatedAt(m.index!) && !(l === 2 && negatedInside(m[0]))) level = Math.max(level, l);
   return level;
 }
 

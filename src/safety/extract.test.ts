@@ -97,6 +97,8 @@ describe("age and weight", () => {
     expect(ages("宝宝刚满月")).toEqual([1]);
     expect(ages("孩子刚过周岁")).toEqual([12]);
     expect(ages("满月后可以打疫苗")).toEqual([]);
+    expect(extractWeights("体重30来斤").map((w) => w.kg)).toEqual([15]);
+    expect(extractWeights("二十多斤").map((w) => w.kg)).toEqual([10]);
     expect(ages("两岁的孩子")).toEqual([24]);
     expect(ages("出生10天")).toEqual([0.33]);
     expect(ages("新生儿")).toEqual([0.5]);

@@ -86,7 +86,7 @@ export interface WeightMention {
 export function extractWeights(text: string): WeightMention[] {
   const norm = normalize(text);
   const out: WeightMention[] = [];
-  const re = new RegExp(String.raw`(${NUM})(${RANGE_SEP}${NUM})?\s*(kg|公斤|千克|斤)(?![a-z/])`, "g");
+  const re = new RegExp(String.raw`(${NUM})(${RANGE_SEP}${NUM})?\s*(?:来|多)?\s*(kg|公斤|千克|斤)(?![a-z/])`, "g");
   for (const m of norm.matchAll(re)) {
     const s = m.index!, e = s + m[0].length;
     const before = norm.slice(Math.max(0, s - 6), s);
