@@ -271,6 +271,31 @@ if (!native) {
   });
   console.warn(`[parity] native addon not available; native-vs-reference parity suite skipped. ${BUILD_HINT}`);
 } else {
+  describe("native kernels: results do not depend on the thread count", () => {
+    it("reductions (rmsnorm dweight, sumSquares, cross-entropy) are bitwise equal at 1 and 2 threads", () => {
+      const r = rng(12);
+      const N = 300, C = 96, V = 1000;
+      const inp = randn(r, N * C), w = randn(r, C), dout = randn(r, N * C), x = randn(r, 200_003), logits = randn(r, 64 * V, 3);
+      const targets = Int32Array.from({ length: 64 }, (_, i) => (i * 37) % V);
+      const run = (threads: number) => {
+        setThreads(threads);
+        const out = new Float32Array(N * C), rstd = new Float32Array(N), dx = new Float32Array(N * C), dw = new Float32Array(C);
+        native.rmsnormForward(out, rstd, inp, w, N, C, 1e-6);
+        native.rmsnormBackward(dx, dw, dout, inp, w, rstd, N, C);
+        const losses = new Float32Array(64), lse = new Float32Array(64), dl = new Float32Array(64 * V);
+        native.crossEntropyForward(losses, lse, logits, targets, 64, V, -100);
+        native.crossEntropyBackward(dl, new Float32Array(64).fill(1 / 64), logits, lse, targets, 64, V, -100);
+        return { dx, dw, ss: native.sumSquares(x, x.length), losses, dl };
+      };
+      const a = run(1), b = run(2);
+      expect(Array.from(b.dw)).toEqual(Array.from(a.dw));
+      expect(Array.from(b.dx)).toEqual(Array.from(a.dx));
+      expect(b.ss).toBe(a.ss);
+      expect(Array.from(b.losses)).toEqual(Array.from(a.losses));
+      expect(Array.from(b.dl)).toEqual(Array.from(a.dl));
+    });
+  });
+
   for (const threads of [1, 2]) {
     describe(`native kernels vs reference, ${threads} thread(s)`, () => {
       it("sets the thread count", () => {
