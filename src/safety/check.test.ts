@@ -88,6 +88,10 @@ describe("natural phrasing of doses, classes and signs", () => {
     expect(kinds("溴己新算是一种肌松药。", "孩子5岁")).toEqual(["wrong_class:bromhexine"]);
     expect(kinds("氨溴索不是抗生素，是祛痰药。", "孩子5岁")).toEqual([]);
   });
+  it("does not read a question as a class claim", () => {
+    expect(kinds("医生开的吗丁啉是一种抗生素吗？不是，它是促胃肠动力药。", "孩子5岁")).toEqual([]);
+    expect(kinds("开瑞坦属于激素类药物吗？不属于，它是抗组胺药。", "孩子5岁")).toEqual([]);
+  });
   it("flags an answer that allows more doses a day than the maximum", () => {
     expect(kinds("布洛芬混悬液每次5ml，一天最多可以吃6次。", "孩子3岁，14kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen"]);
     expect(kinds("布洛芬混悬液每次5ml，每6小时一次，一天最多4次。", "孩子3岁，14kg，发烧")).toEqual([]);

@@ -221,6 +221,8 @@ function checkClassClaims(ctx: Ctx): void {
   };
   const claim = (drugIdx: number, classIdx: number, wholeList = true) => {
     const c = items[classIdx]!;
+    // A question ("吗丁啉是一种抗生素吗？") asks; it does not claim.
+    if (norm[sentenceEnd(norm, c.end)] === "?") return;
     for (const j of wholeList ? groupOf(drugIdx) : [drugIdx]) {
       const d = items[j]!.drug!;
       if (d.kind === "food") continue;
