@@ -2,8 +2,9 @@
  * Scope of negation, prohibition, risk talk and conditionals in Chinese sentences: decides whether a
  * mention (of a drug or a symptom) is asserted/recommended or is negated ("不要给孩子吃阿司匹林",
  * "阿司匹林在儿童禁用", "没有抽搐"), hypothetical ("如出现抽搐") or a warning about risks
- * ("阿司匹林可引起瑞氏综合征"). Cues are word lists; scope is the clause, extended over a list of
- * mentions joined by 、/和/或/及.
+ * ("阿司匹林可引起瑞氏综合征"), or history ("以前吃过阿司匹林", "以前有过高热惊厥"). Cues are word lists;
+ * scope is the clause, extended over a list of mentions joined by 、/和/或/及, and cut short where a new
+ * recommendation starts ("别吃X而改用Y").
  */
 import { normalize, CLAUSE_END, SENTENCE_END } from "./text.js";
 

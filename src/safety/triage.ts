@@ -1,8 +1,9 @@
 /**
  * Red-flag triage: finds signs in a question (or answer) that demand urgent care, given the child's
  * age band, and returns the advised action (立即拨打120 / 立即急诊 / 24小时内就医), a banner text and
- * the citations. Negated signs ("没有抽搐") never fire; hypothetical ones ("如出现抽搐") fire only
- * when asked to. It does not diagnose.
+ * the citations. Signs are dictionary terms, their looser forms (叫不醒 → 叫不太醒) and regex patterns
+ * from the knowledge base. Negated ("没有抽搐") and past ("惊厥史") signs never fire; hypothetical ones
+ * ("如出现抽搐") fire only when asked to. It does not diagnose.
  */
 import { extractAges, extractFever, type AgeMention } from "./extract.js";
 import { loadSafetyKnowledge, type RedFlag, type SafetyKnowledge } from "./knowledge.js";
