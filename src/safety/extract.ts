@@ -324,7 +324,7 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
   // "不用4小时吃一次" rejects a frequency; it does not state one.
   const negated = (i: number) => /(?:不用|不要|别|不能|不可以|不必|无需|没必要|不需要|不宜)\s*(?:再|每)?\s*$/.test(norm.slice(Math.max(0, i - 5), i));
   const taken = (i: number) => negated(i) || f.spans.some(([a, b]) => i >= a && i < b);
-  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:里|内|之内|当中|中)?\s*(?:要|需|需要|可|可以|能|共|总共|一共)?\s*${TAKE}?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍)`, "g"))) {
+  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:里|内|之内|当中|中)?\s*(?:要|需|需要|可|可以|能|共|总共|一共)?\s*${TAKE}?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍|顿(?!饭))`, "g"))) {
     if (capped(m.index!) || taken(m.index!)) continue;
     f.timesPerDay = range(m[1]!, m[2]);
     f.spans.push([m.index!, m.index! + m[0].length]);

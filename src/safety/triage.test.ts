@@ -66,6 +66,9 @@ describe("looser phrasings of signs", () => {
     expect(ids("孩子3岁，头撞到桌角，吐了两次")).toContain("head_injury_warning");
     expect(ids("孩子3岁，头撞到桌角，起了个包，没有呕吐")).toEqual([]);
     expect(ids("孩子2岁，把奶奶的降压药吃了")).toContain("poisoning");
+    expect(ids("孩子2岁，把纽扣电池吞下去了")).toContain("poisoning");
+    expect(ids("孩子2岁，吞下去一颗磁铁")).toContain("poisoning");
+    expect(ids("孩子3岁，好不容易把药吃了")).toEqual([]);
     expect(ids("孩子3岁，咳嗽，没有呼吸困难")).toEqual([]);
   });
   it("treats past signs as history unless the text returns to now", () => {

@@ -83,7 +83,7 @@ export function fuzzyTermPattern(term: string): string | null {
       out += "不(?:太|大|怎么|很|是很|怎么太)?";
       slots++;
     } else if (ch === "了" && prev && next) {
-      out += `(?:了|下|进|下了|进了)?\\s*${QUANTITY}?`;
+      out += `(?:了|下|进|下了|进了|下去了?|进去了?)?\\s*${QUANTITY}?`;
       slots++;
     } else if ((ch === "上" || ch === "下") && prev && next && /[翻吊斜视]/.test(next)) {
       out += `(?:往|向|朝)?${ch}`;
