@@ -120,8 +120,16 @@ export default async function main(args: string[]): Promise<void> {
   // The blind batch: scored on its own, never mixed into dev/test.
   const blindFile = opt("--blind") ?? join(kb.dir, "testset-blind.jsonl");
   let blind: (ReturnType<typeof summarise> & { rows: number }) | undefined;
+  let blindRows: TestRow[] | undefined;
   if (existsSync(blindFile)) {
-    const blindRows = readHandwritten(blindFile);
+    try {
+      blindRows = readHandwritten(blindFile);
+    } catch (err) {
+      // A bad row names its file, line and field; the other slices are still reported.
+      console.log(`\nblind slice skipped: ${(err as Error).message}`);
+    }
+  } else console.log(`\nblind slice skipped: ${blindFile} not found`);
+  if (blindRows) {
     const table = emptyTable();
     const blindErrors: string[] = [];
     for (const row of blindRows) {
@@ -133,7 +141,7 @@ export default async function main(args: string[]): Promise<void> {
     printTable(`blind (${blindFile})`, blind, blindRows.length);
     if (args.includes("--show-blind-errors")) console.log(`\nblind errors (${blindErrors.length}):\n${blindErrors.join("\n")}`);
     else console.log(`${blindErrors.length} blind answers with a false positive or negative (--show-blind-errors to list)`);
-  } else console.log(`\nblind slice skipped: ${blindFile} not found`);
+  }
 
   const test = summaries.test!;
   const dev = summaries.dev!;
