@@ -19,5 +19,5 @@ export { loadModel, saveModel, loadWeights, readModelConfig, CONFIG_FILE, type S
 export { presetConfig, presetNames, presetDescription, UnknownPresetError } from "./presets.js";
 export { initParameters, Rng } from "./init.js";
 export { generate, generateBatch, sampleToken, GenerateError, type GenerateOptions, type GenerateBatchOptions, type GenerateResult, type SamplingOptions } from "./generate.js";
-export { modelInfo, formatModelInfo, registerModelInfoSection, type ModelInfo, type ModelInfoSection } from "./info.js";
+export { modelInfo, formatModelInfo, type ModelInfo } from "./info.js";
 export { scoreContinuations, ScoreError, type ContinuationScore } from "./score.js";

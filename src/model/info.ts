@@ -1,7 +1,7 @@
 /**
  * What `pedgpt model info` reports about a model directory: architecture and geometry from
  * config.json, parameter count, stored dtypes and file sizes from the checkpoint headers (weights are
- * not read). Other areas add lines (tokenizer, chat template) through `registerModelInfoSection`.
+ * not read), the tokenizer found beside the weights and the chat template id recorded with them.
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
@@ -10,6 +10,7 @@ import { baichuanPositionRule } from "./baichuan.js";
 import { readModelConfig } from "./checkpoint.js";
 import type { ModelConfig } from "./config.js";
 import { decoderParamSpecs } from "./layers.js";
+import { loadTokenizer } from "../tokenizer/index.js";
 
 export interface ModelInfo {
   dir: string;
@@ -21,18 +22,21 @@ export interface ModelInfo {
   files: { name: string; bytes: number }[];
   /** how the position scheme was chosen (Baichuan) */
   positionRule: string;
-  /** extra labelled lines contributed by other modules */
-  extra: { label: string; value: string }[];
+  /** the tokenizer beside the weights, or why there is none / it does not load */
+  tokenizer: string;
+  /** the chat template id recorded in the checkpoint metadata (or tokenizer_config.json), or null */
+  template: string | null;
 }
 
-/** A contributor of extra `model info` lines (tokenizer, template …); returns [] when it has nothing to say. */
-export type ModelInfoSection = (dir: string, config: ModelConfig) => Promise<{ label: string; value: string }[]>;
-
-const sections: ModelInfoSection[] = [];
-
-/** Hook for other areas: their lines are appended to every `model info`. */
-export function registerModelInfoSection(section: ModelInfoSection): void {
-  sections.push(section);
+function describeTokenizer(dir: string, config: ModelConfig): { text: string; templateId: string | null } {
+  try {
+    const tok = loadTokenizer(dir);
+    const specials = [["bos", tok.bosId], ["eos", tok.eosId], ["pad", tok.padId]].filter(([, id]) => id !== null).map(([k, id]) => `${k} ${id}`);
+    const fit = tok.vocabSize > config.vocabSize ? ` — larger than the model's vocabulary (${config.vocabSize})!` : "";
+    return { text: `${tok.kind}, ${tok.vocabSize} tokens${specials.length ? ` (${specials.join(", ")})` : ""}${fit}`, templateId: tok.chatTemplateId };
+  } catch (e) {
+    return { text: `none usable: ${(e as Error).message}`, templateId: null };
+  }
 }
 
 export async function modelInfo(dir: string): Promise<ModelInfo> {
@@ -40,7 +44,9 @@ export async function modelInfo(dir: string): Promise<ModelInfo> {
   const parameterCount = decoderParamSpecs(config).reduce((n, s) => n + s.shape.reduce((a, d) => a * d, 1), 0);
   const dtypes: Record<string, number> = {};
   const reader = await openCheckpoint(dir);
+  let recordedTemplate: string | null = null;
   try {
+    recordedTemplate = reader.metadata.template ?? null;
     for (const n of reader.names()) {
       const dt = reader.info(n).dtype;
       dtypes[dt] = (dtypes[dt] ?? 0) + 1;
@@ -54,9 +60,8 @@ export async function modelInfo(dir: string): Promise<ModelInfo> {
     if (st.isFile()) files.push({ name, bytes: st.size });
   }
   const positionRule = config.architecture === "BaichuanForCausalLM" ? baichuanPositionRule(config.raw).rule : "RoPE (Llama family)";
-  const extra: { label: string; value: string }[] = [];
-  for (const s of sections) extra.push(...(await s(dir, config)));
-  return { dir, config, parameterCount, dtypes, files, positionRule, extra };
+  const tok = describeTokenizer(dir, config);
+  return { dir, config, parameterCount, dtypes, files, positionRule, tokenizer: tok.text, template: recordedTemplate ?? tok.templateId };
 }
 
 function human(bytes: number): string {
@@ -86,7 +91,7 @@ export function formatModelInfo(info: ModelInfo): string {
     ["parameters", `${info.parameterCount.toLocaleString("en-US")} (${(info.parameterCount / 1e6).toFixed(2)} M)`],
     ["stored dtype", Object.entries(info.dtypes).map(([d, n]) => `${d} × ${n} tensors`).join(", ")],
   ];
-  for (const e of info.extra) lines.push([e.label, e.value]);
+  lines.push(["tokenizer", info.tokenizer], ["chat template", info.template ?? "not recorded"]);
   const w = Math.max(...lines.map(([k]) => k.length));
   const out = lines.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
   out.push("files:");

@@ -118,7 +118,7 @@ export async function runQuickstart(o: QuickstartOptions = {}): Promise<Quicksta
   log(`      train loss ${result.firstLoss.toFixed(3)} → ${result.finalLoss.toFixed(3)}, held-out loss ${result.valLossBefore?.toFixed(3)} → ${result.valLossAfter?.toFixed(3)}, in ${result.seconds.toFixed(0)} s (${Math.round(result.tokensPerSecond)} tokens/s)`);
 
   const modelDir = join(outDir, "model");
-  await saveModel(model, modelDir, { metadata: { chat_template: "default" } });
+  await saveModel(model, modelDir, { metadata: { template: "default" } });
   for (const f of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(tokDir, f), join(modelDir, f));
 
   log(`[4/4] sampling from ${modelDir}`);

@@ -127,6 +127,9 @@ describe.each(ARCHS)("import $name", (a) => {
       expect(text).toMatch(new RegExp(`^architecture\\s+${a.architecture}$`, "m"));
       expect(text).toMatch(new RegExp(`^parameters\\s+${expected.parameters.toLocaleString("en-US")} \\(`, "m"));
       expect(text).toMatch(new RegExp(`^positions\\s+.*${a.positions.replace(/[()[\]+.*?^$|\\]/g, "\\$&")}`, "m"));
+      expect(info.tokenizer).toMatch(/^tokenizer\.json, \d+ tokens/);
+      expect(info.template).toBe(rBin.template);
+      expect(text).toMatch(/^chat template\s+\S+/m);
     }
   });
 });
