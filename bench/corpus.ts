@@ -26,6 +26,7 @@ import { IssueSink } from "../src/corpus/errors.js";
 import { readConsultations } from "../src/corpus/readers/dialogues.js";
 import { readPassageFile } from "../src/corpus/readers/passages.js";
 import { loadTokenCounter, type TokenCounter } from "../src/corpus/tokens.js";
+import { mulberry32 as rng } from "../src/util/random.js";
 
 const repo = resolve(fileURLToPath(new URL("..", import.meta.url)));
 
@@ -34,17 +35,6 @@ function arg(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED_TEXT = [
   "发热是儿童最常见的症状之一，多数由自限性的病毒感染引起。",

@@ -1,8 +1,7 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildCorpus } from "./build.js";
@@ -12,17 +11,8 @@ import { BadRecordError } from "./errors.js";
 import { readRegistry } from "./readers/registry.js";
 import { statsOfDir } from "./statsdir.js";
 import { validateFile, totalBad } from "./validate.js";
+import { tempDir } from "../../test/helpers/tempdir.js";
 
-/** Temporary directories made by these tests; all removed once this file's tests are done. */
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 const fx = (name: string) => fileURLToPath(new URL(`../../test/fixtures/corpus/${name}`, import.meta.url));
 const jsonl = (f: string) =>

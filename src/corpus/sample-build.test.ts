@@ -3,9 +3,8 @@
  * quick start runs it: every source read without bad records, all three tasks in both splits, valid
  * LLaMA-Factory outputs, and no near-duplicate leakage (checked here by brute force).
  */
-import { afterAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildCorpus } from "./build.js";
@@ -13,17 +12,8 @@ import { loadBuildConfig } from "./config.js";
 import { shingleSet } from "./clean/minhash.js";
 import { readRegistry } from "./readers/registry.js";
 import { totalBad, validateFile } from "./validate.js";
+import { tempDir } from "../../test/helpers/tempdir.js";
 
-/** Temporary directories made by these tests; all removed once this file's tests are done. */
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 const config = fileURLToPath(new URL("../../configs/corpus/sample.json", import.meta.url));
 const sample = fileURLToPath(new URL("../../data/sample", import.meta.url));

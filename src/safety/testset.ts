@@ -13,6 +13,7 @@ import type { FindingType } from "./check.js";
 import { loadSafetyKnowledge, typicalWeightKg, type Drug, type SafetyKnowledge } from "./knowledge.js";
 import { SafetyKnowledgeError } from "./errors.js";
 import type { DoseRule } from "./schema.js";
+import { mulberry32 as rng } from "../util/random.js";
 
 export interface ExpectedFinding {
   type: FindingType;
@@ -53,17 +54,6 @@ export function splitOf(id: string): "dev" | "test" {
   return createHash("sha256").update(id).digest()[0]! % 2 === 0 ? "dev" : "test";
 }
 
-/** mulberry32: small seeded PRNG so the generated set is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const AGE_CHOICES = [1, 2, 4, 5, 8, 10, 14, 18, 24, 30, 36, 48, 60, 72, 84, 96, 108, 120, 132, 144, 156, 168, 180, 192, 204];
 

@@ -2,15 +2,14 @@
  * End-to-end (slow-ish, ~10–20 s): the quick-start job on the bundled sample corpus with a short
  * schedule — corpus build, tokenizer training, packing, training, checkpoint, sampling.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
+import { tempDir } from "../../test/helpers/tempdir.js";
 import { loadModel } from "../model/index.js";
 import { runQuickstart } from "./index.js";
 
-const tmp = mkdtempSync(join(tmpdir(), "pedgpt-quickstart-"));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("pedgpt-quickstart-");
 
 it("builds, trains, saves and samples", async () => {
   const lines: string[] = [];

@@ -2,15 +2,14 @@
  * Tests of the training building blocks: packing, the schedule, the next-token loop (it must learn,
  * and it must refuse to continue on a poisoned model), and progress formatting.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../../test/helpers/tempdir.js";
 import { CausalLM, parseConfig, presetConfig } from "../model/index.js";
 import { cosineWithWarmup, formatDuration, packDocuments, trainLanguageModel, TrainingError } from "./index.js";
 
-const tmp = mkdtempSync(join(tmpdir(), "pedgpt-train-"));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("pedgpt-train-");
 
 describe("packDocuments", () => {
   it("appends EOS to every document and cuts full blocks, counting the tail", () => {

@@ -1,25 +1,15 @@
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LlmClient, LlmMalformedReplyError, LlmRequestError } from "./client.js";
 import { llmPreferencePairs } from "./generate.js";
 import { InterruptedError, Journal, runResumable } from "./journal.js";
 import { parseQuestionList } from "./prompts.js";
 import type { TaskRecord } from "../tasks/types.js";
+import { tempDir } from "../../../test/helpers/tempdir.js";
 
-/** Temporary directories made by these tests; all removed once this file's tests are done. */
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 type Step = { status?: number; body?: string; headers?: Record<string, string>; hang?: boolean; delayMs?: number } | "ok";
 

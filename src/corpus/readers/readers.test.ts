@@ -1,6 +1,5 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BadRecordError, IssueSink } from "../errors.js";
@@ -10,17 +9,8 @@ import { readAlpaca, readPreference, readSharegpt } from "./instructions.js";
 import { readTriples } from "./kg.js";
 import { readPassages } from "./passages.js";
 import { entryFile, entryKind, parseRegistry, readRegistry, writeRegistry } from "./registry.js";
+import { tempDir } from "../../../test/helpers/tempdir.js";
 
-/** Temporary directories made by these tests; all removed once this file's tests are done. */
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 const fx = (name: string) => fileURLToPath(new URL(`../../../test/fixtures/corpus/${name}`, import.meta.url));
 

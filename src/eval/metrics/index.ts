@@ -6,7 +6,7 @@ export { PAPER_METRICS, BLEU_WEIGHTS, scorePaperTokens, nltkBleu, nltkGleu, pltr
 export type { PaperScores, PaperMetric, PaperSample } from "./paper.js";
 export { JiebaSegmenter, JiebaDataError, logInt, parseDictionary } from "./jieba/segmenter.js";
 export type { Segmenter } from "./jieba/segmenter.js";
-export { charTokens, sacrebleuZhTokens, bleuStats, corpusBleuFromStats, corpusDistinct, bootstrapInterval, bootstrapIntervals, mulberry32 } from "./standard.js";
+export { charTokens, sacrebleuZhTokens, bleuStats, corpusBleuFromStats, corpusDistinct, bootstrapInterval, bootstrapIntervals } from "./standard.js";
 export type { BleuStats, CorpusBleu, Interval } from "./standard.js";
 export { evaluatePairs } from "./evaluate.js";
 export type { MetricsMode, MetricsPair, SampleScores, MetricsReport, EvaluateOptions } from "./evaluate.js";

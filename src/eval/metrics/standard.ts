@@ -5,6 +5,8 @@
  * The paper's per-sample metrics are in paper.ts; this file only adds corpus statistics.
  */
 import { pySplit, pyStrip, isPyWhitespace } from "./pyfloat.js";
+import { mulberry32 } from "../../util/random.js";
+
 
 /** Character tokens: every code point except whitespace. */
 export function charTokens(text: string): string[] {
@@ -133,17 +135,6 @@ export function corpusDistinct(responses: ReadonlyArray<readonly string[]>, n: n
   return total === 0 ? 0 : set.size / total;
 }
 
-/** Small seeded PRNG (mulberry32) so bootstrap intervals are reproducible run to run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Interval {
   low: number;

@@ -20,6 +20,7 @@ import { exportGguf, type GgufFileType, type TensorSource } from "../../model/io
 import { openGguf } from "../../model/io/gguf.js";
 import { exportLoraGguf } from "../../model/io/gguf_lora.js";
 import { LlamaCppLogits } from "./oracle.js";
+import { mulberry32 as rng } from "../../util/random.js";
 
 let tmp: string;
 beforeAll(async () => {
@@ -29,17 +30,6 @@ afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-/** mulberry32: a small seeded generator so every run builds the same models. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const V = 96;
 const base = { vocab_size: V, hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, rms_norm_eps: 1e-5, hidden_act: "silu", max_position_embeddings: 128 };

@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a tiny seeded PRNG, for anything that must come out byte-identical on every machine
+ * (generated test sets and corpora, bootstrap resampling, synthetic benchmark inputs). Not for model
+ * initialisation, which uses model/init.ts's Rng.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
