@@ -26,4 +26,12 @@ fi
 # `npm ci` it does not refuse a lockfile that lacks other platforms' optional prebuilt binaries
 # (registry mirrors often carry only some of them).
 npm install --no-audit --no-fund
+
+# node-gyp needs Node's headers; offline it cannot download them, so point it at the headers installed
+# beside this node binary when npm has not been told where they are.
+node_prefix=$(dirname "$(dirname "$(command -v node)")")
+nodedir=$(npm config get nodedir 2>/dev/null || true)
+if { [ -z "$nodedir" ] || [ "$nodedir" = "undefined" ] || [ "$nodedir" = "null" ]; } && [ -f "$node_prefix/include/node/node_api.h" ]; then
+  export npm_config_nodedir="$node_prefix"
+fi
 npm run build
