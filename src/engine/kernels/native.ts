@@ -3,16 +3,16 @@
  * to the `Kernels` interface.
  *
  * This file is the whole native boundary: `NativeAddon` below lists every C++ export with the same
- * names and argument order as native/src/addon.cc. Arguments are validated here (validate.ts) before
- * they cross, so the C++ side may trust shapes and offsets. This module does not decide whether the
- * native kernels are used; index.ts does.
+ * names and argument order as native/src/addon.cc. The shared validation layer (validate.ts) wraps
+ * this adapter, so arguments are checked before they cross and the C++ side may trust shapes and
+ * offsets. This module does not decide whether the native kernels are used; index.ts does.
  */
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { F32, Kernels } from "./kernels.js";
-import { checkAttention, checkBatchedGemm, checkGemm, checkIds, checkInt, checkLen, checkRope, checkTargets } from "./validate.js";
+import { validated } from "./validate.js";
 
 /** Typed view of the C++ exports (native/src/addon.cc). Typed arrays may be subarray views. */
 export interface NativeAddon {
@@ -85,149 +85,76 @@ export function loadNativeAddon(path = nativeAddonPath()): NativeAddon {
   return require(path) as NativeAddon;
 }
 
-/** The `Kernels` implementation over a loaded addon. */
+/** The `Kernels` implementation over a loaded addon, every call argument-checked before it crosses. */
 export function nativeKernels(addon: NativeAddon): Kernels {
-  return {
+  return validated({
     name: "native",
 
     gemm(a) {
-      checkGemm("gemm", a);
       addon.gemm(a.transA, a.transB, a.M, a.N, a.K, a.alpha, a.A, a.aOffset ?? 0, a.lda, a.B, a.bOffset ?? 0, a.ldb, a.beta, a.C, a.cOffset ?? 0, a.ldc);
     },
     gemmBatched(a) {
-      checkBatchedGemm("gemmBatched", a);
       addon.gemmBatched(
         a.transA, a.transB, a.M, a.N, a.K, a.alpha, a.A, a.aOffset ?? 0, a.lda, a.B, a.bOffset ?? 0, a.ldb,
         a.beta, a.C, a.cOffset ?? 0, a.ldc, a.batch, a.strideA, a.strideB, a.strideC,
       );
     },
     embeddingForward(out, table, ids, C) {
-      checkInt("embeddingForward", "C", C, 1);
-      checkIds("embeddingForward", "ids", ids, ids.length, Math.floor(table.length / C));
-      checkLen("embeddingForward", "out", out, ids.length * C);
       addon.embeddingForward(out, table, ids, ids.length, C);
     },
     embeddingBackward(dtable, dout, ids, C) {
-      checkInt("embeddingBackward", "C", C, 1);
-      checkIds("embeddingBackward", "ids", ids, ids.length, Math.floor(dtable.length / C));
-      checkLen("embeddingBackward", "dout", dout, ids.length * C);
       addon.embeddingBackward(dtable, dout, ids, ids.length, C);
     },
     rmsnormForward(out, rstd, inp, weight, N, C, eps) {
-      checkInt("rmsnormForward", "N", N);
-      checkInt("rmsnormForward", "C", C, 1);
-      checkLen("rmsnormForward", "inp", inp, N * C);
-      checkLen("rmsnormForward", "out", out, N * C);
-      checkLen("rmsnormForward", "rstd", rstd, N);
-      checkLen("rmsnormForward", "weight", weight, C);
       addon.rmsnormForward(out, rstd, inp, weight, N, C, eps);
     },
     rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C) {
-      checkInt("rmsnormBackward", "N", N);
-      checkInt("rmsnormBackward", "C", C, 1);
-      for (const [name, arr] of [["dinp", dinp], ["dout", dout], ["inp", inp]] as const) checkLen("rmsnormBackward", name, arr, N * C);
-      checkLen("rmsnormBackward", "rstd", rstd, N);
-      checkLen("rmsnormBackward", "weight", weight, C);
-      checkLen("rmsnormBackward", "dweight", dweight, C);
       addon.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
     },
     ropeForward(x, cos, sin, positions, B, T, Hx, D) {
-      checkRope("ropeForward", x, cos, sin, positions, B, T, Hx, D);
       addon.ropeForward(x, cos, sin, positions, B * T, Hx, D);
     },
     ropeBackward(dx, cos, sin, positions, B, T, Hx, D) {
-      checkRope("ropeBackward", dx, cos, sin, positions, B, T, Hx, D);
       addon.ropeBackward(dx, cos, sin, positions, B * T, Hx, D);
     },
     attentionForward(a) {
-      checkAttention("attentionForward", a, {
-        q: { arr: a.q, len: "q" },
-        k: { arr: a.k, len: "kv" },
-        v: { arr: a.v, len: "kv" },
-        out: { arr: a.out, len: "q" },
-        lse: { arr: a.lse, len: "lse" },
-      });
       addon.attentionForward(a.out, a.lse, a.q, a.k, a.v, a.B, a.Tq, a.Tk, a.H, a.Hkv, a.D, a.scale, a.alibiSlopes, a.keyMask);
     },
     attentionBackward(a) {
-      checkAttention("attentionBackward", a, {
-        q: { arr: a.q, len: "q" },
-        k: { arr: a.k, len: "kv" },
-        v: { arr: a.v, len: "kv" },
-        out: { arr: a.out, len: "q" },
-        dout: { arr: a.dout, len: "q" },
-        dq: { arr: a.dq, len: "q" },
-        dk: { arr: a.dk, len: "kv" },
-        dv: { arr: a.dv, len: "kv" },
-        lse: { arr: a.lse, len: "lse" },
-      });
       addon.attentionBackward(
         a.dq, a.dk, a.dv, a.dout, a.q, a.k, a.v, a.out, a.lse,
         a.B, a.Tq, a.Tk, a.H, a.Hkv, a.D, a.scale, a.alibiSlopes, a.keyMask,
       );
     },
     swigluForward(out, gate, up, n) {
-      checkInt("swigluForward", "n", n);
-      for (const [name, arr] of [["out", out], ["gate", gate], ["up", up]] as const) checkLen("swigluForward", name, arr, n);
       addon.swigluForward(out, gate, up, n);
     },
     swigluBackward(dgate, dup, dout, gate, up, n) {
-      checkInt("swigluBackward", "n", n);
-      for (const [name, arr] of [["dgate", dgate], ["dup", dup], ["dout", dout], ["gate", gate], ["up", up]] as const) {
-        checkLen("swigluBackward", name, arr, n);
-      }
       addon.swigluBackward(dgate, dup, dout, gate, up, n);
     },
     crossEntropyForward(losses, lse, logits, targets, N, V, ignoreIndex) {
-      checkInt("crossEntropyForward", "N", N);
-      checkInt("crossEntropyForward", "V", V, 1);
-      checkLen("crossEntropyForward", "logits", logits, N * V);
-      checkLen("crossEntropyForward", "losses", losses, N);
-      checkLen("crossEntropyForward", "lse", lse, N);
-      checkTargets("crossEntropyForward", targets, N, V, ignoreIndex);
       addon.crossEntropyForward(losses, lse, logits, targets, N, V, ignoreIndex);
     },
     crossEntropyBackward(dlogits, dlosses, logits, lse, targets, N, V, ignoreIndex) {
-      checkInt("crossEntropyBackward", "N", N);
-      checkInt("crossEntropyBackward", "V", V, 1);
-      checkLen("crossEntropyBackward", "logits", logits, N * V);
-      checkLen("crossEntropyBackward", "dlogits", dlogits, N * V);
-      checkLen("crossEntropyBackward", "dlosses", dlosses, N);
-      checkLen("crossEntropyBackward", "lse", lse, N);
-      checkTargets("crossEntropyBackward", targets, N, V, ignoreIndex);
       addon.crossEntropyBackward(dlogits, dlosses, logits, lse, targets, N, V, ignoreIndex);
     },
     add(out, a, b, n) {
-      checkInt("add", "n", n);
-      for (const [name, arr] of [["out", out], ["a", a], ["b", b]] as const) checkLen("add", name, arr, n);
       addon.add(out, a, b, n);
     },
     mul(out, a, b, n) {
-      checkInt("mul", "n", n);
-      for (const [name, arr] of [["out", out], ["a", a], ["b", b]] as const) checkLen("mul", name, arr, n);
       addon.mul(out, a, b, n);
     },
     axpy(y, x, alpha, n) {
-      checkInt("axpy", "n", n);
-      checkLen("axpy", "y", y, n);
-      checkLen("axpy", "x", x, n);
       addon.axpy(y, x, alpha, n);
     },
     scale(x, alpha, n) {
-      checkInt("scale", "n", n);
-      checkLen("scale", "x", x, n);
       addon.scale(x, alpha, n);
     },
     sumSquares(x, n) {
-      checkInt("sumSquares", "n", n);
-      checkLen("sumSquares", "x", x, n);
       return addon.sumSquares(x, n);
     },
     adamw(a) {
-      checkInt("adamw", "n", a.n);
-      checkInt("adamw", "step", a.step, 1);
-      for (const [name, arr] of [["param", a.param], ["grad", a.grad], ["m", a.m], ["v", a.v]] as const) checkLen("adamw", name, arr, a.n);
       addon.adamw(a.param, a.grad, a.m, a.v, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.step, a.gradScale ?? 1);
     },
-  };
+  });
 }

@@ -5,7 +5,8 @@
  * dot products and reductions accumulated in double precision. The native addon must agree with
  * these (src/engine/kernels/parity.test.ts), and these agree with PyTorch 1.13 on golden fixtures
  * (reference.test.ts). Used as the fallback when the addon is not built. Not a place for tricks:
- * speed belongs in native/.
+ * speed belongs in native/. Argument checking is not done here: the exported `referenceKernels` is
+ * this implementation behind the shared validation layer (validate.ts).
  */
 import type {
   AdamWArgs,
@@ -17,7 +18,7 @@ import type {
   GemmArgs,
   Kernels,
 } from "./kernels.js";
-import { checkAttention, checkBatchedGemm, checkGemm, checkIds, checkInt, checkLen, checkRope, checkTargets } from "./validate.js";
+import { validated } from "./validate.js";
 
 /** C = alpha*op(A)*op(B) + beta*C for one matrix; arguments already validated. */
 function gemmOne(a: GemmArgs, ao: number, bo: number, co: number): void {
@@ -74,27 +75,23 @@ function scoreRow(s: Float64Array, a: AttentionShape, q: F32, k: F32, b: number,
   }
 }
 
-export const referenceKernels: Kernels = {
+/** The loops themselves; they trust their arguments (see `referenceKernels` below). */
+const unchecked: Kernels = {
   name: "reference",
 
   gemm(a) {
-    checkGemm("gemm", a);
     gemmOne(a, a.aOffset ?? 0, a.bOffset ?? 0, a.cOffset ?? 0);
   },
 
   gemmBatched(a: BatchedGemmArgs) {
-    checkBatchedGemm("gemmBatched", a);
     for (let p = 0; p < a.batch; p++) {
       gemmOne(a, (a.aOffset ?? 0) + p * a.strideA, (a.bOffset ?? 0) + p * a.strideB, (a.cOffset ?? 0) + p * a.strideC);
     }
   },
 
   embeddingForward(out, table, ids, C) {
-    checkInt("embeddingForward", "C", C, 1);
     const V = Math.floor(table.length / C);
     const N = ids.length;
-    checkIds("embeddingForward", "ids", ids, N, V);
-    checkLen("embeddingForward", "out", out, N * C);
     for (let n = 0; n < N; n++) {
       const src = ids[n]! * C;
       for (let c = 0; c < C; c++) out[n * C + c] = table[src + c]!;
@@ -102,11 +99,8 @@ export const referenceKernels: Kernels = {
   },
 
   embeddingBackward(dtable, dout, ids, C) {
-    checkInt("embeddingBackward", "C", C, 1);
     const V = Math.floor(dtable.length / C);
     const N = ids.length;
-    checkIds("embeddingBackward", "ids", ids, N, V);
-    checkLen("embeddingBackward", "dout", dout, N * C);
     for (let n = 0; n < N; n++) {
       const dst = ids[n]! * C;
       for (let c = 0; c < C; c++) dtable[dst + c]! += dout[n * C + c]!;
@@ -114,12 +108,6 @@ export const referenceKernels: Kernels = {
   },
 
   rmsnormForward(out, rstd, inp, weight, N, C, eps) {
-    checkInt("rmsnormForward", "N", N);
-    checkInt("rmsnormForward", "C", C, 1);
-    checkLen("rmsnormForward", "inp", inp, N * C);
-    checkLen("rmsnormForward", "out", out, N * C);
-    checkLen("rmsnormForward", "rstd", rstd, N);
-    checkLen("rmsnormForward", "weight", weight, C);
     for (let n = 0; n < N; n++) {
       let ss = 0;
       for (let c = 0; c < C; c++) ss += inp[n * C + c]! * inp[n * C + c]!;
@@ -131,12 +119,6 @@ export const referenceKernels: Kernels = {
   },
 
   rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C) {
-    checkInt("rmsnormBackward", "N", N);
-    checkInt("rmsnormBackward", "C", C, 1);
-    for (const [name, arr] of [["dinp", dinp], ["dout", dout], ["inp", inp]] as const) checkLen("rmsnormBackward", name, arr, N * C);
-    checkLen("rmsnormBackward", "rstd", rstd, N);
-    checkLen("rmsnormBackward", "weight", weight, C);
-    checkLen("rmsnormBackward", "dweight", dweight, C);
     for (let n = 0; n < N; n++) {
       const r = rstd[n]!;
       // y_c = x_c r w_c, r = (mean x^2 + eps)^(-1/2)  =>  dx_c = r w_c g_c - x_c r^3 / C * sum_j g_j w_j x_j
@@ -153,7 +135,6 @@ export const referenceKernels: Kernels = {
   },
 
   ropeForward(x, cos, sin, positions, B, T, Hx, D) {
-    checkRope("ropeForward", x, cos, sin, positions, B, T, Hx, D);
     const half = D / 2;
     for (let bt = 0; bt < B * T; bt++) {
       const p = positions[bt]! * half;
@@ -172,7 +153,6 @@ export const referenceKernels: Kernels = {
   },
 
   ropeBackward(dx, cos, sin, positions, B, T, Hx, D) {
-    checkRope("ropeBackward", dx, cos, sin, positions, B, T, Hx, D);
     const half = D / 2;
     for (let bt = 0; bt < B * T; bt++) {
       const p = positions[bt]! * half;
@@ -192,13 +172,6 @@ export const referenceKernels: Kernels = {
   },
 
   attentionForward(a: AttentionForwardArgs) {
-    checkAttention("attentionForward", a, {
-      q: { arr: a.q, len: "q" },
-      k: { arr: a.k, len: "kv" },
-      v: { arr: a.v, len: "kv" },
-      out: { arr: a.out, len: "q" },
-      lse: { arr: a.lse, len: "lse" },
-    });
     const { B, Tq, Tk, H, Hkv, D, out, lse, q, v } = a;
     const s = new Float64Array(Tk);
     const o = new Float64Array(D);
@@ -244,17 +217,6 @@ export const referenceKernels: Kernels = {
   },
 
   attentionBackward(a: AttentionBackwardArgs) {
-    checkAttention("attentionBackward", a, {
-      q: { arr: a.q, len: "q" },
-      k: { arr: a.k, len: "kv" },
-      v: { arr: a.v, len: "kv" },
-      out: { arr: a.out, len: "q" },
-      dout: { arr: a.dout, len: "q" },
-      dq: { arr: a.dq, len: "q" },
-      dk: { arr: a.dk, len: "kv" },
-      dv: { arr: a.dv, len: "kv" },
-      lse: { arr: a.lse, len: "lse" },
-    });
     const { B, Tq, Tk, H, Hkv, D, scale, q, k, v, out, lse, dout, dq, dk, dv } = a;
     const s = new Float64Array(Tk);
     for (let b = 0; b < B; b++) {
@@ -287,8 +249,6 @@ export const referenceKernels: Kernels = {
   },
 
   swigluForward(out, gate, up, n) {
-    checkInt("swigluForward", "n", n);
-    for (const [name, arr] of [["out", out], ["gate", gate], ["up", up]] as const) checkLen("swigluForward", name, arr, n);
     for (let i = 0; i < n; i++) {
       const g = gate[i]!;
       out[i] = (g / (1 + Math.exp(-g))) * up[i]!;
@@ -296,10 +256,6 @@ export const referenceKernels: Kernels = {
   },
 
   swigluBackward(dgate, dup, dout, gate, up, n) {
-    checkInt("swigluBackward", "n", n);
-    for (const [name, arr] of [["dgate", dgate], ["dup", dup], ["dout", dout], ["gate", gate], ["up", up]] as const) {
-      checkLen("swigluBackward", name, arr, n);
-    }
     for (let i = 0; i < n; i++) {
       const g = gate[i]!;
       const sig = 1 / (1 + Math.exp(-g));
@@ -311,12 +267,6 @@ export const referenceKernels: Kernels = {
   },
 
   crossEntropyForward(losses, lse, logits, targets, N, V, ignoreIndex) {
-    checkInt("crossEntropyForward", "N", N);
-    checkInt("crossEntropyForward", "V", V, 1);
-    checkLen("crossEntropyForward", "logits", logits, N * V);
-    checkLen("crossEntropyForward", "losses", losses, N);
-    checkLen("crossEntropyForward", "lse", lse, N);
-    checkTargets("crossEntropyForward", targets, N, V, ignoreIndex);
     for (let n = 0; n < N; n++) {
       const row = n * V;
       let mx = -Infinity;
@@ -331,13 +281,6 @@ export const referenceKernels: Kernels = {
   },
 
   crossEntropyBackward(dlogits, dlosses, logits, lse, targets, N, V, ignoreIndex) {
-    checkInt("crossEntropyBackward", "N", N);
-    checkInt("crossEntropyBackward", "V", V, 1);
-    checkLen("crossEntropyBackward", "logits", logits, N * V);
-    checkLen("crossEntropyBackward", "dlogits", dlogits, N * V);
-    checkLen("crossEntropyBackward", "dlosses", dlosses, N);
-    checkLen("crossEntropyBackward", "lse", lse, N);
-    checkTargets("crossEntropyBackward", targets, N, V, ignoreIndex);
     for (let n = 0; n < N; n++) {
       const t = targets[n]!;
       if (t === ignoreIndex) continue;
@@ -352,33 +295,22 @@ export const referenceKernels: Kernels = {
   },
 
   add(out, a, b, n) {
-    checkInt("add", "n", n);
-    for (const [name, arr] of [["out", out], ["a", a], ["b", b]] as const) checkLen("add", name, arr, n);
     for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
   },
 
   mul(out, a, b, n) {
-    checkInt("mul", "n", n);
-    for (const [name, arr] of [["out", out], ["a", a], ["b", b]] as const) checkLen("mul", name, arr, n);
     for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
   },
 
   axpy(y, x, alpha, n) {
-    checkInt("axpy", "n", n);
-    checkLen("axpy", "y", y, n);
-    checkLen("axpy", "x", x, n);
     for (let i = 0; i < n; i++) y[i]! += alpha * x[i]!;
   },
 
   scale(x, alpha, n) {
-    checkInt("scale", "n", n);
-    checkLen("scale", "x", x, n);
     for (let i = 0; i < n; i++) x[i]! *= alpha;
   },
 
   sumSquares(x, n) {
-    checkInt("sumSquares", "n", n);
-    checkLen("sumSquares", "x", x, n);
     let s = 0;
     for (let i = 0; i < n; i++) s += x[i]! * x[i]!;
     return s;
@@ -386,9 +318,6 @@ export const referenceKernels: Kernels = {
 
   adamw(a: AdamWArgs) {
     const { param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step } = a;
-    checkInt("adamw", "n", n);
-    checkInt("adamw", "step", step, 1);
-    for (const [name, arr] of [["param", param], ["grad", grad], ["m", m], ["v", v]] as const) checkLen("adamw", name, arr, n);
     const gs = a.gradScale ?? 1;
     // torch.optim.AdamW (single-tensor path): decay, moments, then
     // param -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)
@@ -406,3 +335,6 @@ export const referenceKernels: Kernels = {
     }
   },
 };
+
+/** The reference kernels, every call argument-checked first. */
+export const referenceKernels: Kernels = validated(unchecked);

@@ -1,11 +1,13 @@
 /**
- * Argument checks shared by every kernel implementation.
+ * The one argument-validation layer of the kernel boundary.
  *
- * The reference kernels and the native adapter both call these before touching memory, so a bad
- * shape or offset becomes a RangeError naming the kernel, the argument and what was expected,
- * instead of a silent out-of-bounds read in C++ or a NaN in JavaScript. This module does no math.
+ * `validated(impl)` wraps any `Kernels` implementation (reference, native, a future GPU backend) so
+ * every call is checked before it reaches the implementation: a bad shape or offset becomes a
+ * KernelArgumentError (a RangeError) naming the kernel, the argument and what was expected, instead
+ * of a silent out-of-bounds read in C++ or a NaN in JavaScript. Implementations themselves do no
+ * checking and may trust their arguments. This module does no math.
  */
-import type { AttentionShape, BatchedGemmArgs, F32, GemmArgs } from "./kernels.js";
+import type { AttentionShape, BatchedGemmArgs, F32, GemmArgs, Kernels } from "./kernels.js";
 
 /** Thrown for an argument that does not fit the documented shape contract. */
 export class KernelArgumentError extends RangeError {
@@ -116,4 +118,162 @@ export function checkAttention(
   if (a.keyMask) checkLen(kernel, "keyMask", a.keyMask, B * Tk);
   const sizes = { q: B * Tq * H * D, kv: B * Tk * Hkv * D, lse: B * H * Tq };
   for (const [name, t] of Object.entries(tensors)) checkLen(kernel, name, t.arr, sizes[t.len]);
+}
+
+/**
+ * `impl` behind the argument checks: each method validates exactly as documented in kernels.ts and
+ * then calls the same method of `impl` with the same arguments. The wrapper adds one call per kernel
+ * invocation and nothing else, so the native path stays cheap.
+ */
+export function validated(impl: Kernels): Kernels {
+  return {
+    name: impl.name,
+
+    gemm(a) {
+      checkGemm("gemm", a);
+      impl.gemm(a);
+    },
+    gemmBatched(a) {
+      checkBatchedGemm("gemmBatched", a);
+      impl.gemmBatched(a);
+    },
+    embeddingForward(out, table, ids, C) {
+      checkInt("embeddingForward", "C", C, 1);
+      checkIds("embeddingForward", "ids", ids, ids.length, Math.floor(table.length / C));
+      checkLen("embeddingForward", "out", out, ids.length * C);
+      impl.embeddingForward(out, table, ids, C);
+    },
+    embeddingBackward(dtable, dout, ids, C) {
+      checkInt("embeddingBackward", "C", C, 1);
+      checkIds("embeddingBackward", "ids", ids, ids.length, Math.floor(dtable.length / C));
+      checkLen("embeddingBackward", "dout", dout, ids.length * C);
+      impl.embeddingBackward(dtable, dout, ids, C);
+    },
+    rmsnormForward(out, rstd, inp, weight, N, C, eps) {
+      checkInt("rmsnormForward", "N", N);
+      checkInt("rmsnormForward", "C", C, 1);
+      checkLen("rmsnormForward", "inp", inp, N * C);
+      checkLen("rmsnormForward", "out", out, N * C);
+      checkLen("rmsnormForward", "rstd", rstd, N);
+      checkLen("rmsnormForward", "weight", weight, C);
+      impl.rmsnormForward(out, rstd, inp, weight, N, C, eps);
+    },
+    rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C) {
+      checkInt("rmsnormBackward", "N", N);
+      checkInt("rmsnormBackward", "C", C, 1);
+      checkLen("rmsnormBackward", "dinp", dinp, N * C);
+      checkLen("rmsnormBackward", "dout", dout, N * C);
+      checkLen("rmsnormBackward", "inp", inp, N * C);
+      checkLen("rmsnormBackward", "rstd", rstd, N);
+      checkLen("rmsnormBackward", "weight", weight, C);
+      checkLen("rmsnormBackward", "dweight", dweight, C);
+      impl.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
+    },
+    ropeForward(x, cos, sin, positions, B, T, Hx, D) {
+      checkRope("ropeForward", x, cos, sin, positions, B, T, Hx, D);
+      impl.ropeForward(x, cos, sin, positions, B, T, Hx, D);
+    },
+    ropeBackward(dx, cos, sin, positions, B, T, Hx, D) {
+      checkRope("ropeBackward", dx, cos, sin, positions, B, T, Hx, D);
+      impl.ropeBackward(dx, cos, sin, positions, B, T, Hx, D);
+    },
+    attentionForward(a) {
+      checkAttention("attentionForward", a, {
+        q: { arr: a.q, len: "q" },
+        k: { arr: a.k, len: "kv" },
+        v: { arr: a.v, len: "kv" },
+        out: { arr: a.out, len: "q" },
+        lse: { arr: a.lse, len: "lse" },
+      });
+      impl.attentionForward(a);
+    },
+    attentionBackward(a) {
+      checkAttention("attentionBackward", a, {
+        q: { arr: a.q, len: "q" },
+        k: { arr: a.k, len: "kv" },
+        v: { arr: a.v, len: "kv" },
+        out: { arr: a.out, len: "q" },
+        dout: { arr: a.dout, len: "q" },
+        dq: { arr: a.dq, len: "q" },
+        dk: { arr: a.dk, len: "kv" },
+        dv: { arr: a.dv, len: "kv" },
+        lse: { arr: a.lse, len: "lse" },
+      });
+      impl.attentionBackward(a);
+    },
+    swigluForward(out, gate, up, n) {
+      checkInt("swigluForward", "n", n);
+      checkLen("swigluForward", "out", out, n);
+      checkLen("swigluForward", "gate", gate, n);
+      checkLen("swigluForward", "up", up, n);
+      impl.swigluForward(out, gate, up, n);
+    },
+    swigluBackward(dgate, dup, dout, gate, up, n) {
+      checkInt("swigluBackward", "n", n);
+      checkLen("swigluBackward", "dgate", dgate, n);
+      checkLen("swigluBackward", "dup", dup, n);
+      checkLen("swigluBackward", "dout", dout, n);
+      checkLen("swigluBackward", "gate", gate, n);
+      checkLen("swigluBackward", "up", up, n);
+      impl.swigluBackward(dgate, dup, dout, gate, up, n);
+    },
+    crossEntropyForward(losses, lse, logits, targets, N, V, ignoreIndex) {
+      checkInt("crossEntropyForward", "N", N);
+      checkInt("crossEntropyForward", "V", V, 1);
+      checkLen("crossEntropyForward", "logits", logits, N * V);
+      checkLen("crossEntropyForward", "losses", losses, N);
+      checkLen("crossEntropyForward", "lse", lse, N);
+      checkTargets("crossEntropyForward", targets, N, V, ignoreIndex);
+      impl.crossEntropyForward(losses, lse, logits, targets, N, V, ignoreIndex);
+    },
+    crossEntropyBackward(dlogits, dlosses, logits, lse, targets, N, V, ignoreIndex) {
+      checkInt("crossEntropyBackward", "N", N);
+      checkInt("crossEntropyBackward", "V", V, 1);
+      checkLen("crossEntropyBackward", "logits", logits, N * V);
+      checkLen("crossEntropyBackward", "dlogits", dlogits, N * V);
+      checkLen("crossEntropyBackward", "dlosses", dlosses, N);
+      checkLen("crossEntropyBackward", "lse", lse, N);
+      checkTargets("crossEntropyBackward", targets, N, V, ignoreIndex);
+      impl.crossEntropyBackward(dlogits, dlosses, logits, lse, targets, N, V, ignoreIndex);
+    },
+    add(out, a, b, n) {
+      checkInt("add", "n", n);
+      checkLen("add", "out", out, n);
+      checkLen("add", "a", a, n);
+      checkLen("add", "b", b, n);
+      impl.add(out, a, b, n);
+    },
+    mul(out, a, b, n) {
+      checkInt("mul", "n", n);
+      checkLen("mul", "out", out, n);
+      checkLen("mul", "a", a, n);
+      checkLen("mul", "b", b, n);
+      impl.mul(out, a, b, n);
+    },
+    axpy(y, x, alpha, n) {
+      checkInt("axpy", "n", n);
+      checkLen("axpy", "y", y, n);
+      checkLen("axpy", "x", x, n);
+      impl.axpy(y, x, alpha, n);
+    },
+    scale(x, alpha, n) {
+      checkInt("scale", "n", n);
+      checkLen("scale", "x", x, n);
+      impl.scale(x, alpha, n);
+    },
+    sumSquares(x, n) {
+      checkInt("sumSquares", "n", n);
+      checkLen("sumSquares", "x", x, n);
+      return impl.sumSquares(x, n);
+    },
+    adamw(a) {
+      checkInt("adamw", "n", a.n);
+      checkInt("adamw", "step", a.step, 1);
+      checkLen("adamw", "param", a.param, a.n);
+      checkLen("adamw", "grad", a.grad, a.n);
+      checkLen("adamw", "m", a.m, a.n);
+      checkLen("adamw", "v", a.v, a.n);
+      impl.adamw(a);
+    },
+  };
 }
