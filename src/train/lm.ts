@@ -13,6 +13,7 @@ import { Rng, type CausalLM } from "../model/index.js";
 import type { PackedBlocks } from "./packing.js";
 import { Progress } from "./progress.js";
 import { cosineWithWarmup } from "./schedule.js";
+import { TrainingError } from "./trainer/errors.js";
 
 export interface LmTrainOptions {
   steps: number;
@@ -64,12 +65,7 @@ export interface LmTrainResult {
   valLossAfter?: number;
 }
 
-export class TrainingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "TrainingError";
-  }
-}
+export { TrainingError };
 
 /** Mean of the last `fraction` of finite losses (at least one). */
 function tailMean(history: readonly StepMetrics[], fraction: number): number {
