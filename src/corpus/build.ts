@@ -20,7 +20,7 @@ import { emptyPiiCounts, scrubPii } from "./clean/pii.js";
 import { resolveIn, type BuildConfig, type LoadedConfig, type SourceConfig } from "./config.js";
 import { CorpusConfigError, CorpusError, IssueSink, type ErrorPolicy, type Located } from "./errors.js";
 import { readJsonRecords } from "./io/json.js";
-import { LlmClient } from "./llm/client.js";
+import { LlmClient } from "../llm/client.js";
 import { llmPreferencePairs, llmSectionQa, llmTripleQa, type DfpoPair, type HeadFacts } from "./llm/generate.js";
 import { flattenRecord, recordText, toAlpaca, toSharegpt } from "./output/formats.js";
 import { checkLeakage, splitWithoutLeakage, type Side, type SplitReport } from "./output/split.js";

@@ -21,8 +21,8 @@ export { Deduper, DEFAULT_DEDUP, type DedupOptions, type DedupResult } from "./c
 export { minhashSignature, estimateJaccard, exactJaccard, DEFAULT_MINHASH, type MinHashParams } from "./clean/minhash.js";
 export { TASKS, type TaskLabel, type PediatricTask, type TaskRecord } from "./tasks/types.js";
 export { fromPassageSection, fromConsultation, fromCmdRow, fromInstruction, classifyInstruction, questionForSection, TripleGroups } from "./tasks/templates.js";
-export { LlmClient, LlmError, LlmMalformedReplyError, LlmRequestError, type LlmClientOptions, type ChatParams, type ChatResult } from "./llm/client.js";
-export { Journal, runResumable, InterruptedError } from "./llm/journal.js";
+export { LlmClient, LlmError, LlmMalformedReplyError, LlmRequestError, type LlmClientOptions, type ChatParams, type ChatResult } from "../llm/client.js";
+export { Journal, runResumable, InterruptedError } from "../llm/journal.js";
 export * as prompts from "./llm/prompts.js";
 export { llmSectionQa, llmPreferencePairs, type DfpoPair } from "./llm/generate.js";
 export { toAlpaca, toSharegpt, flattenRecord } from "./output/formats.js";

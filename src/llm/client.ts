@@ -1,6 +1,7 @@
 /**
- * A client for any OpenAI-compatible `/v1/chat/completions` endpoint (this project's own server,
- * vLLM, llama.cpp server, hosted APIs), built for offline batch generation:
+ * The project's one client for any OpenAI-compatible `/v1/chat/completions` endpoint (this project's
+ * own server, vLLM, llama.cpp server, hosted APIs), used by corpus generation and by the evaluation
+ * judge, built for offline batch work:
  * - an on-disk cache keyed by the SHA-256 of the request (model, messages, sampling parameters), so a
  *   rerun or a resumed run never pays twice for the same request;
  * - retries with exponential backoff and full jitter on HTTP 429, 5xx, timeouts and network errors,
@@ -13,10 +14,14 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CorpusError } from "../errors.js";
-import type { Message } from "../readers/types.js";
 
-export class LlmError extends CorpusError {
+/** One chat message as the endpoint receives it. */
+export interface Message {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export class LlmError extends Error {
   override name = "LlmError";
 }
 /** The endpoint answered, but not with a usable reply (after all retries). */

@@ -10,8 +10,8 @@ import type { Located } from "../errors.js";
 import type { PassageSection } from "../readers/types.js";
 import { questionForSection, recordId, type SourceInfo } from "../tasks/templates.js";
 import type { TaskRecord } from "../tasks/types.js";
-import type { LlmClient } from "./client.js";
-import { Journal, runResumable } from "./journal.js";
+import type { LlmClient } from "../../llm/client.js";
+import { Journal, runResumable } from "../../llm/journal.js";
 import { distillationPrompt, humanisticRephrasePrompt, parseQuestionList, questionWritingPrompt, tripleQuestionPrompt, validateAnswer, weakerAnswerPrompt } from "./prompts.js";
 
 export interface DfpoPair {
