@@ -11,6 +11,7 @@ import path from "node:path";
 import type { FloatDType } from "./io/dtype.js";
 import { CheckpointFormatError } from "./io/errors.js";
 import { atomicWrite, writeAll } from "./io/fsutil.js";
+import { assertFinite } from "../util/finite.js";
 import { openCheckpoint } from "./io/checkpoint.js";
 import { writeCheckpoint, type WrittenCheckpoint } from "./io/sharded.js";
 import type { TensorReader } from "./io/types.js";
@@ -60,7 +61,9 @@ export async function loadWeights(model: CausalLM, reader: TensorReader): Promis
     if (info.shape.length !== p.shape.length || info.shape.some((d, i) => d !== p.shape[i])) {
       throw new CheckpointFormatError(info.file, `tensor "${p.name}": shape [${info.shape.join(", ")}] but the config needs [${p.shape.join(", ")}]`);
     }
-    p.data.set(await reader.read(p.name));
+    const values = await reader.read(p.name);
+    assertFinite(info.file, p.name, values, "load");
+    p.data.set(values);
     p.version++;
   }
   return { skipped: reader.names().filter((n) => !model.params.has(n)) };

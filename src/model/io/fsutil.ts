@@ -1,13 +1,12 @@
 /**
  * Small file helpers shared by the checkpoint readers and writers: positional reads that insist on
- * the full length (a short read means the file is truncated), and write-to-temp-then-rename so a
- * crash or a full disk never leaves a half-written checkpoint under the final name.
+ * the full length (a short read means the file is truncated). Writes go through the project's atomic
+ * writer (temp file + fsync + rename), so a crash or a full disk never leaves a half-written
+ * checkpoint under the final name.
  */
 import { promises as fs } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import path from "node:path";
-import { randomBytes } from "node:crypto";
-import { CheckpointFormatError, CheckpointWriteError } from "./errors.js";
+import { CheckpointFormatError } from "./errors.js";
 
 // fs.read takes at most 2 GiB − 1 per call.
 const MAX_IO = 1 << 30;
@@ -48,43 +47,8 @@ export async function readBytes(
   return buf;
 }
 
-/** Writes all of `data` at the handle's current end. */
-export async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < data.byteLength) {
-    const chunk = Math.min(MAX_IO, data.byteLength - done);
-    const { bytesWritten } = await fh.write(data, done, chunk);
-    done += bytesWritten;
-  }
-}
-
-/**
- * Runs `body` against a temp file beside `finalPath`, fsyncs it and renames it into place. On any
- * error the temp file is removed and the error rethrown (ENOSPC reworded to say the disk is full).
- */
-export async function atomicWrite<T>(finalPath: string, body: (fh: FileHandle) => Promise<T>): Promise<T> {
-  const dir = path.dirname(finalPath);
-  await fs.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-  let fh: FileHandle | undefined;
-  try {
-    fh = await fs.open(tmp, "wx");
-    const result = await body(fh);
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    await fs.rename(tmp, finalPath);
-    return result;
-  } catch (err) {
-    if (fh) await fh.close().catch(() => undefined);
-    await fs.unlink(tmp).catch(() => undefined);
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOSPC" || code === "EDQUOT") {
-      throw new CheckpointWriteError(finalPath, "disk full while writing; nothing was replaced", { cause: err });
-    }
-    throw err;
-  }
-}
+// Atomic writes are the project's one writer (src/util/atomic.ts); re-exported for the format modules.
+export { atomicWrite, writeAll } from "../../util/atomic.js";
 
 export async function isFile(p: string): Promise<boolean> {
   try {

@@ -15,6 +15,7 @@ import type { FileHandle } from "node:fs/promises";
 import { f16BitsToF32, f32ToF16Bits, numel } from "./dtype.js";
 import { CheckpointFormatError, CheckpointWriteError, TensorNotFoundError } from "./errors.js";
 import { atomicWrite, readBytes, writeAll } from "./fsutil.js";
+import { assertFinite, assertFitsDType, NARROW_RANGE, NonFiniteError } from "../../util/finite.js";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as u32 LE
 export const GGUF_VERSION = 3;
@@ -310,12 +311,27 @@ export async function writeGguf(
       if (values.length !== numel(t.shape)) {
         throw new CheckpointWriteError(file, `tensor "${t.name}": shape [${t.shape.join(", ")}] needs ${numel(t.shape)} values, data has ${values.length}`);
       }
+      assertFinite(file, t.name, values, "write");
+      // Q8_0 stores one f16 scale per block of 32: max|x|/127 must fit f16 too.
+      if (t.type === "F16") assertFitsDType(file, t.name, values, "F16");
+      else if (t.type === "Q8_0") assertQ8ScaleFits(file, t.name, values);
       await writeAll(fh, encodeTensor(t, values));
       const p = pad(sizes[i]!);
       if (p) await writeAll(fh, new Uint8Array(p));
     }
   });
   return headBytes.byteLength + offset;
+}
+
+/** Q8_0 keeps one f16 scale max|x|/127 per block of 32; a larger block max would store an Inf scale. */
+function assertQ8ScaleFits(file: string, name: string, values: Float32Array): void {
+  const limit = NARROW_RANGE.F16.overflow * 127;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (x >= limit || x <= -limit) {
+      throw new NonFiniteError(file, name, i, x, `holds ${x} at flat index ${i}: too large for Q8_0 (its f16 block scale max|x|/127 would become Inf); export as f32`);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

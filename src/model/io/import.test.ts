@@ -15,6 +15,7 @@ import { loadModel } from "../checkpoint.js";
 import { importHfModel } from "./import.js";
 import { openCheckpoint } from "./checkpoint.js";
 import { openSafetensorsDir, writeCheckpoint } from "./sharded.js";
+import { corruptTensor } from "../../../test/helpers/corrupt.js";
 
 const HF = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../test/fixtures/io/hf_llama_bin");
 
@@ -27,7 +28,12 @@ afterAll(async () => {
 });
 
 /** A copy of the fixture directory whose weights are replaced by `entries` (safetensors). */
-async function variantDir(name: string, mutate: (t: Map<string, { shape: number[]; data: Float32Array }>) => void, config?: (c: Record<string, unknown>) => void): Promise<string> {
+async function variantDir(
+  name: string,
+  mutate: (t: Map<string, { shape: number[]; data: Float32Array }>) => void,
+  config?: (c: Record<string, unknown>) => void,
+  after?: (dir: string) => void,
+): Promise<string> {
   const dir = path.join(tmp, name);
   await fs.mkdir(dir, { recursive: true });
   for (const f of ["tokenizer.json", "tokenizer_config.json"]) await fs.copyFile(path.join(HF, f), path.join(dir, f));
@@ -40,6 +46,7 @@ async function variantDir(name: string, mutate: (t: Map<string, { shape: number[
   await src.close();
   mutate(tensors);
   await writeCheckpoint(dir, [...tensors].map(([n, t]) => ({ name: n, shape: t.shape, data: t.data, dtype: "BF16" as const })), { maxShardBytes: 2000 });
+  after?.(dir);
   return dir;
 }
 
@@ -87,20 +94,20 @@ describe("importHfModel", () => {
     expect(tc.chat_template_id).toBe("qwen");
     const model = await loadModel(out);
     expect(model.params.get("lm_head.weight").shape).toEqual([288, 8]);
-    await expect(importHfModel(src, out)).rejects.toThrow(/imported-f32: already exists/);
+    await expect(importHfModel(src, out)).rejects.toThrow(/imported-f32: already holds a model folder; choose another output folder or replace it with --overwrite/);
     await importHfModel(src, out, { overwrite: true, dtype: "BF16" });
     expect((await openSafetensorsDir(out).then(async (r) => { const d = r.info("lm_head.weight").dtype; await r.close(); return d; }))).toBe("BF16");
   });
 
   it("refuses missing, unknown, misshapen and non-finite tensors, leaving nothing behind", async () => {
-    const cases: [string, Parameters<typeof variantDir>[1], RegExp, Parameters<typeof variantDir>[2]?][] = [
+    const cases: [string, Parameters<typeof variantDir>[1], RegExp, Parameters<typeof variantDir>[2]?, Parameters<typeof variantDir>[3]?][] = [
       ["missing", (t) => t.delete("model.layers.0.mlp.up_proj.weight"), /missing 1 tensor\(s\) the LlamaForCausalLM config needs: model\.layers\.0\.mlp\.up_proj\.weight \[16, 8\]/],
       ["unknown", (t) => t.set("model.layers.1.mlp.up_proj.weight", { shape: [1], data: new Float32Array(1) }), /1 tensor\(s\) the LlamaForCausalLM config does not use \(wrong config\.json\?\): model\.layers\.1\.mlp\.up_proj\.weight/],
-      ["nan", (t) => (t.get("model.norm.weight")!.data[3] = NaN), /tensor "model\.norm\.weight" holds a non-finite value \(NaN\) at flat index 3/],
+      ["nan", () => undefined, /tensor "model\.norm\.weight" holds a non-finite value \(NaN\) at flat index 3/, undefined, (d) => corruptTensor(d, "model.norm.weight", 3, NaN)],
       ["shape", () => undefined, /tensor "model\.layers\.0\.mlp\.gate_proj\.weight": shape \[16, 8\], the config needs \[24, 8\]/, (c) => (c.intermediate_size = 24)],
     ];
-    for (const [name, mutate, re, cfg] of cases) {
-      const src = await variantDir(`bad-${name}`, mutate, cfg);
+    for (const [name, mutate, re, cfg, after] of cases) {
+      const src = await variantDir(`bad-${name}`, mutate, cfg, after);
       const out = path.join(tmp, `out-${name}`);
       await expect(importHfModel(src, out), name).rejects.toThrow(re);
       await expect(fs.stat(out)).rejects.toThrow();
@@ -119,5 +126,26 @@ describe("importHfModel", () => {
     await expect(importHfModel(noTok, path.join(tmp, "o2"))).rejects.toThrow(/no tokenizer\.json or tokenizer\.model/);
     const r = await importHfModel(noTok, path.join(tmp, "o3"), { allowMissingTokenizer: true });
     expect(r.tokenizer).toBeNull();
+  });
+
+  it("--overwrite replaces only a model folder, never the source or another folder", async () => {
+    const photos = path.join(tmp, "photos");
+    await fs.mkdir(photos, { recursive: true });
+    await fs.writeFile(path.join(photos, "cat.jpg"), "x");
+    await expect(importHfModel(HF, photos, { overwrite: true })).rejects.toThrow(/photos: is not empty and is not a model folder; refusing to replace it/);
+    expect(await fs.readFile(path.join(photos, "cat.jpg"), "utf8")).toBe("x");
+    const copy = await variantDir("self", () => undefined);
+    await expect(importHfModel(copy, copy, { overwrite: true })).rejects.toThrow(/holds the input/);
+    expect((await fs.readdir(copy)).includes("config.json")).toBe(true);
+  });
+
+  it("narrowing to f16 refuses a value that would become Inf, naming the tensor and index", async () => {
+    const src = await variantDir("big-weight", (t) => (t.get("model.norm.weight")!.data[2] = 1e6));
+    const out = path.join(tmp, "out-f16");
+    await expect(importHfModel(src, out, { dtype: "F16" })).rejects.toThrow(
+      /tensor "model\.norm\.weight" holds 999424 at flat index 2, outside the F16 range \(±65504\): it would become Inf; keep f32 or use bf16/,
+    );
+    await expect(fs.stat(out)).rejects.toThrow();
+    await importHfModel(src, path.join(tmp, "out-bf16"), { dtype: "BF16" });
   });
 });

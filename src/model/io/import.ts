@@ -13,7 +13,6 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 import { readModelConfig } from "../checkpoint.js";
 import type { ModelConfig } from "../config.js";
 import { decoderParamSpecs } from "../layers.js";
@@ -21,8 +20,10 @@ import { loadTokenizer } from "../../tokenizer/load.js";
 import { jinjaTemplateId } from "../../tokenizer/templates.js";
 import { openCheckpoint, detectCheckpoint, type CheckpointFormat } from "./checkpoint.js";
 import { DTYPE_BYTES, numel, type FloatDType } from "./dtype.js";
-import { CheckpointFormatError, CheckpointWriteError } from "./errors.js";
+import { CheckpointFormatError } from "./errors.js";
 import { isFile } from "./fsutil.js";
+import { assertFinite } from "../../util/finite.js";
+import { checkOutputDir, writeJsonAtomic, writeOutputDir, type OutputDirOptions } from "../../util/atomic.js";
 import { writeCheckpoint } from "./sharded.js";
 import type { TensorEntry } from "./types.js";
 
@@ -79,13 +80,23 @@ function skipReason(name: string, cfg: ModelConfig): string | null {
   return null;
 }
 
+/** Whether `dir` is a model folder (holds config.json), i.e. one `--overwrite` may replace. */
+export async function isModelDir(dir: string): Promise<boolean> {
+  return isFile(path.join(dir, "config.json"));
+}
+
+/** How every command that writes a whole model folder treats its target (see util/atomic.ts). */
+export function outputDirOptions(overwrite: boolean, inputs: readonly string[] = []): OutputDirOptions {
+  return { kind: "model folder", overwrite, overwriteHint: "--overwrite", isKind: isModelDir, inputs };
+}
+
 /** Imports `hfDir` into `outDir` (see the module comment). */
 export async function importHfModel(hfDir: string, outDir: string, options: ImportOptions = {}): Promise<ImportReport> {
   const cfg = await readModelConfig(hfDir);
   const found = await detectCheckpoint(hfDir);
   if (!found) throw new CheckpointFormatError(hfDir, "no weights found (model.safetensors[.index.json] or pytorch_model.bin[.index.json])");
-  const outExists = await fs.stat(outDir).then(() => true, () => false);
-  if (outExists && !options.overwrite) throw new CheckpointWriteError(outDir, "already exists; choose another output directory or allow replacing it (--overwrite)");
+  // Refused before any work: an existing model without overwrite, a folder that is not a model, the source itself.
+  await checkOutputDir(outDir, outputDirOptions(options.overwrite ?? false, [hfDir]));
 
   // Tokenizer: must load, and every id must have an embedding row.
   let tokenizer: ReturnType<typeof loadTokenizer> | null = null;
@@ -148,22 +159,15 @@ export async function importHfModel(hfDir: string, outDir: string, options: Impo
         dtype,
         data: async () => {
           const x = await reader.read(spec.name);
-          for (let j = 0; j < x.length; j++) {
-            if (!Number.isFinite(x[j]!)) {
-              throw new CheckpointFormatError(info.file, `tensor "${spec.name}" holds a non-finite value (${x[j]}) at flat index ${j}: the checkpoint is corrupted or diverged`);
-            }
-          }
+          assertFinite(info.file, spec.name, x, "load");
           options.onTensor?.(spec.name, i, specs.length);
           return x;
         },
       });
     });
 
-    // Write into a sibling temp directory, then rename into place.
-    const parent = path.dirname(path.resolve(outDir));
-    await fs.mkdir(parent, { recursive: true });
-    const tmp = path.join(parent, `.${path.basename(outDir)}.importing-${randomBytes(4).toString("hex")}`);
-    try {
+    // Staged in a sibling folder and swapped in only when everything is written.
+    return await writeOutputDir(outDir, outputDirOptions(options.overwrite ?? false, [hfDir]), async (tmp) => {
       const metadata: Record<string, string> = { format: "pt" };
       if (template) metadata.template = template;
       const written = await writeCheckpoint(tmp, entries, { maxShardBytes: options.maxShardBytes, metadata });
@@ -175,19 +179,11 @@ export async function importHfModel(hfDir: string, outDir: string, options: Impo
         if (f === "tokenizer_config.json" && options.template) {
           const json = JSON.parse(await fs.readFile(src, "utf8")) as Record<string, unknown>;
           json.chat_template_id = options.template;
-          await fs.writeFile(path.join(tmp, f), JSON.stringify(json, null, 2) + "\n");
+          await writeJsonAtomic(path.join(tmp, f), json);
         } else {
           await fs.copyFile(src, path.join(tmp, f));
         }
         files.push(f);
-      }
-      if (outExists) {
-        const old = path.join(parent, `.${path.basename(outDir)}.replaced-${randomBytes(4).toString("hex")}`);
-        await fs.rename(outDir, old);
-        await fs.rename(tmp, outDir);
-        await fs.rm(old, { recursive: true, force: true });
-      } else {
-        await fs.rename(tmp, outDir);
       }
       return {
         outDir,
@@ -202,10 +198,7 @@ export async function importHfModel(hfDir: string, outDir: string, options: Impo
         template,
         files,
       };
-    } catch (err) {
-      await fs.rm(tmp, { recursive: true, force: true });
-      throw err;
-    }
+    });
   } finally {
     await reader.close();
   }

@@ -24,6 +24,7 @@ import {
 } from "./dtype.js";
 import { CheckpointFormatError, CheckpointWriteError, TensorNotFoundError } from "./errors.js";
 import { atomicWrite, readBytes, readExactly, writeAll } from "./fsutil.js";
+import { assertFinite, assertFitsDType } from "../../util/finite.js";
 import type { TensorEntry, TensorInfo, TensorReader } from "./types.js";
 
 /** Headers larger than this are refused (the reference implementation uses the same bound). */
@@ -300,6 +301,8 @@ export async function writeSafetensors(file: string, entries: readonly TensorEnt
       if (values.length !== numel(e.shape)) {
         throw new CheckpointWriteError(file, `tensor "${e.name}": shape [${e.shape.join(", ")}] needs ${numel(e.shape)} values, data has ${values.length}`);
       }
+      assertFinite(file, e.name, values, "write");
+      assertFitsDType(file, e.name, values, e.dtype ?? dtype);
       await writeAll(fh, encodeFromF32(values, e.dtype ?? dtype));
     }
   });
