@@ -11,7 +11,10 @@ export class Journal<R> {
   readonly done = new Map<string, R>();
   constructor(readonly path: string) {
     if (existsSync(path)) {
-      for (const line of readFileSync(path, "utf8").split("\n")) {
+      const text = readFileSync(path, "utf8");
+      // A torn last line gets its newline now, so the next record starts a line of its own.
+      if (text.length > 0 && !text.endsWith("\n")) appendFileSync(path, "\n");
+      for (const line of text.split("\n")) {
         if (line.trim() === "") continue;
         try {
           const rec = JSON.parse(line) as { key: string; result: R };

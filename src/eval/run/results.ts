@@ -50,8 +50,8 @@ export const testSetEntrySchema = z.object({
   /** Reader used: pedcorpus, qa-jsonl, cmd, webmedqa, pediabench. */
   format: z.string(),
   path: z.string(),
-  /** "generation": scored by the paper's metrics; "exam": scored by accuracy. */
-  kind: z.enum(["generation", "exam"]),
+  /** "generation": scored by the paper's metrics; "exam": scored by accuracy; "mixed": both (PediaBench). */
+  kind: z.enum(["generation", "exam", "mixed"]),
   items: z.number().int().min(0),
   /** Records not evaluated, by reason (e.g. PediaBench pairing items, webMedQA negative answers). */
   skipped: z.record(z.string(), z.number().int()),
