@@ -33,12 +33,19 @@ float* F32OrNull(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return F32(info, i, name);
 }
 
+int32_t* I32OrNull(const Napi::CallbackInfo& info, size_t i, const char* name);
+
 int32_t* I32(const Napi::CallbackInfo& info, size_t i, const char* name) {
   Napi::Value v = info[i];
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
     throw Napi::TypeError::New(info.Env(), std::string("argument ") + name + " must be an Int32Array");
   }
   return v.As<Napi::Int32Array>().Data();
+}
+
+int32_t* I32OrNull(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  return I32(info, i, name);
 }
 
 uint8_t* U8OrNull(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -138,18 +145,19 @@ AttnShape Shape(const Napi::CallbackInfo& info, size_t i) {
   s.scale = (float)Num(info, i + 6, "scale");
   s.slopes = F32OrNull(info, i + 7, "alibiSlopes");
   s.keyMask = U8OrNull(info, i + 8, "keyMask");
+  s.segmentIds = I32OrNull(info, i + 9, "segmentIds");
   return s;
 }
 
 void AttentionForward(const Napi::CallbackInfo& info) {
-  Arity(info, 14, "attentionForward");
+  Arity(info, 15, "attentionForward");
   std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::attentionForward(Shape(info, 5), F32(info, 0, "out"), F32(info, 1, "lse"), F32(info, 2, "q"),
                            F32(info, 3, "k"), F32(info, 4, "v"));
 }
 
 void AttentionBackward(const Napi::CallbackInfo& info) {
-  Arity(info, 18, "attentionBackward");
+  Arity(info, 19, "attentionBackward");
   std::lock_guard<std::mutex> lock(g_callMu);
   pedgpt::attentionBackward(Shape(info, 9), F32(info, 0, "dq"), F32(info, 1, "dk"), F32(info, 2, "dv"),
                             F32(info, 3, "dout"), F32(info, 4, "q"), F32(info, 5, "k"), F32(info, 6, "v"),
@@ -223,6 +231,84 @@ void AdamW(const Napi::CallbackInfo& info) {
                 Num(info, 9, "weightDecay"), (int)Int(info, 10, "step"), Num(info, 11, "gradScale"));
 }
 
+void SoftmaxForward(const Napi::CallbackInfo& info) {
+  Arity(info, 4, "softmaxForward");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::softmaxForward(F32(info, 0, "out"), F32(info, 1, "inp"), Int(info, 2, "N"), Int(info, 3, "C"));
+}
+
+void SoftmaxBackward(const Napi::CallbackInfo& info) {
+  Arity(info, 5, "softmaxBackward");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::softmaxBackward(F32(info, 0, "dinp"), F32(info, 1, "dout"), F32(info, 2, "out"), Int(info, 3, "N"),
+                          Int(info, 4, "C"));
+}
+
+// softplus and log-sigmoid share one calling convention: (out, inp, n) and (dinp, dout, inp, n).
+template <void (*Fwd)(float*, const float*, int64_t)>
+void ElemForward(const Napi::CallbackInfo& info) {
+  Arity(info, 3, "elementwise forward");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  Fwd(F32(info, 0, "out"), F32(info, 1, "inp"), Int(info, 2, "n"));
+}
+
+template <void (*Bwd)(float*, const float*, const float*, int64_t)>
+void ElemBackward(const Napi::CallbackInfo& info) {
+  Arity(info, 4, "elementwise backward");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  Bwd(F32(info, 0, "dinp"), F32(info, 1, "dout"), F32(info, 2, "inp"), Int(info, 3, "n"));
+}
+
+Napi::Value WeightedSum(const Napi::CallbackInfo& info) {
+  Arity(info, 3, "weightedSum");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  return Napi::Number::New(info.Env(), pedgpt::weightedSum(F32(info, 0, "x"), F32OrNull(info, 1, "weights"),
+                                                           Int(info, 2, "n")));
+}
+
+void WeightedSumBackward(const Napi::CallbackInfo& info) {
+  Arity(info, 4, "weightedSumBackward");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::weightedSumBackward(F32(info, 0, "dinp"), F32OrNull(info, 1, "weights"), (float)Num(info, 2, "g"),
+                              Int(info, 3, "n"));
+}
+
+void ScaleRowsForward(const Napi::CallbackInfo& info) {
+  Arity(info, 5, "scaleRowsForward");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::scaleRowsForward(F32(info, 0, "out"), F32(info, 1, "inp"), F32(info, 2, "s"), Int(info, 3, "N"),
+                           Int(info, 4, "C"));
+}
+
+void ScaleRowsBackward(const Napi::CallbackInfo& info) {
+  Arity(info, 7, "scaleRowsBackward");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::scaleRowsBackward(F32OrNull(info, 0, "dinp"), F32OrNull(info, 1, "ds"), F32(info, 2, "dout"),
+                            F32(info, 3, "inp"), F32(info, 4, "s"), Int(info, 5, "N"), Int(info, 6, "C"));
+}
+
+void CopyBlock(const Napi::CallbackInfo& info) {
+  Arity(info, 9, "copyBlock");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::copyBlock(F32(info, 0, "dst") + Int(info, 1, "dOffset"), Int(info, 2, "ldd"),
+                    F32(info, 3, "src") + Int(info, 4, "sOffset"), Int(info, 5, "lds"), Int(info, 6, "rows"),
+                    Int(info, 7, "cols"), Bool(info, 8, "accumulate"));
+}
+
+void RowNormalizeForward(const Napi::CallbackInfo& info) {
+  Arity(info, 6, "rowNormalizeForward");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::rowNormalizeForward(F32(info, 0, "out"), F32(info, 1, "norms"), F32(info, 2, "inp"), Int(info, 3, "R"),
+                              Int(info, 4, "C"), (float)Num(info, 5, "eps"));
+}
+
+void RowNormalizeBackward(const Napi::CallbackInfo& info) {
+  Arity(info, 7, "rowNormalizeBackward");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::rowNormalizeBackward(F32(info, 0, "dinp"), F32(info, 1, "dout"), F32(info, 2, "out"), F32(info, 3, "norms"),
+                               Int(info, 4, "R"), Int(info, 5, "C"), (float)Num(info, 6, "eps"));
+}
+
 void SetThreads(const Napi::CallbackInfo& info) {
   Arity(info, 1, "setThreads");
   std::lock_guard<std::mutex> lock(g_callMu);
@@ -277,6 +363,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scale", Napi::Function::New(env, Scale));
   exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
   exports.Set("adamw", Napi::Function::New(env, AdamW));
+  exports.Set("softmaxForward", Napi::Function::New(env, SoftmaxForward));
+  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
+  exports.Set("softplusForward", Napi::Function::New(env, ElemForward<pedgpt::softplusForward>));
+  exports.Set("softplusBackward", Napi::Function::New(env, ElemBackward<pedgpt::softplusBackward>));
+  exports.Set("logSigmoidForward", Napi::Function::New(env, ElemForward<pedgpt::logSigmoidForward>));
+  exports.Set("logSigmoidBackward", Napi::Function::New(env, ElemBackward<pedgpt::logSigmoidBackward>));
+  exports.Set("weightedSum", Napi::Function::New(env, WeightedSum));
+  exports.Set("weightedSumBackward", Napi::Function::New(env, WeightedSumBackward));
+  exports.Set("scaleRowsForward", Napi::Function::New(env, ScaleRowsForward));
+  exports.Set("scaleRowsBackward", Napi::Function::New(env, ScaleRowsBackward));
+  exports.Set("copyBlock", Napi::Function::New(env, CopyBlock));
+  exports.Set("rowNormalizeForward", Napi::Function::New(env, RowNormalizeForward));
+  exports.Set("rowNormalizeBackward", Napi::Function::New(env, RowNormalizeBackward));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("info", Napi::Function::New(env, Info));

@@ -296,6 +296,7 @@ void softmaxBlock(const AttnShape& s, int b, int h, int i0, int rows, int kcount
   const int off = s.Tk - s.Tq;
   const float slope = s.slopes ? s.slopes[h] : 0.0f;
   const uint8_t* mask = s.keyMask ? s.keyMask + (int64_t)b * s.Tk : nullptr;
+  const int32_t* seg = s.segmentIds ? s.segmentIds + (int64_t)b * s.Tk : nullptr;
   for (int r = 0; r < rows; r++) {
     const int last = i0 + r + off;
     const int nvis = std::min(kcount, last + 1);
@@ -308,6 +309,12 @@ void softmaxBlock(const AttnShape& s, int b, int h, int i0, int rows, int kcount
       // padding keys become -inf first, so the loops below are plain (vectorisable) passes
 #pragma omp simd
       for (int j = 0; j < nvis; j++) row[j] = mask[j] ? row[j] : kNegInf;
+    }
+    if (seg) {
+      // packed documents: keys of another segment are hidden exactly like padding
+      const int32_t own = seg[last];
+#pragma omp simd
+      for (int j = 0; j < nvis; j++) row[j] = seg[j] == own ? row[j] : kNegInf;
     }
     float l;
     if (lseIn) {
@@ -535,14 +542,27 @@ void scale(float* x, float alpha, int64_t n) {
   });
 }
 
-double sumSquares(const float* x, int64_t n) {
-  // float sums over fixed 1024-element runs, added in double per fixed block, blocks added in order:
-  // vectorised, accurate, and the same for any thread count.
+namespace {
+
+// Sum of part(start, end) over fixed 64 Ki-element blocks of [0, n), blocks handed out dynamically and
+// added in block order: the same result for any thread count and timing.
+template <typename Part>
+double blockReduce(int64_t n, const Part& part) {
   constexpr int64_t kBlock = 1 << 16;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-  std::vector<double> partial(std::max<int64_t>(blocks, 1), 0.0);
-  auto part = [&](int64_t blk, int) {
-    const int64_t s = blk * kBlock, e = std::min(n, s + kBlock);
+  if (blocks <= 1) return blocks == 1 ? part(0, n) : 0.0;
+  std::vector<double> partial(blocks, 0.0);
+  parallelItems(blocks, [&](int64_t blk, int) { partial[blk] = part(blk * kBlock, std::min(n, (blk + 1) * kBlock)); });
+  double sum = 0.0;
+  for (double p : partial) sum += p;
+  return sum;
+}
+
+}  // namespace
+
+double sumSquares(const float* x, int64_t n) {
+  // float sums over fixed 1024-element runs, added in double: vectorised and accurate
+  return blockReduce(n, [&](int64_t s, int64_t e) {
     double total = 0.0;
     for (int64_t b = s; b < e; b += 1024) {
       const int64_t end = std::min(e, b + 1024);
@@ -551,16 +571,8 @@ double sumSquares(const float* x, int64_t n) {
       for (int64_t i = b; i < end; i++) f += x[i] * x[i];
       total += f;
     }
-    partial[blk] = total;
-  };
-  if (blocks <= 1) {
-    if (blocks == 1) part(0, 0);
-  } else {
-    parallelItems(blocks, part);
-  }
-  double sum = 0.0;
-  for (double p : partial) sum += p;
-  return sum;
+    return total;
+  });
 }
 
 // ---- AdamW (torch.optim.AdamW semantics) --------------------------------------------------------------------
@@ -580,6 +592,203 @@ void adamw(float* param, const float* grad, float* m, float* v, int64_t n, doubl
       m[i] = mi;
       v[i] = vi;
       param[i] = param[i] * decay - stepSize * mi / (std::sqrt(vi) * invBc2Sqrt + e);
+    }
+  });
+}
+
+// ---- narrow row-wise ops ------------------------------------------------------------------------------------
+//
+// Each row (or element) is computed by exactly one thread, so results do not depend on the thread count;
+// the one reduction across rows (weightedSum) goes through blockReduce.
+
+namespace {
+
+// Rows per parallel chunk so that a chunk holds at least ~16 Ki elements (router rows are a few wide).
+inline int64_t rowGrain(int64_t C) { return std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, C)); }
+
+inline float sigmoid(float x) { return 1.0f / (1.0f + fastExp(-x)); }
+
+}  // namespace
+
+void softmaxForward(float* out, const float* inp, int64_t N, int64_t C) {
+  parallelFor(N, rowGrain(C), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const float* x = inp + r * C;
+      float* y = out + r * C;
+      const float mx = rowMax(x, C);
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t c = 0; c < C; c++) {
+        const float v = fastExp(x[c] - mx);
+        y[c] = v;
+        sum += v;
+      }
+      const float inv = 1.0f / sum;
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) y[c] *= inv;
+    }
+  });
+}
+
+void softmaxBackward(float* dinp, const float* dout, const float* out, int64_t N, int64_t C) {
+  parallelFor(N, rowGrain(C), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const float* g = dout + r * C;
+      const float* y = out + r * C;
+      float* dx = dinp + r * C;
+      float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+      for (int64_t c = 0; c < C; c++) dot += g[c] * y[c];
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) dx[c] += y[c] * (g[c] - dot);
+    }
+  });
+}
+
+void softplusForward(float* out, const float* inp, int64_t n) {
+  parallelFor(n, 1 << 14, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      const float v = inp[i];
+      // libm exp, not fastExp: fastExp clamps its argument, so softplus(-1000) would be 1e-38, not 0
+      out[i] = std::max(v, 0.0f) + std::log1p(std::exp(-std::fabs(v)));
+    }
+  });
+}
+
+void softplusBackward(float* dinp, const float* dout, const float* inp, int64_t n) {
+  parallelFor(n, 1 << 14, [&](int64_t b, int64_t e) {
+#pragma omp simd
+    for (int64_t i = b; i < e; i++) dinp[i] += dout[i] * sigmoid(inp[i]);
+  });
+}
+
+void logSigmoidForward(float* out, const float* inp, int64_t n) {
+  parallelFor(n, 1 << 14, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      const float v = inp[i];
+      out[i] = std::min(v, 0.0f) - std::log1p(std::exp(-std::fabs(v)));
+    }
+  });
+}
+
+void logSigmoidBackward(float* dinp, const float* dout, const float* inp, int64_t n) {
+  parallelFor(n, 1 << 14, [&](int64_t b, int64_t e) {
+#pragma omp simd
+    for (int64_t i = b; i < e; i++) dinp[i] += dout[i] * sigmoid(-inp[i]);
+  });
+}
+
+double weightedSum(const float* x, const float* weights, int64_t n) {
+  return blockReduce(n, [&](int64_t s, int64_t e) {
+    double total = 0.0;
+#pragma omp simd reduction(+ : total)
+    for (int64_t i = s; i < e; i++) total += weights ? (double)weights[i] * x[i] : (double)x[i];
+    return total;
+  });
+}
+
+void weightedSumBackward(float* dinp, const float* weights, float g, int64_t n) {
+  parallelFor(n, kElemGrain, [&](int64_t s, int64_t e) {
+    if (weights) {
+#pragma omp simd
+      for (int64_t i = s; i < e; i++) dinp[i] += g * weights[i];
+    } else {
+#pragma omp simd
+      for (int64_t i = s; i < e; i++) dinp[i] += g;
+    }
+  });
+}
+
+void scaleRowsForward(float* out, const float* inp, const float* s, int64_t N, int64_t C) {
+  parallelFor(N, rowGrain(C), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const float f = s[r];
+      const float* x = inp + r * C;
+      float* y = out + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) y[c] = x[c] * f;
+    }
+  });
+}
+
+void scaleRowsBackward(float* dinp, float* ds, const float* dout, const float* inp, const float* s, int64_t N,
+                       int64_t C) {
+  parallelFor(N, rowGrain(C), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const float* g = dout + r * C;
+      if (dinp) {
+        const float f = s[r];
+        float* dx = dinp + r * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++) dx[c] += g[c] * f;
+      }
+      if (ds) {
+        const float* x = inp + r * C;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int64_t c = 0; c < C; c++) dot += g[c] * x[c];
+        ds[r] += dot;
+      }
+    }
+  });
+}
+
+void copyBlock(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t cols, bool accumulate) {
+  if (!accumulate && ldd == cols && lds == cols) {
+    std::memcpy(dst, src, (size_t)(rows * cols) * sizeof(float));
+    return;
+  }
+  parallelFor(rows, rowGrain(cols), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      float* d = dst + r * ldd;
+      const float* x = src + r * lds;
+      if (accumulate) {
+#pragma omp simd
+        for (int64_t c = 0; c < cols; c++) d[c] += x[c];
+      } else if (cols == 1) {
+        d[0] = x[0];
+      } else {
+        std::memcpy(d, x, (size_t)cols * sizeof(float));
+      }
+    }
+  });
+}
+
+void rowNormalizeForward(float* out, float* norms, const float* inp, int64_t R, int64_t C, float eps) {
+  parallelFor(R, rowGrain(C), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const float* x = inp + r * C;
+      float* y = out + r * C;
+      double ss = 0.0;
+#pragma omp simd reduction(+ : ss)
+      for (int64_t c = 0; c < C; c++) ss += (double)x[c] * x[c];
+      const float n = (float)std::max(std::sqrt(ss), (double)eps);
+      norms[r] = n;
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) y[c] = x[c] / n;
+    }
+  });
+}
+
+void rowNormalizeBackward(float* dinp, const float* dout, const float* out, const float* norms, int64_t R, int64_t C,
+                          float eps) {
+  parallelFor(R, rowGrain(C), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const float* g = dout + r * C;
+      const float* y = out + r * C;
+      float* dx = dinp + r * C;
+      const float n = norms[r];
+      if (n <= eps) {
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++) dx[c] += g[c] / n;
+        continue;
+      }
+      double dot = 0.0;
+#pragma omp simd reduction(+ : dot)
+      for (int64_t c = 0; c < C; c++) dot += (double)y[c] * g[c];
+      const float d = (float)dot;
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) dx[c] += (g[c] - y[c] * d) / n;
     }
   });
 }

@@ -33,6 +33,7 @@ struct AttnShape {
   float scale;
   const float* slopes;          // (H) or null
   const uint8_t* keyMask;       // (B, Tk) or null
+  const int32_t* segmentIds;    // (B, Tk) or null: a query sees only keys of its own segment
 };
 void attentionForward(const AttnShape& s, float* out, float* lse, const float* q, const float* k, const float* v);
 void attentionBackward(const AttnShape& s, float* dq, float* dk, float* dv, const float* dout, const float* q,
@@ -54,5 +55,21 @@ double sumSquares(const float* x, int64_t n);
 
 void adamw(float* param, const float* grad, float* m, float* v, int64_t n, double lr, double beta1, double beta2,
            double eps, double weightDecay, int step, double gradScale);
+
+// Narrow row-wise ops (routers, preference losses, column splits, NormHead).
+void softmaxForward(float* out, const float* inp, int64_t N, int64_t C);
+void softmaxBackward(float* dinp, const float* dout, const float* out, int64_t N, int64_t C);
+void softplusForward(float* out, const float* inp, int64_t n);
+void softplusBackward(float* dinp, const float* dout, const float* inp, int64_t n);
+void logSigmoidForward(float* out, const float* inp, int64_t n);
+void logSigmoidBackward(float* dinp, const float* dout, const float* inp, int64_t n);
+double weightedSum(const float* x, const float* weights, int64_t n);
+void weightedSumBackward(float* dinp, const float* weights, float g, int64_t n);
+void scaleRowsForward(float* out, const float* inp, const float* s, int64_t N, int64_t C);
+void scaleRowsBackward(float* dinp, float* ds, const float* dout, const float* inp, const float* s, int64_t N, int64_t C);
+void copyBlock(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t cols, bool accumulate);
+void rowNormalizeForward(float* out, float* norms, const float* inp, int64_t R, int64_t C, float eps);
+void rowNormalizeBackward(float* dinp, const float* dout, const float* out, const float* norms, int64_t R, int64_t C,
+                          float eps);
 
 }  // namespace pedgpt

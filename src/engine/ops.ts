@@ -1,10 +1,10 @@
 /**
  * The op set: coarse, fused operations with a forward and a backward each, recorded on the active
- * tape (tape.ts). The decoder's hot path (linear, embedding, rmsnorm, rope, attention, swiglu,
- * cross-entropy, add) runs entirely in the backend kernels. Ops written as JavaScript loops are meant
- * for narrow data — per-token vectors (sum, logSigmoid), router rows over a few experts (softmax,
- * softplus, column), row copies (splitColumns, concatRows) — plus scaleRows (MoE expert mixing) and
- * rowNormalize (Baichuan's NormHead, one pass over lm_head); a GPU backend would move those too.
+ * tape (tape.ts). Every op computes through the backend kernels — the decoder's hot path (linear,
+ * embedding, rmsnorm, rope, attention, swiglu, cross-entropy, add) and the narrow ops that routers,
+ * preference losses and fused projections are built from (softmax, softplus, logSigmoid, sum,
+ * scaleRows, column, splitColumns, rowNormalize) alike — so a new backend moves all of them at once.
+ * No op loops over tensor data in JavaScript; buffers come from the tape's arena.
  *
  * Shape glossary: N rows (= B*T tokens), C width, H query heads, Hkv key/value heads, D head dim,
  * V vocabulary. Tensors are row-major; an op reads `rows × cols` where cols is the last dimension.
@@ -186,6 +186,11 @@ export interface AttentionOptions {
   alibiSlopes?: F32 | null;
   /** (B, Tk) 1 = real token, 0 = padding; null = all real */
   keyMask?: Uint8Array | null;
+  /**
+   * (B, Tk) segment (document) id per key position; a query sees only earlier keys of its own
+   * segment (documents packed into one block). null = one segment per sequence.
+   */
+  segmentIds?: Int32Array | null;
 }
 
 /**
@@ -202,6 +207,7 @@ export function attention(q: Tensor, kT: Tensor, v: Tensor, o: AttentionOptions,
     scale: o.scale ?? 1 / Math.sqrt(D),
     alibiSlopes: o.alibiSlopes ?? null,
     keyMask: o.keyMask ?? null,
+    segmentIds: o.segmentIds ?? null,
   };
   const k = kernels();
   const out = activation([B, Tq, H * D], name);
@@ -309,19 +315,12 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
  */
 export function sum(x: Tensor, weights: F32 | null = null, name = "sum"): Tensor {
   need(weights === null || weights.length === x.size, `sum: ${weights?.length} weights for ${shapeStr(x)}`);
+  const k = kernels();
   const y = activation([1], name);
-  let s = 0;
-  const xd = x.data;
-  if (weights) for (let i = 0; i < x.size; i++) s += weights[i]! * xd[i]!;
-  else for (let i = 0; i < x.size; i++) s += xd[i]!;
-  y.data[0] = s;
+  y.data[0] = k.weightedSum(x.data, weights, x.size);
   return record(y, [x], () => {
-    if (y.grad === null) return;
-    const g = y.grad[0]!;
-    addGrad(x, (dst) => {
-      if (weights) for (let i = 0; i < dst.length; i++) dst[i] = g * weights[i]!;
-      else dst.fill(g);
-    });
+    if (y.grad === null || !x.requiresGrad) return;
+    k.weightedSumBackward(gradOf(x), weights, y.grad[0]!, x.size);
   });
 }
 
@@ -361,34 +360,27 @@ export function splitColumns(x: Tensor, widths: readonly number[], names: readon
   const W = x.cols;
   const total = widths.reduce((a, w) => a + w, 0);
   need(total === W, `splitColumns: widths [${widths.join(", ")}] sum to ${total}, ${shapeStr(x)} has ${W} columns`);
+  const k = kernels();
   const parts = widths.map((w, i) => activation([N, w], names[i] ?? `${x.name}.part${i}`));
-  const xd = x.data;
-  for (let r = 0; r < N; r++) {
-    let off = r * W;
-    for (let i = 0; i < parts.length; i++) {
-      const w = widths[i]!;
-      parts[i]!.data.set(xd.subarray(off, off + w), r * w);
-      off += w;
-    }
+  let off = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const w = widths[i]!;
+    if (w > 0) k.copyBlock(parts[i]!.data, 0, w, x.data, off, W, N, w, false);
+    off += w;
   }
   if (!(isRecording() && x.requiresGrad)) return parts;
   for (const p of parts) p.requiresGrad = true;
   // One backward for all parts: it runs after every consumer of every part (they come later on the tape).
   recordIf(true, parts[0]!, () => {
-    const fresh = x.grad === null && !x.leaf && x.base === null;
-    const g = gradOf(x);
-    for (let r = 0; r < N; r++) {
-      let off = r * W;
-      for (let i = 0; i < parts.length; i++) {
-        const w = widths[i]!;
-        const pg = parts[i]!.grad;
-        if (pg !== null) {
-          const src = pg.subarray(r * w, (r + 1) * w);
-          if (fresh) g.set(src, off);
-          else for (let c = 0; c < w; c++) g[off + c]! += src[c]!;
-        }
-        off += w;
-      }
+    // a fresh activation gradient is fully covered by the parts' columns: copy instead of zero + add
+    const fresh = x.grad === null && !x.leaf && x.base === null && parts.every((p) => p.grad !== null);
+    const g = fresh ? (x.grad = allocData(x.size)) : gradOf(x);
+    let o = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const w = widths[i]!;
+      const pg = parts[i]!.grad;
+      if (pg !== null && w > 0) k.copyBlock(g, o, W, pg, 0, w, N, w, !fresh);
+      o += w;
     }
   });
   return parts;
@@ -417,37 +409,13 @@ export function rowNormalize(w: Tensor, name = "row_normalize"): Tensor {
   const R = w.shape[0]!;
   const C = w.shape[1]!;
   const eps = 1e-12;
+  const k = kernels();
   const y = activation(w.shape, name);
-  const norms = new Float64Array(R);
-  const wd = w.data;
-  const yd = y.data;
-  for (let r = 0; r < R; r++) {
-    const o = r * C;
-    let s = 0;
-    for (let c = 0; c < C; c++) s += wd[o + c]! * wd[o + c]!;
-    const n = Math.max(Math.sqrt(s), eps);
-    norms[r] = n;
-    const inv = 1 / n;
-    for (let c = 0; c < C; c++) yd[o + c] = wd[o + c]! * inv;
-  }
+  const norms = allocData(R);
+  k.rowNormalizeForward(y.data, norms, w.data, R, C, eps);
   return record(y, [w], () => {
-    const g = y.grad;
-    if (g === null) return;
-    addGrad(w, (dst) => {
-      for (let r = 0; r < R; r++) {
-        const o = r * C;
-        const n = norms[r]!;
-        if (n <= eps) {
-          // Below the floor the map is w/eps: linear, no projection.
-          for (let c = 0; c < C; c++) dst[o + c] = g[o + c]! / eps;
-          continue;
-        }
-        let dot = 0;
-        for (let c = 0; c < C; c++) dot += yd[o + c]! * g[o + c]!;
-        const inv = 1 / n;
-        for (let c = 0; c < C; c++) dst[o + c] = (g[o + c]! - yd[o + c]! * dot) * inv;
-      }
-    });
+    if (y.grad === null || !w.requiresGrad) return;
+    k.rowNormalizeBackward(gradOf(w), y.grad, y.data, norms, R, C, eps);
   });
 }
 
@@ -458,63 +426,34 @@ export function rowNormalize(w: Tensor, name = "row_normalize"): Tensor {
 export function softmax(x: Tensor, name = "softmax"): Tensor {
   const C = x.cols;
   const N = x.rows;
+  const k = kernels();
   const y = activation(x.shape, name);
-  const xd = x.data;
-  const yd = y.data;
-  for (let r = 0; r < N; r++) {
-    const o = r * C;
-    let max = -Infinity;
-    for (let c = 0; c < C; c++) max = Math.max(max, xd[o + c]!);
-    let s = 0;
-    for (let c = 0; c < C; c++) s += Math.exp(xd[o + c]! - max);
-    for (let c = 0; c < C; c++) yd[o + c] = Math.exp(xd[o + c]! - max) / s;
-  }
+  k.softmaxForward(y.data, x.data, N, C);
   return record(y, [x], () => {
-    const g = y.grad;
-    if (g === null) return;
-    addGrad(x, (dst) => {
-      for (let r = 0; r < N; r++) {
-        const o = r * C;
-        let dot = 0;
-        for (let c = 0; c < C; c++) dot += g[o + c]! * yd[o + c]!;
-        for (let c = 0; c < C; c++) dst[o + c] = yd[o + c]! * (g[o + c]! - dot);
-      }
-    });
+    if (y.grad === null || !x.requiresGrad) return;
+    k.softmaxBackward(gradOf(x), y.grad, y.data, N, C);
   });
 }
 
 /** log(1 + exp(x)) elementwise, computed without overflow. */
 export function softplus(x: Tensor, name = "softplus"): Tensor {
+  const k = kernels();
   const y = activation(x.shape, name);
-  const xd = x.data;
-  for (let i = 0; i < x.size; i++) {
-    const v = xd[i]!;
-    y.data[i] = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
-  }
+  k.softplusForward(y.data, x.data, x.size);
   return record(y, [x], () => {
-    const g = y.grad;
-    if (g === null) return;
-    addGrad(x, (dst) => {
-      for (let i = 0; i < dst.length; i++) dst[i] = g[i]! / (1 + Math.exp(-xd[i]!));
-    });
+    if (y.grad === null || !x.requiresGrad) return;
+    k.softplusBackward(gradOf(x), y.grad, x.data, x.size);
   });
 }
 
 /** log σ(x) elementwise (the DPO sigmoid loss is -logSigmoid(β·margin)), without overflow. */
 export function logSigmoid(x: Tensor, name = "log_sigmoid"): Tensor {
+  const k = kernels();
   const y = activation(x.shape, name);
-  const xd = x.data;
-  for (let i = 0; i < x.size; i++) {
-    const v = xd[i]!;
-    y.data[i] = Math.min(v, 0) - Math.log1p(Math.exp(-Math.abs(v)));
-  }
+  k.logSigmoidForward(y.data, x.data, x.size);
   return record(y, [x], () => {
-    const g = y.grad;
-    if (g === null) return;
-    addGrad(x, (dst) => {
-      // d/dx log σ(x) = σ(-x)
-      for (let i = 0; i < dst.length; i++) dst[i] = g[i]! / (1 + Math.exp(xd[i]!));
-    });
+    if (y.grad === null || !x.requiresGrad) return;
+    k.logSigmoidBackward(gradOf(x), y.grad, x.data, x.size);
   });
 }
 
@@ -523,32 +462,14 @@ export function scaleRows(x: Tensor, s: Tensor, name = "scale_rows"): Tensor {
   const C = x.cols;
   const N = x.rows;
   need(s.size === N, `scaleRows: ${shapeStr(s)} must have one value per row of ${shapeStr(x)} (${N})`);
+  const k = kernels();
   const y = activation(x.shape, name);
-  const xd = x.data;
-  const sd = s.data;
-  for (let r = 0; r < N; r++) {
-    const o = r * C;
-    const f = sd[r]!;
-    for (let c = 0; c < C; c++) y.data[o + c] = xd[o + c]! * f;
-  }
+  k.scaleRowsForward(y.data, x.data, s.data, N, C);
   return record(y, [x, s], () => {
-    const g = y.grad;
-    if (g === null) return;
-    addGrad(x, (dst) => {
-      for (let r = 0; r < N; r++) {
-        const o = r * C;
-        const f = sd[r]!;
-        for (let c = 0; c < C; c++) dst[o + c] = g[o + c]! * f;
-      }
-    });
-    addGrad(s, (dst) => {
-      for (let r = 0; r < N; r++) {
-        const o = r * C;
-        let dot = 0;
-        for (let c = 0; c < C; c++) dot += g[o + c]! * xd[o + c]!;
-        dst[r] = dot;
-      }
-    });
+    if (y.grad === null) return;
+    const dx = x.requiresGrad ? gradOf(x) : null;
+    const ds = s.requiresGrad ? gradOf(s) : null;
+    if (dx || ds) k.scaleRowsBackward(dx, ds, y.grad, x.data, s.data, N, C);
   });
 }
 
@@ -557,13 +478,12 @@ export function column(x: Tensor, j: number, name = "column"): Tensor {
   const C = x.cols;
   const N = x.rows;
   need(Number.isInteger(j) && j >= 0 && j < C, `column: index ${j} outside the ${C} columns of ${shapeStr(x)}`);
+  const k = kernels();
   const y = activation([N], name);
-  for (let r = 0; r < N; r++) y.data[r] = x.data[r * C + j]!;
+  k.copyBlock(y.data, 0, 1, x.data, j, C, N, 1, false);
   return record(y, [x], () => {
-    const g = y.grad;
-    if (g === null) return;
-    const dst = gradOf(x);
-    for (let r = 0; r < N; r++) dst[r * C + j]! += g[r]!;
+    if (y.grad === null || !x.requiresGrad) return;
+    k.copyBlock(gradOf(x), j, C, y.grad, 0, 1, N, 1, true);
   });
 }
 

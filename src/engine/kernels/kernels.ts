@@ -66,6 +66,12 @@ export interface AttentionShape {
    * A query row with no visible key outputs zeros and gets zero gradient.
    */
   keyMask: Uint8Array | null;
+  /**
+   * Segment (document) id of each key position (B,Tk), or null/absent for one segment per sequence.
+   * Query i has the segment of key position i + (Tk - Tq) and sees only keys of the same segment:
+   * block-diagonal causal attention over documents packed into one block.
+   */
+  segmentIds?: Int32Array | null;
 }
 
 export interface AttentionForwardArgs extends AttentionShape {
@@ -171,4 +177,51 @@ export interface Kernels {
   sumSquares(x: F32, n: number): number;
 
   adamw(a: AdamWArgs): void;
+
+  // ---- narrow row-wise ops (routers, preference losses, fused-projection splits, NormHead) ----------
+
+  /** out (N,C) = softmax of each row of inp (N,C). */
+  softmaxForward(out: F32, inp: F32, N: number, C: number): void;
+  /** dinp += out ⊙ (dout - Σ_c dout·out), row by row; out is the forward result. */
+  softmaxBackward(dinp: F32, dout: F32, out: F32, N: number, C: number): void;
+
+  /** out = log(1 + exp(inp)), n elements, without overflow. */
+  softplusForward(out: F32, inp: F32, n: number): void;
+  /** dinp += dout · σ(inp) */
+  softplusBackward(dinp: F32, dout: F32, inp: F32, n: number): void;
+
+  /** out = log σ(inp), n elements, without overflow. */
+  logSigmoidForward(out: F32, inp: F32, n: number): void;
+  /** dinp += dout · σ(-inp) */
+  logSigmoidBackward(dinp: F32, dout: F32, inp: F32, n: number): void;
+
+  /**
+   * Σ_i w_i · x_i over n elements (weights null: all ones), accumulated in double. The native result
+   * is the same for any thread count.
+   */
+  weightedSum(x: F32, weights: F32 | null, n: number): number;
+  /** dinp += g · w (weights null: dinp += g) */
+  weightedSumBackward(dinp: F32, weights: F32 | null, g: number, n: number): void;
+
+  /** out[r, :] = s[r] · inp[r, :], inp and out (N,C), s (N). */
+  scaleRowsForward(out: F32, inp: F32, s: F32, N: number, C: number): void;
+  /** dinp[r, :] += s[r] · dout[r, :] and ds[r] += dout[r, :] · inp[r, :]; either target may be null (not needed). */
+  scaleRowsBackward(dinp: F32 | null, ds: F32 | null, dout: F32, inp: F32, s: F32, N: number, C: number): void;
+
+  /**
+   * Strided block copy, rows × cols: dst[dOffset + r·ldd + c] = src[sOffset + r·lds + c] (accumulate:
+   * +=). Column picks, column splits and their gradients; the two blocks must not overlap.
+   */
+  copyBlock(dst: F32, dOffset: number, ldd: number, src: F32, sOffset: number, lds: number, rows: number, cols: number, accumulate: boolean): void;
+
+  /**
+   * Each row of inp (R,C) divided by its L2 norm floored at eps (torch.nn.functional.normalize);
+   * norms (R) = f32(max(‖row‖, eps)), saved for backward.
+   */
+  rowNormalizeForward(out: F32, norms: F32, inp: F32, R: number, C: number, eps: number): void;
+  /**
+   * dinp += (dout - out·(out·dout)) / norm per row; a row whose norm was floored (norms[r] <= f32(eps))
+   * is the linear map inp/eps and gets dout / eps.
+   */
+  rowNormalizeBackward(dinp: F32, dout: F32, out: F32, norms: F32, R: number, C: number, eps: number): void;
 }

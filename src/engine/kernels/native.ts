@@ -37,12 +37,12 @@ export interface NativeAddon {
   attentionForward(
     out: F32, lse: F32, q: F32, k: F32, v: F32,
     B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number, scale: number,
-    alibiSlopes: F32 | null, keyMask: Uint8Array | null,
+    alibiSlopes: F32 | null, keyMask: Uint8Array | null, segmentIds: Int32Array | null,
   ): void;
   attentionBackward(
     dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
     B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number, scale: number,
-    alibiSlopes: F32 | null, keyMask: Uint8Array | null,
+    alibiSlopes: F32 | null, keyMask: Uint8Array | null, segmentIds: Int32Array | null,
   ): void;
   swigluForward(out: F32, gate: F32, up: F32, n: number): void;
   swigluBackward(dgate: F32, dup: F32, dout: F32, gate: F32, up: F32, n: number): void;
@@ -57,6 +57,19 @@ export interface NativeAddon {
     param: F32, grad: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number,
     eps: number, weightDecay: number, step: number, gradScale: number,
   ): void;
+  softmaxForward(out: F32, inp: F32, N: number, C: number): void;
+  softmaxBackward(dinp: F32, dout: F32, out: F32, N: number, C: number): void;
+  softplusForward(out: F32, inp: F32, n: number): void;
+  softplusBackward(dinp: F32, dout: F32, inp: F32, n: number): void;
+  logSigmoidForward(out: F32, inp: F32, n: number): void;
+  logSigmoidBackward(dinp: F32, dout: F32, inp: F32, n: number): void;
+  weightedSum(x: F32, weights: F32 | null, n: number): number;
+  weightedSumBackward(dinp: F32, weights: F32 | null, g: number, n: number): void;
+  scaleRowsForward(out: F32, inp: F32, s: F32, N: number, C: number): void;
+  scaleRowsBackward(dinp: F32 | null, ds: F32 | null, dout: F32, inp: F32, s: F32, N: number, C: number): void;
+  copyBlock(dst: F32, dOffset: number, ldd: number, src: F32, sOffset: number, lds: number, rows: number, cols: number, accumulate: boolean): void;
+  rowNormalizeForward(out: F32, norms: F32, inp: F32, R: number, C: number, eps: number): void;
+  rowNormalizeBackward(dinp: F32, dout: F32, out: F32, norms: F32, R: number, C: number, eps: number): void;
   /** Sets OpenBLAS threads and the addon's own pool together. */
   setThreads(n: number): void;
   getThreads(): number;
@@ -118,12 +131,12 @@ export function nativeKernels(addon: NativeAddon): Kernels {
       addon.ropeBackward(dx, cos, sin, positions, B * T, Hx, D);
     },
     attentionForward(a) {
-      addon.attentionForward(a.out, a.lse, a.q, a.k, a.v, a.B, a.Tq, a.Tk, a.H, a.Hkv, a.D, a.scale, a.alibiSlopes, a.keyMask);
+      addon.attentionForward(a.out, a.lse, a.q, a.k, a.v, a.B, a.Tq, a.Tk, a.H, a.Hkv, a.D, a.scale, a.alibiSlopes, a.keyMask, a.segmentIds ?? null);
     },
     attentionBackward(a) {
       addon.attentionBackward(
         a.dq, a.dk, a.dv, a.dout, a.q, a.k, a.v, a.out, a.lse,
-        a.B, a.Tq, a.Tk, a.H, a.Hkv, a.D, a.scale, a.alibiSlopes, a.keyMask,
+        a.B, a.Tq, a.Tk, a.H, a.Hkv, a.D, a.scale, a.alibiSlopes, a.keyMask, a.segmentIds ?? null,
       );
     },
     swigluForward(out, gate, up, n) {
@@ -156,5 +169,19 @@ export function nativeKernels(addon: NativeAddon): Kernels {
     adamw(a) {
       addon.adamw(a.param, a.grad, a.m, a.v, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.step, a.gradScale ?? 1);
     },
+    softmaxForward: (out, inp, N, C) => addon.softmaxForward(out, inp, N, C),
+    softmaxBackward: (dinp, dout, out, N, C) => addon.softmaxBackward(dinp, dout, out, N, C),
+    softplusForward: (out, inp, n) => addon.softplusForward(out, inp, n),
+    softplusBackward: (dinp, dout, inp, n) => addon.softplusBackward(dinp, dout, inp, n),
+    logSigmoidForward: (out, inp, n) => addon.logSigmoidForward(out, inp, n),
+    logSigmoidBackward: (dinp, dout, inp, n) => addon.logSigmoidBackward(dinp, dout, inp, n),
+    weightedSum: (x, weights, n) => addon.weightedSum(x, weights, n),
+    weightedSumBackward: (dinp, weights, g, n) => addon.weightedSumBackward(dinp, weights, g, n),
+    scaleRowsForward: (out, inp, s, N, C) => addon.scaleRowsForward(out, inp, s, N, C),
+    scaleRowsBackward: (dinp, ds, dout, inp, s, N, C) => addon.scaleRowsBackward(dinp, ds, dout, inp, s, N, C),
+    copyBlock: (dst, dOffset, ldd, src, sOffset, lds, rows, cols, accumulate) =>
+      addon.copyBlock(dst, dOffset, ldd, src, sOffset, lds, rows, cols, accumulate),
+    rowNormalizeForward: (out, norms, inp, R, C, eps) => addon.rowNormalizeForward(out, norms, inp, R, C, eps),
+    rowNormalizeBackward: (dinp, dout, out, norms, R, C, eps) => addon.rowNormalizeBackward(dinp, dout, out, norms, R, C, eps),
   });
 }

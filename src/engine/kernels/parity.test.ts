@@ -2,7 +2,9 @@
  * The shared parity suite: every kernel of an implementation, forward and backward, against the
  * TypeScript reference on random shapes with odd sizes (C=37, D=6, V=101, T=13, Tq<Tk, H=6/Hkv=2,
  * every gemm transpose with leading dims wider than the matrix and offsets). Forward values and
- * gradients have separate tolerances; max |diff| is printed per named tensor.
+ * gradients have separate tolerances; max |diff| is printed per named tensor. The narrow row-wise ops
+ * (softmax, softplus, log-sigmoid, weighted sum, row scaling, block copies, row normalisation) run on
+ * router-like widths, on wide rows and on element counts large enough to split across threads.
  * Runs against the native addon at 1 and at 2 threads; skips with a message when it is not built.
  */
 import { describe, expect, it } from "vitest";
@@ -13,6 +15,19 @@ import { getNativeKernels, nativeStatus, setThreads, ropeTables, alibiSlopes, BU
 
 const FWD = { atol: 2e-5, rtol: 2e-5 };
 const GRAD = { atol: 1e-4, rtol: 1e-4 };
+/**
+ * Per-kernel tolerances of the narrow row-wise kernels: exact where the kernel is one multiply or a
+ * copy, f32 rounding of a short reduction or of exp/log1p elsewhere.
+ */
+const TOL = {
+  softmax: { fwd: { atol: 1e-6, rtol: 1e-5 }, grad: { atol: 1e-5, rtol: 1e-5 } },
+  softplus: { fwd: { atol: 1e-6, rtol: 1e-6 }, grad: { atol: 1e-6, rtol: 1e-5 } },
+  logSigmoid: { fwd: { atol: 1e-6, rtol: 1e-6 }, grad: { atol: 1e-6, rtol: 1e-5 } },
+  weightedSum: { fwd: { atol: 1e-9, rtol: 1e-12 }, grad: { atol: 1e-6, rtol: 1e-6 } },
+  scaleRows: { fwd: { atol: 0, rtol: 0 }, grad: { atol: 0, rtol: 0 }, gradScale: { atol: 1e-5, rtol: 1e-5 } },
+  copyBlock: { fwd: { atol: 0, rtol: 0 } },
+  rowNormalize: { fwd: { atol: 1e-6, rtol: 1e-6 }, grad: { atol: 1e-5, rtol: 1e-5 } },
+};
 /** f32 dot products of length K (unit-normal inputs) drift like sqrt(K) ulps; the reference sums in f64 */
 const gemmTol = (K: number) => ({ atol: 2e-6 * Math.max(1, K), rtol: 1e-5 });
 
@@ -144,7 +159,24 @@ export function kernelParitySuite(K: Kernels): void {
     { name: "decode Tq=1 Tk=37 ALiBi H=5 Hkv=1", B: 1, Tq: 1, Tk: 37, H: 5, Hkv: 1, D: 4, alibi: true, mask: false },
     { name: "blocks T=300 H=4 Hkv=2 D=16 pad", B: 1, Tq: 300, Tk: 300, H: 4, Hkv: 2, D: 16, alibi: false, mask: true },
     { name: "serial B=1 Hkv=1 T=150 Tk=170 D=8", B: 1, Tq: 150, Tk: 170, H: 2, Hkv: 1, D: 8, alibi: true, mask: false },
+    { name: "packed segments B=2 T=13 GQA", B: 2, Tq: 13, Tk: 13, H: 6, Hkv: 2, D: 6, alibi: false, mask: false, seg: true },
+    { name: "packed segments+ALiBi+pad T=13", B: 2, Tq: 13, Tk: 13, H: 4, Hkv: 4, D: 8, alibi: true, mask: true, seg: true },
+    { name: "packed segments decode Tq=3 Tk=13", B: 2, Tq: 3, Tk: 13, H: 6, Hkv: 2, D: 6, alibi: false, mask: false, seg: true },
+    { name: "packed segments blocks T=300 pad", B: 1, Tq: 300, Tk: 300, H: 4, Hkv: 2, D: 16, alibi: false, mask: true, seg: true },
   ];
+  /** Documents of pseudo-random lengths (1 to 40 tokens) packed back to back in each sequence. */
+  const packedSegments = (r: Rng, B: number, Tk: number): Int32Array => {
+    const seg = new Int32Array(B * Tk);
+    for (let b = 0; b < B; b++) {
+      let id = 100 * b, left = 1 + r.int(Math.min(40, Tk));
+      for (let j = 0; j < Tk; j++) {
+        if (left === 0) { id++; left = 1 + r.int(Math.min(40, Tk)); }
+        seg[b * Tk + j] = id;
+        left--;
+      }
+    }
+    return seg;
+  };
   for (const c of attnCases) {
     it(`attention ${c.name}: forward and backward`, () => {
       const r = rng(6);
@@ -155,7 +187,8 @@ export function kernelParitySuite(K: Kernels): void {
         for (let j = 0; j < Math.min(3, Tk); j++) keyMask[j] = 0; // left padding of batch 0: its first rows see nothing
         if (B > 1) keyMask[Tk + Math.floor(Tk / 2)] = 0; // a hole in batch 1
       }
-      const shape = { B, Tq, Tk, H, Hkv, D, scale: 1 / Math.sqrt(D), alibiSlopes: c.alibi ? alibiSlopes(H) : null, keyMask };
+      const segmentIds = "seg" in c && c.seg ? packedSegments(r, B, Tk) : null;
+      const shape = { B, Tq, Tk, H, Hkv, D, scale: 1 / Math.sqrt(D), alibiSlopes: c.alibi ? alibiSlopes(H) : null, keyMask, segmentIds };
       const q = randn(r, B * Tq * H * D), k = randn(r, B * Tk * Hkv * D), v = randn(r, B * Tk * Hkv * D);
       const o1 = new Float32Array(q.length).fill(NaN), o2 = o1.slice();
       const l1 = new Float32Array(B * H * Tq).fill(NaN), l2 = l1.slice();
@@ -247,6 +280,119 @@ export function kernelParitySuite(K: Kernels): void {
     }
   });
 
+  it("softmax forward and backward (router widths, a wide row, a row with -inf and huge values)", () => {
+    const r = rng(13);
+    for (const [N, C] of [[37, 4], [5000, 8], [3, 1001], [1, 1]] as const) {
+      const inp = randn(r, N * C, 3);
+      if (N * C > 8) { inp[1] = -Infinity; inp[2] = 80; inp[3] = -80; }
+      const o1 = new Float32Array(N * C), o2 = new Float32Array(N * C).fill(NaN);
+      R.softmaxForward(o1, inp, N, C);
+      K.softmaxForward(o2, inp, N, C);
+      check(`softmax N=${N} C=${C} out`, o2, o1, TOL.softmax.fwd);
+      const dout = randn(r, N * C);
+      const d1 = randn(r, N * C), d2 = d1.slice();
+      R.softmaxBackward(d1, dout, o1, N, C);
+      K.softmaxBackward(d2, dout, o1, N, C);
+      check(`softmax N=${N} C=${C} dinp`, d2, d1, TOL.softmax.grad);
+    }
+  });
+
+  it("softplus and log-sigmoid forward and backward (extreme inputs, parallel sizes)", () => {
+    const r = rng(14);
+    for (const n of [41, 70001]) {
+      const inp = randn(r, n, 6);
+      inp.set([0, 100, -100, 30, -30, 1e-7, -1e-7, 88, -88, 200, -200]);
+      for (const [label, fwd, bwd] of [
+        ["softplus", "softplusForward", "softplusBackward"],
+        ["logSigmoid", "logSigmoidForward", "logSigmoidBackward"],
+      ] as const) {
+        const o1 = new Float32Array(n), o2 = new Float32Array(n).fill(NaN);
+        R[fwd](o1, inp, n);
+        K[fwd](o2, inp, n);
+        check(`${label} n=${n} out`, o2, o1, TOL[label].fwd);
+        const dout = randn(r, n);
+        const d1 = randn(r, n), d2 = d1.slice();
+        R[bwd](d1, dout, inp, n);
+        K[bwd](d2, dout, inp, n);
+        check(`${label} n=${n} dinp`, d2, d1, TOL[label].grad);
+      }
+    }
+  });
+
+  it("weighted sum forward and backward, with and without weights", () => {
+    const r = rng(15);
+    for (const n of [13, 200003]) {
+      const x = randn(r, n), w = randn(r, n);
+      for (const weights of [null, w]) {
+        const label = `weightedSum n=${n} ${weights ? "weighted" : "plain"}`;
+        // the reference sums in double, the native kernel in double per block: equal to f64 rounding
+        check(label, [K.weightedSum(x, weights, n)], [R.weightedSum(x, weights, n)], TOL.weightedSum.fwd);
+        const d1 = randn(r, n), d2 = d1.slice();
+        R.weightedSumBackward(d1, weights, -0.37, n);
+        K.weightedSumBackward(d2, weights, -0.37, n);
+        check(`${label} dinp`, d2, d1, TOL.weightedSum.grad);
+      }
+    }
+  });
+
+  it("scaleRows forward and backward (either gradient target may be absent)", () => {
+    const r = rng(16);
+    for (const [N, C] of [[13, 37], [2048, 64]] as const) {
+      const inp = randn(r, N * C), sc = randn(r, N);
+      const o1 = new Float32Array(N * C), o2 = new Float32Array(N * C).fill(NaN);
+      R.scaleRowsForward(o1, inp, sc, N, C);
+      K.scaleRowsForward(o2, inp, sc, N, C);
+      check(`scaleRows N=${N} C=${C} out`, o2, o1, TOL.scaleRows.fwd);
+      const dout = randn(r, N * C);
+      const dx1 = randn(r, N * C), dx2 = dx1.slice(), ds1 = randn(r, N), ds2 = ds1.slice();
+      R.scaleRowsBackward(dx1, ds1, dout, inp, sc, N, C);
+      K.scaleRowsBackward(dx2, ds2, dout, inp, sc, N, C);
+      check(`scaleRows N=${N} C=${C} dinp`, dx2, dx1, TOL.scaleRows.grad);
+      check(`scaleRows N=${N} C=${C} ds`, ds2, ds1, TOL.scaleRows.gradScale);
+      const only = ds1.slice();
+      K.scaleRowsBackward(null, only, dout, inp, sc, N, C);
+      R.scaleRowsBackward(null, ds1, dout, inp, sc, N, C);
+      check(`scaleRows N=${N} C=${C} ds only`, only, ds1, TOL.scaleRows.gradScale);
+    }
+  });
+
+  it("copyBlock: column picks, splits, contiguous copies, accumulation", () => {
+    const r = rng(17);
+    for (const [rows, cols, lds, ldd, sOff, dOff] of [[29, 1, 7, 1, 3, 0], [300, 37, 111, 37, 37, 0], [64, 64, 64, 64, 0, 0], [5, 3, 4, 9, 1, 6]] as const) {
+      const src = randn(r, sOff + rows * lds);
+      const dst0 = randn(r, dOff + rows * ldd);
+      for (const accumulate of [false, true]) {
+        const d1 = dst0.slice(), d2 = dst0.slice();
+        R.copyBlock(d1, dOff, ldd, src, sOff, lds, rows, cols, accumulate);
+        K.copyBlock(d2, dOff, ldd, src, sOff, lds, rows, cols, accumulate);
+        check(`copyBlock ${rows}x${cols} lds=${lds} ldd=${ldd} acc=${+accumulate}`, d2, d1, TOL.copyBlock.fwd);
+      }
+    }
+    const buf = new Float32Array(20);
+    expect(() => K.copyBlock(buf.subarray(2), 0, 4, buf, 0, 4, 3, 4, false)).toThrow(/overlap/);
+    expect(() => K.copyBlock(new Float32Array(8), 0, 2, new Float32Array(8), 0, 4, 2, 4, false)).toThrow(/ldd=2 must be >= cols=4/);
+  });
+
+  it("rowNormalize forward and backward (a zero row takes the eps floor)", () => {
+    const r = rng(18);
+    for (const [R_, C] of [[13, 37], [1000, 96]] as const) {
+      const inp = randn(r, R_ * C);
+      inp.fill(0, C, 2 * C); // row 1: all zeros
+      const o1 = new Float32Array(R_ * C), o2 = new Float32Array(R_ * C).fill(NaN);
+      const n1 = new Float32Array(R_), n2 = new Float32Array(R_);
+      R.rowNormalizeForward(o1, n1, inp, R_, C, 1e-12);
+      K.rowNormalizeForward(o2, n2, inp, R_, C, 1e-12);
+      check(`rowNormalize R=${R_} C=${C} out`, o2, o1, TOL.rowNormalize.fwd);
+      check(`rowNormalize R=${R_} C=${C} norms`, n2, n1, TOL.rowNormalize.fwd);
+      const dout = randn(r, R_ * C);
+      const d1 = randn(r, R_ * C), d2 = d1.slice();
+      R.rowNormalizeBackward(d1, dout, o1, n1, R_, C, 1e-12);
+      K.rowNormalizeBackward(d2, dout, o1, n1, R_, C, 1e-12);
+      // the floored row's gradient is dout / 1e-12 (~1e12): compare it relatively
+      check(`rowNormalize R=${R_} C=${C} dinp`, d2, d1, TOL.rowNormalize.grad);
+    }
+  });
+
   it("adamw: three steps with weight decay and gradient scale", () => {
     const r = rng(10);
     const n = 100003;
@@ -272,7 +418,7 @@ if (!native) {
   console.warn(`[parity] native addon not available; native-vs-reference parity suite skipped. ${BUILD_HINT}`);
 } else {
   describe("native kernels: results do not depend on the thread count", () => {
-    it("reductions (rmsnorm dweight, sumSquares, cross-entropy) are bitwise equal at 1 and 2 threads", () => {
+    it("reductions (rmsnorm dweight, sumSquares, weightedSum, cross-entropy) are bitwise equal at 1 and 2 threads", () => {
       const r = rng(12);
       const N = 300, C = 96, V = 1000;
       const inp = randn(r, N * C), w = randn(r, C), dout = randn(r, N * C), x = randn(r, 200_003), logits = randn(r, 64 * V, 3);
@@ -285,12 +431,14 @@ if (!native) {
         const losses = new Float32Array(64), lse = new Float32Array(64), dl = new Float32Array(64 * V);
         native.crossEntropyForward(losses, lse, logits, targets, 64, V, -100);
         native.crossEntropyBackward(dl, new Float32Array(64).fill(1 / 64), logits, lse, targets, 64, V, -100);
-        return { dx, dw, ss: native.sumSquares(x, x.length), losses, dl };
+        const ws = native.weightedSum(x, x.slice().reverse(), x.length);
+        return { dx, dw, ss: native.sumSquares(x, x.length), ws, losses, dl };
       };
       const a = run(1), b = run(2);
       expect(Array.from(b.dw)).toEqual(Array.from(a.dw));
       expect(Array.from(b.dx)).toEqual(Array.from(a.dx));
       expect(b.ss).toBe(a.ss);
+      expect(b.ws).toBe(a.ws);
       expect(Array.from(b.losses)).toEqual(Array.from(a.losses));
       expect(Array.from(b.dl)).toEqual(Array.from(a.dl));
     });

@@ -115,7 +115,10 @@ describe("reference kernels vs PyTorch 1.13 fixtures", () => {
     for (const H of [5, 6, 8, 40]) close(`alibiSlopes(${H})`, alibiSlopes(H), f32(get(`alibi_${H}`), "slopes"), 1e-7);
   });
 
-  for (const name of ["attention_gqa", "attention_alibi_pad", "attention_decode_gqa", "attention_decode_alibi"]) {
+  for (const name of [
+    "attention_gqa", "attention_alibi_pad", "attention_decode_gqa", "attention_decode_alibi",
+    "attention_packed_gqa", "attention_packed_alibi_pad", "attention_packed_decode",
+  ]) {
     it(`${name} forward and backward`, () => {
       const c = get(name);
       const p = c.params as { B: number; Tq: number; Tk: number; H: number; Hkv: number; D: number; scale: number };
@@ -123,6 +126,7 @@ describe("reference kernels vs PyTorch 1.13 fixtures", () => {
         ...p,
         alibiSlopes: c.tensors.alibiSlopes ? f32(c, "alibiSlopes") : null,
         keyMask: c.tensors.keyMask ? u8(c, "keyMask") : null,
+        segmentIds: c.tensors.segmentIds ? i32(c, "segmentIds") : null,
       };
       const q = f32(c, "q"), k = f32(c, "k"), v = f32(c, "v");
       const out = new Float32Array(q.length).fill(NaN);
@@ -181,6 +185,92 @@ describe("reference kernels vs PyTorch 1.13 fixtures", () => {
   });
 });
 
+describe("narrow row-wise kernels vs PyTorch 1.13 fixtures", () => {
+  it("softmax (F.softmax) forward and backward, a row with ±60 logits", () => {
+    const c = get("softmax");
+    const { N, C } = c.params as { N: number; C: number };
+    const out = new Float32Array(N * C);
+    K.softmaxForward(out, f32(c, "inp"), N, C);
+    close("softmax out", out, f32(c, "out"), 1e-6);
+    const dinp = new Float32Array(N * C);
+    K.softmaxBackward(dinp, f32(c, "dout"), out, N, C);
+    close("softmax dinp", dinp, f32(c, "dinp"), 1e-6);
+  });
+
+  for (const [name, fwd, bwd] of [
+    ["softplus", "softplusForward", "softplusBackward"],
+    ["log_sigmoid", "logSigmoidForward", "logSigmoidBackward"],
+  ] as const) {
+    it(`${name} (torch.nn.functional) forward and backward at ±100`, () => {
+      const c = get(name);
+      const n = c.params.n!;
+      const out = new Float32Array(n);
+      K[fwd](out, f32(c, "inp"), n);
+      close(`${name} out`, out, f32(c, "out"), 1e-6);
+      const dinp = new Float32Array(n);
+      K[bwd](dinp, f32(c, "dout"), f32(c, "inp"), n);
+      close(`${name} dinp`, dinp, f32(c, "dinp"), 1e-6);
+    });
+  }
+
+  it("weighted and plain sum forward and backward", () => {
+    for (const name of ["weighted_sum", "plain_sum"]) {
+      const c = get(name);
+      const { n, g } = c.params as { n: number; g: number };
+      const weights = c.tensors.weights ? f32(c, "weights") : null;
+      close(`${name} out`, [K.weightedSum(f32(c, "x"), weights, n)], f32(c, "out"), 1e-6);
+      const dinp = new Float32Array(n);
+      K.weightedSumBackward(dinp, weights, g, n);
+      close(`${name} dinp`, dinp, f32(c, "dinp"), 1e-6);
+    }
+  });
+
+  it("scaleRows forward and backward", () => {
+    const c = get("scale_rows");
+    const { N, C } = c.params as { N: number; C: number };
+    const out = new Float32Array(N * C);
+    K.scaleRowsForward(out, f32(c, "inp"), f32(c, "s"), N, C);
+    close("scale_rows out", out, f32(c, "out"), 1e-6);
+    const dinp = new Float32Array(N * C), ds = new Float32Array(N);
+    K.scaleRowsBackward(dinp, ds, f32(c, "dout"), f32(c, "inp"), f32(c, "s"), N, C);
+    close("scale_rows dinp", dinp, f32(c, "dinp"), 1e-6);
+    close("scale_rows ds", ds, f32(c, "ds"), 1e-6);
+  });
+
+  it("copyBlock as torch.split and a column pick, gradients accumulated into one buffer", () => {
+    const c = get("split_columns");
+    const { N, W, column: j } = c.params as unknown as { N: number; W: number; column: number };
+    const widths = (c.params as unknown as { widths: number[] }).widths;
+    const x = f32(c, "x");
+    const dx = new Float32Array(N * W);
+    let off = 0;
+    widths.forEach((w, i) => {
+      const part = new Float32Array(N * w);
+      K.copyBlock(part, 0, w, x, off, W, N, w, false);
+      close(`split part${i}`, part, f32(c, `part${i}`), 0);
+      K.copyBlock(dx, off, W, f32(c, `dpart${i}`), 0, w, N, w, true);
+      off += w;
+    });
+    const col = new Float32Array(N);
+    K.copyBlock(col, 0, 1, x, j, W, N, 1, false);
+    close("column", col, f32(c, "column"), 0);
+    K.copyBlock(dx, j, W, f32(c, "dcolumn"), 0, 1, N, 1, true);
+    close("split + column dx", dx, f32(c, "dx"), 1e-6);
+  });
+
+  it("rowNormalize (F.normalize) forward and backward, a zero row on the eps floor", () => {
+    const c = get("row_normalize");
+    const { R, C, eps } = c.params as { R: number; C: number; eps: number };
+    const out = new Float32Array(R * C), norms = new Float32Array(R);
+    K.rowNormalizeForward(out, norms, f32(c, "inp"), R, C, eps);
+    close("row_normalize out", out, f32(c, "out"), 1e-6);
+    const dinp = new Float32Array(R * C);
+    K.rowNormalizeBackward(dinp, f32(c, "dout"), out, norms, R, C, eps);
+    // the floored row's gradient is dout/eps (~1e12): relative tolerance
+    close("row_normalize dinp", dinp, f32(c, "dinp"), 1e-5, 1e-6);
+  });
+});
+
 describe("reference kernels: contracts not covered by torch fixtures", () => {
   it("embedding gathers rows and accumulates repeated ids in backward", () => {
     const C = 3;
@@ -221,6 +311,41 @@ describe("reference kernels: contracts not covered by torch fixtures", () => {
     const { cos, sin } = ropeTables(10000, 4, 8);
     expect(() => K.ropeForward(new Float32Array(12), cos, sin, Int32Array.from([0]), 1, 1, 3, 3)).toThrow(/head dim D=3 must be even/);
     expect(() => K.ropeForward(new Float32Array(4), cos, sin, Int32Array.from([8]), 1, 1, 1, 4)).toThrow(/positions\[0\]=8 is outside \[0,8\)/);
+  });
+
+  it("narrow kernels reject arguments outside the contract with the argument named", () => {
+    const a = new Float32Array(6);
+    expect(() => K.softmaxForward(a, new Float32Array(5), 2, 3)).toThrow(/softmaxForward: inp has 5 elements, needs at least 6/);
+    expect(() => K.softmaxForward(a, a.slice(), 2, 0)).toThrow(/softmaxForward: C must be an integer >= 1, got 0/);
+    expect(() => K.logSigmoidBackward(a, a.slice(), new Float32Array(2), 6)).toThrow(/logSigmoidBackward: inp has 2 elements/);
+    expect(() => K.weightedSum(a, new Float32Array(3), 6)).toThrow(/weightedSum: weights has 3 elements/);
+    expect(() => K.scaleRowsForward(a, a.slice(), new Float32Array(1), 2, 3)).toThrow(/scaleRowsForward: s has 1 elements, needs at least 2/);
+    expect(() => K.scaleRowsBackward(null, new Float32Array(1), a, a.slice(), new Float32Array(2), 2, 3)).toThrow(/scaleRowsBackward: ds has 1 elements/);
+    expect(() => K.copyBlock(a, 0, 3, new Float32Array(6), 4, 3, 2, 3, false)).toThrow(/copyBlock: src has 6 elements, needs at least 10/);
+    expect(() => K.copyBlock(a, 0, 3, a, 0, 3, 2, 3, true)).toThrow(/copyBlock: dst and src blocks overlap/);
+    expect(() => K.rowNormalizeForward(a, new Float32Array(2), a.slice(), 2, 3, 0)).toThrow(/rowNormalizeForward: eps must be a positive number, got 0/);
+    const base = { B: 1, Tq: 2, Tk: 2, H: 1, Hkv: 1, D: 2, scale: 1, alibiSlopes: null, keyMask: null, segmentIds: Int32Array.from([0]) };
+    expect(() => K.attentionForward({ ...base, out: new Float32Array(4), lse: new Float32Array(2), q: new Float32Array(4), k: new Float32Array(4), v: new Float32Array(4) })).toThrow(
+      /attentionForward: segmentIds has 1 elements, needs at least 2/,
+    );
+  });
+
+  it("attention with segment ids equals attention run on each document alone", () => {
+    // two documents packed in one row of 5 tokens vs the same documents as separate sequences
+    const D = 3, H = 2;
+    const q = Float32Array.from({ length: 5 * H * D }, (_, i) => Math.sin(i + 1));
+    const k = Float32Array.from({ length: 5 * H * D }, (_, i) => Math.cos(2 * i));
+    const v = Float32Array.from({ length: 5 * H * D }, (_, i) => (i % 7) - 3);
+    const run = (lo: number, hi: number, seg: Int32Array | null) => {
+      const T = hi - lo, w = H * D;
+      const out = new Float32Array(T * w), lse = new Float32Array(H * T);
+      K.attentionForward({ B: 1, Tq: T, Tk: T, H, Hkv: H, D, scale: 0.5, alibiSlopes: null, keyMask: null, segmentIds: seg, out, lse,
+        q: q.subarray(lo * w, hi * w), k: k.subarray(lo * w, hi * w), v: v.subarray(lo * w, hi * w) });
+      return out;
+    };
+    const packed = run(0, 5, Int32Array.from([4, 4, 4, 9, 9]));
+    close("packed doc 1", packed.subarray(0, 3 * H * D), run(0, 3, null), 1e-7);
+    close("packed doc 2", packed.subarray(3 * H * D), run(3, 5, null), 1e-7);
   });
 
   it("elementwise helpers and sumSquares", () => {

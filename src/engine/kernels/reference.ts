@@ -59,12 +59,14 @@ function at(b: number, t: number, h: number, T: number, heads: number, D: number
 /** Scaled, ALiBi-biased, masked scores of one query row; -Infinity where not visible. */
 function scoreRow(s: Float64Array, a: AttentionShape, q: F32, k: F32, b: number, i: number, h: number): void {
   const { Tq, Tk, H, Hkv, D, scale, alibiSlopes, keyMask } = a;
+  const seg = a.segmentIds ?? null;
   const kh = Math.floor(h / (H / Hkv));
   const qi = at(b, i, h, Tq, H, D);
   const last = i + (Tk - Tq); // causal: the last key this query may see
   const slope = alibiSlopes ? alibiSlopes[h]! : 0;
+  const qSeg = seg ? seg[b * Tk + last]! : 0;
   for (let j = 0; j < Tk; j++) {
-    if (j > last || (keyMask !== null && keyMask[b * Tk + j] === 0)) {
+    if (j > last || (keyMask !== null && keyMask[b * Tk + j] === 0) || (seg !== null && seg[b * Tk + j] !== qSeg)) {
       s[j] = -Infinity;
       continue;
     }
@@ -332,6 +334,112 @@ const unchecked: Kernels = {
       v[i] = beta2 * v[i]! + (1 - beta2) * g * g;
       const p = Math.fround(param[i]! * decay);
       param[i] = p - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / bc2sqrt + eps);
+    }
+  },
+
+  softmaxForward(out, inp, N, C) {
+    for (let r = 0; r < N; r++) {
+      const o = r * C;
+      let mx = -Infinity;
+      for (let c = 0; c < C; c++) mx = Math.max(mx, inp[o + c]!);
+      let s = 0;
+      for (let c = 0; c < C; c++) s += Math.exp(inp[o + c]! - mx);
+      for (let c = 0; c < C; c++) out[o + c] = Math.exp(inp[o + c]! - mx) / s;
+    }
+  },
+
+  softmaxBackward(dinp, dout, out, N, C) {
+    for (let r = 0; r < N; r++) {
+      const o = r * C;
+      let dot = 0;
+      for (let c = 0; c < C; c++) dot += dout[o + c]! * out[o + c]!;
+      for (let c = 0; c < C; c++) dinp[o + c]! += out[o + c]! * (dout[o + c]! - dot);
+    }
+  },
+
+  softplusForward(out, inp, n) {
+    for (let i = 0; i < n; i++) {
+      const v = inp[i]!;
+      out[i] = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+    }
+  },
+
+  softplusBackward(dinp, dout, inp, n) {
+    for (let i = 0; i < n; i++) dinp[i]! += dout[i]! / (1 + Math.exp(-inp[i]!));
+  },
+
+  logSigmoidForward(out, inp, n) {
+    for (let i = 0; i < n; i++) {
+      const v = inp[i]!;
+      out[i] = Math.min(v, 0) - Math.log1p(Math.exp(-Math.abs(v)));
+    }
+  },
+
+  logSigmoidBackward(dinp, dout, inp, n) {
+    // d/dx log σ(x) = σ(-x)
+    for (let i = 0; i < n; i++) dinp[i]! += dout[i]! / (1 + Math.exp(inp[i]!));
+  },
+
+  weightedSum(x, weights, n) {
+    let s = 0;
+    if (weights) for (let i = 0; i < n; i++) s += weights[i]! * x[i]!;
+    else for (let i = 0; i < n; i++) s += x[i]!;
+    return s;
+  },
+
+  weightedSumBackward(dinp, weights, g, n) {
+    if (weights) for (let i = 0; i < n; i++) dinp[i]! += g * weights[i]!;
+    else for (let i = 0; i < n; i++) dinp[i]! += g;
+  },
+
+  scaleRowsForward(out, inp, s, N, C) {
+    for (let r = 0; r < N; r++) for (let c = 0; c < C; c++) out[r * C + c] = inp[r * C + c]! * s[r]!;
+  },
+
+  scaleRowsBackward(dinp, ds, dout, inp, s, N, C) {
+    for (let r = 0; r < N; r++) {
+      let dot = 0;
+      for (let c = 0; c < C; c++) {
+        if (dinp) dinp[r * C + c]! += dout[r * C + c]! * s[r]!;
+        dot += dout[r * C + c]! * inp[r * C + c]!;
+      }
+      if (ds) ds[r]! += dot;
+    }
+  },
+
+  copyBlock(dst, dOffset, ldd, src, sOffset, lds, rows, cols, accumulate) {
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const v = src[sOffset + r * lds + c]!;
+        if (accumulate) dst[dOffset + r * ldd + c]! += v;
+        else dst[dOffset + r * ldd + c] = v;
+      }
+    }
+  },
+
+  rowNormalizeForward(out, norms, inp, R, C, eps) {
+    for (let r = 0; r < R; r++) {
+      let ss = 0;
+      for (let c = 0; c < C; c++) ss += inp[r * C + c]! * inp[r * C + c]!;
+      // the saved f32 norm is what both the division and backward use
+      const n = Math.fround(Math.max(Math.sqrt(ss), eps));
+      norms[r] = n;
+      for (let c = 0; c < C; c++) out[r * C + c] = inp[r * C + c]! / n;
+    }
+  },
+
+  rowNormalizeBackward(dinp, dout, out, norms, R, C, eps) {
+    const floor = Math.fround(eps);
+    for (let r = 0; r < R; r++) {
+      const n = norms[r]!;
+      if (n <= floor) {
+        // below the floor the map is inp/eps: linear, no projection
+        for (let c = 0; c < C; c++) dinp[r * C + c]! += dout[r * C + c]! / n;
+        continue;
+      }
+      let dot = 0;
+      for (let c = 0; c < C; c++) dot += out[r * C + c]! * dout[r * C + c]!;
+      for (let c = 0; c < C; c++) dinp[r * C + c]! += (dout[r * C + c]! - out[r * C + c]! * dot) / n;
     }
   },
 };

@@ -116,8 +116,42 @@ export function checkAttention(
   if (!Number.isFinite(a.scale)) fail(kernel, `scale must be finite, got ${a.scale}`);
   if (a.alibiSlopes) checkLen(kernel, "alibiSlopes", a.alibiSlopes, H);
   if (a.keyMask) checkLen(kernel, "keyMask", a.keyMask, B * Tk);
+  if (a.segmentIds) checkLen(kernel, "segmentIds", a.segmentIds, B * Tk);
   const sizes = { q: B * Tq * H * D, kv: B * Tk * Hkv * D, lse: B * H * Tq };
   for (const [name, t] of Object.entries(tensors)) checkLen(kernel, name, t.arr, sizes[t.len]);
+}
+
+/** Row-wise kernels over (N, C): integer shape, then every named array at least N*C (or N) long. */
+function checkRows(kernel: string, N: number, C: number, full: Record<string, ArrayLike<number> | null>, perRow: Record<string, ArrayLike<number> | null> = {}): void {
+  checkInt(kernel, "N", N);
+  checkInt(kernel, "C", C, 1);
+  for (const [name, arr] of Object.entries(full)) if (arr) checkLen(kernel, name, arr, N * C);
+  for (const [name, arr] of Object.entries(perRow)) if (arr) checkLen(kernel, name, arr, N);
+}
+
+/** Element-wise kernels over n elements. */
+function checkElems(kernel: string, n: number, arrays: Record<string, ArrayLike<number> | null>): void {
+  checkInt(kernel, "n", n);
+  for (const [name, arr] of Object.entries(arrays)) if (arr) checkLen(kernel, name, arr, n);
+}
+
+export function checkCopyBlock(
+  kernel: string, dst: F32, dOffset: number, ldd: number, src: F32, sOffset: number, lds: number, rows: number, cols: number,
+): void {
+  checkInt(kernel, "rows", rows);
+  checkInt(kernel, "cols", cols);
+  checkInt(kernel, "dOffset", dOffset);
+  checkInt(kernel, "sOffset", sOffset);
+  if (!Number.isInteger(ldd) || ldd < Math.max(1, cols)) fail(kernel, `ldd=${ldd} must be >= cols=${cols}`);
+  if (!Number.isInteger(lds) || lds < Math.max(1, cols)) fail(kernel, `lds=${lds} must be >= cols=${cols}`);
+  checkLen(kernel, "dst", dst, dOffset + span(rows, cols, ldd));
+  checkLen(kernel, "src", src, sOffset + span(rows, cols, lds));
+  if (dst.buffer === src.buffer && rows > 0 && cols > 0) {
+    // the two element ranges, in bytes of the shared buffer, must be disjoint
+    const d0 = dst.byteOffset + 4 * dOffset, d1 = d0 + 4 * span(rows, cols, ldd);
+    const s0 = src.byteOffset + 4 * sOffset, s1 = s0 + 4 * span(rows, cols, lds);
+    if (d0 < s1 && s0 < d1) fail(kernel, "dst and src blocks overlap in the same buffer");
+  }
 }
 
 /**
@@ -274,6 +308,60 @@ export function validated(impl: Kernels): Kernels {
       checkLen("adamw", "m", a.m, a.n);
       checkLen("adamw", "v", a.v, a.n);
       impl.adamw(a);
+    },
+    softmaxForward(out, inp, N, C) {
+      checkRows("softmaxForward", N, C, { out, inp });
+      impl.softmaxForward(out, inp, N, C);
+    },
+    softmaxBackward(dinp, dout, out, N, C) {
+      checkRows("softmaxBackward", N, C, { dinp, dout, out });
+      impl.softmaxBackward(dinp, dout, out, N, C);
+    },
+    softplusForward(out, inp, n) {
+      checkElems("softplusForward", n, { out, inp });
+      impl.softplusForward(out, inp, n);
+    },
+    softplusBackward(dinp, dout, inp, n) {
+      checkElems("softplusBackward", n, { dinp, dout, inp });
+      impl.softplusBackward(dinp, dout, inp, n);
+    },
+    logSigmoidForward(out, inp, n) {
+      checkElems("logSigmoidForward", n, { out, inp });
+      impl.logSigmoidForward(out, inp, n);
+    },
+    logSigmoidBackward(dinp, dout, inp, n) {
+      checkElems("logSigmoidBackward", n, { dinp, dout, inp });
+      impl.logSigmoidBackward(dinp, dout, inp, n);
+    },
+    weightedSum(x, weights, n) {
+      checkElems("weightedSum", n, { x, weights });
+      return impl.weightedSum(x, weights, n);
+    },
+    weightedSumBackward(dinp, weights, g, n) {
+      checkElems("weightedSumBackward", n, { dinp, weights });
+      impl.weightedSumBackward(dinp, weights, g, n);
+    },
+    scaleRowsForward(out, inp, s, N, C) {
+      checkRows("scaleRowsForward", N, C, { out, inp }, { s });
+      impl.scaleRowsForward(out, inp, s, N, C);
+    },
+    scaleRowsBackward(dinp, ds, dout, inp, s, N, C) {
+      checkRows("scaleRowsBackward", N, C, { dinp, dout, inp }, { ds, s });
+      impl.scaleRowsBackward(dinp, ds, dout, inp, s, N, C);
+    },
+    copyBlock(dst, dOffset, ldd, src, sOffset, lds, rows, cols, accumulate) {
+      checkCopyBlock("copyBlock", dst, dOffset, ldd, src, sOffset, lds, rows, cols);
+      impl.copyBlock(dst, dOffset, ldd, src, sOffset, lds, rows, cols, accumulate);
+    },
+    rowNormalizeForward(out, norms, inp, R, C, eps) {
+      checkRows("rowNormalizeForward", R, C, { out, inp }, { norms });
+      if (!(eps > 0) || !Number.isFinite(eps)) fail("rowNormalizeForward", `eps must be a positive number, got ${eps}`);
+      impl.rowNormalizeForward(out, norms, inp, R, C, eps);
+    },
+    rowNormalizeBackward(dinp, dout, out, norms, R, C, eps) {
+      checkRows("rowNormalizeBackward", R, C, { dinp, dout, out }, { norms });
+      if (!(eps > 0) || !Number.isFinite(eps)) fail("rowNormalizeBackward", `eps must be a positive number, got ${eps}`);
+      impl.rowNormalizeBackward(dinp, dout, out, norms, R, C, eps);
     },
   };
 }
