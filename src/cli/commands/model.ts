@@ -16,6 +16,8 @@ import {
   presetNames,
   saveModel,
 } from "../../model/index.js";
+import { outputDirOptions } from "../../model/io/import.js";
+import { checkOutputDir, writeOutputDir } from "../../util/atomic.js";
 
 function int(name: string, min: number) {
   return (v: string): number => {
@@ -69,13 +71,17 @@ export function register(program: Command): void {
     .option("--seed <n>", "random seed", int("--seed", 0), 0)
     .option("--vocab-size <n>", "override vocab_size (match your tokenizer)", int("--vocab-size", 1))
     .option("--dtype <f32|f16|bf16>", "storage dtype of the weights", dtype, "F32" as const)
-    .action(async (o: { config: string; out: string; seed: number; vocabSize?: number; dtype: "F32" | "F16" | "BF16" }) => {
+    .option("--overwrite", "replace an existing model folder (only after the new one is written)", false)
+    .action(async (o: { config: string; out: string; seed: number; vocabSize?: number; dtype: "F32" | "F16" | "BF16"; overwrite: boolean }) => {
       const overrides: Record<string, unknown> = {};
       if (o.vocabSize !== undefined) overrides["vocab_size"] = o.vocabSize;
       const { raw, source } = await resolveConfig(o.config, overrides);
       const cfg = parseConfig(raw, source);
+      // A config given as a file inside --out would be replaced with it.
+      const inputs = presetNames().includes(o.config) ? [] : [o.config];
+      await checkOutputDir(o.out, outputDirOptions(o.overwrite, inputs));
       const m = new CausalLM(cfg, { seed: o.seed });
-      const written = await saveModel(m, o.out, { dtype: o.dtype });
+      const written = await writeOutputDir(o.out, outputDirOptions(o.overwrite, inputs), (dir) => saveModel(m, dir, { dtype: o.dtype }));
       console.log(`wrote ${cfg.architecture} with ${m.params.count().toLocaleString("en-US")} parameters (seed ${o.seed}) to ${o.out}: ${written.files.join(", ")}`);
     });
 

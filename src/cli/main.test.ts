@@ -1,0 +1,130 @@
+/**
+ * The CLI's one error handler: every error leaves with its message, file-system errors in words
+ * naming the path, hints naming real flags; and `model init` / `model sample` cases from the
+ * hostile-user report.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { tempDir } from "../../test/helpers/tempdir.js";
+import { smallDisk } from "../../test/helpers/tmpfs.js";
+import { corruptTensor } from "../../test/helpers/corrupt.js";
+import { describeError, readUserFile } from "../util/errors.js";
+import { runCli } from "./main.js";
+
+async function cli(...args: string[]): Promise<{ rc: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
+  const error = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  process.exitCode = 0;
+  try {
+    await runCli(["node", "pedgpt", ...args]);
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    stderr.mockRestore();
+  }
+  const rc = Number(process.exitCode ?? 0);
+  process.exitCode = 0;
+  return { rc, out: out.join("\n"), err: err.join("\n") };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("file-system errors in words", () => {
+  it("names the path and the real cause", async () => {
+    const d = tempDir("errs-");
+    const missing = join(d, "nope.json");
+    expect(describeError(await readFile(missing).catch((e: unknown) => e))).toBe(`${missing}: no such file or folder (while opening)`);
+    expect(describeError(await readFile(d).catch((e: unknown) => e))).toBe("is a folder, expected a file (while reading)");
+    expect(describeError(await readUserFile(d).catch((e: unknown) => e))).toBe(`${d}: is a folder, expected a file (while reading)`);
+    writeFileSync(join(d, "f"), "x");
+    expect(describeError(await mkdir(join(d, "f", "sub")).catch((e: unknown) => e))).toBe(`${join(d, "f", "sub")}: a part of this path is a file, not a folder (while creating the folder)`);
+    expect(describeError(await mkdir(join(d, "f")).catch((e: unknown) => e))).toBe(`${join(d, "f")}: already exists (while creating the folder)`);
+  });
+
+  const ro = smallDisk("64k", { readOnly: true });
+  it.skipIf("skip" in ro)(`a read-only folder is "read-only", not ENOENT${"skip" in ro ? ` (skipped: ${ro.skip})` : ""}`, async () => {
+    const dir = (ro as { dir: string }).dir;
+    const r = await cli("model", "init", "--config", "tiny-llama", "--vocab-size", "300", "--out", join(dir, "m"));
+    expect(r.rc).toBe(1);
+    expect(r.err).toMatch(new RegExp(`pedgpt: ${dir}/\\.m\\.staging-\\d+-[0-9a-f]{8}: read-only file system \\(while creating the folder\\)`));
+  });
+
+  it.skipIf(process.getuid?.() === 0)("a folder without write permission is \"permission denied\" (skipped as root: root ignores permissions)", async () => {
+    const d = tempDir("errs-");
+    chmodSync(d, 0o555);
+    const r = await cli("model", "init", "--config", "tiny-llama", "--vocab-size", "300", "--out", join(d, "m"));
+    chmodSync(d, 0o755);
+    expect(r.err).toMatch(/permission denied/);
+  });
+});
+
+describe("every error leaves with its message", () => {
+  it("model sample --ids 1,-5,abc says which entry is wrong", async () => {
+    const d = tempDir("cli-");
+    const m = join(d, "m");
+    expect((await cli("model", "init", "--config", "tiny-llama", "--vocab-size", "300", "--out", m)).rc).toBe(0);
+    const r = await cli("model", "sample", m, "--ids", "1,-5,abc");
+    expect(r.rc).toBe(1);
+    expect(r.err).toContain('pedgpt: --ids: entry 2 ("-5") is not a token id');
+  });
+
+  it("commander's own parse errors are printed once", async () => {
+    const r = await cli("model", "init", "--config", "tiny-llama", "--out", "x", "--seed", "abc");
+    expect(r.rc).toBe(1);
+    expect(r.err.match(/--seed must be an integer/g)?.length).toBe(1);
+  });
+
+  it("a library hint is rewritten to the flag of the running command", async () => {
+    const d = tempDir("cli-");
+    const gold = join(d, "gold.jsonl");
+    const item = (id: string, answer: string) => JSON.stringify({ id, qtype: "multiple_choice", disease_group: "新生儿疾病", question: `q${id}`, options: { A: "x", B: "y" }, answer, multi_answer: false });
+    writeFileSync(gold, item("a", "B") + "\n" + item("b", "A") + "\n");
+    const pred = join(d, "pred.jsonl");
+    writeFileSync(pred, JSON.stringify({ id: "a", answer: "B" }) + "\n");
+    const r = await cli("eval", "exam", "--gold", gold, "--pred", pred);
+    expect(r.rc).toBe(1);
+    expect(r.err).toMatch(/pass --allow-missing to score them as unanswered/);
+    expect(r.err).not.toMatch(/allowMissing/);
+  });
+});
+
+describe("model init", () => {
+  it("refuses to overwrite a model without --overwrite, and a non-model folder even with it", async () => {
+    const d = tempDir("init-");
+    const m = join(d, "m");
+    expect((await cli("model", "init", "--config", "tiny-llama", "--vocab-size", "300", "--out", m, "--seed", "1")).rc).toBe(0);
+    const before = readFileSync(join(m, "model.safetensors"));
+    const again = await cli("model", "init", "--config", "tiny-llama", "--vocab-size", "300", "--out", m, "--seed", "2");
+    expect(again.rc).toBe(1);
+    expect(again.err).toContain(`pedgpt: ${m}: already holds a model folder; choose another output folder or replace it with --overwrite`);
+    expect(readFileSync(join(m, "model.safetensors")).equals(before)).toBe(true);
+    expect((await cli("model", "init", "--config", "tiny-llama", "--vocab-size", "300", "--out", m, "--seed", "2", "--overwrite")).rc).toBe(0);
+    expect(readFileSync(join(m, "model.safetensors")).equals(before)).toBe(false);
+
+    const photos = join(d, "photos");
+    mkdirSync(photos);
+    writeFileSync(join(photos, "cat.jpg"), "x");
+    const r = await cli("model", "init", "--config", "tiny-llama", "--out", photos, "--overwrite");
+    expect(r.rc).toBe(1);
+    expect(r.err).toContain("is not empty and is not a model folder; refusing to replace it");
+    expect(existsSync(join(photos, "cat.jpg"))).toBe(true);
+  });
+});
+
+describe("non-finite checkpoints", () => {
+  it("model sample refuses a NaN checkpoint, naming the tensor and index", async () => {
+    const d = tempDir("nan-");
+    const m = join(d, "m");
+    expect((await cli("model", "init", "--config", "tiny-llama", "--vocab-size", "300", "--out", m)).rc).toBe(0);
+    corruptTensor(m, "model.norm.weight", 5, NaN);
+    const r = await cli("model", "sample", m, "--ids", "1,2,3");
+    expect(r.rc).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toContain(`pedgpt: ${join(m, "model.safetensors")}: tensor "model.norm.weight" holds a non-finite value (NaN) at flat index 5`);
+  });
+});
