@@ -11,7 +11,7 @@
  * Checkpoint file formats are in ./io (re-exported there, not here).
  */
 export { CausalLM, ModelInputError, type ModelInput, type LossInput, type LossOutput, type ForwardOptions } from "./model.js";
-export { KVCache, decoderParamSpecs, type LinearHook } from "./layers.js";
+export { KVCache, decoderParamSpecs, composeLinearHooks, type LinearHook, type StackedLinearHook } from "./layers.js";
 export { ModelConfigError, type ModelConfig, type ArchitectureName } from "./config.js";
 export { parseConfig, SUPPORTED_ARCHITECTURES } from "./architectures.js";
 export { baichuanPositionRule } from "./baichuan.js";
