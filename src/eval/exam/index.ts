@@ -5,7 +5,7 @@ export { extractChoice, extractTrueFalse, extractAnswer, majorityVote, foldWidth
 export type { Extraction, ExtractionMethod } from "./extract.js";
 export { buildPrompt, formatItem, selectShots } from "./prompt.js";
 export type { PromptOptions } from "./prompt.js";
-export { likelihoodAnswer } from "./likelihood.js";
+export { likelihoodAnswer, EngineLikelihoodScorer } from "./likelihood.js";
 export type { LikelihoodScorer, LikelihoodOptions, LikelihoodAnswer } from "./likelihood.js";
 export { scoreExam, parsePredictionsJsonl } from "./score.js";
 export type { ExamPrediction, ExamReport, ExamSampleResult, Accuracy, ScoreExamOptions } from "./score.js";

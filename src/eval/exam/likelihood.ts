@@ -2,11 +2,14 @@
  * Likelihood scoring of exam options as an alternative to generation: a LikelihoodScorer gives the
  * log-probability of each option continuation after a prompt, and the item's answer is the best
  * option (single choice, true/false) or every option whose normalised probability clears a threshold
- * (multi-answer). The engine-backed scorer implements the interface elsewhere; nothing here loads a
- * model.
+ * (multi-answer). `EngineLikelihoodScorer` scores with a model on our engine (`scoreContinuations`);
+ * loading the model is the caller's job.
  */
 import { TRUE_LABEL, FALSE_LABEL, sortLetters, type ExamItem } from "./schema.js";
 import { buildPrompt, type PromptOptions } from "./prompt.js";
+import { scoreContinuations, type CausalLM } from "../../model/index.js";
+import type { Tokenizer } from "../../tokenizer/index.js";
+import { renderChat } from "../../tokenizer/templates.js";
 
 export interface LikelihoodScorer {
   /** For each continuation, log P(continuation | prompt) (natural log, summed over its tokens). */
@@ -54,4 +57,32 @@ export async function likelihoodAnswer(item: ExamItem, scorer: LikelihoodScorer,
     return { answer: sortLetters(chosen.length ? chosen : [labels[bestIdx]!]), scores };
   }
   return { answer: labels[bestIdx]!, scores };
+}
+
+/**
+ * Log-likelihoods from a checkpoint on our engine. The prompt is the user turn of a chat rendered
+ * with `template` (the answer starts where the assistant's turn would), or plain text after BOS when
+ * `template` is null; each option is encoded on its own, without special tokens, and its token
+ * log-probabilities summed (lm-evaluation-harness style; the prompt/option boundary is not re-merged).
+ */
+export class EngineLikelihoodScorer implements LikelihoodScorer {
+  constructor(
+    private readonly model: CausalLM,
+    private readonly tokenizer: Tokenizer,
+    private readonly template: string | null,
+    private readonly batchSize = 8,
+  ) {}
+
+  async scoreOptions(prompt: string, options: readonly string[]): Promise<number[]> {
+    const tok = this.tokenizer;
+    let ids: number[];
+    if (this.template !== null) ids = renderChat(tok, this.template, [{ role: "user", content: prompt }], "prompt").ids;
+    else ids = [...(tok.bosId !== null ? [tok.bosId] : []), ...tok.encode(prompt, { addSpecialTokens: false })];
+    const conts = options.map((o, i) => {
+      const c = tok.encode(o, { addSpecialTokens: false });
+      if (c.length === 0) throw new Error(`likelihood scoring: option ${i} (${JSON.stringify(o)}) encodes to no tokens`);
+      return c;
+    });
+    return scoreContinuations(this.model, ids, conts, { batchSize: this.batchSize }).map((s) => s.sum);
+  }
 }

@@ -16,6 +16,7 @@ import { loadModel, generateBatch, type CausalLM } from "../../model/index.js";
 import { modelInfo } from "../../model/info.js";
 import { loadTokenizer, type Tokenizer } from "../../tokenizer/index.js";
 import { checkTemplate, renderChat, stopTokenIds, type ChatMessage } from "../../tokenizer/templates.js";
+import { EngineLikelihoodScorer } from "../exam/likelihood.js";
 import { GenerationRequestError, generateText, type Generator, type ResolvedOptions } from "../../serve/generator.js";
 
 export type AnswerOutcome =
@@ -114,6 +115,11 @@ export class EngineBatchBackend implements AnswerBackend {
       });
     }
     return out;
+  }
+
+  /** Exam options scored by likelihood with the same model, tokenizer and template. */
+  likelihoodScorer(batchSize = 8): EngineLikelihoodScorer {
+    return new EngineLikelihoodScorer(this.model, this.tokenizer, this.info.template, batchSize);
   }
 
   async close(): Promise<void> {}

@@ -1,0 +1,227 @@
+/**
+ * `eval run`: several models side by side on several test sets. For each model it obtains answers
+ * (generated with `generateAnswers`, journaled and resumable, or read from files), then scores them:
+ * the paper's metrics per set and per department, exam accuracy by the generated reply and — for
+ * checkpoints — by option likelihood, and the safety score of every answer. The results follow
+ * `results.ts` and are validated against its schema before they are written.
+ *
+ * Coverage is checked, not assumed: an answer for an id not in the set is an error; an item without
+ * an answer is an error unless `allowMissing`, and then a listed gap. Items the model failed on are
+ * always gaps. Gaps are left out of metric means (or scored 0 with `scoreGapsAsEmpty`) and count as
+ * unanswered (wrong) in exam accuracy.
+ */
+import { join } from "node:path";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { evaluatePairs, PAPER_METRICS, type MetricsPair } from "../metrics/index.js";
+import { scoreExam, likelihoodAnswer, type ExamItem, type ExamPrediction, type ExamReport } from "../exam/index.js";
+import { evaluateSafety, loadSafetyKnowledge } from "../../safety/index.js";
+import { EngineBatchBackend } from "../generate/backend.js";
+import { generateAnswers, lastUserText, readAnswers, resolveSettings, type GenerateProgress } from "../generate/generate.js";
+import { readTestSet, type EvalItem, type TestSet } from "../generate/sets.js";
+import type { EvalConfig } from "./config.js";
+import { evalResultsSchema, type EvalResults, type ExamScores, type Gap, type GenerationScores, type ModelEntry, type SafetyScores } from "./results.js";
+
+export class CoverageError extends Error {
+  override name = "CoverageError";
+}
+
+type Answer = { response?: string; error?: string };
+
+export interface RunOptions {
+  /** The YAML file, recorded in the results. */
+  configFile: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  onProgress?: (model: string, set: string, p: GenerateProgress) => void;
+}
+
+function meansOf(samples: { scores: Record<string, number> }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of PAPER_METRICS) out[m] = samples.length ? samples.reduce((a, s) => a + s.scores[m]!, 0) / samples.length : 0;
+  return out;
+}
+
+/** Answers per item id, with coverage checked against the set. */
+function cover(set: TestSet, answers: Map<string, Answer>, model: string, source: string, allowMissing: boolean): { gaps: Gap[] } {
+  const ids = new Set(set.items.map((i) => i.id));
+  const extra = [...answers.keys()].filter((id) => !ids.has(id));
+  if (extra.length) throw new CoverageError(`${source}: ${extra.length} answer(s) for ids not in set ${set.name} (${set.path}), e.g. ${extra.slice(0, 3).map((x) => JSON.stringify(x)).join(", ")}`);
+  const missing = set.items.filter((i) => !answers.has(i.id));
+  if (missing.length && !allowMissing) {
+    throw new CoverageError(`${source}: model ${model} has no answer for ${missing.length} of ${set.items.length} items of set ${set.name}, e.g. ${missing.slice(0, 3).map((m) => JSON.stringify(m.id)).join(", ")} (set allowMissing: true to report them as gaps)`);
+  }
+  const gaps: Gap[] = [];
+  for (const it of set.items) {
+    const a = answers.get(it.id);
+    if (!a) gaps.push({ id: it.id, reason: "missing" });
+    else if (a.response === undefined) gaps.push({ id: it.id, reason: "failed", ...(a.error ? { detail: a.error } : {}) });
+  }
+  return { gaps };
+}
+
+function generationScores(model: string, set: TestSet, items: EvalItem[], answers: Map<string, Answer>, gaps: Gap[], cfg: EvalConfig): GenerationScores | null {
+  if (items.length === 0) return null;
+  const gapIds = new Set(gaps.map((g) => g.id));
+  const scoredItems = cfg.scoreGapsAsEmpty ? items : items.filter((i) => !gapIds.has(i.id));
+  const pairs: MetricsPair[] = scoredItems.map((i) => ({ id: i.id, hyp: answers.get(i.id)?.response ?? "", ref: i.reference }));
+  const report = evaluatePairs(pairs, { mode: cfg.metricsMode });
+  const byDept = new Map<string, { scores: Record<string, number> }[]>();
+  report.samples.forEach((s, k) => {
+    const d = scoredItems[k]!.department;
+    if (d === undefined) return;
+    const list = byDept.get(d) ?? [];
+    list.push(s);
+    byDept.set(d, list);
+  });
+  const itemGaps = gaps.filter((g) => items.some((i) => i.id === g.id));
+  return {
+    model,
+    set: set.name,
+    items: items.length,
+    scored: pairs.length,
+    emptyAnswers: report.emptyHypotheses,
+    gapsScoredAsEmpty: cfg.scoreGapsAsEmpty,
+    gaps: itemGaps,
+    means: { ...report.means },
+    byDepartment: [...byDept.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([department, ss]) => ({ department, n: ss.length, means: meansOf(ss) })),
+  };
+}
+
+function examScores(model: string, set: TestSet, method: ExamScores["method"], items: ExamItem[], report: ExamReport, gaps: Gap[]): ExamScores {
+  const ids = new Set(items.map((i) => i.id));
+  return {
+    model,
+    set: set.name,
+    method,
+    items: report.items,
+    answered: report.answered,
+    unanswered: report.unanswered,
+    accuracy: report.accuracy,
+    byCategory: report.byCategory,
+    byKind: report.byKind,
+    gaps: gaps.filter((g) => ids.has(g.id)),
+  };
+}
+
+function safetyScores(model: string, set: TestSet, answers: Map<string, Answer>, kb: ReturnType<typeof loadSafetyKnowledge>): SafetyScores {
+  const answered = set.items.filter((i) => answers.get(i.id)?.response !== undefined);
+  const { summary, results } = evaluateSafety(answered.map((i) => ({ question: lastUserText(i), answer: answers.get(i.id)!.response! })), { kb });
+  return {
+    model,
+    set: set.name,
+    answers: summary.answers,
+    meanScore: summary.meanScore,
+    flaggedRate: summary.flaggedRate,
+    perType: summary.perType,
+    perRule: summary.perRule,
+    perAnswer: results.map((r, k) => ({ id: answered[k]!.id, score: r.score, findings: r.findings.map((f) => ({ type: f.type, severity: f.severity, ruleId: f.ruleId, message: f.message })) })),
+  };
+}
+
+export async function runEvaluation(cfg: EvalConfig, o: RunOptions): Promise<EvalResults> {
+  const log = o.log ?? (() => {});
+  const settings = resolveSettings(cfg.generation);
+  const sets: TestSet[] = [];
+  for (const s of cfg.sets) {
+    const set = await readTestSet(s.path, { format: s.format, name: s.name });
+    if (cfg.limit > 0 && set.items.length > cfg.limit) set.items = set.items.slice(0, cfg.limit);
+    sets.push(set);
+    log(`set ${set.name}: ${set.items.length} items (${set.format})${Object.keys(set.skipped).length ? `, skipped ${JSON.stringify(set.skipped)}` : ""}`);
+  }
+  // Given answer files are read and checked before any model is loaded or any answer generated.
+  const given = new Map<string, Map<string, Map<string, Answer>>>();
+  for (const m of cfg.models) {
+    if (!m.answers) continue;
+    const per = new Map<string, Map<string, Answer>>();
+    for (const set of sets) {
+      const file = m.answers[set.name];
+      if (file === undefined) {
+        if (!cfg.allowMissing) throw new CoverageError(`${o.configFile}: model ${m.name} has no answers file for set ${set.name} (set allowMissing: true to report every item as a gap)`);
+        per.set(set.name, new Map());
+        continue;
+      }
+      const answers = readAnswers(file);
+      cover(set, answers, m.name, file, cfg.allowMissing);
+      per.set(set.name, answers);
+    }
+    given.set(m.name, per);
+  }
+
+  const kb = cfg.safety ? loadSafetyKnowledge() : null;
+  const results: EvalResults = {
+    format: "pedgpt-eval-results",
+    version: 1,
+    name: cfg.name,
+    createdAt: new Date().toISOString(),
+    config: o.configFile,
+    models: [],
+    sets: sets.map((s) => {
+      const exam = s.items.filter((i) => i.exam).length;
+      return { name: s.name, format: s.format, path: s.path, kind: exam === 0 ? "generation" : exam === s.items.length ? "exam" : "mixed", items: s.items.length, skipped: s.skipped };
+    }),
+    generation: [],
+    exam: [],
+    safety: [],
+    notes: [],
+  };
+
+  for (const m of cfg.models) {
+    let backend: EngineBatchBackend | null = null;
+    const entry: ModelEntry = { name: m.name, backend: "answers", source: "", template: null, generation: null };
+    if (m.model !== undefined) {
+      backend = await EngineBatchBackend.load(m.model, { ...(m.template ? { template: m.template } : {}), forceTemplate: m.forceTemplate });
+      Object.assign(entry, { backend: "engine", source: m.model, template: backend.info.template, generation: settings });
+    } else {
+      entry.source = Object.values(m.answers!).join(", ");
+    }
+    results.models.push(entry);
+    try {
+      for (const set of sets) {
+        let answers: Map<string, Answer>;
+        if (backend) {
+          log(`model ${m.name}: generating answers for ${set.name}`);
+          const r = await generateAnswers(set, backend, {
+            out: join(cfg.out, "answers", m.name, `${set.name}.jsonl`),
+            settings: cfg.generation,
+            ...(o.signal ? { signal: o.signal } : {}),
+            onProgress: (p) => o.onProgress?.(m.name, set.name, p),
+          });
+          answers = new Map(r.lines.map((l) => [l.id, l.response !== undefined ? { response: l.response } : { error: l.error ?? "no answer" }]));
+        } else {
+          answers = given.get(m.name)!.get(set.name)!;
+        }
+        const { gaps } = cover(set, answers, m.name, m.model ?? m.answers?.[set.name] ?? "answers", cfg.allowMissing || !m.answers?.[set.name]);
+        const genItems = set.items.filter((i) => !i.exam);
+        const g = generationScores(m.name, set, genItems, answers, gaps, cfg);
+        if (g) results.generation.push(g);
+        const examItems = set.items.filter((i) => i.exam).map((i) => i.exam!);
+        if (examItems.length) {
+          const preds: ExamPrediction[] = examItems.filter((e) => answers.get(e.id)?.response !== undefined).map((e) => ({ id: e.id, response: answers.get(e.id)!.response! }));
+          results.exam.push(examScores(m.name, set, "generation", examItems, scoreExam(examItems, preds, { allowMissing: true }), gaps));
+          if (cfg.likelihood && backend) {
+            const scorer = backend.likelihoodScorer(settings.batchSize);
+            const lpreds: ExamPrediction[] = [];
+            for (const e of examItems) lpreds.push({ id: e.id, answer: (await likelihoodAnswer(e, scorer)).answer });
+            results.exam.push(examScores(m.name, set, "likelihood", examItems, scoreExam(examItems, lpreds), []));
+          } else if (cfg.likelihood && !results.notes.some((n) => n.startsWith(`model ${m.name}:`))) {
+            results.notes.push(`model ${m.name}: exam accuracy by likelihood needs a checkpoint; only answers were given`);
+          }
+        }
+        if (kb) results.safety.push(safetyScores(m.name, set, answers, kb));
+      }
+    } finally {
+      await backend?.close();
+    }
+  }
+  return evalResultsSchema.parse(results);
+}
+
+/** Writes results.json into the run's out folder (temporary file + rename); returns its path. */
+export async function writeResults(cfg: EvalConfig, results: EvalResults): Promise<string> {
+  await mkdir(cfg.out, { recursive: true });
+  const file = join(cfg.out, "results.json");
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(results, null, 1) + "\n");
+  await rename(tmp, file);
+  return file;
+}
