@@ -146,6 +146,33 @@ export class KVCache {
  */
 export type LinearHook = (module: string, x: Tensor, weight: Tensor, bias: Tensor | null) => Tensor;
 
+/**
+ * One layer of a stack of linear hooks (an adapter, usage logging, …). `wrap` sees the module path and
+ * input and calls `next(x)` for whatever lies beneath it (the hooks added before it, then the plain
+ * linear); modules it does not `handle` skip it at no cost. lm_head goes through the stack only when
+ * some hook asks for it (`lmHead`), with the head weight the model uses (NormHead already applied).
+ */
+export interface StackedLinearHook {
+  handles(module: string): boolean;
+  wrap(module: string, x: Tensor, next: (x: Tensor) => Tensor): Tensor;
+  lmHead?: boolean;
+}
+
+/** The single hook a forward runs: `stack` (last added = outermost) over `base` (or plain linear). */
+export function composeLinearHooks(stack: readonly StackedLinearHook[], base: LinearHook | null): LinearHook | null {
+  if (stack.length === 0) return base;
+  return (module, x, weight, bias) => {
+    const at = (i: number, inp: Tensor): Tensor => {
+      for (let j = i; j >= 0; j--) {
+        const h = stack[j]!;
+        if (h.handles(module)) return h.wrap(module, inp, (y) => at(j - 1, y));
+      }
+      return base ? base(module, inp, weight, bias) : linear(inp, weight, bias, module);
+    };
+    return at(stack.length - 1, x);
+  };
+}
+
 /** Everything a layer needs besides its weights, fixed for one forward call. */
 export interface LayerContext {
   cfg: ModelConfig;

@@ -29,7 +29,18 @@ import {
 import type { ModelConfig } from "./config.js";
 import { initParameters } from "./init.js";
 import { modelRopeTables } from "./rope.js";
-import { decoderLayer, decoderParamSpecs, KVCache, layerLeaves, layerWeights, type LayerContext, type LayerWeights, type LinearHook } from "./layers.js";
+import {
+  composeLinearHooks,
+  decoderLayer,
+  decoderParamSpecs,
+  KVCache,
+  layerLeaves,
+  layerWeights,
+  type LayerContext,
+  type LayerWeights,
+  type LinearHook,
+  type StackedLinearHook,
+} from "./layers.js";
 
 /** A batch of token sequences, row-major (B, T). */
 export interface ModelInput {
@@ -85,8 +96,9 @@ export class CausalLM {
   readonly params: Parameters;
   /** Recompute each decoder layer in backward instead of keeping its activations. */
   gradientCheckpointing = false;
-  /** Adapters (LoRA, MoE-LoRA) attach here; see LinearHook. null = the plain model. */
+  /** A single replacement of every linear layer (see LinearHook); stacked hooks run above it. */
   linearHook: LinearHook | null = null;
+  private readonly hookStack: StackedLinearHook[] = [];
   private readonly layers: LayerWeights[];
   private ropeCache: RopeTables | null = null;
   private readonly alibi: Float32Array | null;
@@ -98,6 +110,23 @@ export class CausalLM {
     this.layers = Array.from({ length: config.numLayers }, (_, l) => layerWeights(config, this.params, l));
     this.alibi = config.position === "alibi" ? alibiSlopes(config.numHeads) : null;
     if (opts.seed !== undefined) initParameters(config, this.params, opts.seed);
+  }
+
+  /**
+   * Stack a hook on the linear layers (adapters, logging); several can be stacked, the last added runs
+   * outermost. Returns the function that removes it.
+   */
+  addLinearHook(hook: StackedLinearHook): () => void {
+    this.hookStack.push(hook);
+    return () => {
+      const i = this.hookStack.indexOf(hook);
+      if (i >= 0) this.hookStack.splice(i, 1);
+    };
+  }
+
+  /** The hooks in effect, composed (null: plain linear layers). */
+  private effectiveHook(): LinearHook | null {
+    return composeLinearHooks(this.hookStack, this.linearHook);
   }
 
   /** All parameters, in checkpoint order. */
@@ -177,13 +206,13 @@ export class CausalLM {
       keyMask,
       segmentIds: x.segmentIds ?? null,
       cache,
-      hook: this.linearHook,
+      hook: this.effectiveHook(),
     };
     let h = embedding(this.params.get("model.embed_tokens.weight"), x.ids, [x.B * x.T], "embed_tokens");
     for (let l = 0; l < this.layers.length; l++) {
       const w = this.layers[l]!;
       h = this.gradientCheckpointing && !cache
-        ? checkpoint((inp) => decoderLayer(inp, w, ctx, l), h, this.linearHook ? null : layerLeaves(w))
+        ? checkpoint((inp) => decoderLayer(inp, w, ctx, l), h, ctx.hook ? null : layerLeaves(w))
         : decoderLayer(h, w, ctx, l);
     }
     if (cache) cache.length += x.T;
@@ -213,7 +242,8 @@ export class CausalLM {
   /** Logits (B, T, V), or (B, 1, V) with lastOnly. */
   forward(x: ModelInput, opts: ForwardOptions = {}): Tensor {
     const h = this.hiddenStates(x, opts);
-    const logits = linear(h, this.headWeight(), null, "logits");
+    const head = this.hookStack.some((k) => k.lmHead) ? composeLinearHooks(this.hookStack.filter((k) => k.lmHead), null) : null;
+    const logits = head ? head("lm_head", h, this.headWeight(), null) : linear(h, this.headWeight(), null, "logits");
     const T = opts.lastOnly ? 1 : x.T;
     return reshape(logits, [x.B, T, this.config.vocabSize]);
   }
