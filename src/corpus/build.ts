@@ -11,7 +11,7 @@
  * most; the GB-scale streaming path is what `bench/corpus.ts` measures).
  */
 import { existsSync } from "node:fs";
-import { mkdir, rm, stat as fsStat } from "node:fs/promises";
+import { readdir, readFile, stat as fsStat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { Deduper } from "./clean/dedup.js";
 import { FilterCounter, qualityCheck } from "./clean/filters.js";
@@ -26,6 +26,7 @@ import { flattenRecord, recordText, toAlpaca, toSharegpt } from "./output/format
 import { checkLeakage, splitWithoutLeakage, type Side, type SplitReport } from "./output/split.js";
 import { Counter, LengthDist, renderCounts, renderDistributions, renderTable, type Distribution } from "./output/stats.js";
 import { JsonlWriter, writeFileAtomic, writeJsonAtomic } from "./output/writer.js";
+import { checkOutputDir, writeOutputDir, type OutputDirOptions } from "../util/atomic.js";
 import { readCmd } from "./readers/cmd.js";
 import { readConsultations } from "./readers/dialogues.js";
 import { readAlpaca, readPreference, readSharegpt } from "./readers/instructions.js";
@@ -109,6 +110,23 @@ function orderKey(seed: number, id: string): string {
   return recordId([String(seed), id]);
 }
 
+const LLM_WORK_DIR = "llm";
+
+/**
+ * Whether `dir` is an earlier corpus build (its stats.json says so), or holds only the LLM cache of
+ * a build that did not finish: the folders a rebuild may replace.
+ */
+export async function isCorpusBuildDir(dir: string): Promise<boolean> {
+  const names = await readdir(dir);
+  if (names.every((n) => n === LLM_WORK_DIR)) return true;
+  try {
+    const s = JSON.parse(await readFile(join(dir, "stats.json"), "utf8")) as { format?: unknown };
+    return s.format === "pedgpt-corpus-stats";
+  } catch {
+    return false;
+  }
+}
+
 export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {}): Promise<BuildResult> {
   const cfg: BuildConfig = loaded.config;
   const base = loaded.baseDir;
@@ -126,7 +144,10 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
   const prefPairs: DfpoPair[] = [];
   const llmSections: { sec: Located<PassageSection>; info: SourceInfo }[] = [];
   const llmHeads: { heads: HeadFacts[]; info: SourceInfo }[] = [];
-  await mkdir(outDir, { recursive: true });
+  // Refused before any work: a folder that is not an earlier build, or one that holds an input.
+  const inputs = [loaded.file, ...cfg.sources.map((src) => resolveIn(base, src.path)), ...(cfg.tokenizer ? [resolveIn(base, cfg.tokenizer)] : [])];
+  const outputOpts: OutputDirOptions = { kind: "corpus build folder", overwrite: true, isKind: isCorpusBuildDir, inputs, carry: [LLM_WORK_DIR] };
+  await checkOutputDir(outDir, outputOpts);
   const displayInBase = (file: string) => posix(relative(base, file));
   const tokenizer: TokenCounter | null = cfg.tokenizer ? await loadTokenCounter(resolveIn(base, cfg.tokenizer)) : null;
 
@@ -355,7 +376,8 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
 
   // LLM-assisted generation (optional).
   let client: LlmClient | null = null;
-  const llmWork = join(outDir, "llm");
+  // The LLM cache is resumable work: it lives in the output folder across builds (carried at the swap).
+  const llmWork = join(outDir, LLM_WORK_DIR);
   if (cfg.llm && (cfg.llm.questionsPerSection > 0 || cfg.llm.questionsPerHead > 0 || cfg.llm.preferencePairs > 0)) {
     const l = cfg.llm;
     const apiKey = l.apiKeyEnv ? process.env[l.apiKeyEnv] : undefined;
@@ -422,161 +444,162 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
     if (again.leaks.length > 0) throw new CorpusError(`leakage check failed after LLM preference generation: ${again.leaks.length} violations (first: ${JSON.stringify(again.leaks[0])})`);
   }
 
-  // Outputs.
-  const outputs: Record<string, number> = {};
-  const registry: DatasetRegistry = {};
-  const sftDir = join(outDir, "sft");
-  // Outputs of an earlier build in the same directory would otherwise linger under old names.
-  await rm(sftDir, { recursive: true, force: true });
-  await rm(join(outDir, "dfpo"), { recursive: true, force: true });
-  const ordered = [...records].sort((a, b) => orderKey(cfg.seed, a.id).localeCompare(orderKey(cfg.seed, b.id)));
-  const byTaskSplit = new Counter();
-  for (const task of [...TASKS, "general"] as TaskLabel[]) {
-    for (const side of ["train", "test"] as const) {
-      const sel = ordered.filter((r) => r.task === task && sideOf.get(r.id) === side);
-      byTaskSplit.add(`${task}/${side}`, sel.length);
-      if (sel.length === 0) continue;
-      const slug = `${TASK_SLUG[task]}_${side}`;
-      if (cfg.outputs.alpaca) {
-        const w = await JsonlWriter.open(join(sftDir, `${slug}.alpaca.jsonl`));
-        for (const r of sel) await w.write(toAlpaca(r));
+  // Outputs: written into a fresh sibling folder that replaces the old build only when complete, so a
+  // failed or killed build (or a full disk) leaves the previous build as it was.
+  const { stats, table } = await writeOutputDir(outDir, outputOpts, async (stage) => {
+    // Outputs.
+    const outputs: Record<string, number> = {};
+    const registry: DatasetRegistry = {};
+    const sftDir = join(stage, "sft");
+    const ordered = [...records].sort((a, b) => orderKey(cfg.seed, a.id).localeCompare(orderKey(cfg.seed, b.id)));
+    const byTaskSplit = new Counter();
+    for (const task of [...TASKS, "general"] as TaskLabel[]) {
+      for (const side of ["train", "test"] as const) {
+        const sel = ordered.filter((r) => r.task === task && sideOf.get(r.id) === side);
+        byTaskSplit.add(`${task}/${side}`, sel.length);
+        if (sel.length === 0) continue;
+        const slug = `${TASK_SLUG[task]}_${side}`;
+        if (cfg.outputs.alpaca) {
+          const w = await JsonlWriter.open(join(sftDir, `${slug}.alpaca.jsonl`));
+          for (const r of sel) await w.write(toAlpaca(r));
+          await w.close();
+          outputs[`sft/${slug}.alpaca.jsonl`] = w.count;
+          registry[`pedcorpus_${slug}_alpaca`] = { file_name: `sft/${slug}.alpaca.jsonl`, formatting: "alpaca", columns: { prompt: "instruction", query: "input", response: "output", history: "history", system: "system" } };
+        }
+        if (cfg.outputs.sharegpt) {
+          const w = await JsonlWriter.open(join(sftDir, `${slug}.sharegpt.jsonl`));
+          for (const r of sel) await w.write(toSharegpt(r));
+          await w.close();
+          outputs[`sft/${slug}.sharegpt.jsonl`] = w.count;
+          registry[`pedcorpus_${slug}_sharegpt`] = { file_name: `sft/${slug}.sharegpt.jsonl`, formatting: "sharegpt", columns: { messages: "conversations", system: "system" }, tags: { role_tag: "from", content_tag: "value", user_tag: "human", assistant_tag: "gpt" } };
+        }
+      }
+    }
+
+    // CPT: plain documents (minus text whose record is in test) + flattened train instructions up to the target share.
+    progress("writing the hybrid CPT corpus");
+    const plain = cfg.cpt.excludeTestText ? cptDocs.filter((d) => !d.recordId || sideOf.get(d.recordId) !== "test") : cptDocs;
+    const excludedTestText = cptDocs.length - plain.length;
+    const plainChars = plain.reduce((a, d) => a + d.text.length, 0);
+    const share = cfg.cpt.instructionShare;
+    const targetInstrChars = share > 0 ? (plainChars * share) / (1 - share) : 0;
+    const instrDocs: string[] = [];
+    let instrChars = 0;
+    for (const r of ordered) {
+      if (instrChars >= targetInstrChars) break;
+      if (sideOf.get(r.id) !== "train") continue;
+      const t = flattenRecord(r);
+      instrDocs.push(t);
+      instrChars += t.length;
+    }
+    const cptAll = [...plain.map((d, i) => ({ k: orderKey(cfg.seed, `p${i}`), text: d.text })), ...instrDocs.map((t, i) => ({ k: orderKey(cfg.seed, `i${i}`), text: t }))].sort((a, b) => a.k.localeCompare(b.k));
+    let cptBytes = 0;
+    if (cptAll.length > 0) {
+      const cptW = await JsonlWriter.open(join(stage, "cpt", "pedcorpus_cpt.jsonl"));
+      for (const d of cptAll) await cptW.write({ text: d.text });
+      await cptW.close();
+      cptBytes = cptW.bytes;
+      outputs["cpt/pedcorpus_cpt.jsonl"] = cptW.count;
+      registry["pedcorpus_cpt"] = { file_name: "cpt/pedcorpus_cpt.jsonl", columns: { prompt: "text" } };
+    } else {
+      progress("  no plain-text sources: no CPT corpus written");
+    }
+
+    // DFPO pairs, on the sides the joint split gave them.
+    let dfpoTrain = 0;
+    let dfpoTest = 0;
+    if (prefPairs.length > 0) {
+      for (const side of ["train", "test"] as const) {
+        const sel = prefPairs.filter((_, i) => pairSides[i] === side);
+        if (sel.length === 0) continue; // no empty files: LLaMA-Factory cannot load them
+        const w = await JsonlWriter.open(join(stage, "dfpo", `dfpo_${side}.jsonl`));
+        for (const pair of sel) {
+          const p = pair as DfpoPair & { history?: [string, string][]; system?: string };
+          await w.write({ prompt: p.prompt, input: "", chosen: p.chosen, rejected: p.rejected, history: p.history ?? [], system: p.system ?? "", task: p.task ?? "", source: p.source, provenance: p.provenance, generator: p.generator });
+        }
         await w.close();
-        outputs[`sft/${slug}.alpaca.jsonl`] = w.count;
-        registry[`pedcorpus_${slug}_alpaca`] = { file_name: `sft/${slug}.alpaca.jsonl`, formatting: "alpaca", columns: { prompt: "instruction", query: "input", response: "output", history: "history", system: "system" } };
-      }
-      if (cfg.outputs.sharegpt) {
-        const w = await JsonlWriter.open(join(sftDir, `${slug}.sharegpt.jsonl`));
-        for (const r of sel) await w.write(toSharegpt(r));
-        await w.close();
-        outputs[`sft/${slug}.sharegpt.jsonl`] = w.count;
-        registry[`pedcorpus_${slug}_sharegpt`] = { file_name: `sft/${slug}.sharegpt.jsonl`, formatting: "sharegpt", columns: { messages: "conversations", system: "system" }, tags: { role_tag: "from", content_tag: "value", user_tag: "human", assistant_tag: "gpt" } };
+        outputs[`dfpo/dfpo_${side}.jsonl`] = w.count;
+        if (side === "train") dfpoTrain = w.count;
+        else dfpoTest = w.count;
+        registry[`pedcorpus_dfpo_${side}`] = { file_name: `dfpo/dfpo_${side}.jsonl`, ranking: true, formatting: "alpaca", columns: { prompt: "prompt", query: "input", chosen: "chosen", rejected: "rejected", history: "history", system: "system" } };
       }
     }
-  }
+    await writeRegistry(join(stage, "dataset_info.json"), registry);
 
-  // CPT: plain documents (minus text whose record is in test) + flattened train instructions up to the target share.
-  progress("writing the hybrid CPT corpus");
-  const plain = cfg.cpt.excludeTestText ? cptDocs.filter((d) => !d.recordId || sideOf.get(d.recordId) !== "test") : cptDocs;
-  const excludedTestText = cptDocs.length - plain.length;
-  const plainChars = plain.reduce((a, d) => a + d.text.length, 0);
-  const share = cfg.cpt.instructionShare;
-  const targetInstrChars = share > 0 ? (plainChars * share) / (1 - share) : 0;
-  const instrDocs: string[] = [];
-  let instrChars = 0;
-  for (const r of ordered) {
-    if (instrChars >= targetInstrChars) break;
-    if (sideOf.get(r.id) !== "train") continue;
-    const t = flattenRecord(r);
-    instrDocs.push(t);
-    instrChars += t.length;
-  }
-  const cptAll = [...plain.map((d, i) => ({ k: orderKey(cfg.seed, `p${i}`), text: d.text })), ...instrDocs.map((t, i) => ({ k: orderKey(cfg.seed, `i${i}`), text: t }))].sort((a, b) => a.k.localeCompare(b.k));
-  await rm(join(outDir, "cpt"), { recursive: true, force: true });
-  let cptBytes = 0;
-  if (cptAll.length > 0) {
-    const cptW = await JsonlWriter.open(join(outDir, "cpt", "pedcorpus_cpt.jsonl"));
-    for (const d of cptAll) await cptW.write({ text: d.text });
-    await cptW.close();
-    cptBytes = cptW.bytes;
-    outputs["cpt/pedcorpus_cpt.jsonl"] = cptW.count;
-    registry["pedcorpus_cpt"] = { file_name: "cpt/pedcorpus_cpt.jsonl", columns: { prompt: "text" } };
-  } else {
-    progress("  no plain-text sources: no CPT corpus written");
-  }
+    // Bad records report (always written, empty when none).
+    const bad = await JsonlWriter.open(join(stage, "bad_records.jsonl"));
+    for (const b of sink.issues) await bad.write({ ...b, file: displayInBase(b.file) });
+    await bad.close();
 
-  // DFPO pairs, on the sides the joint split gave them.
-  let dfpoTrain = 0;
-  let dfpoTest = 0;
-  if (prefPairs.length > 0) {
-    for (const side of ["train", "test"] as const) {
-      const sel = prefPairs.filter((_, i) => pairSides[i] === side);
-      if (sel.length === 0) continue; // no empty files: LLaMA-Factory cannot load them
-      const w = await JsonlWriter.open(join(outDir, "dfpo", `dfpo_${side}.jsonl`));
-      for (const pair of sel) {
-        const p = pair as DfpoPair & { history?: [string, string][]; system?: string };
-        await w.write({ prompt: p.prompt, input: "", chosen: p.chosen, rejected: p.rejected, history: p.history ?? [], system: p.system ?? "", task: p.task ?? "", source: p.source, provenance: p.provenance, generator: p.generator });
+    // Statistics.
+    const lens: Record<string, LengthDist> = {};
+    const toks: Record<string, LengthDist> = {};
+    const add = (m: Record<string, LengthDist>, k: string, n: number) => (m[k] ??= new LengthDist()).add(n);
+    const byTask = new Counter();
+    const bySource = new Counter();
+    const byDept = new Counter();
+    const byAge = new Counter();
+    const byGen = new Counter();
+    const turns = new LengthDist();
+    for (const r of records) {
+      byTask.add(r.task);
+      bySource.add(r.source);
+      byDept.add(r.department ?? "(unknown)");
+      byAge.add(r.ageGroup ?? "(unknown)");
+      byGen.add(r.generator.startsWith("llm:") ? "llm" : r.generator);
+      turns.add(r.messages.length / 2);
+      const prompt = r.messages.filter((m) => m.role === "user").map((m) => m.content).join("\n");
+      const resp = r.messages.filter((m) => m.role === "assistant").map((m) => m.content).join("\n");
+      add(lens, `${r.task} prompt`, prompt.length);
+      add(lens, `${r.task} response`, resp.length);
+      if (tokenizer) {
+        add(toks, `${r.task} prompt`, tokenizer.count(prompt));
+        add(toks, `${r.task} response`, tokenizer.count(resp));
       }
-      await w.close();
-      outputs[`dfpo/dfpo_${side}.jsonl`] = w.count;
-      if (side === "train") dfpoTrain = w.count;
-      else dfpoTest = w.count;
-      registry[`pedcorpus_dfpo_${side}`] = { file_name: `dfpo/dfpo_${side}.jsonl`, ranking: true, formatting: "alpaca", columns: { prompt: "prompt", query: "input", chosen: "chosen", rejected: "rejected", history: "history", system: "system" } };
     }
-  }
-  await writeRegistry(join(outDir, "dataset_info.json"), registry);
-
-  // Bad records report (always written, empty when none).
-  const bad = await JsonlWriter.open(join(outDir, "bad_records.jsonl"));
-  for (const b of sink.issues) await bad.write({ ...b, file: displayInBase(b.file) });
-  await bad.close();
-
-  // Statistics.
-  const lens: Record<string, LengthDist> = {};
-  const toks: Record<string, LengthDist> = {};
-  const add = (m: Record<string, LengthDist>, k: string, n: number) => (m[k] ??= new LengthDist()).add(n);
-  const byTask = new Counter();
-  const bySource = new Counter();
-  const byDept = new Counter();
-  const byAge = new Counter();
-  const byGen = new Counter();
-  const turns = new LengthDist();
-  for (const r of records) {
-    byTask.add(r.task);
-    bySource.add(r.source);
-    byDept.add(r.department ?? "(unknown)");
-    byAge.add(r.ageGroup ?? "(unknown)");
-    byGen.add(r.generator.startsWith("llm:") ? "llm" : r.generator);
-    turns.add(r.messages.length / 2);
-    const prompt = r.messages.filter((m) => m.role === "user").map((m) => m.content).join("\n");
-    const resp = r.messages.filter((m) => m.role === "assistant").map((m) => m.content).join("\n");
-    add(lens, `${r.task} prompt`, prompt.length);
-    add(lens, `${r.task} response`, resp.length);
-    if (tokenizer) {
-      add(toks, `${r.task} prompt`, tokenizer.count(prompt));
-      add(toks, `${r.task} response`, tokenizer.count(resp));
+    for (const d of cptAll) {
+      add(lens, "CPT document", d.text.length);
+      if (tokenizer) add(toks, "CPT document", tokenizer.count(d.text));
     }
-  }
-  for (const d of cptAll) {
-    add(lens, "CPT document", d.text.length);
-    if (tokenizer) add(toks, "CPT document", tokenizer.count(d.text));
-  }
-  for (const p of prefPairs) {
-    add(lens, "DFPO chosen", p.chosen.length);
-    add(lens, "DFPO rejected", p.rejected.length);
-  }
-  const summarize = (m: Record<string, LengthDist>) => Object.fromEntries(Object.entries(m).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, v.summary()]));
-  const cptChars = cptAll.reduce((a, d) => a + d.text.length, 0);
-  const stats: CorpusStats = {
-    format: "pedgpt-corpus-stats",
-    version: 1,
-    name: cfg.name,
-    sources: perSource,
-    badRecords: { total: sink.count, byStage: sink.countsByStage() },
-    filters: filters.toJSON(),
-    pii: { ...pii },
-    dedup: { records: recDedup.stats(), cpt: cptDedup.stats(), preference: prefDedup.stats() },
-    records: { total: records.length, byTask: byTask.toJSON(), bySource: bySource.toJSON(), byDepartment: byDept.toJSON(), byAgeGroup: byAge.toJSON(), byGenerator: byGen.toJSON(), byTaskSplit: byTaskSplit.toJSON(), turns: turns.summary() },
-    lengths: { unit: "chars", byField: summarize(lens) },
-    tokens: tokenizer ? { tokenizer: tokenizer.name, byField: summarize(toks) } : null,
-    split: split.report,
-    cpt: {
-      documents: cptAll.length,
-      plainDocuments: plain.length,
-      instructionDocuments: instrDocs.length,
-      chars: cptChars,
-      bytes: cptBytes,
-      instructionShare: cptChars ? Math.round((instrChars / cptChars) * 1000) / 1000 : 0,
-      targetInstructionShare: share,
-      excludedTestText,
-    },
-    dfpo: { fromFiles: prefPairs.filter((p) => !p.generator.startsWith("llm:")).length, fromLlm: prefPairs.filter((p) => p.generator.startsWith("llm:")).length, train: dfpoTrain, test: dfpoTest },
-    llm: client ? { ...client.stats } : null,
-    outputs,
-  };
-  const table = renderStats(stats);
-  await writeJsonAtomic(join(outDir, "stats.json"), stats);
-  await writeFileAtomic(join(outDir, "stats.txt"), table + "\n");
-  progress(`wrote ${Object.keys(outputs).length} data files, dataset_info.json, stats.json/stats.txt and bad_records.jsonl (${sink.count} bad records) to ${outDir}`);
+    for (const p of prefPairs) {
+      add(lens, "DFPO chosen", p.chosen.length);
+      add(lens, "DFPO rejected", p.rejected.length);
+    }
+    const summarize = (m: Record<string, LengthDist>) => Object.fromEntries(Object.entries(m).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, v.summary()]));
+    const cptChars = cptAll.reduce((a, d) => a + d.text.length, 0);
+    const stats: CorpusStats = {
+      format: "pedgpt-corpus-stats",
+      version: 1,
+      name: cfg.name,
+      sources: perSource,
+      badRecords: { total: sink.count, byStage: sink.countsByStage() },
+      filters: filters.toJSON(),
+      pii: { ...pii },
+      dedup: { records: recDedup.stats(), cpt: cptDedup.stats(), preference: prefDedup.stats() },
+      records: { total: records.length, byTask: byTask.toJSON(), bySource: bySource.toJSON(), byDepartment: byDept.toJSON(), byAgeGroup: byAge.toJSON(), byGenerator: byGen.toJSON(), byTaskSplit: byTaskSplit.toJSON(), turns: turns.summary() },
+      lengths: { unit: "chars", byField: summarize(lens) },
+      tokens: tokenizer ? { tokenizer: tokenizer.name, byField: summarize(toks) } : null,
+      split: split.report,
+      cpt: {
+        documents: cptAll.length,
+        plainDocuments: plain.length,
+        instructionDocuments: instrDocs.length,
+        chars: cptChars,
+        bytes: cptBytes,
+        instructionShare: cptChars ? Math.round((instrChars / cptChars) * 1000) / 1000 : 0,
+        targetInstructionShare: share,
+        excludedTestText,
+      },
+      dfpo: { fromFiles: prefPairs.filter((p) => !p.generator.startsWith("llm:")).length, fromLlm: prefPairs.filter((p) => p.generator.startsWith("llm:")).length, train: dfpoTrain, test: dfpoTest },
+      llm: client ? { ...client.stats } : null,
+      outputs,
+    };
+    const table = renderStats(stats);
+    await writeJsonAtomic(join(stage, "stats.json"), stats);
+    await writeFileAtomic(join(stage, "stats.txt"), table + "\n");
+    return { stats, table };
+  });
+  progress(`wrote ${Object.keys(stats.outputs).length} data files, dataset_info.json, stats.json/stats.txt and bad_records.jsonl (${sink.count} bad records) to ${outDir}`);
   return { outDir, stats, table };
 }
 

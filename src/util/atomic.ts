@@ -312,7 +312,7 @@ async function removeStale(target: string): Promise<void> {
  */
 export async function writeOutputDir<T>(target: string, opts: OutputDirOptions, body: (staging: string) => Promise<T>): Promise<T> {
   const abs = path.resolve(target);
-  const exists = await checkOutputDir(target, opts);
+  await checkOutputDir(target, opts);
   const parent = path.dirname(abs);
   let staging = "";
   const carried: string[] = [];
@@ -322,7 +322,8 @@ export async function writeOutputDir<T>(target: string, opts: OutputDirOptions, 
     staging = tempName(abs, "staging");
     await fs.mkdir(staging);
     const result = await body(staging);
-    if (exists) {
+    // Looked at again: the body may have created the target (a cache kept across builds lives there).
+    if (await statOrNull(abs)) {
       for (const name of opts.carry ?? []) {
         const from = path.join(abs, name);
         const to = path.join(staging, name);
