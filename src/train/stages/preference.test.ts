@@ -8,8 +8,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Tape, zeroGrad } from "../../engine/index.js";
-import { CausalLM, parseConfig, type LossInput } from "../../model/index.js";
-import { streamRng } from "../trainer/streams.js";
+import { CausalLM, parseConfig, Rng, type LossInput } from "../../model/index.js";
 import { pairLoss, PreferenceObjective, sequenceLogps, type PairLogps, type PreferenceLossType } from "./preference.js";
 
 const DIR = new URL("../../../test/fixtures/train/", import.meta.url);
@@ -44,7 +43,7 @@ const input: LossInput = {
   attentionMask: Uint8Array.from(fx.batch.attention_mask.flat()),
   labels: Int32Array.from(fx.batch.labels.flat()),
 };
-const ctx = { training: true, rng: streamRng(0, 2, 1, 0), step: 1, micro: 0 };
+const ctx = { training: true, rng: new Rng(0), step: 1, micro: 0 };
 
 function relErr(ours: Float32Array, ref: Float32Array): number {
   let maxAbs = 0;
