@@ -27,6 +27,13 @@ export class LlmError extends Error {
 /** The endpoint answered, but not with a usable reply (after all retries). */
 export class LlmMalformedReplyError extends LlmError {
   override name = "LlmMalformedReplyError";
+  constructor(
+    message: string,
+    /** The content of the last reply when it had one (kept so callers can record what came back). */
+    readonly lastContent: string | null = null,
+  ) {
+    super(message);
+  }
 }
 /** Retries exhausted on 429/5xx/timeouts/network errors, or a non-retryable HTTP status. */
 export class LlmRequestError extends LlmError {
@@ -91,6 +98,7 @@ class RetryableError extends Error {
     message: string,
     readonly kind: "rate" | "timeout" | "server" | "network" | "malformed",
     readonly retryAfterMs?: number,
+    readonly content?: string,
   ) {
     super(message);
   }
@@ -193,7 +201,7 @@ export class LlmClient {
         if (!(err instanceof RetryableError)) throw err;
         lastError = err.message;
         if (attempt > this.o.maxRetries) {
-          if (err.kind === "malformed") throw new LlmMalformedReplyError(`${this.url}: malformed reply after ${attempt} attempts: ${lastError}`);
+          if (err.kind === "malformed") throw new LlmMalformedReplyError(`${this.url}: malformed reply after ${attempt} attempts: ${lastError}`, err.content ?? null);
           throw new LlmRequestError(`${this.url}: giving up after ${attempt} attempts: ${lastError}`);
         }
         this.stats.retries++;
@@ -259,7 +267,7 @@ export class LlmClient {
       const problem = p.validate?.(content);
       if (problem !== undefined) {
         this.stats.malformed++;
-        throw new RetryableError(`reply content rejected: ${problem}`, "malformed");
+        throw new RetryableError(`reply content rejected: ${problem}`, "malformed", undefined, content);
       }
       return content;
     } finally {

@@ -186,6 +186,8 @@ export const judgeResultsSchema = z.object({
     consistent: z.number().int(),
     consistencyRate: z.number(),
   }),
+  /** Items not judged because a model has no answer for them (missing, or its generation failed). */
+  gaps: z.array(z.object({ id: z.string(), model: z.enum(["A", "B"]), reason: z.enum(["missing", "failed"]), detail: z.string().optional() })),
   /** Items with a failed order: listed, not counted. */
   failures: z.array(z.object({ id: z.string(), order: z.enum(["AB", "BA"]), error: z.string() })),
   judgements: z.array(judgementSchema),
