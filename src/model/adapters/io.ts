@@ -186,6 +186,10 @@ export async function loadAdapter(dir: string, model: CausalLM, opts: LoadAdapte
     for (const m of inFile) {
       const [out, inF] = shapes.get(m)!;
       const want = expectedShapes(m, out, inF, settings);
+      for (const k of [".lora_A.weight", ".lora_B.weight", ".lora_moe_A", ".lora_moe_B"]) {
+        const n = "base_model.model." + m + k;
+        if (reader.has(n) && !want.has(n)) throw new AdapterShapeError(file, `tensor "${n}" does not belong to a ${settings.experts > 1 ? `MoE-LoRA with lora_nums ${settings.experts}` : "plain LoRA (adapter_config.json has no lora_nums)"}`);
+      }
       for (const [name, shape] of want) {
         if (!reader.has(name)) {
           if (settings.experts > 1 && (name.endsWith(".lora_route.weight") || name.endsWith(".w_noise"))) {
@@ -197,10 +201,6 @@ export async function loadAdapter(dir: string, model: CausalLM, opts: LoadAdapte
         if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
           throw new AdapterShapeError(file, `tensor "${name}": shape [${got.join(", ")}], but r ${settings.r}, lora_nums ${settings.experts} and the base layer (${out}, ${inF}) need [${shape.join(", ")}]`);
         }
-      }
-      for (const k of [".lora_A.weight", ".lora_B.weight", ".lora_moe_A", ".lora_moe_B"]) {
-        const n = "base_model.model." + m + k;
-        if (reader.has(n) && !want.has(n)) throw new AdapterShapeError(file, `tensor "${n}" does not belong to a ${settings.experts > 1 ? `MoE-LoRA with lora_nums ${settings.experts}` : "plain LoRA (no lora_nums)"}`);
       }
       for (const name of want.keys()) {
         const data = await reader.read(name);

@@ -10,8 +10,8 @@
  * happen to B (the row side) so the adapter matches its base: rows of B are permuted, and a W_pack
  * adapter becomes three pairs sharing A. An untied plain lm_head maps to `output.weight`. Adapters
  * on the embedding, a tied head, or a NormHead lm_head (where the normalisation is not linear) are
- * refused. MoE-LoRA routers have no llama.cpp counterpart and
- * are not handled here.
+ * refused. MoE-LoRA adapters (src/model/adapters) are refused with a named error: their token-routed
+ * experts have no llama.cpp counterpart; only the universal expert can leave, merged into the base.
  */
 import { parseConfig } from "../architectures.js";
 import type { ModelConfig } from "../config.js";
@@ -63,6 +63,9 @@ export async function exportLoraGguf(
   const pairs = new Map<string, { a?: string; b?: string }>();
   for (const n of adapter.names()) {
     const m = PEFT_RE.exec(n);
+    if (!m && /\.(lora_moe_[AB]|lora_route\.weight|w_noise)$/.test(n)) {
+      throw new CheckpointWriteError(outFile, `"${n}" belongs to a MoE-LoRA adapter: its token-routed experts cannot be exported to llama.cpp (they are served by this engine); export the universal expert 0 alone with \`pedgpt adapter merge --universal-only\` and \`pedgpt model export-gguf\``);
+    }
     if (!m) throw new CheckpointFormatError(outFile, `adapter tensor "${n}" is not a PEFT LoRA weight (…<module>.lora_A.weight / lora_B.weight)`);
     const p = pairs.get(m[1]!) ?? {};
     if (m[2] === "A") p.a = n;
