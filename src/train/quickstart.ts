@@ -2,17 +2,20 @@
  * The quick start's main job, end to end on one CPU and fully offline:
  *   1. build the bundled sample corpus (corpus/) into the hybrid CPT corpus,
  *   2. train a byte-level BPE tokenizer on it (tokenizer/),
- *   3. pack the documents with EOS into blocks and train a tiny Llama from scratch (model/, engine/),
- *   4. save the checkpoint (safetensors + config + tokenizer, template id recorded) and sample from it.
- * The later training stages (SFT, DFPO, MoE-LoRA) extend this job as they land.
+ *   3. pack the documents with EOS into blocks and train a tiny Llama from scratch on the one trainer
+ *      (metrics.jsonl and resumable checkpoints in the output folder),
+ *   4. save the model (safetensors + config + tokenizer, template id recorded) and sample from it.
+ * Every option is checked before the corpus build starts; those that depend on the data (batch vs
+ * blocks) before training starts. The later training stages (SFT, DFPO, MoE-LoRA) extend this job.
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildCorpus, loadBuildConfig } from "../corpus/index.js";
-import { CausalLM, generate, parseConfig, presetConfig, saveModel } from "../model/index.js";
+import { CausalLM, generate, parseConfig, presetConfig, presetNames, saveModel } from "../model/index.js";
 import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../tokenizer/index.js";
 import { trainLanguageModel, type LmTrainResult } from "./lm.js";
 import { packDocuments, splitBlocks } from "./packing.js";
+import { TrainingOptionsError } from "./trainer/errors.js";
 
 export interface QuickstartOptions {
   /** Where everything is written. Defaults to runs/quickstart. */
@@ -32,6 +35,8 @@ export interface QuickstartOptions {
   /** Defaults to 3e-3. */
   lr?: number;
   seed?: number;
+  /** Continue the training of a killed quick start from its newest checkpoint (the corpus and tokenizer are rebuilt identically). */
+  resume?: boolean;
   /** Prompts to continue after training. */
   prompts?: string[];
   log?: (line: string) => void;
@@ -51,10 +56,37 @@ export const DEFAULT_STEPS = 400;
 export const DEFAULT_BATCH = 16;
 const DEFAULT_PROMPTS = ["小儿发热时，家长应该", "手足口病的主要症状包括", "婴儿腹泻时，预防脱水"];
 
+/** Checks every option that does not depend on the data; throws TrainingOptionsError naming it. */
+function checkOptions(o: QuickstartOptions): { preset: string; maxPositions: number } {
+  const posInt = (name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): void => {
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) > 0 && (v as number) <= max)) {
+      throw new TrainingOptionsError(name, `must be an integer in [1, ${max}], got ${JSON.stringify(v)}`);
+    }
+  };
+  posInt("steps", o.steps);
+  posInt("batchSize", o.batchSize);
+  posInt("vocabSize", o.vocabSize, 1 << 20);
+  if (o.vocabSize !== undefined && o.vocabSize < 300) throw new TrainingOptionsError("vocabSize", `must be at least 300 (256 bytes plus special tokens and merges), got ${o.vocabSize}`);
+  if (o.seed !== undefined && !(Number.isInteger(o.seed) && o.seed >= 0 && o.seed <= 0xffffffff)) {
+    throw new TrainingOptionsError("seed", `must be an integer in [0, 2^32), got ${JSON.stringify(o.seed)}`);
+  }
+  if (o.lr !== undefined && !(Number.isFinite(o.lr) && o.lr > 0)) throw new TrainingOptionsError("lr", `must be a number > 0, got ${JSON.stringify(o.lr)}`);
+  const preset = o.preset ?? "tiny-llama";
+  if (!presetNames().includes(preset)) throw new TrainingOptionsError("preset", `unknown preset "${preset}"; available: ${presetNames().join(", ")}`);
+  const maxPositions = parseConfig(presetConfig(preset), `preset ${preset}`).maxPositions;
+  if (o.blockSize !== undefined && !(Number.isInteger(o.blockSize) && o.blockSize >= 2)) {
+    throw new TrainingOptionsError("blockSize", `must be an integer >= 2, got ${JSON.stringify(o.blockSize)}`);
+  }
+  if ((o.blockSize ?? 128) > maxPositions) {
+    throw new TrainingOptionsError("blockSize", `${o.blockSize} tokens is longer than preset ${preset}'s max_position_embeddings (${maxPositions})`);
+  }
+  return { preset, maxPositions };
+}
+
 export async function runQuickstart(o: QuickstartOptions = {}): Promise<QuickstartReport> {
   const log = o.log ?? ((line: string) => console.log(line));
+  const { preset } = checkOptions(o);
   const outDir = resolve(o.outDir ?? "runs/quickstart");
-  const preset = o.preset ?? "tiny-llama";
   mkdirSync(outDir, { recursive: true });
 
   log(`[1/4] building the sample corpus → ${join(outDir, "corpus")}`);
@@ -107,13 +139,18 @@ export async function runQuickstart(o: QuickstartOptions = {}): Promise<Quicksta
   const steps = o.steps ?? DEFAULT_STEPS;
   const batchSize = o.batchSize ?? DEFAULT_BATCH;
   log(`[3/4] training ${preset} (${(parameters / 1e6).toFixed(2)} M parameters) for ${steps} steps of ${batchSize}×${blockSize} tokens`);
-  const result = trainLanguageModel(model, train, {
+  const result = await trainLanguageModel(model, train, {
     validation,
     steps,
     batchSize,
     lr: o.lr ?? 3e-3,
     seed,
-    metricsFile: join(outDir, "metrics.jsonl"),
+    // The folder is the quick start's own scratch space (the corpus and tokenizer are rebuilt in it
+    // too): a new run replaces the previous run's checkpoints and metrics, a resume continues them.
+    runDir: outDir,
+    ...(o.resume ? { resume: true } : { overwrite: true }),
+    recipe: { job: "quickstart", preset },
+    log: (l) => log(`      ${l}`),
   });
   log(`      train loss ${result.firstLoss.toFixed(3)} → ${result.finalLoss.toFixed(3)}, held-out loss ${result.valLossBefore?.toFixed(3)} → ${result.valLossAfter?.toFixed(3)}, in ${result.seconds.toFixed(0)} s (${Math.round(result.tokensPerSecond)} tokens/s)`);
 

@@ -21,7 +21,8 @@ export function register(program: Command): void {
     .option("--vocab-size <n>", "tokenizer vocabulary", positiveInt("vocab-size"), 3000)
     .option("--preset <name>", "model preset", "tiny-llama")
     .option("--seed <n>", "random seed", (v) => Number(v), 0)
-    .action(async (opts: { out: string; steps: number; batchSize: number; blockSize: number; vocabSize: number; preset: string; seed: number }) => {
+    .option("--resume", "continue a killed quick start's training from its newest checkpoint")
+    .action(async (opts: { out: string; steps: number; batchSize: number; blockSize: number; vocabSize: number; preset: string; seed: number; resume?: boolean }) => {
       await runQuickstart({
         outDir: opts.out,
         steps: opts.steps,
@@ -30,6 +31,7 @@ export function register(program: Command): void {
         vocabSize: opts.vocabSize,
         preset: opts.preset,
         seed: opts.seed,
+        resume: opts.resume === true,
       });
     });
 }

@@ -65,6 +65,8 @@ export interface TrainingPlan {
   microBatchSize: number;
   /** Items in the training data source. */
   dataSize: number;
+  /** The data sources' longest sequence (training and held-out), when they say. */
+  maxSequenceLength?: number;
 }
 
 export interface Objective<Batch> {
