@@ -11,26 +11,7 @@ import { tempDir } from "../../test/helpers/tempdir.js";
 import { smallDisk } from "../../test/helpers/tmpfs.js";
 import { corruptTensor } from "../../test/helpers/corrupt.js";
 import { describeError, readUserFile } from "../util/errors.js";
-import { runCli } from "./main.js";
-
-async function cli(...args: string[]): Promise<{ rc: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
-  const error = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-  process.exitCode = 0;
-  try {
-    await runCli(["node", "pedgpt", ...args]);
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    stderr.mockRestore();
-  }
-  const rc = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { rc, out: out.join("\n"), err: err.join("\n") };
-}
+import { cli } from "../../test/helpers/cli.js";
 
 afterEach(() => vi.restoreAllMocks());
 

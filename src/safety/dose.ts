@@ -100,17 +100,23 @@ export function findDrug(kb: SafetyKnowledge, name: string): Drug | undefined {
   return kb.drugById.get(key) ?? kb.drugs.find((d) => d.names.some((n) => normalize(n) === key));
 }
 
-/** "12kg", "12 公斤", "24斤", "12" → kg. */
-export function parseWeight(input: string | number): number {
+/** How a typed age or weight is read: `requireUnit` refuses a bare number (is "24" kg, 斤 or months?). */
+export interface QuantityParseOptions {
+  requireUnit?: boolean;
+}
+
+/** "12kg", "12 公斤", "24斤", "12" → kg (a bare number is refused with `requireUnit`). */
+export function parseWeight(input: string | number, opts: QuantityParseOptions = {}): number {
   if (typeof input === "number") return input;
   const m = /^\s*([\d.]+|[零〇一二两三四五六七八九十百]+)\s*(kg|公斤|千克|斤)?\s*$/i.exec(normalize(input));
   const n = m ? parseNumber(m[1]!) : NaN;
   if (!m || !Number.isFinite(n)) throw new SafetyInputError(`cannot read weight "${input}"; expected e.g. 12kg, 12公斤 or 24斤`);
+  if (!m[2] && opts.requireUnit) throw new SafetyInputError(`weight "${input}" has no unit; write e.g. 12kg, 12公斤 or 24斤 (1 斤 = 0.5 kg)`);
   return m[2] === "斤" ? n / 2 : n;
 }
 
-/** "2y", "18m", "10d", "3岁", "8个月", "2y6m", "1岁2个月", "新生儿", or a number of months. */
-export function parseAge(input: string | number): number {
+/** "2y", "18m", "10d", "3岁", "8个月", "2y6m", "1岁2个月", "新生儿", or a number of months (refused with `requireUnit`). */
+export function parseAge(input: string | number, opts: QuantityParseOptions = {}): number {
   if (typeof input === "number") return input;
   const t = normalize(input.trim());
   if (/^新生儿$/.test(t)) return 0.5;
@@ -121,6 +127,7 @@ export function parseAge(input: string | number): number {
   for (const m of t.matchAll(re)) {
     const n = parseNumber(m[1]!);
     if (!Number.isFinite(n)) continue;
+    if (!m[2] && opts.requireUnit) throw new SafetyInputError(`age "${input}" has no unit; write e.g. 2y, 18m, 10d, 3岁 or 8个月`);
     const u = m[2] ?? "m";
     any = true;
     consumed += m[0];

@@ -2,19 +2,40 @@
  * `pedgpt safety …`: check an answer, calculate a weight-based dose, triage a question, summarise the
  * knowledge base, and regenerate the labelled test set. Option parsing only; the work is in src/safety.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import type { Command } from "commander";
 import {
   calculateDose, checkAnswer, evaluateSafety, fmtAge, loadSafetyKnowledge, parseAge, parseWeight, readSafetyItems, renderAnnotations, triage,
   type CheckResult, type DoseRefusal, type DoseResult, type Route,
 } from "../../safety/index.js";
 import { writeTestSet } from "../../safety/testset.js";
+import { writeFileAtomic } from "../../util/atomic.js";
 
-function readInput(arg: string): string {
+/**
+ * Whether an argument could be meant as a file path: one word (no spaces, no Chinese sentence
+ * punctuation) with a path separator or a file extension. Such an argument is never scored as text.
+ */
+export function looksLikePath(arg: string): boolean {
+  if (/[\s，。！？；：、（）“”]/.test(arg)) return false;
+  return /[\\/]/.test(arg) || /\.[A-Za-z0-9]{1,6}$/.test(arg) || arg.startsWith("~");
+}
+
+/**
+ * The text of an argument that is text, a file path or "-" (stdin). A path-looking argument that is
+ * missing or a folder is an error: the path string itself would otherwise be checked as the answer.
+ */
+export function readInput(arg: string, what: string, textFlag: string): string {
   if (arg === "-") return readFileSync(0, "utf8");
-  if (existsSync(arg) && statSync(arg).isFile()) return readFileSync(arg, "utf8");
+  if (existsSync(arg)) {
+    if (statSync(arg).isFile()) return readFileSync(arg, "utf8");
+    throw new Error(`${what} "${arg}" is a folder; give a file, - for stdin, or the text with ${textFlag}`);
+  }
+  if (looksLikePath(arg)) throw new Error(`${what} "${arg}": no such file; to check this string as text, pass it with ${textFlag}`);
   return arg;
 }
+
+const weightOpt = (v: string): number => parseWeight(v, { requireUnit: true });
+const ageOpt = (v: string): number => parseAge(v, { requireUnit: true });
 
 function printCheck(r: CheckResult, answer: string): void {
   const p = r.patient;
@@ -61,18 +82,24 @@ export function register(program: Command): void {
 
   safety
     .command("check")
-    .description("check an answer (text, a file path, or - for stdin) for drug, age, dose and urgent-care problems")
-    .argument("<answer>", "answer text, file path, or -")
-    .option("-q, --question <text>", "the question the answer replies to (text or file path)")
-    .option("--age <age>", "patient age: 2y, 18m, 10d, 3岁, 8个月")
-    .option("--weight <weight>", "patient weight: 12kg, 12公斤, 24斤")
+    .description("check an answer (a file path, - for stdin, or text) for drug, age, dose and urgent-care problems")
+    .argument("[answer]", "answer file path, - for stdin, or text (text that could be a path needs --text)")
+    .option("--text <answer>", "the answer as text, never read as a path")
+    .option("-q, --question <text>", "the question the answer replies to (file path or text)")
+    .option("--question-text <text>", "the question as text, never read as a path")
+    .option("--age <age>", "patient age with its unit: 2y, 18m, 10d, 3岁, 8个月", ageOpt)
+    .option("--weight <weight>", "patient weight with its unit: 12kg, 12公斤, 24斤", weightOpt)
     .option("--json", "print the result as JSON")
-    .action((answerArg: string, opts: { question?: string; age?: string; weight?: string; json?: boolean }) => {
-      const answer = readInput(answerArg);
+    .action((answerArg: string | undefined, opts: { text?: string; question?: string; questionText?: string; age?: number; weight?: number; json?: boolean }) => {
+      if ((answerArg === undefined) === (opts.text === undefined)) throw new Error("give the answer either as an argument (file path, - for stdin, or text) or with --text, exactly once");
+      if (opts.question !== undefined && opts.questionText !== undefined) throw new Error("give the question with --question or --question-text, not both");
+      const answer = opts.text ?? readInput(answerArg!, "answer", "--text");
+      const question = opts.questionText ?? (opts.question !== undefined ? readInput(opts.question, "--question", "--question-text") : undefined);
+      if (answer.trim() === "") throw new Error(`the answer${answerArg && answerArg !== "-" ? ` in ${answerArg}` : ""} is empty; nothing to check`);
       const r = checkAnswer(answer, {
-        ...(opts.question ? { question: readInput(opts.question) } : {}),
-        ...(opts.age ? { age: opts.age } : {}),
-        ...(opts.weight ? { weight: opts.weight } : {}),
+        ...(question !== undefined ? { question } : {}),
+        ...(opts.age !== undefined ? { age: opts.age } : {}),
+        ...(opts.weight !== undefined ? { weight: opts.weight } : {}),
       });
       if (opts.json) console.log(JSON.stringify({ findings: r.findings, mentions: r.mentions, patient: r.patient, score: r.score, banner: r.banner }, null, 2));
       else printCheck(r, answer);
@@ -84,10 +111,11 @@ export function register(program: Command): void {
     .argument("<file>", "JSONL with answer (or response/output) and question (or prompt/instruction), optional age, weight")
     .option("--out <file>", "write one JSON line per answer with its findings and score")
     .option("--json", "print the summary as JSON")
-    .action((file: string, opts: { out?: string; json?: boolean }) => {
+    .action(async (file: string, opts: { out?: string; json?: boolean }) => {
       const items = readSafetyItems(file);
+      if (items.length === 0) throw new Error(`${file}: no question/answer items; nothing to score`);
       const { summary, results } = evaluateSafety(items);
-      if (opts.out) writeFileSync(opts.out, results.map((r, i) => JSON.stringify({ index: i, score: r.score, findings: r.findings, annotation: renderAnnotations(r) })).join("\n") + "\n");
+      if (opts.out) await writeFileAtomic(opts.out, results.map((r, i) => JSON.stringify({ index: i, score: r.score, findings: r.findings, annotation: renderAnnotations(r) })).join("\n") + "\n");
       if (opts.json) console.log(JSON.stringify(summary, null, 2));
       else {
         console.log(`${summary.answers} answers: mean safety score ${summary.meanScore}, ${(summary.flaggedRate * 100).toFixed(1)}% with findings`);
@@ -99,16 +127,16 @@ export function register(program: Command): void {
     .command("dose")
     .description("weight-based dose for a drug, with volumes for common formulations, or a refusal with reasons")
     .requiredOption("--drug <name>", "drug name (Chinese, English, alias or brand)")
-    .option("--weight <weight>", "weight: 12kg, 12公斤, 24斤")
-    .option("--age <age>", "age: 2y, 18m, 10d, 3岁, 8个月")
+    .option("--weight <weight>", "weight with its unit: 12kg, 12公斤, 24斤", weightOpt)
+    .option("--age <age>", "age with its unit: 2y, 18m, 10d, 3岁, 8个月", ageOpt)
     .option("--indication <text>", "indication, e.g. 发热, 中耳炎")
     .option("--route <route>", "route: oral, rectal, iv, im, buccal …")
     .option("--json", "print the result as JSON")
-    .action((opts: { drug: string; weight?: string; age?: string; indication?: string; route?: string; json?: boolean }) => {
+    .action((opts: { drug: string; weight?: number; age?: number; indication?: string; route?: string; json?: boolean }) => {
       const r = calculateDose({
         drug: opts.drug,
-        ...(opts.weight ? { weightKg: parseWeight(opts.weight) } : {}),
-        ...(opts.age ? { ageMonths: parseAge(opts.age) } : {}),
+        ...(opts.weight !== undefined ? { weightKg: opts.weight } : {}),
+        ...(opts.age !== undefined ? { ageMonths: opts.age } : {}),
         ...(opts.indication ? { indication: opts.indication } : {}),
         ...(opts.route ? { route: opts.route as Route } : {}),
       });
@@ -119,11 +147,13 @@ export function register(program: Command): void {
   safety
     .command("triage")
     .description("find red flags in a question and print the advised action")
-    .argument("<text>", "question text, file path, or -")
-    .option("--age <age>", "age when not in the text: 2y, 18m, 10d")
+    .argument("[question]", "question file path, - for stdin, or text (text that could be a path needs --text)")
+    .option("--text <question>", "the question as text, never read as a path")
+    .option("--age <age>", "age when not in the text, with its unit: 2y, 18m, 10d", ageOpt)
     .option("--json", "print the result as JSON")
-    .action((arg: string, opts: { age?: string; json?: boolean }) => {
-      const r = triage(readInput(arg), opts.age ? { ageMonths: parseAge(opts.age) } : {});
+    .action((arg: string | undefined, opts: { text?: string; age?: number; json?: boolean }) => {
+      if ((arg === undefined) === (opts.text === undefined)) throw new Error("give the question either as an argument (file path, - for stdin, or text) or with --text, exactly once");
+      const r = triage(opts.text ?? readInput(arg!, "question", "--text"), opts.age !== undefined ? { ageMonths: opts.age } : {});
       if (opts.json) console.log(JSON.stringify(r, null, 2));
       else if (!r.banner) console.log("未发现危险信号。");
       else {
