@@ -1,8 +1,8 @@
 /**
- * `eval generate`: answers for every item of a test set from one model, in batches, resumable after a
- * kill. Each finished answer is appended to a journal (`<out>.journal.jsonl`, one line per item, one
- * write per line) before the next batch starts; a rerun with the same model, set and settings skips
- * journaled items. When every item has an outcome, the answers file is written in test-set order
+ * `eval generate`: answers for every item of a test set from one model, `batchSize` requests in
+ * flight (decoded together by the engine backend), resumable after a kill. Each finished answer is
+ * appended to a journal (`<out>.journal.jsonl`, one line per item, one write per line) as soon as
+ * it is done; a rerun with the same model, set and settings skips journaled items. When every item has an outcome, the answers file is written in test-set order
  * (temporary file + rename) with a `<out>.meta.json` beside it recording the model, the test set and
  * the generation settings. Items the model could not answer carry an `error` instead of a `response`:
  * they are listed, never dropped.
@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { Journal, InterruptedError } from "../../llm/journal.js";
+import { Journal, InterruptedError, runResumable } from "../../llm/journal.js";
 import { resolveOptions, type GenerationOptions, type ResolvedOptions } from "../../serve/generator.js";
 import type { GenerationSettings } from "../run/results.js";
 import type { AnswerBackend, BackendInfo } from "./backend.js";
@@ -32,6 +32,8 @@ export interface AnswerLine {
   prompt_tokens?: number;
   completion_tokens?: number;
   seed: number;
+  /** What the generator had to change, e.g. old turns dropped to fit the context. */
+  notices?: string[];
 }
 
 export interface AnswersMeta {
@@ -63,7 +65,7 @@ export interface GenerateOptions {
   /** Answers file (JSONL). Its journal and meta file sit beside it. */
   out: string;
   settings?: GenerationOptions & { batchSize?: number };
-  /** Redo items whose journaled outcome is an error. Defaults to false. */
+  /** Redo items whose journaled outcome is an error (e.g. after raising the context size). Defaults to false. */
   retryFailed?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: GenerateProgress) => void;
@@ -117,40 +119,37 @@ export async function generateAnswers(set: TestSet, backend: AnswerBackend, o: G
     await writeAtomic(identityFile, JSON.stringify(identity, null, 1) + "\n");
   }
   const journal = new Journal<Outcome>(`${o.out}.journal.jsonl`);
+  if (o.retryFailed) for (const [k, v] of journal.done) if (v.error !== undefined) journal.done.delete(k);
   const indexOf = new Map(set.items.map((it, i) => [it.id, i]));
-  const isDone = (it: EvalItem) => {
-    const r = journal.done.get(it.id);
-    return r !== undefined && !(o.retryFailed && r.error !== undefined);
-  };
-  const todo = set.items.filter((it) => !isDone(it));
-  const resumed = set.items.length - todo.length;
+  const resumed = set.items.filter((it) => journal.done.has(it.id)).length;
   const t0 = Date.now();
   let generated = 0;
-  // Batches of consecutive items, so each item's seed (settings.seed + its index) is the same however
-  // the set was batched or resumed.
-  const batches: EvalItem[][] = [];
-  for (const it of todo) {
-    const last = batches[batches.length - 1];
-    if (last && last.length < settings.batchSize && indexOf.get(last[last.length - 1]!.id)! + 1 === indexOf.get(it.id)) last.push(it);
-    else batches.push([it]);
-  }
   o.onProgress?.({ done: resumed, total: set.items.length, answersPerSecond: 0, resumed });
-  for (const batch of batches) {
-    if (o.signal?.aborted) throw new InterruptedError(`interrupted after ${resumed + generated} of ${set.items.length} items; rerun with the same options to resume from ${journal.path}`);
-    const seeds = batch.map((it) => settings.seed + indexOf.get(it.id)!);
-    const outcomes = await backend.answer(batch.map((it) => it.messages), settings, seeds);
-    if (outcomes.length !== batch.length) throw new GenerateRunError(`backend ${backend.info.id} returned ${outcomes.length} answers for ${batch.length} conversations`);
-    batch.forEach((it, j) => {
-      const oc = outcomes[j]!;
-      const rec: Outcome = oc.ok
-        ? { response: oc.text, finish_reason: oc.finishReason, prompt_tokens: oc.promptTokens, completion_tokens: oc.completionTokens, seed: seeds[j]! }
-        : { error: oc.error, seed: seeds[j]! };
-      journal.record(it.id, rec);
-    });
-    generated += batch.length;
-    const secs = (Date.now() - t0) / 1000;
-    o.onProgress?.({ done: resumed + generated, total: set.items.length, answersPerSecond: secs > 0 ? generated / secs : 0, resumed });
-  }
+  // `batchSize` requests in flight: the engine backend decodes them together. Each item's seed is
+  // settings.seed + its index, so answers do not depend on batching or on where a run resumed.
+  await runResumable(
+    set.items,
+    (it) => it.id,
+    async (it): Promise<Outcome> => {
+      const seed = settings.seed + indexOf.get(it.id)!;
+      const oc = await backend.answer(it.messages, settings, seed);
+      generated++;
+      if (!oc.ok) return { error: oc.error, seed };
+      return { response: oc.text, finish_reason: oc.finishReason, prompt_tokens: oc.promptTokens, completion_tokens: oc.completionTokens, seed, ...(oc.notices.length ? { notices: oc.notices } : {}) };
+    },
+    journal,
+    {
+      concurrency: settings.batchSize,
+      ...(o.signal ? { signal: o.signal } : {}),
+      onProgress: (done, total) => {
+        const secs = (Date.now() - t0) / 1000;
+        o.onProgress?.({ done, total, answersPerSecond: secs > 0 ? generated / secs : 0, resumed });
+      },
+    },
+  ).catch((e: unknown) => {
+    if (e instanceof InterruptedError) throw new InterruptedError(`interrupted after ${journal.done.size} of ${set.items.length} items; rerun with the same options to resume from ${journal.path}`);
+    throw e;
+  });
   const lines: AnswerLine[] = set.items.map((it) => ({ id: it.id, question: lastUserText(it), reference: it.reference, ...journal.done.get(it.id)! }));
   const failed = lines.filter((l) => l.error !== undefined).length;
   const meta: AnswersMeta = {

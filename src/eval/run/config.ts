@@ -10,10 +10,11 @@
  *   - { name: evidiag, path: corpus/sft/evidiag_test.alpaca.jsonl }     # format: auto by default
  *   - { name: cmd, path: cmd_test.csv, format: cmd }
  * models:
- *   - { name: tiny, model: ../runs/quickstart/model }                  # answers generated here
+ *   - { name: tiny, model: ../runs/quickstart/model }                  # answers generated here (engine)
+ *   - { name: q8, model: ../runs/tiny-q8.gguf, backend: llama.cpp }
  *   - { name: baseline, answers: { evidiag: baseline/evidiag.jsonl } } # answers given
  * generation: { maxNewTokens: 128, batchSize: 8 }                      # greedy, seed 0 by default
- * likelihood: true          # exam accuracy by option likelihood too (checkpoint models)
+ * likelihood: true          # exam accuracy by option likelihood too (engine checkpoints)
  * safety: true
  * allowMissing: false       # true: items without an answer become listed gaps instead of an error
  * scoreGapsAsEmpty: false   # true: gaps score 0 in the metric means (else they are left out, and listed)
@@ -37,9 +38,10 @@ const setSchema = z.strictObject({
 const modelSchema = z
   .strictObject({
     name,
-    /** A checkpoint directory on our engine. */
+    /** A checkpoint directory (engine) or a GGUF file (llama.cpp). */
     model: z.string().min(1).optional(),
-    backend: z.literal("engine").default("engine"),
+    backend: z.enum(["engine", "llama.cpp"]).default("engine"),
+    contextSize: z.number().int().min(2).optional(),
     template: z.string().optional(),
     forceTemplate: z.boolean().default(false),
     /** Answer files per set name. */

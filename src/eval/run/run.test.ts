@@ -6,7 +6,7 @@ import { loadEvalConfig, parseEvalConfig, EvalConfigError } from "./config.js";
 import { CoverageError, runEvaluation, writeResults } from "./run.js";
 import { evalResultsSchema } from "./results.js";
 import { readTestSet } from "../generate/sets.js";
-import { makeTinyModelDir } from "../../../test/helpers/tiny_model.js";
+import { makeServeModel } from "../../../test/helpers/serve_model.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
 
 const F = resolve("test/fixtures/eval");
@@ -38,7 +38,7 @@ ${extra}`,
 
 beforeAll(async () => {
   work = tempDir("eval-run-");
-  modelDir = await makeTinyModelDir(join(work, "tiny"));
+  modelDir = (await makeServeModel()).dir;
   await referenceAnswers(join(F, "cmd_test.csv"), join(work, "ref-cmd.jsonl"));
   await referenceAnswers(join(F, "pediabench.jsonl"), join(work, "ref-pb.jsonl"));
 });
@@ -46,13 +46,13 @@ beforeAll(async () => {
 describe("eval run", () => {
   it("scores a checkpoint and given answers side by side: metrics per set and department, exam by generation and likelihood, safety per answer", async () => {
     const file = yaml(`models:
-  - { name: tiny, model: tiny }
+  - { name: tiny, model: ${modelDir} }
   - { name: ref, answers: { cmd: ref-cmd.jsonl, pb: ref-pb.jsonl } }
 `);
     const cfg = loadEvalConfig(file);
     const r = await runEvaluation(cfg, { configFile: file });
     expect(() => evalResultsSchema.parse(r)).not.toThrow();
-    expect(r.models.map((m) => [m.name, m.backend, m.template])).toEqual([["tiny", "engine", "default"], ["ref", "answers", null]]);
+    expect(r.models.map((m) => [m.name, m.backend, m.template])).toEqual([["tiny", "engine", "qwen"], ["ref", "answers", null]]);
     expect(r.models[0]!.generation).toMatchObject({ maxNewTokens: 8, batchSize: 4, temperature: 0 });
     expect(r.sets.map((s) => [s.name, s.kind, s.items])).toEqual([["cmd", "generation", 3], ["pb", "mixed", 5]]);
 
@@ -71,7 +71,7 @@ describe("eval run", () => {
     const lik = r.exam.find((e) => e.method === "likelihood")!;
     expect(lik.answered).toBe(3); // likelihood always picks an option
     expect(Object.keys(lik.byCategory).sort()).toEqual(["儿科感染性疾病", "新生儿疾病"]);
-    expect(r.notes).toEqual(["model ref: exam accuracy by likelihood needs a checkpoint; only answers were given"]);
+    expect(r.notes).toEqual(["model ref: exam accuracy by likelihood needs an engine checkpoint; only answers were given"]);
 
     expect(r.safety.map((s) => [s.model, s.set, s.answers, s.perAnswer.length])).toEqual([["tiny", "cmd", 3, 3], ["tiny", "pb", 5, 5], ["ref", "cmd", 3, 3], ["ref", "pb", 5, 5]]);
     expect(r.safety.every((s) => s.perAnswer.every((a) => a.score > 0 && a.score <= 1))).toBe(true);

@@ -15,7 +15,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { evaluatePairs, PAPER_METRICS, type MetricsPair } from "../metrics/index.js";
 import { scoreExam, likelihoodAnswer, type ExamItem, type ExamPrediction, type ExamReport } from "../exam/index.js";
 import { evaluateSafety, loadSafetyKnowledge } from "../../safety/index.js";
-import { EngineBatchBackend } from "../generate/backend.js";
+import { loadAnswerBackend, loadLikelihoodScorer, type GeneratorBackend } from "../generate/backend.js";
 import { generateAnswers, lastUserText, readAnswers, resolveSettings, type GenerateProgress } from "../generate/generate.js";
 import { readTestSet, type EvalItem, type TestSet } from "../generate/sets.js";
 import type { EvalConfig } from "./config.js";
@@ -166,16 +166,24 @@ export async function runEvaluation(cfg: EvalConfig, o: RunOptions): Promise<Eva
   };
 
   for (const m of cfg.models) {
-    let backend: EngineBatchBackend | null = null;
+    let backend: GeneratorBackend | null = null;
     const entry: ModelEntry = { name: m.name, backend: "answers", source: "", template: null, generation: null };
     if (m.model !== undefined) {
-      backend = await EngineBatchBackend.load(m.model, { ...(m.template ? { template: m.template } : {}), forceTemplate: m.forceTemplate });
-      Object.assign(entry, { backend: "engine", source: m.model, template: backend.info.template, generation: settings });
+      const tpl = { ...(m.template ? { template: m.template } : {}), forceTemplate: m.forceTemplate };
+      backend = await loadAnswerBackend(m.model, { backend: m.backend, parallel: settings.batchSize, ...tpl, ...(m.contextSize !== undefined ? { contextSize: m.contextSize } : {}) });
+      Object.assign(entry, { backend: m.backend, source: m.model, template: backend.info.template, generation: settings });
     } else {
       entry.source = Object.values(m.answers!).join(", ");
     }
     results.models.push(entry);
     try {
+      let likelihood: Awaited<ReturnType<typeof loadLikelihoodScorer>>["scorer"] | null = null;
+      const needsLikelihood = cfg.likelihood && sets.some((s) => s.items.some((i) => i.exam));
+      if (needsLikelihood && m.model !== undefined && m.backend === "engine") {
+        likelihood = (await loadLikelihoodScorer(m.model, { ...(m.template ? { template: m.template } : {}), forceTemplate: m.forceTemplate, batchSize: settings.batchSize })).scorer;
+      } else if (needsLikelihood) {
+        results.notes.push(`model ${m.name}: exam accuracy by likelihood needs an engine checkpoint; ${m.model === undefined ? "only answers were given" : "llama.cpp serves text only"}`);
+      }
       for (const set of sets) {
         let answers: Map<string, Answer>;
         if (backend) {
@@ -198,13 +206,10 @@ export async function runEvaluation(cfg: EvalConfig, o: RunOptions): Promise<Eva
         if (examItems.length) {
           const preds: ExamPrediction[] = examItems.filter((e) => answers.get(e.id)?.response !== undefined).map((e) => ({ id: e.id, response: answers.get(e.id)!.response! }));
           results.exam.push(examScores(m.name, set, "generation", examItems, scoreExam(examItems, preds, { allowMissing: true }), gaps));
-          if (cfg.likelihood && backend) {
-            const scorer = backend.likelihoodScorer(settings.batchSize);
+          if (likelihood) {
             const lpreds: ExamPrediction[] = [];
-            for (const e of examItems) lpreds.push({ id: e.id, answer: (await likelihoodAnswer(e, scorer)).answer });
+            for (const e of examItems) lpreds.push({ id: e.id, answer: (await likelihoodAnswer(e, likelihood)).answer });
             results.exam.push(examScores(m.name, set, "likelihood", examItems, scoreExam(examItems, lpreds), []));
-          } else if (cfg.likelihood && !results.notes.some((n) => n.startsWith(`model ${m.name}:`))) {
-            results.notes.push(`model ${m.name}: exam accuracy by likelihood needs a checkpoint; only answers were given`);
           }
         }
         if (kb) results.safety.push(safetyScores(m.name, set, answers, kb));
