@@ -56,11 +56,15 @@ export const DEFAULT_STEPS = 400;
 export const DEFAULT_BATCH = 16;
 const DEFAULT_PROMPTS = ["小儿发热时，家长应该", "手足口病的主要症状包括", "婴儿腹泻时，预防脱水"];
 
-/** Checks every option that does not depend on the data; throws TrainingOptionsError naming it. */
-function checkOptions(o: QuickstartOptions): { preset: string; maxPositions: number } {
+/**
+ * Checks every quick-start option that does not depend on the data; throws TrainingOptionsError
+ * naming it. Runs before any work (the CLI calls it before anything is built); whatever job replaces
+ * the quick start must keep calling it first.
+ */
+export function checkQuickstartOptions(o: QuickstartOptions): { preset: string; maxPositions: number } {
   const posInt = (name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): void => {
     if (v !== undefined && !(Number.isInteger(v) && (v as number) > 0 && (v as number) <= max)) {
-      throw new TrainingOptionsError(name, `must be an integer in [1, ${max}], got ${JSON.stringify(v)}`);
+      throw new TrainingOptionsError(name, `must be an integer in [1, ${max}], got ${String(v)}`);
     }
   };
   posInt("steps", o.steps);
@@ -68,14 +72,14 @@ function checkOptions(o: QuickstartOptions): { preset: string; maxPositions: num
   posInt("vocabSize", o.vocabSize, 1 << 20);
   if (o.vocabSize !== undefined && o.vocabSize < 300) throw new TrainingOptionsError("vocabSize", `must be at least 300 (256 bytes plus special tokens and merges), got ${o.vocabSize}`);
   if (o.seed !== undefined && !(Number.isInteger(o.seed) && o.seed >= 0 && o.seed <= 0xffffffff)) {
-    throw new TrainingOptionsError("seed", `must be an integer in [0, 2^32), got ${JSON.stringify(o.seed)}`);
+    throw new TrainingOptionsError("seed", `must be an integer in [0, 2^32), got ${String(o.seed)}`);
   }
-  if (o.lr !== undefined && !(Number.isFinite(o.lr) && o.lr > 0)) throw new TrainingOptionsError("lr", `must be a number > 0, got ${JSON.stringify(o.lr)}`);
+  if (o.lr !== undefined && !(Number.isFinite(o.lr) && o.lr > 0)) throw new TrainingOptionsError("lr", `must be a number > 0, got ${String(o.lr)}`);
   const preset = o.preset ?? "tiny-llama";
   if (!presetNames().includes(preset)) throw new TrainingOptionsError("preset", `unknown preset "${preset}"; available: ${presetNames().join(", ")}`);
   const maxPositions = parseConfig(presetConfig(preset), `preset ${preset}`).maxPositions;
   if (o.blockSize !== undefined && !(Number.isInteger(o.blockSize) && o.blockSize >= 2)) {
-    throw new TrainingOptionsError("blockSize", `must be an integer >= 2, got ${JSON.stringify(o.blockSize)}`);
+    throw new TrainingOptionsError("blockSize", `must be an integer >= 2, got ${String(o.blockSize)}`);
   }
   if ((o.blockSize ?? 128) > maxPositions) {
     throw new TrainingOptionsError("blockSize", `${o.blockSize} tokens is longer than preset ${preset}'s max_position_embeddings (${maxPositions})`);
@@ -85,7 +89,7 @@ function checkOptions(o: QuickstartOptions): { preset: string; maxPositions: num
 
 export async function runQuickstart(o: QuickstartOptions = {}): Promise<QuickstartReport> {
   const log = o.log ?? ((line: string) => console.log(line));
-  const { preset } = checkOptions(o);
+  const { preset } = checkQuickstartOptions(o);
   const outDir = resolve(o.outDir ?? "runs/quickstart");
   mkdirSync(outDir, { recursive: true });
 

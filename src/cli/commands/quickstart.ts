@@ -10,6 +10,12 @@ function positiveInt(name: string) {
   };
 }
 
+function seedInt(v: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`--seed must be an integer in [0, 2^32), got "${v}"`);
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command("quickstart")
@@ -20,7 +26,7 @@ export function register(program: Command): void {
     .option("--block-size <n>", "tokens per block", positiveInt("block-size"), 128)
     .option("--vocab-size <n>", "tokenizer vocabulary", positiveInt("vocab-size"), 3000)
     .option("--preset <name>", "model preset", "tiny-llama")
-    .option("--seed <n>", "random seed", (v) => Number(v), 0)
+    .option("--seed <n>", "random seed (an integer in [0, 2^32))", seedInt, 0)
     .option("--resume", "continue a killed quick start's training from its newest checkpoint")
     .action(async (opts: { out: string; steps: number; batchSize: number; blockSize: number; vocabSize: number; preset: string; seed: number; resume?: boolean }) => {
       await runQuickstart({
