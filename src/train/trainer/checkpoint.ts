@@ -7,25 +7,28 @@
  *                          the random streams' seed, NaN-guard counters, tokens seen
  *   manifest.json          format, version, step and run id, then size + SHA-256 of each file above;
  *                          written last, so a folder without it is incomplete
- * A checkpoint is written into a hidden temporary folder beside the others and renamed into place, so a
- * crash or `kill -9` leaves either the whole checkpoint or none; leftovers of such a crash are removed
- * when a run starts. Reading verifies the manifest first and throws CheckpointCorruptError naming
+ * A checkpoint is staged in a hidden sibling folder and renamed into place (util/atomic's output-folder
+ * writer), so a crash or `kill -9` leaves either the whole checkpoint or none; leftovers of such a
+ * crash are removed when a run starts. Reading verifies the manifest first and throws CheckpointCorruptError naming
  * the file and what is wrong (missing, truncated, checksum, version).
  *
  * Not here: what to do with a checkpoint (trainer.ts) or model folders for inference (model/checkpoint.ts).
  */
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, promises as fs } from "node:fs";
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, promises as fs } from "node:fs";
 import { join } from "node:path";
 import type { AdamWState, Tensor } from "../../engine/index.js";
 import { openSafetensors, writeSafetensors } from "../../model/io/index.js";
+import { writeFileAtomic, writeJsonAtomic, writeOutputDir } from "../../util/atomic.js";
+import { assertFinite } from "../../util/finite.js";
 import { CheckpointCorruptError } from "./errors.js";
 import type { OrderState } from "./streams.js";
 
 export const CHECKPOINT_FORMAT = "pedgpt-training-checkpoint";
 export const CHECKPOINT_VERSION = 1;
 const DIR_PATTERN = /^checkpoint-(\d{8})$/;
-const TEMP_PREFIX = ".tmp-checkpoint-";
+// Staging and replaced folders of the output-folder writer: `.checkpoint-<step>.staging-<pid>-<hex>`.
+const TEMP_PATTERN = /^\.checkpoint-\d{8}\.(staging|replaced)-\d+-[0-9a-f]{8}$/;
 const FILES = ["trainable.safetensors", "optimizer.safetensors", "state.json"] as const;
 
 /** The JSON part of a checkpoint (state.json). */
@@ -71,26 +74,17 @@ async function sha256File(file: string): Promise<string> {
   return h.digest("hex");
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fs.open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
- * Write a checkpoint of `step` under `root` (created if needed) and return its folder. An existing
- * folder of the same step (a run resumed before it) is replaced only after the new one is complete.
+ * Write a checkpoint of `step` under `root` (created if needed) and return its folder. The folder is
+ * staged beside the others and swapped in whole (the project's one output-folder writer); an existing
+ * folder of the same step (a run resumed before it) is replaced only once the new one is complete.
  */
 export async function saveCheckpoint(root: string, state: TrainingState, trainable: readonly Tensor[], optimizer: AdamWState): Promise<string> {
   await fs.mkdir(root, { recursive: true });
-  const tmp = join(root, `${TEMP_PREFIX}${String(state.step).padStart(8, "0")}-${process.pid}-${randomBytes(4).toString("hex")}`);
-  await fs.mkdir(tmp);
-  try {
+  const final = join(root, checkpointDirName(state.step));
+  await writeOutputDir(final, { kind: "training checkpoint", overwrite: true, isKind: async (d) => existsSync(join(d, "manifest.json")) }, async (dir) => {
     await writeSafetensors(
-      join(tmp, "trainable.safetensors"),
+      join(dir, "trainable.safetensors"),
       trainable.map((t) => ({ name: t.name, shape: t.shape, data: t.data })),
       { metadata: { format: CHECKPOINT_FORMAT, run: state.runId, step: String(state.step) } },
     );
@@ -101,40 +95,17 @@ export async function saveCheckpoint(root: string, state: TrainingState, trainab
       if (!m || !v) throw new RangeError(`saveCheckpoint: the optimizer has no state for "${t.name}"`);
       moments.push({ name: `exp_avg/${t.name}`, shape: t.shape, data: m }, { name: `exp_avg_sq/${t.name}`, shape: t.shape, data: v });
     }
-    await writeSafetensors(join(tmp, "optimizer.safetensors"), moments, { metadata: { format: CHECKPOINT_FORMAT, step: String(optimizer.step) } });
-    await fs.writeFile(join(tmp, "state.json"), JSON.stringify({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, ...state }) + "\n");
+    await writeSafetensors(join(dir, "optimizer.safetensors"), moments, { metadata: { format: CHECKPOINT_FORMAT, step: String(optimizer.step) } });
+    await writeFileAtomic(join(dir, "state.json"), JSON.stringify({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, ...state }) + "\n");
     const files = [];
     for (const name of FILES) {
-      const file = join(tmp, name);
+      const file = join(dir, name);
       files.push({ name, bytes: (await fs.stat(file)).size, sha256: await sha256File(file) });
     }
     const manifest: Manifest = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, runId: state.runId, step: state.step, files };
-    const mfh = await fs.open(join(tmp, "manifest.json"), "wx");
-    try {
-      await mfh.writeFile(JSON.stringify(manifest, null, 2) + "\n");
-      await mfh.sync();
-    } finally {
-      await mfh.close();
-    }
-    await fsyncDir(tmp);
-    const final = join(root, checkpointDirName(state.step));
-    // rename() cannot replace a non-empty folder: move the old one aside first, drop it after.
-    let old: string | null = null;
-    try {
-      await fs.access(final);
-      old = `${tmp}-old`;
-      await fs.rename(final, old);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
-    await fs.rename(tmp, final);
-    await fsyncDir(root);
-    if (old) await fs.rm(old, { recursive: true, force: true });
-    return final;
-  } catch (err) {
-    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-    throw err;
-  }
+    await writeJsonAtomic(join(dir, "manifest.json"), manifest);
+  });
+  return final;
 }
 
 /** Saved checkpoints under `root`, oldest first (by folder name; contents are verified on load). */
@@ -169,7 +140,7 @@ export async function removeInterruptedSaves(root: string): Promise<string[]> {
   } catch {
     return [];
   }
-  const stale = names.filter((n) => n.startsWith(TEMP_PREFIX)).map((n) => join(root, n));
+  const stale = names.filter((n) => TEMP_PATTERN.test(n)).map((n) => join(root, n));
   for (const d of stale) await fs.rm(d, { recursive: true, force: true });
   return stale;
 }
@@ -249,7 +220,11 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const weights = new Map<string, Float32Array>();
   const wr = await openSafetensors(join(dir, "trainable.safetensors"));
   try {
-    for (const name of wr.names()) weights.set(name, await wr.read(name));
+    for (const name of wr.names()) {
+      const w = await wr.read(name);
+      assertFinite(join(dir, "trainable.safetensors"), name, w, "load");
+      weights.set(name, w);
+    }
   } finally {
     await wr.close();
   }
@@ -262,9 +237,12 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
       const slash = name.indexOf("/");
       const kind = name.slice(0, slash);
       const param = name.slice(slash + 1);
-      if (kind === "exp_avg") m.set(param, await or.read(name));
-      else if (kind === "exp_avg_sq") v.set(param, await or.read(name));
-      else throw new CheckpointCorruptError(ofile, `unexpected tensor "${name}" (expected exp_avg/<name> or exp_avg_sq/<name>)`);
+      if (kind !== "exp_avg" && kind !== "exp_avg_sq") {
+        throw new CheckpointCorruptError(ofile, `unexpected tensor "${name}" (expected exp_avg/<name> or exp_avg_sq/<name>)`);
+      }
+      const data = await or.read(name);
+      assertFinite(ofile, name, data, "load");
+      (kind === "exp_avg" ? m : v).set(param, data);
     }
   } finally {
     await or.close();

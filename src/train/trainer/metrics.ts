@@ -10,7 +10,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { atomicWrite, writeAll } from "../../model/io/fsutil.js";
+import { writeFileAtomic } from "../../util/atomic.js";
 import { RunConflictError } from "./errors.js";
 
 export interface MetricsLine {
@@ -70,8 +70,7 @@ export class MetricsLog {
     const other = runs.filter((r) => r !== runId);
     if (other.length > 0) throw new RunConflictError(file, `holds lines of run ${other.join(", ")}, but the checkpoint is of run ${runId}; refusing to mix runs`);
     const kept = lines.filter((l) => l.step <= step);
-    const text = kept.map((l) => JSON.stringify(l) + "\n").join("");
-    await atomicWrite(file, (fh) => writeAll(fh, new TextEncoder().encode(text)));
+    await writeFileAtomic(file, kept.map((l) => JSON.stringify(l) + "\n").join(""));
     return { log: new MetricsLog(file, runId), kept, dropped: lines.length - kept.length, missing: false };
   }
 

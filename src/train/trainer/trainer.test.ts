@@ -243,7 +243,7 @@ describe("run folders", () => {
     const dir = join(tmp, "keep");
     await train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), opts(dir, { steps: 5, checkpointEvery: 1, keepCheckpoints: 2 }));
     expect(readdirSync(join(dir, "checkpoints")).sort()).toEqual([4, 5].map(checkpointDirName));
-    cpSync(join(dir, "checkpoints", checkpointDirName(5)), join(dir, "checkpoints", ".tmp-checkpoint-00000006-1-abcd"), { recursive: true });
+    cpSync(join(dir, "checkpoints", checkpointDirName(5)), join(dir, "checkpoints", ".checkpoint-00000006.staging-1-abcd0123"), { recursive: true });
     await train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), { ...opts(dir, { steps: 5, checkpointEvery: 1, keepCheckpoints: 2 }), resume: true });
     expect(readdirSync(join(dir, "checkpoints")).sort()).toEqual([4, 5].map(checkpointDirName));
   });
