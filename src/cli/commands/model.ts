@@ -16,6 +16,9 @@ import {
   presetNames,
   saveModel,
 } from "../../model/index.js";
+import { loadAdapter } from "../../model/adapters/index.js";
+import { Tape } from "../../engine/index.js";
+import { loadTokenizer } from "../../tokenizer/index.js";
 import { outputDirOptions } from "../../model/io/import.js";
 import { checkOutputDir, writeOutputDir } from "../../util/atomic.js";
 
@@ -39,6 +42,14 @@ function dtype(v: string): "F32" | "F16" | "BF16" {
   const d = v.toUpperCase();
   if (d !== "F32" && d !== "F16" && d !== "BF16") throw new InvalidArgumentError(`--dtype must be f32, f16 or bf16, got "${v}"`);
   return d;
+}
+
+function parseIds(list: string): number[] {
+  return list.split(",").map((s, i) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--ids: entry ${i + 1} ("${s}") is not a token id`);
+    return n;
+  });
 }
 
 /** A preset name, or a path to a config.json. */
@@ -108,6 +119,35 @@ export function register(program: Command): void {
     });
 
   model
+    .command("logprobs <dir>")
+    .description("print each token's log-probability under the model (optionally with an adapter): for checking and scoring")
+    .option("--adapter <dir>", "a LoRA / MoE-LoRA adapter directory to apply (inference: no dropout, no router noise)")
+    .option("--force", "with --adapter: accept an adapter recorded for another base model", false)
+    .option("--ids <list>", "comma-separated token ids, e.g. 1,45,9")
+    .option("--text <text>", "text, encoded with the model directory's tokenizer (special tokens as its config says)")
+    .option("--json", "print JSON instead of text")
+    .action(async (dir: string, o: { adapter?: string; force: boolean; ids?: string; text?: string; json?: boolean }) => {
+      if ((o.ids === undefined) === (o.text === undefined)) throw new InvalidArgumentError("give exactly one of --ids or --text");
+      const tok = o.text !== undefined ? loadTokenizer(dir) : null;
+      const ids = tok ? tok.encode(o.text!) : parseIds(o.ids!);
+      if (ids.length < 2) throw new InvalidArgumentError(`need at least 2 tokens to score (got ${ids.length})`);
+      const m = await loadModel(dir);
+      if (o.adapter) (await loadAdapter(o.adapter, m, { force: o.force })).attach(m);
+      const T = ids.length;
+      const x = Int32Array.from(ids);
+      const lp = new Tape().infer(() => Float32Array.from(m.loss({ ids: x, B: 1, T, labels: x }).tokenLosses.data, (v) => -v));
+      // lp[t] scores token t+1 given tokens 0..t; the first token has no prediction.
+      const rows = ids.map((id, t) => ({ position: t, id, token: tok?.idToToken(id) ?? null, logprob: t === 0 ? null : lp[t - 1]! }));
+      const total = rows.reduce((a, r) => a + (r.logprob ?? 0), 0);
+      if (o.json) {
+        console.log(JSON.stringify({ tokens: rows, sum: total, mean: total / (T - 1), scored: T - 1 }));
+      } else {
+        for (const r of rows) console.log(`${String(r.position).padStart(5)} ${String(r.id).padStart(7)} ${r.logprob === null ? "        —" : r.logprob.toFixed(5).padStart(9)}${r.token !== null ? `  ${JSON.stringify(r.token)}` : ""}`);
+        console.log(`sum ${total.toFixed(5)} over ${T - 1} tokens (mean ${(total / (T - 1)).toFixed(5)})`);
+      }
+    });
+
+  model
     .command("sample <dir>")
     .description("continue a prompt given as token ids (no tokenizer involved) and print the new ids")
     .requiredOption("--ids <list>", "comma-separated prompt token ids, e.g. 1,45,9")
@@ -117,11 +157,7 @@ export function register(program: Command): void {
     .option("--top-p <p>", "nucleus sampling mass (1 = off)", num("--top-p"), 1)
     .option("--seed <n>", "sampler seed", int("--seed", 0), 0)
     .action(async (dir: string, o: { ids: string; maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number }) => {
-      const ids = o.ids.split(",").map((s, i) => {
-        const n = Number(s.trim());
-        if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--ids: entry ${i + 1} ("${s}") is not a token id`);
-        return n;
-      });
+      const ids = parseIds(o.ids);
       const m = await loadModel(dir);
       const r = generate(m, ids, { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed });
       console.log(`${r.tokens.join(",")}\n(finish: ${r.finishReason})`);
