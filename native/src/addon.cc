@@ -309,6 +309,49 @@ void RowNormalizeBackward(const Napi::CallbackInfo& info) {
                                Int(info, 4, "R"), Int(info, 5, "C"), (float)Num(info, 6, "eps"));
 }
 
+int8_t* I8(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int8_array) {
+    throw Napi::TypeError::New(info.Env(), std::string("argument ") + name + " must be an Int8Array");
+  }
+  return v.As<Napi::Int8Array>().Data();
+}
+
+uint16_t* U16(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) {
+    throw Napi::TypeError::New(info.Env(), std::string("argument ") + name + " must be a Uint16Array");
+  }
+  return v.As<Napi::Uint16Array>().Data();
+}
+
+void QuantizeQ8(const Napi::CallbackInfo& info) {
+  Arity(info, 5, "quantizeQ8");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::quantizeQ8(I8(info, 0, "q"), F32(info, 1, "scales"), F32(info, 2, "w"), Int(info, 3, "rows"),
+                     Int(info, 4, "cols"));
+}
+
+void QuantizeBf16(const Napi::CallbackInfo& info) {
+  Arity(info, 3, "quantizeBf16");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::quantizeBf16(U16(info, 0, "out"), F32(info, 1, "w"), Int(info, 2, "n"));
+}
+
+void MatmulQ8(const Napi::CallbackInfo& info) {
+  Arity(info, 7, "matmulQ8");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::matmulQ8(F32(info, 0, "y"), F32(info, 1, "x"), I8(info, 2, "q"), F32(info, 3, "scales"), Int(info, 4, "M"),
+                   Int(info, 5, "N"), Int(info, 6, "K"));
+}
+
+void MatmulBf16(const Napi::CallbackInfo& info) {
+  Arity(info, 6, "matmulBf16");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::matmulBf16(F32(info, 0, "y"), F32(info, 1, "x"), U16(info, 2, "w"), Int(info, 3, "M"), Int(info, 4, "N"),
+                     Int(info, 5, "K"));
+}
+
 void SetThreads(const Napi::CallbackInfo& info) {
   Arity(info, 1, "setThreads");
   std::lock_guard<std::mutex> lock(g_callMu);
@@ -376,6 +419,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyBlock", Napi::Function::New(env, CopyBlock));
   exports.Set("rowNormalizeForward", Napi::Function::New(env, RowNormalizeForward));
   exports.Set("rowNormalizeBackward", Napi::Function::New(env, RowNormalizeBackward));
+  exports.Set("quantizeQ8", Napi::Function::New(env, QuantizeQ8));
+  exports.Set("quantizeBf16", Napi::Function::New(env, QuantizeBf16));
+  exports.Set("matmulQ8", Napi::Function::New(env, MatmulQ8));
+  exports.Set("matmulBf16", Napi::Function::New(env, MatmulBf16));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("info", Napi::Function::New(env, Info));

@@ -793,4 +793,201 @@ void rowNormalizeBackward(float* dinp, const float* dout, const float* out, cons
   });
 }
 
+// ---- weight-only quantised inference ---------------------------------------------------------------------
+//
+// Decode steps are matrix-vector products that stream every weight once, so their speed is the memory
+// bandwidth: int8 weights move a quarter of the bytes of f32, bf16 half. A few rows of x (M <= kQuantRows)
+// are multiplied straight from the quantised rows, each weight row converted once for all of them; more
+// rows (a prompt) go through sgemm on f32 panels of the weight dequantised per thread.
+
+namespace {
+
+constexpr int64_t kQuantRows = 8;   // largest M done as direct dot products
+constexpr int64_t kQuantTile = 4;   // rows of x sharing one conversion of a weight chunk
+constexpr int64_t kPanelRows = 64;  // weight rows dequantised per sgemm panel
+
+inline float bf16ToF32(uint16_t h) {
+  const uint32_t u = (uint32_t)h << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline __m256 loadQ8(const int8_t* q) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q))));
+}
+
+inline __m256 loadBf16(const uint16_t* w) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+#endif
+
+// out[t] = x[t] . W row for t < R rows of x (stride K): q8_0 row with its block scales.
+template <int R>
+void dotQ8(float* out, const float* x, int64_t K, const int8_t* q, const float* d) {
+#if defined(__AVX2__) && defined(__FMA__)
+  __m256 acc[R];
+  for (int t = 0; t < R; t++) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < K; b += 32) {
+    const __m256 w0 = loadQ8(q + b), w1 = loadQ8(q + b + 8), w2 = loadQ8(q + b + 16), w3 = loadQ8(q + b + 24);
+    const __m256 scale = _mm256_set1_ps(d[b >> 5]);
+    for (int t = 0; t < R; t++) {
+      const float* xb = x + t * K + b;
+      __m256 s = _mm256_mul_ps(w0, _mm256_loadu_ps(xb));
+      s = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xb + 8), s);
+      s = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xb + 16), s);
+      s = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xb + 24), s);
+      acc[t] = _mm256_fmadd_ps(scale, s, acc[t]);
+    }
+  }
+  for (int t = 0; t < R; t++) out[t] = hsum(acc[t]);
+#else
+  for (int t = 0; t < R; t++) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < K; b += 32) {
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (int j = 0; j < 32; j++) s += (float)q[b + j] * x[t * K + b + j];
+      acc += d[b >> 5] * s;
+    }
+    out[t] = acc;
+  }
+#endif
+}
+
+template <int R>
+void dotBf16(float* out, const float* x, int64_t K, const uint16_t* w) {
+  int64_t k = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  __m256 acc[R];
+  for (int t = 0; t < R; t++) acc[t] = _mm256_setzero_ps();
+  for (; k + 16 <= K; k += 16) {
+    const __m256 w0 = loadBf16(w + k), w1 = loadBf16(w + k + 8);
+    for (int t = 0; t < R; t++) {
+      acc[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + t * K + k), acc[t]);
+      acc[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + t * K + k + 8), acc[t]);
+    }
+  }
+  for (int t = 0; t < R; t++) out[t] = hsum(acc[t]);
+#else
+  for (int t = 0; t < R; t++) out[t] = 0.0f;
+#endif
+  for (int t = 0; t < R; t++) {
+    float tail = 0.0f;
+    for (int64_t j = k; j < K; j++) tail += bf16ToF32(w[j]) * x[t * K + j];
+    out[t] += tail;
+  }
+}
+
+// y (M, N) for M <= kQuantRows: rows of W handed out in chunks, each row converted once per tile of x rows.
+template <typename RowDot>
+void quantSmallM(float* y, int64_t M, int64_t N, const RowDot& rowDot) {
+  parallelFor(N, 16, [&](int64_t b, int64_t e) {
+    float out[kQuantTile];
+    for (int64_t n = b; n < e; n++) {
+      for (int64_t m0 = 0; m0 < M; m0 += kQuantTile) {
+        const int64_t r = std::min(kQuantTile, M - m0);
+        rowDot(out, m0, r, n);
+        for (int64_t t = 0; t < r; t++) y[(m0 + t) * N + n] = out[t];
+      }
+    }
+  });
+}
+
+// y (M, N) for larger M: sgemm against f32 panels of W, dequantised per thread into scratch.
+template <typename Dequant>
+void quantPanels(float* y, const float* x, int64_t M, int64_t N, int64_t K, const Dequant& dequant) {
+  const int64_t panels = (N + kPanelRows - 1) / kPanelRows;
+  auto work = [&](int64_t p, int) {
+    const int64_t n0 = p * kPanelRows, rows = std::min(kPanelRows, N - n0);
+    float* panel = scratch((size_t)(rows * K));
+    dequant(panel, n0, rows);
+    gemmOne(false, true, (int)M, (int)rows, (int)K, 1.0f, x, (int)K, panel, (int)K, 0.0f, y + n0, (int)N);
+  };
+  if (g_threads > 1 && panels > 1) {
+    BlasSingleThread single;
+    parallelItems(panels, work);
+  } else {
+    for (int64_t p = 0; p < panels; p++) work(p, 0);
+  }
+}
+
+}  // namespace
+
+void quantizeQ8(int8_t* q, float* scales, const float* w, int64_t rows, int64_t cols) {
+  const int64_t blocks = rows * cols / 32;
+  parallelFor(blocks, 256, [&](int64_t b0, int64_t e0) {
+    for (int64_t b = b0; b < e0; b++) {
+      const float* v = w + b * 32;
+      float amax = 0.0f;
+      for (int j = 0; j < 32; j++) amax = std::max(amax, std::fabs(v[j]));
+      const float d = amax / 127.0f;
+      const float id = d == 0.0f ? 0.0f : 1.0f / d;
+      scales[b] = d;
+      for (int j = 0; j < 32; j++) q[b * 32 + j] = (int8_t)std::roundf(v[j] * id);
+    }
+  });
+}
+
+void quantizeBf16(uint16_t* out, const float* w, int64_t n) {
+  parallelFor(n, kElemGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; i++) {
+      uint32_t u;
+      std::memcpy(&u, w + i, sizeof u);
+      if ((u & 0x7fffffffu) > 0x7f800000u) out[i] = (uint16_t)((u >> 16) | 0x40);  // NaN stays a (quiet) NaN
+      else out[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);           // round to nearest even
+    }
+  });
+}
+
+void matmulQ8(float* y, const float* x, const int8_t* q, const float* scales, int64_t M, int64_t N, int64_t K) {
+  if (M == 0 || N == 0) return;
+  if (M <= kQuantRows) {
+    quantSmallM(y, M, N, [&](float* out, int64_t m0, int64_t r, int64_t n) {
+      const int8_t* row = q + n * K;
+      const float* d = scales + n * (K / 32);
+      const float* xr = x + m0 * K;
+      switch (r) {
+        case 1: dotQ8<1>(out, xr, K, row, d); break;
+        case 2: dotQ8<2>(out, xr, K, row, d); break;
+        case 3: dotQ8<3>(out, xr, K, row, d); break;
+        default: dotQ8<4>(out, xr, K, row, d); break;
+      }
+    });
+    return;
+  }
+  quantPanels(y, x, M, N, K, [&](float* panel, int64_t n0, int64_t rows) {
+    for (int64_t i = 0; i < rows * K; i++) panel[i] = (float)q[n0 * K + i] * scales[(n0 * K + i) >> 5];
+  });
+}
+
+void matmulBf16(float* y, const float* x, const uint16_t* w, int64_t M, int64_t N, int64_t K) {
+  if (M == 0 || N == 0) return;
+  if (M <= kQuantRows) {
+    quantSmallM(y, M, N, [&](float* out, int64_t m0, int64_t r, int64_t n) {
+      const uint16_t* row = w + n * K;
+      const float* xr = x + m0 * K;
+      switch (r) {
+        case 1: dotBf16<1>(out, xr, K, row); break;
+        case 2: dotBf16<2>(out, xr, K, row); break;
+        case 3: dotBf16<3>(out, xr, K, row); break;
+        default: dotBf16<4>(out, xr, K, row); break;
+      }
+    });
+    return;
+  }
+  quantPanels(y, x, M, N, K, [&](float* panel, int64_t n0, int64_t rows) {
+    for (int64_t i = 0; i < rows * K; i++) panel[i] = bf16ToF32(w[n0 * K + i]);
+  });
+}
+
 }  // namespace pedgpt

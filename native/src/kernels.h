@@ -72,4 +72,10 @@ void rowNormalizeForward(float* out, float* norms, const float* inp, int64_t R, 
 void rowNormalizeBackward(float* dinp, const float* dout, const float* out, const float* norms, int64_t R, int64_t C,
                           float eps);
 
+// Weight-only quantised inference: q8_0 (int8, one f32 scale per 32 values) and bf16 weights (N, K).
+void quantizeQ8(int8_t* q, float* scales, const float* w, int64_t rows, int64_t cols);
+void quantizeBf16(uint16_t* out, const float* w, int64_t n);
+void matmulQ8(float* y, const float* x, const int8_t* q, const float* scales, int64_t M, int64_t N, int64_t K);
+void matmulBf16(float* y, const float* x, const uint16_t* w, int64_t M, int64_t N, int64_t K);
+
 }  // namespace pedgpt

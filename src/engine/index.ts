@@ -30,9 +30,11 @@ export {
   scaleRows,
   column,
   writeInto,
+  quantizedLinear,
   type AttentionOptions,
   type HeadLayout,
 } from "./ops.js";
+export { QuantizedMatrix, QUANT_FORMATS, Q8_BLOCK, type QuantFormat } from "./quant.js";
 export { Parameters, UnknownParameterError, type ParamSpec } from "./params.js";
 export { AdamW, OptimizerError, decayOnlyMatrices, zeroGrad, gradNorm, clipGradNorm, type AdamWOptions, type AdamWState } from "./optim.js";
 export { kernels, setBackend, withBackend } from "./backend.js";

@@ -17,7 +17,8 @@
 import { kernels } from "./backend.js";
 import type { F32 } from "./kernels/kernels.js";
 import type { RopeTables } from "./kernels/tables.js";
-import { accumulateGrad, activation, allocData, gradOf, gradTarget, isRecording, record, recordIf } from "./tape.js";
+import type { QuantizedMatrix } from "./quant.js";
+import { accumulateGrad, activation, allocData, AutogradError, gradOf, gradTarget, isRecording, record, recordIf } from "./tape.js";
 import { ShapeError, Tensor } from "./tensor.js";
 
 /** The label value that cross-entropy ignores (PyTorch's default). */
@@ -84,6 +85,23 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null, name = "li
       k.gemm({ transA: false, transB: false, M: 1, N: outF, K: N, alpha: 1, A: ones(N), lda: N, B: dy, ldb: outF, beta: 1, C: gradOf(b), ldc: outF });
     }
   });
+}
+
+/**
+ * y = x · Wᵀ + b with W held quantised (q8_0 or bf16): the inference-only twin of `linear`. Refuses to
+ * run while a tape records, since a quantised weight has no gradient and x's would be wrong silently.
+ */
+export function quantizedLinear(x: Tensor, w: QuantizedMatrix, b: Tensor | null = null, name = "qlinear"): Tensor {
+  if (isRecording()) throw new AutogradError(`quantizedLinear "${w.name}": quantised weights are for inference only; run inside noGrad or tape.infer`);
+  need(x.cols === w.cols, `quantizedLinear: input ${shapeStr(x)} has width ${x.cols}, weight "${w.name}" expects ${w.cols}`);
+  need(b === null || b.size === w.rows, `quantizedLinear: bias ${b ? shapeStr(b) : ""} must have ${w.rows} elements`);
+  const N = x.rows;
+  const k = kernels();
+  const y = activation([...x.shape.slice(0, -1), w.rows], name);
+  if (w.format === "q8_0") k.matmulQ8(y.data, x.data, w.data as Int8Array, w.scales!, N, w.rows, w.cols);
+  else k.matmulBf16(y.data, x.data, w.data as Uint16Array, N, w.rows, w.cols);
+  if (b) k.gemm({ transA: false, transB: false, M: N, N: w.rows, K: 1, alpha: 1, A: ones(N), lda: 1, B: b.data, ldb: w.rows, beta: 1, C: y.data, ldc: w.rows });
+  return y;
 }
 
 /** Plain matrix product a (M, K) · b (K, N) → (M, N); for weights in nn.Linear layout use `linear`. */

@@ -224,4 +224,19 @@ export interface Kernels {
    * is the linear map inp/eps and gets dout / eps.
    */
   rowNormalizeBackward(dinp: F32, dout: F32, out: F32, norms: F32, R: number, C: number, eps: number): void;
+
+  // ---- weight-only quantised inference (forward only) -------------------------------------------------
+
+  /**
+   * q8_0: each row of w (rows, cols), cols a multiple of 32, in blocks of 32 values: scale d = amax/127
+   * (f32; llama.cpp's q8_0 keeps it in f16), q = round-half-away(w/d) in [-127, 127]; d = 0 for an
+   * all-zero block. q (rows·cols) int8, scales (rows·cols/32).
+   */
+  quantizeQ8(q: Int8Array, scales: F32, w: F32, rows: number, cols: number): void;
+  /** bf16: the upper 16 bits of each f32 after round-to-nearest-even (NaN stays a quiet NaN). */
+  quantizeBf16(out: Uint16Array, w: F32, n: number): void;
+  /** y (M,N) = x (M,K) · Wᵀ with W (N,K) held as q8_0 (q, scales); overwrites y. */
+  matmulQ8(y: F32, x: F32, q: Int8Array, scales: F32, M: number, N: number, K: number): void;
+  /** y (M,N) = x (M,K) · Wᵀ with W (N,K) held as bf16; overwrites y. */
+  matmulBf16(y: F32, x: F32, w: Uint16Array, M: number, N: number, K: number): void;
 }

@@ -393,6 +393,51 @@ export function kernelParitySuite(K: Kernels): void {
     }
   });
 
+  it("quantizeQ8 and quantizeBf16 give bit-identical results (ties, zero blocks, NaN)", () => {
+    const r = rng(19);
+    const rows = 37, cols = 96;
+    const w = randn(r, rows * cols, 2);
+    w.fill(0, 32, 64); // an all-zero block: scale 0
+    w.set([127, -63.5, 63.5, 0.5], 64); // exact halves after scaling by 127/127: round away from zero
+    const q1 = new Int8Array(w.length), q2 = new Int8Array(w.length).fill(99);
+    const s1 = new Float32Array(w.length / 32), s2 = new Float32Array(w.length / 32).fill(NaN);
+    R.quantizeQ8(q1, s1, w, rows, cols);
+    K.quantizeQ8(q2, s2, w, rows, cols);
+    expect(Array.from(q2)).toEqual(Array.from(q1));
+    expect(Array.from(s2)).toEqual(Array.from(s1));
+    const v = w.slice(0, 1000);
+    v.set([NaN, Infinity, -Infinity, 1 + 2 ** -8, 1 + 3 * 2 ** -8]);
+    const h1 = new Uint16Array(v.length), h2 = new Uint16Array(v.length);
+    R.quantizeBf16(h1, v, v.length);
+    K.quantizeBf16(h2, v, v.length);
+    expect(Array.from(h2)).toEqual(Array.from(h1));
+  });
+
+  it("matmulQ8 and matmulBf16: decode rows, small batches, prompt-sized panels", () => {
+    const r = rng(20);
+    for (const [M, N, Kd] of [[1, 67, 96], [3, 130, 64], [5, 33, 32], [8, 64, 128], [9, 70, 96], [40, 150, 160]] as const) {
+      const w = randn(r, N * Kd), x = randn(r, M * Kd);
+      const q = new Int8Array(N * Kd), sc = new Float32Array((N * Kd) / 32), h = new Uint16Array(N * Kd);
+      R.quantizeQ8(q, sc, w, N, Kd);
+      R.quantizeBf16(h, w, N * Kd);
+      const y1 = new Float32Array(M * N), y2 = new Float32Array(M * N).fill(NaN);
+      R.matmulQ8(y1, x, q, sc, M, N, Kd);
+      K.matmulQ8(y2, x, q, sc, M, N, Kd);
+      check(`matmulQ8 ${M}x${N}x${Kd}`, y2, y1, gemmTol(Kd));
+      y2.fill(NaN);
+      R.matmulBf16(y1, x, h, M, N, Kd);
+      K.matmulBf16(y2, x, h, M, N, Kd);
+      check(`matmulBf16 ${M}x${N}x${Kd}`, y2, y1, gemmTol(Kd));
+    }
+    // bf16 widths need not be a multiple of the vector length
+    const x = randn(r, 2 * 45), w = randn(r, 7 * 45), h = new Uint16Array(7 * 45);
+    R.quantizeBf16(h, w, h.length);
+    const y1 = new Float32Array(14), y2 = new Float32Array(14);
+    R.matmulBf16(y1, x, h, 2, 7, 45);
+    K.matmulBf16(y2, x, h, 2, 7, 45);
+    check("matmulBf16 2x7x45", y2, y1, gemmTol(45));
+  });
+
   it("adamw: three steps with weight decay and gradient scale", () => {
     const r = rng(10);
     const n = 100003;

@@ -348,6 +348,36 @@ describe("reference kernels: contracts not covered by torch fixtures", () => {
     close("packed doc 2", packed.subarray(3 * H * D), run(3, 5, null), 1e-7);
   });
 
+  it("q8_0: per-32 block scales amax/127, values rounded half away from zero, error at most half a step", () => {
+    const w = new Float32Array(64);
+    for (let i = 0; i < 32; i++) w[i] = (i - 16) * 0.37;
+    w[32] = -2.54; // block 2: amax 2.54, step 0.02; 1.27 = 63.5 steps rounds away from zero to 64
+    w[33] = 1.27;
+    w[34] = -1.27;
+    const q = new Int8Array(64), scales = new Float32Array(2);
+    K.quantizeQ8(q, scales, w, 2, 32);
+    expect(scales[0]).toBe(Math.fround(Math.fround(16 * 0.37) / 127));
+    expect(q[0]).toBe(-127);
+    expect(Array.from(q.subarray(32, 36))).toEqual([-127, 64, -64, 0]);
+    for (let i = 0; i < 64; i++) expect(Math.abs(q[i]! * scales[i >> 5]! - w[i]!)).toBeLessThanOrEqual(scales[i >> 5]! / 2 + 1e-7);
+    expect(() => K.quantizeQ8(q, scales, w, 1, 48)).toThrow(/quantizeQ8: cols=48 must be a multiple of the block size 32/);
+  });
+
+  it("bf16: round to nearest even on the upper half, NaN kept", () => {
+    const v = Float32Array.from([1, -2, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20, NaN, Infinity, 3.4e38]);
+    const h = new Uint16Array(v.length);
+    K.quantizeBf16(h, v, v.length);
+    // 1+2^-8 is a tie (rounds down to even 0x3f80), 1+3·2^-8 a tie rounding up, just above a tie rounds up
+    expect(Array.from(h.subarray(0, 5), (x) => x.toString(16))).toEqual(["3f80", "c000", "3f80", "3f82", "3f81"]);
+    expect(h[5]! & 0x7f80).toBe(0x7f80);
+    expect(h[5]! & 0x7f).not.toBe(0);
+    expect(h[6]).toBe(0x7f80);
+    expect(h[7]).toBe(0x7f80); // 3.4e38 rounds past the largest bf16 to infinity
+    const y = new Float32Array(1);
+    K.matmulBf16(y, Float32Array.from([2, 1]), Uint16Array.from([0x3f80, 0xc000]), 1, 1, 2);
+    expect(y[0]).toBe(0);
+  });
+
   it("elementwise helpers and sumSquares", () => {
     const a = Float32Array.from([1, 2, 3]);
     const b = Float32Array.from([4, 5, 6]);

@@ -77,6 +77,22 @@ function scoreRow(s: Float64Array, a: AttentionShape, q: F32, k: F32, b: number,
   }
 }
 
+const bf16View = new DataView(new ArrayBuffer(4));
+
+/** f32 → bf16 bits, round to nearest even; NaN → quiet NaN. */
+function toBf16(v: number): number {
+  bf16View.setFloat32(0, v, true);
+  const u = bf16View.getUint32(0, true);
+  if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x40) & 0xffff;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** bf16 bits → the f32 value they denote. */
+function fromBf16(h: number): number {
+  bf16View.setUint32(0, h << 16, true);
+  return bf16View.getFloat32(0, true);
+}
+
 /** The loops themselves; they trust their arguments (see `referenceKernels` below). */
 const unchecked: Kernels = {
   name: "reference",
@@ -440,6 +456,46 @@ const unchecked: Kernels = {
       let dot = 0;
       for (let c = 0; c < C; c++) dot += out[r * C + c]! * dout[r * C + c]!;
       for (let c = 0; c < C; c++) dinp[r * C + c]! += (dout[r * C + c]! - out[r * C + c]! * dot) / n;
+    }
+  },
+
+  quantizeQ8(q, scales, w, rows, cols) {
+    const blocks = (rows * cols) / 32;
+    for (let b = 0; b < blocks; b++) {
+      let amax = 0;
+      for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(w[b * 32 + j]!));
+      // every step in f32, as the native kernel computes it, so both give the same integers
+      const d = Math.fround(amax / 127);
+      const id = d === 0 ? 0 : Math.fround(1 / d);
+      scales[b] = d;
+      for (let j = 0; j < 32; j++) {
+        const v = Math.fround(w[b * 32 + j]! * id);
+        q[b * 32 + j] = Math.sign(v) * Math.round(Math.abs(v)); // round half away from zero (C roundf)
+      }
+    }
+  },
+
+  quantizeBf16(out, w, n) {
+    for (let i = 0; i < n; i++) out[i] = toBf16(w[i]!);
+  },
+
+  matmulQ8(y, x, q, scales, M, N, K) {
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let dot = 0;
+        for (let k = 0; k < K; k++) dot += x[m * K + k]! * q[n * K + k]! * scales[(n * K + k) >> 5]!;
+        y[m * N + n] = dot;
+      }
+    }
+  },
+
+  matmulBf16(y, x, w, M, N, K) {
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let dot = 0;
+        for (let k = 0; k < K; k++) dot += x[m * K + k]! * fromBf16(w[n * K + k]!);
+        y[m * N + n] = dot;
+      }
     }
   },
 };

@@ -154,6 +154,16 @@ export function checkCopyBlock(
   }
 }
 
+/** y (M,N) = x (M,K) · Wᵀ over a quantised W (N,K) of `wLen` stored elements. */
+function checkQuantMatmul(kernel: string, y: F32, x: F32, wLen: number, M: number, N: number, K: number): void {
+  checkInt(kernel, "M", M);
+  checkInt(kernel, "N", N);
+  checkInt(kernel, "K", K, 1);
+  checkLen(kernel, "x", x, M * K);
+  checkLen(kernel, "y", y, M * N);
+  if (wLen < N * K) fail(kernel, `weight has ${wLen} elements, needs at least N*K = ${N * K}`);
+}
+
 /**
  * `impl` behind the argument checks: each method validates exactly as documented in kernels.ts and
  * then calls the same method of `impl` with the same arguments. The wrapper adds one call per kernel
@@ -362,6 +372,29 @@ export function validated(impl: Kernels): Kernels {
       checkRows("rowNormalizeBackward", R, C, { dinp, dout, out }, { norms });
       if (!(eps > 0) || !Number.isFinite(eps)) fail("rowNormalizeBackward", `eps must be a positive number, got ${eps}`);
       impl.rowNormalizeBackward(dinp, dout, out, norms, R, C, eps);
+    },
+    quantizeQ8(q, scales, w, rows, cols) {
+      checkInt("quantizeQ8", "rows", rows);
+      checkInt("quantizeQ8", "cols", cols, 1);
+      if (cols % 32 !== 0) fail("quantizeQ8", `cols=${cols} must be a multiple of the block size 32`);
+      checkLen("quantizeQ8", "w", w, rows * cols);
+      checkLen("quantizeQ8", "q", q, rows * cols);
+      checkLen("quantizeQ8", "scales", scales, (rows * cols) / 32);
+      impl.quantizeQ8(q, scales, w, rows, cols);
+    },
+    quantizeBf16(out, w, n) {
+      checkElems("quantizeBf16", n, { out, w });
+      impl.quantizeBf16(out, w, n);
+    },
+    matmulQ8(y, x, q, scales, M, N, K) {
+      checkQuantMatmul("matmulQ8", y, x, q.length, M, N, K);
+      if (K % 32 !== 0) fail("matmulQ8", `K=${K} must be a multiple of the block size 32`);
+      checkLen("matmulQ8", "scales", scales, (N * K) / 32);
+      impl.matmulQ8(y, x, q, scales, M, N, K);
+    },
+    matmulBf16(y, x, w, M, N, K) {
+      checkQuantMatmul("matmulBf16", y, x, w.length, M, N, K);
+      impl.matmulBf16(y, x, w, M, N, K);
     },
   };
 }

@@ -1,0 +1,96 @@
+/**
+ * Weight-only quantised inference on tiny models of each architecture: logits close to the f32
+ * model's (q8_0 and bf16), cached decoding equal to full recomputation, and the refusals (recording
+ * tape, stale weights, widths q8_0 cannot block, an existing base hook). `remove()` restores f32.
+ */
+import { describe, expect, it } from "vitest";
+import { noGrad, Tape } from "../engine/index.js";
+import { CausalLM, parseConfig, presetConfig } from "./index.js";
+import { quantizeForInference, QuantizeConflictError, QuantizedWeightsStaleError } from "./quantize.js";
+
+const width32 = { hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, vocab_size: 97, max_position_embeddings: 64, model_max_length: 64 };
+const ids = Int32Array.from({ length: 24 }, (_, i) => (i * 37 + 5) % 97);
+
+function tiny(preset: string, over: Record<string, unknown> = width32): CausalLM {
+  return new CausalLM(parseConfig(presetConfig(preset, over), preset), { seed: 7 });
+}
+
+/** max |a - b| relative to max |b| */
+function relErr(a: Float32Array, b: Float32Array): number {
+  let d = 0, m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return d / m;
+}
+
+for (const preset of ["tiny-llama", "tiny-qwen2", "tiny-baichuan", "tiny-baichuan-alibi"]) {
+  describe(`quantised inference, ${preset}`, () => {
+    for (const [format, tol] of [["q8_0", 2e-2], ["bf16", 1e-2]] as const) {
+      it(`${format}: logits within ${tol} of f32 (relative to the largest), remove() restores f32 exactly`, () => {
+        const model = tiny(preset);
+        const input = { ids, B: 2, T: 12 };
+        const f32 = noGrad(() => model.forward(input)).data.slice();
+        const q = quantizeForInference(model, format);
+        expect(q.modules).toContain("lm_head");
+        expect(q.modules.length).toBe(1 + model.config.numLayers * (model.config.architecture === "BaichuanForCausalLM" ? 5 : 7));
+        expect(q.bytes / q.f32Bytes).toBeLessThan(format === "q8_0" ? 0.3 : 0.51);
+        const quant = noGrad(() => model.forward(input)).data.slice();
+        const err = relErr(quant, f32);
+        console.log(`  ${preset} ${format}: logits max|diff| / max|logit| = ${err.toExponential(2)}, bytes ${q.bytes} vs f32 ${q.f32Bytes}`);
+        expect(err).toBeLessThan(tol);
+        expect(err).toBeGreaterThan(0); // the quantised path really ran
+        q.remove();
+        expect(Array.from(noGrad(() => model.forward(input)).data)).toEqual(Array.from(f32));
+      });
+    }
+
+    it("q8_0 decoding with a KV cache equals recomputing the whole sequence", () => {
+      const model = tiny(preset);
+      const q = quantizeForInference(model, "q8_0");
+      const T = 10;
+      const full = noGrad(() => model.forward({ ids: ids.subarray(0, T), B: 1, T })).data;
+      const cache = model.newCache(1, T);
+      noGrad(() => model.forward({ ids: ids.subarray(0, 6), B: 1, T: 6 }, { cache }));
+      const V = model.config.vocabSize;
+      for (let t = 6; t < T; t++) {
+        const step = noGrad(() => model.forward({ ids: ids.subarray(t, t + 1), B: 1, T: 1 }, { cache })).data;
+        expect(relErr(step, full.subarray(t * V, (t + 1) * V))).toBeLessThan(1e-5);
+      }
+      q.remove();
+    });
+  });
+}
+
+describe("quantised inference refusals", () => {
+  it("a recording tape is refused (quantised weights have no gradient)", () => {
+    const model = tiny("tiny-llama");
+    quantizeForInference(model, "bf16");
+    const tape = new Tape();
+    expect(() => tape.run(() => model.forward({ ids, B: 1, T: 24 }))).toThrow(/inference only; run inside noGrad/);
+  });
+
+  it("a weight changed after quantisation is a named error, not a silently stale copy", () => {
+    const model = tiny("tiny-qwen2");
+    const q = quantizeForInference(model, "q8_0");
+    const w = model.params.get("model.layers.1.mlp.down_proj.weight");
+    w.data[0] = 1;
+    w.version++;
+    expect(() => noGrad(() => model.forward({ ids, B: 1, T: 24 }))).toThrow(QuantizedWeightsStaleError);
+    q.remove();
+    expect(() => noGrad(() => model.forward({ ids, B: 1, T: 24 }))).not.toThrow();
+  });
+
+  it("q8_0 refuses an input width that is not a multiple of 32, naming the weight", () => {
+    const model = tiny("tiny-llama", { ...width32, intermediate_size: 48 });
+    expect(() => quantizeForInference(model, "q8_0")).toThrow(/model\.layers\.0\.mlp\.down_proj\.weight.*multiple of 32, got 48/);
+    expect(model.linearHook).toBeNull(); // nothing half-installed
+  });
+
+  it("an existing base linear hook is not overwritten", () => {
+    const model = tiny("tiny-llama");
+    model.linearHook = (_m, x) => x;
+    expect(() => quantizeForInference(model, "bf16")).toThrow(QuantizeConflictError);
+  });
+});
