@@ -1,10 +1,21 @@
 /**
- * `pedgpt eval metrics …` (paper-compatible generation metrics) and `pedgpt eval exam …` (exam
- * accuracy). Option parsing, file reading and table printing only; the work is in src/eval.
- * Other evaluation subcommands may attach to the same `eval` group through `evalGroup(program)`.
+ * `pedgpt eval metrics …` (paper-compatible generation metrics), `eval exam …` (exam accuracy),
+ * `eval generate` (answers for a test set), `eval run EVAL.yaml` (models side by side) and
+ * `eval judge` (pairwise LLM judge). Option parsing, file reading, progress and table printing
+ * only; the work is in src/eval. Other evaluation subcommands may attach to the same `eval` group
+ * through `evalGroup(program)`.
  */
 import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
+import { LlmClient } from "../../llm/client.js";
+import { SET_FORMATS, readTestSet, type SetFormat } from "../../eval/generate/sets.js";
+import { loadAnswerBackend } from "../../eval/generate/backend.js";
+import { generateAnswers, readAnswers, type GenerateProgress } from "../../eval/generate/generate.js";
+import { loadEvalConfig } from "../../eval/run/config.js";
+import { runEvaluation, writeResults } from "../../eval/run/run.js";
+import { runJudge } from "../../eval/judge/judge.js";
+import type { EvalResults, JudgeResults } from "../../eval/run/results.js";
 import { PAPER_METRICS, evaluatePairs, joinPairs, type MetricsMode, type MetricsReport } from "../../eval/metrics/index.js";
 import { buildPrompt, parseExamJsonl, parsePredictionsJsonl, scoreExam, selectShots, type ExamReport } from "../../eval/exam/index.js";
 
@@ -88,6 +99,100 @@ export function formatExamTable(r: ExamReport): string {
   return lines.join("\n");
 }
 
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => width(row[c] ?? ""))));
+  return rows.map((row) => row.map((cell, c) => pad(cell, widths[c]!)).join("  ").trimEnd());
+}
+
+const METRIC_COLUMNS = ["rouge1", "rouge2", "rougeL", "bleu1", "bleu2", "bleu3", "bleu4", "gleu", "distinct1", "distinct2"];
+
+/** The paper's table per set (and per department), exam accuracy and safety, one row per model. */
+export function formatRunTables(r: EvalResults): string {
+  const out: string[] = [];
+  const head = ["model", ...METRIC_COLUMNS.map((m) => LABELS[m]!), "scored", "gaps"];
+  for (const set of r.sets) {
+    const rows = r.generation.filter((g) => g.set === set.name);
+    if (rows.length) {
+      out.push(`\n== ${set.name} (${set.format}, ${set.items} items) ==`);
+      out.push(...table([head, ...rows.map((g) => [g.model, ...METRIC_COLUMNS.map((m) => (g.means[m] ?? 0).toFixed(2)), `${g.scored}/${g.items}`, String(g.gaps.length)])]));
+      const depts = rows.flatMap((g) => g.byDepartment.map((d) => [g.model, d.department, String(d.n), ...METRIC_COLUMNS.map((m) => (d.means[m] ?? 0).toFixed(2))]));
+      if (depts.length) {
+        out.push(`-- ${set.name} by department --`);
+        out.push(...table([["model", "department", "n", ...METRIC_COLUMNS.map((m) => LABELS[m]!)], ...depts]));
+      }
+    }
+    const exams = r.exam.filter((e) => e.set === set.name);
+    if (exams.length) {
+      out.push(`-- ${set.name} exam accuracy --`);
+      const cats = [...new Set(exams.flatMap((e) => Object.keys(e.byCategory)))].sort();
+      out.push(...table([["model", "method", "items", "answered", "accuracy %", ...cats], ...exams.map((e) => [e.model, e.method, String(e.items), String(e.answered), (100 * e.accuracy).toFixed(2), ...cats.map((c) => (e.byCategory[c] ? (100 * e.byCategory[c]!.accuracy).toFixed(1) : "-"))])]));
+    }
+  }
+  if (r.safety.length) {
+    out.push("\n== safety ==");
+    out.push(...table([["model", "set", "answers", "mean score", "flagged %"], ...r.safety.map((x) => [x.model, x.set, String(x.answers), x.meanScore.toFixed(4), (100 * x.flaggedRate).toFixed(1)])]));
+  }
+  for (const n of r.notes) out.push(`note: ${n}`);
+  return out.join("\n").replace(/^\n/, "");
+}
+
+export function formatJudgeTable(r: JudgeResults): string {
+  const pct = (x: number) => (100 * x).toFixed(1);
+  const ci = (c: { low: number; high: number }) => `[${pct(c.low)}, ${pct(c.high)}]`;
+  const lines = [`judge: ${r.judge.model} at ${r.judge.baseUrl}   A = ${r.modelA.name}   B = ${r.modelB.name}   items: ${r.items}`];
+  lines.push(...table([["dimension", "n", "win", "tie", "loss", "win %", "95% CI", "tie %", "loss %", "95% CI"], ...r.perDimension.map((d) => [d.dimension, String(d.n), String(d.win), String(d.tie), String(d.loss), pct(d.winRate), ci(d.ci.win), pct(d.tieRate), pct(d.lossRate), ci(d.ci.loss)])]));
+  const b = r.positionBias;
+  lines.push(`position bias: the answer shown first won ${b.preferredFirst} of ${b.decided} decided verdicts (${pct(b.firstRate)}% ${ci(b.ci)}; 50% = none); both orders agreed on ${b.consistent} of ${b.pairs} (${pct(b.consistencyRate)}%)`);
+  if (r.gaps.length) lines.push(`not judged (no answer): ${r.gaps.length} — ${r.gaps.slice(0, 5).map((g) => `${g.id} (${g.model} ${g.reason})`).join(", ")}${r.gaps.length > 5 ? ", …" : ""}`);
+  if (r.failures.length) lines.push(`failed judge calls (not counted; retried on the next run): ${r.failures.length} — ${r.failures.slice(0, 5).map((f) => `${f.id}/${f.order}`).join(", ")}${r.failures.length > 5 ? ", …" : ""}`);
+  return lines.join("\n");
+}
+
+function num(name: string, min: number, max = Infinity) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got "${v}"`);
+    return n;
+  };
+}
+
+function setFormat(v: string): SetFormat | "auto" {
+  if (v !== "auto" && !(SET_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`--format must be auto or one of ${SET_FORMATS.join(", ")}, got "${v}"`);
+  return v as SetFormat | "auto";
+}
+
+/** A progress line on stderr (rewritten in place on a terminal, every 10% otherwise). */
+function progressPrinter(label: string): (p: GenerateProgress) => void {
+  let last = 0;
+  let lastDecile = -1;
+  return (p) => {
+    const now = Date.now();
+    const decile = Math.floor((10 * p.done) / Math.max(1, p.total));
+    const final = p.done === p.total;
+    if (process.stderr.isTTY ? now - last < 500 && !final : decile === lastDecile && !final) return;
+    last = now;
+    lastDecile = decile;
+    const eta = p.answersPerSecond > 0 ? `, ETA ${Math.ceil((p.total - p.done) / p.answersPerSecond)} s` : "";
+    const line = `${label}: ${p.done}/${p.total} answers${p.resumed ? ` (${p.resumed} from the journal)` : ""}, ${p.answersPerSecond.toFixed(2)} answers/s${eta}`;
+    process.stderr.write(process.stderr.isTTY ? `\r${line}${final ? "\n" : ""}` : `${line}\n`);
+  };
+}
+
+/** Runs `work` with an AbortSignal that Ctrl-C fires (the work then stops at the next item and can be resumed). */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctrl = new AbortController();
+  const onSigint = () => {
+    process.stderr.write("\ninterrupt: finishing the answers in flight; rerun the same command to resume\n");
+    ctrl.abort();
+  };
+  process.once("SIGINT", onSigint);
+  try {
+    return await work(ctrl.signal);
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
 export function register(program: Command): void {
   const group = evalGroup(program);
   group
@@ -141,5 +246,104 @@ export function register(program: Command): void {
       const lines = gold.items.map((item) => JSON.stringify({ id: item.id, prompt: buildPrompt(item, { shots: o.shots > 0 ? selectShots(pool, item, o.shots) : [] }) }));
       await writeFile(o.out, lines.join("\n") + (lines.length ? "\n" : ""));
       console.log(`wrote ${lines.length} prompts (${o.shots}-shot) to ${o.out}${gold.skipped ? `; skipped ${gold.skipped} records that are not exam items` : ""}`);
+    });
+  group
+    .command("generate")
+    .description("answers for a test set from one model (engine checkpoint or llama.cpp GGUF), batched and resumable")
+    .requiredOption("--set <file>", `test set (${SET_FORMATS.join(", ")})`)
+    .option("--format <name>", "test set format (auto: from the file name and first record)", setFormat, "auto" as SetFormat | "auto")
+    .requiredOption("--model <path>", "checkpoint directory (engine) or GGUF file (llama.cpp)")
+    .option("--backend <name>", "engine | llama.cpp", (v: string) => {
+      if (v !== "engine" && v !== "llama.cpp") throw new InvalidArgumentError(`--backend must be engine or llama.cpp, got "${v}"`);
+      return v;
+    }, "engine")
+    .requiredOption("--out <jsonl>", "answers file (its journal and meta file are written beside it)")
+    .option("--template <id>", "chat template (must match the recorded one unless --force-template)")
+    .option("--force-template", "use --template even if the model recorded another")
+    .option("--batch-size <n>", "requests in flight (decoded together by the engine)", int("--batch-size", 1), 8)
+    .option("--max-new-tokens <n>", "most new tokens per answer", int("--max-new-tokens", 1), 256)
+    .option("--temperature <t>", "0 = greedy", num("--temperature", 0, 2), 0)
+    .option("--top-p <p>", "nucleus mass (1 = off)", num("--top-p", 0, 1), 1)
+    .option("--top-k <k>", "top-k (0 = off)", int("--top-k", 0), 0)
+    .option("--seed <n>", "seed of item 0 (item i uses seed + i)", int("--seed", 0), 0)
+    .option("--stop <s...>", "stop strings")
+    .option("--context-size <n>", "tokens per sequence (prompt + answer)", int("--context-size", 2))
+    .option("--limit <n>", "answer only the first n items", int("--limit", 1))
+    .option("--retry-failed", "redo items whose journaled outcome is an error")
+    .action(async (o: { set: string; format: SetFormat | "auto"; model: string; backend: "engine" | "llama.cpp"; out: string; template?: string; forceTemplate?: boolean; batchSize: number; maxNewTokens: number; temperature: number; topP: number; topK: number; seed: number; stop?: string[]; contextSize?: number; limit?: number; retryFailed?: boolean }) => {
+      const set = await readTestSet(o.set, { format: o.format });
+      if (o.limit !== undefined) set.items = set.items.slice(0, o.limit);
+      const skipped = Object.entries(set.skipped);
+      console.log(`${set.path}: ${set.items.length} items (${set.format})${skipped.length ? `; skipped ${skipped.map(([k, v]) => `${v} ${k}`).join(", ")}` : ""}`);
+      const backend = await loadAnswerBackend(o.model, { backend: o.backend, parallel: o.batchSize, ...(o.template ? { template: o.template } : {}), ...(o.forceTemplate ? { forceTemplate: true } : {}), ...(o.contextSize ? { contextSize: o.contextSize } : {}) });
+      try {
+        const settings = { batchSize: o.batchSize, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: o.seed, ...(o.stop ? { stop: o.stop } : {}) };
+        const r = await interruptible((signal) => generateAnswers(set, backend, { out: o.out, settings, signal, onProgress: progressPrinter(backend.info.id), ...(o.retryFailed ? { retryFailed: true } : {}) }));
+        console.log(`wrote ${o.out} (${r.meta.answered} answers, ${r.meta.failed} failed, ${r.generated} generated in this run) and ${o.out}.meta.json`);
+        if (r.meta.failed > 0) {
+          for (const l of r.lines.filter((x) => x.error !== undefined).slice(0, 5)) console.log(`  failed ${l.id}: ${l.error}`);
+          process.exitCode = 1;
+        }
+      } finally {
+        await backend.close();
+      }
+    });
+  group
+    .command("run <config>")
+    .description("several models side by side (EVAL.yaml): the paper's metrics per set and department, exam accuracy, safety")
+    .action(async (file: string) => {
+      const cfg = loadEvalConfig(file);
+      const r = await interruptible((signal) => runEvaluation(cfg, { configFile: file, signal, log: (l) => console.log(l), onProgress: (m, s, p) => progressPrinter(`${m}/${s}`)(p) }));
+      console.log(formatRunTables(r));
+      console.log(`wrote ${await writeResults(cfg, r)}`);
+    });
+  group
+    .command("judge")
+    .description("pairwise LLM judge (both orders, four dimensions) over any OpenAI-compatible endpoint")
+    .requiredOption("--questions <file>", "the test set the answers belong to")
+    .option("--format <name>", "test set format", setFormat, "auto" as SetFormat | "auto")
+    .requiredOption("--a <jsonl>", "answers of model A (whose wins are counted)")
+    .requiredOption("--b <jsonl>", "answers of model B")
+    .option("--name-a <name>", "name of model A", "A")
+    .option("--name-b <name>", "name of model B", "B")
+    .requiredOption("--base-url <url>", "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (pedgpt serve included)")
+    .requiredOption("--judge-model <name>", "model name sent to the endpoint")
+    .option("--api-key-env <var>", "environment variable holding the API key", "OPENAI_API_KEY")
+    .requiredOption("--out <json>", "judge results (with every raw judgement)")
+    .option("--work <dir>", "journal and cache folder (defaults to <out>.work)")
+    .option("--temperature <t>", "judge temperature", num("--temperature", 0, 2), 0)
+    .option("--timeout-ms <n>", "per-request timeout", int("--timeout-ms", 1), 60000)
+    .option("--max-retries <n>", "retries per call (timeouts, 5xx, unparseable replies)", int("--max-retries", 0), 3)
+    .option("--concurrency <n>", "judge calls in flight", int("--concurrency", 1), 4)
+    .option("--rpm <n>", "requests per minute (0 = unlimited)", int("--rpm", 0), 0)
+    .option("--allow-missing", "judge the items both models answered and list the rest")
+    .action(async (o: { questions: string; format: SetFormat | "auto"; a: string; b: string; nameA: string; nameB: string; baseUrl: string; judgeModel: string; apiKeyEnv: string; out: string; work?: string; temperature: number; timeoutMs: number; maxRetries: number; concurrency: number; rpm: number; allowMissing?: boolean }) => {
+      if (o.nameA === o.nameB) throw new InvalidArgumentError(`--name-a and --name-b must differ (both "${o.nameA}")`);
+      const set = await readTestSet(o.questions, { format: o.format });
+      const a = { name: o.nameA, file: o.a, answers: readAnswers(o.a) };
+      const b = { name: o.nameB, file: o.b, answers: readAnswers(o.b) };
+      const workDir = o.work ?? `${o.out}.work`;
+      const apiKey = process.env[o.apiKeyEnv];
+      const client = new LlmClient({ baseUrl: o.baseUrl, model: o.judgeModel, ...(apiKey ? { apiKey } : {}), cacheDir: join(workDir, "cache"), timeoutMs: o.timeoutMs, maxRetries: o.maxRetries, concurrency: o.concurrency, requestsPerMinute: o.rpm });
+      let last = 0;
+      const r = await interruptible((signal) =>
+        runJudge(set, a, b, {
+          client,
+          workDir,
+          temperature: o.temperature,
+          concurrency: o.concurrency,
+          signal,
+          ...(o.allowMissing ? { allowMissing: true } : {}),
+          onProgress: (done, total) => {
+            if (Date.now() - last < 1000 && done !== total) return;
+            last = Date.now();
+            process.stderr.write(`judge: ${done}/${total} calls\n`);
+          },
+        }),
+      );
+      console.log(formatJudgeTable(r));
+      await writeFile(o.out, JSON.stringify(r, null, 1) + "\n");
+      console.log(`wrote ${o.out} (${r.judgements.length} judgements, ${r.failures.length} failed)`);
+      if (r.failures.length > 0) process.exitCode = 1;
     });
 }
