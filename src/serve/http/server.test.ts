@@ -37,6 +37,9 @@ afterAll(async () => {
   await gen?.close();
 });
 
+type ApiBody = { error: { code: string; message: string } };
+type Health = { cancelled: number; inflight: number };
+
 const Q = "宝宝8个月，发烧39度，抽搐了一次，怎么办";
 
 describe("OpenAI-compatible API (openai client)", () => {
@@ -135,19 +138,19 @@ describe("OpenAI-compatible API (openai client)", () => {
   });
 
   it("malformed bodies: bad JSON, invalid UTF-8, wrong content type, too large", async () => {
-    const post = (body: BodyInit, type = "application/json") =>
+    const post = (body: string | Buffer, type = "application/json") =>
       fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": type, authorization: `Bearer ${KEY}` }, body });
     const badJson = await post("{\"model\": ");
     expect(badJson.status).toBe(400);
-    expect((await badJson.json()).error.code).toBe("invalid_json");
+    expect(((await badJson.json()) as ApiBody).error.code).toBe("invalid_json");
     const utf8 = await post(Buffer.concat([Buffer.from('{"model":"x","messages":[{"role":"user","content":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]));
     expect(utf8.status).toBe(400);
-    expect((await utf8.json()).error.code).toBe("invalid_utf8");
+    expect(((await utf8.json()) as ApiBody).error.code).toBe("invalid_utf8");
     expect((await post("[1,2]")).status).toBe(400);
     expect((await post("hello", "text/plain")).status).toBe(415);
     const huge = await post(JSON.stringify({ model: gen.info.id, messages: [{ role: "user", content: "x".repeat(100 * 1024) }] }));
     expect(huge.status).toBe(413);
-    expect((await huge.json()).error.message).toMatch(/larger than the limit/);
+    expect(((await huge.json()) as ApiBody).error.message).toMatch(/larger than the limit/);
   });
 
   it("CORS headers only for configured origins", async () => {
@@ -182,7 +185,7 @@ describe("OpenAI-compatible API (openai client)", () => {
 
   it("a client that disconnects cancels its generation", async () => {
     const url = await serve();
-    const before = await (await fetch(`${url}/health`)).json();
+    const before = (await (await fetch(`${url}/health`)).json()) as Health;
     const ctl = new AbortController();
     const r = await fetch(`${url}/v1/chat/completions`, {
       method: "POST",
@@ -196,7 +199,7 @@ describe("OpenAI-compatible API (openai client)", () => {
     let h = before;
     for (let i = 0; i < 100 && h.cancelled === before.cancelled; i++) {
       await new Promise((res) => setTimeout(res, 20));
-      h = await (await fetch(`${url}/health`)).json();
+      h = (await (await fetch(`${url}/health`)).json()) as Health;
     }
     expect(h.cancelled).toBe(before.cancelled + 1);
     expect(h.inflight).toBe(0);
