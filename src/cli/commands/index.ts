@@ -11,8 +11,10 @@ import { register as engine } from "./engine.js";
 import { register as tokenizer } from "./tokenizer.js";
 import { register as safety } from "./safety.js";
 import { register as quickstart } from "./quickstart.js";
+import { register as chat } from "./chat.js";
+import { register as serve } from "./serve.js";
 import { register as adapter } from "./adapter.js";
 
 export type Registration = (program: Command) => void;
 
-export const registrations: Registration[] = [model, modelImport, corpus, evalCommands, engine, tokenizer, safety, quickstart, adapter];
+export const registrations: Registration[] = [model, modelImport, corpus, evalCommands, engine, tokenizer, safety, quickstart, adapter, chat, serve];
