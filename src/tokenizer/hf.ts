@@ -62,6 +62,7 @@ export class HfTokenizer implements Tokenizer {
     if (typeof tokenizerJson !== "object" || tokenizerJson === null || !("model" in tokenizerJson)) {
       throw new TokenizerError(`${file}: not a tokenizer.json (no "model" object)`);
     }
+    validateTokenizerJson(tokenizerJson as Record<string, unknown>, file);
     // The library requires added_tokens; older files may omit it. (A shallow copy: the caller's object stays as is.)
     const json = { ...(tokenizerJson as Record<string, unknown>) };
     if (json.added_tokens === undefined) json.added_tokens = [];
@@ -187,3 +188,92 @@ function indexOfSub(hay: number[], needle: number[]): number {
   }
   return -1;
 }
+
+/** The tokenizer models the library implements; any other `model.type` would silently fall back to another. */
+export const SUPPORTED_MODEL_TYPES = ["BPE", "WordPiece", "Unigram"] as const;
+
+/**
+ * Checks the parts of a tokenizer.json the library does not: a known `model.type`; a vocabulary of
+ * unique non-negative integer ids; every BPE merge's parts and result in the vocabulary (otherwise
+ * text silently encodes to the unknown token); the unk token present; added and post-processor
+ * special tokens consistent with the vocabulary. Throws TokenizerError naming the file and the field.
+ */
+export function validateTokenizerJson(json: Record<string, unknown>, file: string): void {
+  const fail = (field: string, msg: string): never => {
+    throw new TokenizerError(`${file}: ${field}: ${msg}`);
+  };
+  const model = json.model;
+  if (typeof model !== "object" || model === null || Array.isArray(model)) fail("model", "expected an object");
+  const m = model as Record<string, unknown>;
+  if (m.type !== undefined && !(SUPPORTED_MODEL_TYPES as readonly unknown[]).includes(m.type)) {
+    fail("model.type", `${JSON.stringify(m.type)} is not supported (expected ${SUPPORTED_MODEL_TYPES.join(", ")})`);
+  }
+  const ids = new Map<string, number>();
+  const tokenOfId = new Map<number, string>();
+  const addToken = (tok: string, id: unknown, where: string): void => {
+    if (!Number.isInteger(id) || (id as number) < 0) fail(where, `id of ${JSON.stringify(tok)} must be a non-negative integer, got ${JSON.stringify(id)}`);
+    const other = tokenOfId.get(id as number);
+    if (other !== undefined && other !== tok) fail(where, `id ${String(id)} is given to both ${JSON.stringify(other)} and ${JSON.stringify(tok)}`);
+    ids.set(tok, id as number);
+    tokenOfId.set(id as number, tok);
+  };
+  if (Array.isArray(m.vocab)) {
+    // Unigram: [piece, score] pairs, the id is the position.
+    m.vocab.forEach((entry, i) => {
+      if (!Array.isArray(entry) || typeof entry[0] !== "string" || typeof entry[1] !== "number") fail(`model.vocab[${i}]`, "expected [piece, score]");
+      if (!ids.has((entry as [string])[0])) addToken((entry as [string])[0], i, `model.vocab[${i}]`);
+    });
+    if (m.unk_id !== undefined && m.unk_id !== null && !(Number.isInteger(m.unk_id) && (m.unk_id as number) >= 0 && (m.unk_id as number) < m.vocab.length)) {
+      fail("model.unk_id", `${JSON.stringify(m.unk_id)} is not an index of model.vocab (${m.vocab.length} pieces)`);
+    }
+  } else if (typeof m.vocab === "object" && m.vocab !== null) {
+    for (const [tok, id] of Object.entries(m.vocab as Record<string, unknown>)) addToken(tok, id, "model.vocab");
+  } else {
+    fail("model.vocab", "missing (expected an object of token → id, or for Unigram a list of [piece, score])");
+  }
+  if (typeof m.unk_token === "string" && !ids.has(m.unk_token)) fail("model.unk_token", `${JSON.stringify(m.unk_token)} is not in model.vocab`);
+  if (m.merges !== undefined) {
+    if (!Array.isArray(m.merges)) fail("model.merges", "expected a list");
+    const prefix = typeof m.continuing_subword_prefix === "string" ? m.continuing_subword_prefix : "";
+    const bad: string[] = [];
+    let badCount = 0;
+    (m.merges as unknown[]).forEach((merge, i) => {
+      let pair: unknown[];
+      if (typeof merge === "string") pair = merge.split(" ");
+      else if (Array.isArray(merge)) pair = merge;
+      else return fail(`model.merges[${i}]`, `expected "a b" or ["a", "b"], got ${JSON.stringify(merge)}`);
+      if (pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") fail(`model.merges[${i}]`, `expected two tokens, got ${JSON.stringify(merge)}`);
+      const [a, b] = pair as [string, string];
+      const result = a + (prefix && b.startsWith(prefix) ? b.slice(prefix.length) : b);
+      const missing = [a, b, result].filter((t) => !ids.has(t));
+      if (missing.length > 0) {
+        badCount++;
+        if (bad.length < 3) bad.push(`[${i}] ${JSON.stringify(merge)} (${[...new Set(missing)].map((t) => JSON.stringify(t)).join(", ")} not in model.vocab)`);
+      }
+    });
+    if (badCount > 0) fail("model.merges", `${badCount} merge(s) use or make tokens outside the vocabulary, e.g. ${bad.join("; ")}; the file is truncated or its vocabulary and merges do not belong together`);
+  }
+  if (json.added_tokens !== undefined) {
+    if (!Array.isArray(json.added_tokens)) fail("added_tokens", "expected a list");
+    (json.added_tokens as unknown[]).forEach((t, i) => {
+      const at = t as { id?: unknown; content?: unknown };
+      if (typeof at !== "object" || at === null || typeof at.content !== "string") fail(`added_tokens[${i}]`, "expected {id, content, …}");
+      const inVocab = ids.get(at.content as string);
+      if (inVocab !== undefined && inVocab !== at.id) fail(`added_tokens[${i}]`, `${JSON.stringify(at.content)} has id ${String(at.id)} but id ${inVocab} in model.vocab`);
+      addToken(at.content as string, at.id, `added_tokens[${i}]`);
+    });
+  }
+  const pp = json.post_processor as { type?: unknown; special_tokens?: unknown } | null | undefined;
+  if (pp && pp.type === "TemplateProcessing" && typeof pp.special_tokens === "object" && pp.special_tokens !== null) {
+    for (const [name, spec] of Object.entries(pp.special_tokens as Record<string, { ids?: unknown; tokens?: unknown }>)) {
+      const sIds = Array.isArray(spec.ids) ? spec.ids : [];
+      const sToks = Array.isArray(spec.tokens) ? spec.tokens : [];
+      sToks.forEach((tok, k) => {
+        const id = ids.get(tok as string);
+        if (id === undefined) fail(`post_processor.special_tokens.${name}`, `${JSON.stringify(tok)} is neither in model.vocab nor in added_tokens`);
+        if (sIds[k] !== id) fail(`post_processor.special_tokens.${name}`, `${JSON.stringify(tok)} is given id ${JSON.stringify(sIds[k])}, but its id is ${id}`);
+      });
+    }
+  }
+}
+
