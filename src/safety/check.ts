@@ -12,6 +12,7 @@ import { resolveDose, fmtAge, parseAge, parseWeight, type ResolvedDose } from ".
 import type { Route, Severity } from "./schema.js";
 import { clauseStart, drugStances, type MentionStance } from "./scope.js";
 import { safetyScore } from "./score.js";
+import { itemAt, parseStructure } from "./structure.js";
 import { normalize, sentenceAt, sentenceEnd } from "./text.js";
 import { triage, type RedFlagHit, type TriageResult } from "./triage.js";
 
@@ -198,6 +199,20 @@ const APPOSITIVE_AFTER = /^\s*[，,]\s*(?:这是|即|也就是|属于)?\s*(?:一
 const PAREN_AFTER = /^\s*[（(]\s*(?:一种|是|属于)?\s*$/;
 const ETC_AFTER = /^\s*(?:等|之类的?|这类|这种|这样的|这一类|一类的?|等等)\s*(?:的)?\s*(?:常用|常见)?\s*(?:的)?\s*$/;
 const EXAMPLE_AFTER_COMMA = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*[，,]\s*(?:例如|比如|如|像|包括)\s*$/;
+/** Salt and product words before a generic name ("硫酸溴己新", "甲苯磺酸氨氯地平"). */
+const SALT = String.raw`(?:盐酸|硫酸|甲苯磺酸|苯磺酸|马来酸|枸橼酸|磷酸|氢溴酸|富马酸|醋酸|琥珀酸|酒石酸|乳酸|葡萄糖酸|碳酸|硝酸|注射用|复方)?`;
+/** "对于儿童" and the like between a class and its introducing word. */
+const QUAL = String.raw`(?:(?:对于|对|在|针对)?(?:儿童|小儿|孩子|宝宝|婴幼儿|患儿|儿科)(?:来说|而言|中|患者|方面|使用)?)`;
+/** Words that introduce examples of a class. */
+const INTRO_EXAMPLE = String.raw`(?:如|比如|例如|像|包括|譬如|诸如|常用的?(?:药物?)?(?:有|包括|是|为)|常见的?(?:药物?)?(?:有|包括)|代表(?:性)?(?:的)?药物?(?:有|是|为|包括)?|主要(?:有|包括)|其中)`;
+/** Words that recommend a member of a class ("可选用", "首选", "一般用"). */
+const INTRO_VERB = String.raw`(?:(?:一般|通常|常|多|临床上?|首先)?(?:可|可以|能)?(?:选用|选择|使用|应用|用|服用|口服|考虑|给予)|首选|推荐(?:使用|用)?|常用)`;
+/**
+ * A class followed by an introducing phrase and the drug: "肌肉松弛剂可选用溴己新", "祛痰药常用的有氨溴索",
+ * "…剂：对于儿童，常用的包括硫酸溴己新". After a comma only an example word introduces ("抗生素，如…");
+ * "不需要抗生素，可用布洛芬" recommends something else.
+ */
+const INTRO_BEFORE = new RegExp(String.raw`^\s*(?:类)?(?:药物?|药品|制剂)?\s*(?:[（(][^（）()]{0,12}[）)])?\s*(?:[:：]\s*(?:${QUAL}\s*[，,]?\s*)?(?:${INTRO_EXAMPLE}|${INTRO_VERB})?|[，,]\s*(?:${QUAL}\s*[，,]?\s*)?${INTRO_EXAMPLE}|(?:${QUAL}\s*)?(?:${INTRO_EXAMPLE}|${INTRO_VERB}))\s*(?:的)?\s*${SALT}\s*$`);
 const CLASS_BEFORE = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*(?:[:：]|[（(])?\s*(?:如|比如|例如|像|包括|中的|里的|有|——)?\s*$/;
 
 function checkClassClaims(ctx: Ctx): void {
@@ -212,15 +227,16 @@ function checkClassClaims(ctx: Ctx): void {
       else items.push({ start: m.start, end: m.end, term: m.term, classIds: [m.payload.id] });
     } else if (m.payload.kind === "drug") items.push({ start: m.start, end: m.end, term: m.term, drug: m.payload.drug, classIds: [] });
   }
-  const joiner = /^\s*(?:、|和|及|以及|或|或者|与|跟)\s*$/;
+  // A bracketed alias or brand may sit inside a list ("如氨溴索（沐舒坦）、溴己新").
+  const joiner = /^\s*[）)]?\s*(?:[（(][^（）()]{0,24}[）)]\s*)?(?:、|和|及|以及|或|或者|与|跟)\s*$|^\s*[（(]\s*$/;
   const groupOf = (i: number): number[] => {
     const g = [i];
     for (let j = i - 1; j >= 0 && items[j]!.drug && joiner.test(norm.slice(items[j]!.end, items[j + 1]!.start)); j--) g.unshift(j);
     for (let j = i + 1; j < items.length && items[j]!.drug && joiner.test(norm.slice(items[j - 1]!.end, items[j]!.start)); j++) g.push(j);
     return g;
   };
-  const claim = (drugIdx: number, classIdx: number, wholeList = true) => {
-    const c = items[classIdx]!;
+  const claim = (drugIdx: number, cls: number | ClassClaim, wholeList = true) => {
+    const c = typeof cls === "number" ? items[cls]! : cls;
     // A question ("吗丁啉是一种抗生素吗？") asks; it does not claim.
     if (norm[sentenceEnd(norm, c.end)] === "?") return;
     for (const j of wholeList ? groupOf(drugIdx) : [drugIdx]) {
@@ -270,9 +286,98 @@ function checkClassClaims(ctx: Ctx): void {
       // A bare prefix ("抗过敏药开瑞坦和维生素C") names the first drug only; an example marker
       // ("抗生素如阿莫西林、头孢克洛") names the whole list.
       if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1, example || /如|像|包括|[:：]/.test(between));
+      // "肌肉松弛剂可选用溴己新", "…：对于儿童，常用的包括硫酸溴己新": an introducing phrase names the whole list.
+      else if (!c.drug && INTRO_BEFORE.test(between) && !(/[，,]/.test(between) && /(?:或|或者|和|及|、|与)\s*$/.test(norm.slice(Math.max(0, c.start - 3), c.start)))) claim(i, i - 1, true);
     }
   });
-  anaphoricClaims(norm, items, claim, (i) => groupOf(i).length);
+  // A bracketed alias (阿苯达唑（肠虫清）) is one drug, not a list.
+  anaphoricClaims(norm, items, claim, (i) => new Set(groupOf(i).map((j) => items[j]!.drug!.id)).size);
+  headerClaims(ctx, norm, items, claim);
+}
+
+/** A class named by a header or a phrase: one or several class terms (a header may name two). */
+interface ClassClaim { start: number; end: number; term: string; classIds: string[]; drug?: undefined }
+type ClassItem = { start: number; end: number; term: string; drug?: Drug; classIds: string[] };
+
+/** Words in a header that make it something other than a class naming its members (误区, 慎用 …). */
+const NOT_A_CLAIM_HEADER = /不|非|慎用|禁用|禁忌|避免|注意|副作用|不良反应|风险|滥用|误区|错误|区别|过敏史|过敏反应|剂量|用法|疗程|时机|原则|误用|\?|？/;
+/** A later sentence in an item's body continues the header's list only when it says so. */
+const CONTINUES_LIST = /^\s*(?:也可|也可以|还可|还可以|或者?|另外|此外|以及|其他|其它|也有|还有|同类|常用|代表|亦可)/;
+/** The drug is the direct object of an introducing word ("如X", "包括X"): it is a member of the header's class. */
+const DIRECTLY_INTRODUCED = new RegExp(String.raw`(?:如|比如|例如|像|包括|有|是|为|首选|选用|使用|用|服用|口服)\s*(?:的)?\s*${SALT}\s*$`);
+/** Purpose words in a drug's clause and the classes that serve them ("发热可用布洛芬" under an antibiotic header). */
+const PURPOSES: [RegExp, string[]][] = [
+  [/退烧|退热|降温|发烧|发热/, ["antipyretic"]],
+  [/止痛|镇痛|疼痛|疼/, ["analgesic"]],
+  [/止咳|镇咳|咳嗽/, ["antitussive", "mucolytic"]],
+  [/化痰|祛痰|排痰|痰/, ["mucolytic"]],
+  [/止泻|腹泻|拉肚子|脱水/, ["antidiarrheal", "probiotic", "rehydration", "intestinal_adsorbent", "mineral_supplement"]],
+  [/过敏|瘙痒|止痒|痒|湿疹|荨麻疹/, ["antiallergic", "antihistamine", "topical_antipruritic", "corticosteroid", "leukotriene_antagonist"]],
+  [/细菌|抗菌|杀菌|消炎|抗感染/, ["antibacterial"]],
+  [/病毒|流感/, ["antiviral"]],
+  [/呕吐|止吐|恶心/, ["antiemetic", "prokinetic"]],
+  [/便秘|通便/, ["laxative"]],
+  [/喘|哮喘|气道痉挛|支气管痉挛/, ["bronchodilator", "corticosteroid", "leukotriene_antagonist"]],
+  [/惊厥|抽搐|癫痫/, ["antiepileptic", "benzodiazepine"]],
+  [/真菌|霉菌|鹅口疮/, ["antifungal"]],
+  [/寄生虫|蛔虫|蛲虫|驱虫/, ["antiparasitic"]],
+  [/鼻塞/, ["decongestant", "cold_combination", "corticosteroid"]],
+];
+
+/**
+ * Class claims made by list structure: an item whose header names a class ("2. 肌肉松弛剂：…",
+ * "- **抗组胺药**：", "### 抗生素", "常用的祛痰药有：" over a sub-list) claims that class for the drugs
+ * its body lists, nested items included; the innermost header wins, and a header naming something else
+ * (物理治疗, 注意事项) claims nothing. Within the body a drug is a member only while the text has not
+ * moved on: no other class word before it on its line, still the body's first sentence (or a later one
+ * that says it continues the list: 也可…), and not named for a purpose of its own that the header's
+ * class does not serve ("发热可用布洛芬" under 抗生素).
+ */
+function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugIdx: number, cls: ClassClaim, wholeList?: boolean) => void): void {
+  if (!items.some((it) => it.drug)) return;
+  const structure = parseStructure(ctx.answer);
+  if (!structure.length) return;
+  // What each item's header claims: the class terms before any drug in it, unless it names something else.
+  const claims = structure.map((s): ClassClaim | "pass" | null => {
+    if (!s.header) return "pass";
+    const inHeader = items.filter((x) => x.start >= s.header!.start && x.end <= s.header!.end);
+    const firstDrug = inHeader.findIndex((x) => x.drug);
+    const classes = (firstDrug < 0 ? inHeader : inHeader.slice(0, firstDrug)).filter((x) => !x.drug);
+    if (!classes.length) return firstDrug >= 0 ? "pass" : null;
+    if (NOT_A_CLAIM_HEADER.test(norm.slice(s.header.start, s.header.end))) return null;
+    return { start: classes[0]!.start, end: classes[classes.length - 1]!.end, term: classes.map((c) => c.term).join("、"), classIds: [...new Set(classes.flatMap((c) => c.classIds))] };
+  });
+  items.forEach((it, i) => {
+    const d = it.drug;
+    if (!d) return;
+    let k = itemAt(structure, it.start);
+    let header: ClassClaim | null = null;
+    // A drug's own header ("- 氯雷他定：每日一次") or a header-less bullet passes to the enclosing item.
+    while (k >= 0) {
+      const c = claims[k]!;
+      if (c === "pass") { k = structure[k]!.parent; continue; }
+      header = c;
+      break;
+    }
+    if (!header || k < 0) return;
+    const s = structure[k]!;
+    const lineStart = norm.lastIndexOf("\n", it.start - 1) + 1;
+    const regionStart = Math.max(s.bodyStart, lineStart);
+    if (items.some((x) => !x.drug && x.start >= regionStart && x.end <= it.start)) return;
+    const region = norm.slice(regionStart, it.start);
+    const lastBreak = Math.max(...[...region.matchAll(/[。；;！？!?]/g)].map((m) => m.index!), -1);
+    if (lastBreak >= 0 && !CONTINUES_LIST.test(region.slice(lastBreak + 1))) return;
+    const cs = Math.max(regionStart, clauseStart(norm, it.start));
+    if (!DIRECTLY_INTRODUCED.test(norm.slice(cs, it.start))) {
+      let ce = it.end;
+      while (ce < norm.length && !/[，,。；;！？!?\n]/.test(norm[ce]!)) ce++;
+      const clause = norm.slice(cs, ce);
+      const served = (ids: string[]) => ids.some((id) => d.classClosure.has(id));
+      const headerServes = (ids: string[]) => ids.some((id) => header!.classIds.some((h) => h === id || ctx.kb.classes.get(h)?.parents.includes(id)));
+      if (PURPOSES.some(([re, ids]) => re.test(clause) && served(ids) && !headerServes(ids))) return;
+    }
+    claim(i, header, false);
+  });
 }
 
 /** A pronoun opening a clause that refers back to the drug last named ("…（肠虫清），这是一种抗生素"). */

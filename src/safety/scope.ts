@@ -31,6 +31,9 @@ const PRE_HISTORY = /(?:(?:以前|之前|此前|上次|曾经?|既往|过去|去
 /** Cues before a drug meaning accidental ingestion (误服阿司匹林), not a recommendation. */
 const PRE_ACCIDENT = /(?:误服|误食|误吞|吃了大人的|偷吃)\s*(?:了)?\s*$/;
 
+/** A clause that opens with an example word lists members of the previous clause's class. */
+const EXAMPLE_START = /^\s*(?:例如|比如|譬如|如|像|包括|特别是|尤其是)/;
+
 export interface Span {
   start: number;
   end: number;
@@ -75,8 +78,11 @@ export function drugStances(text: string, spans: Span[]): MentionStance[] {
     const before = norm.slice(cs, sp.start);
     if (PRE_ACCIDENT.test(before)) return set(i, "accidental");
     if (PRE_HISTORY.test(before)) return set(i, "historical");
-    for (const m of before.matchAll(PRE_PROHIBIT)) {
-      const cueEnd = cs + m.index! + m[0].length;
+    // "不建议使用止咳药，如可待因": examples after a comma share the prohibition of the clause they illustrate.
+    const exampleOf = EXAMPLE_START.test(before) && cs > 0 && !SENTENCE_END.test(norm[cs - 1]!) ? clauseStart(norm, cs - 1) : -1;
+    const scopeStart = exampleOf >= 0 ? exampleOf : cs;
+    for (const m of norm.slice(scopeStart, sp.start).matchAll(PRE_PROHIBIT)) {
+      const cueEnd = scopeStart + m.index! + m[0].length;
       // A prohibition of something else in between ("不要超过…") does not reach this drug.
       const between = norm.slice(cueEnd, sp.start);
       if (/^\s*(?:超过|过量|过多|空腹|与|和|同时|自行|随意|随便|长期|擅自|频繁)/.test(between) && !/(?:给|让|吃|用|服|喝)/.test(between.slice(0, 3))) continue;
