@@ -2,10 +2,12 @@
  * `pedgpt corpus validate <file>`: detect what a file is (passages, KG triples, CMD CSV,
  * consultations, Alpaca, ShareGPT, preference pairs, CPT `{"text"}` lines, or a dataset_info.json
  * registry) and read it completely under the skip-and-report policy, so every bad record is listed
- * with file:line and reason. For a registry, each local dataset it lists is validated too.
+ * with file:line and reason. For a registry, each local dataset it lists is validated too. A folder is
+ * validated through its dataset_info.json when it has one (a built corpus), else file by file, each
+ * with its own detected format; a file whose format cannot be detected is reported, never skipped.
  */
-import { open, stat } from "node:fs/promises";
-import { basename, extname } from "node:path";
+import { open, readdir, stat } from "node:fs/promises";
+import { basename, extname, join } from "node:path";
 import { IssueSink, type BadRecord, CorpusError } from "./errors.js";
 import { readCsv } from "./io/csv.js";
 import { readJsonRecords } from "./io/json.js";
@@ -21,7 +23,8 @@ export type FileFormat = (typeof FILE_FORMATS)[number];
 
 export interface ValidationReport {
   file: string;
-  format: FileFormat;
+  /** "folder": a folder validated file by file (see `datasets`). */
+  format: FileFormat | "folder";
   encoding?: string;
   records: number;
   bad: BadRecord[];
@@ -89,7 +92,50 @@ export interface ValidateOptions {
   tags?: Record<string, string>;
 }
 
+/** Files of a built corpus folder that are reports of the build, not datasets. */
+const BUILD_REPORTS = new Set(["stats.json", "stats.txt", "bad_records.jsonl"]);
+
+async function listDataFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (e.name.startsWith(".")) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listDataFiles(p)));
+    else if (e.isFile() && !/^readme\./i.test(e.name)) out.push(p);
+  }
+  return out;
+}
+
+/** A folder without a forced format: through its dataset_info.json, else each file by its own format. */
+async function validateFolder(dir: string): Promise<ValidationReport> {
+  const registry = join(dir, "dataset_info.json");
+  if (await stat(registry).then((s) => s.isFile(), () => false)) {
+    const r = await validateFile(registry, "registry");
+    const present = (await readdir(dir)).filter((n) => BUILD_REPORTS.has(n)).sort();
+    if (present.length) (r.notes ??= []).push(`build reports, not datasets: ${present.join(", ")}`);
+    return r;
+  }
+  const files = await listDataFiles(dir);
+  if (files.length === 0) throw new CorpusError(`${dir}: an empty folder; nothing to validate`);
+  const report: ValidationReport = { file: dir, format: "folder", records: 0, bad: [], datasets: [] };
+  for (const f of files) {
+    if (BUILD_REPORTS.has(basename(f))) {
+      (report.notes ??= []).push(`${f}: a build report, not a dataset`);
+      continue;
+    }
+    try {
+      const sub = await validateFile(f, await detectFormat(f));
+      report.datasets!.push(sub);
+      report.records += sub.records;
+    } catch (err) {
+      report.bad.push({ file: f, line: 1, stage: "detect", reason: (err as Error).message.replace(`${f}: `, "") });
+    }
+  }
+  return report;
+}
+
 export async function validateFile(file: string, format?: FileFormat, opts: ValidateOptions = {}): Promise<ValidationReport> {
+  if (format === undefined && (await stat(file)).isDirectory()) return validateFolder(file);
   const cols = opts.columns ?? {};
   const tags = opts.tags ?? {};
   const fmt = format ?? (await detectFormat(file));

@@ -42,7 +42,7 @@ export function register(program: Command): void {
 
   corpus
     .command("validate")
-    .argument("<file>", "a corpus input or output file (or a passages directory, or dataset_info.json)")
+    .argument("<file>", "a corpus input or output file, dataset_info.json, or a folder (through its dataset_info.json, else file by file)")
     .option("-f, --format <format>", `force the format: ${FILE_FORMATS.join(" | ")}`)
     .option("--json", "print the report as JSON")
     .description("detect the format and report every bad record with file:line and reason (exit 1 if any)")
