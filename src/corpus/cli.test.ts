@@ -36,7 +36,9 @@ describe("pedgpt corpus CLI", () => {
     expect(r.out).toMatch(/cmd_gb18030\.csv:6: \[cmd\] empty answer/);
     expect(r.code).toBe(1);
     const ok = await run(["corpus", "validate", fx("passages"), "--json"]);
-    expect(JSON.parse(ok.out)).toMatchObject({ format: "passages", records: 6, bad: [] });
+    // A folder without dataset_info.json is validated file by file (here: every file is passages).
+    expect(JSON.parse(ok.out)).toMatchObject({ format: "folder", records: 6, bad: [] });
+    expect(JSON.parse(ok.out).datasets.every((d: { format: string }) => d.format === "passages")).toBe(true);
     expect(ok.code).toBeUndefined();
   });
 
