@@ -49,7 +49,7 @@ afterAll(async () => {
 
 async function setRange(id: string, value: number): Promise<void> {
   await page.locator(`#${id}`).evaluate((el, v) => {
-    (el as HTMLInputElement).value = String(v);
+    (el as unknown as { value: string }).value = String(v);
     el.dispatchEvent(new Event("input", { bubbles: true }));
   }, value);
 }
@@ -60,7 +60,10 @@ async function askInPage(q: string): Promise<string> {
   await page.locator("#input").fill(q);
   await page.locator("#input").press("Enter");
   await page.locator(".msg.assistant").nth(before).waitFor();
-  await page.waitForFunction((n) => document.querySelectorAll(".msg.assistant").length > n && !document.querySelector(".msg.assistant.streaming") && !(document.getElementById("send") as HTMLButtonElement).disabled, before);
+  // Browser-side code as a string: this project type-checks without the DOM library.
+  await page.waitForFunction(
+    `document.querySelectorAll(".msg.assistant").length > ${before} && !document.querySelector(".msg.assistant.streaming") && !document.getElementById("send").disabled`,
+  );
   return (await page.locator(".msg.assistant").nth(before).textContent()) ?? "";
 }
 
@@ -87,7 +90,7 @@ describe("web chat in Chromium", () => {
     expect(await askInPage(RED)).toBe(want2.text);
 
     // banner before the second answer, annotations (with citations) after it
-    const order = await page.evaluate(() => [...document.querySelectorAll("#log > *")].map((e) => e.className));
+    const order = (await page.evaluate(`[...document.querySelectorAll("#log > *")].map((e) => e.className)`)) as string[];
     const banner = order.indexOf("banner");
     expect(banner).toBeGreaterThan(0);
     expect(order[banner + 1]).toBe("msg assistant");
@@ -95,7 +98,7 @@ describe("web chat in Chromium", () => {
     expect(await page.locator(".banner").textContent()).toContain("120");
     expect(await page.locator(".annotations").textContent()).toContain("依据：");
     // a phone-sized page does not scroll sideways
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
     if (process.env.PEDGPT_WRITE_SCREENSHOT === "1") await page.screenshot({ path: path.join(ROOT, "docs/web-chat.png") });
     else await page.screenshot({ path: path.join(tempDir("pedgpt-web-"), "web-chat.png") });
   });
@@ -103,10 +106,7 @@ describe("web chat in Chromium", () => {
   it("stop aborts the answer being streamed; clear empties the conversation and its history", async () => {
     await page.locator("#input").fill("夜里哭闹");
     // Submit and stop at once: the request is aborted before its answer completes.
-    await page.evaluate(() => {
-      (document.getElementById("composer") as HTMLFormElement).requestSubmit();
-      (document.getElementById("stop") as HTMLButtonElement).click();
-    });
+    await page.evaluate(`document.getElementById("composer").requestSubmit(); document.getElementById("stop").click();`);
     await page.locator(".notice", { hasText: "已停止" }).waitFor();
     expect(await page.locator("#stop").isDisabled()).toBe(true);
 
