@@ -293,7 +293,13 @@ export function register(program: Command): void {
     .description("several models side by side (EVAL.yaml): the paper's metrics per set and department, exam accuracy, safety")
     .action(async (file: string) => {
       const cfg = loadEvalConfig(file);
-      const r = await interruptible((signal) => runEvaluation(cfg, { configFile: file, signal, log: (l) => console.log(l), onProgress: (m, s, p) => progressPrinter(`${m}/${s}`)(p) }));
+      const printers = new Map<string, (p: GenerateProgress) => void>();
+      const onProgress = (m: string, s: string, p: GenerateProgress) => {
+        const key = `${m}/${s}`;
+        if (!printers.has(key)) printers.set(key, progressPrinter(key));
+        printers.get(key)!(p);
+      };
+      const r = await interruptible((signal) => runEvaluation(cfg, { configFile: file, signal, log: (l) => console.log(l), onProgress }));
       console.log(formatRunTables(r));
       console.log(`wrote ${await writeResults(cfg, r)}`);
     });
