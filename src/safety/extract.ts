@@ -52,13 +52,14 @@ export function extractAges(text: string): AgeMention[] {
     if (isThreshold(norm, s, e) || durationBefore(s)) continue;
     push(parseNumber(m[1]!) + (m[2] === "个半月" ? 0.5 : 0), s, e);
   }
-  const days = new RegExp(String.raw`(?:出生后?|生后|刚出生)\s*(?:第)?\s*(${NUM})\s*(天|日|周)|(${NUM})\s*(天|日|周)\s*(?:大|龄)`, "g");
+  // "宝宝20天，…" states an age only when the clause ends there ("宝宝3天没拉" is a duration).
+  const days = new RegExp(String.raw`(?:出生后?|生后|刚出生)\s*(?:第)?\s*(${NUM})\s*(天|日|周)|(${NUM})\s*(天|日|周)\s*(?:大|龄)|(?<=(?:宝宝|孩子|婴儿|小孩|女儿|儿子|新生儿)\s*(?:才|刚|刚刚)?\s*)(${NUM})\s*(天|周)(?=\s*(?:了)?\s*(?:[，,。；;]|$))`, "g");
   for (const m of norm.matchAll(days)) {
     const s = m.index!, e = s + m[0].length;
     if (isThreshold(norm, s, e)) continue;
     if (/孕\s*$/.test(norm.slice(Math.max(0, s - 2), s))) continue;
-    const n = parseNumber(m[1] ?? m[3]!);
-    const unit = m[2] ?? m[4]!;
+    const n = parseNumber(m[1] ?? m[3] ?? m[5]!);
+    const unit = m[2] ?? m[4] ?? m[6]!;
     push(((unit === "周" ? 7 : 1) * n) / 30.4, s, e);
   }
   // Milestone words for an age: 满月 (1 month), 百天 (about 3 months), 周岁 alone (12 months).
