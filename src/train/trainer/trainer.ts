@@ -225,19 +225,22 @@ interface Resolved {
   keepCheckpoints: number;
 }
 
+/** A value as the user would write it (NaN and Infinity included, which JSON turns into null). */
+const show = (v: unknown): string => (typeof v === "number" ? String(v) : JSON.stringify(v) ?? String(v));
+
 /** Every option checked and defaulted; throws TrainingOptionsError naming the option. */
 function resolveOptions<B>(o: TrainOptions<B>, data: DataSource<B>): Resolved {
   const posInt = (name: string, v: unknown): number => {
-    if (!(Number.isInteger(v) && (v as number) > 0)) throw new TrainingOptionsError(name, `must be a positive integer, got ${JSON.stringify(v)}`);
+    if (!(Number.isInteger(v) && (v as number) > 0)) throw new TrainingOptionsError(name, `must be a positive integer, got ${show(v)}`);
     return v as number;
   };
   const nonNegInt = (name: string, v: unknown): number => {
-    if (!(Number.isInteger(v) && (v as number) >= 0)) throw new TrainingOptionsError(name, `must be an integer >= 0, got ${JSON.stringify(v)}`);
+    if (!(Number.isInteger(v) && (v as number) >= 0)) throw new TrainingOptionsError(name, `must be an integer >= 0, got ${show(v)}`);
     return v as number;
   };
   const finite = (name: string, v: unknown, lo: number, hi: number, hiOpen = false): number => {
     if (typeof v !== "number" || !Number.isFinite(v) || v < lo || (hiOpen ? v >= hi : v > hi)) {
-      throw new TrainingOptionsError(name, `must be a number in [${lo}, ${hi}${hiOpen ? ")" : "]"}, got ${JSON.stringify(v)}`);
+      throw new TrainingOptionsError(name, `must be a number in [${lo}, ${hi}${hiOpen ? ")" : "]"}, got ${show(v)}`);
     }
     return v;
   };
@@ -253,13 +256,13 @@ function resolveOptions<B>(o: TrainOptions<B>, data: DataSource<B>): Resolved {
   }
   const lr = finite("lr", o.lr, 0, 10);
   const schedule = o.schedule ?? "cosine";
-  if (!SCHEDULE_KINDS.includes(schedule)) throw new TrainingOptionsError("schedule", `must be one of ${SCHEDULE_KINDS.join(", ")}, got ${JSON.stringify(schedule)}`);
+  if (!SCHEDULE_KINDS.includes(schedule)) throw new TrainingOptionsError("schedule", `must be one of ${SCHEDULE_KINDS.join(", ")}, got ${show(schedule)}`);
   const warmupSteps = nonNegInt("warmupSteps", o.warmupSteps ?? Math.max(1, Math.round(steps * 0.05)));
   if (warmupSteps > steps) throw new TrainingOptionsError("warmupSteps", `${warmupSteps} is more than the ${steps} steps`);
   const maxGradNorm = o.maxGradNorm ?? 1.0;
-  if (!(typeof maxGradNorm === "number" && maxGradNorm > 0)) throw new TrainingOptionsError("maxGradNorm", `must be > 0 (Infinity = no clipping), got ${JSON.stringify(maxGradNorm)}`);
+  if (!(typeof maxGradNorm === "number" && maxGradNorm > 0)) throw new TrainingOptionsError("maxGradNorm", `must be > 0 (Infinity = no clipping), got ${show(maxGradNorm)}`);
   const seed = o.seed ?? 0;
-  if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new TrainingOptionsError("seed", `must be an integer in [0, 2^32), got ${JSON.stringify(seed)}`);
+  if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new TrainingOptionsError("seed", `must be an integer in [0, 2^32), got ${show(seed)}`);
   if (o.evalData !== undefined && !(Number.isInteger(o.evalData.size) && o.evalData.size >= 1)) {
     throw new TrainingOptionsError("evalData", `the held-out data has no items (size ${o.evalData.size}); pass none instead`);
   }
