@@ -3,7 +3,7 @@
  * naming the path, hints naming real flags; and `model init` / `model sample` cases from the
  * hostile-user report.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -107,5 +107,32 @@ describe("non-finite checkpoints", () => {
     expect(r.rc).toBe(1);
     expect(r.out).toBe("");
     expect(r.err).toContain(`pedgpt: ${join(m, "model.safetensors")}: tensor "model.norm.weight" holds a non-finite value (NaN) at flat index 5`);
+  });
+
+  it("model export-gguf refuses a NaN checkpoint and writes nothing", async () => {
+    const d = tempDir("nan-");
+    const m = join(d, "m");
+    expect((await cli("model", "init", "--config", "tiny-llama", "--vocab-size", "300", "--out", m)).rc).toBe(0);
+    corruptTensor(m, "model.layers.0.mlp.up_proj.weight", 7, Infinity);
+    const out = join(d, "m.gguf");
+    const r = await cli("model", "export-gguf", m, "--out", out, "--vocab", "synthetic");
+    expect(r.rc).toBe(1);
+    expect(r.err).toContain('tensor "model.layers.0.mlp.up_proj.weight" holds a non-finite value (Infinity) at flat index 7');
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe("export-gguf output path", () => {
+  it("an existing folder as --out is refused before the export", async () => {
+    const d = tempDir("gguf-out-");
+    const m = join(d, "m");
+    expect((await cli("model", "init", "--config", "tiny-llama", "--vocab-size", "300", "--out", m)).rc).toBe(0);
+    const folder = join(d, "exports");
+    mkdirSync(folder);
+    const r = await cli("model", "export-gguf", m, "--out", folder, "--vocab", "synthetic");
+    expect(r.rc).toBe(1);
+    expect(r.err).toContain(`pedgpt: ${folder}: is a folder; give the path of a file to write`);
+    expect(readdirSync(folder)).toEqual([]);
+    expect(readdirSync(d).sort()).toEqual(["exports", "m"]);
   });
 });

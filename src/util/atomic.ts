@@ -75,6 +75,18 @@ export async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> 
 }
 
 /**
+ * Checks an output file path before any work: it must not be an existing folder, and its parent must
+ * be a folder (or not exist yet). Throws OutputDirError naming the path.
+ */
+export async function checkOutputFile(file: string): Promise<void> {
+  const st = await statOrNull(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOTDIR") throw new OutputDirError(file, "a part of this path is a file, not a folder");
+    throw err;
+  });
+  if (st?.isDirectory()) throw new OutputDirError(file, "is a folder; give the path of a file to write (e.g. a name inside this folder)");
+}
+
+/**
  * Runs `body` against a temp file beside `finalPath`, fsyncs it and renames it into place. On any
  * error the temp file is removed and the error rethrown (a full disk as DiskFullError).
  */
@@ -82,6 +94,8 @@ export async function atomicWrite<T>(finalPath: string, body: (fh: FileHandle) =
   const dir = path.dirname(finalPath);
   const tmp = tempName(finalPath, "tmp");
   let fh: FileHandle | undefined;
+  // Before the body runs: a folder under the final name would only fail at the rename, after all the work.
+  await checkOutputFile(finalPath);
   try {
     await fs.mkdir(dir, { recursive: true });
     fh = await fs.open(tmp, "wx");

@@ -19,6 +19,8 @@
  * Not here: the GGUF container (`gguf.ts`), vocabulary metadata (`gguf_vocab.ts`), LoRA adapters
  * (`gguf_lora.ts`).
  */
+import { checkOutputFile } from "../../util/atomic.js";
+import { assertFinite } from "../../util/finite.js";
 import { parseConfig } from "../architectures.js";
 import type { ModelConfig } from "../config.js";
 import { CheckpointFormatError, CheckpointWriteError } from "./errors.js";
@@ -147,6 +149,7 @@ export async function exportGguf(
   weights: TensorSource,
   options: ExportGgufOptions,
 ): Promise<ExportGgufReport> {
+  await checkOutputFile(outFile);
   const c: ModelConfig = "raw" in config && "architecture" in config ? (config as ModelConfig) : parseConfig(config, `${outFile} (config)`);
   const fileType = options.fileType ?? "f32";
   const ggufArch = ggufArchitecture(c);
@@ -181,6 +184,9 @@ export async function exportGguf(
       type: typeFor(ggufName, shape),
       data: async () => {
         const x = await weights.read(src);
+        // Checked as loaded, under the source name and file; the GGUF writer checks again before writing.
+        const info = weights.info(src) as { file?: string };
+        assertFinite(info.file ?? outFile, src, x, "load");
         return transform ? transform(x) : x;
       },
     });

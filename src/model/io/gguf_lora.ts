@@ -13,6 +13,7 @@
  * refused. MoE-LoRA adapters (src/model/adapters) are refused with a named error: their token-routed
  * experts have no llama.cpp counterpart; only the universal expert can leave, merged into the base.
  */
+import { checkOutputFile } from "../../util/atomic.js";
 import { parseConfig } from "../architectures.js";
 import type { ModelConfig } from "../config.js";
 import { CheckpointFormatError, CheckpointWriteError } from "./errors.js";
@@ -55,6 +56,7 @@ export async function exportLoraGguf(
   adapter: TensorSource,
   options: ExportLoraOptions,
 ): Promise<ExportLoraReport> {
+  await checkOutputFile(outFile);
   const c: ModelConfig = "raw" in baseConfig && "architecture" in baseConfig ? (baseConfig as ModelConfig) : parseConfig(baseConfig, `${outFile} (base config)`);
   if (!(typeof options.alpha === "number" && Number.isFinite(options.alpha) && options.alpha > 0)) {
     throw new CheckpointWriteError(outFile, `lora alpha must be a positive number, got ${options.alpha}`);
