@@ -9,6 +9,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { LlmClient } from "../../llm/client.js";
+import { describeError, readUserFile } from "../../util/errors.js";
 import { SET_FORMATS, readTestSet, type SetFormat } from "../../eval/generate/sets.js";
 import { loadAnswerBackend } from "../../eval/generate/backend.js";
 import { generateAnswers, readAnswers, type GenerateProgress } from "../../eval/generate/generate.js";
@@ -26,9 +27,9 @@ export function evalGroup(program: Command): Command {
 
 async function readText(file: string, what: string): Promise<string> {
   try {
-    return await readFile(file, "utf8");
+    return await readUserFile(file, "utf8");
   } catch (e) {
-    throw new Error(`cannot read ${what} file ${file}: ${(e as Error).message}`);
+    throw new Error(`cannot read the ${what} file: ${describeError(e)}`);
   }
 }
 
@@ -208,6 +209,8 @@ export function register(program: Command): void {
     .option("--out <file>", "write the report with per-sample scores as JSON")
     .action(async (o: { pred: string; ref: string; mode: MetricsMode; predField?: string; refField?: string; resamples: number; seed: number; out?: string }) => {
       const pairs = joinPairs(await readText(o.pred, "predictions"), o.pred, await readText(o.ref, "references"), o.ref, { predField: o.predField, refField: o.refField });
+      // An empty file would otherwise be reported as scores of 0.00.
+      if (pairs.length === 0) throw new Error(`${o.pred} and ${o.ref}: no prediction/reference pairs; nothing to score`);
       const report = evaluatePairs(pairs, { mode: o.mode, resamples: o.resamples, seed: o.seed });
       console.log(formatMetricsTable(report));
       if (o.out) {
@@ -224,6 +227,7 @@ export function register(program: Command): void {
     .option("--out <file>", "write the report with per-item results as JSON")
     .action(async (o: { pred: string; gold: string; allowMissing?: boolean; out?: string }) => {
       const gold = parseExamJsonl(await readText(o.gold, "gold"), o.gold);
+      if (gold.items.length === 0) throw new Error(`${o.gold}: no multiple-choice or true/false items${gold.skipped ? ` (${gold.skipped} other records skipped)` : ""}; nothing to score`);
       const preds = parsePredictionsJsonl(await readText(o.pred, "predictions"), o.pred);
       const report = scoreExam(gold.items, preds, { predFile: o.pred, allowMissing: o.allowMissing });
       if (gold.skipped > 0) console.log(`skipped ${gold.skipped} gold record(s) that are not multiple-choice or true/false items (pairing, essay, case analysis)`);
