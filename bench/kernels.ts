@@ -3,7 +3,8 @@
  *
  * Measures, native addon vs TypeScript reference in the same run: cblas_sgemm GFLOP/s at 1024^3
  * (the peak MFU is measured against), causal attention forward/backward (B=1, T=512, H=12, D=64)
- * and the element-wise/row-wise kernels (RMSNorm, RoPE, SwiGLU, cross-entropy, AdamW) in
+ * and the element-wise/row-wise kernels (RMSNorm, RoPE, SwiGLU, cross-entropy, AdamW, and the narrow
+ * router/preference ops: softmax, softplus, log-sigmoid, row scaling, row normalisation, column splits) in
  * elements/s. The reference is timed on smaller sizes where it would take seconds and reported as a
  * rate. Ends with one JSON line (bench/run.ts convention). Not a test; timings on a shared machine are
  * noisy, so each figure is the best of several runs.
@@ -80,6 +81,15 @@ function elementRates(K: Kernels, N: number, C: number, V: number, reps: number)
     "xent fwd": rate(N * V, () => K.crossEntropyForward(losses, lseCE, logits, targets, N, V, -100)),
     "xent bwd": rate(N * V, () => K.crossEntropyBackward(dlogits, dl, logits, lseCE, targets, N, V, -100)),
     adamw: rate(n, () => K.adamw({ param: o, grad: x, m, v: vv, n, lr: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: 1 })),
+    // the narrow ops routers and preference losses are built from (softmax over 8 experts per row)
+    "softmax8 fwd": rate(n, () => K.softmaxForward(o, x, n / 8, 8)),
+    "softmax8 bwd": rate(n, () => K.softmaxBackward(dx, y, o, n / 8, 8)),
+    "softplus fwd": rate(n, () => K.softplusForward(o, x, n)),
+    "logsig bwd": rate(n, () => K.logSigmoidBackward(dx, y, x, n)),
+    "scaleRows fwd": rate(n, () => K.scaleRowsForward(o, x, rstd, N, C)),
+    "scaleRows bwd": rate(n, () => K.scaleRowsBackward(dx, rstd, y, x, rstd, N, C)),
+    "rownorm fwd": rate(n, () => K.rowNormalizeForward(o, rstd, x, N, C, 1e-12)),
+    "split cols": rate(n / 2, () => K.copyBlock(o, 0, C / 2, x, C / 4, C, N, C / 2, false)),
   };
 }
 
