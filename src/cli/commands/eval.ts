@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { LlmClient } from "../../llm/client.js";
 import { describeError, readUserFile } from "../../util/errors.js";
+import { writeFileAtomic } from "../../util/atomic.js";
 import { SET_FORMATS, readTestSet, type SetFormat } from "../../eval/generate/sets.js";
 import { loadAnswerBackend } from "../../eval/generate/backend.js";
 import { generateAnswers, readAnswers, type GenerateProgress } from "../../eval/generate/generate.js";
@@ -352,7 +353,7 @@ export function register(program: Command): void {
         }),
       );
       console.log(formatJudgeTable(r));
-      await writeFile(o.out, JSON.stringify(r, null, 1) + "\n");
+      await writeFileAtomic(o.out, JSON.stringify(r, null, 1) + "\n");
       console.log(`wrote ${o.out} (${r.judgements.length} judgements, ${r.failures.length} failed)`);
       if (r.failures.length > 0) process.exitCode = 1;
     });

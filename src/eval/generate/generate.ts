@@ -11,9 +11,8 @@
  * completion_tokens, seed}` — readable by `eval metrics --pred` and `eval exam --pred`.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
 import { Journal, InterruptedError, runResumable } from "../../llm/journal.js";
+import { writeFileAtomic } from "../../util/atomic.js";
 import { resolveOptions, type GenerationOptions, type ResolvedOptions } from "../../serve/generator.js";
 import type { GenerationSettings } from "../run/results.js";
 import type { AnswerBackend, BackendInfo } from "./backend.js";
@@ -91,13 +90,6 @@ export function lastUserText(item: EvalItem): string {
   return item.messages[item.messages.length - 1]!.content;
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
-}
-
 /** What a journal must agree on to be resumed: the same model, template, set and settings. */
 function runIdentity(info: BackendInfo, set: TestSet, settings: GenerationSettings): Record<string, unknown> {
   const { batchSize: _batch, ...rest } = settings; // batching does not change greedy answers or per-item seeds
@@ -116,7 +108,7 @@ export async function generateAnswers(set: TestSet, backend: AnswerBackend, o: G
       }
     }
   } else {
-    await writeAtomic(identityFile, JSON.stringify(identity, null, 1) + "\n");
+    await writeFileAtomic(identityFile, JSON.stringify(identity, null, 1) + "\n");
   }
   const journal = new Journal<Outcome>(`${o.out}.journal.jsonl`);
   if (o.retryFailed) for (const [k, v] of journal.done) if (v.error !== undefined) journal.done.delete(k);
@@ -163,8 +155,8 @@ export async function generateAnswers(set: TestSet, backend: AnswerBackend, o: G
     failed,
     seconds: (Date.now() - t0) / 1000,
   };
-  await writeAtomic(o.out, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
-  await writeAtomic(`${o.out}.meta.json`, JSON.stringify(meta, null, 1) + "\n");
+  await writeFileAtomic(o.out, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+  await writeFileAtomic(`${o.out}.meta.json`, JSON.stringify(meta, null, 1) + "\n");
   return { lines, meta, generated };
 }
 

@@ -51,7 +51,8 @@ async function judgeServer(opts: { garbageForever: boolean }) {
   );
 }
 
-const fast = { backoffBaseMs: 5, backoffMaxMs: 20, random: () => 0.5, timeoutMs: 200, maxRetries: 1 };
+// The timeout must outlast a normal reply on a busy machine; only q-hang should ever reach it.
+const fast = { backoffBaseMs: 5, backoffMaxMs: 20, random: () => 0.5, timeoutMs: 1500, maxRetries: 1 };
 
 describe("runJudge", () => {
   it("judges both orders, counts wins per dimension, measures position bias, and records failures without counting them", async () => {

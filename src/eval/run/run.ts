@@ -11,7 +11,7 @@
  * unanswered (wrong) in exam accuracy.
  */
 import { join } from "node:path";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { writeFileAtomic } from "../../util/atomic.js";
 import { evaluatePairs, PAPER_METRICS, type MetricsPair } from "../metrics/index.js";
 import { scoreExam, likelihoodAnswer, type ExamItem, type ExamPrediction, type ExamReport } from "../exam/index.js";
 import { evaluateSafety, loadSafetyKnowledge } from "../../safety/index.js";
@@ -223,10 +223,7 @@ export async function runEvaluation(cfg: EvalConfig, o: RunOptions): Promise<Eva
 
 /** Writes results.json into the run's out folder (temporary file + rename); returns its path. */
 export async function writeResults(cfg: EvalConfig, results: EvalResults): Promise<string> {
-  await mkdir(cfg.out, { recursive: true });
   const file = join(cfg.out, "results.json");
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(results, null, 1) + "\n");
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(results, null, 1) + "\n");
   return file;
 }
