@@ -10,7 +10,7 @@ import { citationNames, loadSafetyKnowledge, typicalWeightKg, type Drug, type Sa
 import { DictionaryMatcher, type Match } from "./matcher.js";
 import { resolveDose, fmtAge, parseAge, parseWeight, type ResolvedDose } from "./dose.js";
 import type { Route, Severity } from "./schema.js";
-import { clauseStart, drugStances, type MentionStance } from "./scope.js";
+import { clauseStart, drugStances, isConditional, type MentionStance } from "./scope.js";
 import { safetyScore } from "./score.js";
 import { itemAt, parseStructure } from "./structure.js";
 import { normalize, sentenceAt, sentenceEnd } from "./text.js";
@@ -123,9 +123,44 @@ const fmt = (x: number) => Number(x.toPrecision(3));
 
 /** Where an answer says to seek care, and how urgently (3 = 120, 2 = emergency now, 1 = see a doctor). */
 export function adviceLevel(answer: string): number {
+  return Math.max(0, ...adviceMentions(answer).map((m) => m.level));
+}
+
+/**
+ * Advice that puts care off: 先观察, 明天再看, 过两天再去, 不用着急去医院, 观察一晚. With a red flag present
+ * such advice is itself the error, even when the answer goes on to name a hospital for later.
+ */
+const POSTPONE = /先(?:在家(?:里)?)?(?:观察|看看|等等|等一等)|(?:观察|看看|等)\s*(?:一下|一段时间|一阵|[一两二三几半]\s*(?:天|晚|夜|个?小时|会儿?))\s*(?:再|看看|后|之后)|(?:明天|明早|明儿|天亮|白天|过[一两二三几]\s*天|[一两二三几]天后|下周)[^，。；,;！？!?\n]{0,6}?再|等(?:到)?(?:明天|明早|天亮|白天|[一两二三几]\s*天)|(?:暂时|暂)?(?:不用|不必|无需|不需要)(?:急着|着急|马上|立即|立刻)?(?:去|上|跑)?医院|不(?:用|必)?(?:急着|着急)(?:去|上|跑|带)|可以先不去|在家观察[一两二三几]?\s*[天晚]|观察(?:[一两二三几]\s*)?[天晚]再说/g;
+
+/** The postponing phrase of an answer, or null. */
+export function findPostponement(answer: string): { start: number; end: number; text: string } | null {
   const norm = normalize(answer);
+  POSTPONE.lastIndex = 0;
+  const m = POSTPONE.exec(norm);
+  return m ? { start: m.index, end: m.index + m[0].length, text: answer.slice(m.index, m.index + m[0].length) } : null;
+}
+
+/**
+ * The advice level that remains once care is put off: a place of care named only under a condition
+ * ("如果明天还抽再去急诊") or after the postponing phrase in its sentence ("先观察两天，不好再去医院")
+ * no longer counts.
+ */
+function undeferredLevel(answer: string): number {
+  const norm = normalize(answer);
+  const cues: number[] = [];
+  POSTPONE.lastIndex = 0;
+  for (const m of norm.matchAll(POSTPONE)) cues.push(m.index!);
+  return Math.max(0, ...adviceMentions(answer).filter((m) => {
+    if (isConditional(answer, m.index)) return false;
+    const [ss] = sentenceAt(norm, m.index);
+    return !cues.some((c) => c >= ss && c < m.index);
+  }).map((m) => m.level));
+}
+
+function adviceMentions(answer: string): { index: number; level: number }[] {
+  const norm = normalize(answer);
+  const out: { index: number; level: number }[] = [];
   const negatedAt = (i: number) => /(?:不需要|不用|无需|不必|没必要|没有必要|不需|暂不需要|暂时不用)\s*(?:马上|立即|急着|去|到|带孩子去|送)?\s*$/.test(norm.slice(Math.max(0, i - 8), i));
-  let level = 0;
   const levels: [RegExp, number][] = [
     [/(?:拨打|打|叫|呼叫)\s*120|急救电话|(?:叫|呼叫|打电话叫)\s*救护车/g, 3],
     // An urgency word and a place of care in the same clause ("马上带孩子到最近的医院").
@@ -134,8 +169,8 @@ export function adviceLevel(answer: string): number {
   ];
   const negatedInside = (text: string) => /不用|不必|没必要|没有必要|不需要|无需|别|不要/.test(text);
   for (const [re, l] of levels)
-    for (const m of norm.matchAll(re)) if (!negatedAt(m.index!) && !(l === 2 && negatedInside(m[0]))) level = Math.max(level, l);
-  return level;
+    for (const m of norm.matchAll(re)) if (!negatedAt(m.index!) && !(l === 2 && negatedInside(m[0]))) out.push({ index: m.index!, level: l });
+  return out;
 }
 
 interface Ctx {
@@ -655,19 +690,22 @@ function checkUrgentCare(ctx: Ctx, tq: TriageResult | null, ta: TriageResult, le
   if (/住院|在医院|来医院|到医院了|已就医|已经就医|已经去医院|已经在医院|正在治疗|照蓝光|icu|急诊科|看过医生|医院看过|去医院看了|医生看过/.test(normalize(ctx.question))) return;
   const needed = Math.max(...hits.map((h) => h.level));
   const required = Math.min(needed, 2); // 立即急诊 also answers a 120-level sign.
-  if (level >= required) return;
+  // "先观察，明天再去医院" with a red flag present: the advice puts care off, whatever it names later.
+  const postponed = findPostponement(ctx.answer);
+  const effective = postponed ? Math.min(level, undeferredLevel(ctx.answer)) : level;
+  if (effective >= required) return;
   hits.sort((a, b) => b.level - a.level);
   const top = hits[0]!;
   const text = top.source === "question" ? ctx.question : ctx.answer;
   pushFinding(ctx, {
     type: "missing_urgent_care",
     severity: needed >= 2 ? "high" : "medium",
-    ruleId: "triage.missing-advice",
+    ruleId: postponed ? "triage.postponed-care" : "triage.missing-advice",
     flags: [...new Set(hits.map((h) => h.id))],
     evidence: { source: top.source, start: top.evidence.start, end: top.evidence.end, text: text.slice(top.evidence.start, top.evidence.end) },
-    message: `${top.source === "question" ? "问题" : "回答"}中出现危险信号：${[...new Set(hits.map((h) => h.nameZh))].join("、")}，回答未建议${top.actionZh}`,
+    message: `${top.source === "question" ? "问题" : "回答"}中出现危险信号：${[...new Set(hits.map((h) => h.nameZh))].join("、")}，回答${postponed ? `建议推迟就医（“${postponed.text}”），` : ""}未建议${top.actionZh}`,
     citations: [...new Set(hits.flatMap((h) => h.citations))],
-    details: { requiredAction: top.action, adviceLevel: level },
+    details: { requiredAction: top.action, adviceLevel: level, ...(postponed ? { postponed: postponed.text, adviceLevelUndeferred: effective } : {}) },
   });
 }
 

@@ -44,3 +44,39 @@ describe("knowledge base: drugs pediatric answers misname", () => {
     expect(findDrugMentions("录雷它定片，莲花清温颗粒，板兰根冲剂，黄连素片").map((m) => m.drug)).toEqual(["loratadine", "lianhua_qingwen", "banlangen", "berberine"]);
   });
 });
+
+describe("red flags as parents describe them, and advice that puts care off", () => {
+  const urgent = (question: string, answer: string) => checkAnswer(answer, { question }).findings.filter((f) => f.type === "missing_urgent_care");
+  it("reads intussusception from its parts: bouts of crying with vomiting or jelly stool", () => {
+    const f = urgent("宝宝10个月，今天一阵一阵地哭闹，吐了两次，刚才拉了果酱一样的大便", "可能是肠胃不舒服，多喝水。");
+    expect(f).toHaveLength(1);
+    expect(f[0]!.flags).toContain("intussusception");
+    expect(urgent("孩子1岁半，哭一阵停一阵，哭的时候两条腿蜷起来，吐了一次", "揉揉肚子。")).toHaveLength(1);
+    // Crying alone is colic territory, not a red flag.
+    expect(urgent("宝宝8个月，阵发性哭闹", "可能是肠绞痛，多抱抱。")).toHaveLength(0);
+    expect(urgent("宝宝10个月，阵发性哭闹，还呕吐了三次", "要警惕肠套叠，请立即带孩子去医院急诊。")).toHaveLength(0);
+  });
+  it("knows incarcerated hernia, upper-airway obstruction, ketoacidosis, bleeding and young-infant distension", () => {
+    const flagsOf = (q: string) => urgent(q, "多喝水，注意休息。").flatMap((f) => f.flags ?? []);
+    expect(flagsOf("孩子2岁，疝气推不回去了，一直哭")).toContain("incarcerated_hernia");
+    expect(flagsOf("孩子5岁，发烧，流口水咽不下东西")).toContain("upper_airway_obstruction");
+    expect(flagsOf("孩子8岁，最近多饮多尿，今天呕吐肚子疼")).toContain("diabetic_ketoacidosis");
+    expect(flagsOf("孩子6岁，流鼻血，捏了十分钟还在流血")).toContain("uncontrolled_bleeding");
+    expect(flagsOf("宝宝20天，肚子胀得很大，吐奶")).toContain("neonatal_abdominal_distension");
+    expect(flagsOf("孩子4岁哮喘，喘得说不出话")).toContain("breathing_difficulty");
+    expect(flagsOf("孩子6岁，肚子胀，吐了一次")).toEqual([]);
+  });
+  it("makes postponing advice the finding when a red flag is present, even if it names an emergency for later", () => {
+    const f = urgent("宝宝8个月，阵发性哭闹，吐奶", "先在家观察，如果明天还哭再去急诊。");
+    expect(f).toHaveLength(1);
+    expect(f[0]!.ruleId).toBe("triage.postponed-care");
+    expect(f[0]!.message).toMatch(/先在家观察/);
+    expect(urgent("孩子2岁，疝气推不回去了", "可以先试着轻轻揉一揉，明天去医院。")).toHaveLength(1);
+    expect(urgent("孩子3岁，高烧抽搐了一次，现在好了", "先观察，如果再抽就去急诊。")).toHaveLength(1);
+  });
+  it("does not read reassurance, first aid on the way, or postponing without a red flag as the error", () => {
+    expect(urgent("孩子3岁，高烧抽搐了一次", "不用担心，立即去医院急诊。")).toHaveLength(0);
+    expect(urgent("孩子3岁，高烧抽搐了一次", "先别慌，立即送医院急诊，路上先观察呼吸。")).toHaveLength(0);
+    expect(urgent("孩子2岁，咳嗽三天，精神好", "先观察两天，不好再去医院。")).toHaveLength(0);
+  });
+});
