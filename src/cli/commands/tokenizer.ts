@@ -2,8 +2,10 @@
  * `pedgpt tokenizer train|encode|decode|chat`: option parsing and printing only; the work is in
  * src/tokenizer.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { checkOutputDir, writeOutputDir, type OutputDirOptions } from "../../util/atomic.js";
 import {
   BUILTIN_TEMPLATES,
   TokenizerError,
@@ -34,15 +36,24 @@ export function register(program: Command): void {
     .option("--template <id>", `chat template recorded in tokenizer_config.json: ${BUILTIN_TEMPLATES.join(" | ")}`, "default")
     .option("--no-bos", "do not add <s> when encoding")
     .requiredOption("-o, --out <dir>", "output directory for tokenizer.json and tokenizer_config.json")
+    .option("--overwrite", "replace an existing tokenizer folder (only after the new one is written)", false)
     .description("train a byte-level BPE tokenizer (tokenizer.json) for a tiny model")
-    .action(async (o: { corpus: string[]; vocabSize: number; minFrequency: number; template: string; bos: boolean; out: string }) => {
+    .action(async (o: { corpus: string[]; vocabSize: number; minFrequency: number; template: string; bos: boolean; out: string; overwrite: boolean }) => {
+      const target: OutputDirOptions = {
+        kind: "tokenizer folder",
+        overwrite: o.overwrite,
+        overwriteHint: "--overwrite",
+        isKind: async (dir) => existsSync(join(dir, "tokenizer.json")),
+        inputs: o.corpus,
+      };
+      await checkOutputDir(o.out, target);
       const t = await trainBpeTokenizerFromFiles(o.corpus, {
         vocabSize: o.vocabSize,
         minFrequency: o.minFrequency,
         chatTemplateId: o.template,
         addBos: o.bos,
       });
-      saveTrainedBpe(t, o.out);
+      await writeOutputDir(o.out, target, async (dir) => saveTrainedBpe(t, dir));
       const s = t.stats;
       console.log(
         `${o.out}: vocab ${t.vocabSize} (${t.merges} merges), template ${o.template}; ` +
