@@ -1,5 +1,6 @@
 /** The OpenAI-compatible client and the resumable journal, against a real local HTTP server. */
 import { describe, expect, it } from "vitest";
+import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { LlmClient, LlmMalformedReplyError, LlmRequestError } from "./client.js";
 import { Journal, runResumable } from "./journal.js";
@@ -109,5 +110,17 @@ describe("resumable journal", () => {
     const again = new Journal<number>(join(dir, "j.jsonl"));
     expect([...again.done.entries()]).toEqual([["1", 10], ["2", 20]]);
     expect(await runResumable([1, 2, 3, 4], String, async (x) => x * 10, again, { concurrency: 2 })).toEqual([10, 20, 30, 40]);
+  });
+
+  it("a torn last line (a kill mid-write) is dropped, and the next record starts on a line of its own", async () => {
+    const dir = tempDir("journal-torn-");
+    const path = join(dir, "j.jsonl");
+    const j = new Journal<number>(path);
+    j.record("a", 1);
+    appendFileSync(path, '{"key":"b","res');
+    const again = new Journal<number>(path);
+    expect([...again.done.keys()]).toEqual(["a"]);
+    again.record("b", 2);
+    expect([...new Journal<number>(path).done.entries()]).toEqual([["a", 1], ["b", 2]]);
   });
 });

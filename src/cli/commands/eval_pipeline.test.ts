@@ -53,7 +53,7 @@ describe("pedgpt eval generate / run / judge", () => {
     const answers = join(dir, "cmd-ref.jsonl");
     writeFileSync(answers, ["line-2", "line-3", "line-4"].map((id) => JSON.stringify({ id, response: "注意补液，精神差要及时就医。" })).join("\n") + "\n");
     const cfg = join(dir, "eval.yaml");
-    writeFileSync(cfg, `name: cli\nout: out\nsets:\n  - { name: cmd, path: ${join(F, "cmd_test.csv")} }\n  - { name: pb, path: ${join(F, "pediabench.jsonl")} }\nmodels:\n  - { name: tiny, model: ${modelDir} }\n  - { name: given, answers: { cmd: ${answers} } }\nallowMissing: true\ngeneration: { maxNewTokens: 6, batchSize: 4 }\n`);
+    writeFileSync(cfg, `name: cli\nout: out\nsets:\n  - { name: cmd, path: ${join(F, "cmd_test.csv")} }\n  - { name: pb, path: ${join(F, "pediabench.jsonl")} }\nmodels:\n  - { name: tiny, model: ${modelDir} }\n  - { name: given, answers: { cmd: ${answers} } }\n  - { name: generated, answers: { pb: ${join(dir, "pb.jsonl")} } }\nallowMissing: true\ngeneration: { maxNewTokens: 6, batchSize: 4 }\n`);
     const text = await run(["eval", "run", cfg]);
     expect(text).toMatch(/== cmd \(cmd, 3 items\) ==\nmodel\s+ROUGE-1/);
     expect(text).toMatch(/-- cmd by department --[\s\S]*given\s+新生儿科\s+1/);
@@ -61,6 +61,9 @@ describe("pedgpt eval generate / run / judge", () => {
     expect(text).toContain("== safety ==");
     const results = evalResultsSchema.parse(JSON.parse(readFileSync(join(dir, "out", "results.json"), "utf8")));
     expect(results.generation.find((g) => g.model === "given" && g.set === "pb")!.gaps).toHaveLength(2);
+    // pb.jsonl came from the generate test above: its meta file's settings are recorded for the model.
+    expect(results.models.find((m) => m.name === "generated")).toMatchObject({ backend: "answers", template: "qwen", generation: { maxNewTokens: 6, batchSize: 2 } });
+    expect(results.models.find((m) => m.name === "given")).toMatchObject({ template: null, generation: null });
   });
 
   it("judge prints win/tie/loss and position bias, and writes every judgement", async () => {

@@ -10,16 +10,17 @@
  * always gaps. Gaps are left out of metric means (or scored 0 with `scoreGapsAsEmpty`) and count as
  * unanswered (wrong) in exam accuracy.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../util/atomic.js";
 import { evaluatePairs, PAPER_METRICS, type MetricsPair } from "../metrics/index.js";
 import { scoreExam, likelihoodAnswer, type ExamItem, type ExamPrediction, type ExamReport } from "../exam/index.js";
 import { evaluateSafety, loadSafetyKnowledge } from "../../safety/index.js";
 import { loadAnswerBackend, loadLikelihoodScorer, type GeneratorBackend } from "../generate/backend.js";
-import { generateAnswers, lastUserText, readAnswers, resolveSettings, type GenerateProgress } from "../generate/generate.js";
+import { generateAnswers, lastUserText, readAnswers, resolveSettings, type AnswersMeta, type GenerateProgress } from "../generate/generate.js";
 import { readTestSet, type EvalItem, type TestSet } from "../generate/sets.js";
 import type { EvalConfig } from "./config.js";
-import { evalResultsSchema, type EvalResults, type ExamScores, type Gap, type GenerationScores, type ModelEntry, type SafetyScores } from "./results.js";
+import { evalResultsSchema, generationSettingsSchema, type EvalResults, type ExamScores, type Gap, type GenerationScores, type ModelEntry, type SafetyScores } from "./results.js";
 
 export class CoverageError extends Error {
   override name = "CoverageError";
@@ -118,6 +119,18 @@ function safetyScores(model: string, set: TestSet, answers: Map<string, Answer>,
   };
 }
 
+/** The meta file `eval generate` writes beside an answers file, when there is a valid one. */
+function readMeta(answersFile: string): AnswersMeta | null {
+  const f = `${answersFile}.meta.json`;
+  if (!existsSync(f)) return null;
+  try {
+    const m = JSON.parse(readFileSync(f, "utf8")) as AnswersMeta;
+    return m.format === "pedgpt-answers" && generationSettingsSchema.safeParse(m.settings).success ? m : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function runEvaluation(cfg: EvalConfig, o: RunOptions): Promise<EvalResults> {
   const log = o.log ?? (() => {});
   const settings = resolveSettings(cfg.generation);
@@ -174,6 +187,13 @@ export async function runEvaluation(cfg: EvalConfig, o: RunOptions): Promise<Eva
       Object.assign(entry, { backend: m.backend, source: m.model, template: backend.info.template, generation: settings });
     } else {
       entry.source = Object.values(m.answers!).join(", ");
+      // Answer files written by `eval generate` say how they were made; record that when they agree.
+      const metas = Object.values(m.answers!).map(readMeta);
+      if (metas.length && metas.every((x) => x !== null && JSON.stringify(x.settings) === JSON.stringify(metas[0]!.settings) && x.model.template === metas[0]!.model.template)) {
+        Object.assign(entry, { template: metas[0]!.model.template, generation: metas[0]!.settings });
+      } else if (metas.some((x) => x !== null)) {
+        results.notes.push(`model ${m.name}: its answer files were generated with different settings or templates; see each file's .meta.json`);
+      }
     }
     results.models.push(entry);
     try {
