@@ -60,6 +60,25 @@ function attentionRates(K: Kernels, B: number, T: number, H: number, D: number, 
   return { fwd: flops / fwd / 1e9, bwd: (2 * flops) / bwd / 1e9 };
 }
 
+/**
+ * Seconds of causal attention forward + backward over one block of T tokens, plain and with documents of
+ * `docLen` tokens packed in it (segment ids): packing should cost about its documents' length, not T.
+ */
+function packedAttentionTimes(K: Kernels, T: number, docLen: number, H: number, D: number, reps: number): { plain: number; packed: number } {
+  const q = randn(T * H * D), k = randn(q.length), v = randn(q.length), dout = randn(q.length);
+  const out = new Float32Array(q.length), lse = new Float32Array(H * T);
+  const dq = new Float32Array(q.length), dk = new Float32Array(q.length), dv = new Float32Array(q.length);
+  const segmentIds = Int32Array.from({ length: T }, (_, i) => Math.floor(i / docLen));
+  const time = (seg: Int32Array | null) => {
+    const shape = { B: 1, Tq: T, Tk: T, H, Hkv: H, D, scale: 1 / Math.sqrt(D), alibiSlopes: null, keyMask: null, segmentIds: seg };
+    return bestTime(() => {
+      K.attentionForward({ ...shape, out, lse, q, k, v });
+      K.attentionBackward({ ...shape, dq, dk, dv, dout, q, k, v, out, lse });
+    }, reps);
+  };
+  return { plain: time(null), packed: time(segmentIds) };
+}
+
 /** Million elements (or rows x width) per second for each element-wise/row-wise kernel. */
 function elementRates(K: Kernels, N: number, C: number, V: number, reps: number): Record<string, number> {
   const n = N * C;
@@ -132,6 +151,9 @@ export default async function main(args: string[]): Promise<void> {
   console.log(`\nattention causal B=1 T=512 H=12 D=64: native fwd ${at.fwd.toFixed(1)} GFLOP/s, bwd ${at.bwd.toFixed(1)} GFLOP/s`);
   console.log(`attention reference (T=128 H=2): fwd ${atRef.fwd.toFixed(2)} GFLOP/s, bwd ${atRef.bwd.toFixed(2)} GFLOP/s`);
 
+  const pk = packedAttentionTimes(native, 2048, 256, 12, 64, quick ? 1 : 3);
+  console.log(`attention fwd+bwd T=2048 H=12 D=64: one document ${(pk.plain * 1e3).toFixed(0)} ms, 8 packed documents of 256 ${(pk.packed * 1e3).toFixed(0)} ms (x${(pk.plain / pk.packed).toFixed(1)})`);
+
   const el = elementRates(native, 2048, 768, 32000, quick ? 2 : 5);
   const elRef = elementRates(referenceKernels, 64, 768, 4000, 1);
   console.log("\nelement-wise / row-wise kernels (M elements/s; native N=2048 C=768 V=32000, reference N=64 V=4000):");
@@ -148,6 +170,7 @@ export default async function main(args: string[]): Promise<void> {
       threads,
       sgemm1Thread: Number(peak1.toFixed(1)),
       attentionFwdGflops: Number(at.fwd.toFixed(1)),
+      packedAttentionSpeedup: Number((pk.plain / pk.packed).toFixed(2)),
       attentionBwdGflops: Number(at.bwd.toFixed(1)),
     }),
   );

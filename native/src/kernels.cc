@@ -289,21 +289,23 @@ namespace {
 
 constexpr int kQueryBlock = 128;
 
-// Turns the raw scaled scores of one block into probabilities exp(s + bias - lse) (0 where not visible).
-// When lseIn is null the lse is computed (forward) and written to lseOut; otherwise it is read.
-void softmaxBlock(const AttnShape& s, int b, int h, int i0, int rows, int kcount, float* S, const float* lseIn,
-                  float* lseOut) {
+// Turns the raw scaled scores of one block (keys k0 .. kcount-1, a row of kcount - k0 each) into
+// probabilities exp(s + bias - lse) (0 where not visible). When lseIn is null the lse is computed
+// (forward) and written to lseOut; otherwise it is read.
+void softmaxBlock(const AttnShape& s, int b, int h, int i0, int rows, int k0, int kcount, float* S,
+                  const float* lseIn, float* lseOut) {
   const int off = s.Tk - s.Tq;
+  const int width = kcount - k0;
   const float slope = s.slopes ? s.slopes[h] : 0.0f;
-  const uint8_t* mask = s.keyMask ? s.keyMask + (int64_t)b * s.Tk : nullptr;
+  const uint8_t* mask = s.keyMask ? s.keyMask + (int64_t)b * s.Tk + k0 : nullptr;
   const int32_t* seg = s.segmentIds ? s.segmentIds + (int64_t)b * s.Tk : nullptr;
   for (int r = 0; r < rows; r++) {
     const int last = i0 + r + off;
-    const int nvis = std::min(kcount, last + 1);
-    float* row = S + (int64_t)r * kcount;
+    const int nvis = std::min(kcount, last + 1) - k0;
+    float* row = S + (int64_t)r * width;
     if (slope != 0.0f) {
 #pragma omp simd
-      for (int j = 0; j < nvis; j++) row[j] += slope * (float)(j - last);
+      for (int j = 0; j < nvis; j++) row[j] += slope * (float)(k0 + j - last);
     }
     if (mask) {
       // padding keys become -inf first, so the loops below are plain (vectorisable) passes
@@ -313,8 +315,9 @@ void softmaxBlock(const AttnShape& s, int b, int h, int i0, int rows, int kcount
     if (seg) {
       // packed documents: keys of another segment are hidden exactly like padding
       const int32_t own = seg[last];
+      const int32_t* keys = seg + k0;
 #pragma omp simd
-      for (int j = 0; j < nvis; j++) row[j] = seg[j] == own ? row[j] : kNegInf;
+      for (int j = 0; j < nvis; j++) row[j] = keys[j] == own ? row[j] : kNegInf;
     }
     float l;
     if (lseIn) {
@@ -338,7 +341,7 @@ void softmaxBlock(const AttnShape& s, int b, int h, int i0, int rows, int kcount
       lseOut[r] = l;
     }
     if (l == kNegInf) {
-      std::fill(row, row + kcount, 0.0f);
+      std::fill(row, row + width, 0.0f);
       continue;
     }
 #pragma omp simd
@@ -346,8 +349,31 @@ void softmaxBlock(const AttnShape& s, int b, int h, int i0, int rows, int kcount
       const float e = fastExp(row[j] - l);
       row[j] = row[j] == kNegInf ? 0.0f : e;
     }
-    std::fill(row + nvis, row + kcount, 0.0f);
+    std::fill(row + nvis, row + width, 0.0f);
   }
+}
+
+// First key a block of queries (key positions q0 .. q0+rows-1) can see. Packed documents are contiguous
+// runs of one id, so keys before the run holding q0 belong to other documents and are skipped — the
+// block then costs its documents' length, not the whole prefix. Ids that reappear earlier (not a plain
+// packing) are detected and fall back to key 0, so the result never depends on that assumption.
+int firstVisibleKey(const AttnShape& s, int b, int q0, int rows) {
+  if (!s.segmentIds) return 0;
+  const int32_t* seg = s.segmentIds + (int64_t)b * s.Tk;
+  int start = q0;
+  while (start > 0 && seg[start - 1] == seg[q0]) start--;
+  if (start == 0) return 0;
+  int32_t ids[kQueryBlock];
+  int n = 0;
+  for (int r = 0; r < rows; r++) {
+    const int32_t id = seg[q0 + r];
+    if (n == 0 || ids[n - 1] != id) ids[n++] = id;
+  }
+  for (int j = 0; j < start; j++) {
+    for (int t = 0; t < n; t++)
+      if (seg[j] == ids[t]) return 0;
+  }
+  return start;
 }
 
 thread_local std::vector<float> tlsScratch;
@@ -369,19 +395,21 @@ void attentionForward(const AttnShape& s, float* out, float* lse, const float* q
     const int kh = h / rep;
     const int i0 = qb * kQueryBlock, rows = std::min(kQueryBlock, s.Tq - i0);
     const int kcount = std::min(s.Tk, i0 + rows + off);
+    const int k0 = kcount == 0 ? 0 : firstVisibleKey(s, b, i0 + off, rows);
     const float* qb0 = q + ((int64_t)b * s.Tq + i0) * qs + (int64_t)h * s.D;
-    const float* kb0 = k + (int64_t)b * s.Tk * ks + (int64_t)kh * s.D;
-    const float* vb0 = v + (int64_t)b * s.Tk * ks + (int64_t)kh * s.D;
+    const float* kb0 = k + ((int64_t)b * s.Tk + k0) * ks + (int64_t)kh * s.D;
+    const float* vb0 = v + ((int64_t)b * s.Tk + k0) * ks + (int64_t)kh * s.D;
     float* ob0 = out + ((int64_t)b * s.Tq + i0) * qs + (int64_t)h * s.D;
     if (kcount == 0) {
       for (int r = 0; r < rows; r++) std::fill(ob0 + r * qs, ob0 + r * qs + s.D, 0.0f);
       for (int r = 0; r < rows; r++) lse[((int64_t)b * s.H + h) * s.Tq + i0 + r] = kNegInf;
       return;
     }
-    float* S = scratch((size_t)rows * kcount);
-    gemmOne(false, true, rows, kcount, s.D, s.scale, qb0, (int)qs, kb0, (int)ks, 0.0f, S, kcount);
-    softmaxBlock(s, b, h, i0, rows, kcount, S, nullptr, lse + ((int64_t)b * s.H + h) * s.Tq + i0);
-    gemmOne(false, false, rows, s.D, kcount, 1.0f, S, kcount, vb0, (int)ks, 0.0f, ob0, (int)qs);
+    const int width = kcount - k0;
+    float* S = scratch((size_t)rows * width);
+    gemmOne(false, true, rows, width, s.D, s.scale, qb0, (int)qs, kb0, (int)ks, 0.0f, S, width);
+    softmaxBlock(s, b, h, i0, rows, k0, kcount, S, nullptr, lse + ((int64_t)b * s.H + h) * s.Tq + i0);
+    gemmOne(false, false, rows, s.D, width, 1.0f, S, width, vb0, (int)ks, 0.0f, ob0, (int)qs);
   };
   if (g_threads > 1 && items >= g_threads) {
     BlasSingleThread single;
@@ -409,29 +437,31 @@ void attentionBackward(const AttnShape& s, float* dq, float* dk, float* dv, cons
         const int i0 = qb * kQueryBlock, rows = std::min(kQueryBlock, s.Tq - i0);
         const int kcount = std::min(s.Tk, i0 + rows + off);
         if (kcount == 0) continue;
+        const int k0 = firstVisibleKey(s, b, i0 + off, rows), width = kcount - k0;
+        const int64_t keyOff = (int64_t)k0 * ks;
         const int64_t rowOff = ((int64_t)b * s.Tq + i0) * qs + (int64_t)h * s.D;
         const float* lseb = lse + ((int64_t)b * s.H + h) * s.Tq + i0;
-        float* P = scratch((size_t)2 * rows * kcount);
-        float* dS = P + (size_t)rows * kcount;
-        gemmOne(false, true, rows, kcount, s.D, s.scale, q + rowOff, (int)qs, kb0, (int)ks, 0.0f, P, kcount);
-        softmaxBlock(s, b, h, i0, rows, kcount, P, lseb, nullptr);
+        float* P = scratch((size_t)2 * rows * width);
+        float* dS = P + (size_t)rows * width;
+        gemmOne(false, true, rows, width, s.D, s.scale, q + rowOff, (int)qs, kb0 + keyOff, (int)ks, 0.0f, P, width);
+        softmaxBlock(s, b, h, i0, rows, k0, kcount, P, lseb, nullptr);
         // dP = dO V^T
-        gemmOne(false, true, rows, kcount, s.D, 1.0f, dout + rowOff, (int)qs, vb0, (int)ks, 0.0f, dS, kcount);
+        gemmOne(false, true, rows, width, s.D, 1.0f, dout + rowOff, (int)qs, vb0 + keyOff, (int)ks, 0.0f, dS, width);
         for (int r = 0; r < rows; r++) {
           const float* o = out + rowOff + r * qs;
           const float* g = dout + rowOff + r * qs;
           float Di = 0.0f;
 #pragma omp simd reduction(+ : Di)
           for (int d = 0; d < s.D; d++) Di += g[d] * o[d];
-          float* ds = dS + (int64_t)r * kcount;
-          const float* p = P + (int64_t)r * kcount;
+          float* ds = dS + (int64_t)r * width;
+          const float* p = P + (int64_t)r * width;
 #pragma omp simd
-          for (int j = 0; j < kcount; j++) ds[j] = p[j] * (ds[j] - Di) * s.scale;
+          for (int j = 0; j < width; j++) ds[j] = p[j] * (ds[j] - Di) * s.scale;
         }
         // dQ += dS K ; dK += dS^T Q ; dV += P^T dO
-        gemmOne(false, false, rows, s.D, kcount, 1.0f, dS, kcount, kb0, (int)ks, 1.0f, dq + rowOff, (int)qs);
-        gemmOne(true, false, kcount, s.D, rows, 1.0f, dS, kcount, q + rowOff, (int)qs, 1.0f, dkb0, (int)ks);
-        gemmOne(true, false, kcount, s.D, rows, 1.0f, P, kcount, dout + rowOff, (int)qs, 1.0f, dvb0, (int)ks);
+        gemmOne(false, false, rows, s.D, width, 1.0f, dS, width, kb0 + keyOff, (int)ks, 1.0f, dq + rowOff, (int)qs);
+        gemmOne(true, false, width, s.D, rows, 1.0f, dS, width, q + rowOff, (int)qs, 1.0f, dkb0 + keyOff, (int)ks);
+        gemmOne(true, false, width, s.D, rows, 1.0f, P, width, dout + rowOff, (int)qs, 1.0f, dvb0 + keyOff, (int)ks);
       }
     }
   };

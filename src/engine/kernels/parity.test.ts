@@ -163,14 +163,20 @@ export function kernelParitySuite(K: Kernels): void {
     { name: "packed segments+ALiBi+pad T=13", B: 2, Tq: 13, Tk: 13, H: 4, Hkv: 4, D: 8, alibi: true, mask: true, seg: true },
     { name: "packed segments decode Tq=3 Tk=13", B: 2, Tq: 3, Tk: 13, H: 6, Hkv: 2, D: 6, alibi: false, mask: false, seg: true },
     { name: "packed segments blocks T=300 pad", B: 1, Tq: 300, Tk: 300, H: 4, Hkv: 2, D: 16, alibi: false, mask: true, seg: true },
+    { name: "packed long documents T=400 ALiBi B=2", B: 2, Tq: 400, Tk: 400, H: 2, Hkv: 1, D: 8, alibi: true, mask: false, seg: true, docLen: 150 },
+    { name: "recurring segment ids T=300 (not contiguous)", B: 1, Tq: 300, Tk: 300, H: 2, Hkv: 2, D: 8, alibi: false, mask: false, seg: true, cycle: true },
   ];
-  /** Documents of pseudo-random lengths (1 to 40 tokens) packed back to back in each sequence. */
-  const packedSegments = (r: Rng, B: number, Tk: number): Int32Array => {
+  /**
+   * Documents of pseudo-random lengths (1 to maxLen tokens) packed back to back in each sequence; with
+   * `cycle`, ids that recur (0, 1, 2, 0, 1, …: a layout the native kernel must not take for packing).
+   */
+  const packedSegments = (r: Rng, B: number, Tk: number, maxLen = 40, cycle = false): Int32Array => {
     const seg = new Int32Array(B * Tk);
     for (let b = 0; b < B; b++) {
-      let id = 100 * b, left = 1 + r.int(Math.min(40, Tk));
+      let id = 100 * b, left = 1 + r.int(Math.min(maxLen, Tk));
       for (let j = 0; j < Tk; j++) {
-        if (left === 0) { id++; left = 1 + r.int(Math.min(40, Tk)); }
+        if (cycle) { seg[b * Tk + j] = Math.floor(j / 7) % 3; continue; }
+        if (left === 0) { id++; left = 1 + r.int(Math.min(maxLen, Tk)); }
         seg[b * Tk + j] = id;
         left--;
       }
@@ -187,7 +193,7 @@ export function kernelParitySuite(K: Kernels): void {
         for (let j = 0; j < Math.min(3, Tk); j++) keyMask[j] = 0; // left padding of batch 0: its first rows see nothing
         if (B > 1) keyMask[Tk + Math.floor(Tk / 2)] = 0; // a hole in batch 1
       }
-      const segmentIds = "seg" in c && c.seg ? packedSegments(r, B, Tk) : null;
+      const segmentIds = "seg" in c && c.seg ? packedSegments(r, B, Tk, "docLen" in c ? c.docLen : 40, "cycle" in c && c.cycle) : null;
       const shape = { B, Tq, Tk, H, Hkv, D, scale: 1 / Math.sqrt(D), alibiSlopes: c.alibi ? alibiSlopes(H) : null, keyMask, segmentIds };
       const q = randn(r, B * Tq * H * D), k = randn(r, B * Tk * Hkv * D), v = randn(r, B * Tk * Hkv * D);
       const o1 = new Float32Array(q.length).fill(NaN), o2 = o1.slice();
