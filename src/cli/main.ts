@@ -53,7 +53,7 @@ export function flagHints(message: string, cmd: Command | null): string {
   for (const opt of cmd.options) {
     if (!opt.long) continue;
     const attr = opt.attributeName();
-    out = out.replace(new RegExp(`\\b(pass|set|use) ${attr}\\b`, "g"), `$1 ${opt.long}`);
+    out = out.replace(new RegExp(`\\b(pass|set|use) (?:the )?${attr}\\b`, "g"), `$1 ${opt.long}`);
     // Option errors of the libraries start with the option's field name ("batchSize: …").
     if (out.startsWith(`${attr}: `)) out = `${opt.long}: ${out.slice(attr.length + 2)}`;
   }

@@ -62,4 +62,18 @@ describe("corpus validate DIR", () => {
     expect(r.notes).toContain("build reports, not datasets: bad_records.jsonl, stats.json, stats.txt");
     expect(totalBad(r)).toBe(0);
   });
+
+  it("an undetectable encoding names the --encoding flag, which exists and works", async () => {
+    const d = tempDir("validate-enc-");
+    const f = join(d, "u16.json");
+    const recs = [{ instruction: "孩子发热怎么办？", input: "", output: "先测体温，多喝水，精神差或持续高热要及时就医。" }];
+    writeFileSync(f, Buffer.from(JSON.stringify(recs), "utf16le"));
+    const r = await cli("corpus", "validate", f);
+    expect(r.rc).toBe(1);
+    expect(r.err).toContain(`pedgpt: ${f}: neither valid UTF-8 nor valid GB18030/GBK in the first bytes; convert the file to UTF-8 or pass --encoding explicitly`);
+    const ok = await cli("corpus", "validate", f, "--encoding", "utf-16le");
+    expect(ok.rc).toBe(0);
+    expect(ok.out).toContain(`${f}: alpaca, 1 good record(s), 0 bad`);
+    expect((await cli("corpus", "validate", f, "--encoding", "latin1")).err).toMatch(/--encoding must be one of auto, utf-8, gb18030, gbk, utf-16le, utf-16be, got latin1/);
+  });
 });

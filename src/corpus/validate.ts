@@ -10,6 +10,7 @@ import { open, readdir, stat } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { IssueSink, type BadRecord, CorpusError } from "./errors.js";
 import { readCsv } from "./io/csv.js";
+import type { EncodingOption } from "./io/encoding.js";
 import { readJsonRecords } from "./io/json.js";
 import { readCmd } from "./readers/cmd.js";
 import { readConsultations } from "./readers/dialogues.js";
@@ -34,21 +35,21 @@ export interface ValidationReport {
   notes?: string[];
 }
 
-async function firstJsonValue(file: string): Promise<{ container: string; value: unknown } | undefined> {
-  const { container, items } = await readJsonRecords(file);
+async function firstJsonValue(file: string, encoding: EncodingOption): Promise<{ container: string; value: unknown } | undefined> {
+  const { container, items } = await readJsonRecords(file, encoding);
   for await (const it of items) {
     if (it.ok) return { container, value: it.value };
   }
   return undefined;
 }
 
-export async function detectFormat(file: string): Promise<FileFormat> {
+export async function detectFormat(file: string, encoding: EncodingOption = "auto"): Promise<FileFormat> {
   const st = await stat(file);
   if (st.isDirectory()) return "passages";
   const ext = extname(file).toLowerCase();
   if ([".md", ".markdown", ".txt"].includes(ext)) return "passages";
   if (ext === ".csv" || ext === ".tsv") {
-    const { rows } = await readCsv(file, { delimiter: ext === ".tsv" ? "\t" : "," });
+    const { rows } = await readCsv(file, { delimiter: ext === ".tsv" ? "\t" : ",", encoding });
     const first = await rows.next();
     await rows.return(undefined);
     const header = first.done ? [] : first.value.fields.map((f) => f.trim().toLowerCase());
@@ -65,7 +66,7 @@ export async function detectFormat(file: string): Promise<FileFormat> {
   await fh.read(buf, 0, 64, 0);
   await fh.close();
   const head = buf.toString("utf8").trimStart();
-  const first = await firstJsonValue(file);
+  const first = await firstJsonValue(file, encoding);
   if (!first) throw new CorpusError(`${file}: no valid JSON record found to detect the format from; pass --format`);
   const v = first.value as Record<string, unknown>;
   if (first.container === "jsonl" && head.startsWith("{") && v && typeof v === "object" && !Array.isArray(v)) {
@@ -90,6 +91,8 @@ export async function detectFormat(file: string): Promise<FileFormat> {
 export interface ValidateOptions {
   columns?: Record<string, string>;
   tags?: Record<string, string>;
+  /** Text encoding of the files; "auto" (default) detects UTF-8/UTF-16 BOM/GB18030. */
+  encoding?: EncodingOption;
 }
 
 /** Files of a built corpus folder that are reports of the build, not datasets. */
@@ -107,10 +110,10 @@ async function listDataFiles(dir: string): Promise<string[]> {
 }
 
 /** A folder without a forced format: through its dataset_info.json, else each file by its own format. */
-async function validateFolder(dir: string): Promise<ValidationReport> {
+async function validateFolder(dir: string, encoding: EncodingOption): Promise<ValidationReport> {
   const registry = join(dir, "dataset_info.json");
   if (await stat(registry).then((s) => s.isFile(), () => false)) {
-    const r = await validateFile(registry, "registry");
+    const r = await validateFile(registry, "registry", { encoding });
     const present = (await readdir(dir)).filter((n) => BUILD_REPORTS.has(n)).sort();
     if (present.length) (r.notes ??= []).push(`build reports, not datasets: ${present.join(", ")}`);
     return r;
@@ -124,7 +127,7 @@ async function validateFolder(dir: string): Promise<ValidationReport> {
       continue;
     }
     try {
-      const sub = await validateFile(f, await detectFormat(f));
+      const sub = await validateFile(f, await detectFormat(f, encoding), { encoding });
       report.datasets!.push(sub);
       report.records += sub.records;
     } catch (err) {
@@ -135,10 +138,11 @@ async function validateFolder(dir: string): Promise<ValidationReport> {
 }
 
 export async function validateFile(file: string, format?: FileFormat, opts: ValidateOptions = {}): Promise<ValidationReport> {
-  if (format === undefined && (await stat(file)).isDirectory()) return validateFolder(file);
+  const encoding = opts.encoding ?? "auto";
+  if (format === undefined && (await stat(file)).isDirectory()) return validateFolder(file, encoding);
   const cols = opts.columns ?? {};
   const tags = opts.tags ?? {};
-  const fmt = format ?? (await detectFormat(file));
+  const fmt = format ?? (await detectFormat(file, encoding));
   const sink = new IssueSink("skip-and-report");
   let records = 0;
   const count = async (it: AsyncIterable<unknown>) => {
@@ -147,34 +151,34 @@ export async function validateFile(file: string, format?: FileFormat, opts: Vali
   const report: ValidationReport = { file, format: fmt, records: 0, bad: [] };
   switch (fmt) {
     case "passages":
-      await count(readPassages(file, sink));
+      await count(readPassages(file, sink, encoding));
       break;
     case "kg":
-      await count(readTriples(file, sink));
+      await count(readTriples(file, sink, { encoding }));
       break;
     case "cmd": {
       const info: { encoding?: string } = {};
-      await count(readCmd(file, sink, { info: info as never }));
+      await count(readCmd(file, sink, { info: info as never, encoding }));
       if (info.encoding) report.encoding = info.encoding;
       break;
     }
     case "dialogues":
-      await count(readConsultations(file, sink));
+      await count(readConsultations(file, sink, encoding));
       break;
     case "alpaca":
-      await count(readAlpaca(file, sink, { columns: cols as never }));
+      await count(readAlpaca(file, sink, { columns: cols as never, encoding }));
       break;
     case "sharegpt":
-      await count(readSharegpt(file, sink, { columns: cols, tags }));
+      await count(readSharegpt(file, sink, { columns: cols, tags, encoding }));
       break;
     case "preference":
-      await count(readPreference(file, sink, Object.keys(cols).length ? { columns: cols } : {}));
+      await count(readPreference(file, sink, Object.keys(cols).length ? { columns: cols, encoding } : { encoding }));
       break;
     case "sharegpt-preference":
-      await count(readPreference(file, sink, { formatting: "sharegpt", columns: cols, tags }));
+      await count(readPreference(file, sink, { formatting: "sharegpt", columns: cols, tags, encoding }));
       break;
     case "cpt": {
-      const { items } = await readJsonRecords(file);
+      const { items } = await readJsonRecords(file, encoding);
       for await (const it of items) {
         if (!it.ok) sink.report({ file, line: it.line, stage: "cpt", reason: it.reason, excerpt: it.excerpt });
         else if (typeof (it.value as { text?: unknown })?.text !== "string" || ((it.value as { text: string }).text.trim() === "")) {
@@ -199,7 +203,7 @@ export async function validateFile(file: string, format?: FileFormat, opts: Vali
           for (const [k, v] of Object.entries(e.columns ?? {})) if (typeof v === "string") columns[k] = v;
           const t: Record<string, string> = {};
           for (const [k, v] of Object.entries(e.tags ?? {})) if (typeof v === "string") t[k] = v;
-          report.datasets.push(await validateFile(entryFile(file, name, e), sub, { columns, tags: t }));
+          report.datasets.push(await validateFile(entryFile(file, name, e), sub, { columns, tags: t, encoding }));
         } catch (err) {
           sink.report({ file, line: 1, stage: "registry", reason: `dataset "${name}": ${(err as Error).message}` });
         }

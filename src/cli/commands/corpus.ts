@@ -2,7 +2,11 @@
  * `pedgpt corpus build|validate|stats`: option parsing and printing only; the work is in src/corpus.
  */
 import type { Command } from "commander";
+import type { EncodingOption } from "../../corpus/io/encoding.js";
 import { buildCorpus, FILE_FORMATS, loadBuildConfig, renderDirStats, statsOfDir, totalBad, validateFile, type FileFormat, type ValidationReport } from "../../corpus/index.js";
+
+/** The encodings the corpus readers decode (see corpus/io/encoding.ts). */
+const ENCODINGS = ["auto", "utf-8", "gb18030", "gbk", "utf-16le", "utf-16be"] as const;
 
 function printValidation(r: ValidationReport, indent = ""): void {
   console.log(`${indent}${r.file}: ${r.format}${r.encoding ? ` (${r.encoding})` : ""}, ${r.records} good record(s), ${r.bad.length} bad`);
@@ -44,11 +48,13 @@ export function register(program: Command): void {
     .command("validate")
     .argument("<file>", "a corpus input or output file, dataset_info.json, or a folder (through its dataset_info.json, else file by file)")
     .option("-f, --format <format>", `force the format: ${FILE_FORMATS.join(" | ")}`)
+    .option("--encoding <encoding>", `text encoding when detection fails: ${ENCODINGS.join(" | ")}`, "auto")
     .option("--json", "print the report as JSON")
     .description("detect the format and report every bad record with file:line and reason (exit 1 if any)")
-    .action(async (file: string, o: { format?: string; json?: boolean }) => {
+    .action(async (file: string, o: { format?: string; encoding: string; json?: boolean }) => {
       if (o.format && !(FILE_FORMATS as readonly string[]).includes(o.format)) throw new Error(`--format must be one of ${FILE_FORMATS.join(", ")}, got ${o.format}`);
-      const r = await validateFile(file, o.format as FileFormat | undefined);
+      if (!(ENCODINGS as readonly string[]).includes(o.encoding)) throw new Error(`--encoding must be one of ${ENCODINGS.join(", ")}, got ${o.encoding}`);
+      const r = await validateFile(file, o.format as FileFormat | undefined, { encoding: o.encoding as EncodingOption });
       if (o.json) console.log(JSON.stringify(r, null, 2));
       else printValidation(r);
       if (totalBad(r) > 0) process.exitCode = 1;
