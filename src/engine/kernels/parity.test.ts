@@ -469,7 +469,7 @@ if (!native) {
   console.warn(`[parity] native addon not available; native-vs-reference parity suite skipped. ${BUILD_HINT}`);
 } else {
   describe("native kernels: results do not depend on the thread count", () => {
-    it("reductions (rmsnorm dweight, sumSquares, weightedSum, cross-entropy) are bitwise equal at 1 and 2 threads", () => {
+    it("reductions (rmsnorm dweight, sumSquares, weightedSum, cross-entropy, q8_0 products) are bitwise equal at 1 and 2 threads", () => {
       const r = rng(12);
       const N = 300, C = 96, V = 1000;
       const inp = randn(r, N * C), w = randn(r, C), dout = randn(r, N * C), x = randn(r, 200_003), logits = randn(r, 64 * V, 3);
@@ -483,13 +483,20 @@ if (!native) {
         native.crossEntropyForward(losses, lse, logits, targets, 64, V, -100);
         native.crossEntropyBackward(dl, new Float32Array(64).fill(1 / 64), logits, lse, targets, 64, V, -100);
         const ws = native.weightedSum(x, x.slice().reverse(), x.length);
-        return { dx, dw, ss: native.sumSquares(x, x.length), ws, losses, dl };
+        // quantised decode products (rows split across threads) and a prompt-sized panel product
+        const q = new Int8Array(N * C), sc = new Float32Array((N * C) / 32), yq = new Float32Array(3 * N), yp = new Float32Array(20 * N);
+        native.quantizeQ8(q, sc, inp, N, C);
+        native.matmulQ8(yq, dout, q, sc, 3, N, C);
+        native.matmulQ8(yp, dout, q, sc, 20, N, C);
+        return { dx, dw, ss: native.sumSquares(x, x.length), ws, losses, dl, yq, yp };
       };
       const a = run(1), b = run(2);
       expect(Array.from(b.dw)).toEqual(Array.from(a.dw));
       expect(Array.from(b.dx)).toEqual(Array.from(a.dx));
       expect(b.ss).toBe(a.ss);
       expect(b.ws).toBe(a.ws);
+      expect(Array.from(b.yq)).toEqual(Array.from(a.yq));
+      expect(Array.from(b.yp)).toEqual(Array.from(a.yp));
       expect(Array.from(b.losses)).toEqual(Array.from(a.losses));
       expect(Array.from(b.dl)).toEqual(Array.from(a.dl));
     });
