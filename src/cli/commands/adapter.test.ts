@@ -13,6 +13,7 @@ import { fileTensors } from "../../model/adapters/io.js";
 import { CausalLM, loadModel, parseConfig, saveModel } from "../../model/index.js";
 import { Rng } from "../../model/init.js";
 import { writeSafetensors } from "../../model/io/safetensors.js";
+import { trainBpeTokenizer } from "../../tokenizer/bpe_train.js";
 import { register as registerAdapter } from "./adapter.js";
 import { register as registerModel } from "./model.js";
 
@@ -118,5 +119,19 @@ describe("pedgpt model logprobs", () => {
     expect(text).toMatch(/sum -?\d+\.\d{5} over 3 tokens/);
     await expect(run(["model", "logprobs", path.join(root, "base")])).rejects.toThrow(/exactly one of --ids or --text/);
     void a;
+  });
+
+  it("encodes --text with the model's tokenizer and names each token", async () => {
+    const root = tempDir("cli-logprobs-");
+    const tok = trainBpeTokenizer(["宝宝发热怎么办", "孩子咳嗽三天了", "发热 咳嗽 宝宝"], { vocabSize: 300 });
+    const model = new CausalLM(parseConfig({ ...CFG, vocab_size: tok.vocabSize }, "test"), { seed: 1 });
+    await saveModel(model, root);
+    await fs.writeFile(path.join(root, "tokenizer.json"), JSON.stringify(tok.tokenizerJson));
+    await fs.writeFile(path.join(root, "tokenizer_config.json"), JSON.stringify(tok.tokenizerConfig));
+    const r = JSON.parse(await run(["model", "logprobs", root, "--text", "宝宝发热", "--json"]));
+    expect(r.tokens.length).toBeGreaterThanOrEqual(2);
+    expect(r.tokens[0].token).toBe("<s>"); // BOS added as the tokenizer config says
+    expect(r.tokens.every((t: { token: string | null }) => typeof t.token === "string")).toBe(true);
+    expect(r.sum).toBeCloseTo(r.tokens.slice(1).reduce((x: number, t: { logprob: number }) => x + t.logprob, 0), 4);
   });
 });
