@@ -13,7 +13,7 @@ import { describeError, readUserFile } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/atomic.js";
 import { SET_FORMATS, readTestSet, type SetFormat } from "../../eval/generate/sets.js";
 import { loadAnswerBackend } from "../../eval/generate/backend.js";
-import { generateAnswers, readAnswers, type GenerateProgress } from "../../eval/generate/generate.js";
+import { generateAnswers, readAnswers, resolveSettings, type GenerateProgress } from "../../eval/generate/generate.js";
 import { loadEvalConfig } from "../../eval/run/config.js";
 import { runEvaluation, writeResults } from "../../eval/run/run.js";
 import { runJudge } from "../../eval/judge/judge.js";
@@ -276,13 +276,14 @@ export function register(program: Command): void {
     .option("--limit <n>", "answer only the first n items", int("--limit", 1))
     .option("--retry-failed", "redo items whose journaled outcome is an error")
     .action(async (o: { set: string; format: SetFormat | "auto"; model: string; backend: "engine" | "llama.cpp"; out: string; template?: string; forceTemplate?: boolean; batchSize: number; maxNewTokens: number; temperature: number; topP: number; topK: number; seed: number; stop?: string[]; contextSize?: number; limit?: number; retryFailed?: boolean }) => {
+      const settings = { batchSize: o.batchSize, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: o.seed, ...(o.stop ? { stop: o.stop } : {}) };
+      resolveSettings(settings); // every setting checked before the set is read or the model loaded
       const set = await readTestSet(o.set, { format: o.format });
       if (o.limit !== undefined) set.items = set.items.slice(0, o.limit);
       const skipped = Object.entries(set.skipped);
       console.log(`${set.path}: ${set.items.length} items (${set.format})${skipped.length ? `; skipped ${skipped.map(([k, v]) => `${v} ${k}`).join(", ")}` : ""}`);
       const backend = await loadAnswerBackend(o.model, { backend: o.backend, parallel: o.batchSize, ...(o.template ? { template: o.template } : {}), ...(o.forceTemplate ? { forceTemplate: true } : {}), ...(o.contextSize ? { contextSize: o.contextSize } : {}) });
       try {
-        const settings = { batchSize: o.batchSize, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: o.seed, ...(o.stop ? { stop: o.stop } : {}) };
         const r = await interruptible((signal) => generateAnswers(set, backend, { out: o.out, settings, signal, onProgress: progressPrinter(backend.info.id), ...(o.retryFailed ? { retryFailed: true } : {}) }));
         console.log(`wrote ${o.out} (${r.meta.answered} answers, ${r.meta.failed} failed, ${r.generated} generated in this run) and ${o.out}.meta.json`);
         if (r.meta.failed > 0) {

@@ -4,7 +4,8 @@
  * appended to a journal (`<out>.journal.jsonl`, one line per item, one write per line) as soon as
  * it is done; a rerun with the same model, set and settings skips journaled items. When every item has an outcome, the answers file is written in test-set order
  * (temporary file + rename) with a `<out>.meta.json` beside it recording the model, the test set and
- * the generation settings. Items the model could not answer carry an `error` instead of a `response`:
+ * the generation settings. `<out>.run.json` pins what a journal may be resumed with (model, template,
+ * set, settings other than the batch size). Items the model could not answer carry an `error` instead of a `response`:
  * they are listed, never dropped.
  *
  * Answer lines: `{id, question, response | error, reference, finish_reason, prompt_tokens,
