@@ -8,6 +8,8 @@ import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../../test/helpers/tempdir.js";
+import { smallDisk } from "../../../test/helpers/tmpfs.js";
+import { DiskFullError } from "../../util/atomic.js";
 import { Tape, type Tensor } from "../../engine/index.js";
 import { CausalLM, parseConfig, presetConfig, type LossInput } from "../../model/index.js";
 import { LanguageModelObjective, packedBlocksSource } from "../lm.js";
@@ -246,6 +248,59 @@ describe("run folders", () => {
     cpSync(join(dir, "checkpoints", checkpointDirName(5)), join(dir, "checkpoints", ".checkpoint-00000006.staging-1-abcd0123"), { recursive: true });
     await train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), { ...opts(dir, { steps: 5, checkpointEvery: 1, keepCheckpoints: 2 }), resume: true });
     expect(readdirSync(join(dir, "checkpoints")).sort()).toEqual([4, 5].map(checkpointDirName));
+  });
+});
+
+describe("what trains and what is logged", () => {
+  const data = blocks();
+
+  it("trains only the objective's tensors: the frozen rest is untouched, counted as frozen, and not checkpointed", async () => {
+    const model = tinyModel();
+    const trainedNames = ["model.norm.weight", "model.layers.1.mlp.down_proj.weight"];
+    for (const p of model.parameters()) p.requiresGrad = trainedNames.includes(p.name);
+    const before = model.parameters().map((p) => Float32Array.from(p.data));
+    const lines: string[] = [];
+    const dir = join(tmp, "subset");
+    await train(new LanguageModelObjective(model), packedBlocksSource(data), { steps: 3, batchSize: 2, lr: 1e-2, runDir: dir, progress: false, log: (l) => lines.push(l) });
+    model.parameters().forEach((p, i) => {
+      const same = Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).equals(Buffer.from(before[i]!.buffer));
+      expect(same, p.name).toBe(!trainedNames.includes(p.name));
+    });
+    expect(lines[0]).toMatch(/memory estimate: weights 8\.1 KiB \+ frozen 72\.5 KiB \+ gradients 8\.1 KiB \+ optimizer 16\.3 KiB/);
+    const ck = await loadCheckpoint(join(dir, "checkpoints", checkpointDirName(3)));
+    expect([...ck.weights.keys()].sort()).toEqual([...trainedNames].sort());
+  });
+
+  it("logs the objective's own held-out measures as eval/<name> at the evaluation steps", async () => {
+    const inner = new LanguageModelObjective(tinyModel());
+    let evals = 0;
+    const obj: Objective<LossInput> = {
+      name: "lm-with-eval",
+      trainable: () => inner.trainable(),
+      loss: (b, ctx) => inner.loss(b, ctx),
+      evaluate: (ctx) => {
+        expect(ctx.training).toBe(false);
+        return { calls: ++evals };
+      },
+    };
+    const dir = join(tmp, "evalx");
+    const held = packedBlocksSource(packDocuments([Array.from({ length: 30 }, (_, i) => 3 + i)], 8, 2));
+    await train(obj, packedBlocksSource(data), { steps: 4, batchSize: 2, lr: 1e-3, runDir: dir, evalData: held, evalEvery: 2, ...quiet });
+    expect(metricsOf(dir).map((l) => [l.step, l["eval/calls"]])).toEqual([[0, 1], [1, undefined], [2, 2], [3, undefined], [4, 3]]);
+  });
+
+  it("asks to resume only where there is a checkpoint", async () => {
+    await expect(train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), { steps: 2, batchSize: 2, lr: 1e-3, runDir: join(tmp, "nothing"), resume: true, ...quiet }))
+      .rejects.toThrow(/resume: .*nothing.checkpoints holds no checkpoint to resume from/);
+  });
+
+  it("a full disk while checkpointing stops the run with DiskFullError and leaves no partial checkpoint", async (ctx) => {
+    const disk = smallDisk("160k");
+    if ("skip" in disk) return ctx.skip(disk.skip);
+    const err = await train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), { steps: 2, batchSize: 2, lr: 1e-3, runDir: disk.dir, ...quiet }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DiskFullError);
+    expect((err as Error).message).toMatch(/disk full while writing .*checkpoint-00000001; nothing was replaced/);
+    expect(readdirSync(join(disk.dir, "checkpoints"))).toEqual([]);
   });
 });
 
