@@ -14,7 +14,9 @@ import { register as quickstart } from "./quickstart.js";
 import { register as chat } from "./chat.js";
 import { register as serve } from "./serve.js";
 import { register as adapter } from "./adapter.js";
+import { register as train } from "./train.js";
+import { register as pipeline } from "./pipeline.js";
 
 export type Registration = (program: Command) => void;
 
-export const registrations: Registration[] = [model, modelImport, corpus, evalCommands, engine, tokenizer, safety, quickstart, adapter, chat, serve];
+export const registrations: Registration[] = [model, modelImport, corpus, evalCommands, engine, tokenizer, safety, quickstart, adapter, chat, serve, train, pipeline];

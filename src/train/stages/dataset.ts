@@ -148,6 +148,8 @@ export async function prepareDataset(o: PrepareOptions): Promise<PreparedDataset
       counts.droppedTokens = packed.droppedTokens;
       counts.emptyDocuments = packed.emptyDocuments;
       for (const row of packed.rows) writer.add(row);
+      // Every document read goes into the stream; only the tail of the last block is dropped (counted).
+      counts.written = docs.length;
     } else if (o.kind === "sft") {
       const examples: TokenRow[] = [];
       for (const s of sources) {
@@ -172,6 +174,7 @@ export async function prepareDataset(o: PrepareOptions): Promise<PreparedDataset
         }
       }
       for (const row of o.packing ? packSupervised(examples, o.cutoffLen) : examples) writer.add(row);
+      counts.written = examples.length;
     } else {
       for (const s of sources) {
         const fmt = entryKind(s.entry) === "sharegpt-preference" ? "sharegpt" : "alpaca";
@@ -193,7 +196,7 @@ export async function prepareDataset(o: PrepareOptions): Promise<PreparedDataset
     // Rows the readers rejected (parse errors, identical or empty answers) are counted by reason.
     for (const issue of sink.issues) if (issue.stage !== "sft" || issue.reason !== "empty assistant answer") countBad(issue.reason);
     counts.read += sink.issues.filter((i) => i.stage !== "sft" || i.reason !== "empty assistant answer").length;
-    counts.written = o.kind === "pairs" ? writer.rows / 2 : writer.rows;
+    if (o.kind === "pairs") counts.written = writer.rows / 2;
     if (writer.rows === 0) throw new DataPrepError(`datasets ${o.datasets.join(", ")}: no usable row (${counts.badRows} bad rows${o.kind === "pt" ? `; ${counts.droppedTokens} tokens are fewer than one block of ${o.cutoffLen}` : ""})`);
     const meta = writer.finish({
       stage: o.kind,

@@ -177,7 +177,7 @@ async function tokenize(
     maxSamples: r.max_samples ?? undefined, outDir: dir, overwrite: true,
   });
   const c = prepared.counts;
-  log(`      ${names.join(", ")}: ${c.read} rows read, ${c.written} used, ${c.badRows} bad, ${c.truncated} truncated${kind === "pt" ? `, ${c.droppedTokens} tail tokens dropped` : ""} → ${prepared.meta.rows} rows, ${prepared.meta.tokens} tokens`);
+  log(`      ${names.join(", ")}: ${c.read} ${kind === "pt" ? "documents" : kind === "pairs" ? "pairs" : "conversations"} read, ${c.written} used, ${c.badRows} bad, ${c.truncated} truncated${kind === "pt" ? `, ${c.droppedTokens} tail tokens dropped` : ""} → ${prepared.meta.rows} rows, ${prepared.meta.tokens} tokens`);
   for (const [reason, n] of Object.entries(c.badReasons)) log(`        skipped ${n}: ${reason}`);
   return { dir, rows: prepared.meta.rows, tokens: prepared.meta.tokens, counts: c, reused: false };
 }
