@@ -53,6 +53,15 @@ export function isDiskFull(err: unknown): boolean {
  */
 function rethrow(err: unknown, target: string, outer = false): never {
   if (err instanceof DiskFullError && !outer) throw err;
+  // A temp or staging name means nothing to the user: name the output instead.
+  const e = err as NodeJS.ErrnoException | null;
+  if (e && typeof e.path === "string" && typeof e.code === "string") {
+    const staged = path.basename(e.path.split(path.sep).find((part) => /^\..+\.(tmp|staging)-\d+-[0-9a-f]{8}$/.test(part)) ?? "");
+    if (staged) {
+      const real = staged.replace(/^\.(.+)\.(tmp|staging)-\d+-[0-9a-f]{8}$/, "$1");
+      e.path = e.path.replace(staged, real);
+    }
+  }
   if (isDiskFull(err)) throw new DiskFullError(target, { cause: err });
   throw err;
 }

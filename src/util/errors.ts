@@ -80,14 +80,40 @@ export async function readUserFile(file: string, encoding?: BufferEncoding): Pro
   }
 }
 
+/**
+ * Runs `fn` (which reads `file`); a system error that Node reports without the path gets it attached.
+ */
+export function withPath<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (isSystemError(err) && !err.path) err.path = file;
+    throw err;
+  }
+}
+
+// Node's raw form, as wrappers often embed it: "ENOENT: no such file or directory, open '/x'".
+const RAW_SYSTEM_MESSAGE = /\b(E[A-Z]+): [^,'()]+, (\w+)(?: '([^']*)')?(?: -> '([^']*)')?/g;
+
+/** Rewrites raw Node system-error text embedded in a message into words (the path only where new). */
+function rewriteEmbedded(msg: string): string {
+  return msg.replace(RAW_SYSTEM_MESSAGE, (whole, code: string, _syscall: string, p?: string, dest?: string, offset?: number) => {
+    const cause = FS_CAUSES[code];
+    if (!cause) return whole;
+    const before = msg.slice(0, offset ?? 0);
+    const where = p && !before.includes(p) ? `${dest ? `${p} → ${dest}` : p}: ` : "";
+    return `${where}${cause}`;
+  });
+}
+
 /** The message a user sees for `err` (never empty). */
 export function describeError(err: unknown): string {
   if (isSystemError(err)) return describeSystemError(err);
   if (err instanceof Error) {
-    const msg = err.message.trim() || err.name;
+    const msg = rewriteEmbedded(err.message.trim() || err.name);
     // A wrapper that only adds context keeps the system cause visible.
     const cause = (err as { cause?: unknown }).cause;
-    if (isSystemError(cause) && !msg.includes(cause.code!) && !/disk full/.test(msg)) {
+    if (isSystemError(cause) && !err.message.includes(cause.code!) && !/disk full/.test(msg)) {
       return `${msg} (${describeSystemError(cause)})`;
     }
     return msg;

@@ -72,5 +72,6 @@ describe("safety score", () => {
     const r = await cli("safety", "score", f);
     expect(r.rc).toBe(1);
     expect(r.err).toContain(`pedgpt: ${f}: no question/answer items; nothing to score`);
+    expect((await cli("safety", "score", d)).err).toContain(`pedgpt: ${d}: is a folder, expected a file (while reading)`);
   });
 });

@@ -10,6 +10,7 @@ import {
 } from "../../safety/index.js";
 import { writeTestSet } from "../../safety/testset.js";
 import { writeFileAtomic } from "../../util/atomic.js";
+import { withPath } from "../../util/errors.js";
 
 /**
  * Whether an argument could be meant as a file path: one word (no spaces, no Chinese sentence
@@ -112,7 +113,7 @@ export function register(program: Command): void {
     .option("--out <file>", "write one JSON line per answer with its findings and score")
     .option("--json", "print the summary as JSON")
     .action(async (file: string, opts: { out?: string; json?: boolean }) => {
-      const items = readSafetyItems(file);
+      const items = withPath(file, () => readSafetyItems(file));
       if (items.length === 0) throw new Error(`${file}: no question/answer items; nothing to score`);
       const { summary, results } = evaluateSafety(items);
       if (opts.out) await writeFileAtomic(opts.out, results.map((r, i) => JSON.stringify({ index: i, score: r.score, findings: r.findings, annotation: renderAnnotations(r) })).join("\n") + "\n");
