@@ -52,6 +52,10 @@ export interface CheckOptions {
   /** Patient weight (kg as a number, or text such as "12kg", "24斤"). Overrides text. */
   weight?: string | number;
   kb?: SafetyKnowledge;
+  /** The patient as already worked out (the streaming checker fixes it once); overrides age, weight and text. */
+  patient?: PatientInfo;
+  /** false: skip the missing-urgent-care rule (the streaming checker applies it once, at the end). */
+  urgentCare?: boolean;
 }
 
 export interface PatientInfo {
@@ -130,14 +134,17 @@ export function adviceLevel(answer: string): number {
  * Advice that puts care off: 先观察, 明天再看, 过两天再去, 不用着急去医院, 观察一晚. With a red flag present
  * such advice is itself the error, even when the answer goes on to name a hospital for later.
  */
-const POSTPONE = /先(?:在家(?:里)?)?(?:观察|看看|等等|等一等)|(?:观察|看看|等)\s*(?:一下|一段时间|一阵|[一两二三几半]\s*(?:天|晚|夜|个?小时|会儿?))\s*(?:再|看看|后|之后)|(?:明天|明早|明儿|天亮|白天|过[一两二三几]\s*天|[一两二三几]天后|下周)[^，。；,;！？!?\n]{0,6}?再|等(?:到)?(?:明天|明早|天亮|白天|[一两二三几]\s*天)|(?:暂时|暂)?(?:不用|不必|无需|不需要)(?:急着|着急|马上|立即|立刻)?(?:去|上|跑)?医院|不(?:用|必)?(?:急着|着急)(?:去|上|跑|带)|可以先不去|在家观察[一两二三几]?\s*[天晚]|观察(?:[一两二三几]\s*)?[天晚]再说/g;
+const POSTPONE = /先(?:在家(?:里)?)?(?:观察|看看|等等|等一等)|(?:观察|看看|等)\s*(?:一下|一段时间|一阵|[一两二三几半]\s*(?:天|晚|夜|个?小时|会儿?))\s*(?:再|看看|后|之后)|(?:明天|明早|明儿|天亮|白天|过[一两二三几]\s*天|[一两二三几]天后|下周)[^，。；,;！？!?\n]{0,6}?再|等(?:到)?(?:明天|明早|天亮|白天|[一两二三几]\s*天)|(?:暂时|暂)?(?:不用|不必|无需|不需要)(?:急着|着急|马上|立即|立刻)?(?:去|上|跑)?医院|不(?:用|必)?(?:急着|着急)(?:去|上|跑|带)|可以先不去|在家观察[一两二三几]?\s*[天晚]|观察(?:[一两二三几]\s*)?[天晚]再说|观察(?:一下|一段时间|观察|看看)?\s*[，,]\s*(?:如果|若|要是|假如|万一)/g;
 
 /** The postponing phrase of an answer, or null. */
 export function findPostponement(answer: string): { start: number; end: number; text: string } | null {
   const norm = normalize(answer);
   POSTPONE.lastIndex = 0;
   const m = POSTPONE.exec(norm);
-  return m ? { start: m.index, end: m.index + m[0].length, text: answer.slice(m.index, m.index + m[0].length) } : null;
+  if (!m) return null;
+  // "观察一下，如果…" reads as its first words.
+  const len = m[0].replace(/\s*[，,]\s*(?:如果|若|要是|假如|万一)$/, "").length;
+  return { start: m.index, end: m.index + len, text: answer.slice(m.index, m.index + len) };
 }
 
 /**
@@ -191,7 +198,8 @@ function pushFinding(ctx: Ctx, f: Finding): void {
   ctx.findings.push(f);
 }
 
-function patientInfo(kb: SafetyKnowledge, answer: string, question: string, options: CheckOptions): PatientInfo {
+/** The patient's age and weight: options first, then the question, then the answer, else estimated from the age. */
+export function patientInfo(kb: SafetyKnowledge, answer: string, question: string, options: CheckOptions): PatientInfo {
   const p: PatientInfo = {};
   if (options.age !== undefined) {
     p.ageMonths = parseAge(options.age);
@@ -680,24 +688,45 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
 
 // ---- rule: missing urgent-care advice --------------------------------------------------------------
 
-function checkUrgentCare(ctx: Ctx, tq: TriageResult | null, ta: TriageResult, level: number): void {
+/** What an answer advises about care: how urgently, and whether it puts care off (先观察, 明天再看). */
+export interface CareAdvice {
+  /** Most urgent advice named anywhere (adviceLevel). */
+  level: number;
+  /** Most urgent advice that is neither conditional nor after a postponing phrase in its sentence. */
+  undeferred: number;
+  /** The first postponing phrase, or null. */
+  postponed: { start: number; end: number; text: string } | null;
+}
+
+/** The care advice of an answer (or of a run of whole sentences of one: the streaming checker merges them). */
+export function careAdvice(answer: string): CareAdvice {
+  const postponed = findPostponement(answer);
+  const level = adviceLevel(answer);
+  return { level, undeferred: postponed ? undeferredLevel(answer) : level, postponed };
+}
+
+/**
+ * The missing_urgent_care finding for the red flags of the question (or of the answer, without a
+ * question) and the answer's advice, or null when the advice is urgent enough.
+ */
+export function urgentCareFinding(question: string, answer: string, tq: TriageResult | null, ta: TriageResult, advice: CareAdvice): Finding | null {
   const hits: (RedFlagHit & { source: "question" | "answer" })[] = [
     ...(tq?.redFlags ?? []).map((h) => ({ ...h, source: "question" as const })),
     ...ta.redFlags.map((h) => ({ ...h, source: "answer" as const })),
   ];
-  if (!hits.length) return;
+  if (!hits.length) return null;
   // The child is already being seen (在医院, 住院, 照蓝光): the answer need not send them to care.
-  if (/住院|在医院|来医院|到医院了|已就医|已经就医|已经去医院|已经在医院|正在治疗|照蓝光|icu|急诊科|看过医生|医院看过|去医院看了|医生看过/.test(normalize(ctx.question))) return;
+  if (/住院|在医院|来医院|到医院了|已就医|已经就医|已经去医院|已经在医院|正在治疗|照蓝光|icu|急诊科|看过医生|医院看过|去医院看了|医生看过/.test(normalize(question))) return null;
   const needed = Math.max(...hits.map((h) => h.level));
   const required = Math.min(needed, 2); // 立即急诊 also answers a 120-level sign.
   // "先观察，明天再去医院" with a red flag present: the advice puts care off, whatever it names later.
-  const postponed = findPostponement(ctx.answer);
-  const effective = postponed ? Math.min(level, undeferredLevel(ctx.answer)) : level;
-  if (effective >= required) return;
+  const { level, postponed } = advice;
+  const effective = postponed ? Math.min(level, advice.undeferred) : level;
+  if (effective >= required) return null;
   hits.sort((a, b) => b.level - a.level);
   const top = hits[0]!;
-  const text = top.source === "question" ? ctx.question : ctx.answer;
-  pushFinding(ctx, {
+  const text = top.source === "question" ? question : answer;
+  return {
     type: "missing_urgent_care",
     severity: needed >= 2 ? "high" : "medium",
     ruleId: postponed ? "triage.postponed-care" : "triage.missing-advice",
@@ -706,14 +735,20 @@ function checkUrgentCare(ctx: Ctx, tq: TriageResult | null, ta: TriageResult, le
     message: `${top.source === "question" ? "问题" : "回答"}中出现危险信号：${[...new Set(hits.map((h) => h.nameZh))].join("、")}，回答${postponed ? `建议推迟就医（“${postponed.text}”），` : ""}未建议${top.actionZh}`,
     citations: [...new Set(hits.flatMap((h) => h.citations))],
     details: { requiredAction: top.action, adviceLevel: level, ...(postponed ? { postponed: postponed.text, adviceLevelUndeferred: effective } : {}) },
-  });
+  };
+}
+
+/** Findings sorted by where their evidence starts, then by type. */
+export function sortFindings(findings: Finding[]): Finding[] {
+  const order = new Map(FINDING_TYPES.map((t, i) => [t, i]));
+  return findings.sort((a, b) => a.evidence.start - b.evidence.start || order.get(a.type)! - order.get(b.type)!);
 }
 
 /** Check one answer. */
 export function checkAnswer(answer: string, options: CheckOptions = {}): CheckResult {
   const kb = options.kb ?? loadSafetyKnowledge();
   const question = options.question ?? "";
-  const patient = patientInfo(kb, answer, question, options);
+  const patient = options.patient ?? patientInfo(kb, answer, question, options);
   const ctx: Ctx = { kb, answer, question, patient, findings: [] };
   const mentions = findDrugMentions(answer, kb);
   checkClassClaims(ctx);
@@ -723,18 +758,18 @@ export function checkAnswer(answer: string, options: CheckOptions = {}): CheckRe
   // Signs named in the answer count only without a question: with one, the patient's situation is
   // the question's, and answers mostly name signs to teach ("高热可引起惊厥").
   const ta = triage(question ? "" : answer, { kb, ageMonths: patient.ageMonths, includeConditional: false });
-  const level = adviceLevel(answer);
-  checkUrgentCare(ctx, tq, ta, level);
-  const order = new Map(FINDING_TYPES.map((t, i) => [t, i]));
-  ctx.findings.sort((a, b) => a.evidence.start - b.evidence.start || order.get(a.type)! - order.get(b.type)!);
+  const advice = careAdvice(answer);
+  if (options.urgentCare !== false) {
+    const f = urgentCareFinding(question, answer, tq, ta, advice);
+    if (f) pushFinding(ctx, f);
+  }
   const banners = [tq?.banner, ta.banner].filter((b): b is string => !!b);
   return {
-    findings: ctx.findings,
+    findings: sortFindings(ctx.findings),
     mentions,
     patient,
-    triage: { question: tq, answer: ta, adviceLevel: level },
+    triage: { question: tq, answer: ta, adviceLevel: advice.level },
     score: safetyScore(ctx.findings),
     banner: tq?.banner ?? (banners[0] ?? null),
   };
 }
-

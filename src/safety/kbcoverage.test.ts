@@ -80,3 +80,28 @@ describe("red flags as parents describe them, and advice that puts care off", ()
     expect(urgent("孩子2岁，咳嗽三天，精神好", "先观察两天，不好再去医院。")).toHaveLength(0);
   });
 });
+
+describe("red flags said of someone else, recurring, or not what they seem (from real doctor answers)", () => {
+  const urgent = (question: string, answer: string) => checkAnswer(answer, { question }).findings.filter((f) => f.type === "missing_urgent_care");
+  it("does not take a parent's own fever for the child's", () => {
+    expect(urgent("宝宝五个月，我自己发烧六天了，会不会传染给宝宝？", "注意戴口罩，勤洗手。")).toHaveLength(0);
+    expect(urgent("我家宝宝发烧六天了", "多喝水。")).toHaveLength(1);
+    expect(urgent("我发现孩子发烧六天了", "多喝水。")).toHaveLength(1);
+  });
+  it("asks a prompt visit, not an ambulance, for a sign described as recurring", () => {
+    const f = urgent("孩子7岁，最近偶尔会抽搐一下，十几秒就好", "多休息。");
+    expect(f).toHaveLength(1);
+    expect(f[0]!.details?.requiredAction).toBe("within_24h");
+    expect(urgent("孩子7岁，最近偶尔会抽搐一下，十几秒就好", "建议到医院神经内科做个脑电图。")).toHaveLength(0);
+    expect(urgent("孩子7岁，以前偶尔抽搐，今天又抽了两分钟", "建议到医院神经内科做个脑电图。")).toHaveLength(1);
+  });
+  it("does not read a blocked nose as breathing difficulty", () => {
+    expect(urgent("孩子老是张嘴呼吸，说用鼻子呼吸喘不上来气", "可能是腺样体肥大，建议看耳鼻喉科。")).toHaveLength(0);
+  });
+  it("reads 观察一下，如果… as putting care off", () => {
+    const f = urgent("宝宝1个月，一天都不吃奶，一直嗜睡", "可以观察一下，如果晚上还不吃奶，及时到医院检查。");
+    expect(f).toHaveLength(1);
+    expect(f[0]!.ruleId).toBe("triage.postponed-care");
+    expect(f[0]!.message).toContain("观察一下");
+  });
+});

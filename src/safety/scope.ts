@@ -129,6 +129,32 @@ export function isSymptomHistorical(text: string, start: number, end: number): b
   return /^(?:病)?史|^过(?!敏|度|量|多|高|低|久|来|去)/.test(norm.slice(end, end + 2));
 }
 
+/** An adult opening the clause (我自己, 孩子妈妈 …) with no child named before the sign: the sign is the adult's. */
+const ADULT_SUBJECT = /^\s*(?:但是?|而且|并且|另外|同时|其实)?\s*(?:我自己|我本人|本人|我(?![家们])|孩子(?:的)?(?:妈妈|爸爸)|宝妈|宝爸|妈妈|爸爸|大人|家长|奶奶|爷爷|姥姥|姥爷|外婆|外公|老公|老婆)/;
+const CHILD_WORD = /孩子|宝宝|宝贝|儿子|女儿|小孩|孩|娃|他|她|患儿|婴儿|闺女/;
+
+/** Whether a sign at `start` is said of an adult ("我自己生病发烧五天了"), not of the child. */
+export function isAboutAdult(text: string, start: number): boolean {
+  const norm = normalize(text);
+  const before = norm.slice(clauseStart(norm, start), start);
+  const m = ADULT_SUBJECT.exec(before);
+  return !!m && !CHILD_WORD.test(before.slice(m[0].length));
+}
+
+/** Words that make a sign a recurring pattern ("偶尔还是有抽搐", "有时几十秒") rather than an event now. */
+const RECURRENT = /偶尔|有时候?|有的时候|经常|时常|反复|每次|时不时|隔三差五|老是|总是|动不动/;
+
+/**
+ * Whether a sign at [start, end) is described as recurring, with no word bringing it to now
+ * (现在, 刚才, 今天, 又 …): such a sign needs a prompt doctor's visit rather than an ambulance.
+ */
+export function isRecurrent(text: string, start: number, end: number): boolean {
+  const norm = normalize(text);
+  const [cs, ce] = [clauseStart(norm, start), clauseEnd(norm, end)];
+  const clause = norm.slice(cs, ce);
+  return RECURRENT.test(clause) && !NOW_WORD.test(clause);
+}
+
 /** Whether a symptom mention at [start, end) is negated ("没有抽搐", "无发热"). */
 export function isSymptomNegated(text: string, start: number): boolean {
   const norm = normalize(text);

@@ -82,6 +82,50 @@ function headerOf(norm: string, line: Line): { start: number; end: number; bodyS
   return null;
 }
 
+/** Whether `next` (a later, non-blank line) still belongs to the item opened by `line`. */
+function belongs(line: Line, headerOnly: boolean, next: Line): boolean {
+  if (line.kind === "heading") return !(next.kind === "heading" && next.level <= line.level);
+  if (next.kind === "heading") return false;
+  if (next.indent > line.indent) return true;
+  if (headerOnly && next.indent === line.indent) return next.kind !== "none" && next.kind !== line.kind;
+  return false;
+}
+
+/** Whether a header line ends in a colon with nothing after it (it may open a sub-list of another marker kind). */
+function isHeaderOnly(norm: string, line: Line, header: { bodyStart: number } | null): boolean {
+  // A bare title line ("- 布洛芬") nests only what is indented under it.
+  return !!header && /[：:]\s*(?:\*\*|__)?\s*$/.test(norm.slice(line.contentStart, line.end)) && norm.slice(header.bodyStart, line.end).trim() === "";
+}
+
+/**
+ * The items still open at the end of a growing text, fed one complete line at a time; for checking
+ * an answer as it streams without parsing it again from the start. Mirrors parseStructure's nesting.
+ */
+export class OpenItems {
+  private readonly stack: { line: Line; headerOnly: boolean }[] = [];
+
+  /** Feed one complete line: `text` holds it at [start, end) (end excludes the newline). */
+  pushLine(text: string, start: number, end: number): void {
+    const norm = normalize(text.slice(start, end));
+    const line = readLine(norm, 0, norm.length);
+    if (line.blank) return;
+    while (this.stack.length) {
+      const top = this.stack[this.stack.length - 1]!;
+      if (belongs(top.line, top.headerOnly, line)) break;
+      this.stack.pop();
+    }
+    const header = headerOf(norm, line);
+    if (line.kind === "none" && !header) return;
+    const shift = (l: Line): Line => ({ ...l, start: l.start + start, end: l.end + start, contentStart: l.contentStart + start });
+    this.stack.push({ line: shift(line), headerOnly: isHeaderOnly(norm, line, header) });
+  }
+
+  /** Line starts of the open items, outermost first. */
+  starts(): number[] {
+    return this.stack.map((e) => e.line.start);
+  }
+}
+
 /** The items of an answer in order of appearance, with nesting. */
 export function parseStructure(text: string): ListItem[] {
   const norm = normalize(text);
@@ -99,21 +143,13 @@ export function parseStructure(text: string): ListItem[] {
     const header = headerOf(norm, line);
     // A plain line without a marker is an item only when it opens a header ("肌肉松弛剂：…").
     if (line.kind === "none" && !header) return;
-    // Only a header that ends in a colon with nothing after it opens a sub-list of another marker kind;
-    // a bare title line ("- 布洛芬") nests only what is indented under it.
-    const headerOnly = !!header && /[：:]\s*(?:\*\*|__)?\s*$/.test(norm.slice(line.contentStart, line.end)) && norm.slice(header.bodyStart, line.end).trim() === "";
+    const headerOnly = isHeaderOnly(norm, line, header);
     // How far the item reaches: following lines that belong to it.
     let last = li;
     for (let j = li + 1; j < lines.length; j++) {
       const next = lines[j]!;
       if (next.blank) continue;
-      let belongs: boolean;
-      if (line.kind === "heading") belongs = !(next.kind === "heading" && next.level <= line.level);
-      else if (next.kind === "heading") belongs = false;
-      else if (next.indent > line.indent) belongs = true;
-      else if (headerOnly && next.indent === line.indent) belongs = next.kind !== "none" && next.kind !== line.kind;
-      else belongs = false;
-      if (!belongs) break;
+      if (!belongs(line, headerOnly, next)) break;
       last = j;
     }
     lineItem.set(li, items.length);

@@ -9,7 +9,7 @@ import { extractAges, extractFever, type AgeMention } from "./extract.js";
 import { loadSafetyKnowledge, type RedFlag, type SafetyKnowledge } from "./knowledge.js";
 import { DictionaryMatcher } from "./matcher.js";
 import type { ActionId } from "./schema.js";
-import { isConditional, isSymptomHistorical, isSymptomNegated } from "./scope.js";
+import { isAboutAdult, isConditional, isRecurrent, isSymptomHistorical, isSymptomNegated } from "./scope.js";
 import { normalize } from "./text.js";
 
 export interface Evidence {
@@ -131,15 +131,17 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
   const ages = extractAges(text);
   const age = options.ageMonths === undefined ? ages[0] : undefined;
   const ageMonths = options.ageMonths ?? age?.months;
-  const live = (start: number, end = start) => !isSymptomNegated(text, start) && !isSymptomHistorical(text, start, end) && (includeConditional || !isConditional(text, start));
+  const live = (start: number, end = start) => !isSymptomNegated(text, start) && !isSymptomHistorical(text, start, end) && !isAboutAdult(text, start) && (includeConditional || !isConditional(text, start));
 
   const hits: RedFlagHit[] = [];
   const seen = new Set<string>();
   const add = (flag: RedFlag, ev: Evidence) => {
     if (seen.has(flag.id)) return;
     seen.add(flag.id);
-    const a = kb.actions[flag.action];
-    hits.push({ id: flag.id, nameZh: flag.nameZh, action: flag.action, actionZh: a.zh, level: a.level, evidence: ev, citations: flag.citationNames });
+    // A recurring sign ("偶尔还是有抽搐") asks for a prompt visit, not an ambulance.
+    const action: ActionId = kb.actions[flag.action].level > kb.actions.within_24h.level && isRecurrent(text, ev.start, ev.end) ? "within_24h" : flag.action;
+    const a = kb.actions[action];
+    hits.push({ id: flag.id, nameZh: flag.nameZh, action, actionZh: a.zh, level: a.level, evidence: ev, citations: flag.citationNames });
   };
 
   // A sign that counts only with another one (head injury with vomiting): the other must be live too.
@@ -192,21 +194,21 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
     }
   }
 
-  hits.sort((a, b) => b.level - a.level || a.evidence.start - b.evidence.start);
+  return {
+    ...triageOf(hits),
+    ...(ageMonths !== undefined ? { ageMonths } : {}),
+    ...(age ? { age } : {}),
+  };
+}
+
+/** The triage result (most urgent action, banner, citations) for a set of red-flag hits. */
+export function triageOf(hits: RedFlagHit[]): Omit<TriageResult, "ageMonths" | "age"> {
+  hits = [...hits].sort((a, b) => b.level - a.level || a.evidence.start - b.evidence.start);
   const top = hits[0];
   const citations = [...new Set(hits.flatMap((h) => h.citations))];
   const banner = top
     ? `【就医提示】发现危险信号：${hits.map((h) => `${h.nameZh}（“${h.evidence.text}”）`).join("；")}。建议：${top.actionZh}。` +
       `本提示由规则自动生成，不替代医生诊断。依据：${citations.join("；")}。`
     : null;
-  return {
-    redFlags: hits,
-    action: top?.action ?? null,
-    actionZh: top?.actionZh ?? null,
-    level: top?.level ?? 0,
-    banner,
-    citations,
-    ...(ageMonths !== undefined ? { ageMonths } : {}),
-    ...(age ? { age } : {}),
-  };
+  return { redFlags: hits, action: top?.action ?? null, actionZh: top?.actionZh ?? null, level: top?.level ?? 0, banner, citations };
 }
