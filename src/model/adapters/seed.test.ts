@@ -3,9 +3,11 @@
  * seed's key names and shapes (SEED-FACTS): the PEFT layout (lora_moe_A/B only, routers absent: refused
  * without a policy, zero routers = equal weights with one), and the full state dict (`.default` keys,
  * lora_route.weight, w_noise, base_layer.weight and the other base weights, checked against the base).
+ * The PEFT layout is also read as a real PyTorch `.bin` (torch.save fixture, float16).
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { noGrad } from "../../engine/index.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
@@ -141,6 +143,24 @@ describe("import-seed: PEFT layout (routers never saved)", () => {
     const again = await loadAdapter(path.join(root, "ours"), m2);
     again.attach(m2);
     expect(noGrad(() => Float32Array.from(m2.forward({ ids, B: 1, T: 6 }).data))).toEqual(first);
+  });
+});
+
+describe("import-seed: PEFT layout as PyTorch .bin (fixture written by torch.save)", () => {
+  it("reads the float16 pickle with the seed's keys", async () => {
+    const dir = fileURLToPath(new URL("../../../test/fixtures/adapters/seed_peft_bin/", import.meta.url));
+    const expected = JSON.parse(await fs.readFile(path.join(dir, "expected.json"), "utf8")) as { tensors: Record<string, { shape: number[]; sum: number; first: number[] }> };
+    const m = base();
+    await expect(importSeedAdapter(dir, m)).rejects.toThrow(MissingRouterError);
+    const { adapter, report } = await importSeedAdapter(dir, m, { routerPolicy: "zero" });
+    expect(report).toMatchObject({ layout: "peft", experts: 4, r: 8, alpha: 16, modules: 10 });
+    const got = new Map(fileTensors(adapter).map((t) => [t.name, t]));
+    for (const [name, e] of Object.entries(expected.tensors)) {
+      const t = got.get(name)!;
+      expect(t.shape, name).toEqual(e.shape);
+      expect(Array.from(t.data.subarray(0, 4))).toEqual(e.first);
+      expect(t.data.reduce((a, v) => a + v, 0)).toBeCloseTo(e.sum, 3);
+    }
   });
 });
 
