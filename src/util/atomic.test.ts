@@ -137,6 +137,16 @@ describe("writeOutputDir", () => {
     expect(readFileSync(join(out, "sft", "my.json"), "utf8")).toBe("[]");
   });
 
+  it("removes the staging folder a killed run left behind (its process is gone), not a live one's", async () => {
+    const root = tempDir("outdir-");
+    const dead = join(root, ".m.staging-999999999-0123abcd");
+    const live = join(root, `.m.staging-${process.ppid}-89abcdef`);
+    mkdirSync(dead);
+    mkdirSync(live);
+    await writeOutputDir(join(root, "m"), { kind: "model folder" }, async (s) => writeFileSync(join(s, "config.json"), "{}"));
+    expect(readdirSync(root).sort()).toEqual([".m.staging-" + process.ppid + "-89abcdef", "m"]);
+  });
+
   it("carries named entries of the old folder into the new one", async () => {
     const root = tempDir("outdir-");
     const out = join(root, "c");

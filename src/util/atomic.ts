@@ -324,7 +324,7 @@ async function removeStale(target: string): Promise<void> {
     } catch (err) {
       alive = (err as NodeJS.ErrnoException).code === "EPERM";
     }
-    if (!alive || pid === process.pid) continue;
+    if (alive || pid === process.pid) continue;
     await fs.rm(path.join(dir, n), { recursive: true, force: true }).catch(() => undefined);
   }
 }
