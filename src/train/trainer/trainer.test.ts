@@ -289,6 +289,24 @@ describe("what trains and what is logged", () => {
     expect(metricsOf(dir).map((l) => [l.step, l["eval/calls"]])).toEqual([[0, 1], [1, undefined], [2, 2], [3, undefined], [4, 3]]);
   });
 
+  it("one process per run folder: a live holder is refused, a killed one's lock is taken over", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { hostname } = await import("node:os");
+    const dir = join(tmp, "locked");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(dir, { recursive: true });
+    const lockFile = join(dir, "train.lock");
+    writeFileSync(lockFile, JSON.stringify({ pid: process.ppid, host: hostname(), started: "earlier" }));
+    const o = { steps: 1, batchSize: 2, lr: 1e-3, runDir: dir, ...quiet };
+    await expect(train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), o)).rejects.toThrow(new RegExp(`is in use by training process ${process.ppid} \\(started earlier\\)`));
+    expect(existsSync(join(dir, "metrics.jsonl"))).toBe(false);
+    const dead = spawnSync("true").pid!;
+    writeFileSync(lockFile, JSON.stringify({ pid: dead, host: hostname(), started: "earlier" }));
+    await train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), o);
+    expect(existsSync(lockFile)).toBe(false);
+    expect(metricsOf(dir).map((l) => l.step)).toEqual([1]);
+  });
+
   it("asks to resume only where there is a checkpoint", async () => {
     await expect(train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), { steps: 2, batchSize: 2, lr: 1e-3, runDir: join(tmp, "nothing"), resume: true, ...quiet }))
       .rejects.toThrow(/resume: .*nothing.checkpoints holds no checkpoint to resume from/);

@@ -8,7 +8,7 @@
  *   - AdamW with decoupled weight decay on matrices only (the engine's rule), warmup + cosine / linear /
  *     constant, global-norm clipping, and the NaN/Inf guard (skip the step, abort after N in a row);
  *   - held-out evaluation, progress (tokens/s, ETA), metrics JSONL with a run id on every line;
- *   - checkpoints (atomic, checksummed, last N kept) and resume that reproduces the uninterrupted run
+ *   - one process per run folder (a lock file), checkpoints (atomic, checksummed, last N kept) and resume that reproduces the uninterrupted run
  *     bit for bit: random streams are pure functions of (seed, step, micro-batch), and everything
  *     else that changes (weights, moments, order, cursor, counters) is in the checkpoint.
  *
@@ -33,6 +33,7 @@ import {
 } from "./checkpoint.js";
 import { CheckpointCorruptError, InsufficientMemoryError, RecipeMismatchError, RunConflictError, TrainingError, TrainingOptionsError } from "./errors.js";
 import { describeMemory, estimateMemory, formatBytes, type MemoryEstimate } from "./memory.js";
+import { acquireRunLock } from "./lock.js";
 import { MetricsLog, readMetrics, type MetricsLine } from "./metrics.js";
 import type { DataSource, Objective, StepContext } from "./objective.js";
 import { ItemOrder, STREAM, streamRng } from "./streams.js";
@@ -366,227 +367,232 @@ export async function train<Batch>(objective: Objective<Batch>, data: DataSource
   let valLossBefore: number | undefined;
   const ckptRoot = o.runDir ? join(o.runDir, "checkpoints") : null;
 
-  if (o.runDir && ckptRoot) {
-    await fs.mkdir(o.runDir, { recursive: true });
-    const stale = await removeInterruptedSaves(ckptRoot);
-    if (stale.length > 0) log(`removed ${stale.length} unfinished checkpoint folder(s) of an interrupted save`);
-    const metricsFile = join(o.runDir, "metrics.jsonl");
-    if (o.resume) {
-      let dir: string;
-      if (typeof o.resume === "string") dir = o.resume;
-      else {
-        const all = await listCheckpoints(ckptRoot);
-        if (all.length === 0) throw new TrainingOptionsError("resume", `${ckptRoot} holds no checkpoint to resume from`);
-        dir = all[all.length - 1]!.dir;
-        if (all.length > 1) {
-          try {
-            await fs.access(join(dir, "manifest.json"));
-          } catch {
-            throw new CheckpointCorruptError(dir, `incomplete: no manifest.json; the previous checkpoint ${all[all.length - 2]!.dir} may be intact: remove the damaged folder to resume from it`);
+  if (o.runDir) await fs.mkdir(o.runDir, { recursive: true });
+  const lock = o.runDir ? await acquireRunLock(o.runDir) : null;
+  try {
+    if (o.runDir && ckptRoot) {
+      const stale = await removeInterruptedSaves(ckptRoot);
+      if (stale.length > 0) log(`removed ${stale.length} unfinished checkpoint folder(s) of an interrupted save`);
+      const metricsFile = join(o.runDir, "metrics.jsonl");
+      if (o.resume) {
+        let dir: string;
+        if (typeof o.resume === "string") dir = o.resume;
+        else {
+          const all = await listCheckpoints(ckptRoot);
+          if (all.length === 0) throw new TrainingOptionsError("resume", `${ckptRoot} holds no checkpoint to resume from`);
+          dir = all[all.length - 1]!.dir;
+          if (all.length > 1) {
+            try {
+              await fs.access(join(dir, "manifest.json"));
+            } catch {
+              throw new CheckpointCorruptError(dir, `incomplete: no manifest.json; the previous checkpoint ${all[all.length - 2]!.dir} may be intact: remove the damaged folder to resume from it`);
+            }
           }
         }
-      }
-      const ck = await loadCheckpoint(dir);
-      const s = ck.state;
-      if (s.recipeHash !== hash) {
-        const diffs = recipeDifferences(s.recipe, recipe);
-        throw new RecipeMismatchError(dir, diffs.length > 0 ? diffs : [`recipe hash ${s.recipeHash.slice(0, 12)} ≠ ${hash.slice(0, 12)}`]);
-      }
-      const wfile = join(dir, "trainable.safetensors");
-      for (const t of trainable) {
-        const w = ck.weights.get(t.name);
-        if (w === undefined) throw new CheckpointCorruptError(wfile, `no tensor "${t.name}" (the objective trains it)`);
-        if (w.length !== t.size) throw new CheckpointCorruptError(wfile, `tensor "${t.name}" has ${w.length} values, expected ${t.size} (shape [${t.shape.join(", ")}])`);
-      }
-      if (ck.weights.size !== trainable.length) throw new CheckpointCorruptError(wfile, `holds ${ck.weights.size} tensors, the objective trains ${trainable.length}`);
-      try {
-        optimizer.loadState(ck.optimizer);
-      } catch (err) {
-        throw new CheckpointCorruptError(join(dir, "optimizer.safetensors"), (err as Error).message, { cause: err });
-      }
-      for (const t of trainable) {
-        t.data.set(ck.weights.get(t.name)!);
-        t.version++;
-      }
-      const bad = ItemOrder.matches(data.size, r.seed, r.shuffle, s.order);
-      if (bad) throw new CheckpointCorruptError(join(dir, "state.json"), `item order: ${bad}`);
-      order = new ItemOrder(data.size, r.seed, r.shuffle, s.order);
-      runId = s.runId;
-      startStep = s.step;
-      skippedSteps = s.guard.skippedSteps;
-      badRun = s.guard.badRun;
-      tokensDone = s.tokens;
-      const resumed = await MetricsLog.resume(metricsFile, runId, startStep);
-      metrics = resumed.log;
-      for (const l of resumed.kept) {
-        if (l.step === 0) valLossBefore = num(l.valLoss);
-        else history.push(fromLine(l));
-      }
-      log(`resuming run ${runId} from ${dir} (step ${startStep} of ${r.steps})` +
-        (resumed.dropped > 0 ? `; dropped ${resumed.dropped} metrics line(s) written after that checkpoint` : "") +
-        (resumed.missing ? `; ${metricsFile} was missing, started anew` : ""));
-    } else {
-      const st = await folderState(o.runDir);
-      if (st.checkpoints.length > 0 || st.metricsRuns.length > 0) {
-        const what = [
-          st.checkpoints.length > 0 ? `checkpoints up to step ${st.checkpoints[st.checkpoints.length - 1]}` : "",
-          st.metricsRuns.length > 0 ? `metrics.jsonl of run ${st.metricsRuns.join(", ")}` : "",
-        ].filter(Boolean).join(" and ");
-        if (!o.overwrite) throw new RunConflictError(o.runDir, `holds another run (${what}); resume it, choose another folder, or start over with overwrite`);
-        for (const c of await listCheckpoints(ckptRoot)) await fs.rm(c.dir, { recursive: true, force: true });
-        await fs.rm(metricsFile, { force: true });
-        log(`starting over in ${o.runDir}: removed the previous run's ${what}`);
-      }
-      metrics = MetricsLog.create(metricsFile, runId);
-    }
-  }
-
-  log(`run ${runId}: objective "${objective.name}", ${trainable.length} trainable tensors (${trainableCount} values), ${r.steps} steps of ${r.batchSize} items` +
-    (r.microBatchSize < r.batchSize ? ` (${r.batchSize / r.microBatchSize} micro-batches of ${r.microBatchSize})` : "") +
-    `, ${data.size} training items${o.evalData ? `, ${o.evalData.size} held out` : ""}`);
-
-  const tape = new Tape();
-  const evaluate = (step: number): { loss: number; extra?: Record<string, number> } => {
-    const ev = o.evalData!;
-    let total = 0;
-    let weight = 0;
-    for (let start = 0, i = 0; start < ev.size; start += r.evalBatchSize, i++) {
-      const idx = Array.from({ length: Math.min(r.evalBatchSize, ev.size - start) }, (_, j) => start + j);
-      const batch = ev.batch(idx);
-      const ctx: StepContext = { training: false, rng: streamRng(r.seed, STREAM.eval, step, i), step, micro: i };
-      const out = tape.infer(() => objective.loss(batch, ctx));
-      total += out.loss.item() * out.weight;
-      weight += out.weight;
-    }
-    const extra = objective.evaluate?.({ training: false, rng: streamRng(r.seed, STREAM.eval, step, -1), step, micro: 0 });
-    return { loss: weight > 0 ? total / weight : NaN, ...(extra ? { extra } : {}) };
-  };
-
-  if (o.evalData && startStep === 0) {
-    const e = evaluate(0);
-    valLossBefore = e.loss;
-    metrics?.append({ step: 0, valLoss: e.loss, ...Object.fromEntries(Object.entries(e.extra ?? {}).map(([k, v]) => [`eval/${k}`, v])) });
-  }
-
-  const schedule = { kind: r.schedule, peak: r.lr, totalSteps: r.steps, warmupSteps: r.warmupSteps, minRatio: r.minLrRatio };
-  const accumulation = r.batchSize / r.microBatchSize;
-  const progress = o.progress === false || startStep >= r.steps ? null : new Progress({ unit: "step", total: r.steps });
-  const started = performance.now();
-  const tokensAtStart = tokensDone;
-  let lastCheckpoint: string | null = null;
-  let savedStep = startStep;
-  const k = kernels();
-
-  const save = async (step: number): Promise<void> => {
-    if (!ckptRoot) return;
-    const state: TrainingState = {
-      runId, recipeHash: hash, recipe, objective: objective.name, step, optimizerStep: optimizer.stepCount,
-      order: order.state(), rng: { generator: "xoshiro128** seeded by streamSeed(seed, purpose, step, micro-batch)", seed: r.seed },
-      guard: { badRun, skippedSteps }, tokens: tokensDone,
-    };
-    lastCheckpoint = await saveCheckpoint(ckptRoot, state, trainable, optimizer.state());
-    savedStep = step;
-    await pruneCheckpoints(ckptRoot, r.keepCheckpoints);
-  };
-
-  try {
-    for (let step = startStep + 1; step <= r.steps; step++) {
-      zeroGrad(trainable);
-      const indices = order.next(r.batchSize);
-      let weight = 0;
-      let lossSum = 0;
-      let tokens = 0;
-      let finite = true;
-      const scalarSums: Record<string, number> = {};
-      for (let micro = 0; micro < accumulation; micro++) {
-        const batch = data.batch(indices.slice(micro * r.microBatchSize, (micro + 1) * r.microBatchSize));
-        const ctx: StepContext = { training: true, rng: streamRng(r.seed, STREAM.step, step, micro), step, micro };
-        const out = tape.run(() => objective.loss(batch, ctx));
-        const l = out.loss.item();
-        tokens += out.tokens;
-        if (!Number.isFinite(l)) {
-          finite = false;
-          lossSum = l;
-          break;
+        const ck = await loadCheckpoint(dir);
+        const s = ck.state;
+        if (s.recipeHash !== hash) {
+          const diffs = recipeDifferences(s.recipe, recipe);
+          throw new RecipeMismatchError(dir, diffs.length > 0 ? diffs : [`recipe hash ${s.recipeHash.slice(0, 12)} ≠ ${hash.slice(0, 12)}`]);
         }
-        if (!(out.weight > 0)) continue;
-        // Seeding backward with the weight adds weight × d(mean)/dθ = d(sum)/dθ; one division below
-        // turns the sum over all micro-batches into the batch mean.
-        tape.backward(out.loss, Float32Array.of(out.weight));
-        weight += out.weight;
-        lossSum += l * out.weight;
-        for (const [name, v] of Object.entries(out.scalars ?? {})) scalarSums[name] = (scalarSums[name] ?? 0) + v * out.weight;
-      }
-      let norm = NaN;
-      const loss = finite ? (weight > 0 ? lossSum / weight : NaN) : lossSum;
-      if (finite && weight > 0) {
-        for (const t of trainable) k.scale(t.grad!, 1 / weight, t.size);
-        norm = clipGradNorm(trainable, r.maxGradNorm);
-      }
-      const lr = learningRate(step, schedule);
-      const skipped = !Number.isFinite(loss) || !Number.isFinite(norm);
-      if (skipped) {
-        badRun++;
-        skippedSteps++;
-        if (badRun > r.maxBadSteps) {
-          throw new TrainingError(
-            weight === 0 && finite
-              ? `step ${step}: ${badRun} consecutive steps with nothing to train on (no counted targets in the batch)`
-              : `step ${step}: ${badRun} consecutive steps with a non-finite loss or gradient (loss ${loss}, grad norm ${norm}); lower the learning rate`,
-          );
+        const wfile = join(dir, "trainable.safetensors");
+        for (const t of trainable) {
+          const w = ck.weights.get(t.name);
+          if (w === undefined) throw new CheckpointCorruptError(wfile, `no tensor "${t.name}" (the objective trains it)`);
+          if (w.length !== t.size) throw new CheckpointCorruptError(wfile, `tensor "${t.name}" has ${w.length} values, expected ${t.size} (shape [${t.shape.join(", ")}])`);
         }
+        if (ck.weights.size !== trainable.length) throw new CheckpointCorruptError(wfile, `holds ${ck.weights.size} tensors, the objective trains ${trainable.length}`);
+        try {
+          optimizer.loadState(ck.optimizer);
+        } catch (err) {
+          throw new CheckpointCorruptError(join(dir, "optimizer.safetensors"), (err as Error).message, { cause: err });
+        }
+        for (const t of trainable) {
+          t.data.set(ck.weights.get(t.name)!);
+          t.version++;
+        }
+        const bad = ItemOrder.matches(data.size, r.seed, r.shuffle, s.order);
+        if (bad) throw new CheckpointCorruptError(join(dir, "state.json"), `item order: ${bad}`);
+        order = new ItemOrder(data.size, r.seed, r.shuffle, s.order);
+        runId = s.runId;
+        startStep = s.step;
+        skippedSteps = s.guard.skippedSteps;
+        badRun = s.guard.badRun;
+        tokensDone = s.tokens;
+        const resumed = await MetricsLog.resume(metricsFile, runId, startStep);
+        metrics = resumed.log;
+        for (const l of resumed.kept) {
+          if (l.step === 0) valLossBefore = num(l.valLoss);
+          else history.push(fromLine(l));
+        }
+        log(`resuming run ${runId} from ${dir} (step ${startStep} of ${r.steps})` +
+          (resumed.dropped > 0 ? `; dropped ${resumed.dropped} metrics line(s) written after that checkpoint` : "") +
+          (resumed.missing ? `; ${metricsFile} was missing, started anew` : ""));
       } else {
-        badRun = 0;
-        optimizer.step({ lr });
+        const st = await folderState(o.runDir);
+        if (st.checkpoints.length > 0 || st.metricsRuns.length > 0) {
+          const what = [
+            st.checkpoints.length > 0 ? `checkpoints up to step ${st.checkpoints[st.checkpoints.length - 1]}` : "",
+            st.metricsRuns.length > 0 ? `metrics.jsonl of run ${st.metricsRuns.join(", ")}` : "",
+          ].filter(Boolean).join(" and ");
+          if (!o.overwrite) throw new RunConflictError(o.runDir, `holds another run (${what}); resume it, choose another folder, or start over with overwrite`);
+          for (const c of await listCheckpoints(ckptRoot)) await fs.rm(c.dir, { recursive: true, force: true });
+          await fs.rm(metricsFile, { force: true });
+          log(`starting over in ${o.runDir}: removed the previous run's ${what}`);
+        }
+        metrics = MetricsLog.create(metricsFile, runId);
       }
-      tokensDone += tokens;
-      const seconds = (performance.now() - started) / 1000;
-      const scalars: Record<string, number> = {};
-      for (const [name, v] of Object.entries(scalarSums)) scalars[name] = weight > 0 ? v / weight : NaN;
-      const m: StepMetrics = {
-        step, loss, lr, gradNorm: norm, tokens: tokensDone, tokensPerSecond: (tokensDone - tokensAtStart) / Math.max(seconds, 1e-9),
-        epoch: order.epochs, skipped, scalars,
-      };
-      if (o.evalData && (step % r.evalEvery === 0 || step === r.steps)) {
-        const e = evaluate(step);
-        m.valLoss = e.loss;
-        if (e.extra) m.evalScalars = e.extra;
-      }
-      history.push(m);
-      metrics?.append(toLine(m));
-      const lastVal = history.findLast((h) => h.valLoss !== undefined)?.valLoss;
-      progress?.update(step, {
-        loss: skipped ? "skipped" : loss.toFixed(3),
-        ...(lastVal !== undefined ? { "val loss": lastVal.toFixed(3) } : {}),
-        lr: lr.toExponential(1),
-        "tok/s": Math.round(m.tokensPerSecond).toString(),
-      }, startStep);
-      if (step % r.checkpointEvery === 0 || step === r.steps) await save(step);
     }
-  } finally {
-    progress?.finish();
-  }
-  if (ckptRoot && lastCheckpoint === null) {
-    const existing = await listCheckpoints(ckptRoot);
-    lastCheckpoint = existing.find((c) => c.step === savedStep)?.dir ?? join(ckptRoot, checkpointDirName(savedStep));
-  }
 
-  const seconds = (performance.now() - started) / 1000;
-  const ok = history.filter((h) => !h.skipped);
-  const tail = ok.slice(-Math.max(1, Math.round(ok.length * 0.1)));
-  return {
-    runId,
-    steps: history,
-    firstLoss: ok[0]?.loss ?? NaN,
-    finalLoss: tail.length > 0 ? tail.reduce((s, h) => s + h.loss, 0) / tail.length : NaN,
-    seconds,
-    tokensPerSecond: (tokensDone - tokensAtStart) / Math.max(seconds, 1e-9),
-    ...(valLossBefore !== undefined ? { valLossBefore } : {}),
-    ...(history.at(-1)?.valLoss !== undefined ? { valLossAfter: history.at(-1)!.valLoss! } : {}),
-    skippedSteps,
-    resumedFrom: startStep,
-    checkpoint: lastCheckpoint,
-    memory,
-    recipeHash: hash,
-  };
+    log(`run ${runId}: objective "${objective.name}", ${trainable.length} trainable tensors (${trainableCount} values), ${r.steps} steps of ${r.batchSize} items` +
+      (r.microBatchSize < r.batchSize ? ` (${r.batchSize / r.microBatchSize} micro-batches of ${r.microBatchSize})` : "") +
+      `, ${data.size} training items${o.evalData ? `, ${o.evalData.size} held out` : ""}`);
+
+    const tape = new Tape();
+    const evaluate = (step: number): { loss: number; extra?: Record<string, number> } => {
+      const ev = o.evalData!;
+      let total = 0;
+      let weight = 0;
+      for (let start = 0, i = 0; start < ev.size; start += r.evalBatchSize, i++) {
+        const idx = Array.from({ length: Math.min(r.evalBatchSize, ev.size - start) }, (_, j) => start + j);
+        const batch = ev.batch(idx);
+        const ctx: StepContext = { training: false, rng: streamRng(r.seed, STREAM.eval, step, i), step, micro: i };
+        const out = tape.infer(() => objective.loss(batch, ctx));
+        total += out.loss.item() * out.weight;
+        weight += out.weight;
+      }
+      const extra = objective.evaluate?.({ training: false, rng: streamRng(r.seed, STREAM.eval, step, -1), step, micro: 0 });
+      return { loss: weight > 0 ? total / weight : NaN, ...(extra ? { extra } : {}) };
+    };
+
+    if (o.evalData && startStep === 0) {
+      const e = evaluate(0);
+      valLossBefore = e.loss;
+      metrics?.append({ step: 0, valLoss: e.loss, ...Object.fromEntries(Object.entries(e.extra ?? {}).map(([k, v]) => [`eval/${k}`, v])) });
+    }
+
+    const schedule = { kind: r.schedule, peak: r.lr, totalSteps: r.steps, warmupSteps: r.warmupSteps, minRatio: r.minLrRatio };
+    const accumulation = r.batchSize / r.microBatchSize;
+    const progress = o.progress === false || startStep >= r.steps ? null : new Progress({ unit: "step", total: r.steps });
+    const started = performance.now();
+    const tokensAtStart = tokensDone;
+    let lastCheckpoint: string | null = null;
+    let savedStep = startStep;
+    const k = kernels();
+
+    const save = async (step: number): Promise<void> => {
+      if (!ckptRoot) return;
+      const state: TrainingState = {
+        runId, recipeHash: hash, recipe, objective: objective.name, step, optimizerStep: optimizer.stepCount,
+        order: order.state(), rng: { generator: "xoshiro128** seeded by streamSeed(seed, purpose, step, micro-batch)", seed: r.seed },
+        guard: { badRun, skippedSteps }, tokens: tokensDone,
+      };
+      lastCheckpoint = await saveCheckpoint(ckptRoot, state, trainable, optimizer.state());
+      savedStep = step;
+      await pruneCheckpoints(ckptRoot, r.keepCheckpoints);
+    };
+
+    try {
+      for (let step = startStep + 1; step <= r.steps; step++) {
+        zeroGrad(trainable);
+        const indices = order.next(r.batchSize);
+        let weight = 0;
+        let lossSum = 0;
+        let tokens = 0;
+        let finite = true;
+        const scalarSums: Record<string, number> = {};
+        for (let micro = 0; micro < accumulation; micro++) {
+          const batch = data.batch(indices.slice(micro * r.microBatchSize, (micro + 1) * r.microBatchSize));
+          const ctx: StepContext = { training: true, rng: streamRng(r.seed, STREAM.step, step, micro), step, micro };
+          const out = tape.run(() => objective.loss(batch, ctx));
+          const l = out.loss.item();
+          tokens += out.tokens;
+          if (!Number.isFinite(l)) {
+            finite = false;
+            lossSum = l;
+            break;
+          }
+          if (!(out.weight > 0)) continue;
+          // Seeding backward with the weight adds weight × d(mean)/dθ = d(sum)/dθ; one division below
+          // turns the sum over all micro-batches into the batch mean.
+          tape.backward(out.loss, Float32Array.of(out.weight));
+          weight += out.weight;
+          lossSum += l * out.weight;
+          for (const [name, v] of Object.entries(out.scalars ?? {})) scalarSums[name] = (scalarSums[name] ?? 0) + v * out.weight;
+        }
+        let norm = NaN;
+        const loss = finite ? (weight > 0 ? lossSum / weight : NaN) : lossSum;
+        if (finite && weight > 0) {
+          for (const t of trainable) k.scale(t.grad!, 1 / weight, t.size);
+          norm = clipGradNorm(trainable, r.maxGradNorm);
+        }
+        const lr = learningRate(step, schedule);
+        const skipped = !Number.isFinite(loss) || !Number.isFinite(norm);
+        if (skipped) {
+          badRun++;
+          skippedSteps++;
+          if (badRun > r.maxBadSteps) {
+            throw new TrainingError(
+              weight === 0 && finite
+                ? `step ${step}: ${badRun} consecutive steps with nothing to train on (no counted targets in the batch)`
+                : `step ${step}: ${badRun} consecutive steps with a non-finite loss or gradient (loss ${loss}, grad norm ${norm}); lower the learning rate`,
+            );
+          }
+        } else {
+          badRun = 0;
+          optimizer.step({ lr });
+        }
+        tokensDone += tokens;
+        const seconds = (performance.now() - started) / 1000;
+        const scalars: Record<string, number> = {};
+        for (const [name, v] of Object.entries(scalarSums)) scalars[name] = weight > 0 ? v / weight : NaN;
+        const m: StepMetrics = {
+          step, loss, lr, gradNorm: norm, tokens: tokensDone, tokensPerSecond: (tokensDone - tokensAtStart) / Math.max(seconds, 1e-9),
+          epoch: order.epochs, skipped, scalars,
+        };
+        if (o.evalData && (step % r.evalEvery === 0 || step === r.steps)) {
+          const e = evaluate(step);
+          m.valLoss = e.loss;
+          if (e.extra) m.evalScalars = e.extra;
+        }
+        history.push(m);
+        metrics?.append(toLine(m));
+        const lastVal = history.findLast((h) => h.valLoss !== undefined)?.valLoss;
+        progress?.update(step, {
+          loss: skipped ? "skipped" : loss.toFixed(3),
+          ...(lastVal !== undefined ? { "val loss": lastVal.toFixed(3) } : {}),
+          lr: lr.toExponential(1),
+          "tok/s": Math.round(m.tokensPerSecond).toString(),
+        }, startStep);
+        if (step % r.checkpointEvery === 0 || step === r.steps) await save(step);
+      }
+    } finally {
+      progress?.finish();
+    }
+    if (ckptRoot && lastCheckpoint === null) {
+      const existing = await listCheckpoints(ckptRoot);
+      lastCheckpoint = existing.find((c) => c.step === savedStep)?.dir ?? join(ckptRoot, checkpointDirName(savedStep));
+    }
+
+    const seconds = (performance.now() - started) / 1000;
+    const ok = history.filter((h) => !h.skipped);
+    const tail = ok.slice(-Math.max(1, Math.round(ok.length * 0.1)));
+    return {
+      runId,
+      steps: history,
+      firstLoss: ok[0]?.loss ?? NaN,
+      finalLoss: tail.length > 0 ? tail.reduce((s, h) => s + h.loss, 0) / tail.length : NaN,
+      seconds,
+      tokensPerSecond: (tokensDone - tokensAtStart) / Math.max(seconds, 1e-9),
+      ...(valLossBefore !== undefined ? { valLossBefore } : {}),
+      ...(history.at(-1)?.valLoss !== undefined ? { valLossAfter: history.at(-1)!.valLoss! } : {}),
+      skippedSteps,
+      resumedFrom: startStep,
+      checkpoint: lastCheckpoint,
+      memory,
+      recipeHash: hash,
+    };
+  } finally {
+    await lock?.release();
+  }
 }
