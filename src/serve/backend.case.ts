@@ -10,6 +10,7 @@ import { generate } from "../model/generate.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { renderChat } from "../tokenizer/templates.js";
 import type { Tokenizer } from "../tokenizer/types.js";
+import { tempDir } from "../../test/helpers/tempdir.js";
 import { makeServeModel, type ServeModel } from "../../test/helpers/serve_model.js";
 import {
   ContextOverflowError,
@@ -47,7 +48,7 @@ export function backendSuite(name: string, load: SuiteLoader): void {
     let g: Generator;
     let tok: Tokenizer;
     beforeAll(async () => {
-      m = await makeServeModel();
+      m = await makeServeModel(tempDir("pedgpt-serve-"));
       tok = loadTokenizer(m.dir);
       g = await load(m, { contextSize: 256, parallel: 3 });
     }, 60_000);

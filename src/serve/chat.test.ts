@@ -8,6 +8,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "../../test/helpers/tempdir.js";
 import { makeServeModel, type ServeModel } from "../../test/helpers/serve_model.js";
 import { runChat } from "./chat.js";
 import { loadEngineGenerator } from "./engine/backend.js";
@@ -19,7 +20,7 @@ const RED = "宝宝8个月，发烧39度，抽搐了一次";
 let m: ServeModel;
 let gen: Generator;
 beforeAll(async () => {
-  m = await makeServeModel();
+  m = await makeServeModel(tempDir("pedgpt-serve-"));
   gen = await loadEngineGenerator(m.dir, { contextSize: 256, parallel: 1, defaults: { temperature: 0, maxNewTokens: 12 } });
 }, 60_000);
 afterAll(async () => {

@@ -12,7 +12,6 @@ import { saveModel } from "../../src/model/checkpoint.js";
 import { CausalLM } from "../../src/model/model.js";
 import { exportGguf, memoryTensorSource } from "../../src/model/io/gguf_export.js";
 import { mulberry32 } from "../../src/util/random.js";
-import { tempDir } from "./tempdir.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const TOKENIZER_FIXTURE = path.join(ROOT, "test/fixtures/io/hf_llama_bin");
@@ -25,8 +24,8 @@ export interface ServeModel {
   model: CausalLM;
 }
 
-export async function makeServeModel(opts: { seed?: number; maxPositions?: number } = {}): Promise<ServeModel> {
-  const root = tempDir("pedgpt-serve-");
+/** @param root where to write: a test's temporary directory (tempDir), or a benchmark's own */
+export async function makeServeModel(root: string, opts: { seed?: number; maxPositions?: number } = {}): Promise<ServeModel> {
   const dir = path.join(root, "model");
   const raw = {
     architectures: ["LlamaForCausalLM"], model_type: "llama", vocab_size: 277, hidden_size: 32, intermediate_size: 64,

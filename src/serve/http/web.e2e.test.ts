@@ -28,7 +28,7 @@ let url: string;
 let browser: Browser;
 let page: Page;
 beforeAll(async () => {
-  const m = await makeServeModel();
+  const m = await makeServeModel(tempDir("pedgpt-serve-"));
   gen = await loadEngineGenerator(m.dir, { contextSize: 256, parallel: 2 });
   app = await buildServer(gen);
   await app.listen({ host: "127.0.0.1", port: 0 });
