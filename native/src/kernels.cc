@@ -871,12 +871,13 @@ void dotQ8(float* out, const float* x, int64_t K, const int8_t* q, const float* 
     const __m256 w0 = loadQ8(q + b), w1 = loadQ8(q + b + 8), w2 = loadQ8(q + b + 16), w3 = loadQ8(q + b + 24);
     const __m256 scale = _mm256_set1_ps(d[b >> 5]);
     for (int t = 0; t < R; t++) {
+      // two short chains instead of one of four: the block's products overlap in the FMA pipeline
       const float* xb = x + t * K + b;
-      __m256 s = _mm256_mul_ps(w0, _mm256_loadu_ps(xb));
-      s = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xb + 8), s);
-      s = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xb + 16), s);
-      s = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xb + 24), s);
-      acc[t] = _mm256_fmadd_ps(scale, s, acc[t]);
+      __m256 s0 = _mm256_mul_ps(w0, _mm256_loadu_ps(xb));
+      __m256 s1 = _mm256_mul_ps(w1, _mm256_loadu_ps(xb + 8));
+      s0 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xb + 16), s0);
+      s1 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xb + 24), s1);
+      acc[t] = _mm256_fmadd_ps(scale, _mm256_add_ps(s0, s1), acc[t]);
     }
   }
   for (int t = 0; t < R; t++) out[t] = hsum(acc[t]);
@@ -898,16 +899,31 @@ template <int R>
 void dotBf16(float* out, const float* x, int64_t K, const uint16_t* w) {
   int64_t k = 0;
 #if defined(__AVX2__) && defined(__FMA__)
-  __m256 acc[R];
-  for (int t = 0; t < R; t++) acc[t] = _mm256_setzero_ps();
-  for (; k + 16 <= K; k += 16) {
-    const __m256 w0 = loadBf16(w + k), w1 = loadBf16(w + k + 8);
+  // Independent accumulator chains per row of x (4 for one or two rows, 2 for more, within the 16
+  // vector registers): one chain would wait on FMA latency and stream at a fraction of the bandwidth.
+  constexpr int C = R <= 2 ? 4 : 2;
+  __m256 acc[R][C];
+  for (int t = 0; t < R; t++)
+    for (int c = 0; c < C; c++) acc[t][c] = _mm256_setzero_ps();
+  for (; k + 32 <= K; k += 32) {
+    const __m256 w0 = loadBf16(w + k), w1 = loadBf16(w + k + 8), w2 = loadBf16(w + k + 16), w3 = loadBf16(w + k + 24);
     for (int t = 0; t < R; t++) {
-      acc[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + t * K + k), acc[t]);
-      acc[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + t * K + k + 8), acc[t]);
+      const float* xk = x + t * K + k;
+      acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xk), acc[t][0]);
+      acc[t][1 % C] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xk + 8), acc[t][1 % C]);
+      acc[t][2 % C] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xk + 16), acc[t][2 % C]);
+      acc[t][3 % C] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xk + 24), acc[t][3 % C]);
     }
   }
-  for (int t = 0; t < R; t++) out[t] = hsum(acc[t]);
+  for (; k + 8 <= K; k += 8) {
+    const __m256 w0 = loadBf16(w + k);
+    for (int t = 0; t < R; t++) acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + t * K + k), acc[t][0]);
+  }
+  for (int t = 0; t < R; t++) {
+    __m256 sum = acc[t][0];
+    for (int c = 1; c < C; c++) sum = _mm256_add_ps(sum, acc[t][c]);
+    out[t] = hsum(sum);
+  }
 #else
   for (int t = 0; t < R; t++) out[t] = 0.0f;
 #endif
