@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../test/helpers/tempdir.js";
 import { fullDisk, smallDisk } from "../../test/helpers/tmpfs.js";
@@ -146,6 +148,38 @@ describe("writeOutputDir", () => {
     await writeOutputDir(join(root, "m"), { kind: "model folder" }, async (s) => writeFileSync(join(s, "config.json"), "{}"));
     expect(readdirSync(root).sort()).toEqual([".m.staging-" + process.ppid + "-89abcdef", "m"]);
   });
+
+  it("a run killed mid-write leaves the old folder intact; the next run clears its staging folder", async () => {
+    const root = tempDir("outdir-kill-");
+    const out = join(root, "m");
+    mkdirSync(out);
+    writeFileSync(join(out, "config.json"), "old");
+    const script = join(root, "child.mts");
+    const atomic = fileURLToPath(new URL("./atomic.ts", import.meta.url));
+    writeFileSync(
+      script,
+      `import { writeFileSync } from "node:fs";
+import { writeOutputDir } from ${JSON.stringify(atomic)};
+await writeOutputDir(${JSON.stringify(out)}, { kind: "model folder", overwrite: true, isKind: async () => true }, async (s) => {
+  writeFileSync(s + "/config.json", "half");
+  console.log("staged");
+  await new Promise(() => setInterval(() => undefined, 1000));
+});
+`,
+    );
+    const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => d.toString().includes("staged") && resolve());
+      child.on("exit", (code) => reject(new Error(`child exited early (${code})`)));
+    });
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    expect(readFileSync(join(out, "config.json"), "utf8")).toBe("old");
+    expect(readdirSync(root).filter((n) => n.startsWith(".m.staging-")).length).toBe(1);
+    await writeOutputDir(out, { kind: "model folder", overwrite: true, isKind: isModel }, async (s) => writeFileSync(join(s, "config.json"), "new"));
+    expect(readFileSync(join(out, "config.json"), "utf8")).toBe("new");
+    expect(readdirSync(root).sort()).toEqual(["child.mts", "m"]);
+  }, 30_000);
 
   it("carries named entries of the old folder into the new one", async () => {
     const root = tempDir("outdir-");
