@@ -134,6 +134,10 @@ export function formatRunTables(r: EvalResults): string {
     out.push("\n== safety ==");
     out.push(...table([["model", "set", "answers", "mean score", "flagged %"], ...r.safety.map((x) => [x.model, x.set, String(x.answers), x.meanScore.toFixed(4), (100 * x.flaggedRate).toFixed(1)])]));
   }
+  for (const j of r.judge) {
+    out.push(`\n== judge: ${j.modelA.name} vs ${j.modelB.name} on ${j.set ?? j.questions} ==`);
+    out.push(formatJudgeTable(j));
+  }
   for (const n of r.notes) out.push(`note: ${n}`);
   return out.join("\n").replace(/^\n/, "");
 }

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { LlmError, LlmMalformedReplyError, LlmRequestError, type LlmClient } from "../../llm/client.js";
 import { Journal, runResumable } from "../../llm/journal.js";
 import type { TestSet } from "../generate/sets.js";
-import { CoverageError } from "../run/run.js";
+import { CoverageError } from "../run/errors.js";
 import { JUDGE_DIMENSIONS, judgeResultsSchema, type DimensionOutcome, type JudgeResults, type Judgement } from "../run/results.js";
 import { judgeMessages, JUDGE_PROMPT_VERSION, parseJudgeReply, renderQuestion } from "./prompt.js";
 

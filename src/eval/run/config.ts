@@ -19,6 +19,8 @@
  * allowMissing: false       # true: items without an answer become listed gaps instead of an error
  * scoreGapsAsEmpty: false   # true: gaps score 0 in the metric means (else they are left out, and listed)
  * limit: 0                  # first N items of each set (0 = all)
+ * judge:                    # optional: pairwise LLM judge over the open-ended items
+ *   { baseUrl: "http://127.0.0.1:8000/v1", model: judge, pairs: [[tiny, baseline]], sets: [evidiag] }
  * ```
  */
 import { readFileSync } from "node:fs";
@@ -60,6 +62,22 @@ const generationSchema = z.strictObject({
   batchSize: z.number().int().min(1).optional(),
 });
 
+const judgeSchema = z.strictObject({
+  /** Any OpenAI-compatible endpoint (pedgpt serve included). */
+  baseUrl: z.string().url(),
+  model: z.string().min(1),
+  apiKeyEnv: z.string().default("OPENAI_API_KEY"),
+  /** [A, B] model names; A's wins are counted. */
+  pairs: z.array(z.tuple([name, name])).min(1),
+  /** Sets to judge (default: every set with open-ended items; exam items are never judged). */
+  sets: z.array(name).optional(),
+  temperature: z.number().min(0).max(2).default(0),
+  timeoutMs: z.number().int().min(1).default(60000),
+  maxRetries: z.number().int().min(0).default(3),
+  concurrency: z.number().int().min(1).default(4),
+  requestsPerMinute: z.number().min(0).default(0),
+});
+
 export const evalConfigSchema = z.strictObject({
   name,
   out: z.string().min(1),
@@ -72,6 +90,7 @@ export const evalConfigSchema = z.strictObject({
   allowMissing: z.boolean().default(false),
   scoreGapsAsEmpty: z.boolean().default(false),
   limit: z.number().int().min(0).default(0),
+  judge: judgeSchema.optional(),
 });
 export type EvalConfig = z.infer<typeof evalConfigSchema>;
 
@@ -108,6 +127,16 @@ export function parseEvalConfig(text: string, file: string): EvalConfig {
       if (!setNames.has(k)) throw new EvalConfigError(`${file}: models.${i}.answers.${k}: no set named ${JSON.stringify(k)} (sets: ${[...setNames].join(", ")})`);
     }
   });
+  if (cfg.judge) {
+    const modelNames = new Set(cfg.models.map((m) => m.name));
+    cfg.judge.pairs.forEach(([a, b], i) => {
+      for (const x of [a, b]) if (!modelNames.has(x)) throw new EvalConfigError(`${file}: judge.pairs.${i}: no model named ${JSON.stringify(x)} (models: ${[...modelNames].join(", ")})`);
+      if (a === b) throw new EvalConfigError(`${file}: judge.pairs.${i}: a model cannot be judged against itself (${JSON.stringify(a)})`);
+    });
+    (cfg.judge.sets ?? []).forEach((x, i) => {
+      if (!setNames.has(x)) throw new EvalConfigError(`${file}: judge.sets.${i}: no set named ${JSON.stringify(x)} (sets: ${[...setNames].join(", ")})`);
+    });
+  }
   const base = dirname(resolve(file));
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   return {

@@ -109,22 +109,6 @@ export const safetyScoresSchema = z.object({
 });
 export type SafetyScores = z.infer<typeof safetyScoresSchema>;
 
-export const evalResultsSchema = z.object({
-  format: z.literal("pedgpt-eval-results"),
-  version: z.literal(1),
-  name: z.string(),
-  createdAt: z.string(),
-  /** The EVAL.yaml this run came from. */
-  config: z.string(),
-  models: z.array(modelEntrySchema),
-  sets: z.array(testSetEntrySchema),
-  generation: z.array(generationScoresSchema),
-  exam: z.array(examScoresSchema),
-  safety: z.array(safetyScoresSchema),
-  /** Anything the reader should know (e.g. a model without a likelihood scorer). */
-  notes: z.array(z.string()),
-});
-export type EvalResults = z.infer<typeof evalResultsSchema>;
 
 /** The paper's four judge dimensions. */
 export const JUDGE_DIMENSIONS = ["usefulness", "correctness", "consistency", "smoothness"] as const;
@@ -171,6 +155,8 @@ export const judgeResultsSchema = z.object({
   modelA: z.object({ name: z.string(), answers: z.string() }),
   modelB: z.object({ name: z.string(), answers: z.string() }),
   questions: z.string(),
+  /** The test set's name when the judge ran inside `eval run`. */
+  set: z.string().optional(),
   items: z.number().int(),
   dimensions: z.array(z.string()),
   perDimension: z.array(dimensionOutcomeSchema),
@@ -193,3 +179,22 @@ export const judgeResultsSchema = z.object({
   judgements: z.array(judgementSchema),
 });
 export type JudgeResults = z.infer<typeof judgeResultsSchema>;
+
+export const evalResultsSchema = z.object({
+  format: z.literal("pedgpt-eval-results"),
+  version: z.literal(1),
+  name: z.string(),
+  createdAt: z.string(),
+  /** The EVAL.yaml this run came from. */
+  config: z.string(),
+  models: z.array(modelEntrySchema),
+  sets: z.array(testSetEntrySchema),
+  generation: z.array(generationScoresSchema),
+  exam: z.array(examScoresSchema),
+  safety: z.array(safetyScoresSchema),
+  /** Pairwise judge results, one per (pair of models, set) configured in EVAL.yaml; absent = none. */
+  judge: z.array(judgeResultsSchema).default([]),
+  /** Anything the reader should know (e.g. a model without a likelihood scorer). */
+  notes: z.array(z.string()),
+});
+export type EvalResults = z.infer<typeof evalResultsSchema>;

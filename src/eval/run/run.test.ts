@@ -7,6 +7,7 @@ import { CoverageError, runEvaluation, writeResults } from "./run.js";
 import { evalResultsSchema } from "./results.js";
 import { readTestSet } from "../generate/sets.js";
 import { makeServeModel } from "../../../test/helpers/serve_model.js";
+import { startServer } from "../../../test/helpers/openai_server.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
 
 const F = resolve("test/fixtures/eval");
@@ -105,5 +106,31 @@ describe("eval run", () => {
     expect(() => parseEvalConfig("name: t\nout: o\nsets: [{name: a, path: x}]\nmodels: [{name: m, answers: {b: f}}]\n", "e.yaml")).toThrow(/models\.0\.answers\.b: no set named "b"/);
     expect(() => parseEvalConfig("name: t\nout: o\nsets: [{name: a, path: x}]\nmodels: [{name: m, model: d}]\ngeneration: {temprature: 1}\n", "e.yaml")).toThrow(EvalConfigError);
     expect(() => parseEvalConfig("name: t\nout: o\nsets: [{name: a, path: x}, {name: a, path: y}]\nmodels: [{name: m, model: d}]\n", "e.yaml")).toThrow(/set name "a" appears twice/);
+  });
+
+  it("judges configured model pairs on the open-ended items and keeps the judge results with the scores", async () => {
+    // A judge that always prefers the answer equal to the reference (the "ref" model's).
+    const s = await startServer(
+      () => ["ok"],
+      (p) => {
+        const first = p.slice(p.indexOf("【回答1】"), p.indexOf("【回答2】"));
+        const v = first.includes("平凡") ? 2 : 1;
+        return JSON.stringify({ usefulness: v, correctness: v, consistency: v, smoothness: 0 });
+      },
+    );
+    const plain = await referenceAnswers(join(F, "cmd_test.csv"), join(work, "plain-cmd.jsonl"), (l) => l.map((x) => ({ id: x.id, response: `平凡的回答 ${x.id}` })));
+    const plainPb = await referenceAnswers(join(F, "pediabench.jsonl"), join(work, "plain-pb.jsonl"), (l) => l.map((x) => ({ id: x.id, response: `平凡的回答 ${x.id}` })));
+    const file = yaml(`likelihood: false
+safety: false
+models:
+  - { name: ref, answers: { cmd: ref-cmd.jsonl, pb: ref-pb.jsonl } }
+  - { name: plain, answers: { cmd: ${plain}, pb: ${plainPb} } }
+judge: { baseUrl: "${s.url}/v1", model: j, pairs: [[ref, plain]], maxRetries: 0 }
+`);
+    const r = await runEvaluation(loadEvalConfig(file), { configFile: file });
+    expect(r.judge.map((j) => [j.set, j.modelA.name, j.modelB.name, j.judgements.length])).toEqual([["cmd", "ref", "plain", 6], ["pb", "ref", "plain", 4]]); // pb: only the essay and the case
+    expect(r.judge[0]!.perDimension.find((d) => d.dimension === "correctness")).toMatchObject({ n: 3, win: 3 });
+    expect(r.judge[0]!.perDimension.find((d) => d.dimension === "smoothness")).toMatchObject({ n: 3, tie: 3 });
+    expect(() => parseEvalConfig(`name: t\nout: o\nsets: [{name: a, path: x}]\nmodels: [{name: m, model: d}]\njudge: {baseUrl: "http://h/v1", model: j, pairs: [[m, z]]}\n`, "e.yaml")).toThrow(/judge\.pairs\.0: no model named "z"/);
   });
 });

@@ -5,6 +5,9 @@
  * checkpoints — by option likelihood, and the safety score of every answer. The results follow
  * `results.ts` and are validated against its schema before they are written.
  *
+ * With a `judge` section, the configured model pairs are also judged pairwise on the open-ended items
+ * of each set by an LLM over an OpenAI-compatible endpoint (`judge/judge.ts`).
+ *
  * Coverage is checked, not assumed: an answer for an id not in the set is an error; an item without
  * an answer is an error unless `allowMissing`, and then a listed gap. Items the model failed on are
  * always gaps. Gaps are left out of metric means (or scored 0 with `scoreGapsAsEmpty`) and count as
@@ -20,11 +23,12 @@ import { loadAnswerBackend, loadLikelihoodScorer, type GeneratorBackend } from "
 import { generateAnswers, lastUserText, readAnswers, resolveSettings, type AnswersMeta, type GenerateProgress } from "../generate/generate.js";
 import { readTestSet, type EvalItem, type TestSet } from "../generate/sets.js";
 import type { EvalConfig } from "./config.js";
+import { CoverageError } from "./errors.js";
+import { LlmClient } from "../../llm/client.js";
+import { runJudge } from "../judge/judge.js";
 import { evalResultsSchema, generationSettingsSchema, type EvalResults, type ExamScores, type Gap, type GenerationScores, type ModelEntry, type SafetyScores } from "./results.js";
 
-export class CoverageError extends Error {
-  override name = "CoverageError";
-}
+export { CoverageError };
 
 type Answer = { response?: string; error?: string };
 
@@ -175,8 +179,10 @@ export async function runEvaluation(cfg: EvalConfig, o: RunOptions): Promise<Eva
     generation: [],
     exam: [],
     safety: [],
+    judge: [],
     notes: [],
   };
+  const answersOf = new Map<string, Map<string, Map<string, Answer>>>(); // model → set → answers, for the judge
 
   for (const m of cfg.models) {
     let backend: GeneratorBackend | null = null;
@@ -233,9 +239,28 @@ export async function runEvaluation(cfg: EvalConfig, o: RunOptions): Promise<Eva
           }
         }
         if (kb) results.safety.push(safetyScores(m.name, set, answers, kb));
+        if (!answersOf.has(m.name)) answersOf.set(m.name, new Map());
+        answersOf.get(m.name)!.set(set.name, answers);
       }
     } finally {
       await backend?.close();
+    }
+  }
+  if (cfg.judge) {
+    const j = cfg.judge;
+    const apiKey = process.env[j.apiKeyEnv];
+    const client = new LlmClient({ baseUrl: j.baseUrl, model: j.model, ...(apiKey ? { apiKey } : {}), cacheDir: join(cfg.out, "judge", "cache"), timeoutMs: j.timeoutMs, maxRetries: j.maxRetries, concurrency: j.concurrency, requestsPerMinute: j.requestsPerMinute });
+    for (const set of sets) {
+      if (j.sets ? !j.sets.includes(set.name) : !set.items.some((i) => !i.exam)) continue;
+      const open = { ...set, items: set.items.filter((i) => !i.exam) };
+      if (open.items.length === 0) continue;
+      const openIds = new Set(open.items.map((i) => i.id));
+      for (const [a, b] of j.pairs) {
+        const model = (n: string) => ({ name: n, file: cfg.models.find((m) => m.name === n)!.answers?.[set.name] ?? join(cfg.out, "answers", n, `${set.name}.jsonl`), answers: new Map([...answersOf.get(n)!.get(set.name)!].filter(([id]) => openIds.has(id))) });
+        log(`judge: ${a} vs ${b} on ${set.name} (${open.items.length} items, both orders)`);
+        const r = await runJudge(open, model(a), model(b), { client, workDir: join(cfg.out, "judge", set.name), temperature: j.temperature, concurrency: j.concurrency, allowMissing: true, ...(o.signal ? { signal: o.signal } : {}) });
+        results.judge.push({ ...r, set: set.name });
+      }
     }
   }
   return evalResultsSchema.parse(results);
