@@ -50,7 +50,9 @@ export class LanguageModelObjective implements Objective<LossInput> {
     }
   }
 
-  memory(microBatchSize: number, seqLen = this.model.config.maxPositions): { frozenBytes: number; activationBytes: number } {
+  /** Without a sequence length from the data, the estimate assumes max_position_embeddings. */
+  memory(microBatchSize: number, sequenceLength?: number): { frozenBytes: number; activationBytes: number } {
+    const seqLen = sequenceLength ?? this.model.config.maxPositions;
     const frozen = this.model.parameters().filter((p) => !p.requiresGrad).reduce((n, p) => n + p.size, 0);
     return {
       frozenBytes: 4 * frozen,
@@ -61,17 +63,6 @@ export class LanguageModelObjective implements Objective<LossInput> {
   recipe(): Record<string, unknown> {
     const c = this.model.config;
     return { architecture: c.architecture, vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, layers: c.numLayers, gradientCheckpointing: this.model.gradientCheckpointing };
-  }
-}
-
-/** The objective for fixed-length blocks: the activation estimate uses the block length. */
-class BlockObjective extends LanguageModelObjective {
-  constructor(model: CausalLM, private readonly blockSize: number) {
-    super(model);
-  }
-
-  override memory(microBatchSize: number): { frozenBytes: number; activationBytes: number } {
-    return super.memory(microBatchSize, this.blockSize);
   }
 }
 
@@ -130,7 +121,7 @@ export async function trainLanguageModel(model: CausalLM, data: PackedBlocks, o:
   }
   const { validation, ...rest } = o;
   const evalData = validation && validation.numBlocks > 0 ? packedBlocksSource(validation) : undefined;
-  return train(new BlockObjective(model, data.blockSize), packedBlocksSource(data), {
+  return train(new LanguageModelObjective(model), packedBlocksSource(data), {
     ...rest,
     lr: o.lr ?? 3e-3,
     ...(evalData ? { evalData } : {}),

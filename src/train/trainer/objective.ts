@@ -87,8 +87,11 @@ export interface Objective<Batch> {
   evaluate?(ctx: StepContext): Record<string, number>;
   /** Objective-specific checks before any work (e.g. sequence length vs max_position_embeddings); throw a TrainerError-derived error. */
   check?(plan: TrainingPlan): void;
-  /** Memory beyond the trainable tensors, for the estimate printed and checked before training. */
-  memory?(microBatchSize: number): ObjectiveMemory;
+  /**
+   * Memory beyond the trainable tensors, for the estimate printed and checked before training.
+   * `sequenceLength` is the data sources' longest sequence when they say (`DataSource.maxSequenceLength`).
+   */
+  memory?(microBatchSize: number, sequenceLength?: number): ObjectiveMemory;
   /**
    * What defines the objective's math (e.g. loss type, beta, label smoothing); hashed into the recipe,
    * so a resume with different settings is refused.

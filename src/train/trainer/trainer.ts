@@ -328,7 +328,7 @@ export async function train<Batch>(objective: Objective<Batch>, data: DataSource
   objective.check?.({ steps: r.steps, batchSize: r.batchSize, microBatchSize: r.microBatchSize, dataSize: data.size, ...(maxSeq > 0 ? { maxSequenceLength: maxSeq } : {}) });
 
   const trainableCount = trainable.reduce((n, t) => n + t.size, 0);
-  const extra = objective.memory?.(Math.max(r.microBatchSize, o.evalData ? r.evalBatchSize : 0)) ?? { frozenBytes: 0, activationBytes: 0 };
+  const extra = objective.memory?.(Math.max(r.microBatchSize, o.evalData ? r.evalBatchSize : 0), maxSeq > 0 ? maxSeq : undefined) ?? { frozenBytes: 0, activationBytes: 0 };
   const memory = estimateMemory(trainableCount, extra.frozenBytes, extra.activationBytes);
   const free = o.freeMemoryBytes ?? freemem();
   log(`memory estimate: ${describeMemory(memory)}; ${formatBytes(free)} free${objective.memory ? "" : ` (activations not estimated by objective "${objective.name}")`}`);
