@@ -26,7 +26,7 @@ import { Rng } from "../init.js";
 import type { StackedLinearHook } from "../layers.js";
 import type { CausalLM } from "../model.js";
 import { resolveTargets, scaling, validateSettings, type AdapterMeta, type AdapterSettings } from "./config.js";
-import { AdapterError, AdapterMergeError, AdapterShapeError } from "./errors.js";
+import { AdapterError, AdapterMergeError, AdapterShapeError, AdapterTargetError } from "./errors.js";
 import { baseFingerprint } from "./fingerprint.js";
 
 /** What training randomness needs: the trainer owns (and checkpoints) it. */
@@ -184,7 +184,7 @@ export class LoraAdapter implements StackedLinearHook {
     const want = shapesOf(model, this.modules.filter((m) => hasModule(model, m)));
     for (const st of this.byModule.values()) {
       const got = want.get(st.module);
-      if (!got) throw new AdapterShapeError("adapter", `module "${st.module}" does not exist in this ${model.config.architecture}`);
+      if (!got) throw new AdapterTargetError(`adapter module "${st.module}" does not exist in this ${model.config.architecture} (${model.config.numLayers} layers)`);
       if (got[0] !== st.out || got[1] !== st.inF) throw new AdapterShapeError("adapter", `module "${st.module}" is (${st.out}, ${st.inF}) in the adapter but (${got[0]}, ${got[1]}) in the model`);
     }
     if (opts.freezeBase ?? true) model.params.setRequiresGrad(false);

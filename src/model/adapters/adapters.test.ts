@@ -380,6 +380,18 @@ describe("bad adapter input: a named error, nothing loaded", () => {
     await expect(loadAdapter(dir, m)).rejects.toThrow(/router tensor .* is missing .*import-seed/);
   });
 
+  it("attaching to a model without the adapter's modules or shapes is refused before anything changes", () => {
+    const m = model();
+    const a = randomized(m, {});
+    const shallow = model({ ...LLAMA, num_hidden_layers: 1 });
+    expect(() => a.attach(shallow)).toThrow(AdapterTargetError);
+    const narrow = model({ ...LLAMA, intermediate_size: 32 });
+    expect(() => a.attach(narrow)).toThrow(AdapterShapeError);
+    expect(narrow.parameters().every((p) => p.requiresGrad)).toBe(true); // not frozen: nothing happened
+    const before = logits(narrow);
+    expect(maxDiff(logits(narrow), before)).toBe(0);
+  });
+
   it("bad settings are refused before any work", () => {
     const m = model();
     expect(() => LoraAdapter.create(m, { ...LORA_DEFAULTS, r: 0 })).toThrow(/"r": must be an integer >= 1/);
