@@ -324,6 +324,10 @@ describe("reference kernels: contracts not covered by torch fixtures", () => {
     expect(() => K.copyBlock(a, 0, 3, new Float32Array(6), 4, 3, 2, 3, false)).toThrow(/copyBlock: src has 6 elements, needs at least 10/);
     expect(() => K.copyBlock(a, 0, 3, a, 0, 3, 2, 3, true)).toThrow(/copyBlock: dst and src blocks overlap/);
     expect(() => K.rowNormalizeForward(a, new Float32Array(2), a.slice(), 2, 3, 0)).toThrow(/rowNormalizeForward: eps must be a positive number, got 0/);
+    expect(() => K.rowNormalizeForward(a, new Float32Array(2), a.slice(), 1.5, 3, 1e-12)).toThrow(/rowNormalizeForward: R must be an integer >= 0, got 1.5/);
+    expect(() => K.matmulQ8(new Float32Array(4), new Float32Array(64), new Int8Array(32), new Float32Array(2), 2, 2, 32)).toThrow(/matmulQ8: weight has 32 elements, needs at least N\*K = 64/);
+    expect(() => K.matmulBf16(new Float32Array(2), new Float32Array(3), new Uint16Array(6), 1, 2, 3)).not.toThrow();
+    expect(() => K.matmulBf16(new Float32Array(1), new Float32Array(3), new Uint16Array(6), 1, 2, 3)).toThrow(/matmulBf16: y has 1 elements, needs at least 2/);
     const base = { B: 1, Tq: 2, Tk: 2, H: 1, Hkv: 1, D: 2, scale: 1, alibiSlopes: null, keyMask: null, segmentIds: Int32Array.from([0]) };
     expect(() => K.attentionForward({ ...base, out: new Float32Array(4), lse: new Float32Array(2), q: new Float32Array(4), k: new Float32Array(4), v: new Float32Array(4) })).toThrow(
       /attentionForward: segmentIds has 1 elements, needs at least 2/,

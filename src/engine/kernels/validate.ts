@@ -122,8 +122,10 @@ export function checkAttention(
 }
 
 /** Row-wise kernels over (N, C): integer shape, then every named array at least N*C (or N) long. */
-function checkRows(kernel: string, N: number, C: number, full: Record<string, ArrayLike<number> | null>, perRow: Record<string, ArrayLike<number> | null> = {}): void {
-  checkInt(kernel, "N", N);
+function checkRows(
+  kernel: string, N: number, C: number, full: Record<string, ArrayLike<number> | null>, perRow: Record<string, ArrayLike<number> | null> = {}, rowName = "N",
+): void {
+  checkInt(kernel, rowName, N);
   checkInt(kernel, "C", C, 1);
   for (const [name, arr] of Object.entries(full)) if (arr) checkLen(kernel, name, arr, N * C);
   for (const [name, arr] of Object.entries(perRow)) if (arr) checkLen(kernel, name, arr, N);
@@ -364,12 +366,12 @@ export function validated(impl: Kernels): Kernels {
       impl.copyBlock(dst, dOffset, ldd, src, sOffset, lds, rows, cols, accumulate);
     },
     rowNormalizeForward(out, norms, inp, R, C, eps) {
-      checkRows("rowNormalizeForward", R, C, { out, inp }, { norms });
+      checkRows("rowNormalizeForward", R, C, { out, inp }, { norms }, "R");
       if (!(eps > 0) || !Number.isFinite(eps)) fail("rowNormalizeForward", `eps must be a positive number, got ${eps}`);
       impl.rowNormalizeForward(out, norms, inp, R, C, eps);
     },
     rowNormalizeBackward(dinp, dout, out, norms, R, C, eps) {
-      checkRows("rowNormalizeBackward", R, C, { dinp, dout, out }, { norms });
+      checkRows("rowNormalizeBackward", R, C, { dinp, dout, out }, { norms }, "R");
       if (!(eps > 0) || !Number.isFinite(eps)) fail("rowNormalizeBackward", `eps must be a positive number, got ${eps}`);
       impl.rowNormalizeBackward(dinp, dout, out, norms, R, C, eps);
     },
