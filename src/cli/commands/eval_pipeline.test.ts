@@ -30,7 +30,7 @@ const run = async (args: string[]) => {
 
 beforeAll(async () => {
   dir = tempDir("pedgpt-eval-cli-");
-  modelDir = (await makeServeModel()).dir;
+  modelDir = (await makeServeModel(tempDir("pedgpt-eval-model-"))).dir;
 });
 afterEach(() => {
   vi.restoreAllMocks();

@@ -20,7 +20,7 @@ let set: TestSet;
 const settings = { maxNewTokens: 12, batchSize: 3 };
 
 beforeAll(async () => {
-  m = await makeServeModel();
+  m = await makeServeModel(tempDir("pedgpt-eval-gen-"));
   batched = await loadAnswerBackend(m.dir, { backend: "engine", parallel: 3 });
   single = await loadAnswerBackend(m.dir, { backend: "engine", parallel: 1 });
   const pb = await readTestSet("test/fixtures/eval/pediabench.jsonl");

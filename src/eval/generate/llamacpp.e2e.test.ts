@@ -9,7 +9,7 @@ import { tempDir } from "../../../test/helpers/tempdir.js";
 
 describe("eval generate on llama.cpp", () => {
   it("gives the engine's greedy answers on the exported GGUF and records the backend", async () => {
-    const m = await makeServeModel();
+    const m = await makeServeModel(tempDir("pedgpt-eval-llama-"));
     const d = tempDir("gen-llama-");
     const set = await readTestSet("test/fixtures/eval/pediabench.jsonl");
     const settings = { maxNewTokens: 12, batchSize: 2 };

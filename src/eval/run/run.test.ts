@@ -39,7 +39,7 @@ ${extra}`,
 
 beforeAll(async () => {
   work = tempDir("eval-run-");
-  modelDir = (await makeServeModel()).dir;
+  modelDir = (await makeServeModel(tempDir("pedgpt-eval-model-"))).dir;
   await referenceAnswers(join(F, "cmd_test.csv"), join(work, "ref-cmd.jsonl"));
   await referenceAnswers(join(F, "pediabench.jsonl"), join(work, "ref-pb.jsonl"));
 });
