@@ -138,8 +138,8 @@ export class KVCache {
 }
 
 /**
- * Replaces the forward of a named linear layer — how LoRA and MoE-LoRA adapters attach without the
- * decoder knowing about them. `module` is the Hugging Face module path ("model.layers.3.self_attn.q_proj",
+ * Replaces the forward of a named linear layer, so adapters attach without the decoder knowing about
+ * them (they come as stacked hooks, below, composed into one of these). `module` is the Hugging Face module path ("model.layers.3.self_attn.q_proj",
  * "model.layers.0.self_attn.W_pack", "model.layers.1.mlp.down_proj"); return `linear(x, weight, bias)`
  * plus your delta, or anything else of the same shape. With activation checkpointing the hook runs again
  * in backward: it must compute the same thing both times (e.g. draw router noise per step, not per call).
