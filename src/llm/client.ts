@@ -41,6 +41,8 @@ export class LlmRequestError extends LlmError {
   constructor(
     message: string,
     readonly status?: number,
+    /** The response body of a non-retried HTTP error, for callers that tell errors apart by it. */
+    readonly body?: string,
   ) {
     super(message);
   }
@@ -247,7 +249,7 @@ export class LlmClient {
         this.stats.serverErrors++;
         throw new RetryableError(`HTTP ${res.status}: ${text.slice(0, 200)}`, "server", retryAfter(res.headers.get("retry-after")));
       }
-      if (res.status !== 200) throw new LlmRequestError(`${this.url}: HTTP ${res.status} (not retried): ${text.slice(0, 300)}`, res.status);
+      if (res.status !== 200) throw new LlmRequestError(`${this.url}: HTTP ${res.status} (not retried): ${text.slice(0, 300)}`, res.status, text);
       let json: unknown;
       try {
         json = JSON.parse(text);

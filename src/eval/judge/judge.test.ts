@@ -114,6 +114,17 @@ describe("runJudge", () => {
     expect(r.judgements.some((j) => j.id === "q1" || j.id === "q2")).toBe(false);
   });
 
+  it("records a prompt refused as too long for the judge's context as a failure, and goes on", async () => {
+    const s = await startServer((p) => (p.includes("【q2】") ? [{ status: 400, body: '{"error":{"message":"too many tokens","code":"context_length_exceeded"}}' }] : ["ok"]), judgeReply);
+    const client = new LlmClient({ baseUrl: s.url, model: "judge-m", ...fast });
+    const small = { ...set, items: set.items.filter((i) => ["q1", "q2"].includes(i.id)) };
+    const pick = (m: JudgedModel): JudgedModel => ({ ...m, answers: new Map([...m.answers].filter(([id]) => id === "q1" || id === "q2")) });
+    const r = await runJudge(small, pick(good), pick(poor), { client, workDir: tempDir("j-") });
+    expect(r.failures.map((f) => f.id)).toEqual(["q2", "q2"]);
+    expect(r.failures[0]!.error).toMatch(/HTTP 400.*context_length_exceeded/);
+    expect(r.perDimension[0]).toMatchObject({ n: 1, win: 1 });
+  });
+
   it("stops on an endpoint error that retrying cannot fix", async () => {
     const s = await startServer(() => [{ status: 401, body: '{"error":"bad key"}' }]);
     const client = new LlmClient({ baseUrl: s.url, model: "judge-m", ...fast });

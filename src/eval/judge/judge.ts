@@ -10,8 +10,9 @@
  * Calls go through the project's OpenAI-compatible client (on-disk cache, retries, rate limit).
  * Each order's outcome is journaled, so a rerun continues; a call that still times out or returns an
  * unparseable reply after its retries is recorded as a failure with whatever came back — never a
- * verdict — and is tried again on the next run. Endpoint errors that retrying cannot fix (HTTP 4xx
- * other than 429) stop the run.
+ * verdict — and is tried again on the next run; so is a prompt the endpoint refuses as too long for
+ * its context. Other endpoint errors that retrying cannot fix (HTTP 4xx other than 429: a wrong key,
+ * an unknown model) stop the run.
  */
 import { join } from "node:path";
 import { LlmError, LlmMalformedReplyError, LlmRequestError, type LlmClient } from "../../llm/client.js";
@@ -115,6 +116,11 @@ export function aggregate(judgements: readonly Judgement[]): Pick<JudgeResults, 
   };
 }
 
+/** The endpoint refused this prompt as too long for its context: a property of the item, not of the setup. */
+function isContextOverflow(e: LlmRequestError): boolean {
+  return e.status === 400 && /context_length_exceeded|maximum context length|context window|too long/i.test(e.body ?? "");
+}
+
 export async function runJudge(set: TestSet, a: JudgedModel, b: JudgedModel, o: JudgeOptions): Promise<JudgeResults> {
   const ids = new Set(set.items.map((i) => i.id));
   for (const m of [a, b]) {
@@ -165,7 +171,7 @@ export async function runJudge(set: TestSet, a: JudgedModel, b: JudgedModel, o: 
         const verdicts = Object.fromEntries(JUDGE_DIMENSIONS.map((d) => [d, toModel(pos[d])])) as Record<string, "A" | "B" | "tie">;
         return { verdicts, raw: r.content, error: null, cached: r.cached };
       } catch (e) {
-        if (e instanceof LlmRequestError && e.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 429) throw e;
+        if (e instanceof LlmRequestError && e.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 429 && !isContextOverflow(e)) throw e;
         if (!(e instanceof LlmError)) throw e;
         return { verdicts: null, raw: e instanceof LlmMalformedReplyError ? e.lastContent : null, error: e.message, cached: false };
       }
