@@ -16,6 +16,7 @@ import { f16BitsToF32, f32ToF16Bits, numel } from "./dtype.js";
 import { CheckpointFormatError, CheckpointWriteError, TensorNotFoundError } from "./errors.js";
 import { atomicWrite, readBytes, writeAll } from "./fsutil.js";
 import { assertFinite, assertFitsDType, NARROW_RANGE, NonFiniteError } from "../../util/finite.js";
+import { kernels } from "../../engine/index.js";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as u32 LE
 export const GGUF_VERSION = 3;
@@ -96,31 +97,24 @@ export function ggufTensorBytes(type: GgufTensorType | GgmlType, shape: readonly
 
 /**
  * Quantizes to Q8_0 exactly as ggml's reference `quantize_row_q8_0_ref`: per block of 32,
- * d = max|x| / 127 (fp32), stored as f16; q = roundf(x / d) (half away from zero).
+ * d = max|x| / 127 (fp32), stored as f16; q = roundf(x / d) (half away from zero). The integers and
+ * the f32 scales come from the engine's q8_0 kernel (the one quantiser; quantised inference uses it
+ * too); this function only lays them out as ggml blocks.
  */
 export function quantizeQ8_0(x: Float32Array): Uint8Array {
   if (x.length % Q8_0_BLOCK !== 0) throw new RangeError(`Q8_0 needs a multiple of ${Q8_0_BLOCK} values, got ${x.length}`);
   const nb = x.length / Q8_0_BLOCK;
+  const qs = new Int8Array(x.length);
+  const scales = new Float32Array(nb);
+  if (nb > 0) kernels().quantizeQ8(qs, scales, x, 1, x.length);
   const out = new Uint8Array(nb * Q8_0_BYTES);
   const q = new Int8Array(out.buffer);
   for (let b = 0; b < nb; b++) {
-    const base = b * Q8_0_BLOCK;
-    let amax = 0;
-    for (let j = 0; j < Q8_0_BLOCK; j++) {
-      const a = Math.abs(x[base + j]!);
-      if (a > amax) amax = a;
-    }
-    const d = Math.fround(amax / 127);
-    const id = d ? Math.fround(1 / d) : 0;
-    const h = f32ToF16Bits(d);
+    const h = f32ToF16Bits(scales[b]!);
     const o = b * Q8_0_BYTES;
     out[o] = h & 0xff;
     out[o + 1] = h >>> 8;
-    for (let j = 0; j < Q8_0_BLOCK; j++) {
-      const v = Math.fround(x[base + j]! * id);
-      // C roundf: halves away from zero (Math.round rounds halves up).
-      q[o + 2 + j] = v < 0 ? -Math.round(-v) : Math.round(v);
-    }
+    q.set(qs.subarray(b * Q8_0_BLOCK, (b + 1) * Q8_0_BLOCK), o + 2);
   }
   return out;
 }
