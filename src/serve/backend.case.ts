@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate } from "../model/generate.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { renderChat } from "../tokenizer/templates.js";
+import { answerEndIds } from "./core.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { tempDir } from "../../test/helpers/tempdir.js";
 import { makeServeModel, type ServeModel } from "../../test/helpers/serve_model.js";
@@ -47,9 +48,12 @@ export function backendSuite(name: string, load: SuiteLoader): void {
     let m: ServeModel;
     let g: Generator;
     let tok: Tokenizer;
+    /** ids that end an answer: <|endoftext|> and <|im_end|> */
+    let END: number[];
     beforeAll(async () => {
       m = await makeServeModel(tempDir("pedgpt-serve-"));
       tok = loadTokenizer(m.dir);
+      END = answerEndIds(tok, "qwen");
       g = await load(m, { contextSize: 256, parallel: 3 });
     }, 60_000);
     afterAll(async () => {
@@ -59,14 +63,15 @@ export function backendSuite(name: string, load: SuiteLoader): void {
     /** The oracle: our model in this process, greedy, on the same rendered prompt. */
     const oracle = (messages: ChatMessage[], n: number): number[] => {
       const ids = renderChat(tok, "qwen", messages, "prompt").ids;
-      const r = generate(m.model, ids, { maxNewTokens: n, eosTokenIds: [276] });
-      return r.tokens.filter((t) => t !== 276);
+      const r = generate(m.model, ids, { maxNewTokens: n, eosTokenIds: END });
+      return r.tokens.filter((t) => !END.includes(t));
     };
 
     it("describes itself: template recorded with the model, context, parallelism", () => {
       expect(g.info.template).toBe("qwen");
       expect(g.info.contextSize).toBeGreaterThanOrEqual(256);
       expect(g.info.parallel).toBe(3);
+      expect(END).toEqual([274, 276]);
     });
 
     it("temperature 0 is greedy: token for token the in-process oracle, whatever the seed", async () => {
@@ -198,7 +203,7 @@ export function backendSuite(name: string, load: SuiteLoader): void {
     it("raw prompts (no template) complete too", async () => {
       const { end, tokens } = await run(g, { prompt: "Human: 你好\nAssistant:", temperature: 0, maxNewTokens: 6 });
       const ids = tok.encode("Human: 你好\nAssistant:", { addSpecialTokens: true, parseSpecial: false });
-      expect(tokens).toEqual(generate(m.model, ids, { maxNewTokens: 6, eosTokenIds: [276] }).tokens.filter((t) => t !== 276));
+      expect(tokens).toEqual(generate(m.model, ids, { maxNewTokens: 6, eosTokenIds: END }).tokens.filter((t) => !END.includes(t)));
       expect(end.usage.promptTokens).toBe(ids.length);
     });
 

@@ -7,7 +7,7 @@
  * A backend only has to be a `TokenBackend`: a tokenizer plus a stream of token ids for a prompt.
  * Nothing here runs a kernel; sampling happens in the backend (a worker thread or llama.cpp's threads).
  */
-import { renderChat, type ChatMessage } from "../tokenizer/templates.js";
+import { renderChat, stopTokenIds, type ChatMessage } from "../tokenizer/templates.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import {
   ContextOverflowError,
@@ -23,6 +23,23 @@ import {
   type GeneratorInfo,
   type ResolvedOptions,
 } from "./generator.js";
+
+/**
+ * End-of-text markers that end an answer whatever the template, when the tokenizer has them as special
+ * tokens: the names llama.cpp treats as end of generation, so both backends stop at the same places
+ * (a chat model that emits <|endoftext|> has finished, though the template ends turns with <|im_end|>).
+ */
+const END_OF_TEXT = ["<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end|>", "<|end_of_text|>"];
+
+/** Token ids that end an answer: the template's (EOS, end-of-turn) plus special end-of-text markers. */
+export function answerEndIds(tokenizer: Tokenizer, template: string, extra: readonly number[] = []): number[] {
+  const ids = new Set([...stopTokenIds(tokenizer, template), ...extra]);
+  for (const name of END_OF_TEXT) {
+    const id = tokenizer.tokenToId(name);
+    if (id !== null && tokenizer.isSpecial(id)) ids.add(id);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
 
 /** What a backend samples with, per request (a fresh object each time). */
 export interface SamplingRequest {

@@ -22,6 +22,8 @@ export interface OpenGeneratorOptions {
   forceTemplate?: boolean;
   contextSize?: number;
   parallel?: number;
+  /** Our engine only: q8_0 or bf16 weights for inference. Defaults to f32. */
+  quantize?: "q8_0" | "bf16" | null;
   /** llama.cpp threads (our engine's width is PEDGPT_THREADS). */
   threads?: number;
   defaults?: GenerationOptions;
@@ -47,8 +49,10 @@ export async function openGenerator(model: string, o: OpenGeneratorOptions = {})
   if (which === "engine") {
     return loadEngineGenerator(model, {
       template: o.template, forceTemplate: o.forceTemplate, adapters: o.adapters, contextSize: o.contextSize, parallel: o.parallel, defaults: o.defaults,
+      quantize: o.quantize,
     });
   }
+  if (o.quantize) throw new GeneratorError(`--quantize is for our engine; a GGUF carries its own weight type (pedgpt model export-gguf --type q8_0)`);
   return loadLlamaCppGenerator(model, {
     template: o.template,
     forceTemplate: o.forceTemplate,

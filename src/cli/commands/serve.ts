@@ -36,6 +36,7 @@ export function addModelOptions(cmd: Command): Command {
     .option("--parallel <n>", "sequences generated at the same time", int("--parallel", 1))
     .option("--threads <n>", "llama.cpp threads (our engine uses PEDGPT_THREADS)", int("--threads", 1))
     .option("--lora-scale <x>", "scale of LoRA GGUF adapters on llama.cpp", float("--lora-scale"))
+    .addOption(new Option("--quantize <type>", "our engine: hold weights as q8_0 or bf16 for faster decoding").choices(["q8_0", "bf16"]))
     .option("--max-new-tokens <n>", "default most new tokens (the seed: 512)", int("--max-new-tokens", 1))
     .option("--temperature <x>", "default temperature; 0 = greedy (the seed: 0.95)", float("--temperature"))
     .option("--top-p <x>", "default top-p (the seed: 0.7)", float("--top-p"))
@@ -57,6 +58,7 @@ interface ModelFlags {
   parallel?: number;
   threads?: number;
   loraScale?: number;
+  quantize?: "q8_0" | "bf16";
   maxNewTokens?: number;
   temperature?: number;
   topP?: number;
@@ -88,7 +90,7 @@ export function modelFromFlags(o: ModelFlags): { model: string; options: OpenGen
     model,
     options: {
       backend: o.backend, adapters, template: o.template, forceTemplate: o.forceTemplate, contextSize: o.contextSize,
-      parallel: o.parallel, threads: o.threads, loraScale: o.loraScale, defaults,
+      parallel: o.parallel, threads: o.threads, loraScale: o.loraScale, quantize: o.quantize, defaults,
     },
   };
 }

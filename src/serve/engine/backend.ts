@@ -9,10 +9,10 @@ import type { Worker } from "node:worker_threads";
 import { readModelConfig } from "../../model/checkpoint.js";
 import { openCheckpoint } from "../../model/io/checkpoint.js";
 import { loadTokenizer } from "../../tokenizer/load.js";
-import { checkTemplate, stopTokenIds, suggestTemplate } from "../../tokenizer/templates.js";
+import { checkTemplate, suggestTemplate } from "../../tokenizer/templates.js";
 import type { Tokenizer } from "../../tokenizer/types.js";
 import { startWorker } from "../../util/worker.js";
-import { TextGenerator, type SamplingRequest, type TokenBackend } from "../core.js";
+import { answerEndIds, TextGenerator, type SamplingRequest, type TokenBackend } from "../core.js";
 import { GeneratorError, type GenerationOptions } from "../generator.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.js";
 
@@ -26,6 +26,8 @@ export interface EngineLoadOptions {
   contextSize?: number;
   /** Sequences decoded together in one step. Defaults to 4. */
   parallel?: number;
+  /** Hold the linear weights as q8_0 or bf16 for faster decoding. Defaults to f32. */
+  quantize?: "q8_0" | "bf16" | null;
   /** Session defaults under each request's options. */
   defaults?: GenerationOptions;
 }
@@ -166,10 +168,11 @@ export async function loadEngineGenerator(modelDir: string, options: EngineLoadO
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 256) throw new GeneratorError(`parallel must be an integer in [1, 256], got ${parallel}`);
   const adapters = options.adapters ?? [];
   const backend = await EngineBackend.start(modelDir, tokenizer, {
-    adapterDirs: adapters,
+    adapterDirs: adapters.map((a) => path.resolve(a)),
+    quantize: options.quantize ?? null,
     slots: parallel,
     contextSize,
-    endTokenIds: [...new Set([...stopTokenIds(tokenizer, template), ...config.eosTokenIds])],
+    endTokenIds: answerEndIds(tokenizer, template, config.eosTokenIds),
   });
   const id = [path.basename(path.resolve(modelDir)), ...adapters.map((a) => path.basename(path.resolve(a)))].join("+");
   return new TextGenerator(

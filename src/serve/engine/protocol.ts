@@ -8,6 +8,8 @@ export interface WorkerInit {
   modelDir: string;
   /** adapter directories attached to the model in the worker, in order */
   adapterDirs: string[];
+  /** hold the linear weights as q8_0 or bf16 for inference (quantizeForInference); null = f32 */
+  quantize: "q8_0" | "bf16" | null;
   slots: number;
   contextSize: number;
   endTokenIds: number[];

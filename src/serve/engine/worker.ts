@@ -8,7 +8,9 @@
  * "tokens"/"error" out.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { loadAdapter } from "../../model/adapters/index.js";
 import { loadModel } from "../../model/checkpoint.js";
+import { quantizeForInference } from "../../model/quantize.js";
 import { BatchScheduler } from "./scheduler.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.js";
 
@@ -18,7 +20,13 @@ const post = (m: FromWorker) => port.postMessage(m);
 
 async function main(): Promise<void> {
   const model = await loadModel(init.modelDir);
-  if (init.adapterDirs.length > 0) throw new Error(`adapters are not supported by the engine backend yet (${init.adapterDirs.join(", ")})`);
+  // Quantised base linears first; adapters stack on top of them as further linear hooks.
+  if (init.quantize) quantizeForInference(model, init.quantize);
+  for (const dir of init.adapterDirs) {
+    const adapter = await loadAdapter(dir, model);
+    adapter.eval(); // no dropout, no router noise
+    adapter.attach(model);
+  }
   const scheduler = new BatchScheduler(model, init.slots, init.contextSize, init.endTokenIds);
   const pending: Extract<ToWorker, { kind: "start" }>[] = [];
   let scheduled = false;

@@ -4,8 +4,8 @@
  * (templates, stop strings, context fitting) is the same `TextGenerator` our engine uses.
  */
 import path from "node:path";
-import { checkTemplate, jinjaTemplateId, stopTokenIds, suggestTemplate } from "../../tokenizer/templates.js";
-import { TextGenerator, type SamplingRequest, type TokenBackend } from "../core.js";
+import { checkTemplate, jinjaTemplateId, suggestTemplate } from "../../tokenizer/templates.js";
+import { answerEndIds, TextGenerator, type SamplingRequest, type TokenBackend } from "../core.js";
 import { GeneratorError, type GenerationOptions } from "../generator.js";
 import { LlamaCppGenerator } from "./generator.js";
 import { GgufTokenizer } from "./tokenizer.js";
@@ -74,7 +74,7 @@ export async function loadLlamaCppGenerator(ggufPath: string, options: LlamaCppT
     const template = checkTemplate(recorded ?? suggestTemplate(tokenizer, typeof arch === "string" ? arch : undefined), options.template, {
       force: options.forceTemplate,
     });
-    const stops = stopTokenIds(tokenizer, template);
+    const stops = answerEndIds(tokenizer, template);
     const adapters = (options.lora ?? []).map((l) => path.basename(l.filePath));
     const id = [path.basename(ggufPath), ...adapters].join("+");
     return new TextGenerator(
