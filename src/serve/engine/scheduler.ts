@@ -10,6 +10,8 @@
  * RoPE (explicit positions) and ALiBi (relative distance) see exactly what a lone sequence would.
  * When the rows reach the end of the cache they are moved left by the common unused prefix.
  *
+ * Prefill activations are released after each prefill; decode steps reuse one small arena.
+ *
  * Synchronous and kernel-heavy: it runs inside the engine worker, never on the server's event loop.
  */
 import { Tape } from "../../engine/index.js";
@@ -94,7 +96,9 @@ export class BatchScheduler {
     c.keyMask[slot]!.fill(0, 0, start);
     const view = this.view([slot], start);
     const positions = Int32Array.from({ length: n }, (_, t) => t);
-    const logits = this.tape.infer(() =>
+    // A tape of its own: the prompt's activations (hundreds of MB for long prompts on real models) become
+    // garbage when admit returns instead of staying pooled in the decode tape's arena.
+    const logits = new Tape().infer(() =>
       Float32Array.from(this.model.forward({ ids: Int32Array.from(req.prompt), B: 1, T: n, positions }, { cache: view, lastOnly: true }).data),
     );
     this.rows[slot] = {
