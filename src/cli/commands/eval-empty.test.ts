@@ -41,4 +41,17 @@ describe("eval on empty inputs", () => {
     const m = await cli("eval", "metrics", "--pred", join(d, "p.jsonl"), "--ref", join(d, "none.jsonl"));
     expect(m.err).toContain(`pedgpt: cannot read the references file: ${join(d, "none.jsonl")}: no such file or folder (while opening)`);
   });
+
+  it("--out as a folder is refused before scoring, naming it", async () => {
+    const d = tempDir("eval-out-");
+    const ref = join(d, "ref.jsonl");
+    const pred = join(d, "pred.jsonl");
+    writeFileSync(ref, JSON.stringify({ id: "1", reference: "多喝水。" }) + "\n");
+    writeFileSync(pred, JSON.stringify({ id: "1", response: "多喝水。" }) + "\n");
+    mkdirSync(join(d, "out"));
+    const r = await cli("eval", "metrics", "--pred", pred, "--ref", ref, "--out", join(d, "out"));
+    expect(r.rc).toBe(1);
+    expect(r.err).toContain(`pedgpt: ${join(d, "out")}: is a folder; give the path of a file to write`);
+    expect(r.out).toBe("");
+  });
 });

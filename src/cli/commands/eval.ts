@@ -5,12 +5,11 @@
  * only; the work is in src/eval. Other evaluation subcommands may attach to the same `eval` group
  * through `evalGroup(program)`.
  */
-import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { LlmClient } from "../../llm/client.js";
 import { describeError, readUserFile } from "../../util/errors.js";
-import { writeFileAtomic } from "../../util/atomic.js";
+import { checkOutputFile, writeFileAtomic } from "../../util/atomic.js";
 import { SET_FORMATS, readTestSet, type SetFormat } from "../../eval/generate/sets.js";
 import { loadAnswerBackend } from "../../eval/generate/backend.js";
 import { generateAnswers, readAnswers, resolveSettings, type GenerateProgress } from "../../eval/generate/generate.js";
@@ -213,13 +212,14 @@ export function register(program: Command): void {
     .option("--seed <n>", "bootstrap seed", int("--seed", 0), 12345)
     .option("--out <file>", "write the report with per-sample scores as JSON")
     .action(async (o: { pred: string; ref: string; mode: MetricsMode; predField?: string; refField?: string; resamples: number; seed: number; out?: string }) => {
+      if (o.out) await checkOutputFile(o.out);
       const pairs = joinPairs(await readText(o.pred, "predictions"), o.pred, await readText(o.ref, "references"), o.ref, { predField: o.predField, refField: o.refField });
       // An empty file would otherwise be reported as scores of 0.00.
       if (pairs.length === 0) throw new Error(`${o.pred} and ${o.ref}: no prediction/reference pairs; nothing to score`);
       const report = evaluatePairs(pairs, { mode: o.mode, resamples: o.resamples, seed: o.seed });
       console.log(formatMetricsTable(report));
       if (o.out) {
-        await writeFile(o.out, JSON.stringify(report, null, 1) + "\n");
+        await writeFileAtomic(o.out, JSON.stringify(report, null, 1) + "\n");
         console.log(`wrote ${o.out}`);
       }
     });
@@ -231,6 +231,7 @@ export function register(program: Command): void {
     .option("--allow-missing", "score gold items without a prediction as unanswered instead of failing")
     .option("--out <file>", "write the report with per-item results as JSON")
     .action(async (o: { pred: string; gold: string; allowMissing?: boolean; out?: string }) => {
+      if (o.out) await checkOutputFile(o.out);
       const gold = parseExamJsonl(await readText(o.gold, "gold"), o.gold);
       if (gold.items.length === 0) throw new Error(`${o.gold}: no multiple-choice or true/false items${gold.skipped ? ` (${gold.skipped} other records skipped)` : ""}; nothing to score`);
       const preds = parsePredictionsJsonl(await readText(o.pred, "predictions"), o.pred);
@@ -238,7 +239,7 @@ export function register(program: Command): void {
       if (gold.skipped > 0) console.log(`skipped ${gold.skipped} gold record(s) that are not multiple-choice or true/false items (pairing, essay, case analysis)`);
       console.log(formatExamTable(report));
       if (o.out) {
-        await writeFile(o.out, JSON.stringify(report, null, 1) + "\n");
+        await writeFileAtomic(o.out, JSON.stringify(report, null, 1) + "\n");
         console.log(`wrote ${o.out}`);
       }
     });
@@ -250,10 +251,11 @@ export function register(program: Command): void {
     .option("--shots <n>", "worked examples per prompt (same kind, same category first)", int("--shots", 0), 0)
     .option("--pool <jsonl>", "items to draw the examples from (defaults to --gold; an item is never its own example)")
     .action(async (o: { gold: string; out: string; shots: number; pool?: string }) => {
+      if (o.out) await checkOutputFile(o.out);
       const gold = parseExamJsonl(await readText(o.gold, "gold"), o.gold);
       const pool = o.pool ? parseExamJsonl(await readText(o.pool, "pool"), o.pool).items : gold.items;
       const lines = gold.items.map((item) => JSON.stringify({ id: item.id, prompt: buildPrompt(item, { shots: o.shots > 0 ? selectShots(pool, item, o.shots) : [] }) }));
-      await writeFile(o.out, lines.join("\n") + (lines.length ? "\n" : ""));
+      await writeFileAtomic(o.out, lines.join("\n") + (lines.length ? "\n" : ""));
       console.log(`wrote ${lines.length} prompts (${o.shots}-shot) to ${o.out}${gold.skipped ? `; skipped ${gold.skipped} records that are not exam items` : ""}`);
     });
   group
