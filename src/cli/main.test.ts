@@ -6,6 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { tempDir } from "../../test/helpers/tempdir.js";
 import { smallDisk } from "../../test/helpers/tmpfs.js";
@@ -75,6 +76,20 @@ describe("every error leaves with its message", () => {
     expect(r.rc).toBe(1);
     expect(r.err).toMatch(/pass --allow-missing to score them as unanswered/);
     expect(r.err).not.toMatch(/allowMissing/);
+  });
+});
+
+describe("library hints name the command's flags", () => {
+  it("model import without a tokenizer says --allow-missing-tokenizer, not the option field", async () => {
+    const d = tempDir("hint-");
+    const src = join(d, "hf");
+    mkdirSync(src);
+    const fx = fileURLToPath(new URL("../../test/fixtures/io/hf_llama_bin/", import.meta.url));
+    for (const f of readdirSync(fx)) if (!f.startsWith("tokenizer")) writeFileSync(join(src, f), readFileSync(join(fx, f)));
+    const r = await cli("model", "import", src, "--out", join(d, "m"));
+    expect(r.rc).toBe(1);
+    expect(r.err).toMatch(/pass --allow-missing-tokenizer to import weights only/);
+    expect(r.err).not.toMatch(/allowMissingTokenizer/);
   });
 });
 
