@@ -1,19 +1,29 @@
 /**
  * Safety checker benchmark: precision and recall per finding type on the labelled test set
  * (data/safety/testset.jsonl, regenerated in memory when absent), reported separately for the dev and
- * test splits and for generated vs hand-written rows, plus throughput. When ../shared/data is present
- * it also runs the checker over real pediatric doctor answers (Huatuo-26M subset, unlabelled) and
- * reports how often it fires there, as a rough false-alarm indicator, printing examples to inspect.
- * A blind batch (data/safety/testset-blind.jsonl, written by someone who never saw the rules; same row
- * schema as testset-handwritten.jsonl) is its own slice: never tuned on, so it shows how the rules
- * carry over to unseen phrasing. Its errors are not listed unless --show-blind-errors is given.
+ * test splits and for generated vs hand-written rows, plus throughput. Blind batches (written by
+ * someone who never saw the rules; same row schema as testset-handwritten.jsonl) are their own
+ * slices, side by side: data/safety/testset-blind.jsonl (the first) and testset-blind-2.jsonl (the
+ * second, at least a third list-structured LLM-style answers); never tuned on. Their errors are not
+ * listed unless --show-blind-errors is given.
  *
- *   npm run bench -- safety [--testset FILE] [--blind FILE] [--show-errors] [--show-blind-errors] [--real-data DIR]
+ * Streaming: every test-set answer is fed sentence by sentence to the streaming checker; the bench
+ * reports answers/s, μs per appended sentence, how often the streamed result equals checkAnswer's, and
+ * on one long answer the cost per sentence late vs early, against re-checking the whole growing answer
+ * at every sentence end (the reference a stream without incremental checking would pay).
+ *
+ * Real text: when ../shared/data is present, the checker runs over every Huatuo-26M pediatric doctor
+ * answer (unlabelled); each finding was read by hand and its verdict recorded in
+ * data/safety/real-review.jsonl, so the bench prints false positives per type and any finding not yet
+ * reviewed.
+ *
+ *   npm run bench -- safety [--testset FILE] [--blind FILE]... [--show-errors] [--show-blind-errors] [--real-data DIR]
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkAnswer, FINDING_TYPES, loadSafetyKnowledge, type Finding, type FindingType } from "../src/safety/index.js";
+import { checkAnswer, createStreamingChecker, FINDING_TYPES, loadSafetyKnowledge, type Finding, type FindingType } from "../src/safety/index.js";
+import { SENTENCE_END } from "../src/safety/text.js";
 import { buildTestSet, readHandwritten, readTestSet, type TestRow } from "../src/safety/testset.js";
 
 interface Counts { tp: number; fp: number; fn: number }
@@ -94,53 +104,126 @@ export default async function main(args: string[]): Promise<void> {
   if (args.includes("--show-errors")) console.log(`\nerrors (${errors.length}):\n${errors.join("\n")}`);
   else console.log(`${errors.length} answers with a false positive or negative (--show-errors to list)`);
 
-  // Real doctor answers: unlabelled, so only a firing rate; examples printed for manual review.
+  // Streaming: each answer appended sentence by sentence.
+  const sentencesOf = (a: string) => {
+    const out: string[] = [];
+    let from = 0;
+    for (let i = 0; i < a.length; i++) if (SENTENCE_END.test(a[i]!)) { out.push(a.slice(from, i + 1)); from = i + 1; }
+    if (from < a.length) out.push(a.slice(from));
+    return out;
+  };
+  const keys = (fs: Finding[]) => fs.map((f) => keyOf(f.type, f.drug)).sort().join(",");
+  // Per-sentence costs are CPU time of this process (μs), so other load on a shared machine does not
+  // inflate them; answers/s is wall-clock like the batch figure above.
+  const cpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
+  let appended = 0;
+  let streamAgree = 0;
+  let streamCpu = 0;
+  const ts0 = performance.now();
+  const streamed = rows.map((row) => {
+    const st = createStreamingChecker({ question: row.question, kb });
+    const c0 = cpuUs();
+    for (const piece of sentencesOf(row.answer)) { st.append(piece); appended++; }
+    const got = st.finish();
+    streamCpu += cpuUs() - c0;
+    return got;
+  });
+  const streamSecs = (performance.now() - ts0) / 1000;
+  rows.forEach((row, i) => { if (keys(streamed[i]!.findings) === keys(checkAnswer(row.answer, { question: row.question, kb }).findings)) streamAgree++; });
+  const stream = {
+    answers_per_s: round(rows.length / streamSecs),
+    batch_answers_per_s: answersPerSec,
+    us_per_sentence_cpu: round(streamCpu / appended),
+    sentences: appended,
+    agree_with_batch: round(streamAgree / rows.length),
+  };
+  // One long answer: cost per appended sentence early vs late, and the re-check-everything reference.
+  const longAnswer: string[] = [];
+  for (const row of rows) for (const p of sentencesOf(row.answer)) if (longAnswer.length < 400) longAnswer.push(p);
+  const st = createStreamingChecker({ kb });
+  const perSentence: number[] = [];
+  for (const p of longAnswer) { const t = cpuUs(); st.append(p); perSentence.push(cpuUs() - t); }
+  st.finish();
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const tenth = Math.max(1, Math.floor(perSentence.length / 10));
+  const earlyUs = mean(perSentence.slice(0, tenth));
+  const lateUs = mean(perSentence.slice(-tenth));
+  // Reference: the whole growing answer re-checked at each sentence end, over the same last tenth.
+  let grown = longAnswer.slice(0, longAnswer.length - tenth).join("");
+  const tr = cpuUs();
+  for (const p of longAnswer.slice(-tenth)) { grown += p; checkAnswer(grown, { kb, urgentCare: false }); }
+  const rescanLateUs = (cpuUs() - tr) / tenth;
+  const longChars = longAnswer.join("").length;
+  console.log(`\nstreaming (sentence by sentence): ${stream.answers_per_s} answers/s (batch ${answersPerSec}), ${stream.us_per_sentence_cpu} μs CPU per appended sentence (${appended} sentences); result equals checkAnswer's on ${streamAgree}/${rows.length} answers`);
+  console.log(`long answer (${longAnswer.length} sentences, ${longChars} chars): ${round(earlyUs)} μs CPU per sentence in the first tenth, ${round(lateUs)} μs in the last; re-checking the whole answer at each sentence end costs ${round(rescanLateUs)} μs there (ratio ${round(rescanLateUs / lateUs)}x)`);
+
+  // Real doctor answers: unlabelled; every finding was read by hand (data/safety/real-review.jsonl).
   const realDir = opt("--real-data") ?? fileURLToPath(new URL("../../shared/data/huatuo26m-pediatric/", import.meta.url));
   let real: Record<string, unknown> | undefined;
   const realFile = join(realDir, "dev.jsonl");
   if (existsSync(realFile)) {
+    const reviewFile = join(kb.dir, "real-review.jsonl");
+    const review = new Map<string, { verdict: string; note: string }>();
+    if (existsSync(reviewFile))
+      readFileSync(reviewFile, "utf8").split("\n").forEach((l, i) => {
+        if (!l.trim()) return;
+        const r = JSON.parse(l) as { id?: unknown; type?: unknown; drug?: unknown; verdict?: unknown; note?: unknown };
+        if (typeof r.id !== "string" || typeof r.type !== "string" || !["tp", "fp", "partial"].includes(String(r.verdict)))
+          throw new Error(`${reviewFile}:${i + 1}: expected {id, type, drug?, verdict: "tp"|"fp"|"partial", note}`);
+        review.set(`${r.id}|${keyOf(r.type as FindingType, typeof r.drug === "string" ? r.drug : undefined)}`, { verdict: String(r.verdict), note: String(r.note ?? "") });
+      });
     const lines = readFileSync(realFile, "utf8").split("\n").filter((l) => l.trim());
-    const byType: Record<string, number> = {};
+    const byType: Record<string, { findings: number; fp: number; partial: number; unreviewed: number }> = {};
     let withFinding = 0;
     const examples: string[] = [];
     for (const line of lines) {
-      const { question, answer } = JSON.parse(line) as { question: string; answer: string };
+      const { id, question, answer } = JSON.parse(line) as { id: string; question: string; answer: string };
       const r = checkAnswer(answer, { question, kb });
       if (r.findings.length) withFinding++;
       for (const f of r.findings) {
-        byType[f.type] = (byType[f.type] ?? 0) + 1;
-        if (examples.length < 12) examples.push(`  [${f.type}] ${f.message}\n     Q: ${question.slice(0, 80)}\n     A: …${answer.slice(Math.max(0, f.evidence.start - 30), f.evidence.end + 30)}…`);
+        const t = (byType[f.type] ??= { findings: 0, fp: 0, partial: 0, unreviewed: 0 });
+        t.findings++;
+        const v = review.get(`${id}|${keyOf(f.type, f.drug)}`);
+        if (!v) t.unreviewed++;
+        else if (v.verdict === "fp") t.fp++;
+        else if (v.verdict === "partial") t.partial++;
+        examples.push(`  ${id} [${f.type}] ${v ? v.verdict.toUpperCase() : "UNREVIEWED"}: ${f.message}${v?.note ? `\n     review: ${v.note}` : ""}`);
       }
     }
     real = { answers: lines.length, withFinding, perType: byType };
-    console.log(`\nreal doctor answers (Huatuo-26M pediatric subset, unlabelled): ${withFinding}/${lines.length} answers get a finding; by type ${JSON.stringify(byType)}`);
+    console.log(`\nreal doctor answers (Huatuo-26M pediatric subset, unlabelled, every finding reviewed by hand): ${withFinding}/${lines.length} answers get a finding`);
+    for (const [t, c] of Object.entries(byType)) console.log(`  ${t.padEnd(22)} findings ${c.findings}, false positives ${c.fp}, partly right ${c.partial}, not yet reviewed ${c.unreviewed}`);
     if (args.includes("--show-errors")) console.log(examples.join("\n"));
   } else console.log(`\nreal-data check skipped: ${realFile} not found`);
 
-  // The blind batch: scored on its own, never mixed into dev/test.
-  const blindFile = opt("--blind") ?? join(kb.dir, "testset-blind.jsonl");
-  let blind: (ReturnType<typeof summarise> & { rows: number }) | undefined;
-  let blindRows: TestRow[] | undefined;
-  if (existsSync(blindFile)) {
+  // The blind batches: each scored on its own, never mixed into dev/test, never tuned on.
+  const blindFiles = args.flatMap((a, i) => (a === "--blind" && args[i + 1] ? [args[i + 1]!] : []));
+  const blinds: Record<string, ReturnType<typeof summarise> & { rows: number; file: string }> = {};
+  for (const [name, file] of blindFiles.length ? blindFiles.map((f, i) => [`blind${i ? `_${i + 1}` : ""}`, f] as const) : [["blind", join(kb.dir, "testset-blind.jsonl")] as const, ["blind_2", join(kb.dir, "testset-blind-2.jsonl")] as const]) {
+    if (!existsSync(file)) { console.log(`\n${name} slice skipped: ${file} not found`); continue; }
+    let blindRows: TestRow[];
     try {
-      blindRows = readHandwritten(blindFile);
+      blindRows = readHandwritten(file);
     } catch (err) {
       // A bad row names its file, line and field; the other slices are still reported.
-      console.log(`\nblind slice skipped: ${(err as Error).message}`);
+      console.log(`\n${name} slice skipped: ${(err as Error).message}`);
+      continue;
     }
-  } else console.log(`\nblind slice skipped: ${blindFile} not found`);
-  if (blindRows) {
     const table = emptyTable();
     const blindErrors: string[] = [];
     for (const row of blindRows) {
       const r = checkAnswer(row.answer, { question: row.question, kb });
       const { fp, fn } = score(row, r.findings, table);
-      if (fp.length || fn.length) blindErrors.push(`${row.id} FP=${fp.join(",") || "-"} FN=${fn.join(",") || "-"}\n    Q: ${row.question}\n    A: ${row.answer}`);
+      if (fp.length || fn.length) blindErrors.push(`${row.id} FP=${fp.join(",") || "-"} FN=${fn.join(",") || "-"}\n    Q: ${row.question}\n    A: ${row.answer}\n    ${r.findings.map((f) => `${f.type}: ${f.message}`).join("\n    ")}`);
     }
-    blind = { ...summarise(table), rows: blindRows.length };
-    printTable(`blind (${blindFile})`, blind, blindRows.length);
-    if (args.includes("--show-blind-errors")) console.log(`\nblind errors (${blindErrors.length}):\n${blindErrors.join("\n")}`);
-    else console.log(`${blindErrors.length} blind answers with a false positive or negative (--show-blind-errors to list)`);
+    blinds[name] = { ...summarise(table), rows: blindRows.length, file };
+    printTable(`${name} (${file})`, blinds[name]!, blindRows.length);
+    if (args.includes("--show-blind-errors")) console.log(`\n${name} errors (${blindErrors.length}):\n${blindErrors.join("\n")}`);
+    else console.log(`${blindErrors.length} ${name} answers with a false positive or negative (--show-blind-errors to list)`);
+  }
+  if (Object.keys(blinds).length > 1) {
+    console.log(`\nblind batches side by side (P / R per type):`);
+    for (const t of FINDING_TYPES) console.log(`  ${t.padEnd(22)} ${Object.entries(blinds).map(([n, b]) => `${n}: ${b.perType[t]!.precision ?? "-"} / ${b.perType[t]!.recall ?? "-"}`).join("   ")}`);
   }
 
   const test = summaries.test!;
@@ -152,8 +235,9 @@ export default async function main(args: string[]): Promise<void> {
     dev: { precision: dev.microPrecision, recall: dev.microRecall, f1: dev.microF1 },
     test_handwritten: { precision: summaries["test/handwritten"]!.microPrecision, recall: summaries["test/handwritten"]!.microRecall, f1: summaries["test/handwritten"]!.microF1 },
     per_type: Object.fromEntries(Object.entries(test.perType).map(([k, v]) => [k, { precision: v.precision, recall: v.recall, dev_precision: dev.perType[k]!.precision, dev_recall: dev.perType[k]!.recall }])),
-    ...(blind ? { blind: { rows: blind.rows, precision: blind.microPrecision, recall: blind.microRecall, f1: blind.microF1, per_type: Object.fromEntries(Object.entries(blind.perType).map(([k, v]) => [k, { precision: v.precision, recall: v.recall }])) } } : {}),
+    ...Object.fromEntries(Object.entries(blinds).map(([n, b]) => [n, { rows: b.rows, precision: b.microPrecision, recall: b.microRecall, f1: b.microF1, per_type: Object.fromEntries(Object.entries(b.perType).map(([k, v]) => [k, { precision: v.precision, recall: v.recall, tp: v.tp, fp: v.fp, fn: v.fn }])) }])),
     answers_per_s: answersPerSec,
+    stream: { ...stream, long_answer: { sentences: longAnswer.length, chars: longChars, us_per_sentence_early: round(earlyUs), us_per_sentence_late: round(lateUs), rescan_us_per_sentence_late: round(rescanLateUs), ratio: round(rescanLateUs / lateUs) } },
     ...(real ? { real_data: real } : {}),
   }));
 }

@@ -85,11 +85,22 @@ function matcherFor(kb: SafetyKnowledge): DictionaryMatcher<Entry> {
     m = new DictionaryMatcher<Entry>();
     for (const d of kb.drugs) for (const n of d.names) m.add(n, { kind: "drug", drug: d });
     for (const c of kb.classes.values()) for (const t of [...c.zh, ...(c.layZh ?? []), ...c.en]) m.add(t, { kind: "class", id: c.id });
+    // "抗组胺类药物", "祛痰类药", "止咳类": answers put 类 between a class and 药.
+    for (const c of kb.classes.values())
+      for (const t of c.zh) {
+        const base = /^(.{2,})(?:药物?|剂)$/.exec(t)?.[1];
+        if (base && !base.endsWith("类")) for (const v of [`${base}类药物`, `${base}类药`, `${base}类`]) if (!matcherHas(kb, v)) m.add(v, { kind: "class", id: c.id });
+      }
     // Longer words that contain a class term (生长激素) win leftmost-longest and are then ignored.
     for (const t of kb.notClassTerms) m.add(t, { kind: "other" });
     matchers.set(kb, m);
   }
   return m;
+}
+
+/** Whether a word is already a name or class term of the knowledge base (a 类 variant must not shadow one). */
+function matcherHas(kb: SafetyKnowledge, term: string): boolean {
+  return kb.drugs.some((d) => d.names.includes(term)) || [...kb.classes.values()].some((c) => [...c.zh, ...(c.layZh ?? [])].includes(term));
 }
 
 /** Drug mentions in `text` with their stance, in order. */
@@ -239,6 +250,8 @@ export function patientInfo(kb: SafetyKnowledge, answer: string, question: strin
 const COPULA_AFTER = /^\s*(?:[（(][^）)]{0,12}[）)])?\s*(?:[^，。；,;！？!?不非没无]{0,6}?)(?:都|均|也|则|同样|就|本身|其实|实际上)?\s*(?:是|属于|属|为|系|作为|归属于|归为|乃|即|算是|算作)\s*(?:一种|一类|一个|一款|常用的?|常见的?|典型的?|临床常用的?|儿科常用的?|非处方的?|处方的?|强效的?|温和的?|广谱的?|中枢性的?|外周性的?|口服的?|第[一二三四]代的?|很好的?|有效的?|安全的?|\s)*(?:[^，。；,;！？!?不非没无]{1,8}的\s*)?$/;
 /** An appositive after a comma ("溴己新，一种肌肉松弛剂，…"). */
 const APPOSITIVE_AFTER = /^\s*[，,]\s*(?:这是|即|也就是|属于)?\s*(?:一种|一类)\s*(?:常用的?|常见的?|儿科常用的?)?\s*$/;
+/** A drug as an item header and its class first in the body ("- 溴己新：肌肉松弛剂，…", "溴己新：一种肌松药"). */
+const COLON_AFTER = /^\s*(?:[（(][^（）()]{0,16}[）)])?\s*(?:\*\*|__)?\s*[：:]\s*(?:\*\*|__)?\s*(?:这是|是|为|属于|即)?\s*(?:一种|一类)?\s*(?:常用的?|常见的?|儿科常用的?)?\s*$/;
 const PAREN_AFTER = /^\s*[（(]\s*(?:一种|是|属于)?\s*$/;
 const ETC_AFTER = /^\s*(?:等|之类的?|这类|这种|这样的|这一类|一类的?|等等)\s*(?:的)?\s*(?:常用|常见)?\s*(?:的)?\s*$/;
 const EXAMPLE_AFTER_COMMA = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*[，,]\s*(?:例如|比如|如|像|包括)\s*$/;
@@ -247,7 +260,7 @@ const SALT = String.raw`(?:盐酸|硫酸|甲苯磺酸|苯磺酸|马来酸|枸橼
 /** "对于儿童" and the like between a class and its introducing word. */
 const QUAL = String.raw`(?:(?:对于|对|在|针对)?(?:儿童|小儿|孩子|宝宝|婴幼儿|患儿|儿科)(?:来说|而言|中|患者|方面|使用)?)`;
 /** Words that introduce examples of a class. */
-const INTRO_EXAMPLE = String.raw`(?:如|比如|例如|像|包括|譬如|诸如|常用的?(?:药物?)?(?:有|包括|是|为)|常见的?(?:药物?)?(?:有|包括)|代表(?:性)?(?:的)?药物?(?:有|是|为|包括)?|主要(?:有|包括)|其中)`;
+const INTRO_EXAMPLE = String.raw`(?:如|比如|例如|像|包括|譬如|诸如|常用的?(?:药物?)?(?:有|包括|是|为)|常见的?(?:药物?)?(?:有|包括)|代表(?:性)?(?:的)?药物?(?:有|是|为|包括)?|主要(?:有|包括)|其中|(?:药物?)?有)`;
 /** Words that recommend a member of a class ("可选用", "首选", "一般用"). */
 const INTRO_VERB = String.raw`(?:(?:一般|通常|常|多|临床上?|首先)?(?:可|可以|能)?(?:选用|选择|使用|应用|用|服用|口服|考虑|给予)|首选|推荐(?:使用|用)?|常用)`;
 /**
@@ -314,7 +327,7 @@ function checkClassClaims(ctx: Ctx): void {
         if (c.drug) break;
         const between = norm.slice(items[i]!.end, c.start);
         if (between.length > 24 || /[。！？!?；;\n]/.test(between)) break;
-        if (COPULA_AFTER.test(between) || PAREN_AFTER.test(between) || ETC_AFTER.test(between) || APPOSITIVE_AFTER.test(between)) {
+        if (COPULA_AFTER.test(between) || PAREN_AFTER.test(between) || ETC_AFTER.test(between) || APPOSITIVE_AFTER.test(between) || COLON_AFTER.test(between)) {
           claim(i, k);
           break;
         }
@@ -328,7 +341,7 @@ function checkClassClaims(ctx: Ctx): void {
       const example = EXAMPLE_AFTER_COMMA.test(between) && !/(?:或|或者|和|及|、|与)\s*$/.test(norm.slice(Math.max(0, c.start - 3), c.start));
       // A bare prefix ("抗过敏药开瑞坦和维生素C") names the first drug only; an example marker
       // ("抗生素如阿莫西林、头孢克洛") names the whole list.
-      if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1, example || /如|像|包括|[:：]/.test(between));
+      if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1, example || /如|像|包括|[:：]/.test(between) || INTRO_BEFORE.test(between));
       // "肌肉松弛剂可选用溴己新", "…：对于儿童，常用的包括硫酸溴己新": an introducing phrase names the whole list.
       else if (!c.drug && INTRO_BEFORE.test(between) && !(/[，,]/.test(between) && /(?:或|或者|和|及|、|与)\s*$/.test(norm.slice(Math.max(0, c.start - 3), c.start)))) claim(i, i - 1, true);
     }

@@ -113,9 +113,11 @@ export class StreamingChecker {
       this.open.pushLine(this.text, this.linesTo, nl);
       this.linesTo = nl + 1;
     }
+    // The current line's start matters when the line is a list item (its header); a long paragraph's does not.
     const lineStart = this.linesTo;
     const itemStarts = this.open.starts();
-    let ws = Math.min(this.lastSentenceStart, lineStart);
+    let ws = this.lastSentenceStart;
+    if (lineStart < ws && end - lineStart <= MAX_WINDOW && OpenItems.opensItem(this.text.slice(lineStart, Math.min(end, lineStart + 64)))) ws = lineStart;
     if (itemStarts.length && end - itemStarts[0]! <= MAX_WINDOW) ws = Math.min(ws, itemStarts[0]!);
     else if (itemStarts.length && end - itemStarts[itemStarts.length - 1]! <= MAX_WINDOW) ws = Math.min(ws, itemStarts[itemStarts.length - 1]!);
     const window = this.text.slice(ws, end);

@@ -72,6 +72,20 @@ describe("class claims from answer structure", () => {
   });
 });
 
+describe("drug headers and 类 forms of class words", () => {
+  it("reads a drug as an item header with its class first in the body", () => {
+    expect(kinds("可以选择以下药物：\n- 氨溴索：祛痰药，帮助排痰\n- 溴己新：肌肉松弛剂，可缓解痉挛")).toEqual(["wrong_class:bromhexine"]);
+    expect(kinds("溴己新：一种肌松药。")).toEqual(["wrong_class:bromhexine"]);
+    expect(kinds("- 右美沙芬：镇咳药，用于干咳")).toEqual([]);
+  });
+  it("reads 抗组胺类药物, 止咳类药物 and 常用的抗生素有… as class claims over the whole list", () => {
+    expect(kinds("1. 抗组胺类药物：氯雷他定、孟鲁司特")).toEqual(["wrong_class:montelukast"]);
+    expect(kinds("2. 止咳类药物：氨溴索，多喝水。")).toEqual(["wrong_class:ambroxol"]);
+    expect(kinds("2. 祛痰类药物：氨溴索、溴己新，多喝水。")).toEqual([]);
+    expect(kinds("常用的抗生素有阿莫西林、布洛芬。")).toEqual(["wrong_class:ibuprofen"]);
+  });
+});
+
 describe("introducing phrases", () => {
   it("reads 可选用/常用的有/代表药物有/首选/例如/比如 after a class", () => {
     expect(kinds("止咳药常用的有氨溴索，注意多喝水。")).toEqual(["wrong_class:ambroxol"]);

@@ -120,6 +120,13 @@ export class OpenItems {
     this.stack.push({ line: shift(line), headerOnly: isHeaderOnly(norm, line, header) });
   }
 
+  /** Whether a line (possibly still incomplete) opens a list item: a marker, or a header with a colon. */
+  static opensItem(lineText: string): boolean {
+    const norm = normalize(lineText);
+    const line = readLine(norm, 0, norm.length);
+    return !line.blank && (line.kind !== "none" || headerOf(norm, line) !== null);
+  }
+
   /** Line starts of the open items, outermost first. */
   starts(): number[] {
     return this.stack.map((e) => e.line.start);
