@@ -1,6 +1,7 @@
 // C++ kernels of the pedgpt engine (see kernels.h). Matrix products go to OpenBLAS (cblas_sgemm, or
-// cblas_sgemv for one to four rows); everything else is a simple loop over rows or elements, split
-// across the addon's thread pool.
+// cblas_sgemv for one to four rows), except products with quantised (q8_0 / bf16) weights, which are
+// our own AVX2 dot products for a few rows and sgemm on dequantised panels for more; everything else is
+// a simple loop over rows or elements, split across the addon's thread pool.
 //
 // Thread ownership: g_threads is the single thread count. OpenBLAS runs at g_threads when a product is
 // issued from the JavaScript thread; inside a pool job (attention over heads, small batched products)
