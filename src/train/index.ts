@@ -12,7 +12,7 @@ export {
 } from "./lm.js";
 export { runQuickstart, DEFAULT_STEPS, DEFAULT_BATCH, type QuickstartOptions, type QuickstartReport } from "./quickstart.js";
 export type { Objective, DataSource, StepContext, LossResult, ObjectiveMemory, TrainingPlan } from "./trainer/objective.js";
-export { TrainingOptionsError, InsufficientMemoryError, CheckpointCorruptError, RecipeMismatchError, RunConflictError } from "./trainer/errors.js";
+export { TrainingOptionsError, InsufficientMemoryError, CheckpointCorruptError, RecipeMismatchError, RunConflictError, TrainingStoppedError } from "./trainer/errors.js";
 export { train, recipeHash, recipeDifferences, type TrainOptions, type TrainResult } from "./trainer/trainer.js";
 export { loadCheckpoint, listCheckpoints, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type TrainingState, type LoadedCheckpoint } from "./trainer/checkpoint.js";
 export { causalLMActivationBytes, estimateMemory, describeMemory, formatBytes, type MemoryEstimate } from "./trainer/memory.js";

@@ -71,3 +71,15 @@ export class RunConflictError extends TrainingError {
     this.name = "RunConflictError";
   }
 }
+
+/** The run was asked to stop (TrainOptions.signal); `checkpoint` holds its last step when it had a runDir. */
+export class TrainingStoppedError extends TrainingError {
+  constructor(
+    readonly step: number,
+    readonly checkpoint: string | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = "TrainingStoppedError";
+  }
+}

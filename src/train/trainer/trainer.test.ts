@@ -15,7 +15,7 @@ import { CausalLM, parseConfig, presetConfig, type LossInput } from "../../model
 import { LanguageModelObjective, packedBlocksSource } from "../lm.js";
 import { packDocuments } from "../packing.js";
 import { checkpointDirName, loadCheckpoint } from "./checkpoint.js";
-import { CheckpointCorruptError, InsufficientMemoryError, RecipeMismatchError, RunConflictError, TrainingOptionsError } from "./errors.js";
+import { CheckpointCorruptError, InsufficientMemoryError, RecipeMismatchError, RunConflictError, TrainingOptionsError, TrainingStoppedError } from "./errors.js";
 import { causalLMActivationBytes } from "./memory.js";
 import type { DataSource, LossResult, Objective, StepContext } from "./objective.js";
 import { ItemOrder, streamSeed } from "./streams.js";
@@ -222,6 +222,30 @@ describe("run folders", () => {
     const r3 = await train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), { ...opts(cut), resume: true });
     expect(r3.steps.map((s) => s.loss)).toEqual(r.steps.map((s) => s.loss));
     expect(metricsOf(cut).map(exact)).toEqual(metricsOf(full).map(exact));
+  });
+
+  it("a stop request saves the current step, and resume continues to the uninterrupted result", async () => {
+    const full = join(tmp, "stop-full");
+    const r = await train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), opts(full));
+    const dir = join(tmp, "stop");
+    const ctl = new AbortController();
+    const inner = new LanguageModelObjective(tinyModel());
+    const stopping: Objective<LossInput> = {
+      name: "lm",
+      trainable: () => inner.trainable(),
+      recipe: () => inner.recipe(),
+      loss: (b, ctx) => {
+        if (ctx.training && ctx.step === 5) ctl.abort();
+        return inner.loss(b, ctx);
+      },
+    };
+    const err = await train(stopping, packedBlocksSource(data), { ...opts(dir), signal: ctl.signal }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrainingStoppedError);
+    expect((err as Error).message).toMatch(/stopped after step 5 of 8; checkpoint .*checkpoint-00000005 saved, resume to continue/);
+    const r2 = await train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), { ...opts(dir), resume: true });
+    expect(r2.resumedFrom).toBe(5);
+    expect(r2.steps.map((s) => s.loss)).toEqual(r.steps.map((s) => s.loss));
+    expect(metricsOf(dir).map(exact)).toEqual(metricsOf(full).map(exact).map((l) => ({ ...l, run: r2.runId })));
   });
 
   it("refuses to resume with another recipe, naming the fields", async () => {

@@ -31,7 +31,7 @@ import {
   saveCheckpoint,
   type TrainingState,
 } from "./checkpoint.js";
-import { CheckpointCorruptError, InsufficientMemoryError, RecipeMismatchError, RunConflictError, TrainingError, TrainingOptionsError } from "./errors.js";
+import { CheckpointCorruptError, InsufficientMemoryError, RecipeMismatchError, RunConflictError, TrainingError, TrainingOptionsError, TrainingStoppedError } from "./errors.js";
 import { describeMemory, estimateMemory, formatBytes, type MemoryEstimate } from "./memory.js";
 import { acquireRunLock } from "./lock.js";
 import { MetricsLog, readMetrics, type MetricsLine } from "./metrics.js";
@@ -95,6 +95,11 @@ export interface TrainOptions<Batch> {
   progress?: boolean;
   /** Where start-up and checkpoint messages go. Defaults to stderr. */
   log?: (line: string) => void;
+  /**
+   * Stop early (e.g. on Ctrl-C, wired by the CLI): checked after each step; the run saves a checkpoint
+   * of that step (with runDir) and throws TrainingStoppedError, so `resume` continues exactly there.
+   */
+  signal?: AbortSignal;
 }
 
 export interface StepMetrics {
@@ -564,7 +569,11 @@ export async function train<Batch>(objective: Objective<Batch>, data: DataSource
           lr: lr.toExponential(1),
           "tok/s": Math.round(m.tokensPerSecond).toString(),
         }, startStep);
-        if (step % r.checkpointEvery === 0 || step === r.steps) await save(step);
+        if (step % r.checkpointEvery === 0 || step === r.steps || o.signal?.aborted) await save(step);
+        if (o.signal?.aborted && step < r.steps) {
+          throw new TrainingStoppedError(step, lastCheckpoint, `stopped after step ${step} of ${r.steps}` +
+            (lastCheckpoint ? `; checkpoint ${lastCheckpoint} saved, resume to continue` : " (no runDir: nothing saved)"));
+        }
       }
     } finally {
       progress?.finish();
