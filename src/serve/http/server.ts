@@ -94,6 +94,8 @@ export async function buildServer(gen: Generator, options: ServerOptions = {}): 
   });
   const admission = new Admission(gen.info.parallel, options.maxQueue ?? 32);
   const safetyOn = options.safety ?? true;
+  // Load the safety knowledge base now: a broken one stops the server here, not every request later.
+  if (safetyOn) safetyBefore("");
   const keyHash = options.apiKey ? sha256(options.apiKey) : null;
   const cors = new Set(options.corsOrigins ?? []);
   const web = Object.fromEntries(Object.entries(WEB_FILES).map(([route, f]) => [route, { body: readFileSync(new URL(f.file, WEB_DIR)), type: f.type }]));
