@@ -75,6 +75,8 @@ export interface ChatParams {
   temperature?: number;
   maxTokens?: number;
   seed?: number;
+  /** Nucleus sampling mass (sent as top_p; part of the cache key only when given). */
+  topP?: number;
   /** Return an error message when the content is unusable (e.g. not the JSON asked for). */
   validate?: (content: string) => string | undefined;
 }
@@ -163,9 +165,16 @@ export class LlmClient {
     return this.o.model;
   }
 
+  /** Requests in flight at most. */
+  get concurrency(): number {
+    return this.o.concurrency;
+  }
+
   /** The cache key of a request: what determines the reply, not how it is sent. */
   requestKey(messages: Message[], p: ChatParams = {}): string {
-    const canonical = JSON.stringify({ model: this.o.model, messages: messages.map((m) => [m.role, m.content]), temperature: p.temperature ?? null, max_tokens: p.maxTokens ?? null, seed: p.seed ?? null });
+    const key: Record<string, unknown> = { model: this.o.model, messages: messages.map((m) => [m.role, m.content]), temperature: p.temperature ?? null, max_tokens: p.maxTokens ?? null, seed: p.seed ?? null };
+    if (p.topP !== undefined) key.top_p = p.topP; // absent otherwise, so keys of earlier caches stay valid
+    const canonical = JSON.stringify(key);
     return createHash("sha256").update(canonical).digest("hex");
   }
 
@@ -195,7 +204,7 @@ export class LlmClient {
         if (path) {
           await mkdir(join(this.o.cacheDir!, key.slice(0, 2)), { recursive: true });
           const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-          await writeFile(tmp, JSON.stringify({ model: this.o.model, messages, params: { temperature: p.temperature, max_tokens: p.maxTokens, seed: p.seed }, content }) + "\n");
+          await writeFile(tmp, JSON.stringify({ model: this.o.model, messages, params: { temperature: p.temperature, max_tokens: p.maxTokens, seed: p.seed, top_p: p.topP }, content }) + "\n");
           await rename(tmp, path);
         }
         return { content, cached: false, attempts: attempt };
@@ -223,6 +232,7 @@ export class LlmClient {
       const body: Record<string, unknown> = { model: this.o.model, messages, stream: false };
       if (p.temperature !== undefined) body.temperature = p.temperature;
       if (p.maxTokens !== undefined) body.max_tokens = p.maxTokens;
+      if (p.topP !== undefined) body.top_p = p.topP;
       if (p.seed !== undefined) body.seed = p.seed;
       let res: Response;
       let text: string;

@@ -11,7 +11,7 @@ import { LlmClient } from "../../llm/client.js";
 import { describeError, readUserFile } from "../../util/errors.js";
 import { checkOutputFile, writeFileAtomic } from "../../util/atomic.js";
 import { SET_FORMATS, readTestSet, type SetFormat } from "../../eval/generate/sets.js";
-import { loadAnswerBackend } from "../../eval/generate/backend.js";
+import { EndpointBackend, loadAnswerBackend, type AnswerBackend } from "../../eval/generate/backend.js";
 import { generateAnswers, readAnswers, resolveSettings, type GenerateProgress } from "../../eval/generate/generate.js";
 import { loadEvalConfig } from "../../eval/run/config.js";
 import { runEvaluation, writeResults } from "../../eval/run/run.js";
@@ -260,14 +260,16 @@ export function register(program: Command): void {
     });
   group
     .command("generate")
-    .description("answers for a test set from one model (engine checkpoint or llama.cpp GGUF), batched and resumable")
+    .description("answers for a test set from one model (engine checkpoint, llama.cpp GGUF or an OpenAI-compatible endpoint), batched and resumable")
     .requiredOption("--set <file>", `test set (${SET_FORMATS.join(", ")})`)
     .option("--format <name>", "test set format (auto: from the file name and first record)", setFormat, "auto" as SetFormat | "auto")
-    .requiredOption("--model <path>", "checkpoint directory (engine) or GGUF file (llama.cpp)")
-    .option("--backend <name>", "engine | llama.cpp", (v: string) => {
-      if (v !== "engine" && v !== "llama.cpp") throw new InvalidArgumentError(`--backend must be engine or llama.cpp, got "${v}"`);
+    .requiredOption("--model <path>", "checkpoint directory (engine), GGUF file (llama.cpp), or model name at --base-url (openai)")
+    .option("--backend <name>", "engine | llama.cpp | openai", (v: string) => {
+      if (v !== "engine" && v !== "llama.cpp" && v !== "openai") throw new InvalidArgumentError(`--backend must be engine, llama.cpp or openai, got "${v}"`);
       return v;
     }, "engine")
+    .option("--base-url <url>", "with --backend openai: the OpenAI-compatible endpoint")
+    .option("--api-key-env <var>", "with --backend openai: environment variable holding the API key", "OPENAI_API_KEY")
     .requiredOption("--out <jsonl>", "answers file (its journal and meta file are written beside it)")
     .option("--template <id>", "chat template (must match the recorded one unless --force-template)")
     .option("--force-template", "use --template even if the model recorded another")
@@ -281,14 +283,19 @@ export function register(program: Command): void {
     .option("--context-size <n>", "tokens per sequence (prompt + answer)", int("--context-size", 2))
     .option("--limit <n>", "answer only the first n items", int("--limit", 1))
     .option("--retry-failed", "redo items whose journaled outcome is an error")
-    .action(async (o: { set: string; format: SetFormat | "auto"; model: string; backend: "engine" | "llama.cpp"; out: string; template?: string; forceTemplate?: boolean; batchSize: number; maxNewTokens: number; temperature: number; topP: number; topK: number; seed: number; stop?: string[]; contextSize?: number; limit?: number; retryFailed?: boolean }) => {
+    .action(async (o: { set: string; format: SetFormat | "auto"; model: string; backend: "engine" | "llama.cpp" | "openai"; baseUrl?: string; apiKeyEnv: string; out: string; template?: string; forceTemplate?: boolean; batchSize: number; maxNewTokens: number; temperature: number; topP: number; topK: number; seed: number; stop?: string[]; contextSize?: number; limit?: number; retryFailed?: boolean }) => {
       const settings = { batchSize: o.batchSize, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: o.seed, ...(o.stop ? { stop: o.stop } : {}) };
       resolveSettings(settings); // every setting checked before the set is read or the model loaded
       const set = await readTestSet(o.set, { format: o.format });
       if (o.limit !== undefined) set.items = set.items.slice(0, o.limit);
       const skipped = Object.entries(set.skipped);
       console.log(`${set.path}: ${set.items.length} items (${set.format})${skipped.length ? `; skipped ${skipped.map(([k, v]) => `${v} ${k}`).join(", ")}` : ""}`);
-      const backend = await loadAnswerBackend(o.model, { backend: o.backend, parallel: o.batchSize, ...(o.template ? { template: o.template } : {}), ...(o.forceTemplate ? { forceTemplate: true } : {}), ...(o.contextSize ? { contextSize: o.contextSize } : {}) });
+      if ((o.backend === "openai") !== (o.baseUrl !== undefined)) throw new InvalidArgumentError("--base-url is required with --backend openai and only used with it");
+      const apiKey = process.env[o.apiKeyEnv];
+      const backend: AnswerBackend =
+        o.backend === "openai"
+          ? new EndpointBackend(new LlmClient({ baseUrl: o.baseUrl!, model: o.model, ...(apiKey ? { apiKey } : {}), concurrency: o.batchSize, cacheDir: `${o.out}.cache` }))
+          : await loadAnswerBackend(o.model, { backend: o.backend, parallel: o.batchSize, ...(o.template ? { template: o.template } : {}), ...(o.forceTemplate ? { forceTemplate: true } : {}), ...(o.contextSize ? { contextSize: o.contextSize } : {}) });
       try {
         const r = await interruptible((signal) => generateAnswers(set, backend, { out: o.out, settings, signal, onProgress: progressPrinter(backend.info.id), ...(o.retryFailed ? { retryFailed: true } : {}) }));
         console.log(`wrote ${o.out} (${r.meta.answered} answers, ${r.meta.failed} failed, ${r.generated} generated in this run) and ${o.out}.meta.json`);

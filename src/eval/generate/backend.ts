@@ -2,6 +2,8 @@
  * Where `eval generate` gets answers from: the serving `Generator` of either backend — our engine
  * (a worker thread that decodes concurrent requests together, so `batchSize` requests in flight are
  * one batch) or llama.cpp over a GGUF. Answers use the chat template recorded with the model.
+ * A third backend answers from any OpenAI-compatible endpoint through the project's client (a hosted
+ * baseline, another server), so its answers sit in the same tables.
  * A conversation the generator rejects (too long for the context, a bad request) gets an error
  * outcome so the caller records a gap; a failing backend throws.
  *
@@ -17,16 +19,19 @@ import { GenerationRequestError, generateText, type Generator, type ResolvedOpti
 import { loadEngineGenerator, recordedTemplate } from "../../serve/engine/backend.js";
 import { loadLlamaCppGenerator } from "../../serve/llamacpp/backend.js";
 import { EngineLikelihoodScorer } from "../exam/likelihood.js";
+import { LlmMalformedReplyError, LlmRequestError, type LlmClient } from "../../llm/client.js";
 
 export type AnswerOutcome =
-  | { ok: true; text: string; finishReason: "stop" | "length" | "cancelled"; promptTokens: number; completionTokens: number; notices: string[] }
+  | { ok: true; text: string; finishReason: "stop" | "length" | "cancelled"; promptTokens?: number; completionTokens?: number; notices: string[] }
   | { ok: false; error: string };
 
 export interface BackendInfo {
-  /** The model's name (directory or file name, plus adapters). */
+  /** The model's name (directory or file name, plus adapters; the remote name for an endpoint). */
   id: string;
-  backend: "engine" | "llama.cpp";
+  backend: "engine" | "llama.cpp" | "openai";
+  /** "remote" for an endpoint, which applies its own template. */
   template: string;
+  /** 0 when unknown (an endpoint). */
   contextSize: number;
   /** Requests generated at the same time. */
   parallel: number;
@@ -60,6 +65,32 @@ export class GeneratorBackend implements AnswerBackend {
   async close(): Promise<void> {
     await this.generator.close();
   }
+}
+
+/** Answers from an OpenAI-compatible endpoint (the endpoint applies its own chat template). */
+export class EndpointBackend implements AnswerBackend {
+  readonly info: BackendInfo;
+  constructor(private readonly client: LlmClient) {
+    this.info = { id: client.model, backend: "openai", template: "remote", contextSize: 0, parallel: client.concurrency };
+  }
+
+  async answer(conversation: readonly ChatMessage[], s: ResolvedOptions, seed: number): Promise<AnswerOutcome> {
+    if (s.topK !== 0 || s.repetitionPenalty !== 1 || s.stop.length > 0) {
+      throw new GenerationRequestError(s.topK !== 0 ? "topK" : s.repetitionPenalty !== 1 ? "repetitionPenalty" : "stop", "not sent to an OpenAI-compatible endpoint by this client; leave it at its default");
+    }
+    try {
+      const r = await this.client.chat([...conversation], { temperature: s.temperature, maxTokens: s.maxNewTokens, seed, ...(s.topP !== 1 ? { topP: s.topP } : {}) });
+      return { ok: true, text: r.content, finishReason: "stop", notices: [] }; // the client does not pass token counts on
+    } catch (e) {
+      // A reply that stays empty or a prompt refused as too long is this item's; anything else
+      // (retries exhausted, a wrong key) is the endpoint's and stops the run, to be resumed.
+      if (e instanceof LlmMalformedReplyError) return { ok: false, error: e.message };
+      if (e instanceof LlmRequestError && e.status === 400 && /context|too long|maximum/i.test(e.body ?? "")) return { ok: false, error: e.message };
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {}
 }
 
 export interface LoadBackendOptions {

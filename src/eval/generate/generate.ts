@@ -128,7 +128,14 @@ export async function generateAnswers(set: TestSet, backend: AnswerBackend, o: G
       const oc = await backend.answer(it.messages, settings, seed);
       generated++;
       if (!oc.ok) return { error: oc.error, seed };
-      return { response: oc.text, finish_reason: oc.finishReason, prompt_tokens: oc.promptTokens, completion_tokens: oc.completionTokens, seed, ...(oc.notices.length ? { notices: oc.notices } : {}) };
+      return {
+        response: oc.text,
+        finish_reason: oc.finishReason,
+        ...(oc.promptTokens !== undefined ? { prompt_tokens: oc.promptTokens } : {}),
+        ...(oc.completionTokens !== undefined ? { completion_tokens: oc.completionTokens } : {}),
+        seed,
+        ...(oc.notices.length ? { notices: oc.notices } : {}),
+      };
     },
     journal,
     {

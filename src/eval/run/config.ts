@@ -12,6 +12,7 @@
  * models:
  *   - { name: tiny, model: ../runs/quickstart/model }                  # answers generated here (engine)
  *   - { name: q8, model: ../runs/tiny-q8.gguf, backend: llama.cpp }
+ *   - { name: hosted, model: some-model, backend: openai, baseUrl: "https://host/v1" }
  *   - { name: baseline, answers: { evidiag: baseline/evidiag.jsonl } } # answers given
  * generation: { maxNewTokens: 128, batchSize: 8 }                      # greedy, seed 0 by default
  * likelihood: true          # exam accuracy by option likelihood too (engine checkpoints)
@@ -40,16 +41,20 @@ const setSchema = z.strictObject({
 const modelSchema = z
   .strictObject({
     name,
-    /** A checkpoint directory (engine) or a GGUF file (llama.cpp). */
+    /** A checkpoint directory (engine), a GGUF file (llama.cpp), or the model name at an endpoint (openai). */
     model: z.string().min(1).optional(),
-    backend: z.enum(["engine", "llama.cpp"]).default("engine"),
+    backend: z.enum(["engine", "llama.cpp", "openai"]).default("engine"),
+    /** openai: the OpenAI-compatible endpoint, and the environment variable holding its key. */
+    baseUrl: z.string().url().optional(),
+    apiKeyEnv: z.string().default("OPENAI_API_KEY"),
     contextSize: z.number().int().min(2).optional(),
     template: z.string().optional(),
     forceTemplate: z.boolean().default(false),
     /** Answer files per set name. */
     answers: z.record(z.string(), z.string().min(1)).optional(),
   })
-  .refine((m) => (m.model === undefined) !== (m.answers === undefined), { message: "give exactly one of model (a checkpoint directory) or answers (files per set)" });
+  .refine((m) => (m.model === undefined) !== (m.answers === undefined), { message: "give exactly one of model (a checkpoint directory) or answers (files per set)" })
+  .refine((m) => (m.backend === "openai") === (m.baseUrl !== undefined), { message: "baseUrl is required with backend openai and only used with it", path: ["baseUrl"] });
 
 const generationSchema = z.strictObject({
   maxNewTokens: z.number().int().min(1).optional(),
@@ -145,7 +150,7 @@ export function parseEvalConfig(text: string, file: string): EvalConfig {
     sets: cfg.sets.map((s) => ({ ...s, path: abs(s.path) })),
     models: cfg.models.map((m) => ({
       ...m,
-      ...(m.model !== undefined ? { model: abs(m.model) } : {}),
+      ...(m.model !== undefined ? { model: m.backend === "openai" ? m.model : abs(m.model) } : {}),
       ...(m.answers !== undefined ? { answers: Object.fromEntries(Object.entries(m.answers).map(([k, v]) => [k, abs(v)])) } : {}),
     })),
   };

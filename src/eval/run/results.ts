@@ -37,8 +37,8 @@ export type Gap = z.infer<typeof gapSchema>;
 export const modelEntrySchema = z.object({
   name: z.string(),
   /** Where the answers came from: generated here on a backend, or read from an answers file. */
-  backend: z.enum(["engine", "llama.cpp", "answers"]),
-  /** Model directory, GGUF file, or answers file(s). */
+  backend: z.enum(["engine", "llama.cpp", "openai", "answers"]),
+  /** Model directory, GGUF file, endpoint model (name@url), or answers file(s). */
   source: z.string(),
   template: z.string().nullable(),
   generation: generationSettingsSchema.nullable(),

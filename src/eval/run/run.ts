@@ -19,7 +19,7 @@ import { writeFileAtomic } from "../../util/atomic.js";
 import { evaluatePairs, PAPER_METRICS, type MetricsPair } from "../metrics/index.js";
 import { scoreExam, likelihoodAnswer, type ExamItem, type ExamPrediction, type ExamReport } from "../exam/index.js";
 import { evaluateSafety, loadSafetyKnowledge } from "../../safety/index.js";
-import { loadAnswerBackend, loadLikelihoodScorer, type GeneratorBackend } from "../generate/backend.js";
+import { EndpointBackend, loadAnswerBackend, loadLikelihoodScorer, type AnswerBackend } from "../generate/backend.js";
 import { generateAnswers, lastUserText, readAnswers, resolveSettings, type AnswersMeta, type GenerateProgress } from "../generate/generate.js";
 import { readTestSet, type EvalItem, type TestSet } from "../generate/sets.js";
 import type { EvalConfig } from "./config.js";
@@ -185,12 +185,17 @@ export async function runEvaluation(cfg: EvalConfig, o: RunOptions): Promise<Eva
   const answersOf = new Map<string, Map<string, Map<string, Answer>>>(); // model → set → answers, for the judge
 
   for (const m of cfg.models) {
-    let backend: GeneratorBackend | null = null;
+    let backend: AnswerBackend | null = null;
     const entry: ModelEntry = { name: m.name, backend: "answers", source: "", template: null, generation: null };
     if (m.model !== undefined) {
       const tpl = { ...(m.template ? { template: m.template } : {}), forceTemplate: m.forceTemplate };
-      backend = await loadAnswerBackend(m.model, { backend: m.backend, parallel: settings.batchSize, ...tpl, ...(m.contextSize !== undefined ? { contextSize: m.contextSize } : {}) });
-      Object.assign(entry, { backend: m.backend, source: m.model, template: backend.info.template, generation: settings });
+      if (m.backend === "openai") {
+        const apiKey = process.env[m.apiKeyEnv];
+        backend = new EndpointBackend(new LlmClient({ baseUrl: m.baseUrl!, model: m.model, ...(apiKey ? { apiKey } : {}), concurrency: settings.batchSize, cacheDir: join(cfg.out, "answers", m.name, "cache") }));
+      } else {
+        backend = await loadAnswerBackend(m.model, { backend: m.backend, parallel: settings.batchSize, ...tpl, ...(m.contextSize !== undefined ? { contextSize: m.contextSize } : {}) });
+      }
+      Object.assign(entry, { backend: m.backend, source: m.backend === "openai" ? `${m.model}@${m.baseUrl}` : m.model, template: backend.info.template, generation: settings });
     } else {
       entry.source = Object.values(m.answers!).join(", ");
       // Answer files written by `eval generate` say how they were made; record that when they agree.
@@ -208,7 +213,7 @@ export async function runEvaluation(cfg: EvalConfig, o: RunOptions): Promise<Eva
       if (needsLikelihood && m.model !== undefined && m.backend === "engine") {
         likelihood = (await loadLikelihoodScorer(m.model, { ...(m.template ? { template: m.template } : {}), forceTemplate: m.forceTemplate, batchSize: settings.batchSize })).scorer;
       } else if (needsLikelihood) {
-        results.notes.push(`model ${m.name}: exam accuracy by likelihood needs an engine checkpoint; ${m.model === undefined ? "only answers were given" : "llama.cpp serves text only"}`);
+        results.notes.push(`model ${m.name}: exam accuracy by likelihood needs an engine checkpoint; ${m.model === undefined ? "only answers were given" : `the ${m.backend} backend serves text only`}`);
       }
       for (const set of sets) {
         let answers: Map<string, Answer>;
