@@ -96,6 +96,7 @@ describe("gradient accumulation", () => {
       one.grads.forEach((g, i) => {
         for (let j = 0; j < g.length; j++) worst = Math.max(worst, Math.abs(g[j]! - acc.grads[i]![j]!) / Math.max(1, Math.abs(g[j]!)));
       });
+      console.log(`micro-batch ${micro}: worst relative gradient difference ${worst.toExponential(2)}`);
       expect(worst, `micro-batch ${micro}`).toBeLessThan(1e-6);
     }
   });
