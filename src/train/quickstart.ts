@@ -1,60 +1,68 @@
 /**
- * The quick start's main job, end to end on one CPU and fully offline:
- *   1. build the bundled sample corpus (corpus/) into the hybrid CPT corpus,
- *   2. train a byte-level BPE tokenizer on it (tokenizer/),
- *   3. pack the documents with EOS into blocks and train a tiny Llama from scratch on the one trainer
- *      (metrics.jsonl and resumable checkpoints in the output folder),
- *   4. save the model (safetensors + config + tokenizer, template id recorded) and sample from it.
- * Every option is checked before the corpus build starts; those that depend on the data (batch vs
- * blocks) before training starts. The later training stages (SFT, DFPO, MoE-LoRA) extend this job.
+ * The quick start, end to end on one CPU and fully offline: the pipeline in
+ * configs/pipeline/quickstart.yaml —
+ *   1. build the bundled sample corpus (task sets, hybrid CPT corpus, DFPO pairs, test split),
+ *   2. train a byte-level BPE tokenizer on the CPT text and make a tiny Llama from scratch,
+ *   3. the four stages on the one trainer: CPT → full SFT → DFPO → MoE-LoRA SFT,
+ *   4. each stage's effect on the held-out split (report.md / report.json), samples from the result and
+ *      the command to chat with it.
+ * A killed quick start continues where it stopped; a finished one is skipped step by step.
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { buildCorpus, loadBuildConfig } from "../corpus/index.js";
-import { CausalLM, generate, parseConfig, presetConfig, presetNames, saveModel } from "../model/index.js";
-import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../tokenizer/index.js";
-import { trainLanguageModel, type LmTrainResult } from "./lm.js";
-import { packDocuments, splitBlocks } from "./packing.js";
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadAdapter } from "../model/adapters/index.js";
+import { generate, loadModel, parseConfig, presetConfig, presetNames } from "../model/index.js";
+import { loadTokenizer, renderChat, stopTokenIds } from "../tokenizer/index.js";
+import { loadPipeline } from "./pipeline/config.js";
+import { runPipeline, type PipelineResult } from "./pipeline/run.js";
+import type { EffectRow } from "./pipeline/effects.js";
 import { TrainingOptionsError } from "./trainer/errors.js";
 
 export interface QuickstartOptions {
   /** Where everything is written. Defaults to runs/quickstart. */
   outDir?: string;
-  /** Corpus build config. Defaults to configs/corpus/sample.json. */
+  /** The pipeline file. Defaults to configs/pipeline/quickstart.yaml of this package. */
+  pipeline?: string;
+  /** Corpus build config. Defaults to the pipeline's (configs/corpus/sample.json). */
   corpusConfig?: string;
-  /** Defaults to DEFAULT_STEPS. */
+  /** CPT steps. Defaults to DEFAULT_STEPS. */
   steps?: number;
-  /** Defaults to DEFAULT_BATCH. */
+  /** CPT blocks per step. Defaults to DEFAULT_BATCH. */
   batchSize?: number;
-  /** Tokens per block. Defaults to 128. */
+  /** CPT tokens per block. Defaults to 128. */
   blockSize?: number;
   /** Tokenizer vocabulary. Defaults to 3000. */
   vocabSize?: number;
   /** Model preset. Defaults to tiny-llama. */
   preset?: string;
-  /** Defaults to 3e-3. */
+  /** CPT peak learning rate. Defaults to the recipe's 3e-3. */
   lr?: number;
   seed?: number;
-  /** Continue the training of a killed quick start from its newest checkpoint (the corpus and tokenizer are rebuilt identically). */
+  /** Accepted for compatibility: a killed quick start always continues where it stopped. */
   resume?: boolean;
-  /** Prompts to continue after training. */
+  /** Steps of the later stages by stage name (sft, dfpo, moe_lora), e.g. for a short schedule. */
+  stageSteps?: Partial<Record<string, number>>;
+  /** Held-out evaluation size (rows per set, prompts generated, new tokens per answer). */
+  evaluation?: Partial<{ maxRows: number; generate: number; maxNewTokens: number }>;
+  /** Questions answered by the final model. */
   prompts?: string[];
+  /** Progress lines on stderr. Defaults to true. */
+  progress?: boolean;
   log?: (line: string) => void;
 }
 
-export interface QuickstartReport {
+export interface QuickstartReport extends PipelineResult {
   outDir: string;
-  corpus: { documents: number; chars: number };
-  tokenizer: { vocabSize: number; trainSeconds: number; charsPerSecond: number };
-  data: { tokens: number; blocks: number; heldOutBlocks: number; blockSize: number; droppedTokens: number };
-  model: { preset: string; parameters: number; dir: string };
-  training: Omit<LmTrainResult, "steps"> & { steps: number };
-  samples: { prompt: string; completion: string }[];
+  effects: EffectRow[] | null;
+  samples: { prompt: string; answer: string }[];
+  chatCommand: string;
 }
 
 export const DEFAULT_STEPS = 400;
 export const DEFAULT_BATCH = 16;
-const DEFAULT_PROMPTS = ["小儿发热时，家长应该", "手足口病的主要症状包括", "婴儿腹泻时，预防脱水"];
+const DEFAULT_PROMPTS = ["小儿发热时，家长应该怎么办？", "手足口病的主要症状有哪些？", "婴儿腹泻时怎样预防脱水？"];
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /**
  * Checks every quick-start option that does not depend on the data; throws TrainingOptionsError
@@ -90,98 +98,60 @@ export function checkQuickstartOptions(o: QuickstartOptions): { preset: string; 
 export async function runQuickstart(o: QuickstartOptions = {}): Promise<QuickstartReport> {
   const log = o.log ?? ((line: string) => console.log(line));
   const { preset } = checkQuickstartOptions(o);
+  const cfg = loadPipeline(o.pipeline ?? join(PACKAGE_ROOT, "configs", "pipeline", "quickstart.yaml"));
   const outDir = resolve(o.outDir ?? "runs/quickstart");
-  mkdirSync(outDir, { recursive: true });
+  cfg.outDir = outDir;
+  if (o.corpusConfig) cfg.corpus = resolve(o.corpusConfig);
+  if (o.vocabSize !== undefined) cfg.tokenizer = { vocabSize: o.vocabSize };
+  cfg.model = { preset, seed: o.seed ?? ("seed" in cfg.model ? cfg.model.seed : 0) };
+  for (const s of cfg.stages) {
+    if (s.recipe.stage === "pt") {
+      if (o.steps !== undefined) s.recipe.max_steps = o.steps;
+      if (o.batchSize !== undefined) s.recipe.per_device_train_batch_size = o.batchSize;
+      if (o.blockSize !== undefined) s.recipe.cutoff_len = o.blockSize;
+      if (o.lr !== undefined) s.recipe.learning_rate = o.lr;
+    }
+    const n = o.stageSteps?.[s.name];
+    if (n !== undefined) {
+      if (!(Number.isInteger(n) && n > 0)) throw new TrainingOptionsError(`stageSteps.${s.name}`, `must be a positive integer, got ${String(n)}`);
+      s.recipe.max_steps = n;
+    }
+    if (o.seed !== undefined) s.recipe.seed = o.seed;
+  }
+  for (const k of Object.keys(o.stageSteps ?? {})) {
+    if (!cfg.stages.some((s) => s.name === k)) throw new TrainingOptionsError("stageSteps", `no stage "${k}"; the stages are ${cfg.stages.map((s) => s.name).join(", ")}`);
+  }
+  cfg.evaluation = { ...cfg.evaluation, ...(o.evaluation ?? {}) };
 
-  log(`[1/4] building the sample corpus → ${join(outDir, "corpus")}`);
-  const loaded = await loadBuildConfig(o.corpusConfig ?? "configs/corpus/sample.json");
-  const built = await buildCorpus(loaded, { outDir: join(outDir, "corpus") });
-  const cptFile = join(built.outDir, "cpt", "pedcorpus_cpt.jsonl");
-  const docs = readFileSync(cptFile, "utf8")
-    .split("\n")
-    .filter((line) => line.length > 0)
-    .map((line, i) => {
-      const text = (JSON.parse(line) as { text?: unknown }).text;
-      if (typeof text !== "string") throw new Error(`${cptFile}:${i + 1}: expected {"text": string}`);
-      return text;
-    });
-  const chars = docs.reduce((n, d) => n + d.length, 0);
-  log(`      ${docs.length} CPT documents, ${chars} characters`);
+  const result = await runPipeline(cfg, { log, progress: o.progress });
 
-  log(`[2/4] training a byte-level BPE tokenizer (vocab ${o.vocabSize ?? 3000})`);
-  const trained = trainBpeTokenizer(docs, { vocabSize: o.vocabSize ?? 3000, chatTemplateId: "default" });
-  const tokDir = join(outDir, "tokenizer");
-  saveTrainedBpe(trained, tokDir);
-  const tokenizer = loadTokenizer(tokDir);
-  log(`      ${tokenizer.vocabSize} tokens in ${trained.stats.seconds.toFixed(1)} s (${Math.round(trained.stats.charsPerSecond)} chars/s)`);
-  if (tokenizer.eosId === null || tokenizer.bosId === null || tokenizer.padId === null) {
-    throw new Error(`${tokDir}: the trained tokenizer lacks bos/eos/pad tokens`);
+  // The last full model is also at <out>/model, where `pedgpt eval run configs/eval/quickstart.yaml` and
+  // earlier versions of the quick start put it (the MoE-LoRA adapter stays beside it in stages/).
+  const modelDir = join(outDir, "model");
+  mkdirSync(modelDir, { recursive: true });
+  for (const f of readdirSync(result.final.model)) {
+    if (/\.(safetensors|json|model)$/.test(f) && f !== "stage_report.json") copyFileSync(join(result.final.model, f), join(modelDir, f));
   }
 
-  const blockSize = o.blockSize ?? 128;
-  const packed = packDocuments(
-    docs.map((d) => tokenizer.encode(d, { addSpecialTokens: false })),
-    blockSize,
-    tokenizer.eosId,
-  );
-  // Every 20th block is held out, so the log shows whether the model generalises or only memorises.
-  const { train, validation } = splitBlocks(packed, 20);
-  log(`      ${packed.totalTokens} tokens → ${packed.numBlocks} blocks of ${blockSize} (${train.numBlocks} train, ${validation.numBlocks} held out; ${packed.droppedTokens} tail tokens unused)`);
-
-  const config = parseConfig(
-    presetConfig(preset, {
-      vocab_size: tokenizer.vocabSize,
-      bos_token_id: tokenizer.bosId,
-      eos_token_id: tokenizer.eosId,
-      pad_token_id: tokenizer.padId,
-    }),
-    `preset ${preset}`,
-  );
-  const seed = o.seed ?? 0;
-  const model = new CausalLM(config, { seed });
-  const parameters = model.parameters().reduce((n, p) => n + p.size, 0);
-  const steps = o.steps ?? DEFAULT_STEPS;
-  const batchSize = o.batchSize ?? DEFAULT_BATCH;
-  log(`[3/4] training ${preset} (${(parameters / 1e6).toFixed(2)} M parameters) for ${steps} steps of ${batchSize}×${blockSize} tokens`);
-  const result = await trainLanguageModel(model, train, {
-    validation,
-    steps,
-    batchSize,
-    lr: o.lr ?? 3e-3,
-    seed,
-    // The folder is the quick start's own scratch space (the corpus and tokenizer are rebuilt in it
-    // too): a new run replaces the previous run's checkpoints and metrics, a resume continues them.
-    runDir: outDir,
-    ...(o.resume ? { resume: true } : { overwrite: true }),
-    recipe: { job: "quickstart", preset },
-    log: (l) => log(`      ${l}`),
-  });
-  log(`      train loss ${result.firstLoss.toFixed(3)} → ${result.finalLoss.toFixed(3)}, held-out loss ${result.valLossBefore?.toFixed(3)} → ${result.valLossAfter?.toFixed(3)}, in ${result.seconds.toFixed(0)} s (${Math.round(result.tokensPerSecond)} tokens/s)`);
-
-  const modelDir = join(outDir, "model");
-  await saveModel(model, modelDir, { metadata: { template: "default" } });
-  for (const f of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(tokDir, f), join(modelDir, f));
-
-  log(`[4/4] sampling from ${modelDir}`);
+  // Answers from the result, as a chat would give them (template, greedy, stop tokens).
+  const model = await loadModel(result.final.model);
+  if (result.final.adapter) {
+    const a = await loadAdapter(result.final.adapter, model);
+    a.attach(model);
+    a.eval();
+  }
+  const tokenizer = loadTokenizer(result.final.model);
+  const stops = stopTokenIds(tokenizer, cfg.template);
   const samples = (o.prompts ?? DEFAULT_PROMPTS).map((prompt) => {
-    const ids = [tokenizer.bosId!, ...tokenizer.encode(prompt, { addSpecialTokens: false })];
-    const out = generate(model, ids, { maxNewTokens: 48, temperature: 0.7, topK: 20, seed });
-    const completion = tokenizer.decode(out.tokens, { skipSpecialTokens: true });
-    log(`      「${prompt}」→ ${completion}`);
-    return { prompt, completion };
+    const ids = renderChat(tokenizer, cfg.template, [{ role: "user", content: prompt }], "prompt").ids;
+    const g = generate(model, ids, { maxNewTokens: 48, temperature: 0, eosTokenIds: stops });
+    const answer = tokenizer.decode(g.tokens, { skipSpecialTokens: true });
+    log(`      「${prompt}」→ ${answer}`);
+    return { prompt, answer };
   });
-
-  const { steps: history, ...summary } = result;
-  const report: QuickstartReport = {
-    outDir,
-    corpus: { documents: docs.length, chars },
-    tokenizer: { vocabSize: tokenizer.vocabSize, trainSeconds: trained.stats.seconds, charsPerSecond: trained.stats.charsPerSecond },
-    data: { tokens: packed.totalTokens, blocks: train.numBlocks, heldOutBlocks: validation.numBlocks, blockSize, droppedTokens: packed.droppedTokens },
-    model: { preset, parameters, dir: modelDir },
-    training: { ...summary, steps: history.length },
-    samples,
-  };
-  writeFileSync(join(outDir, "report.json"), JSON.stringify(report, null, 2) + "\n");
-  log(`report: ${join(outDir, "report.json")}`);
-  return report;
+  const chatCommand = `pedgpt chat --model ${result.final.model}${result.final.adapter ? ` --adapter ${result.final.adapter}` : ""}`;
+  if (result.table) log(`\nEach stage's effect on held-out data (${join(outDir, "report.md")}):\n${result.table}\n${result.verdicts.map((v) => `- ${v}`).join("\n")}\n`);
+  log(`done in ${result.seconds.toFixed(0)} s. Chat with the result (a tiny model: it shows the machinery, not medical knowledge):\n  ${chatCommand}`);
+  if (!existsSync(join(outDir, "report.json"))) throw new Error(`${outDir}: the pipeline wrote no report.json`);
+  return { ...result, outDir, samples, chatCommand };
 }

@@ -19,11 +19,11 @@ function seedInt(v: string): number {
 export function register(program: Command): void {
   program
     .command("quickstart")
-    .description("build the bundled sample corpus, train a tokenizer and a tiny model on it, then sample")
+    .description("the whole pipeline on the bundled corpus: tokenizer, a tiny model from scratch, CPT → SFT → DFPO → MoE-LoRA, held-out effect table, samples")
     .option("--out <dir>", "output directory", "runs/quickstart")
-    .option("--steps <n>", "training steps", positiveInt("steps"), DEFAULT_STEPS)
-    .option("--batch-size <n>", "blocks per step", positiveInt("batch-size"), DEFAULT_BATCH)
-    .option("--block-size <n>", "tokens per block", positiveInt("block-size"), 128)
+    .option("--steps <n>", "CPT training steps", positiveInt("steps"), DEFAULT_STEPS)
+    .option("--batch-size <n>", "CPT blocks per step", positiveInt("batch-size"), DEFAULT_BATCH)
+    .option("--block-size <n>", "CPT tokens per block", positiveInt("block-size"), 128)
     .option("--vocab-size <n>", "tokenizer vocabulary", positiveInt("vocab-size"), 3000)
     .option("--preset <name>", "model preset", "tiny-llama")
     .option("--seed <n>", "random seed (an integer in [0, 2^32))", seedInt, 0)

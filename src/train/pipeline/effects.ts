@@ -213,3 +213,36 @@ export function effectTable(rows: EffectRow[]): string {
   return lines.join("\n");
 }
 
+
+/** Chosen-answer NLL may rise by at most this much (nats per token) from the DPO reference to the DFPO model. */
+export const CHOSEN_NLL_BOUND = 0.1;
+
+/**
+ * Whether each stage shows the effect the paper's ablation expects, as sentences with the numbers
+ * (a stage that does not is reported as such, never hidden). Rows are found by stage kind in order.
+ */
+export function effectVerdicts(rows: EffectRow[], kinds: Record<string, "pt" | "sft" | "dpo" | "moe_lora">): string[] {
+  const out: string[] = [];
+  const mark = (ok: boolean) => (ok ? "yes" : "NO");
+  for (let i = 1; i < rows.length; i++) {
+    const prev = rows[i - 1]!;
+    const r = rows[i]!;
+    const kind = kinds[r.model];
+    if (kind === "pt") {
+      out.push(`${r.model} (CPT) lowers held-out LM loss: ${mark(r.lm_loss < prev.lm_loss)} (${f(prev.lm_loss)} → ${f(r.lm_loss)})`);
+    } else if (kind === "sft") {
+      out.push(`${r.model} (SFT) lowers answer NLL on the test split: ${mark(r.resp_nll < prev.resp_nll)} (${f(prev.resp_nll)} → ${f(r.resp_nll)}); ROUGE-L ${f(prev.rougeL, 2)} → ${f(r.rougeL, 2)}, BLEU-1 ${f(prev.bleu1, 2)} → ${f(r.bleu1, 2)}`);
+    } else if (kind === "dpo") {
+      const rise = r.chosen_nll - prev.chosen_nll;
+      out.push(
+        `${r.model} (DFPO) on held-out pairs: reward accuracy ${f(r.reward_acc, 2)} > 0.5: ${mark((r.reward_acc ?? 0) > 0.5)}, margin ${f(r.reward_margin)} > 0: ${mark((r.reward_margin ?? 0) > 0)}; ` +
+          `preference accuracy ${f(prev.pref_acc, 2)} → ${f(r.pref_acc, 2)}; chosen NLL ${f(prev.chosen_nll)} → ${f(r.chosen_nll)} (rise ${f(rise)} ≤ ${CHOSEN_NLL_BOUND}: ${mark(rise <= CHOSEN_NLL_BOUND)})`,
+      );
+    } else if (kind === "moe_lora") {
+      const tasks = Object.keys(r.resp_nll_by_task);
+      const better = tasks.filter((t) => r.resp_nll_by_task[t]! < (prev.resp_nll_by_task[t] ?? Infinity));
+      out.push(`${r.model} (MoE-LoRA) lowers answer NLL: ${mark(r.resp_nll < prev.resp_nll)} (${f(prev.resp_nll)} → ${f(r.resp_nll)}), per task on ${better.length}/${tasks.length} (${better.join(", ") || "none"}); expert gates ${r.experts ? r.experts.map((g) => g.toFixed(2)).join("/") : "—"}`);
+    }
+  }
+  return out;
+}

@@ -19,7 +19,7 @@ import { canonicalRecipe } from "../recipe.js";
 import { readMetrics } from "../trainer/metrics.js";
 import { listCheckpoints } from "../trainer/checkpoint.js";
 import { runStage, type StageReport } from "../stages/run.js";
-import { buildHeldOut, effectTable, measureEffects, type EffectRow, type ModelUnderTest } from "./effects.js";
+import { buildHeldOut, effectTable, effectVerdicts, measureEffects, type EffectRow, type ModelUnderTest } from "./effects.js";
 import type { PipelineConfig } from "./config.js";
 
 export const MANIFEST = "manifest.json";
@@ -58,6 +58,8 @@ export interface PipelineResult {
   manifest: Manifest;
   effects: EffectRow[] | null;
   table: string | null;
+  /** one sentence per stage: does it show its expected effect, with the numbers */
+  verdicts: string[];
   seconds: number;
   /** where to find the final model (and adapter) for chatting */
   final: { model: string; adapter: string | null };
@@ -272,7 +274,8 @@ export async function runPipeline(cfg: PipelineConfig, o: PipelineOptions = {}):
   }
 
   // 5. evaluation: every model on the held-out split, the effect table in the report.
-  const evalDir = join(out, "eval");
+  // "effects", not "eval": `pedgpt eval run` writes its own reports under <out_dir>/eval.
+  const evalDir = join(out, "effects");
   let effects: EffectRow[] | null = null;
   let table: string | null = null;
   const evalInput = sha(`${prevHash}:${tested.map((t) => t.name).join(",")}:${JSON.stringify(cfg.evaluation)}:${corpusHash}`);
@@ -285,13 +288,23 @@ export async function runPipeline(cfg: PipelineConfig, o: PipelineOptions = {}):
     return { models: tested.map((t) => t.name) };
   });
   if (effects === null && existsSync(join(evalDir, "effects.json"))) effects = JSON.parse(readFileSync(join(evalDir, "effects.json"), "utf8")) as EffectRow[];
-  if (effects) table = effectTable(effects);
+  let verdicts: string[] = [];
+  if (effects) {
+    table = effectTable(effects);
+    const kinds = Object.fromEntries(cfg.stages.map((s) => [s.name, s.recipe.finetuning_type === "moe_lora" ? "moe_lora" : s.recipe.stage] as const));
+    verdicts = effectVerdicts(effects, kinds);
+  }
 
   const seconds = (performance.now() - started) / 1000;
-  const report = { pipeline: cfg.file, codeVersion: manifest.codeVersion, seconds, final, steps: manifest.steps.map((s) => ({ name: s.name, status: s.status, seconds: s.seconds, summary: s.summary })), effects };
+  const report = { pipeline: cfg.file, codeVersion: manifest.codeVersion, seconds, final, steps: manifest.steps.map((s) => ({ name: s.name, status: s.status, seconds: s.seconds, summary: s.summary })), effects, verdicts };
   writeFileSync(join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
-  if (table) writeFileSync(join(out, "report.md"), `# Pipeline report\n\n${cfg.file}\n\nEach stage's effect on held-out data (test split of the corpus):\n\n${table}\n`);
-  return { manifest, effects, table, seconds, final };
+  if (table) {
+    const steps = manifest.steps.map((s) => `| ${s.name} | ${s.status} | ${s.seconds?.toFixed(1) ?? ""} |`).join("\n");
+    writeFileSync(join(out, "report.md"), `# Pipeline report\n\n${cfg.file} (code ${manifest.codeVersion})\n\n` +
+      `Each stage's effect on held-out data (test split of the corpus):\n\n${table}\n\n${verdicts.map((v) => `- ${v}`).join("\n")}\n\n` +
+      `| step | status | seconds |\n|---|---|---|\n${steps}\n`);
+  }
+  return { manifest, effects, table, verdicts, seconds, final };
 }
 
 /** Where a run stands, as text lines (for `pedgpt pipeline status`). */
