@@ -565,6 +565,14 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
   const context = `${ctx.question} ${ctx.answer}`;
   const weightNote = estimated ? `（未给体重，按${fmtAge(patient.ageMonths!)}估计约 ${w} kg）` : `（体重 ${w} kg）`;
 
+  // List items whose header is this drug (parsed once, only when some drug has a dose rule).
+  let structure: ReturnType<typeof parseStructure> | undefined;
+  const drugItem = (start: number, end: number) => {
+    structure ??= parseStructure(ctx.answer);
+    const k = itemAt(structure, start);
+    const own = structure.find((it) => it.header && it.header.start <= start && end <= it.header.end);
+    return own ?? (k >= 0 && structure[k]!.header && structure[k]!.header!.start <= start && end <= structure[k]!.header!.end ? structure[k] : undefined);
+  };
   // Mentions joined by 和/、/或 share the dose words that follow the last of them.
   const joiner = /^\s*(?:、|和|及|以及|或|或者|与|跟)\s*$/;
   const groupLast = mentions.map((_, i) => {
@@ -581,6 +589,10 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
     const next = mentions[groupLast[i]! + 1];
     let segEnd = sentenceEnd(norm, m.end);
     const firstSentenceEnd = segEnd;
+    // A drug heading a list item ("1. 布洛芬混悬液" over "- 用法：每次15ml" / "- 每日4次"): its dose and
+    // frequency are in the item's body, up to the next drug.
+    const item = drugItem(m0.start, m0.end);
+    if (item && item.bodyEnd > segEnd) segEnd = item.bodyEnd;
     if (next && next.start < segEnd) segEnd = next.start;
     let amounts = extractAmounts(ctx.answer, m.end, segEnd).filter((a) => !a.isMax);
     if (!amounts.length && segEnd === firstSentenceEnd && segEnd < norm.length) {

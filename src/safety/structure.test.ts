@@ -99,3 +99,12 @@ describe("introducing phrases", () => {
     expect(kinds("激素或抗生素，可用布洛芬代替吗？不行。")).toEqual([]);
   });
 });
+
+describe("doses in list items", () => {
+  it("reads a drug item's dose and frequency from its sub-items", () => {
+    const q = "孩子2岁，12kg，发烧39度";
+    expect(kinds("1. 布洛芬混悬液\n   - 用法：每次15ml\n   - 每日4次", q)).toEqual(["daily_max_exceeded:ibuprofen", "dose_out_of_range:ibuprofen"]);
+    expect(kinds("1. **布洛芬混悬液**：\n   - 剂量：每次5ml\n   - 频次：每4小时一次", q)).toEqual(["daily_max_exceeded:ibuprofen"]);
+    expect(kinds("1. **布洛芬混悬液**：\n   - 剂量：每次5ml\n   - 频次：每6-8小时一次，每天不超过4次\n2. **物理降温**：温水擦浴", q)).toEqual([]);
+  });
+});
