@@ -208,59 +208,80 @@ export function validateTokenizerJson(json: Record<string, unknown>, file: strin
   if (m.type !== undefined && !(SUPPORTED_MODEL_TYPES as readonly unknown[]).includes(m.type)) {
     fail("model.type", `${JSON.stringify(m.type)} is not supported (expected ${SUPPORTED_MODEL_TYPES.join(", ")})`);
   }
-  const ids = new Map<string, number>();
-  const tokenOfId = new Map<number, string>();
-  const addToken = (tok: string, id: unknown, where: string): void => {
+  // Token → id of model.vocab, and id → token of everything seen (for duplicate ids). A plain array is
+  // indexed by id: tokenizer files have dense ids, and this runs on every load of a 150k vocabulary.
+  const tokenOfId: (string | undefined)[] = [];
+  const claim = (tok: string, id: unknown, where: string): void => {
     if (!Number.isInteger(id) || (id as number) < 0) fail(where, `id of ${JSON.stringify(tok)} must be a non-negative integer, got ${JSON.stringify(id)}`);
-    const other = tokenOfId.get(id as number);
+    if ((id as number) > 1 << 28) fail(where, `id ${String(id)} of ${JSON.stringify(tok)} is implausibly large`);
+    const other = tokenOfId[id as number];
     if (other !== undefined && other !== tok) fail(where, `id ${String(id)} is given to both ${JSON.stringify(other)} and ${JSON.stringify(tok)}`);
-    ids.set(tok, id as number);
-    tokenOfId.set(id as number, tok);
+    tokenOfId[id as number] = tok;
   };
+  let idOf: (tok: string) => number | undefined;
   if (Array.isArray(m.vocab)) {
     // Unigram: [piece, score] pairs, the id is the position.
+    const pieces = new Map<string, number>();
     m.vocab.forEach((entry, i) => {
       if (!Array.isArray(entry) || typeof entry[0] !== "string" || typeof entry[1] !== "number") fail(`model.vocab[${i}]`, "expected [piece, score]");
-      if (!ids.has((entry as [string])[0])) addToken((entry as [string])[0], i, `model.vocab[${i}]`);
+      const piece = (entry as [string])[0];
+      if (!pieces.has(piece)) pieces.set(piece, i);
+      tokenOfId[i] = piece;
     });
+    idOf = (tok) => pieces.get(tok);
     if (m.unk_id !== undefined && m.unk_id !== null && !(Number.isInteger(m.unk_id) && (m.unk_id as number) >= 0 && (m.unk_id as number) < m.vocab.length)) {
       fail("model.unk_id", `${JSON.stringify(m.unk_id)} is not an index of model.vocab (${m.vocab.length} pieces)`);
     }
   } else if (typeof m.vocab === "object" && m.vocab !== null) {
-    for (const [tok, id] of Object.entries(m.vocab as Record<string, unknown>)) addToken(tok, id, "model.vocab");
+    const vocab = m.vocab as Record<string, unknown>;
+    for (const tok in vocab) if (Object.hasOwn(vocab, tok)) claim(tok, vocab[tok], "model.vocab");
+    idOf = (tok) => (Object.hasOwn(vocab, tok) ? (vocab[tok] as number) : undefined);
   } else {
-    fail("model.vocab", "missing (expected an object of token → id, or for Unigram a list of [piece, score])");
+    return fail("model.vocab", "missing (expected an object of token → id, or for Unigram a list of [piece, score])");
   }
-  if (typeof m.unk_token === "string" && !ids.has(m.unk_token)) fail("model.unk_token", `${JSON.stringify(m.unk_token)} is not in model.vocab`);
+  const inVocab = (tok: string): boolean => idOf(tok) !== undefined;
+  if (typeof m.unk_token === "string" && !inVocab(m.unk_token)) fail("model.unk_token", `${JSON.stringify(m.unk_token)} is not in model.vocab`);
   if (m.merges !== undefined) {
     if (!Array.isArray(m.merges)) fail("model.merges", "expected a list");
     const prefix = typeof m.continuing_subword_prefix === "string" ? m.continuing_subword_prefix : "";
     const bad: string[] = [];
     let badCount = 0;
-    (m.merges as unknown[]).forEach((merge, i) => {
-      let pair: unknown[];
-      if (typeof merge === "string") pair = merge.split(" ");
-      else if (Array.isArray(merge)) pair = merge;
-      else return fail(`model.merges[${i}]`, `expected "a b" or ["a", "b"], got ${JSON.stringify(merge)}`);
-      if (pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") fail(`model.merges[${i}]`, `expected two tokens, got ${JSON.stringify(merge)}`);
-      const [a, b] = pair as [string, string];
-      const result = a + (prefix && b.startsWith(prefix) ? b.slice(prefix.length) : b);
-      const missing = [a, b, result].filter((t) => !ids.has(t));
-      if (missing.length > 0) {
-        badCount++;
-        if (bad.length < 3) bad.push(`[${i}] ${JSON.stringify(merge)} (${[...new Set(missing)].map((t) => JSON.stringify(t)).join(", ")} not in model.vocab)`);
+    const merges = m.merges as unknown[];
+    for (let i = 0; i < merges.length; i++) {
+      const merge = merges[i];
+      let a: unknown;
+      let b: unknown;
+      if (typeof merge === "string") {
+        const sp = merge.indexOf(" ");
+        if (sp < 0 || merge.indexOf(" ", sp + 1) >= 0) fail(`model.merges[${i}]`, `expected two tokens, got ${JSON.stringify(merge)}`);
+        a = merge.slice(0, sp);
+        b = merge.slice(sp + 1);
+      } else if (Array.isArray(merge) && merge.length === 2) {
+        [a, b] = merge as unknown[];
+      } else {
+        fail(`model.merges[${i}]`, `expected "a b" or ["a", "b"], got ${JSON.stringify(merge)}`);
       }
-    });
+      if (typeof a !== "string" || typeof b !== "string") return fail(`model.merges[${i}]`, `expected two tokens, got ${JSON.stringify(merge)}`);
+      const result = a + (prefix && b.startsWith(prefix) ? b.slice(prefix.length) : b);
+      if (inVocab(a) && inVocab(b) && inVocab(result)) continue;
+      badCount++;
+      if (bad.length < 3) {
+        const missing = [...new Set([a, b, result].filter((t) => !inVocab(t)))];
+        bad.push(`[${i}] ${JSON.stringify(merge)} (${missing.map((t) => JSON.stringify(t)).join(", ")} not in model.vocab)`);
+      }
+    }
     if (badCount > 0) fail("model.merges", `${badCount} merge(s) use or make tokens outside the vocabulary, e.g. ${bad.join("; ")}; the file is truncated or its vocabulary and merges do not belong together`);
   }
+  const added = new Map<string, number>();
   if (json.added_tokens !== undefined) {
     if (!Array.isArray(json.added_tokens)) fail("added_tokens", "expected a list");
     (json.added_tokens as unknown[]).forEach((t, i) => {
       const at = t as { id?: unknown; content?: unknown };
       if (typeof at !== "object" || at === null || typeof at.content !== "string") fail(`added_tokens[${i}]`, "expected {id, content, …}");
-      const inVocab = ids.get(at.content as string);
-      if (inVocab !== undefined && inVocab !== at.id) fail(`added_tokens[${i}]`, `${JSON.stringify(at.content)} has id ${String(at.id)} but id ${inVocab} in model.vocab`);
-      addToken(at.content as string, at.id, `added_tokens[${i}]`);
+      const vocabId = idOf(at.content as string);
+      if (vocabId !== undefined && vocabId !== at.id) fail(`added_tokens[${i}]`, `${JSON.stringify(at.content)} has id ${String(at.id)} but id ${vocabId} in model.vocab`);
+      claim(at.content as string, at.id, `added_tokens[${i}]`);
+      added.set(at.content as string, at.id as number);
     });
   }
   const pp = json.post_processor as { type?: unknown; special_tokens?: unknown } | null | undefined;
@@ -269,7 +290,7 @@ export function validateTokenizerJson(json: Record<string, unknown>, file: strin
       const sIds = Array.isArray(spec.ids) ? spec.ids : [];
       const sToks = Array.isArray(spec.tokens) ? spec.tokens : [];
       sToks.forEach((tok, k) => {
-        const id = ids.get(tok as string);
+        const id = added.get(tok as string) ?? idOf(tok as string);
         if (id === undefined) fail(`post_processor.special_tokens.${name}`, `${JSON.stringify(tok)} is neither in model.vocab nor in added_tokens`);
         if (sIds[k] !== id) fail(`post_processor.special_tokens.${name}`, `${JSON.stringify(tok)} is given id ${JSON.stringify(sIds[k])}, but its id is ${id}`);
       });
