@@ -46,7 +46,8 @@ describe("pedgpt eval generate / run / judge", () => {
     expect(readFileSync(out, "utf8").trim().split("\n")).toHaveLength(5);
     expect(JSON.parse(readFileSync(`${out}.meta.json`, "utf8")).settings).toMatchObject({ maxNewTokens: 6, batchSize: 2 });
     await expect(run(["eval", "generate", "--set", "x", "--model", modelDir, "--out", out, "--temperature", "3"])).rejects.toThrow(/--temperature must be a number in \[0, 2\]/);
-    await expect(run(["eval", "generate", "--set", "x", "--model", modelDir, "--out", out, "--backend", "vllm"])).rejects.toThrow(/--backend must be engine or llama.cpp/);
+    await expect(run(["eval", "generate", "--set", "x", "--model", modelDir, "--out", out, "--backend", "vllm"])).rejects.toThrow(/--backend must be engine, llama.cpp or openai/);
+    await expect(run(["eval", "generate", "--set", "x", "--model", "m", "--out", out, "--backend", "openai"])).rejects.toThrow(/--base-url is required with --backend openai/);
   });
 
   it("run prints the tables and writes results.json", async () => {
