@@ -219,6 +219,13 @@ describe("run folders", () => {
     expect(r2.steps.map((s) => s.loss)).toEqual(r.steps.map((s) => s.loss));
     expect(r2.valLossBefore).toBe(r.valLossBefore);
     mFull.parameters().forEach((p, i) => expect(Buffer.from(mRes.parameters()[i]!.data.buffer).equals(Buffer.from(p.data.buffer)), p.name).toBe(true));
+    // Resuming from a chosen earlier checkpoint replays the later steps identically.
+    const again = join(tmp, "again");
+    cpSync(full, again, { recursive: true });
+    const r4 = await train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), { ...opts(again), resume: join(again, "checkpoints", checkpointDirName(3)) });
+    expect(r4.resumedFrom).toBe(3);
+    expect(metricsOf(again).map(exact)).toEqual(metricsOf(full).map(exact));
+    expect(readFileSync(join(again, "checkpoints", checkpointDirName(8), "trainable.safetensors")).equals(readFileSync(join(full, "checkpoints", checkpointDirName(8), "trainable.safetensors")))).toBe(true);
     // Resuming a finished run does nothing more and reports the same curve.
     const r3 = await train(new LanguageModelObjective(tinyModel()), packedBlocksSource(data), { ...opts(cut), resume: true });
     expect(r3.steps.map((s) => s.loss)).toEqual(r.steps.map((s) => s.loss));
