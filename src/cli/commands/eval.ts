@@ -286,11 +286,11 @@ export function register(program: Command): void {
     .action(async (o: { set: string; format: SetFormat | "auto"; model: string; backend: "engine" | "llama.cpp" | "openai"; baseUrl?: string; apiKeyEnv: string; out: string; template?: string; forceTemplate?: boolean; batchSize: number; maxNewTokens: number; temperature: number; topP: number; topK: number; seed: number; stop?: string[]; contextSize?: number; limit?: number; retryFailed?: boolean }) => {
       const settings = { batchSize: o.batchSize, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: o.seed, ...(o.stop ? { stop: o.stop } : {}) };
       resolveSettings(settings); // every setting checked before the set is read or the model loaded
+      if ((o.backend === "openai") !== (o.baseUrl !== undefined)) throw new InvalidArgumentError("--base-url is required with --backend openai and only used with it");
       const set = await readTestSet(o.set, { format: o.format });
       if (o.limit !== undefined) set.items = set.items.slice(0, o.limit);
       const skipped = Object.entries(set.skipped);
       console.log(`${set.path}: ${set.items.length} items (${set.format})${skipped.length ? `; skipped ${skipped.map(([k, v]) => `${v} ${k}`).join(", ")}` : ""}`);
-      if ((o.backend === "openai") !== (o.baseUrl !== undefined)) throw new InvalidArgumentError("--base-url is required with --backend openai and only used with it");
       const apiKey = process.env[o.apiKeyEnv];
       const backend: AnswerBackend =
         o.backend === "openai"
