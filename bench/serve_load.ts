@@ -1,6 +1,6 @@
 /**
  * Load and fuzz benchmark of the HTTP server, on loopback only and bounded in count and time:
- * `npm run bench -- serve_load [--clients 200] [--rounds 2] [--backend engine|llama.cpp]`.
+ * `npm run bench -- serve_load [--clients 200] [--rounds 2] [--backend engine|llama.cpp] [--threads 1]`.
  *
  * A tiny model (the serving tests' one) is served with 8 parallel sequences. Then:
  *   - reference: 16 requests one after another (no concurrency), tokens/s;
@@ -163,6 +163,9 @@ export default async function main(args: string[]): Promise<void> {
   const rounds = flag(args, "--rounds", 2);
   const bi = args.indexOf("--backend");
   const backend = (bi >= 0 ? args[bi + 1] : "engine") as BackendName;
+  // llama.cpp's threads wait for each other by spinning: with 2 threads on a busy 2-core machine a tiny
+  // model fell to ~2 tokens/s, so the load test gives it one thread unless told otherwise.
+  const threads = flag(args, "--threads", 1);
   let crashes = 0;
   const onCrash = (e: unknown) => {
     crashes++;
@@ -173,7 +176,7 @@ export default async function main(args: string[]): Promise<void> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), "pedgpt-bench-load-"));
   try {
     const m = await makeServeModel(root);
-    const gen = await openGenerator(backend === "llama.cpp" ? m.gguf : m.dir, { backend, contextSize: 256, parallel: 8, threads: 2 });
+    const gen = await openGenerator(backend === "llama.cpp" ? m.gguf : m.dir, { backend, contextSize: 256, parallel: 8, threads });
     const app = await buildServer(gen, { maxQueue: clients * rounds, bodyLimit: 256 * 1024, requestTimeoutMs: 2000 });
     await app.listen({ host: "127.0.0.1", port: 0 });
     const port = (app.server.address() as AddressInfo).port;
