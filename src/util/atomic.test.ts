@@ -137,6 +137,10 @@ describe("writeOutputDir", () => {
       writeOutputDir(out, { kind: "corpus build folder", overwrite: true, isKind: async () => true, inputs: [join(out, "sft", "my.json")] }, async () => undefined),
     ).rejects.toThrow(/holds the input .*my\.json/);
     expect(readFileSync(join(out, "sft", "my.json"), "utf8")).toBe("[]");
+    // Nor inside an input folder, whose reader would take the outputs (stats.txt as a passage) next time.
+    await expect(writeOutputDir(join(root, "data", "out"), { kind: "corpus build folder", inputs: [join(root, "data")] }, async () => undefined)).rejects.toThrow(
+      /the output folder is inside the input folder .*data; its files would be read as input next time/,
+    );
   });
 
   it("removes the staging folder a killed run left behind (its process is gone), not a live one's", async () => {

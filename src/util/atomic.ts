@@ -289,6 +289,9 @@ export async function checkOutputDir(target: string, opts: OutputDirOptions): Pr
     if (isInside(inp, real)) {
       throw new OutputDirError(target, `the output folder holds the input ${input}; it would be replaced by the output. Choose an output folder outside the inputs`);
     }
+    if (isInside(real, inp) && (await statOrNull(inp))?.isDirectory()) {
+      throw new OutputDirError(target, `the output folder is inside the input folder ${input}; its files would be read as input next time. Choose an output folder outside the inputs`);
+    }
   }
   if (!st) return false;
   const entries = await fs.readdir(abs);
