@@ -158,7 +158,12 @@ async function tokenize(
     throw new DataPrepError(`${registry}: dataset_info.json not found (dataset_dir must point at the folder holding it)`);
   }
   const fileHashes: string[] = [];
-  const reg = JSON.parse(registryBytes) as Record<string, { file_name?: string }>;
+  let reg: Record<string, { file_name?: string }>;
+  try {
+    reg = JSON.parse(registryBytes) as Record<string, { file_name?: string }>;
+  } catch (e) {
+    throw new DataPrepError(`${registry}: not valid JSON: ${(e as Error).message}`);
+  }
   for (const n of names) {
     const f = reg[n]?.file_name;
     if (f && existsSync(resolve(r.dataset_dir, f))) fileHashes.push(sha(readFileSync(resolve(r.dataset_dir, f))));
