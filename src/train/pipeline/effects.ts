@@ -11,6 +11,9 @@
  *   chosen_nll     mean NLL per token of the chosen answers (DFPO must not raise it much)
  *   experts        MoE-LoRA router usage on the test sets (mean gate per routed expert)
  *
+ * The held-out sets are found by the corpus builder's dataset names (…_test_sharegpt, …_test_alpaca,
+ * …dfpo_test in dataset_info.json); a corpus without them cannot be measured here and says so.
+ *
  * Not here: training (stages/), the metric definitions (eval/metrics/).
  */
 import { readFileSync } from "node:fs";
