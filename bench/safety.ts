@@ -17,13 +17,17 @@
  * data/safety/real-review.jsonl, so the bench prints false positives per type and any finding not yet
  * reviewed.
  *
- *   npm run bench -- safety [--testset FILE] [--blind FILE]... [--show-errors] [--show-blind-errors] [--real-data DIR]
+ * --unknown-drugs lists drug-like names in that real text (and PediaBench explanations, the sample
+ * passages) that no knowledge-base name covers.
+ *
+ *   npm run bench -- safety [--testset FILE] [--blind FILE]... [--show-errors] [--show-blind-errors] [--real-data DIR] [--unknown-drugs]
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkAnswer, createStreamingChecker, FINDING_TYPES, loadSafetyKnowledge, type Finding, type FindingType } from "../src/safety/index.js";
 import { SENTENCE_END } from "../src/safety/text.js";
+import { unknownDrugLikeNames } from "../src/safety/vocab.js";
 import { buildTestSet, readHandwritten, readTestSet, type TestRow } from "../src/safety/testset.js";
 
 interface Counts { tp: number; fp: number; fn: number }
@@ -195,6 +199,22 @@ export default async function main(args: string[]): Promise<void> {
     for (const [t, c] of Object.entries(byType)) console.log(`  ${t.padEnd(22)} findings ${c.findings}, false positives ${c.fp}, partly right ${c.partial}, not yet reviewed ${c.unreviewed}`);
     if (args.includes("--show-errors")) console.log(examples.join("\n"));
   } else console.log(`\nreal-data check skipped: ${realFile} not found`);
+
+  // Drugs named in real text that the knowledge base lacks: a reading list for extending drugs.json.
+  if (args.includes("--unknown-drugs")) {
+    const texts: string[] = [];
+    const shared = fileURLToPath(new URL("../../shared/data/", import.meta.url));
+    const jsonl = (f: string, pick: (o: Record<string, unknown>) => unknown) => {
+      if (existsSync(f)) for (const l of readFileSync(f, "utf8").split("\n")) if (l.trim()) { const v = pick(JSON.parse(l) as Record<string, unknown>); if (typeof v === "string") texts.push(v); }
+    };
+    jsonl(realFile, (o) => o.answer);
+    for (const f of ["dev.jsonl", "dev_other_types.jsonl"]) jsonl(join(shared, "pediabench", f), (o) => o.explanation);
+    const passages = fileURLToPath(new URL("../data/sample/passages/", import.meta.url));
+    if (existsSync(passages)) for (const f of readdirSync(passages)) texts.push(readFileSync(join(passages, f), "utf8"));
+    const unknown = unknownDrugLikeNames(texts, kb);
+    console.log(`\ndrug-like names the knowledge base lacks (${texts.length} texts: Huatuo answers, PediaBench explanations, sample passages): ${unknown.length}`);
+    console.log(unknown.slice(0, 80).map((u) => `${u.name}×${u.count}`).join(" "));
+  }
 
   // The blind batches: each scored on its own, never mixed into dev/test, never tuned on.
   const blindFiles = args.flatMap((a, i) => (a === "--blind" && args[i + 1] ? [args[i + 1]!] : []));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkAnswer, findDrugMentions } from "./check.js";
 import { loadSafetyKnowledge } from "./knowledge.js";
+import { unknownDrugLikeNames } from "./vocab.js";
 
 const kinds = (answer: string, question = "") =>
   checkAnswer(answer, { question }).findings.map((f) => `${f.type}:${f.drug ?? "-"}`).sort();
@@ -103,5 +104,14 @@ describe("red flags said of someone else, recurring, or not what they seem (from
     expect(f).toHaveLength(1);
     expect(f[0]!.ruleId).toBe("triage.postponed-care");
     expect(f[0]!.message).toContain("观察一下");
+  });
+});
+
+describe("drug-like names the knowledge base lacks", () => {
+  it("lists unknown drug-shaped words with counts, leaving known names, verbs and look-alike words out", () => {
+    const kb = loadSafetyKnowledge();
+    const u = unknownDrugLikeNames(["可以用点咽扁颗粒，也可以用布洛芬混悬液。", "喝咽扁颗粒和匹多莫德口服液", "见细小颗粒，联用两性霉素"], kb);
+    expect(u.map((x) => [x.name, x.count])).toEqual([["咽扁颗粒", 2], ["两性霉素", 1], ["匹多莫德口服液", 1]]);
+    expect(u[0]!.example).toContain("咽扁颗粒");
   });
 });
