@@ -149,7 +149,8 @@ export async function runJudge(set: TestSet, a: JudgedModel, b: JudgedModel, o: 
     throw new CoverageError(`${(g.model === "A" ? a : b).file}: model ${g.model === "A" ? a.name : b.name} has no answer for ${missing.filter((x) => x.model === g.model).length} item(s) of ${set.path}, e.g. ${JSON.stringify(g.id)} (allow missing answers to judge the rest and list these)`);
   }
 
-  const journal = new Journal<Stored>(join(o.workDir, `judge-${a.name}-vs-${b.name}.journal.jsonl`));
+  const safe = (n: string) => encodeURIComponent(n); // model names become part of a file name
+  const journal = new Journal<Stored>(join(o.workDir, `judge-${safe(a.name)}-vs-${safe(b.name)}.journal.jsonl`));
   // Failures are kept in the journal as history but tried again on every run.
   for (const [k, v] of journal.done) if (v.error !== null) journal.done.delete(k);
   const temperature = o.temperature ?? 0;
