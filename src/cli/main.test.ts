@@ -13,6 +13,7 @@ import { smallDisk } from "../../test/helpers/tmpfs.js";
 import { corruptTensor } from "../../test/helpers/corrupt.js";
 import { describeError, readUserFile } from "../util/errors.js";
 import { cli } from "../../test/helpers/cli.js";
+import { cliMessage } from "./main.js";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -50,6 +51,13 @@ describe("file-system errors in words", () => {
 });
 
 describe("every error leaves with its message", () => {
+  it("a bug is reported as an internal error without a stack trace; expected errors as their message", () => {
+    expect(cliMessage(new TypeError("x.y is not a function"), null)).toBe("internal error: x.y is not a function (rerun with PEDGPT_DEBUG=1 for the stack trace)");
+    expect(cliMessage(new Error("bad.json:3: field \"id\": expected a string"), null)).toBe('bad.json:3: field "id": expected a string');
+    expect(cliMessage("thrown string", null)).toBe("thrown string");
+    expect(cliMessage(new Error(""), null)).toBe("Error");
+  });
+
   it("model sample --ids 1,-5,abc says which entry is wrong", async () => {
     const d = tempDir("cli-");
     const m = join(d, "m");
