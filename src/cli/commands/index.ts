@@ -17,7 +17,8 @@ import { register as adapter } from "./adapter.js";
 import { register as train } from "./train.js";
 import { register as pipeline } from "./pipeline.js";
 import { register as report } from "./report.js";
+import { register as review } from "./review.js";
 
 export type Registration = (program: Command) => void;
 
-export const registrations: Registration[] = [model, modelImport, corpus, evalCommands, engine, tokenizer, safety, quickstart, adapter, chat, serve, train, pipeline, report];
+export const registrations: Registration[] = [model, modelImport, corpus, evalCommands, engine, tokenizer, safety, quickstart, adapter, chat, serve, train, pipeline, report, review];

@@ -169,14 +169,14 @@ export async function generateAnswers(set: TestSet, backend: AnswerBackend, o: G
 }
 
 /** Reads an answers file (ours, or any JSONL with id + response) into id → line, with file:line errors. */
-export function readAnswers(file: string): Map<string, { response?: string; error?: string; line: number }> {
+export function readAnswers(file: string): Map<string, { response?: string; error?: string; question?: string; line: number }> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
     throw new GenerateRunError(`cannot read answers file ${file}: ${(e as Error).message}`);
   }
-  const out = new Map<string, { response?: string; error?: string; line: number }>();
+  const out = new Map<string, { response?: string; error?: string; question?: string; line: number }>();
   text.split("\n").forEach((raw, i) => {
     if (raw.trim() === "") return;
     const where = `${file}:${i + 1}`;
@@ -192,8 +192,9 @@ export function readAnswers(file: string): Map<string, { response?: string; erro
     const prev = out.get(id);
     if (prev) throw new GenerateRunError(`${where}: duplicate id ${JSON.stringify(id)} (first at line ${prev.line})`);
     const resp = typeof r.response === "string" ? r.response : typeof r.prediction === "string" ? r.prediction : typeof r.output === "string" ? r.output : undefined;
-    if (resp !== undefined) out.set(id, { response: resp, line: i + 1 });
-    else if (typeof r.error === "string") out.set(id, { error: r.error, line: i + 1 });
+    const question = typeof r.question === "string" ? { question: r.question } : {};
+    if (resp !== undefined) out.set(id, { response: resp, ...question, line: i + 1 });
+    else if (typeof r.error === "string") out.set(id, { error: r.error, ...question, line: i + 1 });
     else throw new GenerateRunError(`${where}: expected field "response" (string), or "error" for an item the model could not answer`);
   });
   return out;
