@@ -45,6 +45,7 @@ describe("safety check PATH", () => {
     const r = await cli("safety", "check", join(d, "empty.txt"));
     expect(r.rc).toBe(1);
     expect(r.err).toMatch(/is empty; nothing to check/);
+    expect((await cli("safety", "triage", join(d, "empty.txt"))).err).toMatch(/the question in .*empty\.txt is empty; nothing to triage/);
   });
 });
 

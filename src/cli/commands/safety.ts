@@ -154,7 +154,9 @@ export function register(program: Command): void {
     .option("--json", "print the result as JSON")
     .action((arg: string | undefined, opts: { text?: string; age?: number; json?: boolean }) => {
       if ((arg === undefined) === (opts.text === undefined)) throw new Error("give the question either as an argument (file path, - for stdin, or text) or with --text, exactly once");
-      const r = triage(opts.text ?? readInput(arg!, "question", "--text"), opts.age !== undefined ? { ageMonths: opts.age } : {});
+      const question = opts.text ?? readInput(arg!, "question", "--text");
+      if (question.trim() === "") throw new Error(`the question${arg && arg !== "-" ? ` in ${arg}` : ""} is empty; nothing to triage`);
+      const r = triage(question, opts.age !== undefined ? { ageMonths: opts.age } : {});
       if (opts.json) console.log(JSON.stringify(r, null, 2));
       else if (!r.banner) console.log("未发现危险信号。");
       else {
