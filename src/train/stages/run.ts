@@ -256,7 +256,10 @@ export async function runStage(r: Recipe, o: StageOptions = {}): Promise<StageRe
     runDir: outDir,
     checkpointEvery: r.save_steps,
     ...(r.save_total_limit !== null ? { keepCheckpoints: r.save_total_limit } : {}),
-    ...(r.eval_steps !== null ? { evalEvery: r.eval_steps } : {}),
+    // Held-out loss before and after only, unless eval_steps asks for more (LLaMA-Factory evaluates
+    // during training only when asked; on short schedules the trainer's default every 10% costs more
+    // than the training itself).
+    evalEvery: r.eval_steps ?? steps,
     resume: o.resume === true,
     overwrite: r.overwrite_output_dir,
     recipe: { stage: r.stage, finetuningType: r.finetuning_type, model: modelDir, data: trainDs.meta.contentHash, template },
