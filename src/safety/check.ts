@@ -103,10 +103,25 @@ function matcherHas(kb: SafetyKnowledge, term: string): boolean {
   return kb.drugs.some((d) => d.names.includes(term)) || [...kb.classes.values()].some((c) => [...c.zh, ...(c.layZh ?? [])].includes(term));
 }
 
+/** A list header that prohibits or cautions ("不建议使用的药物：", "**禁用药物**", "慎用"): its items are not recommended. */
+const PROHIBIT_HEADER = /不建议|不推荐|不宜|不要|不能|不可|避免|禁用|禁止|禁忌|忌用|慎用|勿用|切勿|不适合|不应/;
+
 /** Drug mentions in `text` with their stance, in order. */
 export function findDrugMentions(text: string, kb: SafetyKnowledge = loadSafetyKnowledge()): DrugMention[] {
   const drugs = matcherFor(kb).scan(text).filter((m) => m.payload.kind === "drug") as Match<{ kind: "drug"; drug: Drug }>[];
   const stances = drugStances(text, drugs);
+  if (drugs.length && /[：:\n]/.test(text)) {
+    const norm = normalize(text);
+    const structure = parseStructure(text);
+    // The header must be about medicines ("不要担心：…" prohibits nothing here).
+    const prohibits = structure.map((it) => !!it.header && PROHIBIT_HEADER.test(norm.slice(it.header.start, it.header.end)) && /药|用|服|吃|喝|给/.test(norm.slice(it.header.start, it.header.end)));
+    if (prohibits.some(Boolean))
+      drugs.forEach((m, i) => {
+        if (stances[i] !== "asserted") return;
+        for (let k = itemAt(structure, m.start); k >= 0; k = structure[k]!.parent)
+          if (prohibits[k]) { stances[i] = "negated"; return; }
+      });
+  }
   return drugs.map((m, i) => ({
     drug: m.payload.drug.id, nameZh: m.payload.drug.nameZh, start: m.start, end: m.end, text: m.term,
     stance: stances[i]!, route: detectRoute(text, m.start, m.end, m.payload.drug),

@@ -79,7 +79,8 @@ export function drugStances(text: string, spans: Span[]): MentionStance[] {
     if (PRE_ACCIDENT.test(before)) return set(i, "accidental");
     if (PRE_HISTORY.test(before)) return set(i, "historical");
     // "不建议使用止咳药，如可待因": examples after a comma share the prohibition of the clause they illustrate.
-    const exampleOf = EXAMPLE_START.test(before) && cs > 0 && !SENTENCE_END.test(norm[cs - 1]!) ? clauseStart(norm, cs - 1) : -1;
+    // "以下药物儿童禁用：阿司匹林、尼美舒利": a prohibition before a colon covers the list after it.
+    const exampleOf = cs > 0 && !SENTENCE_END.test(norm[cs - 1]!) && (EXAMPLE_START.test(before) || /[：:]/.test(norm[cs - 1]!)) ? clauseStart(norm, cs - 1) : -1;
     const scopeStart = exampleOf >= 0 ? exampleOf : cs;
     for (const m of norm.slice(scopeStart, sp.start).matchAll(PRE_PROHIBIT)) {
       const cueEnd = scopeStart + m.index! + m[0].length;

@@ -108,3 +108,15 @@ describe("doses in list items", () => {
     expect(kinds("1. **布洛芬混悬液**：\n   - 剂量：每次5ml\n   - 频次：每6-8小时一次，每天不超过4次\n2. **物理降温**：温水擦浴", q)).toEqual([]);
   });
 });
+
+describe("prohibiting headers", () => {
+  it("reads the drugs listed under 不建议使用的药物 / 禁用药物 / 以下药物儿童禁用： as not recommended", () => {
+    const q = "孩子5岁，发烧";
+    expect(kinds("可以用布洛芬退烧。\n不建议使用的药物：\n- 阿司匹林\n- 尼美舒利", q)).toEqual([]);
+    expect(kinds("以下药物儿童禁用：阿司匹林、尼美舒利。", q)).toEqual([]);
+    expect(kinds("**禁用药物**：\n1. 阿司匹林（瑞氏综合征风险）\n2. 可待因", q)).toEqual([]);
+    expect(kinds("1. 退烧药：阿司匹林。\n2. 不要用：布洛芬。", q)).toEqual(["age_contraindication:aspirin"]);
+    expect(kinds("不要担心：可以用阿司匹林退烧。", q)).toEqual(["age_contraindication:aspirin"]);
+  });
+});
+
