@@ -95,4 +95,17 @@ describe("corpus build output folder", () => {
     expect(readdirSync(out, { recursive: true }).map(String).sort()).toEqual(files);
     expect(readdirSync(dir).sort()).toEqual(["c", "fill"]);
   });
+
+  it("an undetectable encoding names the config field to set", async () => {
+    const d = tempDir("corpus-enc-");
+    const cfg = alpacaConfig(d, "in/a.json", "out");
+    writeFileSync(join(d, "in", "a.json"), Buffer.from(JSON.stringify(alpaca.slice(0, 5)), "utf16le"));
+    const err = await buildCorpus(await loadBuildConfig(cfg)).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/a\.json: neither valid UTF-8 nor valid GB18030\/GBK in the first bytes; convert the file to UTF-8 or set "encoding" of source "a" \(sources\.0\.encoding in .*build\.json\)/);
+    const raw = JSON.parse(readFileSync(cfg, "utf8"));
+    raw.sources[0].encoding = "utf-16le";
+    writeFileSync(cfg, JSON.stringify(raw));
+    const { stats } = await buildCorpus(await loadBuildConfig(cfg));
+    expect(stats.records.total).toBeGreaterThan(0);
+  });
 });

@@ -18,7 +18,7 @@ import { FilterCounter, qualityCheck } from "./clean/filters.js";
 import { normalizeText } from "./clean/normalize.js";
 import { emptyPiiCounts, scrubPii } from "./clean/pii.js";
 import { resolveIn, type BuildConfig, type LoadedConfig, type SourceConfig } from "./config.js";
-import { CorpusConfigError, CorpusError, IssueSink, type ErrorPolicy, type Located } from "./errors.js";
+import { BadRecordError, CorpusConfigError, CorpusError, IssueSink, type ErrorPolicy, type Located } from "./errors.js";
 import { readJsonRecords } from "./io/json.js";
 import { LlmClient } from "../llm/client.js";
 import { llmPreferencePairs, llmSectionQa, llmTripleQa, type DfpoPair, type HeadFacts } from "./llm/generate.js";
@@ -246,7 +246,7 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
     const path = resolveIn(base, src.path);
     if (!existsSync(path)) throw new CorpusConfigError(`${loaded.file}: sources.${i}.path: "${src.path}" (source "${src.name}") does not exist (resolved to ${path})`);
   }
-  for (const src of cfg.sources) {
+  for (const [i, src] of cfg.sources.entries()) {
     if (opts.signal?.aborted) throw new CorpusError("build interrupted before reading all sources");
     const path = resolveIn(base, src.path);
     const st = stat(src.name, src.kind);
@@ -255,7 +255,15 @@ export async function buildCorpus(loaded: LoadedConfig, opts: BuildOptions = {})
     const display = (file: string) => `${src.name}/${posix(relative(root, file))}`;
     const info: SourceInfo = { source: src.label ?? src.name, display, ...(src.department ? { department: src.department } : {}), ...(src.ageGroup ? { ageGroup: src.ageGroup } : {}) };
     progress(`reading ${src.kind} source "${src.name}" (${display(path)})`);
-    await readSource(src, path, info, st);
+    try {
+      await readSource(src, path, info, st);
+    } catch (err) {
+      // The encoding hint of the readers, made concrete: in a build the encoding is a config field.
+      if (err instanceof CorpusError && !(err instanceof BadRecordError) && err.message.includes("pass the encoding explicitly")) {
+        throw new CorpusConfigError(err.message.replace("pass the encoding explicitly", `set "encoding" of source "${src.name}" (sources.${i}.encoding in ${loaded.file})`), { cause: err });
+      }
+      throw err;
+    }
     st.badRecords = sink.count - before;
     progress(`  ${src.name}: ${st.read} read, ${st.records} records, ${st.cptDocuments} CPT docs, ${st.preferencePairs} pairs, ${st.badRecords} bad, ${st.filtered} filtered, ${st.exactDups + st.nearDups} duplicates`);
   }
