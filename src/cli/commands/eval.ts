@@ -116,6 +116,11 @@ export function formatRunTables(r: EvalResults): string {
     if (rows.length) {
       out.push(`\n== ${set.name} (${set.format}, ${set.items} items) ==`);
       out.push(...table([head, ...rows.map((g) => [g.model, ...METRIC_COLUMNS.map((m) => (g.means[m] ?? 0).toFixed(2)), `${g.scored}/${g.items}`, String(g.gaps.length)])]));
+      const tasks = rows.flatMap((g) => (g.byTask.length > 1 ? g.byTask.map((t) => [g.model, t.task, String(t.n), ...METRIC_COLUMNS.map((m) => (t.means[m] ?? 0).toFixed(2))]) : []));
+      if (tasks.length) {
+        out.push(`-- ${set.name} by task --`);
+        out.push(...table([["model", "task", "n", ...METRIC_COLUMNS.map((m) => LABELS[m]!)], ...tasks]));
+      }
       const depts = rows.flatMap((g) => g.byDepartment.map((d) => [g.model, d.department, String(d.n), ...METRIC_COLUMNS.map((m) => (d.means[m] ?? 0).toFixed(2))]));
       if (depts.length) {
         out.push(`-- ${set.name} by department --`);

@@ -58,6 +58,7 @@ describe("pedgpt eval generate / run / judge", () => {
     const text = await run(["eval", "run", cfg]);
     expect(text).toMatch(/== cmd \(cmd, 3 items\) ==\nmodel\s+ROUGE-1/);
     expect(text).toMatch(/-- cmd by department --[\s\S]*given\s+新生儿科\s+1/);
+    expect(text).toMatch(/-- pb by task --[\s\S]*tiny\s+essay_short_answer\s+1/);
     expect(text).toMatch(/-- pb exam accuracy --[\s\S]*tiny\s+likelihood\s+3\s+3/);
     expect(text).toContain("== safety ==");
     const results = evalResultsSchema.parse(JSON.parse(readFileSync(join(dir, "out", "results.json"), "utf8")));

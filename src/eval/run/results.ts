@@ -74,6 +74,8 @@ export const generationScoresSchema = z.object({
   means: metricMeansSchema,
   /** Per department (CMD-style sets; empty when the set has no departments). */
   byDepartment: z.array(departmentScoresSchema),
+  /** Per task label when the set's items carry one (MedKQ&A / EviDiag / TreRecom, PediaBench question types). */
+  byTask: z.array(z.object({ task: z.string(), n: z.number().int(), means: metricMeansSchema })).default([]),
 });
 export type GenerationScores = z.infer<typeof generationScoresSchema>;
 

@@ -65,6 +65,8 @@ describe("eval run", () => {
     expect(tiny.scored).toBe(3);
     expect(tiny.means.rouge1).toBeLessThan(100);
     expect(r.generation.find((g) => g.model === "ref" && g.set === "pb")).toMatchObject({ items: 2, scored: 2 }); // essay + case
+    expect(r.generation.find((g) => g.model === "ref" && g.set === "pb")!.byTask.map((t) => [t.task, t.n])).toEqual([["case_analysis", 1], ["essay_short_answer", 1]]);
+    expect(ref.byTask).toEqual([]); // CMD rows carry no task label
 
     const exam = r.exam.map((e) => [e.model, e.method, e.items]);
     expect(exam).toEqual([["tiny", "generation", 3], ["tiny", "likelihood", 3], ["ref", "generation", 3]]);

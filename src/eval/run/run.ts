@@ -70,14 +70,17 @@ function generationScores(model: string, set: TestSet, items: EvalItem[], answer
   const scoredItems = cfg.scoreGapsAsEmpty ? items : items.filter((i) => !gapIds.has(i.id));
   const pairs: MetricsPair[] = scoredItems.map((i) => ({ id: i.id, hyp: answers.get(i.id)?.response ?? "", ref: i.reference }));
   const report = evaluatePairs(pairs, { mode: cfg.metricsMode });
-  const byDept = new Map<string, { scores: Record<string, number> }[]>();
-  report.samples.forEach((s, k) => {
-    const d = scoredItems[k]!.department;
-    if (d === undefined) return;
-    const list = byDept.get(d) ?? [];
-    list.push(s);
-    byDept.set(d, list);
-  });
+  const groupBy = (label: (i: EvalItem) => string | undefined) => {
+    const groups = new Map<string, { scores: Record<string, number> }[]>();
+    report.samples.forEach((s, k) => {
+      const g = label(scoredItems[k]!);
+      if (g === undefined) return;
+      const list = groups.get(g) ?? [];
+      list.push(s);
+      groups.set(g, list);
+    });
+    return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, ss]) => ({ key, n: ss.length, means: meansOf(ss) }));
+  };
   const itemGaps = gaps.filter((g) => items.some((i) => i.id === g.id));
   return {
     model,
@@ -88,7 +91,8 @@ function generationScores(model: string, set: TestSet, items: EvalItem[], answer
     gapsScoredAsEmpty: cfg.scoreGapsAsEmpty,
     gaps: itemGaps,
     means: { ...report.means },
-    byDepartment: [...byDept.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([department, ss]) => ({ department, n: ss.length, means: meansOf(ss) })),
+    byDepartment: groupBy((i) => i.department).map(({ key, ...g }) => ({ department: key, ...g })),
+    byTask: groupBy((i) => i.task).map(({ key, ...g }) => ({ task: key, ...g })),
   };
 }
 
