@@ -47,7 +47,9 @@ describe("class claims from answer structure", () => {
   it("checks every drug of an item, including several per item and nested sub-lists", () => {
     expect(kinds("1. 抗组胺药：如氯雷他定、孟鲁司特，每日一次。")).toEqual(["wrong_class:montelukast"]);
     expect(kinds("1. 支气管扩张剂：\n   - 沙丁胺醇\n   - 孟鲁司特\n2. 糖皮质激素：\n   - 布地奈德")).toEqual(["wrong_class:montelukast"]);
-    expect(kinds("常用的平喘药有：\n- 沙丁胺醇气雾剂\n- 布地奈德混悬液")).toEqual(["wrong_class:budesonide"]);
+    expect(kinds("常用的支气管扩张剂有：\n- 沙丁胺醇气雾剂\n- 布地奈德混悬液")).toEqual(["wrong_class:budesonide"]);
+    // 平喘药 (anti-asthmatics) covers inhaled steroids and leukotriene antagonists too.
+    expect(kinds("常用的平喘药有：\n- 沙丁胺醇气雾剂\n- 布地奈德混悬液\n- 孟鲁司特钠咀嚼片")).toEqual([]);
     expect(kinds("### 抗生素\n- 阿莫西林\n- 布洛芬\n### 对症治疗\n- 多喝水")).toEqual(["wrong_class:ibuprofen"]);
     expect(kinds("- **退烧药**：布洛芬混悬液或氨溴索，体温超过38.5℃时使用。")).toEqual(["wrong_class:ambroxol"]);
   });
