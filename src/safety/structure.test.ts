@@ -61,6 +61,9 @@ describe("class claims from answer structure", () => {
     expect(kinds("1. 抗组胺药：如氯雷他定、西替利嗪，每日一次。\n2. 鼻用糖皮质激素：如布地奈德鼻喷雾剂、糠酸莫米松鼻喷雾剂。")).toEqual([]);
     expect(kinds("1. 支气管扩张剂：\n   - 沙丁胺醇\n   - 特布他林\n2. 糖皮质激素：\n   - 布地奈德\n3. 白三烯受体拮抗剂：孟鲁司特钠咀嚼片。")).toEqual([]);
     expect(kinds("药物治疗：\n1. 镇咳药：右美沙芬（惠菲宁），适合干咳。\n2. 化痰药：氨溴索（沐舒坦）、溴己新。")).toEqual([]);
+    // Combined category words name either class.
+    expect(kinds("1. 止咳化痰药：右美沙芬、氨溴索\n2. 退烧止痛药：布洛芬")).toEqual([]);
+    expect(kinds("1. 止咳化痰药：阿莫西林")).toEqual(["wrong_class:amoxicillin"]);
   });
   it("reads a header naming an approach, a caution or a principle as no claim", () => {
     expect(kinds("1. 中药治疗：小儿豉翘清热颗粒。\n2. 物理治疗：温水擦浴，必要时用布洛芬。")).toEqual([]);
