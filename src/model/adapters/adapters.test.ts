@@ -84,6 +84,20 @@ describe("stacked linear hooks", () => {
     expect(maxDiff(logits(m), base)).toBe(0);
   });
 
+  it("two adapters stack: the hooked model equals the base with both merged", () => {
+    const m = model();
+    const a = randomized(m, { targetModules: ["q_proj", "down_proj"] }, 3);
+    const b = randomized(m, { targetModules: ["down_proj", "o_proj"], rsLora: true }, 4);
+    a.attach(m);
+    b.attach(m);
+    const hooked = logits(m);
+    const plain = model();
+    a.merge(plain);
+    b.merge(plain);
+    expect(maxDiff(logits(plain), hooked)).toBeLessThan(1e-5);
+    expect(maxDiff(logits(plain), logits(model()))).toBeGreaterThan(1e-3);
+  });
+
   it("reach lm_head only when a hook asks for it", () => {
     const m = model();
     const base = logits(m);
