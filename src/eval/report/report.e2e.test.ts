@@ -7,8 +7,9 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import { type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../../../test/helpers/chromium.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
 import { sampleEvalResults, writeSamplePipelineRun } from "../../../test/helpers/report_run.js";
 import { evaluationReportInput, mergeReportInputs, pipelineReportInput, writeReport } from "./index.js";
@@ -16,11 +17,7 @@ import { evaluationReportInput, mergeReportInputs, pipelineReportInput, writeRep
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 let browser: Browser;
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.PEDGPT_CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
-  });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

@@ -11,8 +11,9 @@ import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../../../test/helpers/chromium.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
 import { makeReviewStudy, PASSWORD } from "../../../test/helpers/review_study.js";
 import { buildReviewServer, ReviewDb } from "./index.js";
@@ -31,11 +32,7 @@ beforeAll(async () => {
   app = buildReviewServer(db, { maxLoginFailures: 3, lockoutSeconds: 60 });
   await app.listen({ host: "127.0.0.1", port: 0 });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: process.env.PEDGPT_CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
-  });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
