@@ -85,6 +85,15 @@ describe("OpenAI-compatible API (openai client)", () => {
     expect(sawSafety).toBe(true);
   });
 
+  it("says in a notices field when the oldest turns were dropped to fit the context", async () => {
+    const long = "孩子晚上咳嗽得厉害，".repeat(4);
+    const messages: { role: "user" | "assistant"; content: string }[] = [];
+    for (let i = 0; i < 4; i++) messages.push({ role: "user", content: long }, { role: "assistant", content: long });
+    messages.push({ role: "user", content: "现在怎么办" });
+    const r = await client.chat.completions.create({ model: gen.info.id, messages, temperature: 0, max_tokens: 8 });
+    expect((r as unknown as { notices: string[] }).notices.join(" ")).toMatch(/dropped the \d+ oldest messages so the conversation fits the 256-token context/);
+  });
+
   it("the raw SSE stream ends with data: [DONE]", async () => {
     const r = await fetch(`${base}/v1/chat/completions`, {
       method: "POST",
