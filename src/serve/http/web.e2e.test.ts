@@ -10,9 +10,10 @@ import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeServeModel } from "../../../test/helpers/serve_model.js";
+import { launchChromium } from "../../../test/helpers/chromium.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
 import { loadEngineGenerator } from "../engine/backend.js";
 import { generateText, type ChatMessage, type Generator } from "../generator.js";
@@ -33,11 +34,7 @@ beforeAll(async () => {
   app = await buildServer(gen);
   await app.listen({ host: "127.0.0.1", port: 0 });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: process.env.PEDGPT_CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "zh-CN" });
   page = await context.newPage();
 }, 120_000);
