@@ -40,6 +40,9 @@ it("runs all four stages, reports each stage's effect, then skips, redoes and re
   expect(e[3]!.reward_acc).not.toBeNull();
   expect(e[4]!.experts).toHaveLength(3);
   expect(readFileSync(join(tmp, "report.md"), "utf8")).toContain("| moe_lora |");
+  const html = readFileSync(join(tmp, "report.html"), "utf8");
+  for (const stage of ["cpt", "sft", "dfpo", "moe_lora"]) expect(html).toContain(`${stage}: loss`);
+  expect(html).toContain("Each stage's effect on held-out data");
   expect(report.samples).toHaveLength(3);
   expect(report.chatCommand).toMatch(/pedgpt chat --model .*stages\/dfpo --adapter .*stages\/moe_lora/);
   expect((await loadModel(join(tmp, "stages", "dfpo"))).config.vocabSize).toBe(600);

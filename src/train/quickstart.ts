@@ -151,6 +151,7 @@ export async function runQuickstart(o: QuickstartOptions = {}): Promise<Quicksta
   });
   const chatCommand = `pedgpt chat --model ${result.final.model}${result.final.adapter ? ` --adapter ${result.final.adapter}` : ""}`;
   if (result.table) log(`\nEach stage's effect on held-out data (${join(outDir, "report.md")}):\n${result.table}\n${result.verdicts.map((v) => `- ${v}`).join("\n")}\n`);
+  log(`Report with loss curves and the effect table: ${result.html}`);
   log(`done in ${result.seconds.toFixed(0)} s. Chat with the result (a tiny model: it shows the machinery, not medical knowledge):\n  ${chatCommand}`);
   if (!existsSync(join(outDir, "report.json"))) throw new Error(`${outDir}: the pipeline wrote no report.json`);
   return { ...result, outDir, samples, chatCommand };

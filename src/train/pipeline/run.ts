@@ -21,6 +21,8 @@ import { listCheckpoints } from "../trainer/checkpoint.js";
 import { runStage, type StageReport } from "../stages/run.js";
 import { buildHeldOut, effectTable, effectVerdicts, measureEffects, type EffectRow, type ModelUnderTest } from "./effects.js";
 import type { PipelineConfig } from "./config.js";
+import { pipelineReportInput, writeReport } from "../../eval/report/index.js";
+import { writeFileAtomic, writeJsonAtomic } from "../../util/atomic.js";
 
 export const MANIFEST = "manifest.json";
 
@@ -63,6 +65,8 @@ export interface PipelineResult {
   seconds: number;
   /** where to find the final model (and adapter) for chatting */
   final: { model: string; adapter: string | null };
+  /** the run's HTML report (report.html beside report.json) */
+  html: string;
 }
 
 export interface PipelineOptions {
@@ -297,14 +301,17 @@ export async function runPipeline(cfg: PipelineConfig, o: PipelineOptions = {}):
 
   const seconds = (performance.now() - started) / 1000;
   const report = { pipeline: cfg.file, codeVersion: manifest.codeVersion, seconds, final, steps: manifest.steps.map((s) => ({ name: s.name, status: s.status, seconds: s.seconds, summary: s.summary })), effects, verdicts };
-  writeFileSync(join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
+  await writeJsonAtomic(join(out, "report.json"), report);
   if (table) {
     const steps = manifest.steps.map((s) => `| ${s.name} | ${s.status} | ${s.seconds?.toFixed(1) ?? ""} |`).join("\n");
-    writeFileSync(join(out, "report.md"), `# Pipeline report\n\n${cfg.file} (code ${manifest.codeVersion})\n\n` +
+    await writeFileAtomic(join(out, "report.md"), `# Pipeline report\n\n${cfg.file} (code ${manifest.codeVersion})\n\n` +
       `Each stage's effect on held-out data (test split of the corpus):\n\n${table}\n\n${verdicts.map((v) => `- ${v}`).join("\n")}\n\n` +
       `| step | status | seconds |\n|---|---|---|\n${steps}\n`);
   }
-  return { manifest, effects, table, verdicts, seconds, final };
+  // The same run as a self-contained HTML page (loss curves per stage, the effect table, verdicts).
+  const html = (await writeReport(pipelineReportInput(out), out)).html;
+  log(`report: ${html}`);
+  return { manifest, effects, table, verdicts, seconds, final, html };
 }
 
 /** Where a run stands, as text lines (for `pedgpt pipeline status`). */
