@@ -40,9 +40,15 @@ function trainingSection(curves: readonly TrainingCurve[]): string {
   if (curves.length === 0) return "";
   const charts = curves.map((c) => {
     const main = lineChart(`${c.stage}: loss`, [{ name: "train", points: c.loss }, { name: "held-out", points: c.valLoss, dashed: true }], { x: "step", y: "loss" });
-    const extra = Object.entries(c.scalars).filter(([k]) => /^(rewards|logps|moe|router|balance|nll|sft)/.test(k));
-    const extraChart = extra.length ? lineChart(`${c.stage}: logged scalars`, extra.map(([k, pts]) => ({ name: k, points: pts })), { x: "step", y: "value" }) : "";
-    return main + extraChart;
+    // One chart per family of logged scalars (rewards/…, logps/…, router/…), so scales stay comparable.
+    const families = new Map<string, [string, [number, number][]][]>();
+    for (const [k, pts] of Object.entries(c.scalars)) {
+      const family = k.includes("/") ? k.slice(0, k.indexOf("/")) : "other";
+      if (!/^(rewards|logps|moe|router|balance|nll|sft)$/.test(family)) continue;
+      families.set(family, [...(families.get(family) ?? []), [k, pts]]);
+    }
+    const extra = [...families].map(([family, series]) => lineChart(`${c.stage}: ${family}`, series.map(([k, pts]) => ({ name: k, points: pts })), { x: "step", y: family }));
+    return main + extra.join("");
   }).join("");
   const rows = curves.map((c) => [
     `<td>${esc(c.stage)}</td>`, `<td>${c.loss.length}</td>`, cell(c.loss[0]?.[1], 3), cell(c.loss.at(-1)?.[1], 3), cell(c.valLoss[0]?.[1], 3), cell(c.valLoss.at(-1)?.[1], 3), `<td>${esc(c.run ?? "")}</td>`,

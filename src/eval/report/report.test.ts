@@ -30,6 +30,7 @@ describe("report", () => {
     expect(page.match(/<svg /g)!.length).toBeGreaterThanOrEqual(4);
     expect(page).toContain('data-series="train"');
     expect(page).toContain("rewards/margins");
+    expect(page).toContain("dpo: rewards");
     // rougeL of the init model was not measured: a marked n/a cell, not 0.
     expect(page).toMatch(/<td class="na">n\/a<\/td>/);
     // Self-contained: no script, no stylesheet or image fetched from anywhere.
