@@ -27,7 +27,9 @@ describe("report in Chromium", () => {
   it("renders every chart offline and fits a phone screen", async () => {
     const dir = tempDir("pedgpt-report-e2e-");
     const run = writeSamplePipelineRun(dir);
-    const input = mergeReportInputs(pipelineReportInput(run, "Quick start report"), evaluationReportInput(sampleEvalResults(), [], "results.json"));
+    const merged = mergeReportInputs(pipelineReportInput(run, "Quick start report"), evaluationReportInput(sampleEvalResults(), [], "results.json"));
+    // Folder names as a user would see them, not the test's temporary folder (the screenshot goes into docs/).
+    const input = { ...merged, source: "runs/quickstart; results.json", gaps: merged.gaps.map((g) => g.split(run).join("runs/quickstart")) };
     const { html } = await writeReport(input, dir);
     for (const viewport of [{ width: 1100, height: 900 }, { width: 390, height: 844 }]) {
       const context = await browser.newContext({ viewport, locale: "zh-CN" });
