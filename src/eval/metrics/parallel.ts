@@ -3,9 +3,10 @@
  * contiguous slice, results come back in input order. Same numbers as the single-threaded path
  * (workers run the same functions); used by the benchmark and available to large evaluations.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
 import type { PaperSample } from "./paper.js";
+import { startWorker } from "../../util/worker.js";
 
 export interface ScoredPair extends PaperSample {
   hypTokens: number;
@@ -17,19 +18,6 @@ export interface ParallelOptions {
   threads?: number;
 }
 
-const FROM_SOURCE = import.meta.url.endsWith(".ts");
-const WORKER_URL = new URL(FROM_SOURCE ? "./worker.ts" : "./worker.js", import.meta.url);
-
-/**
- * Workers do not inherit tsx's loader, so when running from TypeScript sources (tests, benchmarks,
- * `tsx`) the worker first registers tsx and then imports worker.ts; built code loads worker.js.
- */
-function startWorker(): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL);
-  const code = `import("tsx/esm/api").then((api) => { api.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(code, { eval: true });
-}
-
 /** A pool of warm workers (segmenter loaded) that scores batches of pairs. Call close() when done. */
 export class MetricsPool {
   private readonly workers: Worker[];
@@ -37,7 +25,7 @@ export class MetricsPool {
 
   constructor(threads = availableParallelism()) {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
-    this.workers = Array.from({ length: threads }, () => startWorker());
+    this.workers = Array.from({ length: threads }, () => startWorker(import.meta.url, "./worker"));
     this.ready = Promise.all(this.workers.map((w) => this.request(w, { kind: "init" }))).then(() => undefined);
   }
 
