@@ -12,8 +12,9 @@
  * It does not stream and does not do tool calls.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../util/atomic.js";
 
 /** One chat message as the endpoint receives it. */
 export interface Message {
@@ -202,10 +203,7 @@ export class LlmClient {
       try {
         const content = await this.once(messages, p);
         if (path) {
-          await mkdir(join(this.o.cacheDir!, key.slice(0, 2)), { recursive: true });
-          const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-          await writeFile(tmp, JSON.stringify({ model: this.o.model, messages, params: { temperature: p.temperature, max_tokens: p.maxTokens, seed: p.seed, top_p: p.topP }, content }) + "\n");
-          await rename(tmp, path);
+          await writeFileAtomic(path, JSON.stringify({ model: this.o.model, messages, params: { temperature: p.temperature, max_tokens: p.maxTokens, seed: p.seed, top_p: p.topP }, content }) + "\n");
         }
         return { content, cached: false, attempts: attempt };
       } catch (err) {

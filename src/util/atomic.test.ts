@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../test/helpers/tempdir.js";
 import { fullDisk, smallDisk } from "../../test/helpers/tmpfs.js";
-import { DiskFullError, JsonlWriter, OutputDirError, writeFileAtomic, writeJsonAtomic, writeOutputDir } from "./atomic.js";
+import { DiskFullError, JsonlWriter, OutputDirError, writeFileAtomic, writeFileAtomicSync, writeJsonAtomic, writeOutputDir } from "./atomic.js";
 
 const big = "汉".repeat(200_000); // 600 kB of UTF-8
 
@@ -29,6 +29,35 @@ describe("writeFileAtomic", () => {
     expect(String((err as Error).message)).toBe(`disk full while writing ${f}; nothing was replaced`);
     expect(readFileSync(f, "utf8")).toBe("old");
     expect(readdirSync(dir).sort()).toEqual(["fill", "keep.txt"]);
+  });
+});
+
+describe("writeFileAtomicSync", () => {
+  it("writes bytes and text in place of the old file, creating the folder, leaving no temp file", () => {
+    const d = tempDir("atomic-sync-");
+    const f = join(d, "sub", "x.bin");
+    writeFileAtomicSync(f, new Uint8Array(new Float64Array([1.5, -2]).buffer));
+    const b = readFileSync(f);
+    expect([b.readDoubleLE(0), b.readDoubleLE(8)]).toEqual([1.5, -2]);
+    writeFileAtomicSync(f, "二");
+    expect(readFileSync(f, "utf8")).toBe("二");
+    expect(readdirSync(join(d, "sub"))).toEqual(["x.bin"]);
+  });
+
+  it("refuses a folder under the file's name", () => {
+    const d = tempDir("atomic-sync-");
+    mkdirSync(join(d, "x.bin"));
+    expect(() => writeFileAtomicSync(join(d, "x.bin"), "a")).toThrow(OutputDirError);
+  });
+
+  const disk = fullDisk("1m", 64 * 1024);
+  it.skipIf("skip" in disk)(`a full disk throws DiskFullError and keeps the old file${"skip" in disk ? ` (skipped: ${disk.skip})` : ""}`, () => {
+    const dir = (disk as { dir: string }).dir;
+    const f = join(dir, "keep-sync.txt");
+    writeFileSync(f, "old");
+    expect(() => writeFileAtomicSync(f, big)).toThrow(DiskFullError);
+    expect(readFileSync(f, "utf8")).toBe("old");
+    expect(readdirSync(dir).filter((n) => n.includes("keep-sync"))).toEqual(["keep-sync.txt"]);
   });
 });
 

@@ -13,8 +13,8 @@
  * A full disk (ENOSPC/EDQUOT) anywhere becomes a `DiskFullError` naming the output. This module does
  * not decide what a command writes or where; callers do.
  */
-import type { WriteStream } from "node:fs";
-import { promises as fs } from "node:fs";
+import type { Stats, WriteStream } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, promises as fs, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -124,6 +124,39 @@ export async function atomicWrite<T>(finalPath: string, body: (fh: FileHandle) =
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   await atomicWrite(file, (fh) => writeAll(fh, bytes));
+}
+
+/**
+ * The synchronous form of `writeFileAtomic`, for code that cannot await (e.g. inside a training step's
+ * synchronous data path): temp file beside `file`, fsync, rename; the temp file is removed on failure.
+ */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  const st = statSyncOrNull(file);
+  if (st?.isDirectory()) throw new OutputDirError(file, "is a folder; give the path of a file to write (e.g. a name inside this folder)");
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = tempName(file, "tmp");
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, "wx");
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, file);
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    rethrow(err, file);
+  }
+}
+
+function statSyncOrNull(p: string): Stats | null {
+  try {
+    return statSync(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
 }
 
 /** Pretty-printed JSON with a final newline. */

@@ -5,9 +5,10 @@
  * (hf_hub_url, ms_hub_url, script_url without a local file) are kept when round-tripping but cannot
  * be read offline and say so.
  */
-import { readFile, writeFile, rename } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import { writeJsonAtomic } from "../../util/atomic.js";
 import { CorpusConfigError } from "../errors.js";
 
 const columnsSchema = z
@@ -95,12 +96,10 @@ export async function readRegistry(file: string): Promise<DatasetRegistry> {
   return parseRegistry(json, file);
 }
 
-/** Write atomically (temp file + rename), entries in the given order, 2-space indented. */
+/** Write atomically (the one atomic writer), entries in the given order, 2-space indented. */
 export async function writeRegistry(file: string, registry: DatasetRegistry): Promise<void> {
   parseRegistry(registry, file); // never write something we could not read back
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(registry, null, 2) + "\n", "utf8");
-  await rename(tmp, file);
+  await writeJsonAtomic(file, registry);
 }
 
 export type EntryKind = "alpaca" | "sharegpt" | "alpaca-preference" | "sharegpt-preference" | "pretrain";

@@ -10,10 +10,11 @@
  * Not here: making rows (./prepare.ts), losses (./preference.ts, ../lm.ts).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { IGNORE_INDEX, Tape } from "../../engine/index.js";
 import type { CausalLM, LossInput } from "../../model/index.js";
+import { writeFileAtomicSync } from "../../util/atomic.js";
 import { TokenDataset } from "../data/format.js";
 import type { DataSource } from "../trainer/objective.js";
 import { sequenceLogps, type PairBatch } from "./preference.js";
@@ -147,9 +148,6 @@ export function referenceLogps(
     const lp = run(() => sequenceLogps(model, input, tape));
     logps.set(lp, start);
   }
-  mkdirSync(o.cacheDir, { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, Buffer.from(logps.buffer));
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, new Uint8Array(logps.buffer));
   return { logps, cacheFile: file, cached: false, seconds: (performance.now() - started) / 1000 };
 }
