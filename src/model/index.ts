@@ -21,4 +21,4 @@ export { initParameters, Rng } from "./init.js";
 export { generate, generateBatch, sampleToken, GenerateError, type GenerateOptions, type GenerateBatchOptions, type GenerateResult, type SamplingOptions } from "./generate.js";
 export { modelInfo, formatModelInfo, type ModelInfo } from "./info.js";
 export { scoreContinuations, ScoreError, type ContinuationScore } from "./score.js";
-export { quantizeForInference, QuantizedWeightsStaleError, QuantizeConflictError, type QuantizedInference } from "./quantize.js";
+export { quantizeForInference, QuantizedWeightsStaleError, QuantizeConflictError, ReleasedWeightsError, type QuantizedInference } from "./quantize.js";

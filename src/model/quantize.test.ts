@@ -6,7 +6,10 @@
 import { describe, expect, it } from "vitest";
 import { noGrad, Tape } from "../engine/index.js";
 import { CausalLM, parseConfig, presetConfig } from "./index.js";
-import { quantizeForInference, QuantizeConflictError, QuantizedWeightsStaleError } from "./quantize.js";
+import { quantizeForInference, QuantizeConflictError, QuantizedWeightsStaleError, ReleasedWeightsError } from "./quantize.js";
+import { LORA_DEFAULTS, LoraAdapter } from "./adapters/index.js";
+import { saveModel } from "./checkpoint.js";
+import { tempDir } from "../../test/helpers/tempdir.js";
 
 const width32 = { hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, vocab_size: 97, max_position_embeddings: 64, model_max_length: 64 };
 const ids = Int32Array.from({ length: 24 }, (_, i) => (i * 37 + 5) % 97);
@@ -62,6 +65,25 @@ for (const preset of ["tiny-llama", "tiny-qwen2", "tiny-baichuan", "tiny-baichua
     });
   });
 }
+
+describe("releasing the f32 copies (serving)", () => {
+  it("the same logits with a LoRA on top, the decoder linears' f32 bytes freed, and no way back", async () => {
+    const model = tiny("tiny-qwen2");
+    const q = quantizeForInference(model, "q8_0");
+    const adapter = LoraAdapter.create(model, { ...LORA_DEFAULTS, r: 4, alpha: 8, targetModules: "all", experts: 1 }, { seed: 3 });
+    for (const p of adapter.parameters()) for (let i = 0; i < p.size; i++) p.data[i] = Math.sin(i + p.size) * 0.05; // B = 0 at init would hide the adapter
+    adapter.eval();
+    adapter.attach(model);
+    const input = { ids, B: 2, T: 12 };
+    const before = noGrad(() => model.forward(input)).data.slice();
+    const decoderF32 = model.parameters().filter((p) => /^model\.layers\.\d+\.(self_attn|mlp)\./.test(p.name) && p.rank === 2).reduce((n, p) => n + 4 * p.size, 0);
+    expect(q.releaseF32()).toBe(decoderF32);
+    expect(q.releaseF32()).toBe(0);
+    expect(Array.from(noGrad(() => model.forward(input)).data)).toEqual(Array.from(before));
+    expect(() => q.remove()).toThrow(ReleasedWeightsError);
+    await expect(saveModel(model, tempDir("released-"))).rejects.toThrow(/needs \d+ values, data has 0/);
+  });
+});
 
 describe("quantised inference refusals", () => {
   it("a recording tape is refused (quantised weights have no gradient)", () => {

@@ -7,7 +7,10 @@
  * tape.infer forwards only (a recording tape is refused by the op). A weight changed afterwards (an
  * optimizer step, a load, a merged adapter) makes the next forward fail with QuantizedWeightsStaleError
  * rather than silently use the old copy. The f32 parameters stay in place (saving, adapters and
- * training still use them); `remove()` returns the model to plain f32 linears.
+ * training still use them); `remove()` returns the model to plain f32 linears. A server that only
+ * decodes calls `releaseF32()` once its adapters are loaded: the decoder linears' f32 values are
+ * dropped, so the quantised copy is the only one in memory (the embedding, which the tied head shares,
+ * and the head stay f32). After that the model can neither be saved, trained nor returned to f32.
  *
  * Not here: the kernels (engine/kernels), quantised file formats (GGUF export).
  */
@@ -38,8 +41,18 @@ export interface QuantizedInference {
   /** bytes of the quantised copies, and of the f32 weights they stand for */
   bytes: number;
   f32Bytes: number;
-  /** back to plain f32 linears */
+  /** back to plain f32 linears (refused after releaseF32) */
   remove(): void;
+  /** drop the f32 values of the quantised decoder linears; returns the bytes freed */
+  releaseF32(): number;
+}
+
+/** The f32 weights were released; the model serves quantised forwards only. */
+export class ReleasedWeightsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ReleasedWeightsError";
+  }
 }
 
 /** Decoder linears by module path: model.layers.N.(self_attn|mlp).NAME.weight, 2-D. */
@@ -92,6 +105,7 @@ export function quantizeForInference(model: CausalLM, format: QuantFormat): Quan
     return quantizedLinear(x, e.q, bias, module);
   };
   model.linearHook = base;
+  let released = false;
   const removeHead = model.addLinearHook({
     lmHead: true,
     handles: (module) => module === "lm_head",
@@ -106,8 +120,21 @@ export function quantizeForInference(model: CausalLM, format: QuantFormat): Quan
     bytes,
     f32Bytes,
     remove() {
+      if (released) throw new ReleasedWeightsError("the f32 weights of the quantised linears were released (releaseF32); reload the model to get them back");
       if (model.linearHook === base) model.linearHook = null;
       removeHead();
+    },
+    releaseF32() {
+      if (released) return 0;
+      released = true;
+      let freed = 0;
+      for (const e of entries.values()) {
+        freed += e.source.data.byteLength;
+        // An empty array, not the old one: a save or a gradient step now fails on the size check
+        // instead of writing or training on values that no longer exist.
+        e.source.data = new Float32Array(0);
+      }
+      return freed;
     },
   };
 }

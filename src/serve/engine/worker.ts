@@ -21,12 +21,15 @@ const post = (m: FromWorker) => port.postMessage(m);
 async function main(): Promise<void> {
   const model = await loadModel(init.modelDir);
   // Quantised base linears first; adapters stack on top of them as further linear hooks.
-  if (init.quantize) quantizeForInference(model, init.quantize);
+  const quantized = init.quantize ? quantizeForInference(model, init.quantize) : null;
   for (const dir of init.adapterDirs) {
     const adapter = await loadAdapter(dir, model);
     adapter.eval(); // no dropout, no router noise
     adapter.attach(model);
   }
+  // A server only decodes: once the adapters are loaded (they check the base they belong to), the
+  // quantised copy is the only one the decoder linears need.
+  quantized?.releaseF32();
   const scheduler = new BatchScheduler(model, init.slots, init.contextSize, init.endTokenIds);
   const pending: Extract<ToWorker, { kind: "start" }>[] = [];
   let scheduled = false;
