@@ -39,8 +39,6 @@ export interface QuickstartOptions {
   /** CPT peak learning rate. Defaults to the recipe's 3e-3. */
   lr?: number;
   seed?: number;
-  /** Accepted for compatibility: a killed quick start always continues where it stopped. */
-  resume?: boolean;
   /** Steps of the later stages by stage name (sft, dfpo, moe_lora), e.g. for a short schedule. */
   stageSteps?: Partial<Record<string, number>>;
   /** Held-out evaluation size (rows per set, prompts generated, new tokens per answer). */

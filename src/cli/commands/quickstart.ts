@@ -27,8 +27,8 @@ export function register(program: Command): void {
     .option("--vocab-size <n>", "tokenizer vocabulary", positiveInt("vocab-size"), 3000)
     .option("--preset <name>", "model preset", "tiny-llama")
     .option("--seed <n>", "random seed (an integer in [0, 2^32))", seedInt, 0)
-    .option("--resume", "continue a killed quick start's training from its newest checkpoint")
-    .action(async (opts: { out: string; steps: number; batchSize: number; blockSize: number; vocabSize: number; preset: string; seed: number; resume?: boolean }) => {
+    .addHelpText("after", "\nRunning it again on the same --out skips the steps whose inputs are unchanged and resumes a killed stage from its last checkpoint.")
+    .action(async (opts: { out: string; steps: number; batchSize: number; blockSize: number; vocabSize: number; preset: string; seed: number }) => {
       await runQuickstart({
         outDir: opts.out,
         steps: opts.steps,
@@ -37,7 +37,6 @@ export function register(program: Command): void {
         vocabSize: opts.vocabSize,
         preset: opts.preset,
         seed: opts.seed,
-        resume: opts.resume === true,
       });
     });
 }
