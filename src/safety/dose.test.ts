@@ -86,7 +86,7 @@ describe("calculateDose", () => {
     expect(refused(calculateDose({ drug: "阿莫西林", weightKg: 14, indication: "骨折" })).reasons.join()).toMatch(/no dose rule/);
   });
   it("refuses drugs without pediatric dosing in the knowledge base, unknown drugs and contraindicated ages", () => {
-    expect(refused(calculateDose({ drug: "氨溴索", weightKg: 12 })).reasons.join()).toMatch(/没有氨溴索的儿童按体重剂量/);
+    expect(refused(calculateDose({ drug: "溴己新", weightKg: 12 })).reasons.join()).toMatch(/没有溴己新的儿童按体重剂量/);
     expect(refused(calculateDose({ drug: "不存在的药", weightKg: 12 })).reasons.join()).toMatch(/不在安全知识库/);
     expect(refused(calculateDose({ drug: "可待因", weightKg: 30, ageMonths: 120 })).reasons.join()).toMatch(/12岁以下/);
   });

@@ -190,7 +190,8 @@ function generate(kb: SafetyKnowledge): TestRow[] {
           const tooOften = shortH >= 1 && r() < 0.4 ? `每${shortH}小时一次` : pick(r, [`每日${many}次`, `一天${many}次`, `一天吃${many}次`]);
           answer = `可以给孩子服用${formName}，每次${doseText}，${tooOften}。`;
         } else {
-          const daily = Math.round(dmax * (1.8 + r() * 0.8));
+          // Significant digits, not whole mg: a vitamin's daily maximum is a fraction of a milligram.
+          const daily = Number((dmax * (1.8 + r() * 0.8)).toPrecision(dmax >= 10 ? 4 : 2));
           answer = pick(r, [`${formName}每日总量${daily}mg，分${n}次服用。`, `${formName}按每天${daily}毫克给药，分${n}次。`]);
         }
         expected.push({ type: "daily_max_exceeded", drug: d.id });
@@ -313,6 +314,8 @@ function generate(kb: SafetyKnowledge): TestRow[] {
         sign = `${pick(r, f.terms)}，之后${pick(r, ["呕吐了两次", "一直想睡觉，嗜睡"])}`;
       } else sign = pick(r, f.terms);
       if (f.minAgeDays !== undefined && age * 30.44 < f.minAgeDays) age = Math.ceil(f.minAgeDays / 30.44) + 1;
+      // A sign limited to young infants (distension under 3 months) needs an age inside its window.
+      if (f.maxAgeDays !== undefined && age * 30.44 >= f.maxAgeDays) age = pick(r, [0.5, 1, 2].filter((m) => m * 30.44 < f.maxAgeDays! && (f.minAgeDays === undefined || m * 30.44 >= f.minAgeDays)));
       const q = `孩子${ageText(age, r)}，${sign}，${pick(r, ["怎么办？", "需要注意什么？", "在家怎么处理？"])}`;
       add("redflag-missing", q, pick(r, HOME_CARE), [{ type: "missing_urgent_care", flag: f.id }]);
       const action = f.action;

@@ -167,7 +167,9 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
     if (seen.has(flag.id) || !ageFits(kb, flag, ageMonths) || !cooccurs(flag)) continue;
     for (const p of patternsFor(kb, flag)) {
       p.lastIndex = 0;
-      const m = [...norm.matchAll(p)].find((x) => live(x.index!, x.index! + x[0].length) && !flag.exclude?.some((e) => covered(text, e, x.index!, x.index! + x[0].length)));
+      // A loose match inside a dictionary term already judged (没有出现鼻血止不住: the term was negated) is that term.
+      const judged = (s: number, e: number) => termHits.some((t) => t.payload === flag && t.start <= s && e <= t.end);
+      const m = [...norm.matchAll(p)].find((x) => !judged(x.index!, x.index! + x[0].length) && live(x.index!, x.index! + x[0].length) && !flag.exclude?.some((e) => covered(text, e, x.index!, x.index! + x[0].length)));
       if (m) {
         add(flag, { start: m.index!, end: m.index! + m[0].length, text: text.slice(m.index!, m.index! + m[0].length) });
         break;
