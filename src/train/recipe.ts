@@ -20,6 +20,10 @@ export type StageName = "pt" | "sft" | "dpo";
 export type FinetuningType = "full" | "lora" | "moe_lora";
 export type PrefLoss = "sigmoid" | "hinge" | "ipo" | "simpo" | "orpo";
 export type SchedulerType = "cosine" | "linear" | "constant" | "constant_with_warmup";
+export type Backend = "engine" | "torch";
+export type Device = "auto" | "cpu" | "cuda";
+export type Precision = "auto" | "fp32" | "bf16";
+export type RouterNoise = "seeded" | "fixed";
 
 /** A validated recipe: LLaMA-Factory names, defaults filled in. */
 export interface Recipe {
@@ -70,6 +74,16 @@ export interface Recipe {
   seed: number;
   resume_from_checkpoint: boolean;
   gradient_checkpointing: boolean;
+  /** Our extension: which trainer runs the stage (the embedded engine, or PyTorch under torchrun). */
+  backend: Backend;
+  /** torch backend: processes per node (torchrun's --nproc_per_node); the global batch grows with it. */
+  nproc_per_node: number;
+  /** torch backend: auto = CUDA when available, else CPU. */
+  device: Device;
+  /** torch backend: auto = bf16 autocast on GPUs that support it, fp32 otherwise. */
+  precision: Precision;
+  /** MoE-LoRA router noise: seeded (drawn per micro-step) or fixed (one table per module, for cross-backend parity). */
+  moe_router_noise: RouterNoise;
 }
 
 type Kind = "string" | "int" | "number" | "bool" | "list" | "nullable-string" | "nullable-int";
@@ -130,6 +144,11 @@ const KEYS: Record<string, KeySpec> = {
   seed: { kind: "int", min: 0 },
   resume_from_checkpoint: { kind: "bool" },
   gradient_checkpointing: { kind: "bool" },
+  backend: { kind: "string", values: ["engine", "torch"] },
+  nproc_per_node: { kind: "int", min: 1 },
+  device: { kind: "string", values: ["auto", "cpu", "cuda"] },
+  precision: { kind: "string", values: ["auto", "fp32", "bf16"] },
+  moe_router_noise: { kind: "string", values: ["seeded", "fixed"] },
   // Accepted for compatibility; they only restate what we do.
   do_train: { kind: "bool" },
 };
@@ -137,13 +156,13 @@ const KEYS: Record<string, KeySpec> = {
 /** LLaMA-Factory keys we recognise but do not implement, with why. */
 const UNSUPPORTED: Record<string, string> = {
   quantization_bit: "quantised training is not implemented (the engine trains in fp32)",
-  bf16: "the engine computes in fp32; remove the key",
-  fp16: "the engine computes in fp32; remove the key",
-  pure_bf16: "the engine computes in fp32; remove the key",
-  deepspeed: "DeepSpeed is a PyTorch backend; this engine runs on one machine",
+  bf16: "the engine computes in fp32; with backend: torch use precision: bf16 (or auto)",
+  fp16: "the engine computes in fp32; with backend: torch use precision: bf16 (or auto)",
+  pure_bf16: "the engine computes in fp32; with backend: torch use precision: bf16 (or auto)",
+  deepspeed: "DeepSpeed is not used; backend: torch runs DDP under torchrun (see nproc_per_node)",
   flash_attn: "attention kernels are chosen by the engine (remove the key)",
   use_unsloth: "Unsloth is a PyTorch backend",
-  ddp_timeout: "distributed training is not part of this engine",
+  ddp_timeout: "distributed training runs with backend: torch, whose rendezvous settings are command-line options",
   preprocessing_num_workers: "data preparation runs in-process (remove the key)",
   dataloader_num_workers: "batches are collated in-process (remove the key)",
   report_to: "metrics are written as JSONL in output_dir",
@@ -210,6 +229,11 @@ const DEFAULTS: Omit<Recipe, "stage" | "model_name_or_path" | "output_dir" | "da
   seed: 42,
   resume_from_checkpoint: false,
   gradient_checkpointing: false,
+  backend: "engine",
+  nproc_per_node: 1,
+  device: "auto",
+  precision: "auto",
+  moe_router_noise: "seeded",
 };
 
 export const RECIPE_KEYS: readonly string[] = Object.keys(KEYS);
@@ -316,7 +340,21 @@ export function parseRecipe(obj: unknown, where: (key?: string) => string = () =
   if (r.max_steps === 0) throw new RecipeError(`${where("max_steps")}: "max_steps" must be -1 (use num_train_epochs) or >= 1`);
   if (r.max_steps === -1 && r.num_train_epochs <= 0) throw new RecipeError(`${where("num_train_epochs")}: with max_steps -1, num_train_epochs must be > 0`);
   if (r.val_size >= 1 && !Number.isInteger(r.val_size)) throw new RecipeError(`${where("val_size")}: "val_size" is a fraction < 1 or a whole number of examples`);
+  if (r.moe_router_noise === "fixed" && r.finetuning_type !== "moe_lora") throw new RecipeError(`${where("moe_router_noise")}: moe_router_noise applies to finetuning_type moe_lora only`);
+  checkBackendKeys(r, (key) => where(key));
   return r;
+}
+
+/**
+ * The keys that only the torch backend honours, checked against the backend (also after command-line
+ * flags changed either): the engine runs one process on the CPU in fp32, so asking it for more is an error
+ * rather than something silently ignored.
+ */
+export function checkBackendKeys(r: Recipe, where: (key?: string) => string = () => "recipe"): void {
+  if (r.backend === "torch") return;
+  if (r.nproc_per_node !== 1) throw new RecipeError(`${where("nproc_per_node")}: nproc_per_node ${r.nproc_per_node} needs backend: torch (the engine trains in one process)`);
+  if (r.device === "cuda") throw new RecipeError(`${where("device")}: device: cuda needs backend: torch (the engine runs on the CPU)`);
+  if (r.precision === "bf16") throw new RecipeError(`${where("precision")}: precision: bf16 needs backend: torch (the engine computes in fp32)`);
 }
 
 /** Reads and validates a recipe file; errors name file:line. */

@@ -22,6 +22,7 @@
  * Not here: files (io.ts), the seed's layouts (seed.ts), option parsing (config.ts).
  */
 import { add, kernels, linear, matmul, mul, Parameters, reshape, scale, softmax, softplus, sum, Tensor } from "../../engine/index.js";
+import { streamSeed } from "../../train/trainer/streams.js";
 import { Rng } from "../init.js";
 import type { StackedLinearHook } from "../layers.js";
 import type { CausalLM } from "../model.js";
@@ -36,6 +37,29 @@ export interface AdapterRng {
 }
 
 export const KEY_PREFIX = "base_model.model.";
+
+/** Stream purpose of fixed router noise (the trainer's own streams use 1..3). */
+export const FIXED_NOISE_STREAM = 4;
+
+/** 32-bit FNV-1a of the UTF-8 bytes of `text`. */
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(text)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h >>> 0;
+}
+
+/**
+ * Fixed router noise of module path `module` for a row of `rowLength` tokens and E − 1 routed
+ * experts, row-major (position, expert): entry p·(E−1)+e is the (p·(E−1)+e)-th normal of
+ * `new Rng(streamSeed(seed, 4, fnv1a32(module), 0))`. Position p is the token's index in its row,
+ * whatever segment it belongs to, so any backend can rebuild the same table from these facts alone.
+ */
+export function fixedRouterNoise(seed: number, module: string, rowLength: number, routed: number): Float32Array {
+  const rng = new Rng(streamSeed(seed, FIXED_NOISE_STREAM, fnv1a32(module), 0));
+  const out = new Float32Array(rowLength * routed);
+  for (let i = 0; i < out.length; i++) out[i] = rng.normal();
+  return out;
+}
 
 /** The parameter/key names of one module's tensors. */
 export function tensorNames(module: string, experts: number): { A: string; B: string; route: string | null; noise: string | null } {
@@ -87,6 +111,11 @@ export class LoraAdapter implements StackedLinearHook {
   private readonly byModule = new Map<string, ModuleState>();
   private readonly s: number;
   private rng: AdapterRng | null = null;
+  /** tokens per row of the current batch (needed by fixed router noise) */
+  private rowLength: number | null = null;
+  private fixedNoise = new Map<string, Float32Array>();
+  /** seed of fixed router noise (the run's seed; `create` sets it from its `seed`) */
+  noiseSeed = 0;
   private draws = new Map<string, { mask: Tensor | null; eps: Tensor | null }>();
   private probs: Tensor[] = [];
   private stats = new Map<string, StatsAcc>();
@@ -138,6 +167,7 @@ export class LoraAdapter implements StackedLinearHook {
       provenance: null,
     };
     const a = new LoraAdapter(settings, meta, shapes);
+    a.noiseSeed = opts.seed ?? 0;
     const rng = new Rng(opts.seed ?? 0);
     const E = settings.experts;
     const uniform = (t: Tensor, bound: number) => {
@@ -213,9 +243,14 @@ export class LoraAdapter implements StackedLinearHook {
 
   // ---- training mode and randomness ----
 
-  /** Training mode: dropout and router noise on, drawn from `rng` (which the caller owns and checkpoints). */
-  train(rng: AdapterRng): void {
+  /**
+   * Training mode: dropout and router noise on, drawn from `rng` (which the caller owns and checkpoints);
+   * with `routerNoise: "fixed"` the noise comes from the fixed table instead, which needs `rowLength`
+   * (tokens per row of the batch).
+   */
+  train(rng: AdapterRng, opts: { rowLength?: number | undefined } = {}): void {
     this.rng = rng;
+    this.rowLength = opts.rowLength ?? null;
     this.nextStep();
   }
 
@@ -248,7 +283,18 @@ export class LoraAdapter implements StackedLinearHook {
       for (let i = 0; i < mask.size; i++) mask.data[i] = rng.uniform() >= p ? keep : 0;
     }
     let eps: Tensor | null = null;
-    if (E > 1 && noisyGating) {
+    if (E > 1 && noisyGating && this.settings.routerNoise === "fixed") {
+      const L = this.rowLength;
+      if (L === null || !Number.isInteger(L) || L < 1 || N % L !== 0) {
+        throw new AdapterError(`fixed router noise needs the row length of the batch (got ${L} for ${N} tokens); pass it to train(rng, { rowLength })`);
+      }
+      // The table of a shorter row is a prefix of a longer one's: keep the longest per module.
+      const key = `${this.noiseSeed}#${module}`;
+      let table = this.fixedNoise.get(key);
+      if (!table || table.length < L * (E - 1)) this.fixedNoise.set(key, (table = fixedRouterNoise(this.noiseSeed, module, L, E - 1)));
+      eps = Tensor.zeros([N, E - 1], { name: `${module}.router_noise` });
+      for (let row = 0; row < N; row += L) eps.data.set(table.subarray(0, L * (E - 1)), row * (E - 1));
+    } else if (E > 1 && noisyGating) {
       eps = Tensor.zeros([N, E - 1], { name: `${module}.router_noise` });
       for (let i = 0; i < eps.size; i++) eps.data[i] = rng.normal();
     }

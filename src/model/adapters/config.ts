@@ -35,6 +35,12 @@ export interface AdapterSettings {
   balanceLossCoef: number;
   /** W_noise's initial value: zeros (noise std softplus(0) = ln 2) or the seed's U(±1/√(E−1)) */
   wNoiseInit: "zeros" | "seed";
+  /**
+   * Where ε comes from in training: "seeded" (absent = seeded) draws it per micro-step from the trainer's
+   * stream; "fixed" uses one table per module, the same every step and item, that any backend can
+   * recompute (see `fixedRouterNoise`), for cross-backend parity.
+   */
+  routerNoise?: "seeded" | "fixed";
 }
 
 export const LORA_DEFAULTS: AdapterSettings = {
@@ -72,6 +78,7 @@ export function validateSettings(s: AdapterSettings, source: string): AdapterSet
   if (!(s.dropout >= 0 && s.dropout < 1)) throw new AdapterConfigError(source, "lora_dropout", `must be in [0, 1), got ${JSON.stringify(s.dropout)}`);
   if (!(s.balanceLossCoef >= 0 && Number.isFinite(s.balanceLossCoef))) throw new AdapterConfigError(source, "balance_loss_coef", `must be a number >= 0, got ${JSON.stringify(s.balanceLossCoef)}`);
   if (s.balanceLossCoef > 0 && s.experts < 3) throw new AdapterConfigError(source, "balance_loss_coef", `a balance loss needs at least 2 routed experts (lora_nums >= 3), got lora_nums ${s.experts}`);
+  if (s.routerNoise !== undefined && s.routerNoise !== "seeded" && s.routerNoise !== "fixed") throw new AdapterConfigError(source, "router_noise", `must be "seeded" or "fixed", got ${JSON.stringify(s.routerNoise)}`);
   if (s.wNoiseInit !== "zeros" && s.wNoiseInit !== "seed") throw new AdapterConfigError(source, "w_noise_init", `must be "zeros" or "seed", got ${JSON.stringify(s.wNoiseInit)}`);
   const t = s.targetModules;
   if (Array.isArray(t)) {

@@ -7,7 +7,7 @@
  *   a.train(rng); a.nextStep(); …              // per micro-step
  *   await saveAdapter(a, "out/adapter");
  */
-export { LoraAdapter, tensorNames, type AdapterRng, type RouterStats } from "./adapter.js";
+export { LoraAdapter, tensorNames, fnv1a32, fixedRouterNoise, FIXED_NOISE_STREAM, type AdapterRng, type RouterStats } from "./adapter.js";
 export {
   ADAPTER_CONFIG,
   ADAPTER_WEIGHTS,

@@ -34,7 +34,7 @@ export class AdapterObjective<Batch> implements Objective<Batch> {
   }
 
   loss(batch: Batch, ctx: StepContext): LossResult {
-    if (ctx.training) this.adapter.train(ctx.rng);
+    if (ctx.training) this.adapter.train(ctx.rng, { rowLength: (batch as { T?: number }).T });
     else this.adapter.eval();
     const r = this.inner.loss(batch, ctx);
     const scalars: Record<string, number> = { ...(r.scalars ?? {}) };

@@ -10,8 +10,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { buildCorpus, loadBuildConfig } from "../../corpus/index.js";
 import { CausalLM, parseConfig, presetConfig, saveModel } from "../../model/index.js";
 import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../../tokenizer/index.js";
@@ -23,6 +23,9 @@ import { buildHeldOut, effectTable, effectVerdicts, measureEffects, type EffectR
 import type { PipelineConfig } from "./config.js";
 import { pipelineReportInput, writeReport } from "../../eval/report/index.js";
 import { writeFileAtomic, writeJsonAtomic } from "../../util/atomic.js";
+import { fileHash, hashDir, modelFiles } from "./hash.js";
+
+export { hashDir } from "./hash.js";
 
 export const MANIFEST = "manifest.json";
 
@@ -37,6 +40,8 @@ export interface ManifestStep {
   outputDir: string;
   recipe?: Record<string, unknown>;
   recipeSource?: string;
+  /** stages: which trainer ran it (engine or torch); part of the recipe, so a change re-runs the stage */
+  backend?: "engine" | "torch";
   started?: string;
   finished?: string;
   seconds?: number;
@@ -92,40 +97,6 @@ export function codeVersion(): string {
     return pkg;
   }
 }
-
-/** SHA-256 of a file; files over 256 MiB are hashed by size, first and last MiB (model shards). */
-function fileHash(file: string): string {
-  const size = statSync(file).size;
-  if (size <= 256 << 20) return sha(readFileSync(file));
-  const fd = openSync(file, "r");
-  try {
-    const a = Buffer.alloc(1 << 20);
-    const b = Buffer.alloc(1 << 20);
-    readSync(fd, a, 0, a.length, 0);
-    readSync(fd, b, 0, b.length, size - b.length);
-    return sha(Buffer.concat([Buffer.from(String(size)), a, b]));
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Hash of the files under `dir` accepted by `keep` (relative paths and contents). */
-export function hashDir(dir: string, keep: (rel: string) => boolean = () => true): string {
-  const h = createHash("sha256");
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const rel = relative(dir, p);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (keep(rel)) h.update(rel).update(fileHash(p));
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return h.digest("hex");
-}
-
-/** What a model or adapter folder holds that later steps depend on (not checkpoints, caches, logs). */
-const modelFiles = (rel: string) => !rel.includes("/") && /\.(safetensors|bin|model|json)$/.test(rel) && rel !== "stage_report.json" && rel !== "trainer_state.json";
 
 export function readManifest(outDir: string): Manifest | null {
   const f = join(outDir, MANIFEST);
@@ -261,12 +232,12 @@ export async function runPipeline(cfg: PipelineConfig, o: PipelineOptions = {}):
       const canResume = resume && (await listCheckpoints(join(outDir, "checkpoints"))).length > 0;
       const report: StageReport = await runStage(canResume ? { ...recipe, overwrite_output_dir: false } : recipe, { resume: canResume, log, progress: o.progress, checkMemory: o.checkMemory });
       return {
-        stage: report.stage, finetuningType: report.finetuningType, steps: report.training.steps, firstLoss: report.training.firstLoss, finalLoss: report.training.finalLoss,
+        stage: report.stage, finetuningType: report.finetuningType, backend: report.backend, ...(report.torch ? { torch: report.torch } : {}), steps: report.training.steps, firstLoss: report.training.firstLoss, finalLoss: report.training.finalLoss,
         valLossBefore: report.training.valLossBefore, valLossAfter: report.training.valLossAfter, tokensPerSecond: report.training.tokensPerSecond,
         data: { rows: report.data.train.rows, badRows: report.data.train.counts.badRows, badReasons: report.data.train.counts.badReasons, truncated: report.data.train.counts.truncated, droppedTokens: report.data.train.counts.droppedTokens },
         lastScalars: report.training.lastScalars, ...(report.adapter ? { adapter: report.adapter } : {}), ...(report.reference ? { reference: report.reference } : {}),
       };
-    }, { recipe: JSON.parse(canonicalRecipe(recipe)) as Record<string, unknown>, recipeSource: s.source });
+    }, { recipe: JSON.parse(canonicalRecipe(recipe)) as Record<string, unknown>, recipeSource: s.source, backend: recipe.backend });
     if (s.recipe.finetuning_type === "full") {
       fullDir = outDir;
       tested.push({ name: s.name, dir: outDir });
@@ -333,7 +304,7 @@ export function pipelineStatus(outDir: string): string[] {
       }
     }
     if (s.status === "failed") progress = s.error ?? "";
-    return [s.name, s.status, s.seconds !== undefined ? `${s.seconds.toFixed(1)} s` : "", (s.inputHash ?? "").slice(0, 12), progress];
+    return [s.backend === "torch" ? `${s.name} (torch)` : s.name, s.status, s.seconds !== undefined ? `${s.seconds.toFixed(1)} s` : "", (s.inputHash ?? "").slice(0, 12), progress];
   });
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["step", "status", "time", "inputs"][i]!.length));
   const fmt = (r: string[]) => r.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join("  ").trimEnd();
