@@ -47,7 +47,7 @@ class TrainerRuns(TempDirCase):
         ck = load_checkpoint(os.path.join(out, "checkpoints", "checkpoint-00000006"))
         self.assertEqual(ck["state"]["optimizerStep"], 6)
         self.assertEqual(ck["state"]["objective"], "lm")
-        result = read_json(os.path.join(out, "torch_result.json")))
+        result = read_json(os.path.join(out, "torch_result.json"))
         self.assertEqual(result["steps"], 6)
         self.assertLess(result["finalLoss"], result["firstLoss"])
         trained = load_model(out)
@@ -64,11 +64,11 @@ class TrainerRuns(TempDirCase):
         # a new run in the same folder is refused, and the refusal is recorded
         f3 = plan(self.tmp, self.model_dir, self.data, range(10))
         self.assertEqual(main([f3]), 1)
-        err = read_json(os.path.join(out, "torch_errors", "rank-0.json")))
+        err = read_json(os.path.join(out, "torch_errors", "rank-0.json"))
         self.assertEqual(err["type"], "RunConflictError")
         f4 = plan(self.tmp, self.model_dir, self.data, range(10), resume=True, recipe_hash="other", recipe={"x": 2})
         self.assertEqual(main([f4]), 1)
-        err = read_json(os.path.join(out, "torch_errors", "rank-0.json")))
+        err = read_json(os.path.join(out, "torch_errors", "rank-0.json"))
         self.assertEqual(err["type"], "RecipeMismatchError")
         self.assertIn("x: checkpoint 1, now 2", err["message"])
 
@@ -90,13 +90,13 @@ class TrainerRuns(TempDirCase):
             self.assertIn(k, lines[-1])
         a = load_adapter(out, load_model(self.model_dir))
         self.assertEqual(a.settings["experts"], 3)
-        result = read_json(os.path.join(out, "torch_result.json")))
+        result = read_json(os.path.join(out, "torch_result.json"))
         self.assertFalse(result["reference"]["cached"])
 
     def test_bad_plans_name_the_field(self):
         f = plan(self.tmp, self.model_dir, self.data, range(10), trainer={"batch_size": 3})
         self.assertEqual(main([f]), 1)
-        err = read_json(os.path.join(self.tmp, "out", "torch_errors", "rank-0.json")))
+        err = read_json(os.path.join(self.tmp, "out", "torch_errors", "rank-0.json"))
         self.assertEqual(err["type"], "PlanError")
         self.assertIn("trainer.batch_size", err["message"])
         f = plan(self.tmp, self.model_dir, self.data, [0, 99])
@@ -105,7 +105,7 @@ class TrainerRuns(TempDirCase):
         f = plan(self.tmp, self.model_dir, self.data, range(4), device="cuda") if not torch.cuda.is_available() else None
         if f:
             self.assertEqual(main([f]), 1)
-            err = read_json(os.path.join(self.tmp, "out", "torch_errors", "rank-0.json")))
+            err = read_json(os.path.join(self.tmp, "out", "torch_errors", "rank-0.json"))
             self.assertEqual(err["type"], "DeviceError")
         f = plan(self.tmp, self.model_dir, self.data, range(4), fsdp=True)
         self.assertEqual(main([f]), 1)
