@@ -38,13 +38,16 @@ describe("launch options", () => {
     }
   });
 
-  it("make torchrun's command line: standalone on one node, c10d rendezvous on several", () => {
+  it("make torchrun's command line: a rendezvous on a free local port on one node, the given one on several", () => {
     const one = resolveLaunch({ nprocPerNode: 2 }, tmp);
     expect(one.worldSize).toBe(2);
-    expect(torchrunArgs(one, "/p/plan.json")).toEqual(["--standalone", "--nnodes", "1", "--nproc_per_node", "2", "-m", "pedgpt_torch.train", "/p/plan.json"]);
+    expect(torchrunArgs(one, "/p/plan.json", "/p/logs", 40001)).toEqual([
+      "--nnodes", "1", "--rdzv_backend", "c10d", "--rdzv_endpoint", "127.0.0.1:40001", "--rdzv_id", `pedgpt-local-40001-${process.pid}`,
+      "--nproc_per_node", "2", "--redirects", "1", "--tee", "1", "--log_dir", "/p/logs", "-m", "pedgpt_torch.train", "/p/plan.json",
+    ]);
     const multi = resolveLaunch({ nprocPerNode: 8, nnodes: 4, rdzvEndpoint: "10.0.0.1:29500", nodeRank: 3 }, join(tmp, "out"));
     expect(multi.worldSize).toBe(32);
-    const args = torchrunArgs(multi, "/p/plan.json");
+    const args = torchrunArgs(multi, "/p/plan.json", "/p/logs", 0);
     expect(args.slice(0, 10)).toEqual(["--nnodes", "4", "--node_rank", "3", "--rdzv_backend", "c10d", "--rdzv_endpoint", "10.0.0.1:29500", "--rdzv_id", multi.rdzv!.id]);
     // Every node derives the same job id from the same output folder.
     expect(resolveLaunch({ nnodes: 4, rdzvEndpoint: "10.0.0.1:29500" }, join(tmp, "out")).rdzv!.id).toBe(multi.rdzv!.id);

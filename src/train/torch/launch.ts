@@ -11,6 +11,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { constants } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -112,12 +113,19 @@ export function pythonPackageRoot(): string {
   }
 }
 
-/** torchrun's arguments after `<python> -m torch.distributed.run`. */
-export function torchrunArgs(l: Launch, planFile: string): string[] {
+/**
+ * torchrun's arguments after `<python> -m torch.distributed.run`. Each rank's stdout is teed into
+ * `logDir` as well as shown: torch 1.13's torchrun on Python 3.11 (Debian 12) crashes on its own
+ * default "--redirects 0 --tee 0" (Std.from_str("0") finds no zero-valued IntFlag member there), and
+ * "1" (stdout) is a value it parses on every version; stderr, where progress goes, stays direct.
+ */
+export function torchrunArgs(l: Launch, planFile: string, logDir: string, localPort: number): string[] {
+  // One node: a rendezvous on a free local port, not --standalone, whose fixed port 29400 (torch 1.13)
+  // makes two runs on one machine meet in the same rendezvous.
   const args = l.rdzv
     ? ["--nnodes", String(l.nnodes), "--node_rank", String(l.nodeRank), "--rdzv_backend", "c10d", "--rdzv_endpoint", l.rdzv.endpoint, "--rdzv_id", l.rdzv.id]
-    : ["--standalone", "--nnodes", "1"];
-  return [...args, "--nproc_per_node", String(l.nprocPerNode), "-m", "pedgpt_torch.train", planFile];
+    : ["--nnodes", "1", "--rdzv_backend", "c10d", "--rdzv_endpoint", `127.0.0.1:${localPort}`, "--rdzv_id", `pedgpt-local-${localPort}-${process.pid}`];
+  return [...args, "--nproc_per_node", String(l.nprocPerNode), "--redirects", "1", "--tee", "1", "--log_dir", logDir, "-m", "pedgpt_torch.train", planFile];
 }
 
 export interface RankError {
@@ -210,9 +218,23 @@ export interface RunOutcome {
 
 const TAIL = 64 * 1024;
 
+/** A TCP port free on this machine now (the kernel's choice). */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (addr && typeof addr === "object" ? res(addr.port) : rej(new Error("no port"))));
+    });
+  });
+}
+
 /** Runs torchrun with the plan; resolves when it exits (never rejects on a failed run: see RunOutcome). */
-export function runTorchrun(python: string, l: Launch, planFile: string, o: RunOptions): Promise<RunOutcome> {
+export async function runTorchrun(python: string, l: Launch, planFile: string, logDir: string, o: RunOptions): Promise<RunOutcome> {
   const pkg = pythonPackageRoot();
+  const port = l.rdzv ? 0 : await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PYTHONPATH: process.env.PYTHONPATH ? `${pkg}:${process.env.PYTHONPATH}` : pkg,
@@ -222,7 +244,7 @@ export function runTorchrun(python: string, l: Launch, planFile: string, o: RunO
   };
   return new Promise((resolvePromise, reject) => {
     // Its own process group, so a stop reaches torchrun and every rank at once.
-    const child = spawn(python, ["-m", "torch.distributed.run", ...torchrunArgs(l, planFile)], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(python, ["-m", "torch.distributed.run", ...torchrunArgs(l, planFile, logDir, port)], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     let aborted = false;
     const keep = (chunk: Buffer) => {

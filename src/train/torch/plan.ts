@@ -18,6 +18,8 @@ import { recipeHash } from "../trainer/trainer.js";
 export const PLAN_FILE = "torch_plan.json";
 export const RESULT_FILE = "torch_result.json";
 export const ERRORS_DIR = "torch_errors";
+/** torchrun's per-rank logs of the latest launch */
+export const LOGS_DIR = "torch_logs";
 export const PLAN_FORMAT = "pedgpt-torch-plan";
 export const PLAN_VERSION = 1;
 

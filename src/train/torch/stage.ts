@@ -18,7 +18,7 @@ import { finishStage, planStage, routerSummary, StageError, type StageReport } f
 import type { StageOptions } from "../stages/run.js";
 import { TorchBackendError } from "./errors.js";
 import { checkDevice, failureError, resolveLaunch, runTorchrun } from "./launch.js";
-import { buildTorchPlan, ERRORS_DIR, RESULT_FILE, writeTorchPlan } from "./plan.js";
+import { buildTorchPlan, ERRORS_DIR, LOGS_DIR, RESULT_FILE, writeTorchPlan } from "./plan.js";
 import { findPython } from "./python.js";
 
 /** `<output_dir>/torch_result.json`, written by rank 0 at the end of a run. */
@@ -121,10 +121,11 @@ export async function runTorchStage(r: Recipe, o: StageOptions): Promise<StageRe
   // A previous run's result or error files must not be taken for this run's.
   rmSync(join(plan.outDir, RESULT_FILE), { force: true });
   rmSync(join(plan.outDir, ERRORS_DIR), { recursive: true, force: true });
+  rmSync(join(plan.outDir, LOGS_DIR), { recursive: true, force: true });
   const planFile = await writeTorchPlan(torchPlan);
   log(`      plan ${planFile}: ${t.steps} steps of ${t.batchSize} items (${t.microBatchSize} per process × ${t.batchSize / (t.microBatchSize * launch.worldSize)} accumulation × ${launch.worldSize}), ${threads} thread${threads > 1 ? "s" : ""} per process`);
 
-  const run = await runTorchrun(info.python, launch, planFile, { threads, passThrough: o.progress !== false, ...(o.signal ? { signal: o.signal } : {}) });
+  const run = await runTorchrun(info.python, launch, planFile, join(plan.outDir, LOGS_DIR), { threads, passThrough: o.progress !== false, ...(o.signal ? { signal: o.signal } : {}) });
   if (run.aborted) {
     const ck = (await listCheckpoints(join(plan.outDir, "checkpoints"))).at(-1) ?? null;
     throw new TrainingStoppedError(ck?.step ?? 0, ck?.dir ?? null, `stopped${ck ? `; checkpoint ${ck.dir} (step ${ck.step}) is the newest, resume to continue` : " before the first checkpoint"}`);
