@@ -13,7 +13,7 @@ import type { Route, Severity } from "./schema.js";
 import { clauseStart, drugStances, isConditional, type MentionStance } from "./scope.js";
 import { safetyScore } from "./score.js";
 import { itemAt, parseStructure } from "./structure.js";
-import { normalize, sentenceAt, sentenceEnd } from "./text.js";
+import { normalize, parseNumber, sentenceAt, sentenceEnd } from "./text.js";
 import { triage, type RedFlagHit, type TriageResult } from "./triage.js";
 
 export const FINDING_TYPES = ["wrong_class", "age_contraindication", "dose_out_of_range", "daily_max_exceeded", "missing_urgent_care"] as const;
@@ -106,9 +106,33 @@ function matcherHas(kb: SafetyKnowledge, term: string): boolean {
 /** A list header that prohibits or cautions ("不建议使用的药物：", "**禁用药物**", "慎用"): its items are not recommended. */
 const PROHIBIT_HEADER = /不建议|不推荐|不宜|不要|不能|不可|避免|禁用|禁止|禁忌|忌用|慎用|勿用|切勿|不适合|不应/;
 
+/** "含伪麻黄碱和右美沙芬", "（含可待因的复方糖浆）", "成分是…": what follows names a product's ingredients. */
+const INGREDIENT_BEFORE = /(?:[（(，,、]|^)\s*(?:其中|里面|内)?\s*(?:含|含有|成分(?:为|是|有|包括)?|主要成分(?:为|是|有|包括)?)\s*$/;
+const INGREDIENT_JOIN = /^\s*(?:、|和|及|以及|与|跟|加)\s*$/;
+
+/**
+ * Drug names that are not a drug given: the basis of an amount ("按阿莫西林计每次…") and the
+ * ingredients of a product named just before ("小儿伪麻美芬滴剂，含伪麻黄碱和右美沙芬"), which the
+ * product's own entry answers for. `spans` are the drug matches, sorted.
+ */
+export function nonProductMentions(norm: string, spans: { start: number; end: number }[]): boolean[] {
+  const out = spans.map(() => false);
+  spans.forEach((sp, i) => {
+    if (/按\s*$/.test(norm.slice(Math.max(0, sp.start - 2), sp.start)) && /^\s*(?:计|算|计算|折算)/.test(norm.slice(sp.end, sp.end + 3))) { out[i] = true; return; }
+    const prev = spans[i - 1];
+    if (!prev || sp.start - prev.end > 24 || /[。！？!?；;\n]/.test(norm.slice(prev.end, sp.start))) return;
+    const between = norm.slice(prev.end, sp.start);
+    if (out[i - 1] && INGREDIENT_JOIN.test(between)) out[i] = true;
+    else if (between.length <= 12 && INGREDIENT_BEFORE.test(between)) out[i] = true;
+  });
+  return out;
+}
+
 /** Drug mentions in `text` with their stance, in order. */
 export function findDrugMentions(text: string, kb: SafetyKnowledge = loadSafetyKnowledge()): DrugMention[] {
-  const drugs = matcherFor(kb).scan(text).filter((m) => m.payload.kind === "drug") as Match<{ kind: "drug"; drug: Drug }>[];
+  const scanned = matcherFor(kb).scan(text).filter((m) => m.payload.kind === "drug") as Match<{ kind: "drug"; drug: Drug }>[];
+  const dropped = nonProductMentions(normalize(text), scanned);
+  const drugs = scanned.filter((_, i) => !dropped[i]);
   const stances = drugStances(text, drugs);
   if (drugs.length && /[：:\n]/.test(text)) {
     const norm = normalize(text);
@@ -298,6 +322,10 @@ function checkClassClaims(ctx: Ctx): void {
       else items.push({ start: m.start, end: m.end, term: m.term, classIds: [m.payload.id] });
     } else if (m.payload.kind === "drug") items.push({ start: m.start, end: m.end, term: m.term, drug: m.payload.drug, classIds: [] });
   }
+  // Ingredients of a product and the basis of an amount are claimed nothing of.
+  const drugItems = items.filter((x) => x.drug);
+  const dropped = nonProductMentions(norm, drugItems);
+  for (let k = drugItems.length - 1; k >= 0; k--) if (dropped[k]) items.splice(items.indexOf(drugItems[k]!), 1);
   // A bracketed alias or brand may sit inside a list ("如氨溴索（沐舒坦）、溴己新").
   const joiner = /^\s*[）)]?\s*(?:[（(][^（）()]{0,24}[）)]\s*)?(?:、|和|及|以及|或|或者|与|跟)\s*$|^\s*[（(]\s*$/;
   const groupOf = (i: number): number[] => {
@@ -493,6 +521,16 @@ function anaphoricClaims(norm: string, items: { start: number; end: number; drug
 
 // ---- rule: age contraindications ---------------------------------------------------------------
 
+const AGE_ONLY = /(?:(\d+|[一二两三四五六七八九十]+)\s*(?:岁|周岁)(?:以上|及以上|以后|后|或以上|起)|(?:大于|超过|满|年满)\s*(\d+|[一二两三四五六七八九十]+)\s*(?:岁|周岁))(?:的(?:孩子|儿童|患儿))?[^，。；;！？!?\n]{0,6}$/;
+
+/** "8岁以上可考虑多西环素": the answer itself keeps the drug to children old enough for it. */
+function agedOnly(norm: string, sentenceStart: number, at: number, minAgeMonths: number): boolean {
+  const m = AGE_ONLY.exec(norm.slice(Math.max(sentenceStart, clauseStart(norm, at)), at));
+  if (!m) return false;
+  const years = parseNumber(m[1] ?? m[2]!);
+  return Number.isFinite(years) && years * 12 >= minAgeMonths;
+}
+
 const GENERIC_FORM_WORDS = new Set(["片", "栓", "颗粒", "袋", "粒", "胶囊", "滴剂", "混悬液", "糖浆", "口服液", "溶液", "干混悬剂", "注射液", "缓释胶囊", "口崩片"]);
 
 function checkAge(ctx: Ctx, mentions: DrugMention[]): void {
@@ -506,7 +544,8 @@ function checkAge(ctx: Ctx, mentions: DrugMention[]): void {
     const evidence = { source: "answer" as const, start: m.start, end: m.end, text: m.text };
     const rule = drug.ageRule;
     if (rule) {
-      const exempt = rule.exemptContexts?.some((t) => sentence.includes(normalize(t)) || normalize(ctx.question).includes(normalize(t))) || rule.exemptRoutes?.includes(m.route);
+      const exempt = rule.exemptContexts?.some((t) => sentence.includes(normalize(t)) || normalize(ctx.question).includes(normalize(t))) || rule.exemptRoutes?.includes(m.route)
+        || agedOnly(norm, ss, m.start, rule.minAgeMonths);
       if (!exempt) {
         if (patient.ageMonths !== undefined && patient.ageMonths < rule.minAgeMonths) {
           pushFinding(ctx, {
@@ -570,10 +609,27 @@ function candidatesFor(amount: Amount, drug: Drug, route: Route, mentionText: st
   });
 }
 
-function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
+/**
+ * The drug a dosing answer is about when it names none ("每次10ml，一天4次" to "头孢克洛干混悬剂怎么吃"):
+ * the one drug its question names, as a mention at the answer's start; none when the question names
+ * several or none, or the answer states no amount or frequency.
+ */
+function questionDrug(kb: SafetyKnowledge, question: string, answer: string): QuestionMention[] {
+  if (!question) return [];
+  const qm = findDrugMentions(question, kb).filter((m) => m.stance === "asserted");
+  if (new Set(qm.map((m) => m.drug)).size !== 1) return [];
+  const freq = extractFrequency(answer);
+  if (!extractAmounts(answer).some((a) => !a.isMax) && !freq.spans.length) return [];
+  return [{ ...qm[0]!, start: 0, end: 0, text: "", fromQuestion: true }];
+}
+type QuestionMention = DrugMention & { fromQuestion?: boolean };
+
+function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
   const { kb, patient } = ctx;
-  const w = patient.weightKg;
-  if (w === undefined || !(w > 0)) return;
+  const w0 = patient.weightKg;
+  // Without a weight only the frequency can be judged (每1小时一次 breaks any daily limit).
+  const hasWeight = w0 !== undefined && w0 > 0;
+  const w = hasWeight ? w0 : NaN;
   const estimated = patient.weightSource === "estimated";
   const tol = tolerance(estimated);
   const norm = normalize(ctx.answer);
@@ -602,7 +658,7 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
     const last = mentions[groupLast[i]!]!;
     const m = { ...m0, end: last.end };
     const next = mentions[groupLast[i]! + 1];
-    let segEnd = sentenceEnd(norm, m.end);
+    let segEnd = m0.fromQuestion ? norm.length : sentenceEnd(norm, m.end);
     const firstSentenceEnd = segEnd;
     // A drug heading a list item ("1. 布洛芬混悬液" over "- 用法：每次15ml" / "- 每日4次"): its dose and
     // frequency are in the item's body, up to the next drug.
@@ -636,8 +692,11 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
     if (!resolved) return;
     if (resolved.minAgeMonths !== undefined && patient.ageMonths !== undefined && patient.ageMonths < resolved.minAgeMonths) return;
     const freq = extractFrequency(ctx.answer, m.end, segEnd);
-    const window = norm.slice(Math.max(0, m.start - 8), segEnd);
+    // The question's wording counts too when it names this drug ("头孢克洛干混悬剂（125mg/5ml）").
+    const asked = m0.fromQuestion || findDrugMentions(ctx.question, kb).some((x) => x.drug === drug.id);
+    const window = `${asked ? `${normalize(ctx.question)} ` : ""}${norm.slice(Math.max(0, m.start - 8), segEnd)}`;
     const stated = extractStrengths(ctx.answer, Math.max(0, m.start - 16), segEnd);
+    if (asked && !stated.length) stated.push(...extractStrengths(ctx.question));
     const intervalTimes = freq.intervalHours ? Math.floor(24 / freq.intervalHours[0] + 1e-9) : undefined;
     let times = freq.timesPerDay?.[1] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, resolved.maxDosesPerDay ?? intervalTimes) : undefined);
     if (freq.maxTimesPerDay !== undefined && times !== undefined) times = Math.min(times, freq.maxTimesPerDay);
@@ -670,6 +729,7 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
       });
     }
 
+    if (!hasWeight) return;
     for (const a of amounts) {
       let cands = candidatesFor(a, drug, m.route, m.text, window, stated);
       if (a.perKg) cands = cands.map((c) => ({ ...c, lo: c.lo * w, hi: c.hi * w }));
@@ -677,10 +737,28 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
       let daily = a.qualifier === "day" || (a.qualifier === "none" && !!freq.dividedInto);
       // Rules written per day judge a per-dose amount by its daily total when the frequency is stated.
       const perDoseTimes = !daily && resolved.dailyBased ? times : undefined;
+      const asGiven = cands;
       if (perDoseTimes !== undefined) {
         cands = cands.map((c) => ({ ...c, lo: c.lo * perDoseTimes, hi: c.hi * perDoseTimes, basis: `${c.basis} × 每日${perDoseTimes}次` }));
         daily = true;
       }
+      /**
+       * A single dose above the maximum single dose or the per-dose range. An amount written per kg
+       * ("每次5~10mg/kg") restates the rule and is over the cap only when its lowest reading is.
+       */
+      const perDoseHigh = (c: MgCandidate, capOnly = false): Verdict[] => {
+        const mgLo = c.perKg ? c.lo * w : c.lo;
+        const mgHi = c.perKg ? c.hi * w : c.hi;
+        const kgLo = mgLo / w;
+        const kgHi = mgHi / w;
+        const basis = c.perKg ? "" : `，按${c.basis}折算`;
+        const capped = c.perKg ? mgLo : mgHi;
+        if (resolved.maxSingleDoseMg !== undefined && capped > resolved.maxSingleDoseMg * (1 + tol))
+          return [{ type: "dose_out_of_range", ruleId: "dose.max-single", severity: "high", message: `${drug.nameZh}单次 ${fmt(capped)} mg${basis}超过单次最大量 ${resolved.maxSingleDoseMg} mg`, details: { perDoseMg: capped, maxSingleDoseMg: resolved.maxSingleDoseMg } }];
+        if (!capOnly && kgHi > resolved.perDoseMgPerKg[1] * (1 + tol))
+          return [{ type: "dose_out_of_range", ruleId: "dose.per-dose-high", severity: "high", message: `${drug.nameZh}每次 ${fmt(kgHi)} mg/kg${basis}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } }];
+        return [];
+      };
       type Verdict = { type: "dose_out_of_range" | "daily_max_exceeded"; ruleId: string; severity: Severity; message: string; details: Record<string, unknown> };
       const dmax = Math.min(resolved.maxDailyMgPerKg !== undefined ? resolved.maxDailyMgPerKg * w : Infinity, resolved.maxDailyDoseMg ?? Infinity);
       // A per-dose amount gets two independent judgements: the dose itself against the per-dose range
@@ -697,22 +775,23 @@ function checkDoses(ctx: Ctx, mentions: DrugMention[]): void {
             return [{ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每日 ${fmt(mgHi)} mg（${fmt(kgHi)} mg/kg/日${basis}）超过每日最大量 ${fmt(dmax)} mg${weightNote}`, details: { dailyMg: mgHi, maxDailyMg: dmax } }];
           if (kgHi > resolved.dailyMgPerKg[1] * (1 + tol))
             return [{ type: "dose_out_of_range", ruleId: "dose.daily-high", severity: "high", message: `${drug.nameZh}每日 ${fmt(kgHi)} mg/kg 高于推荐 ${fmt(resolved.dailyMgPerKg[0])}–${fmt(resolved.dailyMgPerKg[1])} mg/kg/日${basis}${weightNote}`, details: { dailyMgPerKg: [kgLo, kgHi], range: resolved.dailyMgPerKg } }];
-          if (kgLo < resolved.dailyMgPerKg[0] * (1 - tol) && !(mgLo >= dmax * (1 - tol)))
+          if (kgHi < resolved.dailyMgPerKg[0] * (1 - tol) && !(mgHi >= dmax * (1 - tol)))
             return [{ type: "dose_out_of_range", ruleId: "dose.daily-low", severity: "medium", message: `${drug.nameZh}每日 ${fmt(kgLo)} mg/kg 低于推荐 ${fmt(resolved.dailyMgPerKg[0])}–${fmt(resolved.dailyMgPerKg[1])} mg/kg/日${basis}${weightNote}`, details: { dailyMgPerKg: [kgLo, kgHi], range: resolved.dailyMgPerKg } }];
           return [];
         }
         const out: Verdict[] = [];
-        if (resolved.maxSingleDoseMg !== undefined && mgHi > resolved.maxSingleDoseMg * (1 + tol))
-          out.push({ type: "dose_out_of_range", ruleId: "dose.max-single", severity: "high", message: `${drug.nameZh}单次 ${fmt(mgHi)} mg${basis}超过单次最大量 ${resolved.maxSingleDoseMg} mg`, details: { perDoseMg: mgHi, maxSingleDoseMg: resolved.maxSingleDoseMg } });
-        else if (kgHi > resolved.perDoseMgPerKg[1] * (1 + tol))
-          out.push({ type: "dose_out_of_range", ruleId: "dose.per-dose-high", severity: "high", message: `${drug.nameZh}每次 ${fmt(kgHi)} mg/kg${basis}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } });
-        else if (kgLo < resolved.perDoseMgPerKg[0] * (1 - tol) && !(resolved.maxSingleDoseMg !== undefined && mgLo >= resolved.maxSingleDoseMg * (1 - tol)))
+        out.push(...perDoseHigh(c));
+        if (out.length) { /* already out of range */ }
+        // A stated range (200~400mg) is low only when all of it is.
+        else if (kgHi < resolved.perDoseMgPerKg[0] * (1 - tol) && !(resolved.maxSingleDoseMg !== undefined && mgHi >= resolved.maxSingleDoseMg * (1 - tol)))
           out.push({ type: "dose_out_of_range", ruleId: "dose.per-dose-low", severity: "medium", message: `${drug.nameZh}每次 ${fmt(kgLo)} mg/kg${basis}，低于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } });
         if (times !== undefined && mgHi * times > dmax * (1 + tol))
           out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg × 每日 ${times} 次 = ${fmt(mgHi * times)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi * times, maxDailyMg: dmax, timesPerDay: times } });
         return out;
       };
-      const verdicts = cands.map(judge);
+      // Drugs dosed per day: the dose as given is also held to the maximum single dose (每次1000mg, 一天两次
+      // breaks both); their per-dose range is only the daily range shared out, so it is not held against it.
+      const verdicts = cands.map((c, k) => (perDoseTimes !== undefined ? [...judge(c), ...perDoseHigh(asGiven[k]!, true)] : judge(c)));
       // With several possible strengths, flag a type only when every reading gives it.
       for (const type of ["dose_out_of_range", "daily_max_exceeded"] as const) {
         if (!verdicts.every((vs) => vs.some((v) => v.type === type))) continue;
@@ -793,7 +872,7 @@ export function checkAnswer(answer: string, options: CheckOptions = {}): CheckRe
   const mentions = findDrugMentions(answer, kb);
   checkClassClaims(ctx);
   checkAge(ctx, mentions);
-  checkDoses(ctx, mentions);
+  checkDoses(ctx, mentions.some((m) => m.stance === "asserted") ? mentions : questionDrug(kb, question, answer));
   const tq = question ? triage(question, { kb, ageMonths: patient.ageMonths, includeConditional: true }) : null;
   // Signs named in the answer count only without a question: with one, the patient's situation is
   // the question's, and answers mostly name signs to teach ("高热可引起惊厥").

@@ -223,6 +223,10 @@ const STRENGTH_PATTERNS: { re: RegExp; build: (m: RegExpMatchArray) => Omit<Stre
       return { mgPer: (parseNumber(m[3]!) * (/^(g|克)$/.test(m[4]!) ? 1000 : 1)) / (m[1] ? parseNumber(m[1]) : 1), unit };
     },
   },
+  { // 50mg一袋, 500mg一片 (the question's product: "头孢克肟颗粒，50mg一袋")
+    re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*(?:的)?\s*(?:一|1|每)\s*(片|袋|包|粒|支|枚)(?![\u4e00-\u9fff]{0,2}(?:次|天|日))`, "g"),
+    build: (m) => ({ mgPer: parseNumber(m[1]!) * (/^(g|克)$/.test(m[2]!) ? 1000 : 1), unit: m[3] === "片" ? "tablet" : m[3] === "粒" ? "capsule" : m[3] === "枚" ? "suppository" : "sachet" }),
+  },
   { // 100mg/袋, 0.125g/片
     re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*/\s*(片|袋|包|粒|支|枚)`, "g"),
     build: (m) => ({ mgPer: parseNumber(m[1]!) * (/^(g|克)$/.test(m[2]!) ? 1000 : 1), unit: m[3] === "片" ? "tablet" : m[3] === "粒" ? "capsule" : m[3] === "枚" ? "suppository" : "sachet" }),
@@ -248,7 +252,7 @@ export function extractStrengths(text: string, from = 0, to = text.length): Stre
 }
 
 const MAX_BEFORE = /(?:不超过|不要超过|不宜超过|不能超过|不得超过|不可超过|勿超过|最大剂量(?:为|是)?|最大量(?:为|是)?|最大|最多|最高|上限(?:为|是)?|极量(?:为|是)?|至多|≤|<=|<)\s*(?:每次|一次|单次|每日|每天|一日|一天|日)?\s*(?:剂量)?\s*(?:为|是)?\s*$/;
-const PER_DAY_BEFORE = /(?:每日|每天|一日|一天|全天|全日|24小时内?|每24小时|日剂量|日总量|一日总量|每日总量|每天总量)\s*(?:总量|总剂量|剂量)?\s*(?:为|是|按|按照|给予?|口服|服用|用|吃|约|共)?\s*$/;
+const PER_DAY_BEFORE = /(?:每日|每天|一日|一天|全天|全日|24小时内?|每24小时|日剂量|日总量|一日总量|每日总量|每天总量)\s*(?:总量|总剂量|剂量|总共|一共|加起来|累计)?\s*(?:可以|可|能|最多可以)?\s*(?:为|是|按|按照|给予?|口服|服用|用|吃|约|共|吃到|用到|给到)?\s*$/;
 const PER_DOSE_BEFORE = /(?:每次|单次|每回|每顿|(?<![天日时周])一次)\s*(?:剂量|用量)?\s*(?:为|是|按|按照|给予?|口服|服用|用|吃|喝|约|可)?\s*$/;
 
 /** Dose amounts in [from, to), with strengths masked out. */
@@ -387,6 +391,6 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.dividedInto = range(m[1]!, m[2]);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
-  if (!f.timesPerDay && seg(/顿服|每日一次|每天一次/g).length) f.timesPerDay = [1, 1];
+  if (!f.timesPerDay && seg(/顿服|每日一次|每天一次|每晚(?!各)|每天(?:早上|晚上|睡前)(?:一次|吃|服|喝|给)|每早|睡前(?:一次|顿服)/g).length) f.timesPerDay = [1, 1];
   return f;
 }

@@ -115,3 +115,75 @@ describe("drug-like names the knowledge base lacks", () => {
     expect(u[0]!.example).toContain("咽扁颗粒");
   });
 });
+
+describe("pediatric dose rules for the drugs answers name most", () => {
+  const kb = loadSafetyKnowledge();
+  it("has a cited oral or inhaled dose rule for each, with single and daily maxima where a source gives them", () => {
+    for (const id of ["loratadine", "desloratadine", "cetirizine", "levocetirizine", "chlorphenamine", "promethazine", "montelukast", "smectite", "zinc", "metronidazole", "amoxicillin_clavulanate", "albendazole", "dextromethorphan", "ambroxol", "salbutamol", "budesonide", "iron", "vitamin_d"]) {
+      const d = kb.drugById.get(id)!;
+      expect(d.doses.length, id).toBeGreaterThan(0);
+      for (const r of d.doses) expect(r.citation.length, id).toBeGreaterThan(0);
+    }
+    expect(kb.drugById.get("loratadine")!.doses[0]!.maxDailyDoseMg).toBe(10);
+    expect(kb.drugById.get("montelukast")!.doses[0]!.maxDosesPerDay).toBe(1);
+  });
+  it("flags overdoses and too-frequent doses of antihistamines, montelukast, smectite, metronidazole", () => {
+    expect(kinds("开瑞坦糖浆（1mg/ml）每次喝30ml，一天一次。", "孩子4岁32斤，过敏性鼻炎")).toEqual(["daily_max_exceeded:loratadine", "dose_out_of_range:loratadine"]);
+    expect(kinds("氯雷他定5mg一天吃四次。", "孩子5岁20kg，过敏性鼻炎")).toEqual(["daily_max_exceeded:loratadine"]);
+    expect(kinds("西替利嗪5mg早中晚各吃一次。", "3岁孩子荨麻疹")).toEqual(["daily_max_exceeded:cetirizine"]);
+    expect(kinds("扑尔敏每次2mg，每2小时一次。", "孩子4岁16公斤，过敏流鼻涕")).toEqual(["daily_max_exceeded:chlorphenamine"]);
+    expect(kinds("孟鲁司特每晚吃20mg，连续吃一个月。", "3岁孩子咳嗽变异性哮喘")).toEqual(["daily_max_exceeded:montelukast", "dose_out_of_range:montelukast"]);
+    expect(kinds("蒙脱石散每2小时冲一袋。", "3岁宝宝拉肚子")).toEqual(["daily_max_exceeded:smectite"]);
+    expect(kinds("甲硝唑每次吃500mg，饭后吃。", "孩子3岁15kg，牙龈脓肿")).toEqual(["dose_out_of_range:metronidazole"]);
+    expect(kinds("元素铁每次30mg，一天四次。", "宝宝1岁10kg，缺铁性贫血")).toEqual(["daily_max_exceeded:iron"]);
+    expect(kinds("沙丁胺醇雾化溶液每次用25mg。", "10kg的宝宝喘")).toEqual(["dose_out_of_range:salbutamol"]);
+  });
+  it("passes the usual doses, including band doses for older children", () => {
+    expect(kinds("氯雷他定10mg，每天一次。", "孩子10岁32kg，荨麻疹")).toEqual([]);
+    expect(kinds("西替利嗪每次2.5mg，每天2次。", "孩子3岁14kg，过敏性鼻炎")).toEqual([]);
+    expect(kinds("孟鲁司特4mg，每晚一次。", "孩子3岁，哮喘")).toEqual([]);
+    expect(kinds("蒙脱石散每次1袋，每天3次。", "孩子3岁15kg，腹泻")).toEqual([]);
+    expect(kinds("氨溴索口服溶液每次2.5ml，一天3次。", "孩子2岁12kg，咳嗽有痰")).toEqual([]);
+    expect(kinds("阿莫西林克拉维酸钾按阿莫西林计每天90mg/kg，分2次。", "孩子15kg，急性中耳炎")).toEqual([]);
+  });
+  it("keeps metoclopramide from children with ordinary vomiting, not after chemotherapy", () => {
+    expect(kinds("可以吃胃复安止吐。", "孩子4岁，肠胃炎呕吐")).toEqual(["age_contraindication:metoclopramide"]);
+    expect(kinds("化疗后呕吐可以在医生指导下用甲氧氯普胺。", "孩子10岁，白血病化疗")).toEqual([]);
+  });
+});
+
+describe("reading doses the way answers write them", () => {
+  it("takes the drug from the question when the answer names none, with the question's strength", () => {
+    expect(kinds("每次10ml（250mg），一天4次，每6小时一次，吃7天。", "孩子5岁，18公斤，咽炎，头孢克洛干混悬剂（125mg/5ml）")).toEqual(["daily_max_exceeded:cefaclor"]);
+    expect(kinds("吃一片就可以，多喝水。", "孩子3周岁，发烧39度，对乙酰氨基酚片500mg一片，吃几片？")).toEqual(["dose_out_of_range:paracetamol"]);
+    expect(kinds("多喝水，注意休息。", "孩子3岁，头孢克洛怎么吃")).toEqual([]);
+    expect(kinds("每次5ml。", "孩子3岁，头孢克洛和布洛芬能一起吃吗")).toEqual([]);
+  });
+  it("judges the frequency even without a weight or age", () => {
+    expect(kinds("美林和泰诺林每1小时交替一次。", "孩子一直高烧")).toEqual(["daily_max_exceeded:ibuprofen", "daily_max_exceeded:paracetamol"]);
+  });
+  it("holds a per-day drug's single dose to its maximum as well as the day's total", () => {
+    expect(kinds("头孢呋辛酯每次1000mg，一天两次，连用10天。", "孩子20kg，扁桃体炎")).toEqual(["daily_max_exceeded:cefuroxime", "dose_out_of_range:cefuroxime"]);
+    expect(kinds("头孢克洛每次250mg，每日4次。", "孩子6岁，体重20kg，扁桃体炎")).toEqual(["daily_max_exceeded:cefaclor"]);
+  });
+  it("reads a stated range as low only when all of it is, and a per-kg range against the cap at its low end", () => {
+    expect(kinds("可以用布洛芬，每次200~400mg，间隔6~8小时。", "孩子13岁45公斤，痛经")).toEqual([]);
+    expect(kinds("布洛芬按每次5~10mg/kg，45公斤一次300mg。", "12岁孩子偏头痛，体重45公斤")).toEqual([]);
+    expect(kinds("布洛芬每次100mg。", "孩子13岁45公斤，痛经")).toEqual(["dose_out_of_range:ibuprofen"]);
+  });
+  it("reads a daily amount written with 总共/可以吃到 as the day's total", () => {
+    expect(kinds("布洛芬每次200mg，一天总共可以吃到1600mg。", "孩子7岁，22公斤，腿疼")).toEqual(["daily_max_exceeded:ibuprofen"]);
+  });
+  it("does not hold a drug to the dose of what it is compared with, or an amount's basis", () => {
+    expect(kinds("可以吃曲马多，效果比布洛芬好，一次50mg。", "孩子9岁，外伤后疼")).toEqual(["age_contraindication:tramadol"]);
+    expect(kinds("Augmentin（阿莫西林克拉维酸钾），按阿莫西林计每次1500mg。", "孩子15kg，急性中耳炎")).toEqual(["dose_out_of_range:amoxicillin_clavulanate"]);
+  });
+  it("reads a product's ingredients as the product, not as drugs given or claimed", () => {
+    expect(kinds("1. 复方感冒药：如小儿伪麻美芬滴剂，含伪麻黄碱和右美沙芬，通鼻止咳；\n2. 退烧：对乙酰氨基酚。", "宝宝1岁2个月，感冒鼻塞咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    expect(kinds("联邦止咳露（含可待因的复方止咳糖浆）止咳效果好，每次5ml。", "孩子4岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
+  });
+  it("does not flag a drug the answer itself keeps to older children", () => {
+    expect(kinds("大环内酯耐药时：8岁以上可考虑多西环素，8岁以下一般不用。", "孩子6岁，支原体肺炎")).toEqual([]);
+    expect(kinds("可以考虑多西环素。", "孩子6岁，支原体肺炎")).toEqual(["age_contraindication:doxycycline"]);
+  });
+});

@@ -59,7 +59,7 @@ function clauseEnd(norm: string, pos: number): number {
   return e;
 }
 
-export type MentionStance = "asserted" | "negated" | "risk" | "accidental" | "historical";
+export type MentionStance = "asserted" | "negated" | "risk" | "accidental" | "historical" | "compared";
 
 /**
  * For each drug mention (sorted, non-overlapping spans), whether the text recommends it ("asserted")
@@ -78,6 +78,8 @@ export function drugStances(text: string, spans: Span[]): MentionStance[] {
     const before = norm.slice(cs, sp.start);
     if (PRE_ACCIDENT.test(before)) return set(i, "accidental");
     if (PRE_HISTORY.test(before)) return set(i, "historical");
+    // "效果比布洛芬好": the drug is the yardstick of a comparison, not what the answer gives.
+    if (/(?<!如|好|无)比\s*$/.test(before)) { stance[i] = "compared"; return; }
     // "不建议使用止咳药，如可待因": examples after a comma share the prohibition of the clause they illustrate.
     // "以下药物儿童禁用：阿司匹林、尼美舒利": a prohibition before a colon covers the list after it.
     const exampleOf = cs > 0 && !SENTENCE_END.test(norm[cs - 1]!) && (EXAMPLE_START.test(before) || /[：:]/.test(norm[cs - 1]!)) ? clauseStart(norm, cs - 1) : -1;

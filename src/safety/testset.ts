@@ -148,7 +148,11 @@ function generate(kb: SafetyKnowledge): TestRow[] {
         const ratio = (mg * n) / dmax;
         if (ratio > 0.7 && ratio < 1.5) mg = (dmax * 1.6) / n;
         const total = mg * n;
-        if (dailyBased) expected.push({ type: total > dmax ? "daily_max_exceeded" : "dose_out_of_range", drug: d.id });
+        if (dailyBased) {
+          // The dose as given is also held to the maximum single dose.
+          if (total > dmax) expected.push({ type: "daily_max_exceeded", drug: d.id });
+          if (total <= dmax || mg > single * (stateWeight ? 1.1 : 1.3)) expected.push({ type: "dose_out_of_range", drug: d.id });
+        }
         else {
           expected.push({ type: "dose_out_of_range", drug: d.id });
           if (total > dmax) expected.push({ type: "daily_max_exceeded", drug: d.id });
