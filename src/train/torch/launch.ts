@@ -167,24 +167,40 @@ export function describeSignal(n: number): string {
   return `signal ${n}${name ? ` (${name})` : ""}`;
 }
 
-/**
- * The first failure in torchrun's report ("rank : 1 (local_rank: 1)", "exitcode : -9 (pid: …)"),
- * as a sentence; null when the output holds none.
- */
-export function torchrunFailure(output: string): { rank: number; message: string } | null {
+/** Every failed rank in torchrun's report ("rank : 1 (local_rank: 1)" then "exitcode : -9 (pid: …)"), root cause first. */
+export function torchrunFailures(output: string): { rank: number; exitcode: number }[] {
   const root = output.lastIndexOf("Root Cause");
-  const text = root >= 0 ? output.slice(root) : output;
-  const rank = /rank\s*:\s*(\d+)/.exec(text);
-  const code = /exitcode\s*:\s*(-?\d+)/.exec(text);
-  if (!rank || !code) return null;
-  const c = Number(code[1]);
-  const r = Number(rank[1]);
-  return { rank: r, message: `rank ${r} died: ${c < 0 ? describeSignal(-c) : `exit code ${c}`}${c > 0 ? " without an error file (see its output above)" : ""}` };
+  const report = output.slice(Math.max(0, output.lastIndexOf("Failures:", root >= 0 ? root : undefined)));
+  const all: { rank: number; exitcode: number }[] = [];
+  for (const m of report.matchAll(/rank\s*:\s*(\d+)[^\n]*\n(?:[^\n]*\n)*?\s*exitcode\s*:\s*(-?\d+)/g)) all.push({ rank: Number(m[1]), exitcode: Number(m[2]) });
+  const rootAt = root >= 0 ? /rank\s*:\s*(\d+)/.exec(output.slice(root)) : null;
+  const first = rootAt ? all.findIndex((f) => f.rank === Number(rootAt[1])) : -1;
+  if (first > 0) all.unshift(...all.splice(first, 1));
+  return all;
 }
 
-/** One error for the user from the error files or, failing those, torchrun's report and exit. */
+const died = (f: { rank: number; exitcode: number }) =>
+  `rank ${f.rank} died: ${f.exitcode < 0 ? describeSignal(-f.exitcode) : `exit code ${f.exitcode} without an error file (see its output above)`}`;
+
+/** The first failure in torchrun's report as a sentence; null when the output holds none. */
+export function torchrunFailure(output: string): { rank: number; message: string } | null {
+  const f = torchrunFailures(output)[0];
+  return f ? { rank: f.rank, message: died(f) } : null;
+}
+
+/**
+ * One error for the user. A rank killed by a signal without leaving an error file (OOM killer, kill -9)
+ * is the cause, whatever the others then wrote (their collectives fail when a peer vanishes); otherwise
+ * the lowest rank's error file; failing both, torchrun's report or its exit.
+ */
 export function failureError(outDir: string, output: string, code: number | null, signal: NodeJS.Signals | null): TorchBackendError {
   const errs = readRankErrors(outDir);
+  const withFile = new Set(errs.map((e) => e.rank));
+  const killed = torchrunFailures(output).find((f) => f.exitcode < 0 && !withFile.has(f.rank));
+  if (killed) {
+    const then = errs.length > 0 ? `; then rank ${errs[0]!.rank}: ${errs[0]!.type}: ${errs[0]!.message}` : "";
+    return new TorchBackendError(`torch backend: ${died(killed)}${then}`, killed.rank, null);
+  }
   if (errs.length > 0) {
     const e = errs[0]!;
     const others = errs.length > 1 ? ` (also rank${errs.length > 2 ? "s" : ""} ${errs.slice(1).map((x) => x.rank).join(", ")})` : "";

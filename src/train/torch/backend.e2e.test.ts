@@ -1,0 +1,145 @@
+/**
+ * The torch backend run for real under torchrun (two gloo ranks on the CPU) from a stage recipe: the
+ * report and metrics in the engine's formats and a model our engine loads; a bad plan field (CUDA on a
+ * machine without it) reaching the user as the Python side's own message; a rank killed with SIGKILL
+ * reported as such; and a stop (Ctrl-C's AbortSignal) that a resume continues. Skipped, with the reason,
+ * when no Python with torch is found.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { generateCorpus } from "../../../scripts/fixtures/tokenizer_corpus.js";
+import { tempDir } from "../../../test/helpers/tempdir.js";
+import { CausalLM, loadModel, parseConfig, saveModel } from "../../model/index.js";
+import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../../tokenizer/index.js";
+import { parseRecipe } from "../recipe.js";
+import { runStage } from "../stages/run.js";
+import { readMetrics } from "../trainer/metrics.js";
+import { TrainingStoppedError } from "../trainer/errors.js";
+import { TorchBackendError } from "./errors.js";
+import { failureError, resolveLaunch, runTorchrun } from "./launch.js";
+import { DEFAULT_PYTHONS, probePython, type PythonInfo } from "./python.js";
+
+const found = DEFAULT_PYTHONS.map((p) => probePython(p)).find((p) => p.ok);
+const py: PythonInfo | null = found?.ok ? found.info : null;
+if (!py) console.warn(`torch backend e2e tests skipped: no Python with torch among ${DEFAULT_PYTHONS.join(", ")} (install python3-torch)`);
+
+const tmp = tempDir("pedgpt-torch-e2e-");
+const base = join(tmp, "base");
+const data = join(tmp, "data");
+
+beforeAll(async () => {
+  if (!py) return;
+  const t = trainBpeTokenizer(generateCorpus(400, 5), { vocabSize: 400, chatTemplateId: "default" });
+  saveTrainedBpe(t, base);
+  const tok = loadTokenizer(base);
+  const cfg = parseConfig({
+    architectures: ["LlamaForCausalLM"], vocab_size: tok.vocabSize, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
+    num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128, rms_norm_eps: 1e-6, tie_word_embeddings: true,
+    bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId,
+  }, "test");
+  await saveModel(new CausalLM(cfg, { seed: 3 }), base, { metadata: { template: "default" } });
+  mkdirSync(data, { recursive: true });
+  const qa = Array.from({ length: 24 }, (_, i) => ({ instruction: `孩子发热第${i % 6}天怎么办？`, input: "", output: `多喝水，观察精神，第${i % 6}天复诊。` }));
+  writeFileSync(join(data, "sft.jsonl"), qa.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  writeFileSync(join(data, "dataset_info.json"), JSON.stringify({ sft: { file_name: "sft.jsonl" } }));
+});
+
+const recipe = (out: string, extra: Record<string, unknown> = {}) => parseRecipe({
+  model_name_or_path: base, dataset_dir: data, stage: "sft", dataset: "sft", cutoff_len: 64, per_device_train_batch_size: 2,
+  learning_rate: 3e-3, warmup_ratio: 0.1, seed: 1, output_dir: out, backend: "torch", nproc_per_node: 2, ...extra,
+});
+const quiet = { log: () => {}, progress: false };
+
+/** Lines of metrics.jsonl so far (0 while it does not exist). */
+const metricLines = (out: string) => (existsSync(join(out, "metrics.jsonl")) ? readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").filter((l) => l.trim() !== "").length : 0);
+
+async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The pid of the training process of local rank `rank` running `planFile` (from /proc). */
+function rankPid(planFile: string, rank: number): number | null {
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+      if (!cmd.includes("pedgpt_torch.train") || !cmd.includes(planFile)) continue;
+      if (readFileSync(`/proc/${d}/environ`, "utf8").split("\0").includes(`LOCAL_RANK=${rank}`)) return Number(d);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return null;
+}
+
+describe.skipIf(!py)("torch backend under torchrun (2 ranks, gloo)", () => {
+  it("trains an sft stage into the engine's formats: report, metrics, a model the engine loads", { timeout: 180_000 }, async () => {
+    const out = join(tmp, "sft");
+    const r = await runStage(recipe(out, { max_steps: 4, val_size: 4, save_steps: 2 }), quiet);
+    expect(r.backend).toBe("torch");
+    expect(r.torch).toMatchObject({ worldSize: 2, device: "cpu", precision: "fp32" });
+    expect(r.training.steps).toBe(4);
+    expect(r.data.heldOutFromTrain).toBe(4);
+    expect(r.training.valLossAfter!).toBeLessThan(r.training.valLossBefore!);
+    const onDisk = JSON.parse(readFileSync(join(out, "stage_report.json"), "utf8"));
+    expect([onDisk.backend, onDisk.training.recipeHash]).toEqual(["torch", r.training.recipeHash]);
+    const m = readMetrics(join(out, "metrics.jsonl"));
+    expect(m.lines.map((l) => l.step)).toEqual([0, 1, 2, 3, 4]);
+    expect(new Set(m.lines.map((l) => l.run))).toEqual(new Set([r.training.runId]));
+    const model = await loadModel(out);
+    expect(model.config.vocabSize).toBe(loadTokenizer(base).vocabSize);
+    expect(existsSync(join(out, "tokenizer.json"))).toBe(true);
+  });
+
+  it.skipIf(py?.cudaAvailable)("a plan asking for CUDA where there is none: the trainer's own message reaches the user", { timeout: 120_000 }, async () => {
+    const src = JSON.parse(readFileSync(join(tmp, "sft", "torch_plan.json"), "utf8")) as Record<string, unknown>;
+    const out = join(tmp, "cuda");
+    mkdirSync(out, { recursive: true });
+    const planFile = join(out, "torch_plan.json");
+    writeFileSync(planFile, JSON.stringify({ ...src, output_dir: out, device: "cuda", resume: false }));
+    // The launcher refuses this before launch; here the plan goes straight to torchrun to see the other side's check.
+    const run = await runTorchrun(py!.python, resolveLaunch({ nprocPerNode: 1 }, out), planFile, join(out, "torch_logs"), { threads: 1, passThrough: false });
+    expect(run.code).not.toBe(0);
+    const e = failureError(out, run.output, run.code, run.signal);
+    expect(e.rank).toBe(0);
+    expect(e.message).toMatch(/^torch backend, rank 0: \w+: .*\bCUDA\b/);
+  });
+
+  it("a rank killed with SIGKILL is reported as such", { timeout: 180_000 }, async () => {
+    const out = join(tmp, "killed");
+    const running = runStage(recipe(out, { max_steps: 100_000, save_steps: 100_000 }), quiet);
+    const failed = expect(running).rejects.toThrow(TorchBackendError);
+    await until(() => metricLines(out) >= 2, "the first steps");
+    const pid = rankPid(join(out, "torch_plan.json"), 1);
+    expect(pid).not.toBeNull();
+    process.kill(pid!, "SIGKILL");
+    await failed;
+    await expect(running).rejects.toThrow(/^torch backend: rank 1 died: signal 9 \(SIGKILL\)/);
+    // Nothing of the run outlives it.
+    expect(rankPid(join(out, "torch_plan.json"), 0)).toBeNull();
+  });
+
+  it("a stop (Ctrl-C) ends the ranks with the newest checkpoint kept; a resume continues to the end", { timeout: 180_000 }, async () => {
+    const out = join(tmp, "stopped");
+    const r = recipe(out, { max_steps: 30, save_steps: 1, save_total_limit: 2 });
+    const ctrl = new AbortController();
+    const running = runStage(r, { ...quiet, signal: ctrl.signal });
+    const stopped = expect(running).rejects.toThrow(TrainingStoppedError);
+    await until(() => metricLines(out) >= 3, "a few steps");
+    ctrl.abort();
+    await stopped;
+    expect([rankPid(join(out, "torch_plan.json"), 0), rankPid(join(out, "torch_plan.json"), 1)]).toEqual([null, null]);
+    const e = (await running.catch((x: unknown) => x)) as TrainingStoppedError;
+    expect(e.step).toBeGreaterThanOrEqual(1);
+    expect(e.step).toBeLessThan(30);
+    const resumed = await runStage(r, { ...quiet, resume: true });
+    expect(resumed.training.resumedFrom).toBe(e.step);
+    expect(resumed.training.steps).toBe(30);
+    expect(readMetrics(join(out, "metrics.jsonl")).lines.at(-1)!.step).toBe(30);
+  });
+});
