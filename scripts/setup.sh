@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # One-time setup of a fresh clone: system packages (OpenBLAS for the native kernels, a C++ toolchain
-# for node-gyp), npm dependencies from the lockfile, the native addon and the compiled CLI.
+# for node-gyp, PyTorch for the torch training backend and its tests), npm dependencies from the
+# lockfile, the native addon and the compiled CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libopenblas-dev g++ make python3 chromium)
+APT_PACKAGES=(libopenblas-dev g++ make python3 python3-torch chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
