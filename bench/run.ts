@@ -13,7 +13,9 @@ const available = readdirSync(here)
   .filter((f) => f.endsWith(".ts") && f !== "run.ts" && !f.endsWith(".test.ts"))
   .map((f) => f.slice(0, -3));
 
-const [name, ...args] = process.argv.slice(2);
+const [given, ...args] = process.argv.slice(2);
+// Files use "_", names on the command line may use "-" (torch-backend → torch_backend.ts).
+const name = given !== undefined && !available.includes(given) ? given.replace(/-/g, "_") : given;
 if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <${available.join("|")}> [args…]`);
   process.exitCode = 2;
