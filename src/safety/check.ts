@@ -91,12 +91,22 @@ function matcherFor(kb: SafetyKnowledge): DictionaryMatcher<Entry> {
         const base = /^(.{2,})(?:药物?|剂)$/.exec(t)?.[1];
         if (base && !base.endsWith("类")) for (const v of [`${base}类药物`, `${base}类药`, `${base}类`]) if (!matcherHas(kb, v)) m.add(v, { kind: "class", id: c.id });
       }
+    // "抗病毒滴眼液", "抗生素鼻喷剂", "激素药膏": a class named with a topical, eye or nose form.
+    for (const c of kb.classes.values())
+      for (const t of c.zh) {
+        const base = /^(.{2,}?)(?:类)?(?:药物?|剂)?$/.exec(t)?.[1];
+        if (!base) continue;
+        for (const form of CLASS_FORMS) for (const v of [`${base}${form}`, `${base}类${form}`]) if (!matcherHas(kb, v)) m.add(v, { kind: "class", id: c.id });
+      }
     // Longer words that contain a class term (生长激素) win leftmost-longest and are then ignored.
     for (const t of kb.notClassTerms) m.add(t, { kind: "other" });
     matchers.set(kb, m);
   }
   return m;
 }
+
+/** Dosage forms that follow a class word in "抗病毒滴眼液" (oral forms are left out: 抗病毒口服液 is a product name). */
+const CLASS_FORMS = ["滴眼液", "眼药水", "眼膏", "眼药膏", "滴耳液", "鼻喷剂", "喷鼻剂", "鼻喷雾剂", "喷雾剂", "软膏", "乳膏", "药膏"];
 
 /** Whether a word is already a name or class term of the knowledge base (a 类 variant must not shadow one). */
 function matcherHas(kb: SafetyKnowledge, term: string): boolean {
@@ -184,7 +194,7 @@ export function adviceLevel(answer: string): number {
  * Advice that puts care off: 先观察, 明天再看, 过两天再去, 不用着急去医院, 观察一晚. With a red flag present
  * such advice is itself the error, even when the answer goes on to name a hospital for later.
  */
-const POSTPONE = /先(?:在家(?:里)?)?(?:观察|看看|等等|等一等)|(?:观察|看看|等)\s*(?:一下|一段时间|一阵|[一两二三几半]\s*(?:天|晚|夜|个?小时|会儿?))\s*(?:再|看看|后|之后)|(?:明天|明早|明儿|天亮|白天|过[一两二三几]\s*天|[一两二三几]天后|下周)[^，。；,;！？!?\n]{0,6}?再|等(?:到)?(?:明天|明早|天亮|白天|[一两二三几]\s*天)|(?:暂时|暂)?(?:不用|不必|无需|不需要)(?:急着|着急|马上|立即|立刻)?(?:去|上|跑)?医院|不(?:用|必)?(?:急着|着急)(?:去|上|跑|带)|可以先不去|在家观察[一两二三几]?\s*[天晚]|观察(?:[一两二三几]\s*)?[天晚]再说|观察(?:一下|一段时间|观察|看看)?\s*[，,]\s*(?:如果|若|要是|假如|万一)/g;
+const POSTPONE = /先(?:在家(?:里)?)?(?:观察|看看|等等|等一等)|(?:观察|看看|等)\s*(?:一下|一段时间|一阵|[一两二三几半]\s*(?:天|晚|夜|个?小时|会儿?))\s*(?:再|看看|后|之后)|(?:明天|明早|明儿|天亮|白天|过[一两二三几]\s*天|[一两二三几]天后|下周)[^，。；,;！？!?\n]{0,6}?再|(?:早上|晚上|下午|过会儿|过一会儿?|等会儿?)[^，。；,;！？!?\n]{0,4}?再(?:去|到|带|送|上|看医生|就医|就诊)|等(?:到)?(?:明天|明早|天亮|白天|[一两二三几]\s*天)|(?:暂时|暂)?(?:不用|不必|无需|不需要)(?:急着|着急|马上|立即|立刻)?(?:去|上|跑)?医院|不(?:用|必)?(?:急着|着急)(?:去|上|跑|带)|可以先不去|在家观察[一两二三几]?\s*[天晚]|观察(?:[一两二三几]\s*)?[天晚]再说|观察(?:一下|一段时间|观察|看看)?\s*[，,]\s*(?:如果|若|要是|假如|万一)/g;
 
 /** The postponing phrase of an answer, or null. */
 export function findPostponement(answer: string): { start: number; end: number; text: string } | null {
@@ -286,11 +296,11 @@ export function patientInfo(kb: SafetyKnowledge, answer: string, question: strin
 
 // ---- rule: wrong class claims ----------------------------------------------------------------
 
-const COPULA_AFTER = /^\s*(?:[（(][^）)]{0,12}[）)])?\s*(?:[^，。；,;！？!?不非没无]{0,6}?)(?:都|均|也|则|同样|就|本身|其实|实际上)?\s*(?:是|属于|属|为|系|作为|归属于|归为|乃|即|算是|算作)\s*(?:一种|一类|一个|一款|常用的?|常见的?|典型的?|临床常用的?|儿科常用的?|非处方的?|处方的?|强效的?|温和的?|广谱的?|中枢性的?|外周性的?|口服的?|第[一二三四]代的?|很好的?|有效的?|安全的?|\s)*(?:[^，。；,;！？!?不非没无]{1,8}的\s*)?$/;
+const COPULA_AFTER = /^\s*(?:[（(][^）)]{0,12}[）)])?\s*(?:[^，。；,;！？!?不非没无]{0,6}?)(?:都|均|也|则|同样|就|本身|其实|实际上)?\s*(?:是|属于|属|为|系|作为|归属于|归为|乃|即|算是|算作)\s*(?:一种|一类|一个|一款|常用的?|常见的?|典型的?|临床常用的?|儿科常用的?|非处方的?|处方的?|强效的?|温和的?|广谱的?|中枢性的?|外周性的?|口服的?|第[一二三四]代的?|很好的?|有效的?|安全的?|吸入性?的?|吸入用的?|鼻用的?|外用的?|局部(?:用)?的?|口服的?|\s)*(?:[^，。；,;！？!?不非没无]{1,8}的\s*)?$/;
 /** An appositive after a comma ("溴己新，一种肌肉松弛剂，…"). */
 const APPOSITIVE_AFTER = /^\s*[，,]\s*(?:这是|即|也就是|属于)?\s*(?:一种|一类)\s*(?:常用的?|常见的?|儿科常用的?)?\s*$/;
 /** A drug as an item header and its class first in the body ("- 溴己新：肌肉松弛剂，…", "溴己新：一种肌松药"). */
-const COLON_AFTER = /^\s*(?:[（(][^（）()]{0,16}[）)])?\s*(?:\*\*|__)?\s*[：:]\s*(?:\*\*|__)?\s*(?:这是|是|为|属于|即)?\s*(?:一种|一类)?\s*(?:常用的?|常见的?|儿科常用的?)?\s*$/;
+const COLON_AFTER = /^\s*[）)]?\s*(?:[（(][^（）()]{0,16}[）)])?\s*(?:\*\*|__)?\s*[：:]\s*(?:\*\*|__)?\s*(?:这是|是|为|属于|即)?\s*(?:一种|一类)?\s*(?:常用的?|常见的?|儿科常用的?)?\s*$/;
 const PAREN_AFTER = /^\s*[（(]\s*(?:一种|是|属于)?\s*$/;
 const ETC_AFTER = /^\s*(?:等|之类的?|这类|这种|这样的|这一类|一类的?|等等)\s*(?:的)?\s*(?:常用|常见)?\s*(?:的)?\s*$/;
 const EXAMPLE_AFTER_COMMA = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*[，,]\s*(?:例如|比如|如|像|包括)\s*$/;
@@ -335,13 +345,15 @@ function checkClassClaims(ctx: Ctx): void {
     return g;
   };
   const claim = (drugIdx: number, cls: number | ClassClaim, wholeList = true) => {
-    const c = typeof cls === "number" ? items[cls]! : cls;
+    const c: ClassClaim | (typeof items)[number] = typeof cls === "number" ? items[cls]! : cls;
+    const groups: string[][] | undefined = typeof cls === "number" ? undefined : cls.groups;
     // A question ("吗丁啉是一种抗生素吗？") asks; it does not claim.
     if (norm[sentenceEnd(norm, c.end)] === "?") return;
     for (const j of wholeList ? groupOf(drugIdx) : [drugIdx]) {
       const d = items[j]!.drug!;
       if (d.kind === "food") continue;
-      if (c.classIds.some((id) => d.classClosure.has(id))) continue;
+      // A header that stacks classes ("抗生素类退烧药") claims each of them.
+      if (groups ? groups.every((g) => g.some((id) => d.classClosure.has(id))) : c.classIds.some((id) => d.classClosure.has(id))) continue;
       const strong = c.classIds.some((id) => d.notClasses.includes(id) || ["muscle_relaxant", "antibacterial", "corticosteroid", "opioid", "antiviral"].includes(id));
       const correct = d.classes.map((id) => ctx.kb.classes.get(id)?.zh[0]).filter(Boolean).join("、");
       const claimed = c.term;
@@ -395,11 +407,13 @@ function checkClassClaims(ctx: Ctx): void {
 }
 
 /** A class named by a header or a phrase: one or several class terms (a header may name two). */
-interface ClassClaim { start: number; end: number; term: string; classIds: string[]; drug?: undefined }
+interface ClassClaim { start: number; end: number; term: string; classIds: string[]; drug?: undefined; groups?: string[][] }
 type ClassItem = { start: number; end: number; term: string; drug?: Drug; classIds: string[] };
 
 /** Words in a header that make it something other than a class naming its members (误区, 慎用 …). */
 const NOT_A_CLAIM_HEADER = /不|非|慎用|禁用|禁忌|避免|注意|副作用|不良反应|风险|滥用|误区|错误|区别|过敏史|过敏反应|剂量|用法|疗程|时机|原则|误用|\?|？/;
+/** A header that counts its members ("这两种都是…", "以下三种"). */
+const COUNTED_HEADER = /(?:这|以下|下面|上面|上述|前)\s*([两二三四五六七八九\d])\s*(?:种|个|类|样)/;
 /** A later sentence in an item's body continues the header's list only when it says so. */
 const CONTINUES_LIST = /^\s*(?:也可|也可以|还可|还可以|或者?|另外|此外|以及|其他|其它|也有|还有|同类|常用|代表|亦可)/;
 /** The drug is the direct object of an introducing word ("如X", "包括X"): it is a member of the header's class. */
@@ -444,7 +458,11 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     const classes = (firstDrug < 0 ? inHeader : inHeader.slice(0, firstDrug)).filter((x) => !x.drug);
     if (!classes.length) return firstDrug >= 0 ? "pass" : null;
     if (NOT_A_CLAIM_HEADER.test(norm.slice(s.header.start, s.header.end))) return null;
-    return { start: classes[0]!.start, end: classes[classes.length - 1]!.end, term: classes.map((c) => c.term).join("、"), classIds: [...new Set(classes.flatMap((c) => c.classIds))] };
+    const stacked = classes.length > 1 && classes.every((c, j) => j === 0 || /^\s*类?\s*$/.test(norm.slice(classes[j - 1]!.end, c.start)));
+    return {
+      start: classes[0]!.start, end: classes[classes.length - 1]!.end, term: classes.map((c) => c.term).join(stacked ? "" : "、"),
+      classIds: [...new Set(classes.flatMap((c) => c.classIds))], ...(stacked ? { groups: classes.map((c) => c.classIds) } : {}),
+    };
   });
   items.forEach((it, i) => {
     const d = it.drug;
@@ -460,6 +478,14 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     }
     if (!header || k < 0) return;
     const s = structure[k]!;
+    // "这两种都是抗组胺药：" speaks of its first two items only.
+    const counted = COUNTED_HEADER.exec(norm.slice(s.header!.start, s.header!.end));
+    if (counted) {
+      const children = structure.flatMap((x, j) => (x.parent === k ? [j] : []));
+      let c = itemAt(structure, it.start);
+      while (c >= 0 && structure[c]!.parent !== k) c = structure[c]!.parent;
+      if (c >= 0 && children.indexOf(c) >= parseNumber(counted[1]!)) return;
+    }
     const lineStart = norm.lastIndexOf("\n", it.start - 1) + 1;
     const regionStart = Math.max(s.bodyStart, lineStart);
     if (items.some((x) => !x.drug && x.start >= regionStart && x.end <= it.start)) return;
@@ -835,7 +861,7 @@ export function urgentCareFinding(question: string, answer: string, tq: TriageRe
   ];
   if (!hits.length) return null;
   // The child is already being seen (在医院, 住院, 照蓝光): the answer need not send them to care.
-  if (/住院|在医院|来医院|到医院了|已就医|已经就医|已经去医院|已经在医院|正在治疗|照蓝光|icu|急诊科|看过医生|医院看过|去医院看了|医生看过/.test(normalize(question))) return null;
+  if (/住院|在医院|来医院|到医院了|已就医|已经就医|已经去医院|已经在医院|正在治疗|照蓝光|icu|急诊科|看过医生|医院看过|去医院看了|医生看过|(?:医生|医院)(?:已经)?(?:给(?:孩子|他|她|宝宝)?)?(?:打了|注射了|输了液|抢救)/.test(normalize(question))) return null;
   const needed = Math.max(...hits.map((h) => h.level));
   const required = Math.min(needed, 2); // 立即急诊 also answers a 120-level sign.
   // "先观察，明天再去医院" with a red flag present: the advice puts care off, whatever it names later.

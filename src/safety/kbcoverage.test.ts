@@ -187,3 +187,71 @@ describe("reading doses the way answers write them", () => {
     expect(kinds("可以考虑多西环素。", "孩子6岁，支原体肺炎")).toEqual(["age_contraindication:doxycycline"]);
   });
 });
+
+describe("red flags in parents' words, broadened by kind of phrasing", () => {
+  const flagsOf = (q: string, a = "多喝水，注意休息。") => checkAnswer(a, { question: q }).findings.filter((f) => f.type === "missing_urgent_care").flatMap((f) => f.flags ?? []);
+  it("reads swallowed magnets and batteries however the swallowing is told", () => {
+    expect(flagsOf("孩子4岁，吞了两颗磁力珠")).toContain("poisoning");
+    expect(flagsOf("孩子7岁，吃了一把铁球磁力珠玩具，肚子有点痛")).toContain("poisoning");
+    expect(flagsOf("孩子4岁，被发现把一块纽扣电池放进嘴里，可能咽下去了")).toContain("poisoning");
+    expect(flagsOf("孩子4岁，玩磁力珠玩具，没有放进嘴里")).toEqual([]);
+  });
+  it("reads a floppy, unresponsive child (软绵绵, 逗都不笑, 反应很慢, 很蔫)", () => {
+    expect(flagsOf("宝宝9个月，拉肚子后变得软绵绵的，怎么逗都不笑")).toContain("lethargy");
+    expect(flagsOf("宝宝9个月，发烧，叫他反应很慢")).toContain("lethargy");
+    expect(flagsOf("孩子3岁，拉肚子，很蔫")).toContain("lethargy");
+    expect(flagsOf("孩子3岁，有点咳嗽，精神还可以")).toEqual([]);
+  });
+  it("reads chest indrawing and stridor at rest in lay words", () => {
+    expect(flagsOf("孩子2岁，半夜犬吠样咳嗽，安静的时候也有吸气时的呼噜声，胸口往里陷")).toEqual(expect.arrayContaining(["breathing_difficulty", "upper_airway_obstruction"]));
+    expect(flagsOf("孩子5岁，睡觉的时候打呼噜")).toEqual([]);
+  });
+  it("reads green vomit, jelly stool and crying that comes and goes", () => {
+    expect(flagsOf("宝宝3周，吐奶是绿色的，吐了好几次")).toContain("bilious_vomiting");
+    expect(flagsOf("宝宝3周，吃完奶就吐，吐出来的是绿色的")).toContain("bilious_vomiting");
+    expect(flagsOf("10个月宝宝突然哭闹，过一会儿好了又哭，面色发白，吐了两次，尿布上有暗红色的黏冻样便")).toEqual(expect.arrayContaining(["intussusception", "intussusception_or_gi_bleed"]));
+    expect(flagsOf("宝宝8个月，吐奶，吐的是奶块")).toEqual([]);
+  });
+  it("reads jaundice on day two, appendicitis, dehydration, ketoacidosis, anaphylaxis and aspiration", () => {
+    expect(flagsOf("宝宝出生第二天，脸和身上都黄了，黄得很明显")).toContain("neonatal_jaundice");
+    expect(flagsOf("孩子9岁，肚子疼从肚脐周围转到右下腹，按右下腹很疼")).toContain("severe_abdominal_pain");
+    expect(flagsOf("孩子3岁，拉肚子，从昨晚到现在12个小时只尿了一点点，眼睛凹")).toContain("severe_dehydration");
+    expect(flagsOf("孩子10岁，最近特别能喝水、尿多，今天开始呕吐、肚子疼、呼吸又深又快")).toContain("diabetic_ketoacidosis");
+    expect(flagsOf("孩子5岁吃了花生后，嘴唇和眼皮肿起来，呼吸有喘鸣声，说喉咙紧")).toContain("anaphylaxis");
+    expect(flagsOf("孩子3岁，刚才吃花生时突然呛咳，现在咳嗽不止，一边呼吸有哨音")).toContain("foreign_body_aspiration");
+    expect(flagsOf("孩子3岁，喝水呛了一下，咳了两声就好了")).toEqual([]);
+  });
+  it("keeps negated and already-treated signs out", () => {
+    expect(flagsOf("孩子4岁，咳嗽两天，没有出现鼻血止不住，精神还好")).toEqual([]);
+    expect(flagsOf("孩子过敏性休克，医生打了肾上腺素，这是什么", "肾上腺素能迅速缓解过敏。")).toEqual([]);
+  });
+  it("reads postponing in parents' words with a red flag as the finding", () => {
+    const f = checkAnswer("可能是喉炎，带孩子到浴室吸点热蒸汽，一般会缓解，早上再去医院。", { question: "孩子2岁，犬吠样咳嗽，胸口往里陷" }).findings;
+    expect(f.map((x) => x.ruleId)).toContain("triage.postponed-care");
+  });
+});
+
+describe("class claims in the shapes blind-2 answers used", () => {
+  it("reads a class header at the end of a prose line", () => {
+    expect(kinds("感冒多为病毒感染，一般不用特殊药物。常用的抗病毒药：\n1. 阿莫西林：广谱抗病毒；\n2. 奥司他韦：只针对流感；")).toEqual(["wrong_class:amoxicillin"]);
+    expect(kinds("两种都是第二代抗组胺药。另外还有一些抗组胺药可以选：\n- 苯海拉明；\n- 布地奈德鼻喷剂。")).toEqual(["wrong_class:budesonide"]);
+    expect(kinds("发烧这样处理。常用的退烧药：\n1. 布洛芬；\n2. 对乙酰氨基酚。")).toEqual([]);
+  });
+  it("reads X（alias）：class, a class named with a form word, and a modifier before the class", () => {
+    expect(kinds("- 内舒拿（糠酸莫米松）：抗生素鼻喷剂，杀灭鼻腔细菌；\n- 顺尔宁（孟鲁司特）：白三烯受体拮抗剂，每晚一次；")).toEqual(["wrong_class:mometasone"]);
+    expect(kinds("- 抗病毒滴眼液：妥布霉素滴眼液（托百士），每天4次；")).toEqual(["wrong_class:tobramycin_eye"]);
+    expect(kinds("孟鲁司特属于吸入性糖皮质激素的口服剂型。")).toEqual(["wrong_class:montelukast"]);
+    expect(kinds("可以外用激素药膏，如丁酸氢化可的松乳膏。")).toEqual([]);
+  });
+  it("knows antihistamine and cephalosporin generations, and prokinetic words", () => {
+    expect(kinds("扑尔敏（氯苯那敏）属于第二代抗组胺药，不会嗜睡。")).toEqual(["wrong_class:chlorphenamine"]);
+    expect(kinds("氯雷他定属于第二代抗组胺药，头孢克肟属于第三代头孢菌素。")).toEqual([]);
+    expect(kinds("头孢克洛是第三代头孢。")).toEqual(["wrong_class:cefaclor"]);
+    expect(kinds("奥美拉唑属于促胃动力药。")).toEqual(["wrong_class:omeprazole"]);
+  });
+  it("holds a drug to every class a stacked header names, and a counted header to its count", () => {
+    expect(kinds("退烧可以：\n1. 非甾体抗炎药：如布洛芬；\n2. 抗生素类退烧药：对乙酰氨基酚（泰诺林）；")).toEqual(["wrong_class:paracetamol"]);
+    expect(kinds("这两种都是抗组胺药：\n1. 开瑞坦（氯雷他定）：第二代；\n2. 扑尔敏：第一代；\n3. 外用炉甘石洗剂止痒。")).toEqual([]);
+    expect(kinds("这两种都是抗组胺药：\n1. 开瑞坦：第二代；\n2. 布地奈德：每晚一次。")).toEqual(["wrong_class:budesonide"]);
+  });
+});

@@ -20,7 +20,7 @@ const POST_PROHIBIT = /(?:(?:就|也|都|还|暂时|先)?(?:不要|不能|不可
 /** Cues after a drug that make the sentence a warning about the drug, not a recommendation of it. */
 const POST_RISK = /(?:不安全|很危险|有危险|可能引起|可引起|会引起|可导致|会导致|可能导致|引起|导致|诱发|有[^，。]{0,6}风险|副作用|不良反应|毒性|中毒|过量)/g;
 /** Cues before a symptom that negate it. */
-const PRE_NEGATE_SYMPTOM = /(?:没有|没|无|未|不|否认|并无|并未|未见|未出现|不伴|不伴有|排除)\s*(?:出现|发生|发现|伴有|伴)?\s*$/;
+const PRE_NEGATE_SYMPTOM = /(?:没有|没|无|未|不|不会|不易|不容易|很少|否认|并无|并未|未见|未出现|不伴|不伴有|排除)\s*(?:出现|发生|发现|伴有|伴|引起|导致|让人|使人|有)?\s*$/;
 /** Cues that open a hypothetical ("如果出现…"). */
 const CONDITIONAL = /(?:如果|如|若|假如|一旦|万一|倘若|要是|当|出现以下|以下情况|下列情况|警惕|注意观察|留意|观察是否|是否有|有无)/g;
 /**

@@ -75,6 +75,13 @@ function headerOf(norm: string, line: Line): { start: number; end: number; bodyS
     const h = colon[1]!.replace(/(?:\*\*|__)\s*$/, "");
     return { start: line.contentStart, end: line.contentStart + h.trimEnd().length, bodyStart: line.contentStart + colon[0].length };
   }
+  // A header at the end of a prose line ("…一般不用特殊药物。常用的抗病毒药：" over a list): its last
+  // sentence, when the line ends in the colon.
+  const tail = /(?:^|[。；;！？!?])\s*([^。；;！？!?，,：:\n]{2,28}?)\s*(?:\*\*|__)?\s*[：:]\s*(?:\*\*|__)?\s*$/.exec(text);
+  if (tail) {
+    const hs = line.contentStart + tail.index + tail[0].indexOf(tail[1]!);
+    return { start: hs, end: hs + tail[1]!.replace(/(?:\*\*|__)\s*$/, "").trimEnd().length, bodyStart: line.end };
+  }
   // A short line that is all title ("### 抗生素", "1. **退烧药**"): its body is what it covers below.
   const title = text.replace(/(?:\*\*|__)\s*$/, "").trimEnd();
   if ((line.kind !== "none" || /\*\*\s*$/.test(text)) && title.length > 0 && title.length <= 20 && !/[。；;！？!?，,]/.test(title))

@@ -315,7 +315,8 @@ function generate(kb: SafetyKnowledge): TestRow[] {
         sign = `发烧${pick(r, ["5天", "6天了", "一周"])}，体温38.5度左右`;
         age = pick(r, [24, 48, 72]);
       } else if (f.condition?.type === "cooccur") {
-        sign = `${pick(r, f.terms)}，之后${pick(r, ["呕吐了两次", "一直想睡觉，嗜睡"])}`;
+        // The companion sign is one the flag itself asks for (a head injury with vomiting, a choke with a cough that will not stop).
+        sign = `${pick(r, f.terms)}，之后${pick(r, f.condition.terms)}`;
       } else sign = pick(r, f.terms);
       if (f.minAgeDays !== undefined && age * 30.44 < f.minAgeDays) age = Math.ceil(f.minAgeDays / 30.44) + 1;
       // A sign limited to young infants (distension under 3 months) needs an age inside its window.
