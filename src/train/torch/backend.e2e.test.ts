@@ -2,7 +2,8 @@
  * The torch backend run for real under torchrun (two gloo ranks on the CPU) from a stage recipe: the
  * report and metrics in the engine's formats and a model our engine loads; a bad plan field (CUDA on a
  * machine without it) reaching the user as the Python side's own message; a rank killed with SIGKILL
- * reported as such; and a stop (Ctrl-C's AbortSignal) that a resume continues. Skipped, with the reason,
+ * reported as such; a stop (Ctrl-C's AbortSignal) that a resume continues; and two "nodes" (two
+ * launches on this machine meeting at one rendezvous, sharing the output folder). Skipped, with the reason,
  * when no Python with torch is found.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
@@ -17,7 +18,7 @@ import { runStage } from "../stages/run.js";
 import { readMetrics } from "../trainer/metrics.js";
 import { TrainingStoppedError } from "../trainer/errors.js";
 import { TorchBackendError } from "./errors.js";
-import { failureError, resolveLaunch, runTorchrun } from "./launch.js";
+import { failureError, freePort, resolveLaunch, runTorchrun } from "./launch.js";
 import { DEFAULT_PYTHONS, probePython, type PythonInfo } from "./python.js";
 
 const found = DEFAULT_PYTHONS.map((p) => probePython(p)).find((p) => p.ok);
@@ -141,5 +142,23 @@ describe.skipIf(!py)("torch backend under torchrun (2 ranks, gloo)", () => {
     expect(resumed.training.resumedFrom).toBe(e.step);
     expect(resumed.training.steps).toBe(30);
     expect(readMetrics(join(out, "metrics.jsonl")).lines.at(-1)!.step).toBe(30);
+  });
+
+  it("two nodes meet at one rendezvous: one world, node 0 writes the result, node 1 replaces nothing", { timeout: 180_000 }, async () => {
+    const out = join(tmp, "nodes");
+    const rdzv = { nnodes: 2, rdzvEndpoint: `127.0.0.1:${await freePort()}`, rdzvId: "pedgpt-e2e-nodes" };
+    const r = recipe(out, { nproc_per_node: 1, max_steps: 3 });
+    const node0 = runStage(r, { ...quiet, ...rdzv, nodeRank: 0 });
+    // Node 0 first (it tokenizes into the shared folder), as the README says for shared filesystems.
+    await until(() => existsSync(join(out, "torch_plan.json")), "node 0's plan");
+    const node1 = runStage(r, { ...quiet, ...rdzv, nodeRank: 1 });
+    const [a, b] = await Promise.all([node0, node1]);
+    expect(a.torch!.worldSize).toBe(2);
+    expect(a.training.steps).toBe(3);
+    expect(existsSync(join(out, "torch_plan.node-1.json"))).toBe(true);
+    // Node 1 sees node 0's result through the shared folder; the report on disk is node 0's.
+    expect([b.backend, b.training.runId]).toEqual(["torch", a.training.runId]);
+    expect(JSON.parse(readFileSync(join(out, "stage_report.json"), "utf8")).training.runId).toBe(a.training.runId);
+    expect(readMetrics(join(out, "metrics.jsonl")).lines.at(-1)!.step).toBe(3);
   });
 });

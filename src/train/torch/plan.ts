@@ -139,9 +139,13 @@ export function buildTorchPlan(p: StagePlan, o: { resume: boolean; device: Devic
   };
 }
 
-/** Writes the plan into the output folder through the atomic writer; returns its path. */
-export async function writeTorchPlan(plan: TorchPlan): Promise<string> {
-  const file = join(plan.output_dir, PLAN_FILE);
+/**
+ * Writes the plan into the output folder through the atomic writer; returns its path. Node 0 writes
+ * `torch_plan.json`; another node of a multi-node run writes its own `torch_plan.node-<r>.json`, so on a
+ * shared filesystem no node replaces the file another node's ranks are reading.
+ */
+export async function writeTorchPlan(plan: TorchPlan, nodeRank = 0): Promise<string> {
+  const file = join(plan.output_dir, nodeRank === 0 ? PLAN_FILE : PLAN_FILE.replace(/\.json$/, `.node-${nodeRank}.json`));
   await writeJsonAtomic(file, plan);
   return file;
 }

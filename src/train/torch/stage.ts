@@ -14,7 +14,7 @@ import { openAdapterWeights, readAdapterConfig } from "../../model/adapters/io.j
 import type { Recipe } from "../recipe.js";
 import { listCheckpoints } from "../trainer/checkpoint.js";
 import { TrainingOptionsError, TrainingStoppedError } from "../trainer/errors.js";
-import { finishStage, planStage, routerSummary, StageError, type StageReport } from "../stages/plan.js";
+import { finishStage, planStage, routerSummary, StageError, type StagePlan, type StageReport } from "../stages/plan.js";
 import type { StageOptions } from "../stages/run.js";
 import { TorchBackendError } from "./errors.js";
 import { checkDevice, failureError, resolveLaunch, runTorchrun } from "./launch.js";
@@ -87,6 +87,23 @@ export function readTorchResult(file: string): TorchResult {
   };
 }
 
+/**
+ * What a node other than 0 reports: the result when it sees node 0's (a shared filesystem), else the
+ * plan's facts with the losses unknown. It writes nothing, so node 0's report is never replaced.
+ */
+function nodeReport(plan: StagePlan, worldSize: number, seen: TorchResult | null, recipeHash: string): StageReport {
+  const r = plan.recipe;
+  return {
+    stage: r.stage, finetuningType: r.finetuning_type, backend: "torch", outputDir: plan.outDir, model: plan.modelDir, template: plan.template,
+    data: { train: plan.trainData, eval: plan.evalData, heldOutFromTrain: plan.split.held.length },
+    training: seen
+      ? { runId: seen.runId, firstLoss: seen.firstLoss, finalLoss: seen.finalLoss, seconds: seen.seconds, tokensPerSecond: seen.tokensPerSecond, skippedSteps: seen.skippedSteps, resumedFrom: seen.resumedFrom, checkpoint: seen.checkpoint, recipeHash, steps: seen.steps, lastScalars: seen.lastScalars }
+      : { runId: "", firstLoss: NaN, finalLoss: NaN, seconds: NaN, tokensPerSecond: NaN, skippedSteps: 0, resumedFrom: 0, checkpoint: null, recipeHash, steps: plan.trainer.steps, lastScalars: {} },
+    torch: { worldSize, device: seen?.device ?? r.device, precision: seen?.precision ?? r.precision, torchVersion: seen?.torchVersion ?? "" },
+    seconds: (performance.now() - plan.started) / 1000,
+  };
+}
+
 /** Runs one stage on PyTorch under torchrun. `r` is the effective recipe (options already applied). */
 export async function runTorchStage(r: Recipe, o: StageOptions): Promise<StageReport> {
   const log = o.log ?? ((l: string) => console.error(l));
@@ -118,20 +135,31 @@ export async function runTorchStage(r: Recipe, o: StageOptions): Promise<StageRe
   }
   const threads = Math.max(1, Math.floor(getThreads() / launch.nprocPerNode));
   const torchPlan = buildTorchPlan(plan, { resume: o.resume === true, device: launch.device, precision: launch.precision, threads });
-  // A previous run's result or error files must not be taken for this run's.
-  rmSync(join(plan.outDir, RESULT_FILE), { force: true });
-  rmSync(join(plan.outDir, ERRORS_DIR), { recursive: true, force: true });
-  rmSync(join(plan.outDir, LOGS_DIR), { recursive: true, force: true });
-  const planFile = await writeTorchPlan(torchPlan);
+  // A previous run's result or error files must not be taken for this run's. Only node 0 clears them:
+  // on a shared filesystem a later node would remove what node 0's ranks are writing.
+  const logDir = join(plan.outDir, LOGS_DIR, `node-${launch.nodeRank}`);
+  if (launch.nodeRank === 0) {
+    rmSync(join(plan.outDir, RESULT_FILE), { force: true });
+    rmSync(join(plan.outDir, ERRORS_DIR), { recursive: true, force: true });
+  }
+  rmSync(logDir, { recursive: true, force: true });
+  const planFile = await writeTorchPlan(torchPlan, launch.nodeRank);
   log(`      plan ${planFile}: ${t.steps} steps of ${t.batchSize} items (${t.microBatchSize} per process × ${t.batchSize / (t.microBatchSize * launch.worldSize)} accumulation × ${launch.worldSize}), ${threads} thread${threads > 1 ? "s" : ""} per process`);
 
-  const run = await runTorchrun(info.python, launch, planFile, join(plan.outDir, LOGS_DIR), { threads, passThrough: o.progress !== false, ...(o.signal ? { signal: o.signal } : {}) });
+  const run = await runTorchrun(info.python, launch, planFile, logDir, { threads, passThrough: o.progress !== false, ...(o.signal ? { signal: o.signal } : {}) });
   if (run.aborted) {
     const ck = (await listCheckpoints(join(plan.outDir, "checkpoints"))).at(-1) ?? null;
     throw new TrainingStoppedError(ck?.step ?? 0, ck?.dir ?? null, `stopped${ck ? `; checkpoint ${ck.dir} (step ${ck.step}) is the newest, resume to continue` : " before the first checkpoint"}`);
   }
   if (run.code !== 0) throw failureError(plan.outDir, run.output, run.code, run.signal);
-  const result = readTorchResult(join(plan.outDir, RESULT_FILE));
+  const resultFile = join(plan.outDir, RESULT_FILE);
+  if (launch.nodeRank !== 0) {
+    // Rank 0 (on node 0) writes the result, the model and the report; this node only took part.
+    log(`      node ${launch.nodeRank}: its ranks finished; node 0 writes the result in its ${plan.outDir}`);
+    const seen = existsSync(resultFile) ? readTorchResult(resultFile) : null;
+    return nodeReport(plan, launch.worldSize, seen, torchPlan.recipe_hash);
+  }
+  const result = readTorchResult(resultFile);
 
   let adapter: StageReport["adapter"];
   if (plan.adapter) {
