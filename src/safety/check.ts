@@ -723,9 +723,20 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     const window = `${asked ? `${normalize(ctx.question)} ` : ""}${norm.slice(Math.max(0, m.start - 8), segEnd)}`;
     const stated = extractStrengths(ctx.answer, Math.max(0, m.start - 16), segEnd);
     if (asked && !stated.length) stated.push(...extractStrengths(ctx.question));
-    const intervalTimes = freq.intervalHours ? Math.floor(24 / freq.intervalHours[0] + 1e-9) : undefined;
-    let times = freq.timesPerDay?.[1] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, resolved.maxDosesPerDay ?? intervalTimes) : undefined);
-    if (freq.maxTimesPerDay !== undefined && times !== undefined) times = Math.min(times, freq.maxTimesPerDay);
+    const timesFrom = (f: ReturnType<typeof extractFrequency>) => {
+      const intervalTimes = f.intervalHours ? Math.floor(24 / f.intervalHours[0] + 1e-9) : undefined;
+      let t = f.timesPerDay?.[1] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, resolved!.maxDosesPerDay ?? intervalTimes) : undefined);
+      if (f.maxTimesPerDay !== undefined && t !== undefined) t = Math.min(t, f.maxTimesPerDay);
+      return t;
+    };
+    const allTimes = timesFrom(freq);
+    // An alternative regimen ("一次10mg，一天一次，或者早晚各半片") has its own frequency.
+    const alts = [...norm.slice(m.end, segEnd).matchAll(/[，,；;]\s*(?:或者|或是|或|也可以|也可|亦可)/g)].map((x) => m.end + x.index!);
+    const timesOf = (a: Amount) => {
+      if (!alts.length) return allTimes;
+      const f = extractFrequency(ctx.answer, Math.max(m.end, ...alts.filter((b) => b <= a.start)), Math.min(segEnd, ...alts.filter((b) => b > a.start)));
+      return f.spans.length ? timesFrom(f) : allTimes;
+    };
     const cites = resolved.citations;
     const ev = (a: Amount | undefined) =>
       a ? { source: "answer" as const, start: a.start, end: a.end, text: a.text }
@@ -757,6 +768,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
 
     if (!hasWeight) return;
     for (const a of amounts) {
+      const times = timesOf(a);
       let cands = candidatesFor(a, drug, m.route, m.text, window, stated);
       if (a.perKg) cands = cands.map((c) => ({ ...c, lo: c.lo * w, hi: c.hi * w }));
       if (!cands.length) continue;

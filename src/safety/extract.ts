@@ -53,14 +53,14 @@ export function extractAges(text: string): AgeMention[] {
     push(parseNumber(m[1]!) + (m[2] === "个半月" ? 0.5 : 0), s, e);
   }
   // "宝宝20天，…" states an age only when the clause ends there ("宝宝3天没拉" is a duration).
-  const days = new RegExp(String.raw`(?:出生后?|生后|刚出生)\s*(?:第)?\s*(${NUM})\s*(天|日|周)|(${NUM})\s*(天|日|周)\s*(?:大|龄)|(?<=(?:宝宝|孩子|婴儿|小孩|女儿|儿子|新生儿)\s*(?:才|刚|刚刚)?\s*)(${NUM})\s*(天|周)(?=\s*(?:了)?\s*(?:[，,。；;]|$))`, "g");
+  const days = new RegExp(String.raw`(?:出生后?|生后|刚出生|出生了)\s*(?:才|刚|刚刚|已经|有|满)?\s*(?:第)?\s*(${NUM})\s*(?:多|来)?\s*(天|日|周|个?星期)|(${NUM})\s*(?:多|来)?\s*(天|日|周)\s*(?:大|龄)|(?<=(?:宝宝|孩子|婴儿|小孩|女儿|儿子|新生儿)\s*(?:才|刚|刚刚|出生)?\s*)(${NUM})\s*(?:多|来)?\s*(天|周)(?=\s*(?:了)?\s*(?:[，,。；;]|$))`, "g");
   for (const m of norm.matchAll(days)) {
     const s = m.index!, e = s + m[0].length;
     if (isThreshold(norm, s, e)) continue;
     if (/孕\s*$/.test(norm.slice(Math.max(0, s - 2), s))) continue;
     const n = parseNumber(m[1] ?? m[3] ?? m[5]!);
     const unit = m[2] ?? m[4] ?? m[6]!;
-    push(((unit === "周" ? 7 : 1) * n) / 30.4, s, e);
+    push(((/周|星期/.test(unit) ? 7 : 1) * n) / 30.4, s, e);
   }
   // Milestone words for an age: 满月 (1 month), 百天 (about 3 months), 周岁 alone (12 months).
   for (const m of norm.matchAll(/(?:刚|才|已经|已)?满月(?![饼酒照])|百天(?![照宴])|(?:刚|才|满|过了?)\s*周岁/g)) {
@@ -224,8 +224,11 @@ const STRENGTH_PATTERNS: { re: RegExp; build: (m: RegExpMatchArray) => Omit<Stre
     },
   },
   { // 50mg一袋, 500mg一片 (the question's product: "头孢克肟颗粒，50mg一袋")
-    re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*(?:的)?\s*(?:一|1|每)\s*(片|袋|包|粒|支|枚)(?![\u4e00-\u9fff]{0,2}(?:次|天|日))`, "g"),
-    build: (m) => ({ mgPer: parseNumber(m[1]!) * (/^(g|克)$/.test(m[2]!) ? 1000 : 1), unit: m[3] === "片" ? "tablet" : m[3] === "粒" ? "capsule" : m[3] === "枚" ? "suppository" : "sachet" }),
+    re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*(?:的)?\s*(?:(?:一|1|每)\s*(片|袋|包|粒|支|枚)(?![\u4e00-\u9fff]{0,2}(?:次|天|日))|(?:的)(片子|药片|小片|片剂|胶囊|颗粒|栓剂))`, "g"),
+    build: (m) => {
+      const u = m[3] ?? m[4]!;
+      return { mgPer: parseNumber(m[1]!) * (/^(g|克)$/.test(m[2]!) ? 1000 : 1), unit: /片/.test(u) ? "tablet" : /粒|胶囊/.test(u) ? "capsule" : /枚|栓/.test(u) ? "suppository" : "sachet" };
+    },
   },
   { // 100mg/袋, 0.125g/片
     re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*/\s*(片|袋|包|粒|支|枚)`, "g"),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkAnswer, findDrugMentions } from "./check.js";
+import { extractAges } from "./extract.js";
 import { loadSafetyKnowledge } from "./knowledge.js";
 import { unknownDrugLikeNames } from "./vocab.js";
 
@@ -253,5 +254,29 @@ describe("class claims in the shapes blind-2 answers used", () => {
     expect(kinds("退烧可以：\n1. 非甾体抗炎药：如布洛芬；\n2. 抗生素类退烧药：对乙酰氨基酚（泰诺林）；")).toEqual(["wrong_class:paracetamol"]);
     expect(kinds("这两种都是抗组胺药：\n1. 开瑞坦（氯雷他定）：第二代；\n2. 扑尔敏：第一代；\n3. 外用炉甘石洗剂止痒。")).toEqual([]);
     expect(kinds("这两种都是抗组胺药：\n1. 开瑞坦：第二代；\n2. 布地奈德：每晚一次。")).toEqual(["wrong_class:budesonide"]);
+  });
+});
+
+describe("more dose rules, ages in days and strengths in words", () => {
+  it("doses mucolytics, older antihistamines, deworming, acid suppression and penicillin V from cited rules", () => {
+    const kb = loadSafetyKnowledge();
+    for (const id of ["acetylcysteine", "lactulose", "cyproheptadine", "ketotifen", "diphenhydramine", "carbocisteine", "guaifenesin", "mebendazole", "omeprazole", "penicillin_v"])
+      expect(kb.drugById.get(id)!.doses.length, id).toBeGreaterThan(0);
+    expect(kinds("乙酰半胱氨酸颗粒每次100mg，一天3次。", "孩子4岁16kg，咳嗽有痰")).toEqual([]);
+    expect(kinds("赛庚啶每次8mg。", "孩子4岁16kg，荨麻疹")).toEqual(["dose_out_of_range:cyproheptadine"]);
+    expect(kinds("甲苯咪唑一次吃10片。", "孩子5岁，蛔虫")).toEqual(["dose_out_of_range:mebendazole"]);
+    expect(kinds("奥美拉唑每次10mg，每天1次。", "孩子3岁14kg，胃食管反流")).toEqual([]);
+  });
+  it("reads ages told in days and weeks after birth", () => {
+    expect(extractAges("宝宝出生才两天，黄得很明显").map((a) => Math.round(a.months * 30.4))).toEqual([2]);
+    expect(extractAges("宝宝十来天，吐奶").map((a) => Math.round(a.months * 30.4))).toEqual([10]);
+    expect(extractAges("出生两个星期的宝宝").map((a) => Math.round(a.months * 30.4))).toEqual([14]);
+    expect(extractAges("宝宝3天没拉大便了")).toEqual([]);
+  });
+  it("reads a strength written as 0.75mg的片子 or 50mg一袋, and an alternative regimen's own frequency", () => {
+    expect(kinds("医生给14公斤的孩子开4.5mg（0.75mg的片子6片）一次吃下去，折合约0.3mg/kg。", "3岁宝宝14公斤，喉炎，开了地塞米松")).toEqual([]);
+    expect(kinds("头孢克肟每次一袋，每3小时一次。", "孩子5岁20kg，尿路感染，头孢克肟颗粒50mg一袋")).toEqual(["daily_max_exceeded:cefixime"]);
+    expect(kinds("西替利嗪一次10mg（1片），一天一次，或者早晚各半片。", "孩子10岁35kg，荨麻疹")).toEqual([]);
+    expect(kinds("西替利嗪一次10mg，早晚各一次。", "孩子10岁35kg，荨麻疹")).toEqual(["daily_max_exceeded:cetirizine"]);
   });
 });

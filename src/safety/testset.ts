@@ -68,7 +68,7 @@ function ageText(months: number, r: () => number): string {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const roundTo = (x: number, step: number) => Math.round(x / step) * step;
-const numText = (x: number) => String(Number(x.toFixed(2)));
+const numText = (x: number) => String(Number(Math.abs(x) >= 0.1 || x === 0 ? x.toFixed(2) : x.toPrecision(2)));
 
 /** Per-dose mg/kg range and doses per day of one rule, computed from the rule as written. */
 function ruleFacts(rule: DoseRule) {
@@ -179,8 +179,9 @@ function generate(kb: SafetyKnowledge): TestRow[] {
         }
       }
       if (!doseText) {
-        if (mode < 0.7) doseText = `${numText(Math.round(mg * 10) / 10)}${pick(r, ["mg", "毫克"])}`;
-        else doseText = `${numText(Math.round((mg / w) * 100) / 100)}mg/kg`;
+        // Three significant digits: a vitamin's dose is a fraction of a milligram.
+        if (mode < 0.7) doseText = `${numText(Number(mg.toPrecision(mg >= 10 ? 4 : 3)))}${pick(r, ["mg", "毫克"])}`;
+        else doseText = `${numText(Number((mg / w).toPrecision(3)))}mg/kg`;
         formName = doseName(d);
       }
       const h = 24 / n;
