@@ -275,9 +275,12 @@ class LoraAdapter(nn.Module):
         dt = x.dtype
         xin = x
         if self.training and self.settings["dropout"] > 0:
-            keep = 1 - self.settings["dropout"]
-            mask = (torch.rand(x.shape, generator=self.generator) < keep).to(device=x.device, dtype=dt) / keep
-            xin = x * mask
+            # once per module and micro-step, so a recomputed layer (checkpointing) sees the same mask
+            key = f"{module}#mask#{tuple(x.shape)}"
+            if key not in self._draws:
+                keep = 1 - self.settings["dropout"]
+                self._draws[key] = (torch.rand(x.shape, generator=self.generator) < keep).to(device=x.device, dtype=dt) / keep
+            xin = x * self._draws[key]
         h = F.linear(xin, A.to(dt))
         if E == 1:
             h = h * s

@@ -1,6 +1,7 @@
 """`python -m pedgpt_torch.logits --model DIR [--adapter DIR] --batch BATCH.json --out LOGITS.bin
 [--save DIR]`: logits of a model folder (with an adapter attached, in inference mode) for a batch
-`{"ids": [[…]], "mask": [[…]]}`, written as little-endian float32 (B, T, V). With --save, the model
+`{"ids": [[…]], "mask": [[…]], "positions"?: [[…]], "segments"?: [[…]]}` (packed rows: segment ids and
+positions restarting per segment), written as little-endian float32 (B, T, V). With --save, the model
 is also written back through save_model (a torch-written copy for the other backend to read). Used
 to check that checkpoints and adapters move between the backends with equal logits.
 
@@ -36,9 +37,9 @@ def main(argv) -> int:
         with open(a.batch, encoding="utf-8") as f:
             b = json.load(f)
         ids = torch.tensor(b["ids"], dtype=torch.long)
-        mask = torch.tensor(b["mask"], dtype=torch.long) if b.get("mask") is not None else None
+        opt = lambda k: torch.tensor(b[k], dtype=torch.long) if b.get(k) is not None else None
         with torch.no_grad():
-            logits = model(ids, mask)
+            logits = model(ids, opt("mask"), opt("positions"), opt("segments"))
         with open(a.out, "wb") as f:
             f.write(logits.numpy().astype("<f4").tobytes())
         if a.save:

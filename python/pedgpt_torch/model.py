@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.utils.checkpoint  # noqa: F401  (torch.utils does not import it)
 import torch.nn.functional as F
 
 from .atomic import write_json
@@ -244,7 +245,8 @@ class CausalLM(nn.Module):
         h = self.model.embed_tokens(ids)
         for layer in self.model.layers:
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
-                h = torch.utils.checkpoint.checkpoint(layer, h, ctx)
+                # non-reentrant: with a frozen base the layer input needs no grad, yet adapter weights inside do
+                h = torch.utils.checkpoint.checkpoint(layer, h, ctx, use_reentrant=False)
             else:
                 h = layer(h, ctx)
         h = self.model.norm(h)

@@ -155,3 +155,27 @@ class AdapterBehaviour(TempDirCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GradientCheckpointing(unittest.TestCase):
+    def test_same_adapter_gradients_with_recomputed_layers(self):
+        case, get = load_case("llama_moe")
+        b = case["batch"]
+        ids, mask, labels = (torch.tensor(b[k]) for k in ("input_ids", "attention_mask", "labels"))
+        grads = []
+        for ckpt in (False, True):
+            model = base_model(case, get)
+            model.gradient_checkpointing = ckpt
+            a = LoraAdapter.create(model, {"r": 2, "alpha": 4, "experts": 3, "dropout": 0.1}, seed=4)
+            with torch.no_grad():
+                for _, p in a.named_tensors():
+                    p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+            a.attach(model)
+            model.train()
+            a.train()
+            a.start_micro_step(5, 1, 0, 0)
+            torch.manual_seed(0)
+            lm_loss(model, ids, mask, labels).backward()
+            grads.append({n: p.grad.clone() for n, p in a.named_tensors()})
+        for n in grads[0]:
+            self.assertTrue(torch.allclose(grads[0][n], grads[1][n], atol=1e-6), n)

@@ -4,7 +4,8 @@
  *   test/fixtures/torch/streams.json, model and adapter math against the float64 reference fixtures,
  *   the trainer in one process) runs here when a Python with torch is found;
  * - a model and a MoE-LoRA adapter trained by our engine load in torch with equal logits (≤ 1e-4
- *   relative), for Llama, Qwen2 and Baichuan2 (NormHead, ALiBi) checkpoints too;
+ *   relative), for Llama, Qwen2 and Baichuan2 (NormHead, ALiBi) checkpoints too; the batch packs two
+ *   documents in one row (segment-restricted attention, restarting positions) and pads the other;
  * - a model and a LoRA trained by torch load in our engine with equal logits;
  * - an engine-trained model continues training on torch (with an engine LoRA merged first) with the
  *   engine's own loss curve.
@@ -47,18 +48,24 @@ function py(args: string[], cwd?: string): string {
   return r.stdout + r.stderr;
 }
 
-// Two right-padded rows of token ids (the second padded), shared by both backends.
+// Two right-padded rows of token ids shared by both backends: the first packs two documents
+// (segments 1 and 2, positions restarting), the second is one document padded after 7 tokens.
 const B = 2;
 const T = 12;
-function batch(vocab: number): { ids: Int32Array; mask: Uint8Array } {
+function batch(vocab: number): { ids: Int32Array; mask: Uint8Array; positions: Int32Array; segments: Int32Array } {
   const ids = new Int32Array(B * T);
   const mask = new Uint8Array(B * T);
+  const positions = new Int32Array(B * T);
+  const segments = new Int32Array(B * T);
   for (let i = 0; i < B * T; i++) {
-    const real = i < T || i % T < 7;
+    const t = i % T;
+    const real = i < T || t < 7;
     ids[i] = real ? 3 + ((i * 37) % (vocab - 3)) : 0;
     mask[i] = real ? 1 : 0;
+    segments[i] = i < T && t >= 6 ? 2 : 1;
+    positions[i] = !real ? 0 : i < T && t >= 6 ? t - 6 : t;
   }
-  return { ids, mask };
+  return { ids, mask, positions, segments };
 }
 
 async function engineLogits(modelDir: string, adapterDir?: string): Promise<{ logits: Float32Array; V: number }> {
@@ -68,17 +75,17 @@ async function engineLogits(modelDir: string, adapterDir?: string): Promise<{ lo
     a.attach(model);
     a.eval();
   }
-  const { ids, mask } = batch(model.config.vocabSize);
-  const logits = new Tape().infer(() => Float32Array.from(model.forward({ ids, B, T, attentionMask: mask }).data));
+  const { ids, mask, positions, segments } = batch(model.config.vocabSize);
+  const logits = new Tape().infer(() => Float32Array.from(model.forward({ ids, B, T, attentionMask: mask, positions, segmentIds: segments }).data));
   return { logits, V: model.config.vocabSize };
 }
 
 function torchLogits(modelDir: string, V: number, o: { adapter?: string; save?: string } = {}): Float32Array {
-  const { ids, mask } = batch(V);
+  const { ids, mask, positions, segments } = batch(V);
   const bfile = join(tmp, `batch-${Math.random().toString(36).slice(2)}.json`);
   const out = `${bfile}.bin`;
   const rows = (a: ArrayLike<number>) => Array.from({ length: B }, (_, b) => Array.from(a).slice(b * T, (b + 1) * T));
-  writeFileSync(bfile, JSON.stringify({ ids: rows(ids), mask: rows(mask) }));
+  writeFileSync(bfile, JSON.stringify({ ids: rows(ids), mask: rows(mask), positions: rows(positions), segments: rows(segments) }));
   py(["-m", "pedgpt_torch.logits", "--model", modelDir, "--batch", bfile, "--out", out, ...(o.adapter ? ["--adapter", o.adapter] : []), ...(o.save ? ["--save", o.save] : [])]);
   const buf = readFileSync(out);
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
@@ -117,7 +124,8 @@ const recipe = (extra: Record<string, unknown>) => parseRecipe({
   model_name_or_path: base, dataset_dir: data, stage: "sft", dataset: "sft", cutoff_len: 40, per_device_train_batch_size: 2,
   gradient_accumulation_steps: 2, learning_rate: 2e-3, warmup_steps: 1, max_steps: 4, save_steps: 4, seed: 9, logging_steps: 1, ...extra,
 });
-const onTorch = { ...quiet, cacheDir, backend: "torch" as const, nprocPerNode: 1, device: "cpu" as const };
+// Two ranks of one thread each: on a small shared machine faster than one rank of two threads.
+const onTorch = { ...quiet, cacheDir, backend: "torch" as const, nprocPerNode: 2, device: "cpu" as const };
 
 describe.skipIf(!found.python)("the PyTorch trainer package", () => {
   it("passes its unittest suite (streams against the TS fixture, model and adapter math, the trainer)", () => {
@@ -160,9 +168,9 @@ describe.skipIf(!found.python)("checkpoints and adapters between the backends", 
   it("a model and a LoRA trained by torch load in the engine with equal logits", async () => {
     const full = join(tmp, "torch-full");
     const lora = join(tmp, "torch-lora");
-    const r = await runStage(recipe({ output_dir: full }), onTorch);
+    const r = await runStage(recipe({ output_dir: full, gradient_accumulation_steps: 1 }), onTorch);
     expect(r.training.steps).toBe(4);
-    await runStage(recipe({ output_dir: lora, finetuning_type: "lora", lora_rank: 4, learning_rate: 1e-2 }), onTorch);
+    await runStage(recipe({ output_dir: lora, finetuning_type: "lora", lora_rank: 4, learning_rate: 1e-2, gradient_accumulation_steps: 1 }), onTorch);
     const e1 = await engineLogits(full);
     const r1 = relDiff(e1.logits, torchLogits(full, e1.V), e1.V);
     const e2 = await engineLogits(base, lora);
@@ -181,7 +189,8 @@ describe.skipIf(!found.python)("checkpoints and adapters between the backends", 
     const engine = join(tmp, "continue-engine");
     const torch = join(tmp, "continue-torch");
     await runStage(recipe({ ...cont, output_dir: engine }), { ...quiet, cacheDir });
-    await runStage(recipe({ ...cont, output_dir: torch }), onTorch);
+    // the same global batch of 4: the engine 2 micro-batches of 2, torch 2 ranks × 1 micro-batch of 2
+    await runStage(recipe({ ...cont, output_dir: torch, gradient_accumulation_steps: 1 }), onTorch);
     const e = losses(engine);
     const t = losses(torch);
     const rel = Math.max(...e.map((x, i) => Math.abs(t[i]! - x) / Math.abs(x)));
