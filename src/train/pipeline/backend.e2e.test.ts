@@ -1,7 +1,7 @@
 /**
  * A pipeline stage on the torch backend (slow: a corpus build, a tiny model, a short torchrun SFT and
- * the evaluation): the manifest records the stage's backend, and changing it re-runs that stage (and
- * only what follows) on the other backend. Skipped, with the reason, when no Python with torch is found.
+ * the evaluation): the manifest records the stage's backend, and changing it (in the recipe or with the
+ * pipeline-wide overrides) re-runs that stage (and only what follows) on the other backend. Skipped, with the reason, when no Python with torch is found.
  */
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -47,4 +47,13 @@ it.skipIf(!hasTorch)("records each stage's backend; a backend change re-runs the
   const again = second.steps.find((s) => s.name === "sft")!;
   expect([again.backend, (again.summary as { backend: string }).backend]).toEqual(["engine", "engine"]);
   expect(again.inputHash).not.toBe(sft.inputHash);
+
+  // `pipeline run --backend torch --nproc-per-node 2` on the engine file: the overrides make the stage's
+  // recipe the torch one again, so the stage is redone on torch with the first run's input hash.
+  await runPipeline(loadPipeline(pipelineFile("engine")), { ...quiet, stages: { backend: "torch", nprocPerNode: 2 } });
+  const third = readManifest(join(tmp, "run"))!.steps.find((s) => s.name === "sft")!;
+  expect([third.status, third.backend, third.inputHash]).toEqual(["done", "torch", sft.inputHash]);
+  // An override the engine cannot honour is refused before any step runs.
+  await expect(runPipeline(loadPipeline(pipelineFile("engine")), { ...quiet, stages: { nprocPerNode: 2 } })).rejects.toThrow(/--nproc-per-node: nproc_per_node 2 needs backend: torch/);
+  expect(readManifest(join(tmp, "run"))!.steps.find((s) => s.name === "sft")!.backend).toBe("torch");
 });

@@ -18,7 +18,7 @@ import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../../tokenize
 import { canonicalRecipe } from "../recipe.js";
 import { readMetrics } from "../trainer/metrics.js";
 import { listCheckpoints } from "../trainer/checkpoint.js";
-import { runStage, type StageReport } from "../stages/run.js";
+import { effectiveRecipe, runStage, type StageOptions, type StageReport } from "../stages/run.js";
 import { buildHeldOut, effectTable, effectVerdicts, measureEffects, type EffectRow, type ModelUnderTest } from "./effects.js";
 import type { PipelineConfig } from "./config.js";
 import { pipelineReportInput, writeReport } from "../../eval/report/index.js";
@@ -78,6 +78,12 @@ export interface PipelineOptions {
   log?: (line: string) => void;
   progress?: boolean;
   checkMemory?: boolean;
+  /**
+   * Overrides of every stage's recipe (like `pedgpt train` flags: they win over the recipe keys). They
+   * change the stage's recipe, so a stage run on another backend than before is redone. `python` only
+   * chooses the interpreter of torch stages.
+   */
+  stages?: Pick<StageOptions, "backend" | "nprocPerNode" | "device" | "precision" | "python">;
 }
 
 const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
@@ -135,6 +141,9 @@ export async function runPipeline(cfg: PipelineConfig, o: PipelineOptions = {}):
     updated: "", steps: [],
   };
   const old = new Map((prev?.steps ?? []).map((s) => [s.name, s]));
+  // Every stage's overrides are checked before any step runs.
+  const { python, ...overrides } = o.stages ?? {};
+  for (const s of cfg.stages) effectiveRecipe(s.recipe, overrides);
   const total = 3 + cfg.stages.length + 1;
   let index = 0;
 
@@ -222,15 +231,16 @@ export async function runPipeline(cfg: PipelineConfig, o: PipelineOptions = {}):
   let dpoBeta = 0.1;
   for (const s of cfg.stages) {
     const outDir = join(out, "stages", s.name);
-    const recipe = { ...s.recipe, model_name_or_path: fullDir, output_dir: outDir, dataset_dir: corpusDir, overwrite_output_dir: true };
-    const inputHash = sha(`${canonicalRecipe({ ...s.recipe })}:${prevHash}:${corpusHash}`);
+    const stageRecipe = effectiveRecipe(s.recipe, overrides);
+    const recipe = { ...stageRecipe, model_name_or_path: fullDir, output_dir: outDir, dataset_dir: corpusDir, overwrite_output_dir: true };
+    const inputHash = sha(`${canonicalRecipe(stageRecipe)}:${prevHash}:${corpusHash}`);
     if (s.recipe.stage === "dpo" && dpoReference === undefined) {
       dpoReference = tested[tested.length - 1]!.name;
       dpoBeta = s.recipe.pref_beta;
     }
     prevHash = await step(s.name, "stage", inputHash, outDir, () => hashDir(outDir, modelFiles), async (resume) => {
       const canResume = resume && (await listCheckpoints(join(outDir, "checkpoints"))).length > 0;
-      const report: StageReport = await runStage(canResume ? { ...recipe, overwrite_output_dir: false } : recipe, { resume: canResume, log, progress: o.progress, checkMemory: o.checkMemory });
+      const report: StageReport = await runStage(canResume ? { ...recipe, overwrite_output_dir: false } : recipe, { resume: canResume, log, progress: o.progress, checkMemory: o.checkMemory, ...(python !== undefined ? { python } : {}) });
       return {
         stage: report.stage, finetuningType: report.finetuningType, backend: report.backend, ...(report.torch ? { torch: report.torch } : {}), steps: report.training.steps, firstLoss: report.training.firstLoss, finalLoss: report.training.finalLoss,
         valLossBefore: report.training.valLossBefore, valLossAfter: report.training.valLossAfter, tokensPerSecond: report.training.tokensPerSecond,
