@@ -56,6 +56,11 @@ export interface CheckOptions {
   patient?: PatientInfo;
   /** false: skip the missing-urgent-care rule (the streaming checker applies it once, at the end). */
   urgentCare?: boolean;
+  /**
+   * false: never read an answer that names no drug as dosing the question's drug (the streaming
+   * checker allows it only while the answer so far has named none).
+   */
+  questionDrug?: boolean;
 }
 
 export interface PatientInfo {
@@ -910,7 +915,7 @@ export function checkAnswer(answer: string, options: CheckOptions = {}): CheckRe
   const mentions = findDrugMentions(answer, kb);
   checkClassClaims(ctx);
   checkAge(ctx, mentions);
-  checkDoses(ctx, mentions.some((m) => m.stance === "asserted") ? mentions : questionDrug(kb, question, answer));
+  checkDoses(ctx, options.questionDrug === false || mentions.some((m) => m.stance === "asserted") ? mentions : questionDrug(kb, question, answer));
   const tq = question ? triage(question, { kb, ageMonths: patient.ageMonths, includeConditional: true }) : null;
   // Signs named in the answer count only without a question: with one, the patient's situation is
   // the question's, and answers mostly name signs to teach ("高热可引起惊厥").

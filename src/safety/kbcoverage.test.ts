@@ -280,3 +280,15 @@ describe("more dose rules, ages in days and strengths in words", () => {
     expect(kinds("西替利嗪一次10mg，早晚各一次。", "孩子10岁35kg，荨麻疹")).toEqual(["daily_max_exceeded:cetirizine"]);
   });
 });
+
+describe("shapes found by writing fresh answers", () => {
+  const urgent = (q: string, a: string) => checkAnswer(a, { question: q }).findings.filter((f) => f.type === "missing_urgent_care").flatMap((f) => f.flags ?? []);
+  it("reads a numbered header inside bold as heading the bullets under it", () => {
+    expect(kinds("**2. 抗病毒药物**\n- 阿奇霉素：每天一次")).toEqual(["wrong_class:azithromycin"]);
+    expect(kinds("**1. 退烧药**\n- 布洛芬\n- 对乙酰氨基酚\n**2. 抗生素**\n- 阿莫西林")).toEqual([]);
+  });
+  it("reads crying told before its rhythm, legs drawn up, and tears or urine in short supply", () => {
+    expect(urgent("宝宝5个月，突然大哭，一阵一阵的，哭的时候腿往肚子上缩，吐了一次", "给他揉揉肚子。")).toContain("intussusception");
+    expect(urgent("宝宝4个月，一天只尿了两次，哭的时候没什么眼泪", "在家观察两天。")).toContain("severe_dehydration");
+  });
+});

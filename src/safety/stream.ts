@@ -127,7 +127,7 @@ export class StreamingChecker {
       const ages = extractAges(window);
       if (ages.length) this.patient = patientInfo(this.kb, window, this.question, this.options);
     }
-    const r = checkAnswer(window, { ...this.options, kb: this.kb, question: this.question, patient: this.patient, urgentCare: false });
+    const r = checkAnswer(window, { ...this.options, kb: this.kb, question: this.question, patient: this.patient, urgentCare: false, questionDrug: this.mentions.size === 0 });
     const shift = <T extends { start: number; end: number }>(x: T): T => ({ ...x, start: x.start + ws, end: x.end + ws });
     const out: Finding[] = [];
     for (const f0 of r.findings) {

@@ -51,20 +51,22 @@ function readLine(norm: string, start: number, end: number): Line {
     indent += norm[i] === "\t" ? 4 : 1;
     i++;
   }
-  const rest = norm.slice(i, end);
+  // "**2. 抗病毒药物**": a marker inside the opening bold.
+  const bold = /^(?:\*\*|__)(?=\d|[（(①-⑳一二三四五六七八九十])/.test(norm.slice(i, end)) ? 2 : 0;
+  const rest = norm.slice(i + bold, end);
   let kind: Kind = "none";
   let level = 0;
   let contentStart = i;
   for (const [re, k] of MARKERS) {
     const m = re.exec(rest);
-    if (!m) continue;
+    if (!m || (bold && k === "bullet")) continue;
     kind = k;
     if (k === "heading") level = m[1]!.length;
-    contentStart = i + m[0].length;
+    contentStart = i + bold + m[0].length;
     break;
   }
   while (norm.startsWith("**", contentStart) || norm.startsWith("__", contentStart)) contentStart += 2;
-  return { start, end, indent, kind, level, contentStart, blank: rest.trim() === "" };
+  return { start, end, indent, kind, level, contentStart, blank: norm.slice(i, end).trim() === "" };
 }
 
 /** Where the header of a line ends: at a "：" close to the start, or the whole line for a short title. */
@@ -101,7 +103,9 @@ function belongs(line: Line, headerOnly: boolean, next: Line): boolean {
 /** Whether a header line ends in a colon with nothing after it (it may open a sub-list of another marker kind). */
 function isHeaderOnly(norm: string, line: Line, header: { bodyStart: number } | null): boolean {
   // A bare title line ("- 布洛芬") nests only what is indented under it.
-  return !!header && /[：:]\s*(?:\*\*|__)?\s*$/.test(norm.slice(line.contentStart, line.end)) && norm.slice(header.bodyStart, line.end).trim() === "";
+  if (!header || norm.slice(header.bodyStart, line.end).trim() !== "") return false;
+  // A bold title line ("**2. 抗病毒药物**", "1. **退烧药**") heads what follows it like a colon does.
+  return /[：:]\s*(?:\*\*|__)?\s*$/.test(norm.slice(line.contentStart, line.end)) || /(?:\*\*|__)\s*$/.test(norm.slice(line.contentStart, line.end));
 }
 
 /**
