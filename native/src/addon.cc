@@ -338,6 +338,13 @@ void QuantizeBf16(const Napi::CallbackInfo& info) {
   pedgpt::quantizeBf16(U16(info, 0, "out"), F32(info, 1, "w"), Int(info, 2, "n"));
 }
 
+void QuantizeActivationsQ8(const Napi::CallbackInfo& info) {
+  Arity(info, 5, "quantizeActivationsQ8");
+  std::lock_guard<std::mutex> lock(g_callMu);
+  pedgpt::quantizeActivationsQ8(I8(info, 0, "q"), F32(info, 1, "scales"), F32(info, 2, "x"), Int(info, 3, "rows"),
+                                Int(info, 4, "cols"));
+}
+
 void MatmulQ8(const Napi::CallbackInfo& info) {
   Arity(info, 7, "matmulQ8");
   std::lock_guard<std::mutex> lock(g_callMu);
@@ -421,6 +428,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rowNormalizeBackward", Napi::Function::New(env, RowNormalizeBackward));
   exports.Set("quantizeQ8", Napi::Function::New(env, QuantizeQ8));
   exports.Set("quantizeBf16", Napi::Function::New(env, QuantizeBf16));
+  exports.Set("quantizeActivationsQ8", Napi::Function::New(env, QuantizeActivationsQ8));
   exports.Set("matmulQ8", Napi::Function::New(env, MatmulQ8));
   exports.Set("matmulBf16", Napi::Function::New(env, MatmulBf16));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

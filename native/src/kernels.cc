@@ -855,6 +855,11 @@ void rowNormalizeBackward(float* dinp, const float* dout, const float* out, cons
 // bandwidth: int8 weights move a quarter of the bytes of f32, bf16 half. A few rows of x (M <= kQuantRows)
 // are multiplied straight from the quantised rows, each weight row converted once for all of them; more
 // rows (a prompt) go through sgemm on f32 panels of the weight dequantised per thread.
+//
+// q8_0 products quantise the activation rows to q8_0 first, as llama.cpp does (quantizeActivationsQ8), so a
+// decode product is int8 x int8: per block of 32, |w| times sign-adjusted x in maddubs/madd, one f32 scale
+// product (dw * dx) per block. Prompts use the same quantised activations, dequantised for sgemm, so the two
+// paths differ by f32 rounding only.
 
 namespace {
 
@@ -877,44 +882,92 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-inline __m256 loadQ8(const int8_t* q) {
-  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q))));
-}
-
 inline __m256 loadBf16(const uint16_t* w) {
   const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
   return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
 }
 #endif
 
-// out[t] = x[t] . W row for t < R rows of x (stride K): q8_0 row with its block scales.
-template <int R>
-void dotQ8(float* out, const float* x, int64_t K, const int8_t* q, const float* d) {
+// One block of 32 activations quantised as ggml's x86 quantize_row_q8_0 does it: d = amax/127,
+// q = round-half-even(x * (127/amax)). The scale stays f32 (ggml keeps it in f16). A block holding a NaN or an
+// infinity gets d = NaN and q = 0, so every output it feeds is NaN instead of finite garbage.
+inline float quantizeBlockQ8(int8_t* q, const float* x) {
+#if defined(__AVX2__)
+  const __m256 signBit = _mm256_set1_ps(-0.0f), big = _mm256_set1_ps(std::numeric_limits<float>::max());
+  __m256 v[4];
+  __m256 amax = _mm256_setzero_ps(), bad = _mm256_setzero_ps();
+  for (int i = 0; i < 4; i++) {
+    v[i] = _mm256_loadu_ps(x + 8 * i);
+    const __m256 a = _mm256_andnot_ps(signBit, v[i]);
+    bad = _mm256_or_ps(bad, _mm256_cmp_ps(a, big, _CMP_NLE_UQ));  // +inf, or NaN (unordered)
+    amax = _mm256_max_ps(amax, a);
+  }
+  if (_mm256_movemask_ps(bad) != 0) {
+    std::memset(q, 0, 32);
+    return std::numeric_limits<float>::quiet_NaN();
+  }
+  __m128 m4 = _mm_max_ps(_mm256_extractf128_ps(amax, 1), _mm256_castps256_ps128(amax));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  const float mx = _mm_cvtss_f32(m4);
+  const __m256 mul = _mm256_set1_ps(mx != 0.0f ? 127.0f / mx : 0.0f);
+  __m256i i[4];
+  for (int k = 0; k < 4; k++) i[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], mul), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  // int32 -> int16 -> int8 packs work per 128-bit lane; the permute puts the 32 values back in order
+  const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i[0], i[1]), _mm256_packs_epi32(i[2], i[3]));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+  return mx / 127.0f;
+#else
+  float mx = 0.0f;
+  for (int j = 0; j < 32; j++) {
+    const float a = std::fabs(x[j]);
+    if (!(a <= std::numeric_limits<float>::max())) {
+      std::memset(q, 0, 32);
+      return std::numeric_limits<float>::quiet_NaN();
+    }
+    mx = a > mx ? a : mx;
+  }
+  const float id = mx != 0.0f ? 127.0f / mx : 0.0f;
+  for (int j = 0; j < 32; j++) q[j] = (int8_t)std::nearbyint(x[j] * id);  // default rounding: half to even
+  return mx / 127.0f;
+#endif
+}
+
 #if defined(__AVX2__) && defined(__FMA__)
-  __m256 acc[R];
-  for (int t = 0; t < R; t++) acc[t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < K; b += 32) {
-    const __m256 w0 = loadQ8(q + b), w1 = loadQ8(q + b + 8), w2 = loadQ8(q + b + 16), w3 = loadQ8(q + b + 24);
-    const __m256 scale = _mm256_set1_ps(d[b >> 5]);
+// The 8 int32 lane sums of a block's int8 x int8 products, as floats (exact: each is at most 4*127*127).
+inline __m256 blockDotQ8(__m256i absW, __m256i w, __m256i x) {
+  const __m256i sx = _mm256_sign_epi8(x, w);  // x with w's sign, so |w| * sx = w * x (and 0 where w = 0)
+  const __m256i pairs = _mm256_maddubs_epi16(absW, sx);  // |w| <= 127, so the pair sums cannot saturate
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+#endif
+
+// out[t] = qx[t] . W row for t < R quantised rows of x (stride K, scales dx stride K/32): a q8_0 weight row
+// with its block scales. Every row has the same two accumulators (even and odd blocks) whatever R is, so a
+// row's result does not depend on how many rows share the call.
+template <int R>
+void dotQ8(float* out, const int8_t* qx, const float* dx, int64_t K, const int8_t* q, const float* d) {
+  const int64_t nb = K / 32;
+#if defined(__AVX2__) && defined(__FMA__)
+  __m256 acc[R][2];
+  for (int t = 0; t < R; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
+    const __m256i absW = _mm256_sign_epi8(w, w);
     for (int t = 0; t < R; t++) {
-      // two short chains instead of one of four: the block's products overlap in the FMA pipeline
-      const float* xb = x + t * K + b;
-      __m256 s0 = _mm256_mul_ps(w0, _mm256_loadu_ps(xb));
-      __m256 s1 = _mm256_mul_ps(w1, _mm256_loadu_ps(xb + 8));
-      s0 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xb + 16), s0);
-      s1 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xb + 24), s1);
-      acc[t] = _mm256_fmadd_ps(scale, _mm256_add_ps(s0, s1), acc[t]);
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + t * K + b * 32));
+      const __m256 scale = _mm256_set1_ps(d[b] * dx[t * nb + b]);
+      acc[t][b & 1] = _mm256_fmadd_ps(scale, blockDotQ8(absW, w, x), acc[t][b & 1]);
     }
   }
-  for (int t = 0; t < R; t++) out[t] = hsum(acc[t]);
+  for (int t = 0; t < R; t++) out[t] = hsum(_mm256_add_ps(acc[t][0], acc[t][1]));
 #else
   for (int t = 0; t < R; t++) {
     float acc = 0.0f;
-    for (int64_t b = 0; b < K; b += 32) {
-      float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-      for (int j = 0; j < 32; j++) s += (float)q[b + j] * x[t * K + b + j];
-      acc += d[b >> 5] * s;
+    for (int64_t b = 0; b < nb; b++) {
+      int32_t s = 0;
+      for (int j = 0; j < 32; j++) s += (int32_t)q[b * 32 + j] * qx[t * K + b * 32 + j];
+      acc += d[b] * dx[t * nb + b] * (float)s;
     }
     out[t] = acc;
   }
@@ -1021,23 +1074,46 @@ void quantizeBf16(uint16_t* out, const float* w, int64_t n) {
   });
 }
 
+void quantizeActivationsQ8(int8_t* q, float* scales, const float* x, int64_t rows, int64_t cols) {
+  const int64_t blocks = rows * cols / 32;
+  parallelFor(blocks, 1024, [&](int64_t b0, int64_t e0) {
+    for (int64_t b = b0; b < e0; b++) scales[b] = quantizeBlockQ8(q + b * 32, x + b * 32);
+  });
+}
+
 void matmulQ8(float* y, const float* x, const int8_t* q, const float* scales, int64_t M, int64_t N, int64_t K) {
   if (M == 0 || N == 0) return;
+  // the activations' q8_0 copy: per calling thread, reused across calls (a decode step makes dozens)
+  static thread_local std::vector<int8_t> qxBuf;
+  static thread_local std::vector<float> dxBuf;
+  if (qxBuf.size() < (size_t)(M * K)) qxBuf.resize((size_t)(M * K));
+  if (dxBuf.size() < (size_t)(M * K / 32)) dxBuf.resize((size_t)(M * K / 32));
+  int8_t* qx = qxBuf.data();
+  float* dx = dxBuf.data();
+  quantizeActivationsQ8(qx, dx, x, M, K);
+  const int64_t nb = K / 32;
   if (M <= kQuantRows) {
     quantSmallM(y, M, N, [&](float* out, int64_t m0, int64_t r, int64_t n) {
       const int8_t* row = q + n * K;
-      const float* d = scales + n * (K / 32);
-      const float* xr = x + m0 * K;
+      const float* d = scales + n * nb;
+      const int8_t* xr = qx + m0 * K;
+      const float* xd = dx + m0 * nb;
       switch (r) {
-        case 1: dotQ8<1>(out, xr, K, row, d); break;
-        case 2: dotQ8<2>(out, xr, K, row, d); break;
-        case 3: dotQ8<3>(out, xr, K, row, d); break;
-        default: dotQ8<4>(out, xr, K, row, d); break;
+        case 1: dotQ8<1>(out, xr, xd, K, row, d); break;
+        case 2: dotQ8<2>(out, xr, xd, K, row, d); break;
+        case 3: dotQ8<3>(out, xr, xd, K, row, d); break;
+        default: dotQ8<4>(out, xr, xd, K, row, d); break;
       }
     });
     return;
   }
-  quantPanels(y, x, M, N, K, [&](float* panel, int64_t n0, int64_t rows) {
+  // a prompt: the quantised activations back in f32 (each value dx * qx) for sgemm
+  std::vector<float> xq((size_t)(M * K));
+  parallelFor(M * nb, 1024, [&](int64_t b0, int64_t e0) {
+    for (int64_t b = b0; b < e0; b++)
+      for (int j = 0; j < 32; j++) xq[b * 32 + j] = dx[b] * (float)qx[b * 32 + j];
+  });
+  quantPanels(y, xq.data(), M, N, K, [&](float* panel, int64_t n0, int64_t rows) {
     for (int64_t i = 0; i < rows * K; i++) panel[i] = (float)q[n0 * K + i] * scales[(n0 * K + i) >> 5];
   });
 }

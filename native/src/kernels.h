@@ -75,6 +75,9 @@ void rowNormalizeBackward(float* dinp, const float* dout, const float* out, cons
 // Weight-only quantised inference: q8_0 (int8, one f32 scale per 32 values) and bf16 weights (N, K).
 void quantizeQ8(int8_t* q, float* scales, const float* w, int64_t rows, int64_t cols);
 void quantizeBf16(uint16_t* out, const float* w, int64_t n);
+// Activation rows to q8_0 with ggml's x86 rounding (half to even, scale amax/127 kept in f32); matmulQ8
+// multiplies these by the q8_0 weight (int8 x int8 per block).
+void quantizeActivationsQ8(int8_t* q, float* scales, const float* x, int64_t rows, int64_t cols);
 void matmulQ8(float* y, const float* x, const int8_t* q, const float* scales, int64_t M, int64_t N, int64_t K);
 void matmulBf16(float* y, const float* x, const uint16_t* w, int64_t M, int64_t N, int64_t K);
 

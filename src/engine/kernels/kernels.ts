@@ -235,7 +235,18 @@ export interface Kernels {
   quantizeQ8(q: Int8Array, scales: F32, w: F32, rows: number, cols: number): void;
   /** bf16: the upper 16 bits of each f32 after round-to-nearest-even (NaN stays a quiet NaN). */
   quantizeBf16(out: Uint16Array, w: F32, n: number): void;
-  /** y (M,N) = x (M,K) · Wᵀ with W (N,K) held as q8_0 (q, scales); overwrites y. */
+  /**
+   * Activation rows to q8_0 as llama.cpp's CPU backend quantises them before a q8_0 product (ggml's x86
+   * `quantize_row_q8_0`): per block of 32, amax = max |x|, id = f32(127/amax) (0 when amax is 0),
+   * q = round-half-to-even(f32(x·id)), d = f32(amax/127) kept in f32 (ggml rounds it to f16). A block with a
+   * NaN or an infinity gets d = NaN and q = 0. x (rows, cols), cols a multiple of 32.
+   */
+  quantizeActivationsQ8(q: Int8Array, scales: F32, x: F32, rows: number, cols: number): void;
+  /**
+   * y (M,N) = x (M,K) · Wᵀ with W (N,K) held as q8_0 (q, scales); overwrites y. x is quantised by
+   * `quantizeActivationsQ8` first (as llama.cpp does), so y[m,n] = Σ_blocks f32(dw·dx) · Σ_32 qw·qx: exact
+   * integer block sums, the error being the activations' q8_0 rounding.
+   */
   matmulQ8(y: F32, x: F32, q: Int8Array, scales: F32, M: number, N: number, K: number): void;
   /** y (M,N) = x (M,K) · Wᵀ with W (N,K) held as bf16; overwrites y. */
   matmulBf16(y: F32, x: F32, w: Uint16Array, M: number, N: number, K: number): void;

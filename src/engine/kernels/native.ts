@@ -72,6 +72,7 @@ export interface NativeAddon {
   rowNormalizeBackward(dinp: F32, dout: F32, out: F32, norms: F32, R: number, C: number, eps: number): void;
   quantizeQ8(q: Int8Array, scales: F32, w: F32, rows: number, cols: number): void;
   quantizeBf16(out: Uint16Array, w: F32, n: number): void;
+  quantizeActivationsQ8(q: Int8Array, scales: F32, x: F32, rows: number, cols: number): void;
   matmulQ8(y: F32, x: F32, q: Int8Array, scales: F32, M: number, N: number, K: number): void;
   matmulBf16(y: F32, x: F32, w: Uint16Array, M: number, N: number, K: number): void;
   /** Sets OpenBLAS threads and the addon's own pool together. */
@@ -189,6 +190,7 @@ export function nativeKernels(addon: NativeAddon): Kernels {
     rowNormalizeBackward: (dinp, dout, out, norms, R, C, eps) => addon.rowNormalizeBackward(dinp, dout, out, norms, R, C, eps),
     quantizeQ8: (q, scales, w, rows, cols) => addon.quantizeQ8(q, scales, w, rows, cols),
     quantizeBf16: (out, w, n) => addon.quantizeBf16(out, w, n),
+    quantizeActivationsQ8: (q, scales, x, rows, cols) => addon.quantizeActivationsQ8(q, scales, x, rows, cols),
     matmulQ8: (y, x, q, scales, M, N, K) => addon.matmulQ8(y, x, q, scales, M, N, K),
     matmulBf16: (y, x, w, M, N, K) => addon.matmulBf16(y, x, w, M, N, K),
   });

@@ -419,6 +419,23 @@ export function kernelParitySuite(K: Kernels): void {
     expect(Array.from(h2)).toEqual(Array.from(h1));
   });
 
+  it("quantizeActivationsQ8 gives bit-identical results (ties, zero and non-finite blocks, many rows)", () => {
+    const r = rng(21);
+    const rows = 41, cols = 128;
+    const x = randn(r, rows * cols, 3);
+    x.set(Float32Array.from({ length: 32 }, (_, i) => (i === 0 ? 127 : i - 16 + 0.5)), 0); // exact ties
+    x.fill(0, 32, 64);
+    x[70] = NaN;
+    x[100] = -Infinity;
+    for (let i = 128; i < 160; i++) x[i] = (i - 144) * 1e-30; // tiny magnitudes
+    const q1 = new Int8Array(x.length), q2 = new Int8Array(x.length).fill(99);
+    const d1 = new Float32Array(x.length / 32), d2 = new Float32Array(x.length / 32).fill(7);
+    R.quantizeActivationsQ8(q1, d1, x, rows, cols);
+    K.quantizeActivationsQ8(q2, d2, x, rows, cols);
+    expect(Array.from(q2)).toEqual(Array.from(q1));
+    expect(Array.from(d2)).toEqual(Array.from(d1));
+  });
+
   it("matmulQ8 and matmulBf16: decode rows, small batches, prompt-sized panels", () => {
     const r = rng(20);
     for (const [M, N, Kd] of [[1, 67, 96], [3, 130, 64], [5, 33, 32], [8, 64, 128], [9, 70, 96], [40, 150, 160]] as const) {
@@ -488,6 +505,10 @@ if (!native) {
         native.quantizeQ8(q, sc, inp, N, C);
         native.matmulQ8(yq, dout, q, sc, 3, N, C);
         native.matmulQ8(yp, dout, q, sc, 20, N, C);
+        // a decode row's products do not depend on how many rows share the step
+        const y1 = new Float32Array(N);
+        native.matmulQ8(y1, dout.subarray(C, 2 * C), q, sc, 1, N, C);
+        expect(Array.from(y1)).toEqual(Array.from(yq.subarray(N, 2 * N)));
         return { dx, dw, ss: native.sumSquares(x, x.length), ws, losses, dl, yq, yp };
       };
       const a = run(1), b = run(2);

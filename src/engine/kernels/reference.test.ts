@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { referenceKernels as K } from "./reference.js";
 import { alibiSlopes, ropeTables } from "./tables.js";
+import { f32ToF16Bits } from "../../model/io/dtype.js";
 
 const dir = fileURLToPath(new URL("../../../test/fixtures/kernels/", import.meta.url));
 interface Desc { offset: number; shape: number[]; dtype: "f32" | "i32" | "u8" }
@@ -365,6 +366,45 @@ describe("reference kernels: contracts not covered by torch fixtures", () => {
     expect(Array.from(q.subarray(32, 36))).toEqual([-127, 64, -64, 0]);
     for (let i = 0; i < 64; i++) expect(Math.abs(q[i]! * scales[i >> 5]! - w[i]!)).toBeLessThanOrEqual(scales[i >> 5]! / 2 + 1e-7);
     expect(() => K.quantizeQ8(q, scales, w, 1, 48)).toThrow(/quantizeQ8: cols=48 must be a multiple of the block size 32/);
+  });
+
+  it("q8_0 activations: ggml's x86 quantize_row_q8_0 exactly (int8 values; its f16 scale is our f32 scale rounded)", () => {
+    // written by ggml itself: scripts/fixtures/kernels_ggml_q8.py
+    const fx = JSON.parse(readFileSync(dir + "ggml_q8_activations.json", "utf8")) as { cols: number; x: number[]; q: number[]; d_f16_bits: number[] };
+    const x = Float32Array.from(fx.x);
+    const q = new Int8Array(fx.cols), d = new Float32Array(fx.cols / 32);
+    K.quantizeActivationsQ8(q, d, x, 1, fx.cols);
+    expect(Array.from(q)).toEqual(fx.q);
+    expect(Array.from(d, f32ToF16Bits)).toEqual(fx.d_f16_bits);
+    // ties go to the even neighbour (ggml rounds with _mm256_round_ps), not away from zero as weights do
+    const tie = Float32Array.from({ length: 32 }, (_, i) => (i === 0 ? 127 : i - 16 + 0.5));
+    K.quantizeActivationsQ8(q, d, tie, 1, 32);
+    expect(Array.from(q.subarray(1, 6))).toEqual([-14, -14, -12, -12, -10]); // -14.5, -13.5, -12.5, -11.5, -10.5
+    // a non-finite block: scale NaN, values 0, so the products it feeds are NaN, not finite garbage
+    const bad = Float32Array.from({ length: 64 }, (_, i) => i + 1);
+    bad[40] = Infinity;
+    K.quantizeActivationsQ8(q, d, bad, 2, 32);
+    expect(Number.isNaN(d[1]!)).toBe(true);
+    expect(Array.from(q.subarray(32, 64)).every((v) => v === 0)).toBe(true);
+    const y = new Float32Array(2);
+    const w = new Int8Array(64).fill(1), ws = Float32Array.of(1, 1);
+    K.matmulQ8(y, bad.subarray(0, 32), w, ws, 1, 2, 32);
+    K.matmulQ8(y.subarray(1), bad.subarray(32), w.subarray(0, 32), ws.subarray(0, 1), 1, 1, 32);
+    expect(Number.isFinite(y[0]!)).toBe(true);
+    expect(Number.isNaN(y[1]!)).toBe(true);
+    expect(() => K.quantizeActivationsQ8(q, d, x, 1, 48)).toThrow(/quantizeActivationsQ8: cols=48 must be a multiple of the block size 32/);
+  });
+
+  it("matmulQ8: the product of the q8_0 activations and weights (exact integer block sums)", () => {
+    // x = 1..32 quantises to q = round(i·127/32) with d = 32/127; w one block of 2s with scale 0.5
+    const x = Float32Array.from({ length: 32 }, (_, i) => i + 1);
+    const q = new Int8Array(32), d = new Float32Array(1);
+    K.quantizeActivationsQ8(q, d, x, 1, 32);
+    const isum = q.reduce((a, v) => a + 2 * v, 0);
+    const y = new Float32Array(1);
+    K.matmulQ8(y, x, new Int8Array(32).fill(2), Float32Array.of(0.5), 1, 1, 32);
+    expect(y[0]).toBe(Math.fround(Math.fround(0.5 * d[0]!) * isum));
+    expect(Math.abs(y[0]! - 528)).toBeLessThan(528 * 0.01); // Σ i = 528: within the activations' rounding
   });
 
   it("bf16: round to nearest even on the upper half, NaN kept", () => {

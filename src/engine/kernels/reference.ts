@@ -479,11 +479,46 @@ const unchecked: Kernels = {
     for (let i = 0; i < n; i++) out[i] = toBf16(w[i]!);
   },
 
+  quantizeActivationsQ8(q, scales, x, rows, cols) {
+    const blocks = (rows * cols) / 32;
+    for (let b = 0; b < blocks; b++) {
+      let amax = 0;
+      let finite = true;
+      for (let j = 0; j < 32; j++) {
+        const a = Math.abs(x[b * 32 + j]!);
+        if (!(a <= 3.4028234663852886e38)) finite = false;
+        else if (a > amax) amax = a;
+      }
+      if (!finite) {
+        scales[b] = NaN;
+        q.fill(0, b * 32, b * 32 + 32);
+        continue;
+      }
+      // every step in f32, as ggml's x86 code computes it, so both give the same integers
+      const id = amax === 0 ? 0 : Math.fround(127 / amax);
+      scales[b] = Math.fround(amax / 127);
+      for (let j = 0; j < 32; j++) {
+        const v = Math.fround(x[b * 32 + j]! * id);
+        let r = Math.round(v); // ties toward +inf; a tie at an odd integer goes back to the even one
+        if (r - v === 0.5 && (r & 1) !== 0) r -= 1;
+        q[b * 32 + j] = r;
+      }
+    }
+  },
+
   matmulQ8(y, x, q, scales, M, N, K) {
+    const nb = K / 32;
+    const qx = new Int8Array(M * K);
+    const dx = new Float32Array(M * nb);
+    unchecked.quantizeActivationsQ8(qx, dx, x, M, K);
     for (let m = 0; m < M; m++) {
       for (let n = 0; n < N; n++) {
         let dot = 0;
-        for (let k = 0; k < K; k++) dot += x[m * K + k]! * q[n * K + k]! * scales[(n * K + k) >> 5]!;
+        for (let b = 0; b < nb; b++) {
+          let s = 0;
+          for (let j = 0; j < 32; j++) s += q[n * K + b * 32 + j]! * qx[m * K + b * 32 + j]!;
+          dot += Math.fround(scales[n * nb + b]! * dx[m * nb + b]!) * s;
+        }
         y[m * N + n] = dot;
       }
     }

@@ -388,6 +388,15 @@ export function validated(impl: Kernels): Kernels {
       checkElems("quantizeBf16", n, { out, w });
       impl.quantizeBf16(out, w, n);
     },
+    quantizeActivationsQ8(q, scales, x, rows, cols) {
+      checkInt("quantizeActivationsQ8", "rows", rows);
+      checkInt("quantizeActivationsQ8", "cols", cols, 1);
+      if (cols % 32 !== 0) fail("quantizeActivationsQ8", `cols=${cols} must be a multiple of the block size 32`);
+      checkLen("quantizeActivationsQ8", "x", x, rows * cols);
+      checkLen("quantizeActivationsQ8", "q", q, rows * cols);
+      checkLen("quantizeActivationsQ8", "scales", scales, (rows * cols) / 32);
+      impl.quantizeActivationsQ8(q, scales, x, rows, cols);
+    },
     matmulQ8(y, x, q, scales, M, N, K) {
       checkQuantMatmul("matmulQ8", y, x, q.length, M, N, K);
       if (K % 32 !== 0) fail("matmulQ8", `K=${K} must be a multiple of the block size 32`);
