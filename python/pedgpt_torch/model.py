@@ -30,6 +30,9 @@ from .errors import FormatError
 from .safetensors import SafetensorsFile, check_finite, write_safetensors
 
 IGNORE_INDEX = -100
+# Fused attention where torch has it (2.0+), unless PEDGPT_TORCH_ATTENTION=explicit; torch 1.13 runs
+# the explicit softmax(QKᵀ/√D + bias) path, which the reference fixtures check.
+USE_SDPA = hasattr(F, "scaled_dot_product_attention") and os.environ.get("PEDGPT_TORCH_ATTENTION", "") != "explicit"
 SAFETENSORS_SINGLE = "model.safetensors"
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 
@@ -127,13 +130,17 @@ class Attention(nn.Module):
         if Hkv != H:
             k = k.repeat_interleave(H // Hkv, dim=1)
             v = v.repeat_interleave(H // Hkv, dim=1)
-        scores = torch.matmul(q.float(), k.float().transpose(-1, -2)) * (1.0 / math.sqrt(D))
-        if ctx.bias is not None:
-            scores = scores + ctx.bias
-        scores = scores.masked_fill(~ctx.allowed, float("-inf"))
-        probs = torch.softmax(scores, dim=-1).to(v.dtype)
-        a = torch.matmul(probs, v).transpose(1, 2).reshape(B, T, H * D)
-        return self.o_proj(a)
+        if USE_SDPA:
+            # torch >= 2.0: fused attention (less memory at long sequences); the mask as an additive bias
+            mask = ctx.allowed if ctx.bias is None else ctx.bias.to(q.dtype).masked_fill(~ctx.allowed, float("-inf"))
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        else:
+            scores = torch.matmul(q.float(), k.float().transpose(-1, -2)) * (1.0 / math.sqrt(D))
+            if ctx.bias is not None:
+                scores = scores + ctx.bias
+            scores = scores.masked_fill(~ctx.allowed, float("-inf"))
+            a = torch.matmul(torch.softmax(scores, dim=-1).to(v.dtype), v)
+        return self.o_proj(a.transpose(1, 2).reshape(B, T, H * D))
 
 
 class MLP(nn.Module):

@@ -88,6 +88,24 @@ class ModelMatchesTorchReference(unittest.TestCase):
                     self.assertAlmostEqual(g, w, delta=2e-4 * abs(w))
 
 
+class FusedAttention(unittest.TestCase):
+    @unittest.skipUnless(hasattr(torch.nn.functional, "scaled_dot_product_attention"), f"torch {torch.__version__} has no fused attention")
+    def test_fused_equals_explicit(self):
+        from pedgpt_torch import model as mm
+        for name in ["llama_gqa_tied", "baichuan_alibi"]:
+            case, get = load_case(name)
+            model, ids, mask, _ = build(case, get)
+            prev = mm.USE_SDPA
+            try:
+                mm.USE_SDPA = True
+                fused = model(ids, mask)
+                mm.USE_SDPA = False
+                explicit = model(ids, mask)
+            finally:
+                mm.USE_SDPA = prev
+            self.assertLess(rel(fused[mask.bool()], explicit[mask.bool()]), 1e-5)
+
+
 class ModelFolders(TempDirCase):
     def test_save_load_round_trip_and_errors(self):
         case, get = load_case("qwen2_bias")
