@@ -111,6 +111,17 @@ class TrainerRuns(TempDirCase):
         self.assertEqual(main([f]), 1)
         self.assertIn("fsdp", read_json((os.path.join(self.tmp, "out", "torch_errors", "rank-0.json")))["message"])
 
+    def test_guard_skips_steps_and_aborts_after_max_bad_steps(self):
+        empty = os.path.join(self.tmp, "empty")
+        write_dataset(empty, [(ids, [-100] * len(ids)) for ids, _ in random_rows(6, 2)])
+        f = plan(self.tmp, self.model_dir, empty, range(6), trainer={"max_bad_steps": 2})
+        self.assertEqual(main([f]), 1)
+        err = read_json(os.path.join(self.tmp, "out", "torch_errors", "rank-0.json"))
+        self.assertEqual(err["type"], "TrainingError")
+        self.assertIn("step 3: 3 consecutive steps with nothing to train on", err["message"])
+        lines = metrics(os.path.join(self.tmp, "out"))
+        self.assertEqual([(l["step"], l["skipped"], l["loss"]) for l in lines], [(1, True, None), (2, True, None)])
+
     def test_schedule_matches_engine_formula(self):
         t = {"lr": 1.0, "warmup_steps": 2, "steps": 10, "min_lr_ratio": 0.1, "schedule": "cosine"}
         self.assertAlmostEqual(learning_rate(1, t), 0.5)
