@@ -21,6 +21,8 @@
  * passages) that no knowledge-base name covers.
  *
  *   npm run bench -- safety [--testset FILE] [--blind FILE]... [--show-errors] [--show-blind-errors] [--real-data DIR] [--unknown-drugs]
+ *
+ * --real-data DIR is the Huatuo pediatric folder or the shared data folder above it.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -162,7 +164,11 @@ export default async function main(args: string[]): Promise<void> {
   console.log(`long answer (${longAnswer.length} sentences, ${longChars} chars): ${round(earlyUs)} μs CPU per sentence in the first tenth, ${round(lateUs)} μs in the last; re-checking the whole answer at each sentence end costs ${round(rescanLateUs)} μs there (ratio ${round(rescanLateUs / lateUs)}x)`);
 
   // Real doctor answers: unlabelled; every finding was read by hand (data/safety/real-review.jsonl).
-  const realDir = opt("--real-data") ?? fileURLToPath(new URL("../../shared/data/huatuo26m-pediatric/", import.meta.url));
+  // --real-data takes the Huatuo folder itself or the shared data folder that holds it.
+  const realArg = opt("--real-data");
+  const realDir = realArg
+    ? (existsSync(join(realArg, "huatuo26m-pediatric", "dev.jsonl")) ? join(realArg, "huatuo26m-pediatric") : realArg)
+    : fileURLToPath(new URL("../../shared/data/huatuo26m-pediatric/", import.meta.url));
   let real: Record<string, unknown> | undefined;
   const realFile = join(realDir, "dev.jsonl");
   if (existsSync(realFile)) {

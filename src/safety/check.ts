@@ -111,7 +111,7 @@ function matcherFor(kb: SafetyKnowledge): DictionaryMatcher<Entry> {
 }
 
 /** Dosage forms that follow a class word in "抗病毒滴眼液" (oral forms are left out: 抗病毒口服液 is a product name). */
-const CLASS_FORMS = ["滴眼液", "眼药水", "眼膏", "眼药膏", "滴耳液", "鼻喷剂", "喷鼻剂", "鼻喷雾剂", "喷雾剂", "软膏", "乳膏", "药膏"];
+const CLASS_FORMS = ["滴眼液", "眼药水", "眼膏", "眼药膏", "滴耳液", "滴鼻液", "滴鼻剂", "鼻喷剂", "喷鼻剂", "鼻喷雾剂", "喷雾剂", "软膏", "乳膏", "药膏"];
 
 /** Whether a word is already a name or class term of the knowledge base (a 类 variant must not shadow one). */
 function matcherHas(kb: SafetyKnowledge, term: string): boolean {
@@ -409,6 +409,38 @@ function checkClassClaims(ctx: Ctx): void {
   // A bracketed alias (阿苯达唑（肠虫清）) is one drug, not a list.
   anaphoricClaims(norm, items, claim, (i) => new Set(groupOf(i).map((j) => items[j]!.drug!.id)).size);
   headerClaims(ctx, norm, items, claim);
+  tableClaims(norm, items, claim);
+}
+
+/** A table column that names each row's class ("| 药物 | 类别 | 用法 |"). */
+const CLASS_COLUMN = /类别|分类|类型|种类|药物类|药理|所属/;
+
+/**
+ * Class claims in a markdown table: in a row naming a drug, a class word in the column headed 类别
+ * (分类, 类型 …) claims that class for the row's drug.
+ */
+function tableClaims(norm: string, items: ClassItem[], claim: (drugIdx: number, cls: ClassClaim, wholeList?: boolean) => void): void {
+  if (!norm.includes("|")) return;
+  let classCol = -1;
+  let lineStart = 0;
+  for (const line of norm.split("\n")) {
+    const start = lineStart;
+    lineStart += line.length + 1;
+    const t = line.trim();
+    if (!t.startsWith("|")) { classCol = -1; continue; }
+    if (/^\|[\s:|-]+\|?$/.test(t)) continue;
+    // Cell boundaries as offsets into the text.
+    const bars = [...line.matchAll(/\|/g)].map((m) => start + m.index!);
+    const cells = bars.slice(0, -1).map((b, j) => [b + 1, bars[j + 1]!] as const);
+    const inCell = (j: number) => items.map((x, i) => [x, i] as const).filter(([x]) => x.start >= cells[j]![0] && x.end <= cells[j]![1]);
+    const headerCol = cells.findIndex(([a, b]) => CLASS_COLUMN.test(norm.slice(a, b)));
+    if (headerCol >= 0 && !items.some((x) => x.drug && x.start >= start && x.end <= start + line.length)) { classCol = headerCol; continue; }
+    if (classCol < 0 || classCol >= cells.length) continue;
+    const classes = inCell(classCol).filter(([x]) => !x.drug);
+    if (!classes.length) continue;
+    const c = { start: classes[0]![0].start, end: classes[classes.length - 1]![0].end, term: classes.map(([x]) => x.term).join("、"), classIds: [...new Set(classes.flatMap(([x]) => x.classIds))] };
+    for (let j = 0; j < cells.length; j++) if (j !== classCol) for (const [x, i] of inCell(j)) if (x.drug) claim(i, c, false);
+  }
 }
 
 /** A class named by a header or a phrase: one or several class terms (a header may name two). */

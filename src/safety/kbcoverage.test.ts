@@ -292,3 +292,14 @@ describe("shapes found by writing fresh answers", () => {
     expect(urgent("宝宝4个月，一天只尿了两次，哭的时候没什么眼泪", "在家观察两天。")).toContain("severe_dehydration");
   });
 });
+
+describe("class claims in markdown tables", () => {
+  it("reads the class column of a table row as a claim about the row's drug", () => {
+    expect(kinds("| 药物 | 类别 |\n|---|---|\n| 沙丁胺醇 | 糖皮质激素 |\n| 孟鲁司特 | 抗组胺药 |")).toEqual(["wrong_class:montelukast", "wrong_class:salbutamol"]);
+    expect(kinds("| 药物 | 类别 | 用法 |\n|---|---|---|\n| 沙丁胺醇 | 支气管扩张剂 | 按需吸入 |\n| 布地奈德 | 吸入性糖皮质激素 | 每日两次 |")).toEqual([]);
+    expect(kinds("| 药物 | 用法 |\n|---|---|\n| 布洛芬 | 发热时服用，不是抗生素 |")).toEqual([]);
+  });
+  it("reads a class named with 滴鼻液", () => {
+    expect(kinds("可以用抗生素滴鼻液，比如羟甲唑啉。")).toEqual(["wrong_class:oxymetazoline"]);
+  });
+});
