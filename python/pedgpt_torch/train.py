@@ -20,6 +20,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -44,6 +45,17 @@ from .model import load_model, save_model
 from .objectives import REFERENCE_LOSSES, lm_micro, pair_batch, preference_micro, reference_logps
 from .plan import load_plan
 from .streams import ItemOrder
+
+STOP = {"asked": False}
+
+
+class TrainingStopped(TrainingError):
+    """The run was asked to stop (SIGTERM/SIGINT) and did so after a step, with a checkpoint of it."""
+
+
+def _ask_stop(signum, _frame) -> None:
+    STOP["asked"] = True
+
 
 KNOWN_KEYS = {"run", "step", "loss", "lr", "gradNorm", "tokens", "tokensPerSecond", "epoch", "skipped", "valLoss"}
 
@@ -485,7 +497,10 @@ class Trainer:
                 eta = (t["steps"] - step) * seconds / max(1, step - start_step)
                 log0(d, f"step {step}/{t['steps']} loss {'skipped' if skipped else f'{loss_mean:.4f}'} lr {lr:.1e} tok/s {line['tokensPerSecond']:.0f} ETA {eta:.0f}s"
                         + (f" val loss {line['valLoss']:.4f}" if "valLoss" in line else ""))
-            if step % t["checkpoint_every"] == 0 or step == t["steps"]:
+            # A stop (SIGTERM/SIGINT on any rank) ends the run after this step with its checkpoint, as the
+            # engine's signal does; every rank learns of it through one small all-reduce per step.
+            stop = bool(self._sum(torch.tensor([1.0 if STOP["asked"] else 0.0], dtype=torch.float64))[0] > 0)
+            if step % t["checkpoint_every"] == 0 or step == t["steps"] or stop:
                 if d.rank == 0:
                     state = {"runId": run_id, "recipeHash": p["recipe_hash"], "recipe": p["recipe"], "objective": self.objective_name(), "step": step,
                              "optimizerStep": self._optimizer_step(), "order": order.state(),
@@ -495,6 +510,9 @@ class Trainer:
                     prune_checkpoints(os.path.join(self.out, "checkpoints"), t["keep_checkpoints"])
                 saved_step = step
                 d.barrier()
+            if stop and step < t["steps"]:
+                where = last_ckpt or os.path.join(self.out, "checkpoints", dir_name(step))
+                raise TrainingStopped(f"stopped after step {step} of {t['steps']}; checkpoint {where} saved, resume to continue")
         seconds = time.time() - started
         if last_ckpt is None:
             last_ckpt = os.path.join(self.out, "checkpoints", dir_name(saved_step))
@@ -600,6 +618,7 @@ def main(argv: List[str]) -> int:
         return 2
     out_dir = None
     d = None
+    previous = {}
     try:
         try:
             with open(argv[0], encoding="utf-8") as f:
@@ -607,6 +626,9 @@ def main(argv: List[str]) -> int:
         except (OSError, ValueError, AttributeError):
             pass
         plan = load_plan(argv[0])
+        STOP["asked"] = False
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, _ask_stop)
         d = Dist(pick_device(plan))
         trainer = Trainer(plan, d)
         result = trainer.run()
@@ -614,12 +636,11 @@ def main(argv: List[str]) -> int:
         d.barrier()
         return 0
     except BaseException as e:  # every failure leaves a record for the launcher
-        if isinstance(e, KeyboardInterrupt):
-            write_error(out_dir, rank, e)
-            return 130
         write_error(out_dir, rank, e)
-        return 1
+        return 130 if isinstance(e, (KeyboardInterrupt, TrainingStopped)) else 1
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if d is not None:
             d.close()
 

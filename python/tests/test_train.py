@@ -3,6 +3,7 @@ layout, resume reproducing the uninterrupted run, DPO with a cached reference, L
 results in the adapter format, and plan/folder errors written to torch_errors/."""
 import json
 import os
+import sys
 import unittest
 
 import torch
@@ -132,3 +133,31 @@ class TrainerRuns(TempDirCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StopSignal(TempDirCase):
+    def test_sigterm_stops_after_a_step_with_a_checkpoint_of_it(self):
+        import subprocess
+        import signal
+        import time
+        from .util import REPO
+        model_dir = os.path.join(self.tmp, "model")
+        tiny_model(model_dir)
+        data = os.path.join(self.tmp, "data")
+        write_dataset(data, random_rows(12, 1))
+        f = plan(self.tmp, model_dir, data, range(10), trainer={"steps": 400, "checkpoint_every": 1000})
+        out = os.path.join(self.tmp, "out")
+        env = {**os.environ, "PYTHONPATH": os.path.join(REPO, "python")}
+        proc = subprocess.Popen([sys.executable, "-m", "pedgpt_torch.train", f], env=env, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline and not (os.path.exists(os.path.join(out, "metrics.jsonl")) and len(metrics(out)) >= 3):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(60), 130)
+        err = read_json(os.path.join(out, "torch_errors", "rank-0.json"))
+        self.assertEqual(err["type"], "TrainingStopped")
+        stopped = metrics(out)[-1]["step"]
+        self.assertLess(stopped, 400)
+        self.assertIn(f"stopped after step {stopped} of 400", err["message"])
+        ck = load_checkpoint(os.path.join(out, "checkpoints", f"checkpoint-{stopped:08d}"))
+        self.assertEqual(ck["state"]["step"], stopped)
