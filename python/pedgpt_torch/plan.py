@@ -153,6 +153,9 @@ def check_plan(p: Any, src: str) -> Dict[str, Any]:
     if p.get("precision", "auto") not in ("auto", "fp32", "bf16"):
         fail("precision", f'must be "auto", "fp32" or "bf16", got {json.dumps(p.get("precision"))}')
     p.setdefault("precision", "auto")
+    if p.get("model_impl", "torch") not in ("torch", "hf"):
+        fail("model_impl", f'must be "torch" (the plain-torch models) or "hf" (transformers, optional), got {json.dumps(p.get("model_impl"))}')
+    p.setdefault("model_impl", "torch")
     if not is_int(p.get("threads", 1), 1):
         fail("threads", "must be a positive integer")
     p.setdefault("threads", 1)

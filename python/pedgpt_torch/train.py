@@ -159,7 +159,11 @@ class Trainer:
 
     def setup_model(self) -> None:
         p = self.plan
-        model = load_model(p["model_dir"])
+        if p["model_impl"] == "hf":
+            from .hf import HFCausalLM  # optional and untested here (no transformers)
+            model = HFCausalLM(p["model_dir"])
+        else:
+            model = load_model(p["model_dir"])
         if p["merge_adapter_dir"]:
             prev = load_adapter(p["merge_adapter_dir"], model)
             if prev.settings["experts"] > 1:

@@ -108,6 +108,14 @@ class TrainerRuns(TempDirCase):
             self.assertEqual(main([f]), 1)
             err = read_json(os.path.join(self.tmp, "out", "torch_errors", "rank-0.json"))
             self.assertEqual(err["type"], "DeviceError")
+        try:
+            import transformers  # noqa: F401
+        except ImportError:
+            f = plan(self.tmp, self.model_dir, self.data, range(4), model_impl="hf")
+            self.assertEqual(main([f]), 1)
+            err = read_json(os.path.join(self.tmp, "out", "torch_errors", "rank-0.json"))
+            self.assertEqual(err["type"], "PlanError")
+            self.assertIn('"hf" needs the transformers package', err["message"])
         f = plan(self.tmp, self.model_dir, self.data, range(4), fsdp=True)
         self.assertEqual(main([f]), 1)
         self.assertIn("fsdp", read_json((os.path.join(self.tmp, "out", "torch_errors", "rank-0.json")))["message"])
