@@ -28,7 +28,7 @@ export default async function main(args: string[]): Promise<void> {
   const name = (args.find((a) => a in CONFIGS) ?? "small") as keyof typeof CONFIGS;
   const c = CONFIGS[name];
   const stepsArg = args.indexOf("--steps");
-  const steps = stepsArg >= 0 ? Number(args[stepsArg + 1]) : 3;
+  const steps = stepsArg >= 0 ? Number(args[stepsArg + 1]) : 2;
   if (!Number.isInteger(steps) || steps < 2) throw new Error(`--steps must be an integer >= 2 (the first step warms up), got ${args[stepsArg + 1]}`);
   const py = findPython();
   const threads = getThreads();
