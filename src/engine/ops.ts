@@ -31,8 +31,9 @@ function ones(n: number): F32 {
   return onesCache.subarray(0, n);
 }
 
-function need(cond: boolean, message: string): asserts cond {
-  if (!cond) throw new ShapeError(message);
+/** The message is a function so the hot path (a decode step runs hundreds of ops) never formats it. */
+function need(cond: boolean, message: () => string): asserts cond {
+  if (!cond) throw new ShapeError(message());
 }
 
 function shapeStr(t: Tensor): string {
@@ -60,11 +61,11 @@ function addGrad(t: Tensor, write: (dst: F32) => void): void {
  * Returns (..., out).
  */
 export function linear(x: Tensor, w: Tensor, b: Tensor | null = null, name = "linear"): Tensor {
-  need(w.rank === 2, `linear: weight ${shapeStr(w)} must be 2-D (out, in)`);
+  need(w.rank === 2, () => `linear: weight ${shapeStr(w)} must be 2-D (out, in)`);
   const outF = w.shape[0]!;
   const inF = w.shape[1]!;
-  need(x.cols === inF, `linear: input ${shapeStr(x)} has width ${x.cols}, weight ${shapeStr(w)} expects ${inF}`);
-  need(b === null || b.size === outF, `linear: bias ${b ? shapeStr(b) : ""} must have ${outF} elements`);
+  need(x.cols === inF, () => `linear: input ${shapeStr(x)} has width ${x.cols}, weight ${shapeStr(w)} expects ${inF}`);
+  need(b === null || b.size === outF, () => `linear: bias ${b ? shapeStr(b) : ""} must have ${outF} elements`);
   const N = x.rows;
   const k = kernels();
   const y = activation([...x.shape.slice(0, -1), outF], name);
@@ -93,8 +94,8 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null, name = "li
  */
 export function quantizedLinear(x: Tensor, w: QuantizedMatrix, b: Tensor | null = null, name = "qlinear"): Tensor {
   if (isRecording()) throw new AutogradError(`quantizedLinear "${w.name}": quantised weights are for inference only; run inside noGrad or tape.infer`);
-  need(x.cols === w.cols, `quantizedLinear: input ${shapeStr(x)} has width ${x.cols}, weight "${w.name}" expects ${w.cols}`);
-  need(b === null || b.size === w.rows, `quantizedLinear: bias ${b ? shapeStr(b) : ""} must have ${w.rows} elements`);
+  need(x.cols === w.cols, () => `quantizedLinear: input ${shapeStr(x)} has width ${x.cols}, weight "${w.name}" expects ${w.cols}`);
+  need(b === null || b.size === w.rows, () => `quantizedLinear: bias ${b ? shapeStr(b) : ""} must have ${w.rows} elements`);
   const N = x.rows;
   const k = kernels();
   const y = activation([...x.shape.slice(0, -1), w.rows], name);
@@ -106,11 +107,11 @@ export function quantizedLinear(x: Tensor, w: QuantizedMatrix, b: Tensor | null 
 
 /** Plain matrix product a (M, K) · b (K, N) → (M, N); for weights in nn.Linear layout use `linear`. */
 export function matmul(a: Tensor, b: Tensor, name = "matmul"): Tensor {
-  need(a.rank === 2 && b.rank === 2, `matmul: ${shapeStr(a)} and ${shapeStr(b)} must both be 2-D`);
+  need(a.rank === 2 && b.rank === 2, () => `matmul: ${shapeStr(a)} and ${shapeStr(b)} must both be 2-D`);
   const M = a.shape[0]!;
   const K = a.shape[1]!;
   const N = b.shape[1]!;
-  need(b.shape[0] === K, `matmul: inner dimensions differ: ${shapeStr(a)} · ${shapeStr(b)}`);
+  need(b.shape[0] === K, () => `matmul: inner dimensions differ: ${shapeStr(a)} · ${shapeStr(b)}`);
   const k = kernels();
   const y = activation([M, N], name);
   k.gemm({ transA: false, transB: false, M, N, K, alpha: 1, A: a.data, lda: K, B: b.data, ldb: N, beta: 0, C: y.data, ldc: N });
@@ -130,11 +131,11 @@ export function matmul(a: Tensor, b: Tensor, name = "matmul"): Tensor {
 
 /** Rows of `table` (V, C) picked by ids; returns [...idsShape, C]. */
 export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly number[] = [ids.length], name = "embedding"): Tensor {
-  need(table.rank === 2, `embedding: table ${shapeStr(table)} must be 2-D (vocab, width)`);
+  need(table.rank === 2, () => `embedding: table ${shapeStr(table)} must be 2-D (vocab, width)`);
   const C = table.shape[1]!;
   const k = kernels();
   const y = activation([...idsShape, C], name);
-  need(y.rows === ids.length, `embedding: ids shape [${idsShape.join(", ")}] does not match ${ids.length} ids`);
+  need(y.rows === ids.length, () => `embedding: ids shape [${idsShape.join(", ")}] does not match ${ids.length} ids`);
   k.embeddingForward(y.data, table.data, ids, C);
   return record(y, [table], () => {
     if (y.grad) k.embeddingBackward(gradOf(table), y.grad, ids, C);
@@ -144,7 +145,7 @@ export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly num
 /** RMSNorm over the last dimension: y = x / sqrt(mean(x²) + eps) * w. */
 export function rmsnorm(x: Tensor, w: Tensor, eps: number, name = "rmsnorm"): Tensor {
   const C = x.cols;
-  need(w.size === C, `rmsnorm: weight ${shapeStr(w)} must have ${C} elements for input ${shapeStr(x)}`);
+  need(w.size === C, () => `rmsnorm: weight ${shapeStr(w)} must have ${C} elements for input ${shapeStr(x)}`);
   const N = x.rows;
   const k = kernels();
   const y = activation(x.shape, name);
@@ -174,9 +175,9 @@ export interface HeadLayout {
  */
 export function rope(x: Tensor, tables: RopeTables, positions: Int32Array, l: HeadLayout, name = "rope"): Tensor {
   const { B, T, heads, D } = l;
-  need(x.size === B * T * heads * D, `rope: ${shapeStr(x)} is not (B=${B}, T=${T}, heads=${heads}, D=${D})`);
-  need(tables.D === D, `rope: tables are for head dim ${tables.D}, got ${D}`);
-  need(positions.length === B * T, `rope: ${positions.length} positions for ${B * T} tokens`);
+  need(x.size === B * T * heads * D, () => `rope: ${shapeStr(x)} is not (B=${B}, T=${T}, heads=${heads}, D=${D})`);
+  need(tables.D === D, () => `rope: tables are for head dim ${tables.D}, got ${D}`);
+  need(positions.length === B * T, () => `rope: ${positions.length} positions for ${B * T} tokens`);
   const k = kernels();
   k.ropeForward(x.data, tables.cos, tables.sin, positions, B, T, heads, D);
   const y = new Tensor(x.shape, x.data, { leaf: false, name });
@@ -217,9 +218,9 @@ export interface AttentionOptions {
  */
 export function attention(q: Tensor, kT: Tensor, v: Tensor, o: AttentionOptions, name = "attention"): Tensor {
   const { B, Tq, Tk, H, Hkv, D } = o;
-  need(q.size === B * Tq * H * D, `attention: q ${shapeStr(q)} is not (B=${B}, Tq=${Tq}, H=${H}, D=${D})`);
-  need(kT.size === B * Tk * Hkv * D, `attention: k ${shapeStr(kT)} is not (B=${B}, Tk=${Tk}, Hkv=${Hkv}, D=${D})`);
-  need(v.size === B * Tk * Hkv * D, `attention: v ${shapeStr(v)} is not (B=${B}, Tk=${Tk}, Hkv=${Hkv}, D=${D})`);
+  need(q.size === B * Tq * H * D, () => `attention: q ${shapeStr(q)} is not (B=${B}, Tq=${Tq}, H=${H}, D=${D})`);
+  need(kT.size === B * Tk * Hkv * D, () => `attention: k ${shapeStr(kT)} is not (B=${B}, Tk=${Tk}, Hkv=${Hkv}, D=${D})`);
+  need(v.size === B * Tk * Hkv * D, () => `attention: v ${shapeStr(v)} is not (B=${B}, Tk=${Tk}, Hkv=${Hkv}, D=${D})`);
   const shape = {
     B, Tq, Tk, H, Hkv, D,
     scale: o.scale ?? 1 / Math.sqrt(D),
@@ -242,7 +243,7 @@ export function attention(q: Tensor, kT: Tensor, v: Tensor, o: AttentionOptions,
 
 /** silu(gate) * up, elementwise. */
 export function swiglu(gate: Tensor, up: Tensor, name = "swiglu"): Tensor {
-  need(gate.size === up.size, `swiglu: gate ${shapeStr(gate)} and up ${shapeStr(up)} differ in size`);
+  need(gate.size === up.size, () => `swiglu: gate ${shapeStr(gate)} and up ${shapeStr(up)} differ in size`);
   const k = kernels();
   const y = activation(gate.shape, name);
   k.swigluForward(y.data, gate.data, up.data, y.size);
@@ -261,7 +262,7 @@ export function swiglu(gate: Tensor, up: Tensor, name = "swiglu"): Tensor {
 export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = IGNORE_INDEX, name = "cross_entropy"): Tensor {
   const V = logits.cols;
   const N = logits.rows;
-  need(targets.length === N, `crossEntropy: ${targets.length} targets for ${N} rows of ${shapeStr(logits)}`);
+  need(targets.length === N, () => `crossEntropy: ${targets.length} targets for ${N} rows of ${shapeStr(logits)}`);
   const k = kernels();
   const losses = activation([N], name);
   const lse = allocData(N);
@@ -273,7 +274,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = 
 
 /** a + b, same shapes. */
 export function add(a: Tensor, b: Tensor, name = "add"): Tensor {
-  need(a.size === b.size, `add: ${shapeStr(a)} and ${shapeStr(b)} differ in size`);
+  need(a.size === b.size, () => `add: ${shapeStr(a)} and ${shapeStr(b)} differ in size`);
   const y = activation(a.shape, name);
   kernels().add(y.data, a.data, b.data, y.size);
   return record(y, [a, b], () => {
@@ -287,7 +288,7 @@ export function add(a: Tensor, b: Tensor, name = "add"): Tensor {
 
 /** a * b elementwise, same shapes. */
 export function mul(a: Tensor, b: Tensor, name = "mul"): Tensor {
-  need(a.size === b.size, `mul: ${shapeStr(a)} and ${shapeStr(b)} differ in size`);
+  need(a.size === b.size, () => `mul: ${shapeStr(a)} and ${shapeStr(b)} differ in size`);
   const k = kernels();
   const y = activation(a.shape, name);
   k.mul(y.data, a.data, b.data, y.size);
@@ -318,7 +319,7 @@ export function scale(x: Tensor, alpha: number, name = "scale"): Tensor {
 /** The same data under another shape (no copy). */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const size = shape.reduce((a, d) => a * d, 1);
-  need(size === x.size, `reshape: cannot view ${shapeStr(x)} as [${shape.join(", ")}]`);
+  need(size === x.size, () => `reshape: cannot view ${shapeStr(x)} as [${shape.join(", ")}]`);
   if (x.leaf) return x.slice(0, shape, x.name);
   const y = new Tensor(shape, x.data, { leaf: false, name: x.name });
   return record(y, [x], () => {
@@ -332,7 +333,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
  * per-token vectors, not for wide activations.
  */
 export function sum(x: Tensor, weights: F32 | null = null, name = "sum"): Tensor {
-  need(weights === null || weights.length === x.size, `sum: ${weights?.length} weights for ${shapeStr(x)}`);
+  need(weights === null || weights.length === x.size, () => `sum: ${weights?.length} weights for ${shapeStr(x)}`);
   const k = kernels();
   const y = activation([1], name);
   y.data[0] = k.weightedSum(x.data, weights, x.size);
@@ -344,11 +345,11 @@ export function sum(x: Tensor, weights: F32 | null = null, name = "sum"): Tensor
 
 /** Rows of x concatenated (all with the same width): used to join per-sequence results. */
 export function concatRows(parts: readonly Tensor[], name = "concat"): Tensor {
-  need(parts.length > 0, "concatRows: nothing to concatenate");
+  need(parts.length > 0, () => "concatRows: nothing to concatenate");
   const C = parts[0]!.cols;
   let rows = 0;
   for (const p of parts) {
-    need(p.cols === C, `concatRows: ${shapeStr(p)} has width ${p.cols}, expected ${C}`);
+    need(p.cols === C, () => `concatRows: ${shapeStr(p)} has width ${p.cols}, expected ${C}`);
     rows += p.rows;
   }
   const y = activation([rows, C], name);
@@ -377,7 +378,7 @@ export function splitColumns(x: Tensor, widths: readonly number[], names: readon
   const N = x.rows;
   const W = x.cols;
   const total = widths.reduce((a, w) => a + w, 0);
-  need(total === W, `splitColumns: widths [${widths.join(", ")}] sum to ${total}, ${shapeStr(x)} has ${W} columns`);
+  need(total === W, () => `splitColumns: widths [${widths.join(", ")}] sum to ${total}, ${shapeStr(x)} has ${W} columns`);
   const k = kernels();
   const parts = widths.map((w, i) => activation([N, w], names[i] ?? `${x.name}.part${i}`));
   let off = 0;
@@ -407,7 +408,7 @@ export function splitColumns(x: Tensor, widths: readonly number[], names: readon
 /** A contiguous block of rows of x (rows [start, start+count)), sharing memory. */
 export function rowSlice(x: Tensor, start: number, count: number, name = "rows"): Tensor {
   const C = x.cols;
-  need(start >= 0 && count >= 0 && start + count <= x.rows, `rowSlice: rows [${start}, ${start + count}) outside ${shapeStr(x)}`);
+  need(start >= 0 && count >= 0 && start + count <= x.rows, () => `rowSlice: rows [${start}, ${start + count}) outside ${shapeStr(x)}`);
   if (x.leaf) return x.slice(start * C, [count, C], name);
   const y = new Tensor([count, C], x.data.subarray(start * C, (start + count) * C), { leaf: false, name });
   return record(y, [x], () => {
@@ -423,7 +424,7 @@ export function rowSlice(x: Tensor, start: number, count: number, name = "rows")
  * Baichuan2's NormHead. The gradient flows through the normalisation.
  */
 export function rowNormalize(w: Tensor, name = "row_normalize"): Tensor {
-  need(w.rank === 2, `rowNormalize: ${shapeStr(w)} must be 2-D`);
+  need(w.rank === 2, () => `rowNormalize: ${shapeStr(w)} must be 2-D`);
   const R = w.shape[0]!;
   const C = w.shape[1]!;
   const eps = 1e-12;
@@ -479,7 +480,7 @@ export function logSigmoid(x: Tensor, name = "log_sigmoid"): Tensor {
 export function scaleRows(x: Tensor, s: Tensor, name = "scale_rows"): Tensor {
   const C = x.cols;
   const N = x.rows;
-  need(s.size === N, `scaleRows: ${shapeStr(s)} must have one value per row of ${shapeStr(x)} (${N})`);
+  need(s.size === N, () => `scaleRows: ${shapeStr(s)} must have one value per row of ${shapeStr(x)} (${N})`);
   const k = kernels();
   const y = activation(x.shape, name);
   k.scaleRowsForward(y.data, x.data, s.data, N, C);
@@ -495,7 +496,7 @@ export function scaleRows(x: Tensor, s: Tensor, name = "scale_rows"): Tensor {
 export function column(x: Tensor, j: number, name = "column"): Tensor {
   const C = x.cols;
   const N = x.rows;
-  need(Number.isInteger(j) && j >= 0 && j < C, `column: index ${j} outside the ${C} columns of ${shapeStr(x)}`);
+  need(Number.isInteger(j) && j >= 0 && j < C, () => `column: index ${j} outside the ${C} columns of ${shapeStr(x)}`);
   const k = kernels();
   const y = activation([N], name);
   k.copyBlock(y.data, 0, 1, x.data, j, C, N, 1, false);
@@ -511,6 +512,6 @@ export function column(x: Tensor, j: number, name = "column"): Tensor {
  */
 export function writeInto(dst: Tensor, at: number, src: Tensor): void {
   if (isRecording()) throw new ShapeError("writeInto: only allowed inside noGrad/inference (it overwrites memory in place)");
-  need(at >= 0 && at + src.size <= dst.size, `writeInto: ${src.size} elements at ${at} do not fit in ${shapeStr(dst)}`);
+  need(at >= 0 && at + src.size <= dst.size, () => `writeInto: ${src.size} elements at ${at} do not fit in ${shapeStr(dst)}`);
   dst.data.set(src.data, at);
 }
