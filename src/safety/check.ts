@@ -745,7 +745,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     const prevEnd = i > 0 ? mentions[i - 1]!.end : 0;
     const before = extractAmounts(ctx.answer, Math.max(prevEnd, clauseStart(norm, m0.start)), m0.start)
       .filter((a) => !a.isMax && /^\s*(?:的)?\s*$/.test(norm.slice(a.end, m0.start)));
-    amounts = [...before, ...amounts].filter((a) => a.unit !== "drop" && a.unit !== "iu");
+    // An amount said of a fluid or feed in the same clause (补液量50~120ml/kg) is not this drug's dose.
+    amounts = [...before, ...amounts].filter((a) => a.unit !== "drop" && a.unit !== "iu" && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start)));
     let resolved: ResolvedDose | undefined;
     try {
       resolved = resolveDose(kb, drug, { route: m.route, context });

@@ -303,3 +303,17 @@ describe("class claims in markdown tables", () => {
     expect(kinds("可以用抗生素滴鼻液，比如羟甲唑啉。")).toEqual(["wrong_class:oxymetazoline"]);
   });
 });
+
+describe("real textbook text (PediaBench explanations) read without false alarms", () => {
+  it("does not read a lab concentration or a fluid volume as a drug's dose", () => {
+    expect(kinds("维生素D中毒：早期血钙升高3mmol/L（12mg/dl）。", "1岁孩子")).toEqual([]);
+    expect(kinds("哮喘持续状态可雾化沙丁胺醇，补液量50～120ml/kg。", "5岁孩子")).toEqual([]);
+  });
+  it("reads 对…疗效不好 / 无治疗效果 as advice against the drug, but not a parent's 吃了效果不好", () => {
+    expect(kinds("红霉素是首选，四环素对本病治疗疗效不好。", "孩子7岁，支原体肺炎")).toEqual([]);
+    expect(kinds("美林吃了效果不好，可以隔3小时再喂一次，每次4ml。", "宝宝1岁半，11kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen"]);
+  });
+  it("accepts aspirin in rheumatic fever as in Kawasaki disease", () => {
+    expect(kinds("无心脏炎的风湿热患儿可用阿司匹林。", "孩子8岁")).toEqual([]);
+  });
+});
