@@ -103,6 +103,11 @@ describe("the torch plan", () => {
     expect(dpo.reference!.cache_file).toMatch(/ref-logps-torch-[0-9a-f]{32}\.f64$/);
     expect(dpo.trainer.max_grad_norm).toBeNull();
     expect(dpo.adapter).toMatchObject({ r: 8, alpha: 16, experts: 1, router_noise: "seeded", target_modules: "all" });
+    // A separate eval dataset gets its own reference cache (the held-out train items share the train's).
+    const withEval = buildTorchPlan(await planStage(recipe({ stage: "dpo", dataset: "pairs", eval_dataset: "pairs", max_samples: 8 }), quiet), opts);
+    expect(withEval.eval!.items).toEqual(Array.from({ length: 8 }, (_, i) => i));
+    expect(withEval.reference!.eval_cache_file).toMatch(/ref-logps-torch-[0-9a-f]{32}\.f64$/);
+    expect(dpo.reference!.eval_cache_file).toBeUndefined();
     const simpo = buildTorchPlan(await planStage(recipe({ stage: "dpo", dataset: "pairs", pref_loss: "simpo" }), quiet), opts);
     expect(simpo.reference).toBeNull();
     const moe = (noise: string) => recipe({ stage: "sft", finetuning_type: "moe_lora", lora_nums: 3, lora_target: "q_proj,v_proj", moe_router_noise: noise });

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { basename, join, resolve } from "node:path";
 import { writeJsonAtomic } from "../../util/atomic.js";
 import { hashDir, modelFiles } from "../pipeline/hash.js";
+import { TokenDataset } from "../data/format.js";
 import type { Device, Precision } from "../recipe.js";
 import type { StagePlan } from "../stages/plan.js";
 import { needsReference } from "../stages/preference.js";
@@ -72,7 +73,8 @@ export interface TorchPlan {
     balance_loss_coef: number;
     w_noise_init: "zeros" | "seed";
   };
-  reference: null | { cache_file: string; batch_size: number };
+  /** eval_cache_file: the reference log-probs of a separate eval dataset (held-out train items use cache_file) */
+  reference: null | { cache_file: string; batch_size: number; eval_cache_file?: string };
   recipe_hash: string;
   recipe: Record<string, unknown>;
   resume: boolean;
@@ -118,8 +120,14 @@ export function buildTorchPlan(p: StagePlan, o: { resume: boolean; device: Devic
     // The engine keys its cache by the loaded weights; this side never loads them, so the key is the
     // model folder's files (and the merged adapter's) with the data: a cache of one backend is not
     // taken for the other's.
-    const key = sha(["torch", hashDir(p.modelDir, modelFiles), mergeDir ? hashDir(mergeDir, modelFiles) : "", p.run.data].join(":")).slice(0, 32);
-    reference = { cache_file: join(p.cacheDir, `ref-logps-torch-${key}.f64`), batch_size: r.per_device_eval_batch_size };
+    const models = ["torch", hashDir(p.modelDir, modelFiles), mergeDir ? hashDir(mergeDir, modelFiles) : ""].join(":");
+    const file = (dataHash: string) => join(p.cacheDir, `ref-logps-torch-${sha(`${models}:${dataHash}`).slice(0, 32)}.f64`);
+    reference = { cache_file: file(p.run.data), batch_size: r.per_device_eval_batch_size };
+    if (p.evalData) {
+      const ds = new TokenDataset(p.evalData.dir);
+      reference.eval_cache_file = file(ds.meta.contentHash);
+      ds.close();
+    }
   }
   // What a checkpoint must match to be resumed: everything that changes the run, not how many
   // processes share it (the data order and the global batch do not depend on that).
