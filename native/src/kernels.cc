@@ -90,6 +90,74 @@ inline CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
 
 constexpr int kGemvRows = 4;
 
+#if defined(__AVX2__) && defined(__FMA__)
+inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// dots[t*W + r] = a row t . b row r for R rows of A (stride lda) and W rows of B (stride ldb), length K: one
+// 8-lane accumulator per pair, then the K % 8 tail in order, so a pair's value does not depend on the tile.
+template <int R, int W>
+inline void dotTileF32(float* dots, const float* a, int lda, const float* b, int ldb, int K) {
+  __m256 acc[R][W];
+  for (int t = 0; t < R; t++)
+    for (int r = 0; r < W; r++) acc[t][r] = _mm256_setzero_ps();
+  int k = 0;
+  for (; k + 8 <= K; k += 8) {
+    __m256 w[W];
+    for (int r = 0; r < W; r++) w[r] = _mm256_loadu_ps(b + (int64_t)r * ldb + k);
+    for (int t = 0; t < R; t++) {
+      const __m256 x = _mm256_loadu_ps(a + (int64_t)t * lda + k);
+      for (int r = 0; r < W; r++) acc[t][r] = _mm256_fmadd_ps(w[r], x, acc[t][r]);
+    }
+  }
+  for (int t = 0; t < R; t++) {
+    for (int r = 0; r < W; r++) {
+      float s = hsum8(acc[t][r]);
+      for (int j = k; j < K; j++) s += a[(int64_t)t * lda + j] * b[(int64_t)r * ldb + j];
+      dots[t * W + r] = s;
+    }
+  }
+}
+
+template <int W, int kTile>
+void gemvRowsF32(int M, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta,
+                 float* C, int ldc) {
+  float dots[kTile * W];
+  for (int m0 = 0; m0 < M; m0 += kTile) {
+    const int r = std::min(kTile, M - m0);
+    const float* a = A + (int64_t)m0 * lda;
+    const float* b = B + (int64_t)n * ldb;
+    switch (r) {
+      case 1: dotTileF32<1, W>(dots, a, lda, b, ldb, K); break;
+      case 2: dotTileF32<kTile >= 2 ? 2 : 1, W>(dots, a, lda, b, ldb, K); break;
+      case 3: dotTileF32<kTile >= 3 ? 3 : 1, W>(dots, a, lda, b, ldb, K); break;
+      default: dotTileF32<kTile >= 4 ? 4 : 1, W>(dots, a, lda, b, ldb, K); break;
+    }
+    for (int t = 0; t < r; t++) {
+      float* c = C + (int64_t)(m0 + t) * ldc + n;
+      for (int j = 0; j < W; j++) c[j] = beta == 0.0f ? alpha * dots[t * W + j] : alpha * dots[t * W + j] + beta * c[j];
+    }
+  }
+}
+
+// C (M, N) = alpha A Bᵀ + beta C for a few rows of A and B stored (N, K), the nn.Linear layout of every
+// decode step: weight rows split across the pool, four at a time sharing the loads of A. Faster than
+// OpenBLAS's sgemv at one thread (which also streams B once per row of A), and bit-identical for any
+// thread count, since every output is one dot product computed the same way whatever the split.
+void gemvNT(int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+            int ldc) {
+  parallelFor(N, 16, [&](int64_t b, int64_t e) {
+    int n = (int)b;
+    for (; n + 4 <= e; n += 4) gemvRowsF32<4, 2>(M, n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    for (; n < e; n++) gemvRowsF32<1, 4>(M, n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  });
+}
+#endif
+
 // One product; C = beta*C when there is nothing to multiply (BLAS leaves K == 0 to the caller's reading).
 void gemmOne(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
              int ldb, float beta, float* C, int ldc) {
@@ -109,6 +177,12 @@ void gemmOne(bool transA, bool transB, int M, int N, int K, float alpha, const f
   // packs all of it first (decode steps are M == 1 products against whole weight matrices).
   // OpenBLAS 0.3.21's sgemm is also slow for a few rows (measured 4096x4096 weight: M=1 gemv 1.5 ms,
   // M=2 sgemm 15 ms), so up to kGemvRows rows are done as one sgemv per row.
+#if defined(__AVX2__) && defined(__FMA__)
+  if (M <= kGemvRows && !transA && transB) {
+    gemvNT(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+#endif
   if (M <= kGemvRows) {
     for (int i = 0; i < M; i++) {
       // row i of C (1,N) = op(B)^T a_i: B stored (N,K) when transB, else (K,N);
@@ -875,13 +949,6 @@ inline float bf16ToF32(uint16_t h) {
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 inline __m256 loadBf16(const uint16_t* w) {
   const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
   return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
@@ -962,7 +1029,7 @@ void dotQ8(float* y, int64_t ldy, const int8_t* qx, const uint8_t* ax, const flo
     }
   }
   for (int t = 0; t < R; t++)
-    for (int r = 0; r < W; r++) y[t * ldy + r] = hsum(acc[t][r]);
+    for (int r = 0; r < W; r++) y[t * ldy + r] = hsum8(acc[t][r]);
 #else
   (void)ax;
   for (int t = 0; t < R; t++) {
@@ -1028,7 +1095,7 @@ void dotBf16(float* out, const float* x, int64_t K, const uint16_t* w) {
   for (int t = 0; t < R; t++) {
     __m256 sum = acc[t][0];
     for (int c = 1; c < C; c++) sum = _mm256_add_ps(sum, acc[t][c]);
-    out[t] = hsum(sum);
+    out[t] = hsum8(sum);
   }
 #else
   for (int t = 0; t < R; t++) out[t] = 0.0f;

@@ -37,9 +37,11 @@ class Pool {
     for (int t = 1; t < n; t++) workers_.emplace_back([this, t, g = generation_] { workerLoop(t, g); });
   }
 
-  // Runs fn(tid, nthreads) once on every thread (tid 0 is the caller) and waits for all of them.
+  // Runs fn(tid, nthreads) once on every thread (tid 0 is the caller) and waits for all of them. Called
+  // from inside a job (a kernel run per item of a parallel loop that itself splits its work), fn runs
+  // alone on the calling thread: the pool is busy with the outer job, and waiting for it would deadlock.
   void run(const std::function<void(int, int)>& fn) {
-    if (nthreads_ == 1) {
+    if (nthreads_ == 1 || inJob()) {
       fn(0, 1);
       return;
     }
@@ -50,14 +52,22 @@ class Pool {
       generation_++;
     }
     cv_.notify_all();
+    inJob() = true;
     fn(0, nthreads_);
+    inJob() = false;
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [this] { return pending_ == 0; });
     job_ = nullptr;
   }
 
  private:
+  static bool& inJob() {
+    thread_local bool v = false;
+    return v;
+  }
+
   void workerLoop(int tid, uint64_t seen) {
+    inJob() = true;  // a worker only ever runs jobs
     for (;;) {
       const std::function<void(int, int)>* job;
       {

@@ -486,7 +486,7 @@ if (!native) {
   console.warn(`[parity] native addon not available; native-vs-reference parity suite skipped. ${BUILD_HINT}`);
 } else {
   describe("native kernels: results do not depend on the thread count", () => {
-    it("reductions (rmsnorm dweight, sumSquares, weightedSum, cross-entropy, q8_0 products) are bitwise equal at 1 and 2 threads", () => {
+    it("reductions (rmsnorm dweight, sumSquares, weightedSum, cross-entropy, q8_0 and f32 decode products) are bitwise equal at 1 and 2 threads", () => {
       const r = rng(12);
       const N = 300, C = 96, V = 1000;
       const inp = randn(r, N * C), w = randn(r, C), dout = randn(r, N * C), x = randn(r, 200_003), logits = randn(r, 64 * V, 3);
@@ -509,7 +509,13 @@ if (!native) {
         const y1 = new Float32Array(N);
         native.matmulQ8(y1, dout.subarray(C, 2 * C), q, sc, 1, N, C);
         expect(Array.from(y1)).toEqual(Array.from(yq.subarray(N, 2 * N)));
-        return { dx, dw, ss: native.sumSquares(x, x.length), ws, losses, dl, yq, yp };
+        // f32 decode products (weight rows split across threads), also nested inside a batched product
+        const yg = new Float32Array(3 * N), yb = new Float32Array(6 * N);
+        native.gemm({ transA: false, transB: true, M: 3, N, K: C, alpha: 1, A: dout, lda: C, B: inp, ldb: C, beta: 0, C: yg, ldc: N });
+        native.gemm({ transA: false, transB: true, M: 1, N, K: C, alpha: 1, A: dout.subarray(C), lda: C, B: inp, ldb: C, beta: 0, C: y1, ldc: N });
+        expect(Array.from(y1)).toEqual(Array.from(yg.subarray(N, 2 * N)));
+        native.gemmBatched({ transA: false, transB: true, M: 1, N: 50, K: C, alpha: 1, A: dout, lda: C, B: inp, ldb: C, beta: 0, C: yb, ldc: 50, batch: 6, strideA: C, strideB: 50 * C, strideC: 50 });
+        return { dx, dw, ss: native.sumSquares(x, x.length), ws, losses, dl, yq, yp, yg, yb };
       };
       const a = run(1), b = run(2);
       expect(Array.from(b.dw)).toEqual(Array.from(a.dw));
@@ -518,6 +524,8 @@ if (!native) {
       expect(b.ws).toBe(a.ws);
       expect(Array.from(b.yq)).toEqual(Array.from(a.yq));
       expect(Array.from(b.yp)).toEqual(Array.from(a.yp));
+      expect(Array.from(b.yg)).toEqual(Array.from(a.yg));
+      expect(Array.from(b.yb)).toEqual(Array.from(a.yb));
       expect(Array.from(b.losses)).toEqual(Array.from(a.losses));
       expect(Array.from(b.dl)).toEqual(Array.from(a.dl));
     });
