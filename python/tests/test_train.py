@@ -93,6 +93,17 @@ class TrainerRuns(TempDirCase):
         self.assertEqual(a.settings["experts"], 3)
         result = read_json(os.path.join(out, "torch_result.json"))
         self.assertFalse(result["reference"]["cached"])
+        # a second run reads the cache; held-out pairs of another dataset get their own reference
+        heldout = os.path.join(self.tmp, "heldout")
+        write_dataset(heldout, random_rows(4, 9, lo=6, hi=10, prompt=3), kind="pairs")
+        f = plan(self.tmp, self.model_dir, pdata, range(8), stage="dpo", finetuning_type="lora", overwrite=True,
+                 objective={"kind": "preference", "loss": "sigmoid", "beta": 0.1, "ftx": 0.0}, eval={"dir": heldout, "items": [0, 1]},
+                 adapter={"r": 2, "alpha": 4}, reference={"cache_file": cache, "batch_size": 4})
+        self.assertEqual(main([f]), 0)
+        result = read_json(os.path.join(out, "torch_result.json"))
+        self.assertTrue(result["reference"]["cached"])
+        # a fresh LoRA is the reference itself: rewards 0, loss ln 2 on the held-out pairs before training
+        self.assertAlmostEqual(result["valLossBefore"], 0.6931471805599453, places=5)
 
     def test_bad_plans_name_the_field(self):
         f = plan(self.tmp, self.model_dir, self.data, range(10), trainer={"batch_size": 3})
