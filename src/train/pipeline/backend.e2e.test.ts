@@ -9,7 +9,7 @@ import { expect, it } from "vitest";
 import { tempDir } from "../../../test/helpers/tempdir.js";
 import { DEFAULT_PYTHONS, probePython } from "../torch/python.js";
 import { loadPipeline } from "./config.js";
-import { readManifest, runPipeline } from "./run.js";
+import { pipelineStatus, readManifest, runPipeline } from "./run.js";
 
 const hasTorch = DEFAULT_PYTHONS.some((p) => probePython(p).ok);
 if (!hasTorch) console.warn(`pipeline torch-backend e2e test skipped: no Python with torch among ${DEFAULT_PYTHONS.join(", ")} (install python3-torch)`);
@@ -40,6 +40,7 @@ it.skipIf(!hasTorch)("records each stage's backend; a backend change re-runs the
   const sft = first.steps.find((s) => s.name === "sft")!;
   expect([sft.status, sft.backend, sft.recipe!.backend, sft.recipe!.nproc_per_node]).toEqual(["done", "torch", "torch", 2]);
   expect(sft.summary).toMatchObject({ backend: "torch", torch: { worldSize: 2, device: "cpu" }, steps: 2 });
+  expect(pipelineStatus(join(tmp, "run")).some((l) => /^sft \(torch\)\s+done\b/.test(l))).toBe(true);
 
   await runPipeline(loadPipeline(pipelineFile("engine")), quiet);
   const second = readManifest(join(tmp, "run"))!;
