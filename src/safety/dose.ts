@@ -70,8 +70,13 @@ export function resolveDose(
   if (options.indication && byIndication.length === 0)
     throw new SafetyInputError(`no dose rule for indication "${options.indication}" of ${drug.nameZh}; known indications: ${rules.map((r) => r.indication).join(", ")}`);
   if (byIndication.length) rules = byIndication;
-  // The calculator shows one indication at a time (the first listed is the usual one).
-  if (options.pick === "first") rules = rules.slice(0, 1);
+  // The calculator shows one indication at a time: the rule named for the indication asked about
+  // (急性中耳炎（高剂量） for 中耳炎), else the first listed, the usual one. The checker keeps the union:
+  // a dose that one of the matching rules allows is not flagged.
+  if (options.pick === "first") {
+    const named = rules.filter((r) => r.indicationTerms.some((t) => ctx.includes(normalize(t)) && normalize(r.indication).includes(normalize(t))));
+    rules = (named.length ? named : rules).slice(0, 1);
+  }
   const ranges = rules.map(ruleRanges);
   const notes = rules.map((r) => r.note).filter((n): n is string => !!n);
   return {

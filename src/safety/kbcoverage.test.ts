@@ -317,3 +317,19 @@ describe("real textbook text (PediaBench explanations) read without false alarms
     expect(kinds("无心脏炎的风湿热患儿可用阿司匹林。", "孩子8岁")).toEqual([]);
   });
 });
+
+describe("more red flags in lay words, and benign look-alikes", () => {
+  const urgent = (q: string) => checkAnswer("多喝水，注意休息，在家观察。", { question: q }).findings.some((f) => f.type === "missing_urgent_care");
+  it("reads poor feeding, palm-and-sole jaundice, a weeping navel, writhing pain, a fall into a pool, a nosebleed that will not stop", () => {
+    for (const q of ["宝宝1个月，一整天都不怎么吃奶，吃两口就不吃了", "宝宝15天，眼睛和皮肤都黄，手心脚心也黄", "宝宝10天，肚脐周围红了，还流脓有臭味", "孩子9岁，肚子疼得直打滚", "孩子3岁，掉进游泳池里呛了水，捞上来后一直咳", "孩子3岁，鼻血流了半小时，捏着鼻子也止不住"])
+      expect(urgent(q), q).toBe(true);
+  });
+  it("leaves benign look-alikes alone", () => {
+    for (const q of ["孩子6岁，手脚冰凉，怕冷", "孩子8岁，运动后小腿抽筋", "宝宝3个月，睡觉时偶尔打呼噜", "孩子10岁，鼻子出血，按压几分钟就止住了", "孩子5岁，吃饭时呛了一下，咳了几声就好了", "孩子9岁，最近喝水多一点，天热", "宝宝4个月，吐奶，吐完照样吃，体重长得好"])
+      expect(urgent(q), q).toBe(false);
+  });
+  it("accepts either the usual or the high amoxicillin dose for otitis, and the calculator shows the high one", () => {
+    expect(kinds("阿莫西林每天40~50mg/kg，分3次，每次250mg，每8小时一次。", "孩子3岁15kg，中耳炎")).toEqual([]);
+    expect(kinds("阿莫西林每天90mg/kg，分2次。", "孩子3岁15kg，中耳炎")).toEqual([]);
+  });
+});
