@@ -133,6 +133,7 @@ describe("a failed run", () => {
     expect(torchrunFailure(report)).toEqual({ rank: 1, message: "rank 1 died: signal 9 (SIGKILL)" });
     const e = failureError(join(tmp, "no-errors"), report, 1, null);
     expect(e.message).toBe("torch backend: rank 1 died: signal 9 (SIGKILL)");
+    expect(failureError(join(tmp, "no-errors"), report, 1, null, "/out/torch_logs/node-0").message).toBe("torch backend: rank 1 died: signal 9 (SIGKILL) (each rank's output: /out/torch_logs/node-0)");
     expect(e.rank).toBe(1);
     expect(torchrunFailure(report.replace("-9 (pid", "3 (pid"))!.message).toBe("rank 1 died: exit code 3 without an error file (see its output above)");
     expect(failureError(join(tmp, "no-errors"), "boom\n", 2, null).message).toBe("torch backend: torchrun exited with code 2; its last output:\nboom");

@@ -193,13 +193,14 @@ export function torchrunFailure(output: string): { rank: number; message: string
  * is the cause, whatever the others then wrote (their collectives fail when a peer vanishes); otherwise
  * the lowest rank's error file; failing both, torchrun's report or its exit.
  */
-export function failureError(outDir: string, output: string, code: number | null, signal: NodeJS.Signals | null): TorchBackendError {
+export function failureError(outDir: string, output: string, code: number | null, signal: NodeJS.Signals | null, logDir?: string): TorchBackendError {
+  const logs = logDir ? ` (each rank's output: ${logDir})` : "";
   const errs = readRankErrors(outDir);
   const withFile = new Set(errs.map((e) => e.rank));
   const killed = torchrunFailures(output).find((f) => f.exitcode < 0 && !withFile.has(f.rank));
   if (killed) {
     const then = errs.length > 0 ? `; then rank ${errs[0]!.rank}: ${errs[0]!.type}: ${errs[0]!.message}` : "";
-    return new TorchBackendError(`torch backend: ${died(killed)}${then}`, killed.rank, null);
+    return new TorchBackendError(`torch backend: ${died(killed)}${then}${logs}`, killed.rank, null);
   }
   if (errs.length > 0) {
     const e = errs[0]!;
@@ -207,8 +208,8 @@ export function failureError(outDir: string, output: string, code: number | null
     return new TorchBackendError(`torch backend, rank ${e.rank}: ${e.type}: ${e.message}${others}`, e.rank, e.type, e.traceback);
   }
   const f = torchrunFailure(output);
-  if (f) return new TorchBackendError(`torch backend: ${f.message}`, f.rank, null);
-  if (signal) return new TorchBackendError(`torch backend: torchrun was stopped by ${describeSignal(constants.signals[signal] ?? 0).replace(/^signal 0 /, `${signal} `)}`, null, null);
+  if (f) return new TorchBackendError(`torch backend: ${f.message}${logs}`, f.rank, null);
+  if (signal) return new TorchBackendError(`torch backend: torchrun was stopped by ${describeSignal(constants.signals[signal] ?? 0).replace(/^signal 0 /, `${signal} `)}${logs}`, null, null);
   const tail = output.trim().split("\n").slice(-5).join("\n");
   return new TorchBackendError(`torch backend: torchrun exited with code ${code}${tail ? `; its last output:\n${tail}` : ""}`, null, null);
 }

@@ -151,7 +151,7 @@ export async function runTorchStage(r: Recipe, o: StageOptions): Promise<StageRe
     const ck = (await listCheckpoints(join(plan.outDir, "checkpoints"))).at(-1) ?? null;
     throw new TrainingStoppedError(ck?.step ?? 0, ck?.dir ?? null, `stopped${ck ? `; checkpoint ${ck.dir} (step ${ck.step}) is the newest, resume to continue` : " before the first checkpoint"}`);
   }
-  if (run.code !== 0) throw failureError(plan.outDir, run.output, run.code, run.signal);
+  if (run.code !== 0) throw failureError(plan.outDir, run.output, run.code, run.signal, logDir);
   const resultFile = join(plan.outDir, RESULT_FILE);
   if (launch.nodeRank !== 0) {
     // Rank 0 (on node 0) writes the result, the model and the report; this node only took part.
