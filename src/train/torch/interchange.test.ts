@@ -6,7 +6,8 @@
  * - a model and a MoE-LoRA adapter trained by our engine load in torch with equal logits (≤ 1e-4
  *   relative), for Llama, Qwen2 and Baichuan2 (NormHead, ALiBi) checkpoints too; the batch packs two
  *   documents in one row (segment-restricted attention, restarting positions) and pads the other;
- * - a model and a LoRA trained by torch load in our engine with equal logits;
+ * - a model and a MoE-LoRA trained by torch load in our engine with equal logits (its file layout:
+ *   transposed expert tensors, routers);
  * - an engine-trained model continues training on torch (with an engine LoRA merged first) with the
  *   engine's own loss curve.
  * Skipped, with the reason, only when no Python with torch is found (CI installs python3-torch).
@@ -165,17 +166,17 @@ describe.skipIf(!found.python)("checkpoints and adapters between the backends", 
     expect(r2).toBeLessThan(1e-4);
   });
 
-  it("a model and a LoRA trained by torch load in the engine with equal logits", async () => {
+  it("a model and a MoE-LoRA trained by torch load in the engine with equal logits", async () => {
     const full = join(tmp, "torch-full");
-    const lora = join(tmp, "torch-lora");
+    const lora = join(tmp, "torch-moe");
     const r = await runStage(recipe({ output_dir: full, gradient_accumulation_steps: 1 }), onTorch);
     expect(r.training.steps).toBe(4);
-    await runStage(recipe({ output_dir: lora, finetuning_type: "lora", lora_rank: 4, learning_rate: 1e-2, gradient_accumulation_steps: 1 }), onTorch);
+    await runStage(recipe({ output_dir: lora, finetuning_type: "moe_lora", lora_nums: 3, lora_rank: 4, learning_rate: 1e-2, gradient_accumulation_steps: 1 }), onTorch);
     const e1 = await engineLogits(full);
     const r1 = relDiff(e1.logits, torchLogits(full, e1.V), e1.V);
     const e2 = await engineLogits(base, lora);
     const r2 = relDiff(e2.logits, torchLogits(base, e2.V, { adapter: lora }), e2.V);
-    console.log(`[torch interchange] torch-trained → engine: full model ${r1.toExponential(2)}, LoRA ${r2.toExponential(2)}`);
+    console.log(`[torch interchange] torch-trained → engine: full model ${r1.toExponential(2)}, MoE-LoRA ${r2.toExponential(2)}`);
     expect(r1).toBeLessThan(1e-4);
     expect(r2).toBeLessThan(1e-4);
   });
