@@ -1,17 +1,20 @@
 /**
  * Serving speed: `npm run bench -- serve [small|qwen2-0.5b] [--threads 2] [--prompt 128] [--decode 64]
- * [--streams 8] [--no-quant]`.
+ * [--streams 8] [--rounds 3] [--no-quant]`.
  *
  * One random model of the named shape, held by our engine (the same `BatchScheduler` the engine worker
- * runs, here in-process so only kernels are timed) and exported to GGUF for llama.cpp (node-llama-cpp,
- * CPU), side by side in one run with the same threads:
+ * runs, here in-process so only the step itself is timed) and exported to GGUF for llama.cpp
+ * (node-llama-cpp, CPU), side by side in one run with the same threads:
  *   - prefill: tokens/s of a --prompt-token prompt up to its first token;
  *   - decode: tokens/s of one sequence after its first token, --decode tokens;
  *   - aggregate: total tokens/s of --streams sequences decoding together (our batched decode step vs
  *     llama.cpp's parallel sequences in one context);
  *   - quantised: our q8_0 and bf16 weights (quantizeForInference) vs llama.cpp on a q8_0 GGUF, decode,
  *     with the max |logit| difference to f32 on the prompt.
- * Each timing is the best of a few runs (the machine is shared). Shapes:
+ * The machine is shared, so its load drifts while the bench runs: every comparison is measured in
+ * --rounds rounds, ours and llama.cpp back to back in each (the order alternating between rounds), and
+ * the table gives the median of the per-round ratios with their range, next to each side's median rate.
+ * Shapes:
  *   small:      Qwen2-like, d=512, 8 layers, 8 heads (2 KV), ffn 1408, vocab 32000 (≈ 55 M parameters)
  *   qwen2-0.5b: d=896, 24 layers, 14 heads (2 KV), ffn 4864, vocab 151936, tied (≈ 494 M parameters)
  * Ends with one JSON line. Not a test.
@@ -45,74 +48,84 @@ function flag(args: string[], name: string, def: number): number {
 
 const greedy = (maxTokens: number): SamplingRequest => ({ maxTokens, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0 });
 
-/** Our engine: prefill, single-sequence decode and aggregate decode through the batch scheduler. */
-function ours(model: CausalLM, prompt: number[], decode: number, streams: number, ctx: number) {
-  const sched = new BatchScheduler(model, streams, ctx, []);
-  // prefill: admit + the first token
-  let prefill = Infinity;
-  for (let r = 0; r < 3; r++) {
-    const t0 = performance.now();
-    sched.admit({ id: r, prompt, sampling: greedy(1) });
-    sched.step();
-    prefill = Math.min(prefill, (performance.now() - t0) / 1000);
-  }
-  let dec = Infinity;
-  for (let r = 0; r < 2; r++) {
-    sched.admit({ id: 10 + r, prompt, sampling: greedy(decode + 1) });
-    sched.step();
-    const t0 = performance.now();
-    let n = 0;
-    while (sched.active > 0) n += sched.step().filter((o) => o.token !== null).length;
-    dec = Math.min(dec, (performance.now() - t0) / 1000 / n);
-  }
-  let agg = 0;
-  for (let r = 0; r < 2; r++) {
-    const t0 = performance.now();
-    for (let s = 0; s < streams; s++) sched.admit({ id: 100 + r * streams + s, prompt: prompt.slice(0, 16).map((t) => (t + s) % 256), sampling: greedy(decode) });
-    let n = 0;
-    while (sched.active > 0) n += sched.step().filter((o) => o.token !== null).length;
-    agg = Math.max(agg, n / ((performance.now() - t0) / 1000));
-  }
-  return { prefillTps: prompt.length / prefill, decodeTps: 1 / dec, aggregateTps: agg };
+interface Side {
+  prefill(prompt: number[]): Promise<number>;
+  decode(prompt: number[], tokens: number): Promise<number>;
+  aggregate(prompts: number[][], tokens: number): Promise<number>;
 }
 
-async function theirs(file: string, prompt: number[], decode: number, streams: number, threads: number, ctx: number) {
-  const gen = await LlamaCppGenerator.load(file, { threads, contextSize: ctx, parallel: streams });
-  try {
-    let prefill = Infinity;
-    for (let r = 0; r < 3; r++) {
+/** Our engine through the batch scheduler; each call returns tokens/s. */
+function ours(model: CausalLM, streams: number, ctx: number): Side {
+  const sched = new BatchScheduler(model, streams, ctx, []);
+  let id = 0;
+  return {
+    async prefill(prompt) {
+      // admit (the prompt's forward) + the step that samples the first token
+      const t0 = performance.now();
+      sched.admit({ id: id++, prompt, sampling: greedy(1) });
+      sched.step();
+      return prompt.length / ((performance.now() - t0) / 1000);
+    },
+    async decode(prompt, tokens) {
+      sched.admit({ id: id++, prompt, sampling: greedy(tokens + 1) });
+      sched.step();
+      const t0 = performance.now();
+      let n = 0;
+      while (sched.active > 0) n += sched.step().filter((o) => o.token !== null).length;
+      return n / ((performance.now() - t0) / 1000);
+    },
+    async aggregate(prompts, tokens) {
+      const t0 = performance.now();
+      for (const p of prompts) sched.admit({ id: id++, prompt: p, sampling: greedy(tokens) });
+      let n = 0;
+      while (sched.active > 0) n += sched.step().filter((o) => o.token !== null).length;
+      return n / ((performance.now() - t0) / 1000);
+    },
+  };
+}
+
+/** llama.cpp through node-llama-cpp; each call returns tokens/s. */
+function theirs(gen: LlamaCppGenerator): Side {
+  return {
+    async prefill(prompt) {
       const t0 = performance.now();
       for await (const _ of gen.generate(prompt, { maxTokens: 1 })) void _;
-      prefill = Math.min(prefill, (performance.now() - t0) / 1000);
-    }
-    let dec = Infinity;
-    let produced = 0;
-    for (let r = 0; r < 2; r++) {
+      return prompt.length / ((performance.now() - t0) / 1000);
+    },
+    async decode(prompt, tokens) {
       let t0 = 0;
       let n = 0;
-      for await (const _ of gen.generate(prompt, { maxTokens: decode + 1 })) {
+      for await (const _ of gen.generate(prompt, { maxTokens: tokens + 1 })) {
         if (n === 0) t0 = performance.now();
         n++;
       }
-      produced = n - 1;
-      if (produced > 0) dec = Math.min(dec, (performance.now() - t0) / 1000 / produced);
-    }
-    let agg = 0;
-    for (let r = 0; r < 2; r++) {
+      return n > 1 ? (n - 1) / ((performance.now() - t0) / 1000) : NaN;
+    },
+    async aggregate(prompts, tokens) {
       const t0 = performance.now();
       const counts = await Promise.all(
-        Array.from({ length: streams }, async (_, s) => {
+        prompts.map(async (p) => {
           let n = 0;
-          for await (const _t of gen.generate(prompt.slice(0, 16).map((t) => (t + s) % 256), { maxTokens: decode })) n++;
+          for await (const _t of gen.generate(p, { maxTokens: tokens })) n++;
           return n;
         }),
       );
-      agg = Math.max(agg, counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000));
-    }
-    return { prefillTps: prompt.length / prefill, decodeTps: produced > 0 ? 1 / dec : NaN, aggregateTps: agg };
-  } finally {
-    await gen.dispose();
-  }
+      return counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000);
+    },
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** One comparison's per-round rates and ratios. */
+interface Row {
+  name: string;
+  ours: number[];
+  theirs: number[];
 }
 
 function kernelsLine(): string {
@@ -130,10 +143,11 @@ export default async function main(args: string[]): Promise<void> {
   const P = flag(args, "--prompt", 128);
   const D = flag(args, "--decode", 64);
   const S = flag(args, "--streams", 8);
+  const rounds = flag(args, "--rounds", 3);
   const quant = !args.includes("--no-quant");
   setThreads(threads);
   const ctx = Math.max(P + D + 8, 256);
-  console.log(`serve bench: ${shapeName}, ${threads} threads, prompt ${P}, decode ${D}, ${S} streams; kernels: ${kernelsLine()}`);
+  console.log(`serve bench: ${shapeName}, ${threads} threads, prompt ${P}, decode ${D}, ${S} streams, ${rounds} rounds; kernels: ${kernelsLine()}`);
   const raw = { architectures: ["Qwen2ForCausalLM"], ...shape, rms_norm_eps: 1e-6, max_position_embeddings: 4096, rope_theta: 1000000, hidden_act: "silu" };
   const model = new CausalLM(parseConfig(raw, shapeName));
   const rnd = mulberry32(7);
@@ -145,6 +159,7 @@ export default async function main(args: string[]): Promise<void> {
   const params = model.params.list.reduce((n, p) => n + p.data.length, 0);
   console.log(`model: ${(params / 1e6).toFixed(1)} M parameters`);
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "pedgpt-bench-serve-"));
+  const gens: LlamaCppGenerator[] = [];
   try {
     const source = memoryTensorSource(new Map(model.params.list.map((p) => [p.name, { shape: p.shape, data: p.data }])));
     const files: Partial<Record<GgufFileType, string>> = {};
@@ -153,47 +168,95 @@ export default async function main(args: string[]): Promise<void> {
       await exportGguf(files[t]!, model.config, source, { vocab: { kind: "synthetic" }, fileType: t });
     }
     const prompt = Array.from({ length: P }, (_, i) => 1 + ((i * 7919) % 250));
-    const o = ours(model, prompt, D, S, ctx);
-    const l = await theirs(files.f32!, prompt, D, S, threads, ctx);
-    const rows: [string, number, number][] = [
-      ["prefill tokens/s (f32)", o.prefillTps, l.prefillTps],
-      ["decode tokens/s (f32)", o.decodeTps, l.decodeTps],
-      [`aggregate tokens/s, ${S} streams (f32)`, o.aggregateTps, l.aggregateTps],
-    ];
+    const streamPrompts = Array.from({ length: S }, (_, s) => prompt.slice(0, 16).map((t) => (t + s) % 256));
+    const lf = await LlamaCppGenerator.load(files.f32!, { threads, contextSize: ctx, parallel: S });
+    gens.push(lf);
+    const lq = quant ? await LlamaCppGenerator.load(files.q8_0!, { threads, contextSize: ctx, parallel: 1 }) : null;
+    if (lq) gens.push(lq);
+    const us = ours(model, S, ctx);
+    const them = theirs(lf);
+    const themQ = lq ? theirs(lq) : null;
+
     const extra: Record<string, number> = {};
     if (quant) {
-      const lq = await theirs(files.q8_0!, prompt, D, 1, threads, ctx);
       const ref = noGrad(() => Float32Array.from(model.forward({ ids: Int32Array.from(prompt), B: 1, T: P }).data));
       for (const fmtName of ["q8_0", "bf16"] as const) {
         const q = quantizeForInference(model, fmtName);
-        try {
-          const got = noGrad(() => Float32Array.from(model.forward({ ids: Int32Array.from(prompt), B: 1, T: P }).data));
-          let maxDiff = 0;
-          for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref[i]! - got[i]!));
-          const oq = ours(model, prompt, D, 1, ctx);
-          rows.push([`decode tokens/s, ours ${fmtName} vs llama.cpp q8_0`, oq.decodeTps, lq.decodeTps]);
-          extra[`${fmtName}_max_abs_logit_diff`] = Number(maxDiff.toExponential(3));
-        } finally {
-          q.remove();
-        }
+        const got = noGrad(() => Float32Array.from(model.forward({ ids: Int32Array.from(prompt), B: 1, T: P }).data));
+        q.remove();
+        let maxDiff = 0;
+        for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref[i]! - got[i]!));
+        extra[`${fmtName}_max_abs_logit_diff`] = Number(maxDiff.toExponential(3));
       }
     }
-    console.log(`\n${"".padEnd(48)}${"ours".padStart(10)}${"llama.cpp".padStart(12)}${"ratio".padStart(8)}`);
-    for (const [name, a, b] of rows) console.log(`${name.padEnd(48)}${fmt(a).padStart(10)}${fmt(b).padStart(12)}${(a / b).toFixed(2).padStart(8)}`);
+
+    // warm both sides once (first-call allocations, page faults on fresh weights)
+    await us.prefill(prompt);
+    await them.prefill(prompt);
+    const rows: Row[] = [
+      { name: "prefill tokens/s (f32)", ours: [], theirs: [] },
+      { name: "decode tokens/s (f32)", ours: [], theirs: [] },
+      { name: `aggregate tokens/s, ${S} streams (f32)`, ours: [], theirs: [] },
+    ];
+    if (quant) {
+      rows.push({ name: "decode tokens/s, ours q8_0 vs llama.cpp q8_0", ours: [], theirs: [] });
+      rows.push({ name: "decode tokens/s, ours bf16 vs llama.cpp q8_0", ours: [], theirs: [] });
+    }
+    /** ours and theirs back to back, the order alternating by round */
+    const pair = async (r: number, row: Row, a: () => Promise<number>, b: () => Promise<number>) => {
+      if (r % 2 === 0) {
+        row.ours.push(await a());
+        row.theirs.push(await b());
+      } else {
+        row.theirs.push(await b());
+        row.ours.push(await a());
+      }
+    };
+    for (let r = 0; r < rounds; r++) {
+      await pair(r, rows[0]!, () => us.prefill(prompt), () => them.prefill(prompt));
+      await pair(r, rows[1]!, () => us.decode(prompt, D), () => them.decode(prompt, D));
+      await pair(r, rows[2]!, () => us.aggregate(streamPrompts, D), () => them.aggregate(streamPrompts, D));
+      if (themQ) {
+        for (const [k, fmtName] of [[3, "q8_0"], [4, "bf16"]] as const) {
+          const q = quantizeForInference(model, fmtName);
+          try {
+            await us.decode(prompt.slice(0, 8), 2); // first touch of the fresh quantised copies
+            await pair(r, rows[k]!, () => us.decode(prompt, D), () => themQ.decode(prompt, D));
+          } finally {
+            q.remove();
+          }
+        }
+      }
+      console.log(`round ${r + 1}/${rounds}: ` + rows.map((row) => `${(row.ours[r]! / row.theirs[r]!).toFixed(2)}`).join(" "));
+    }
+
+    const summary = rows.map((row) => {
+      const ratios = row.ours.map((o, i) => o / row.theirs[i]!);
+      return { name: row.name, ours: median(row.ours), theirs: median(row.theirs), ratio: median(ratios), lo: Math.min(...ratios), hi: Math.max(...ratios) };
+    });
+    console.log(`\n${"".padEnd(48)}${"ours".padStart(10)}${"llama.cpp".padStart(12)}${"ratio".padStart(8)}   range over rounds`);
+    for (const x of summary) {
+      console.log(`${x.name.padEnd(48)}${fmt(x.ours).padStart(10)}${fmt(x.theirs).padStart(12)}${x.ratio.toFixed(2).padStart(8)}   ${x.lo.toFixed(2)}–${x.hi.toFixed(2)}`);
+    }
     for (const [k, v] of Object.entries(extra)) console.log(`${k}: ${v}`);
+    const dec = summary[1]!;
     const json = {
       bench: "serve",
       shape: shapeName,
       threads,
-      metric: "decode tokens/s (f32, one sequence)",
-      ours: Number(o.decodeTps.toFixed(2)),
-      reference: Number(l.decodeTps.toFixed(2)),
-      ratio: Number((o.decodeTps / l.decodeTps).toFixed(3)),
-      rows: Object.fromEntries(rows.map(([n, a, b]) => [n, { ours: Number(a.toFixed(2)), llamacpp: Number(b.toFixed(2)), ratio: Number((a / b).toFixed(3)) }])),
+      rounds,
+      metric: "decode tokens/s (f32, one sequence), median over rounds",
+      ours: Number(dec.ours.toFixed(2)),
+      reference: Number(dec.theirs.toFixed(2)),
+      ratio: Number(dec.ratio.toFixed(3)),
+      rows: Object.fromEntries(
+        summary.map((x) => [x.name, { ours: Number(x.ours.toFixed(2)), llamacpp: Number(x.theirs.toFixed(2)), ratio: Number(x.ratio.toFixed(3)), ratioMin: Number(x.lo.toFixed(3)), ratioMax: Number(x.hi.toFixed(3)) }]),
+      ),
       ...extra,
     };
     console.log(JSON.stringify(json));
   } finally {
+    for (const g of gens) await g.dispose();
     await fs.rm(tmp, { recursive: true, force: true });
   }
 }
