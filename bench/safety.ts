@@ -31,6 +31,7 @@ import { checkAnswer, createStreamingChecker, FINDING_TYPES, loadSafetyKnowledge
 import { SENTENCE_END } from "../src/safety/text.js";
 import { unknownDrugLikeNames } from "../src/safety/vocab.js";
 import { buildTestSet, readHandwritten, readTestSet, type TestRow } from "../src/safety/testset.js";
+import { SafetyStream, safetyAfter } from "../src/serve/safety.js";
 
 interface Counts { tp: number; fp: number; fn: number }
 type Table = Record<FindingType, Counts>;
@@ -136,12 +137,27 @@ export default async function main(args: string[]): Promise<void> {
   });
   const streamSecs = (performance.now() - ts0) / 1000;
   rows.forEach((row, i) => { if (keys(streamed[i]!.findings) === keys(checkAnswer(row.answer, { question: row.question, kb }).findings)) streamAgree++; });
+  // Serving: the answer arrives in token-sized pieces (3 characters); annotations are kept up to date
+  // by the streaming checker instead of checking the finished answer (safetyAfter) once more.
+  let pieceCount = 0;
+  const cs0 = cpuUs();
+  for (const row of rows) {
+    const ss = new SafetyStream(row.question);
+    for (let i = 0; i < row.answer.length; i += 3) { ss.append(row.answer.slice(i, i + 3)); pieceCount++; }
+    ss.finish();
+  }
+  const servingCpu = cpuUs() - cs0;
+  const ca0 = cpuUs();
+  for (const row of rows) safetyAfter(row.answer, row.question);
+  const afterCpu = cpuUs() - ca0;
+  const serving = { us_per_piece_cpu: round(servingCpu / pieceCount), pieces: pieceCount, us_per_answer_streamed: round(servingCpu / rows.length), us_per_answer_whole: round(afterCpu / rows.length) };
   const stream = {
     answers_per_s: round(rows.length / streamSecs),
     batch_answers_per_s: answersPerSec,
     us_per_sentence_cpu: round(streamCpu / appended),
     sentences: appended,
     agree_with_batch: round(streamAgree / rows.length),
+    serving,
   };
   // One long answer: cost per appended sentence early vs late, and the re-check-everything reference.
   const longAnswer: string[] = [];
@@ -161,6 +177,7 @@ export default async function main(args: string[]): Promise<void> {
   const rescanLateUs = (cpuUs() - tr) / tenth;
   const longChars = longAnswer.join("").length;
   console.log(`\nstreaming (sentence by sentence): ${stream.answers_per_s} answers/s (batch ${answersPerSec}), ${stream.us_per_sentence_cpu} μs CPU per appended sentence (${appended} sentences); result equals checkAnswer's on ${streamAgree}/${rows.length} answers`);
+  console.log(`serving (answers fed in 3-character pieces): ${serving.us_per_piece_cpu} μs CPU per piece (${serving.pieces} pieces), ${serving.us_per_answer_streamed} μs per answer streamed vs ${serving.us_per_answer_whole} μs checking the finished answer`);
   console.log(`long answer (${longAnswer.length} sentences, ${longChars} chars): ${round(earlyUs)} μs CPU per sentence in the first tenth, ${round(lateUs)} μs in the last; re-checking the whole answer at each sentence end costs ${round(rescanLateUs)} μs there (ratio ${round(rescanLateUs / lateUs)}x)`);
 
   // Real doctor answers: unlabelled; every finding was read by hand (data/safety/real-review.jsonl).

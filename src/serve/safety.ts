@@ -3,7 +3,8 @@
  * red flags are found) and the checker's annotations after it, both with their citations. The answer
  * itself is never changed; these travel beside it (terminal lines, an API extension field, web panels).
  */
-import { checkAnswer, type Finding } from "../safety/check.js";
+import { checkAnswer, type CheckResult, type Finding } from "../safety/check.js";
+import { createStreamingChecker, type StreamingChecker } from "../safety/stream.js";
 import { renderAnnotations } from "../safety/annotate.js";
 import { triage } from "../safety/triage.js";
 import type { ChatMessage } from "../tokenizer/templates.js";
@@ -45,13 +46,36 @@ export function safetyBefore(question: string): SafetyTriage {
   };
 }
 
-export function safetyAfter(answer: string, question: string): SafetyAnnotations {
-  const r = checkAnswer(answer, { question });
+const findingView = (f: Finding): SafetyAnnotations["findings"][number] => ({ type: f.type, severity: f.severity, ruleId: f.ruleId, message: f.message, citations: f.citations, evidence: f.evidence });
+
+function annotationsOf(r: CheckResult): SafetyAnnotations {
   // The question's banner is already shown before the answer; the block here lists findings only.
-  const text = renderAnnotations({ ...r, banner: null });
-  return {
-    findings: r.findings.map((f) => ({ type: f.type, severity: f.severity, ruleId: f.ruleId, message: f.message, citations: f.citations, evidence: f.evidence })),
-    text,
-    score: r.score,
-  };
+  return { findings: r.findings.map(findingView), text: renderAnnotations({ ...r, banner: null }), score: r.score };
+}
+
+/** Annotations for a whole answer at once (a non-streamed reply). */
+export function safetyAfter(answer: string, question: string): SafetyAnnotations {
+  return annotationsOf(checkAnswer(answer, { question }));
+}
+
+/**
+ * Annotations for an answer as it is generated: feed each text piece; each call returns the findings
+ * that the sentences it completed confirm (for live display), checked in a bounded window at sentence
+ * ends, never by re-reading the answer from its start. finish() gives the same annotations as
+ * safetyAfter on the whole text, without checking it again.
+ */
+export class SafetyStream {
+  private readonly checker: StreamingChecker;
+
+  constructor(question: string) {
+    this.checker = createStreamingChecker({ question });
+  }
+
+  append(piece: string): SafetyAnnotations["findings"] {
+    return this.checker.append(piece).map(findingView);
+  }
+
+  finish(): SafetyAnnotations {
+    return annotationsOf(this.checker.finish());
+  }
 }
