@@ -35,4 +35,4 @@ export {
 export { baseFingerprint } from "./fingerprint.js";
 export { saveAdapter, loadAdapter, readAdapterConfig, saveMerged, fileTensors, describeAdapter, type LoadAdapterOptions } from "./io.js";
 export { importSeedAdapter, type ImportSeedOptions, type ImportSeedReport } from "./seed.js";
-export { AdapterObjective, routerScalars } from "./objective.js";
+export { AdapterObjective, batchRowLength, routerScalars } from "./objective.js";

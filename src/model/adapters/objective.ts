@@ -14,6 +14,16 @@ import type { LossResult, Objective, ObjectiveMemory, StepContext, TrainingPlan 
 import type { LoraAdapter, RouterStats } from "./adapter.js";
 import { AdapterError } from "./errors.js";
 
+/**
+ * Tokens per row of a batch (what fixed router noise is indexed by): `T` of a next-token batch, or of the
+ * `input` of a preference batch; undefined for a batch of another shape.
+ */
+export function batchRowLength(batch: unknown): number | undefined {
+  const b = batch as { T?: unknown; input?: { T?: unknown } } | null;
+  const T = b?.T ?? b?.input?.T;
+  return typeof T === "number" ? T : undefined;
+}
+
 export class AdapterObjective<Batch> implements Objective<Batch> {
   readonly name: string;
 
@@ -34,7 +44,7 @@ export class AdapterObjective<Batch> implements Objective<Batch> {
   }
 
   loss(batch: Batch, ctx: StepContext): LossResult {
-    if (ctx.training) this.adapter.train(ctx.rng, { rowLength: (batch as { T?: number }).T });
+    if (ctx.training) this.adapter.train(ctx.rng, { rowLength: batchRowLength(batch) });
     else this.adapter.eval();
     const r = this.inner.loss(batch, ctx);
     const scalars: Record<string, number> = { ...(r.scalars ?? {}) };

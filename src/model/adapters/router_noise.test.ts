@@ -11,7 +11,7 @@ import { streamSeed } from "../../train/trainer/streams.js";
 import { parseConfig } from "../architectures.js";
 import { Rng } from "../init.js";
 import { CausalLM } from "../model.js";
-import { fixedRouterNoise, fnv1a32, LORA_DEFAULTS, LoraAdapter, type AdapterSettings } from "./index.js";
+import { batchRowLength, fixedRouterNoise, fnv1a32, LORA_DEFAULTS, LoraAdapter, type AdapterSettings } from "./index.js";
 
 const CFG = {
   architectures: ["LlamaForCausalLM"], vocab_size: 40, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1,
@@ -119,6 +119,8 @@ describe("fixed router noise", () => {
     // Without the row length the position is unknown: an error, not a guess.
     a.train(new Rng(1));
     expect(() => delta(a, x, N)).toThrow(/row length/);
+    // The objectives find it in next-token batches and in preference batches' input.
+    expect([batchRowLength({ ids: [], B: 2, T: 5 }), batchRowLength({ input: { B: 4, T: 7 } }), batchRowLength({})]).toEqual([5, 7, undefined]);
   });
 
   it("seeded (the default) still draws ε from the trainer's stream, position by position", () => {

@@ -10,7 +10,7 @@
  */
 import { resolve } from "node:path";
 import type { Tensor } from "../../engine/index.js";
-import { LoraAdapter, loadAdapter, saveAdapter } from "../../model/adapters/index.js";
+import { batchRowLength, LoraAdapter, loadAdapter, saveAdapter } from "../../model/adapters/index.js";
 import { saveModel, type LossInput } from "../../model/index.js";
 import { LanguageModelObjective } from "../lm.js";
 import { checkBackendKeys, type Backend, type Device, type Precision, type Recipe } from "../recipe.js";
@@ -97,7 +97,7 @@ class AdapterObjective<B> implements Objective<B> {
   }
   loss(batch: B, ctx: StepContext): LossResult {
     // Fixed router noise is indexed by the position within a row, so the adapter needs the row length.
-    if (ctx.training) this.adapter.train(ctx.rng, { rowLength: (batch as { T?: number }).T });
+    if (ctx.training) this.adapter.train(ctx.rng, { rowLength: batchRowLength(batch) });
     else this.adapter.eval();
     const r = this.inner.loss(batch, ctx);
     if (this.adapter.settings.experts > 1) {
