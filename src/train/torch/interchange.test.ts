@@ -81,15 +81,25 @@ async function engineLogits(modelDir: string, adapterDir?: string): Promise<{ lo
   return { logits, V: model.config.vocabSize };
 }
 
-function torchLogits(modelDir: string, V: number, o: { adapter?: string; save?: string } = {}): Float32Array {
-  const { ids, mask, positions, segments } = batch(V);
-  const bfile = join(tmp, `batch-${Math.random().toString(36).slice(2)}.json`);
-  const out = `${bfile}.bin`;
+interface LogitsJob { model: string; V: number; adapter?: string; save?: string }
+
+/** torch's logits for each job, computed in one Python process (torch is imported once). */
+function torchLogits(jobs: LogitsJob[]): Float32Array[] {
   const rows = (a: ArrayLike<number>) => Array.from({ length: B }, (_, b) => Array.from(a).slice(b * T, (b + 1) * T));
-  writeFileSync(bfile, JSON.stringify({ ids: rows(ids), mask: rows(mask), positions: rows(positions), segments: rows(segments) }));
-  py(["-m", "pedgpt_torch.logits", "--model", modelDir, "--batch", bfile, "--out", out, ...(o.adapter ? ["--adapter", o.adapter] : []), ...(o.save ? ["--save", o.save] : [])]);
-  const buf = readFileSync(out);
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+  const id = Math.random().toString(36).slice(2);
+  const specs = jobs.map((j, i) => {
+    const { ids, mask, positions, segments } = batch(j.V);
+    const bfile = join(tmp, `batch-${id}-${i}.json`);
+    writeFileSync(bfile, JSON.stringify({ ids: rows(ids), mask: rows(mask), positions: rows(positions), segments: rows(segments) }));
+    return { model: j.model, adapter: j.adapter ?? null, batch: bfile, out: `${bfile}.bin`, save: j.save ?? null };
+  });
+  const jobsFile = join(tmp, `jobs-${id}.json`);
+  writeFileSync(jobsFile, JSON.stringify(specs));
+  py(["-m", "pedgpt_torch.logits", "--jobs", jobsFile]);
+  return specs.map((s) => {
+    const buf = readFileSync(s.out);
+    return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+  });
 }
 
 /** Max |a − b| over real positions, relative to max |b|. */
@@ -137,15 +147,19 @@ describe.skipIf(!found.python)("the PyTorch trainer package", () => {
 
 describe.skipIf(!found.python)("checkpoints and adapters between the backends", () => {
   it("random checkpoints of every architecture: engine-written load in torch, torch-written load in the engine, equal logits", async () => {
-    for (const preset of ["tiny-llama", "tiny-baichuan", "tiny-baichuan-alibi"]) {
+    const presets = ["tiny-llama", "tiny-baichuan", "tiny-baichuan-alibi"];
+    const engine: { logits: Float32Array; V: number }[] = [];
+    for (const preset of presets) {
       const dir = join(tmp, `ckpt-${preset}`);
       const cfg = parseConfig(presetConfig(preset, { num_hidden_layers: 2, vocab_size: 300 }), "preset");
       await saveModel(new CausalLM(cfg, { seed: 2 }), dir);
-      const engine = await engineLogits(dir);
-      const back = join(tmp, `ckpt-${preset}-torch`);
-      const torch = torchLogits(dir, engine.V, { save: back });
-      const rel = relDiff(torch, engine.logits, engine.V);
-      const again = relDiff((await engineLogits(back)).logits, torch, engine.V);
+      engine.push(await engineLogits(dir));
+    }
+    const torch = torchLogits(presets.map((p, i) => ({ model: join(tmp, `ckpt-${p}`), V: engine[i]!.V, save: join(tmp, `ckpt-${p}-torch`) })));
+    for (const [i, preset] of presets.entries()) {
+      const V = engine[i]!.V;
+      const rel = relDiff(torch[i]!, engine[i]!.logits, V);
+      const again = relDiff((await engineLogits(join(tmp, `ckpt-${preset}-torch`))).logits, torch[i]!, V);
       console.log(`[torch interchange] ${preset}: logits engine→torch ${rel.toExponential(2)}, torch-saved→engine ${again.toExponential(2)}`);
       expect(rel).toBeLessThan(1e-4);
       expect(again).toBeLessThan(1e-4);
@@ -158,9 +172,10 @@ describe.skipIf(!found.python)("checkpoints and adapters between the backends", 
     await runStage(recipe({ output_dir: full }), { ...quiet, cacheDir });
     await runStage(recipe({ output_dir: moe, finetuning_type: "moe_lora", lora_nums: 3, lora_rank: 4, learning_rate: 1e-2 }), { ...quiet, cacheDir });
     const e1 = await engineLogits(full);
-    const r1 = relDiff(torchLogits(full, e1.V), e1.logits, e1.V);
     const e2 = await engineLogits(base, moe);
-    const r2 = relDiff(torchLogits(base, e2.V, { adapter: moe }), e2.logits, e2.V);
+    const [t1, t2] = torchLogits([{ model: full, V: e1.V }, { model: base, V: e2.V, adapter: moe }]);
+    const r1 = relDiff(t1!, e1.logits, e1.V);
+    const r2 = relDiff(t2!, e2.logits, e2.V);
     console.log(`[torch interchange] engine-trained → torch: full model ${r1.toExponential(2)}, MoE-LoRA ${r2.toExponential(2)}`);
     expect(r1).toBeLessThan(1e-4);
     expect(r2).toBeLessThan(1e-4);
@@ -173,9 +188,10 @@ describe.skipIf(!found.python)("checkpoints and adapters between the backends", 
     expect(r.training.steps).toBe(4);
     await runStage(recipe({ output_dir: lora, finetuning_type: "moe_lora", lora_nums: 3, lora_rank: 4, learning_rate: 1e-2, gradient_accumulation_steps: 1 }), onTorch);
     const e1 = await engineLogits(full);
-    const r1 = relDiff(e1.logits, torchLogits(full, e1.V), e1.V);
     const e2 = await engineLogits(base, lora);
-    const r2 = relDiff(e2.logits, torchLogits(base, e2.V, { adapter: lora }), e2.V);
+    const [t1, t2] = torchLogits([{ model: full, V: e1.V }, { model: base, V: e2.V, adapter: lora }]);
+    const r1 = relDiff(e1.logits, t1!, e1.V);
+    const r2 = relDiff(e2.logits, t2!, e2.V);
     console.log(`[torch interchange] torch-trained → engine: full model ${r1.toExponential(2)}, MoE-LoRA ${r2.toExponential(2)}`);
     expect(r1).toBeLessThan(1e-4);
     expect(r2).toBeLessThan(1e-4);
