@@ -134,12 +134,12 @@ export function generate(model: CausalLM, prompt: readonly number[] | Int32Array
   const cache = useCache ? model.newCache(1, prompt.length + limit) : null;
   const seq = Array.from(prompt);
 
-  // Logits of the next token after `seq` (prefill on the first call when caching).
+  // Logits of the next token after `seq` (prefill on the first call when caching). They live in the
+  // tape's arena, valid until the next call, which is all the sampler needs: no copy per token.
   const next = (): Float32Array =>
     tape.infer(() => {
       const feed = cache && cache.length > 0 ? seq.slice(cache.length) : seq;
-      const out = model.forward({ ids: Int32Array.from(feed), B: 1, T: feed.length }, { cache, lastOnly: true });
-      return Float32Array.from(out.data);
+      return model.forward({ ids: Int32Array.from(feed), B: 1, T: feed.length }, { cache, lastOnly: true }).data;
     });
 
   for (let i = 0; i < limit; i++) {
@@ -196,7 +196,8 @@ export function generateBatch(model: CausalLM, prompts: readonly (readonly numbe
   const tape = new Tape();
   const cache = model.newCache(B, T + limit);
   const V = cfg.vocabSize;
-  let logits = tape.infer(() => Float32Array.from(model.forward({ ids, B, T, attentionMask: mask, positions }, { cache, lastOnly: true }).data));
+  // logits live in the tape's arena until the next forward; each step samples them before that
+  let logits = tape.infer(() => model.forward({ ids, B, T, attentionMask: mask, positions }, { cache, lastOnly: true }).data);
   for (let i = 0; i < limit; i++) {
     const step = new Int32Array(B).fill(pad);
     const stepMask = new Uint8Array(B);
@@ -216,9 +217,7 @@ export function generateBatch(model: CausalLM, prompts: readonly (readonly numbe
     // Finished sequences feed a masked pad token so the batch keeps its shape.
     const stepPos = Int32Array.from(nextPos);
     for (let b = 0; b < B; b++) if (stepMask[b]) nextPos[b]!++;
-    logits = tape.infer(() =>
-      Float32Array.from(model.forward({ ids: step, B, T: 1, attentionMask: stepMask, positions: stepPos }, { cache, lastOnly: true }).data),
-    );
+    logits = tape.infer(() => model.forward({ ids: step, B, T: 1, attentionMask: stepMask, positions: stepPos }, { cache, lastOnly: true }).data);
   }
   return results;
 }

@@ -10,7 +10,8 @@
  * RoPE (explicit positions) and ALiBi (relative distance) see exactly what a lone sequence would.
  * When the rows reach the end of the cache they are moved left by the common unused prefix.
  *
- * Prefill activations are released after each prefill; decode steps reuse one small arena.
+ * Prefill activations are released after each prefill; decode steps reuse one small arena, and their
+ * logits land in one buffer per row (a fresh copy per token costs page faults with a large vocabulary).
  *
  * Synchronous and kernel-heavy: it runs inside the engine worker, never on the server's event loop.
  */
@@ -55,6 +56,10 @@ export class BatchScheduler {
   private readonly rows: (Row | null)[];
   private readonly tape = new Tape();
   private readonly endIds: Set<number>;
+  /** per row: the next token's logits after a decode step (a large vocabulary makes a fresh copy per token cost page faults) */
+  private readonly logitRows: Float32Array[];
+  /** logits with the repetition penalty applied */
+  private readonly penalized: Float32Array;
 
   constructor(
     private readonly model: CausalLM,
@@ -70,6 +75,8 @@ export class BatchScheduler {
     this.cache = model.newCache(slots, contextSize);
     this.rows = Array.from({ length: slots }, () => null);
     this.endIds = new Set(endTokenIds);
+    this.logitRows = Array.from({ length: slots }, () => new Float32Array(model.config.vocabSize));
+    this.penalized = new Float32Array(model.config.vocabSize);
   }
 
   get active(): number {
@@ -151,7 +158,8 @@ export class BatchScheduler {
     let logits = row.next!;
     const p = row.sampling.repetitionPenalty;
     if (p !== 1) {
-      logits = Float32Array.from(logits);
+      logits = this.penalized.subarray(0, logits.length);
+      logits.set(row.next!);
       for (const t of row.seen) logits[t] = logits[t]! > 0 ? logits[t]! / p : logits[t]! * p;
     }
     return sampleToken(logits, row.sampling, row.rng);
@@ -168,10 +176,13 @@ export class BatchScheduler {
       c.length,
     );
     const V = this.model.config.vocabSize;
-    const logits = this.tape.infer(() => Float32Array.from(this.model.forward({ ids, B, T: 1, positions }, { cache: view, lastOnly: true }).data));
+    // the forward's output lives in the tape's arena until the next step: copied out at once
+    const logits = this.tape.infer(() => this.model.forward({ ids, B, T: 1, positions }, { cache: view, lastOnly: true }).data);
     c.length += 1;
     rows.forEach((r, b) => {
-      r.next = logits.slice(b * V, (b + 1) * V);
+      const buf = this.logitRows[r.slot]!;
+      buf.set(logits.subarray(b * V, (b + 1) * V));
+      r.next = buf;
     });
   }
 
