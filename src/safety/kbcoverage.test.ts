@@ -333,3 +333,12 @@ describe("more red flags in lay words, and benign look-alikes", () => {
     expect(kinds("阿莫西林每天90mg/kg，分2次。", "孩子3岁15kg，中耳炎")).toEqual([]);
   });
 });
+
+describe("dose wording from fresh LLM-style answers", () => {
+  it("reads 4小时可以重复 as the interval, and passes doses written as weight-based ranges", () => {
+    expect(kinds("布洛芬一次10ml（100mg/5ml），4小时可以重复。", "孩子1岁10kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen", "dose_out_of_range:ibuprofen"]);
+    expect(kinds("布洛芬按每公斤体重5~10毫克给，10kg的宝宝每次50~100mg，也就是美林2.5~5ml，每6~8小时一次。", "宝宝1岁10kg，发烧")).toEqual([]);
+    expect(kinds("泼尼松龙每天1~2mg/kg，最多40mg，早上顿服，3~5天。", "孩子8岁25kg，哮喘急性发作")).toEqual([]);
+    expect(kinds("头孢克肟每次4mg/kg，每日2次，共7~10天。", "孩子6岁20kg，尿路感染")).toEqual([]);
+  });
+});
