@@ -101,6 +101,14 @@ describe.skipIf(!found.python)("torch backend vs engine (torchrun, 2 ranks, gloo
     const t = metrics(r.torch).find((l) => l.step === 20)!;
     expect(Math.abs((t.valLoss as number) - (e.valLoss as number)) / (e.valLoss as number)).toBeLessThan(1e-4);
     expect(JSON.parse(readFileSync(join(r.torch, "stage_report.json"), "utf8"))).toMatchObject({ backend: "torch" });
+    // The rest of each metrics line: the same tokens, epochs and learning rates; gradient norms close.
+    const em = metrics(r.engine).filter((l) => l.step > 0);
+    const tm = metrics(r.torch).filter((l) => l.step > 0);
+    for (const [i, e] of em.entries()) {
+      expect([tm[i]!.tokens, tm[i]!.epoch, tm[i]!.skipped]).toEqual([e.tokens, e.epoch, e.skipped]);
+      expect(Math.abs((tm[i]!.lr as number) - (e.lr as number))).toBeLessThan(1e-12);
+      expect(Math.abs((tm[i]!.gradNorm as number) - (e.gradNorm as number)) / (e.gradNorm as number)).toBeLessThan(1e-3);
+    }
     sftTorch = r.torch;
   });
 
