@@ -1,11 +1,16 @@
 /**
- * The cost of handing a stage to PyTorch: `npm run bench -- torch-backend [small|tiny] [--steps N]`.
+ * The cost of handing a stage to PyTorch: `npm run bench -- torch-backend [small|tiny] [--steps N]
+ * [--device cuda [--peak-tflops T] [--batch B]]`.
  *
  * One full-SFT recipe on a random Llama of `bench -- train`'s sizes (small: d=768, 12 layers, seq 512)
  * run three ways through `runStage`: our engine in this process, the torch backend with one process,
  * and with two ranks (gloo, DDP) — the same global batch and data. Reports each run's training tokens/s
  * (from its stage report) and its wall time (start-up, torchrun, saving included), and the ratios to
- * the engine. Uses /usr/bin/python3's Debian torch (or PEDGPT_PYTHON). Ends with one JSON line. Not a test.
+ * the engine. Uses /usr/bin/python3's Debian torch (or PEDGPT_PYTHON). With `--device cuda` (a GPU
+ * machine) only the torch backend runs, with one process per GPU, and its model FLOPs utilisation is
+ * reported against `--peak-tflops` (the GPU's dense bf16 peak): 6 × parameters × tokens/s ÷ peak;
+ * `--batch` sets the rows per GPU. That path has not run here (no GPU on the machine it was written on).
+ * Ends with one JSON line. Not a test.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,7 +35,17 @@ export default async function main(args: string[]): Promise<void> {
   const stepsArg = args.indexOf("--steps");
   const steps = stepsArg >= 0 ? Number(args[stepsArg + 1]) : 2;
   if (!Number.isInteger(steps) || steps < 2) throw new Error(`--steps must be an integer >= 2 (the first step warms up), got ${args[stepsArg + 1]}`);
+  const deviceArg = args.indexOf("--device");
+  const cuda = deviceArg >= 0 && args[deviceArg + 1] === "cuda";
+  if (deviceArg >= 0 && !cuda) throw new Error(`--device takes cuda (the CPU comparison is the default), got ${args[deviceArg + 1]}`);
+  const peakArg = args.indexOf("--peak-tflops");
+  const peak = peakArg >= 0 ? Number(args[peakArg + 1]) : null;
+  if (peak !== null && !(peak > 0)) throw new Error(`--peak-tflops must be a number > 0, got ${args[peakArg + 1]}`);
+  const batchArg = args.indexOf("--batch");
+  const gpuBatch = batchArg >= 0 ? Number(args[batchArg + 1]) : c.batch;
+  if (!Number.isInteger(gpuBatch) || gpuBatch < 1) throw new Error(`--batch must be an integer >= 1, got ${args[batchArg + 1]}`);
   const py = findPython();
+  if (cuda && !py.cudaAvailable) throw new Error(`--device cuda: torch ${py.torchVersion} at ${py.python} sees no CUDA GPU`);
   const threads = getThreads();
   console.error(`torch-backend bench: ${name} (d=${c.d}, ${c.layers} layers, seq ${c.seq}), sft full, ${steps} steps of ${c.batch} rows; ${threads} threads; torch ${py.torchVersion} at ${py.python}`);
 
@@ -49,7 +64,9 @@ export default async function main(args: string[]): Promise<void> {
     const data = join(dir, "data");
     mkdirSync(data);
     const docs = generateCorpus(400, 11);
-    const rows = Array.from({ length: 200 }, (_, i) => ({ instruction: docs[i % docs.length]!.slice(0, 40), input: "", output: docs.slice(i, i + 6).join("") }));
+    // Enough rows that no run repeats an epoch (a GPU run may take many rows per step).
+    const examples = Math.max(200, 2 * steps * (cuda ? py.cudaDevices * gpuBatch : c.batch));
+    const rows = Array.from({ length: examples }, (_, i) => ({ instruction: docs[i % docs.length]!.slice(0, 40), input: "", output: docs.slice(i, i + 6).join("") }));
     writeFileSync(join(data, "sft.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
     writeFileSync(join(data, "dataset_info.json"), JSON.stringify({ sft: { file_name: "sft.jsonl" } }));
 
@@ -66,6 +83,21 @@ export default async function main(args: string[]): Promise<void> {
       rmSync(out, { recursive: true, force: true });
       return { ...r, seconds: wall, label };
     };
+    const params = 2 * c.vocab * c.d + c.layers * (4 * c.d * c.d + 3 * c.d * c.ffn + 2 * c.d) + c.d;
+    if (cuda) {
+      await planStage(parseRecipe({ stage: "sft", model_name_or_path: base, dataset_dir: data, dataset: "sft", cutoff_len: c.seq, packing: true, output_dir: join(dir, "plan") }), { cacheDir, log: () => {} });
+      const gpus = py.cudaDevices;
+      const g = await run(`torch ${gpus} GPU`, { backend: "torch", device: "cuda", nproc_per_node: gpus, per_device_train_batch_size: gpuBatch });
+      const tps = g.training.tokensPerSecond;
+      const mfu = peak !== null ? (6 * params * tps) / (peak * 1e12 * gpus) : null;
+      console.error(`  ${(params / 1e6).toFixed(0)} M parameters: ${tps.toFixed(0)} tok/s on ${gpus} GPU(s), ${g.torch?.precision}${mfu !== null ? `, MFU ${(100 * mfu).toFixed(1)}% of ${peak} TFLOPS per GPU` : " (give --peak-tflops for MFU)"}`);
+      console.log(JSON.stringify({
+        bench: "torch-backend", metric: "training tokens/s on CUDA, sft full", config: name, steps, gpus, precision: g.torch?.precision, torch: py.torchVersion,
+        ours: Math.round(tps), reference: peak !== null ? Math.round((peak * 1e12 * gpus) / (6 * params)) : null, ratio: mfu !== null ? Math.round(mfu * 1000) / 1000 : null,
+        wallSeconds: Math.round(g.seconds * 10) / 10,
+      }));
+      return;
+    }
     // Tokenize once for all three runs, outside their wall times.
     await planStage(parseRecipe({ stage: "sft", model_name_or_path: base, dataset_dir: data, dataset: "sft", cutoff_len: c.seq, packing: true, output_dir: join(dir, "plan") }), { cacheDir, log: () => {} });
     const engine = await run("engine", { per_device_train_batch_size: c.batch });
