@@ -66,7 +66,7 @@ export default async function main(args: string[]): Promise<void> {
     const docs = generateCorpus(400, 11);
     // Enough rows that no run repeats an epoch (a GPU run may take many rows per step).
     const examples = Math.max(200, 2 * steps * (cuda ? py.cudaDevices * gpuBatch : c.batch));
-    const rows = Array.from({ length: examples }, (_, i) => ({ instruction: docs[i % docs.length]!.slice(0, 40), input: "", output: docs.slice(i, i + 6).join("") }));
+    const rows = Array.from({ length: examples }, (_, i) => ({ instruction: docs[i % docs.length]!.slice(0, 40), input: "", output: Array.from({ length: 6 }, (_, k) => docs[(i + k) % docs.length]!).join("") }));
     writeFileSync(join(data, "sft.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
     writeFileSync(join(data, "dataset_info.json"), JSON.stringify({ sft: { file_name: "sft.jsonl" } }));
 
