@@ -698,6 +698,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
   const norm = normalize(ctx.answer);
   const context = `${ctx.question} ${ctx.answer}`;
   const weightNote = estimated ? `（未给体重，按${fmtAge(patient.ageMonths!)}估计约 ${w} kg）` : `（体重 ${w} kg）`;
+  /** Drugs the question names (read once, when a dosed drug first needs it). */
+  let askedIds: Set<string> | undefined;
 
   // List items whose header is this drug (parsed once, only when some drug has a dose rule).
   let structure: ReturnType<typeof parseStructure> | undefined;
@@ -757,7 +759,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     if (resolved.minAgeMonths !== undefined && patient.ageMonths !== undefined && patient.ageMonths < resolved.minAgeMonths) return;
     const freq = extractFrequency(ctx.answer, m.end, segEnd);
     // The question's wording counts too when it names this drug ("头孢克洛干混悬剂（125mg/5ml）").
-    const asked = m0.fromQuestion || findDrugMentions(ctx.question, kb).some((x) => x.drug === drug.id);
+    askedIds ??= new Set(ctx.question ? findDrugMentions(ctx.question, kb).map((x) => x.drug) : []);
+    const asked = m0.fromQuestion || askedIds.has(drug.id);
     const window = `${asked ? `${normalize(ctx.question)} ` : ""}${norm.slice(Math.max(0, m.start - 8), segEnd)}`;
     const stated = extractStrengths(ctx.answer, Math.max(0, m.start - 16), segEnd);
     if (asked && !stated.length) stated.push(...extractStrengths(ctx.question));
