@@ -1000,72 +1000,60 @@ inline float quantizeBlockQ8(int8_t* q, const float* x) {
 #endif
 }
 
-// y[t*ldy + r] = qx[t] . W row r, for t < R quantised rows of x (stride K, scales dx stride K/32, |qx| in ax)
-// and r < W consecutive q8_0 weight rows with their block scales. Each (t, r) pair has one accumulator fed
-// block by block in order, whatever the tile, so a result does not depend on how many rows share the call.
-// The x side's loads and |x| are shared by the W weight rows; w * x is |x| * (w with x's sign).
-template <int R, int W>
+// One block's contribution for R rows of x: acc[t][j] += (d * dx[t]) * (w . qx[t]) over the block's 32 values.
+// |x| <= 127 and |w| <= 127, so the pair sums of maddubs cannot saturate and the lane sums are exact; w * x is
+// computed as |x| * (w with x's sign).
+#if defined(__AVX2__) && defined(__FMA__)
+template <int R>
+inline void blockQ8(__m256 (&acc)[R][4], int j, __m256i w, const int8_t* qx, const uint8_t* ax, const float* dx,
+                    int64_t K, int64_t nb, int64_t b, float d) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int t = 0; t < R; t++) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + t * K + b * 32));
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ax + t * K + b * 32));
+    const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(a, _mm256_sign_epi8(w, x)), ones));
+    acc[t][j] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx[t * nb + b]), p, acc[t][j]);
+  }
+}
+#endif
+
+// y[t*ldy] = qx[t] . W row, for t < R quantised rows of x (stride K, scales dx stride K/32, |qx| in ax) and one
+// q8_0 weight row with its block scales. One weight row at a time keeps the weights a single sequential stream
+// (measured ~15% faster than interleaving four rows once the weights come from memory); four accumulators
+// (block b feeds accumulator b % 4) keep the FMA chains short. Each row of x has its own four, so a result
+// does not depend on how many rows share the call.
+template <int R>
 void dotQ8(float* y, int64_t ldy, const int8_t* qx, const uint8_t* ax, const float* dx, int64_t K, const int8_t* q,
            const float* d) {
   const int64_t nb = K / 32;
 #if defined(__AVX2__) && defined(__FMA__)
-  __m256 acc[R][W];
+  __m256 acc[R][4];
   for (int t = 0; t < R; t++)
-    for (int r = 0; r < W; r++) acc[t][r] = _mm256_setzero_ps();
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int64_t b = 0; b < nb; b++) {
-    __m256i w[W];
-    for (int r = 0; r < W; r++) w[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + r * K + b * 32));
-    for (int t = 0; t < R; t++) {
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + t * K + b * 32));
-      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ax + t * K + b * 32));
-      const float xs = dx[t * nb + b];
-      for (int r = 0; r < W; r++) {
-        // |x| <= 127 and |w| <= 127: the pair sums of maddubs cannot saturate, the lane sums are exact
-        const __m256i pairs = _mm256_maddubs_epi16(a, _mm256_sign_epi8(w[r], x));
-        const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
-        acc[t][r] = _mm256_fmadd_ps(_mm256_set1_ps(d[r * nb + b] * xs), p, acc[t][r]);
-      }
+    for (int j = 0; j < 4; j++) acc[t][j] = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    for (int j = 0; j < 4; j++) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + (b + j) * 32));
+      blockQ8<R>(acc, j, w, qx, ax, dx, K, nb, b + j, d[b + j]);
     }
   }
-  for (int t = 0; t < R; t++)
-    for (int r = 0; r < W; r++) y[t * ldy + r] = hsum8(acc[t][r]);
+  for (int j = 0; b < nb; b++, j++) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
+    blockQ8<R>(acc, j, w, qx, ax, dx, K, nb, b, d[b]);
+  }
+  for (int t = 0; t < R; t++) y[t * ldy] = hsum8(_mm256_add_ps(_mm256_add_ps(acc[t][0], acc[t][1]), _mm256_add_ps(acc[t][2], acc[t][3])));
 #else
   (void)ax;
   for (int t = 0; t < R; t++) {
-    for (int r = 0; r < W; r++) {
-      float acc = 0.0f;
-      for (int64_t b = 0; b < nb; b++) {
-        int32_t s = 0;
-        for (int j = 0; j < 32; j++) s += (int32_t)q[r * K + b * 32 + j] * qx[t * K + b * 32 + j];
-        acc += d[r * nb + b] * dx[t * nb + b] * (float)s;
-      }
-      y[t * ldy + r] = acc;
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+      int32_t s = 0;
+      for (int j = 0; j < 32; j++) s += (int32_t)q[b * 32 + j] * qx[t * K + b * 32 + j];
+      acc += d[b] * dx[t * nb + b] * (float)s;
     }
+    y[t * ldy] = acc;
   }
 #endif
-}
-
-// Rows [m0, M) of x against W rows n .. n+W-1, in tiles of at most kTile rows of x.
-template <int W, int kTile>
-void dotQ8Rows(float* y, int64_t M, int64_t N, int64_t n, const int8_t* qx, const uint8_t* ax, const float* dx,
-               int64_t K, const int8_t* q, const float* scales) {
-  const int64_t nb = K / 32;
-  for (int64_t m0 = 0; m0 < M; m0 += kTile) {
-    const int64_t r = std::min<int64_t>(kTile, M - m0);
-    float* out = y + m0 * N + n;
-    const int8_t* xq = qx + m0 * K;
-    const uint8_t* xa = ax + m0 * K;
-    const float* xd = dx + m0 * nb;
-    const int8_t* w = q + n * K;
-    const float* d = scales + n * nb;
-    switch (r) {
-      case 1: dotQ8<1, W>(out, N, xq, xa, xd, K, w, d); break;
-      case 2: dotQ8<kTile >= 2 ? 2 : 1, W>(out, N, xq, xa, xd, K, w, d); break;
-      case 3: dotQ8<kTile >= 3 ? 3 : 1, W>(out, N, xq, xa, xd, K, w, d); break;
-      default: dotQ8<kTile >= 4 ? 4 : 1, W>(out, N, xq, xa, xd, K, w, d); break;
-    }
-  }
 }
 
 template <int R>
@@ -1191,11 +1179,15 @@ void matmulQ8(float* y, const float* x, const int8_t* q, const float* scales, in
     if (axBuf.size() < (size_t)(M * K)) axBuf.resize((size_t)(M * K));
     uint8_t* ax = axBuf.data();
     for (int64_t i = 0; i < M * K; i++) ax[i] = (uint8_t)(qx[i] < 0 ? -qx[i] : qx[i]);  // |q| <= 127
-    // four weight rows at a time (two rows of x per tile, eight accumulators), the chunk's rest one by one
+    // weight rows split across the pool; rows of x two at a time (eight accumulators)
     parallelFor(N, 16, [&](int64_t b, int64_t e) {
-      int64_t n = b;
-      for (; n + 4 <= e; n += 4) dotQ8Rows<4, 2>(y, M, N, n, qx, ax, dx, K, q, scales);
-      for (; n < e; n++) dotQ8Rows<1, 4>(y, M, N, n, qx, ax, dx, K, q, scales);
+      for (int64_t n = b; n < e; n++) {
+        for (int64_t m0 = 0; m0 < M; m0 += 2) {
+          float* out = y + m0 * N + n;
+          if (M - m0 >= 2) dotQ8<2>(out, N, qx + m0 * K, ax + m0 * K, dx + m0 * nb, K, q + n * K, scales + n * nb);
+          else dotQ8<1>(out, N, qx + m0 * K, ax + m0 * K, dx + m0 * nb, K, q + n * K, scales + n * nb);
+        }
+      }
     });
     return;
   }
