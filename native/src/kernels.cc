@@ -98,62 +98,53 @@ inline float hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// dots[t*W + r] = a row t . b row r for R rows of A (stride lda) and W rows of B (stride ldb), length K: one
-// 8-lane accumulator per pair, then the K % 8 tail in order, so a pair's value does not depend on the tile.
-template <int R, int W>
-inline void dotTileF32(float* dots, const float* a, int lda, const float* b, int ldb, int K) {
-  __m256 acc[R][W];
+// dots[t] = a row t . b for R rows of A (stride lda) and one row b, length K. Four 8-lane accumulators per row
+// of A (8-float chunk c feeds accumulator c % 4), then the K % 8 tail in order: a value does not depend on R.
+// One row of B at a time keeps the weights a single sequential stream, which measured 5-15% faster than four
+// interleaved rows once the weights come from memory (as a decode step's do).
+template <int R>
+inline void dotRowsF32(float* dots, const float* a, int lda, const float* b, int K) {
+  __m256 acc[R][4];
   for (int t = 0; t < R; t++)
-    for (int r = 0; r < W; r++) acc[t][r] = _mm256_setzero_ps();
+    for (int j = 0; j < 4; j++) acc[t][j] = _mm256_setzero_ps();
   int k = 0;
-  for (; k + 8 <= K; k += 8) {
-    __m256 w[W];
-    for (int r = 0; r < W; r++) w[r] = _mm256_loadu_ps(b + (int64_t)r * ldb + k);
-    for (int t = 0; t < R; t++) {
-      const __m256 x = _mm256_loadu_ps(a + (int64_t)t * lda + k);
-      for (int r = 0; r < W; r++) acc[t][r] = _mm256_fmadd_ps(w[r], x, acc[t][r]);
+  for (; k + 32 <= K; k += 32) {
+    for (int j = 0; j < 4; j++) {
+      const __m256 w = _mm256_loadu_ps(b + k + 8 * j);
+      for (int t = 0; t < R; t++) acc[t][j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(a + (int64_t)t * lda + k + 8 * j), acc[t][j]);
     }
+  }
+  for (int j = 0; k + 8 <= K; k += 8, j++) {
+    const __m256 w = _mm256_loadu_ps(b + k);
+    for (int t = 0; t < R; t++) acc[t][j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(a + (int64_t)t * lda + k), acc[t][j]);
   }
   for (int t = 0; t < R; t++) {
-    for (int r = 0; r < W; r++) {
-      float s = hsum8(acc[t][r]);
-      for (int j = k; j < K; j++) s += a[(int64_t)t * lda + j] * b[(int64_t)r * ldb + j];
-      dots[t * W + r] = s;
-    }
-  }
-}
-
-template <int W, int kTile>
-void gemvRowsF32(int M, int n, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta,
-                 float* C, int ldc) {
-  float dots[kTile * W];
-  for (int m0 = 0; m0 < M; m0 += kTile) {
-    const int r = std::min(kTile, M - m0);
-    const float* a = A + (int64_t)m0 * lda;
-    const float* b = B + (int64_t)n * ldb;
-    switch (r) {
-      case 1: dotTileF32<1, W>(dots, a, lda, b, ldb, K); break;
-      case 2: dotTileF32<kTile >= 2 ? 2 : 1, W>(dots, a, lda, b, ldb, K); break;
-      case 3: dotTileF32<kTile >= 3 ? 3 : 1, W>(dots, a, lda, b, ldb, K); break;
-      default: dotTileF32<kTile >= 4 ? 4 : 1, W>(dots, a, lda, b, ldb, K); break;
-    }
-    for (int t = 0; t < r; t++) {
-      float* c = C + (int64_t)(m0 + t) * ldc + n;
-      for (int j = 0; j < W; j++) c[j] = beta == 0.0f ? alpha * dots[t * W + j] : alpha * dots[t * W + j] + beta * c[j];
-    }
+    float s = hsum8(_mm256_add_ps(_mm256_add_ps(acc[t][0], acc[t][1]), _mm256_add_ps(acc[t][2], acc[t][3])));
+    for (int j = k; j < K; j++) s += a[(int64_t)t * lda + j] * b[j];
+    dots[t] = s;
   }
 }
 
 // C (M, N) = alpha A Bᵀ + beta C for a few rows of A and B stored (N, K), the nn.Linear layout of every
-// decode step: weight rows split across the pool, four at a time sharing the loads of A. Faster than
-// OpenBLAS's sgemv at one thread (which also streams B once per row of A), and bit-identical for any
-// thread count, since every output is one dot product computed the same way whatever the split.
+// decode step: weight rows split across the pool, each streamed once for all rows of A (OpenBLAS's sgemv
+// streams B once per row of A). Bit-identical for any thread count, since every output is one dot product
+// computed the same way whatever the split.
 void gemvNT(int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
             int ldc) {
   parallelFor(N, 16, [&](int64_t b, int64_t e) {
-    int n = (int)b;
-    for (; n + 4 <= e; n += 4) gemvRowsF32<4, 2>(M, n, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    for (; n < e; n++) gemvRowsF32<1, 4>(M, n, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    float dots[2];
+    for (int64_t n = b; n < e; n++) {
+      const float* w = B + n * ldb;
+      for (int m0 = 0; m0 < M; m0 += 2) {
+        const int r = std::min(2, M - m0);
+        if (r == 2) dotRowsF32<2>(dots, A + (int64_t)m0 * lda, lda, w, K);
+        else dotRowsF32<1>(dots, A + (int64_t)m0 * lda, lda, w, K);
+        for (int t = 0; t < r; t++) {
+          float* c = C + (int64_t)(m0 + t) * ldc + n;
+          *c = beta == 0.0f ? alpha * dots[t] : alpha * dots[t] + beta * *c;
+        }
+      }
+    }
   });
 }
 #endif
