@@ -354,6 +354,9 @@ function checkClassClaims(ctx: Ctx): void {
     const groups: string[][] | undefined = typeof cls === "number" ? undefined : cls.groups;
     // A question ("吗丁啉是一种抗生素吗？") asks; it does not claim.
     if (norm[sentenceEnd(norm, c.end)] === "?") return;
+    // Someone else's belief that the answer goes on to correct ("很多家长以为蒲地蓝是抗生素，其实…").
+    const first = Math.min(items[drugIdx]!.start, c.start);
+    if (REPORTED_BELIEF.test(norm.slice(clauseStart(norm, first), first)) && CORRECTION.test(norm.slice(Math.max(items[drugIdx]!.end, c.end), Math.max(items[drugIdx]!.end, c.end) + 40))) return;
     for (const j of wholeList ? groupOf(drugIdx) : [drugIdx]) {
       const d = items[j]!.drug!;
       if (d.kind === "food") continue;
@@ -443,12 +446,17 @@ function tableClaims(norm: string, items: ClassItem[], claim: (drugIdx: number, 
   }
 }
 
+/** A claim put in someone else's mouth ("有人说", "很多家长以为", "被误认为"). */
+const REPORTED_BELIEF = /(?:以为|误以为|误认为|认为|觉得|说|听说|当成|当作|传言|据说)\s*$/;
+/** Words that correct it afterwards. */
+const CORRECTION = /其实|实际上|事实上|但(?:是|它|其实)|并不|并非|不是|而是|这是(?:错|误)/;
+
 /** A class named by a header or a phrase: one or several class terms (a header may name two). */
 interface ClassClaim { start: number; end: number; term: string; classIds: string[]; drug?: undefined; groups?: string[][] }
 type ClassItem = { start: number; end: number; term: string; drug?: Drug; classIds: string[] };
 
 /** Words in a header that make it something other than a class naming its members (误区, 慎用 …). */
-const NOT_A_CLAIM_HEADER = /不|非|慎用|禁用|禁忌|避免|注意|副作用|不良反应|风险|滥用|误区|错误|区别|过敏史|过敏反应|剂量|用法|疗程|时机|原则|误用|\?|？/;
+const NOT_A_CLAIM_HEADER = /不|非|慎用|禁用|禁忌|避免|注意|副作用|不良反应|风险|滥用|误区|错误|区别|过敏史|过敏反应|剂量|用法|疗程|时机|原则|误用|的(?:使用|应用|选择|作用)|\?|？/;
 /** A header that counts its members ("这两种都是…", "以下三种"). */
 const COUNTED_HEADER = /(?:这|以下|下面|上面|上述|前)\s*([两二三四五六七八九\d])\s*(?:种|个|类|样)/;
 /** A later sentence in an item's body continues the header's list only when it says so. */
@@ -530,7 +538,10 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     const lastBreak = Math.max(...[...region.matchAll(/[。；;！？!?]/g)].map((m) => m.index!), -1);
     if (lastBreak >= 0 && !CONTINUES_LIST.test(region.slice(lastBreak + 1))) return;
     const cs = Math.max(regionStart, clauseStart(norm, it.start));
-    if (!DIRECTLY_INTRODUCED.test(norm.slice(cs, it.start))) {
+    // "发烧可用布洛芬": a purpose before the introducing verb is the drug's own, not the header's.
+    const intro = norm.slice(cs, it.start);
+    const purposeFirst = DIRECTLY_INTRODUCED.test(intro) && PURPOSES.some(([re]) => re.test(intro));
+    if (!DIRECTLY_INTRODUCED.test(intro) || purposeFirst) {
       let ce = it.end;
       while (ce < norm.length && !/[，,。；;！？!?\n]/.test(norm[ce]!)) ce++;
       const clause = norm.slice(cs, ce);

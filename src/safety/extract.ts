@@ -361,6 +361,10 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     // A gap from a meal or another medicine (饭后2小时再吃, 与益生菌间隔2小时) is not the dosing interval.
     const [cs, ce] = clauseAt(norm, at);
     if (/饭|餐|奶|进食|两者|两种|益生菌|其他药|别的药|分开|错开/.test(norm.slice(cs, ce))) return;
+    // "益生菌不要和抗生素同时吃，…，要间隔2小时": a separation between two medicines said earlier in the sentence.
+    let ss = cs;
+    while (ss > 0 && !/[。！？!?\n]/.test(norm[ss - 1]!)) ss--;
+    if (/间隔|隔开/.test(norm.slice(at, at + len)) && /益生菌|同时(?:吃|服|用)|同服|一起(?:吃|服|用)/.test(norm.slice(ss, ce))) return;
     f.intervalHours = range(lo, hi);
     f.spans.push([at, at + len]);
   };

@@ -343,3 +343,19 @@ describe("dose wording from fresh LLM-style answers", () => {
     expect(kinds("头孢克肟每次4mg/kg，每日2次，共7~10天。", "孩子6岁20kg，尿路感染")).toEqual([]);
   });
 });
+
+describe("claims and intervals that are not what they seem", () => {
+  it("does not read someone else's corrected belief as the answer's claim", () => {
+    expect(kinds("很多家长以为蒲地蓝是抗生素，其实它是中成药。")).toEqual([]);
+    expect(kinds("有人说孟鲁司特是激素，其实它不是激素，是白三烯受体拮抗剂。")).toEqual([]);
+    expect(kinds("蒲地蓝是抗生素，可以消炎。")).toEqual(["wrong_class:pudilan"]);
+  });
+  it("reads a header about using a class as a topic, and a purpose before the verb as the drug's own", () => {
+    expect(kinds("### 抗生素的使用\n- 细菌感染才用，如阿莫西林；\n- 发烧可用布洛芬退烧，它不是抗生素。")).toEqual([]);
+    expect(kinds("1. 抗生素：发烧可用布洛芬；")).toEqual([]);
+    expect(kinds("1. 抗生素：可用布洛芬；")).toEqual(["wrong_class:ibuprofen"]);
+  });
+  it("does not read a gap between two medicines as the dosing interval", () => {
+    expect(kinds("益生菌不要和抗生素同时吃，比如阿莫西林，要间隔2小时。", "孩子3岁，腹泻")).toEqual([]);
+  });
+});
