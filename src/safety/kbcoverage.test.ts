@@ -359,3 +359,11 @@ describe("claims and intervals that are not what they seem", () => {
     expect(kinds("益生菌不要和抗生素同时吃，比如阿莫西林，要间隔2小时。", "孩子3岁，腹泻")).toEqual([]);
   });
 });
+
+describe("brands of compound products are the compound, not one ingredient", () => {
+  it("reads 易坦静 as ambroxol-clenbuterol and 惠菲宁 as a dextromethorphan compound", () => {
+    expect(findDrugMentions("易坦静，惠菲宁").map((m) => m.drug)).toEqual(["ambroxol_clenbuterol", "dextromethorphan_compound"]);
+    expect(kinds("易坦静每次5ml，每天2次。", "孩子2岁12kg，咳嗽有痰")).toEqual([]);
+    expect(kinds("沐舒坦口服溶液每次5ml，每天2次。", "孩子5岁18kg，咳嗽有痰")).toEqual([]);
+  });
+});
