@@ -116,8 +116,8 @@ export function pythonPackageRoot(): string {
 /**
  * torchrun's arguments after `<python> -m torch.distributed.run`. Each rank's stdout is teed into
  * `logDir` as well as shown: torch 1.13's torchrun on Python 3.11 (Debian 12) crashes on its own
- * default "--redirects 0 --tee 0" (Std.from_str("0") finds no zero-valued IntFlag member there), and
- * "1" (stdout) is a value it parses on every version; stderr, where progress goes, stays direct.
+ * default redirects and tee value 0 (Std.from_str finds no zero-valued IntFlag member there), and
+ * 1 (stdout) is a value it parses on every version; stderr, where progress goes, stays direct.
  */
 export function torchrunArgs(l: Launch, planFile: string, logDir: string, localPort: number): string[] {
   // One node: a rendezvous on a free local port, not --standalone, whose fixed port 29400 (torch 1.13)
