@@ -130,9 +130,14 @@ const INGREDIENT_JOIN = /^\s*(?:、|和|及|以及|与|跟|加)\s*$/;
  * ingredients of a product named just before ("小儿伪麻美芬滴剂，含伪麻黄碱和右美沙芬"), which the
  * product's own entry answers for. `spans` are the drug matches, sorted.
  */
-export function nonProductMentions(norm: string, spans: { start: number; end: number }[]): boolean[] {
+export function nonProductMentions(norm: string, spans: { start: number; end: number }[], ids: string[]): boolean[] {
   const out = spans.map(() => false);
+  // "惠菲宁（右美沙芬）", "联邦止咳露（含可待因的复方糖浆）": the answer's own gloss in brackets names what the
+  // product is, and the finding takes that name; the product's own name then adds nothing.
+  const glossed = spans.map((sp, i) => i + 1 < spans.length && ids[i + 1] !== ids[i] && /^\s*[（(]\s*(?:含有?|即|也就是|成分(?:是|为)?)?\s*$/.test(norm.slice(sp.end, spans[i + 1]!.start)));
   spans.forEach((sp, i) => {
+    if (glossed[i]) { out[i] = true; return; }
+    if (i > 0 && glossed[i - 1]) return;
     if (/按\s*$/.test(norm.slice(Math.max(0, sp.start - 2), sp.start)) && /^\s*(?:计|算|计算|折算)/.test(norm.slice(sp.end, sp.end + 3))) { out[i] = true; return; }
     const prev = spans[i - 1];
     if (!prev || sp.start - prev.end > 24 || /[。！？!?；;\n]/.test(norm.slice(prev.end, sp.start))) return;
@@ -146,7 +151,7 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
 /** Drug mentions in `text` with their stance, in order. */
 export function findDrugMentions(text: string, kb: SafetyKnowledge = loadSafetyKnowledge()): DrugMention[] {
   const scanned = matcherFor(kb).scan(text).filter((m) => m.payload.kind === "drug") as Match<{ kind: "drug"; drug: Drug }>[];
-  const dropped = nonProductMentions(normalize(text), scanned);
+  const dropped = nonProductMentions(normalize(text), scanned, scanned.map((m) => m.payload.drug.id));
   const drugs = scanned.filter((_, i) => !dropped[i]);
   const stances = drugStances(text, drugs);
   if (drugs.length && /[：:\n]/.test(text)) {
@@ -339,7 +344,7 @@ function checkClassClaims(ctx: Ctx): void {
   }
   // Ingredients of a product and the basis of an amount are claimed nothing of.
   const drugItems = items.filter((x) => x.drug);
-  const dropped = nonProductMentions(norm, drugItems);
+  const dropped = nonProductMentions(norm, drugItems, drugItems.map((x) => x.drug!.id));
   for (let k = drugItems.length - 1; k >= 0; k--) if (dropped[k]) items.splice(items.indexOf(drugItems[k]!), 1);
   // A bracketed alias or brand may sit inside a list ("如氨溴索（沐舒坦）、溴己新").
   const joiner = /^\s*[）)]?\s*(?:[（(][^（）()]{0,24}[）)]\s*)?(?:、|和|及|以及|或|或者|与|跟)\s*$|^\s*[（(]\s*$/;
@@ -595,7 +600,7 @@ function anaphoricClaims(norm: string, items: { start: number; end: number; drug
 
 // ---- rule: age contraindications ---------------------------------------------------------------
 
-const AGE_ONLY = /(?:(\d+|[一二两三四五六七八九十]+)\s*(?:岁|周岁)(?:以上|及以上|以后|后|或以上|起)|(?:大于|超过|满|年满)\s*(\d+|[一二两三四五六七八九十]+)\s*(?:岁|周岁))(?:的(?:孩子|儿童|患儿))?[^，。；;！？!?\n]{0,6}$/;
+const AGE_ONLY = /(?:(\d+|[一二两三四五六七八九十]+)\s*(?:岁|周岁)(?:以上|及以上|以后|后|或以上|起)|(?:大于|超过|满|年满)\s*(\d+|[一二两三四五六七八九十]+)\s*(?:岁|周岁))(?:的(?:孩子|儿童|患儿))?[^，。；;！？!?\n]{0,14}$/;
 
 /** "8岁以上可考虑多西环素": the answer itself keeps the drug to children old enough for it. */
 function agedOnly(norm: string, sentenceStart: number, at: number, minAgeMonths: number): boolean {

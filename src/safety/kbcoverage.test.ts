@@ -181,10 +181,14 @@ describe("reading doses the way answers write them", () => {
   });
   it("reads a product's ingredients as the product, not as drugs given or claimed", () => {
     expect(kinds("1. 复方感冒药：如小儿伪麻美芬滴剂，含伪麻黄碱和右美沙芬，通鼻止咳；\n2. 退烧：对乙酰氨基酚。", "宝宝1岁2个月，感冒鼻塞咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
-    expect(kinds("联邦止咳露（含可待因的复方止咳糖浆）止咳效果好，每次5ml。", "孩子4岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
+    // A gloss in brackets names what the product is: the finding takes the answer's own name for it.
+    expect(kinds("联邦止咳露（含可待因的复方止咳糖浆）止咳效果好，每次5ml。", "孩子4岁，咳嗽")).toEqual(["age_contraindication:codeine"]);
+    expect(kinds("干咳可以吃惠菲宁（右美沙芬），睡前吃。", "1岁宝宝干咳")).toEqual(["age_contraindication:dextromethorphan"]);
+    expect(kinds("干咳可以吃惠菲宁，睡前吃。", "1岁宝宝干咳")).toEqual(["age_contraindication:dextromethorphan_compound"]);
   });
   it("does not flag a drug the answer itself keeps to older children", () => {
     expect(kinds("大环内酯耐药时：8岁以上可考虑多西环素，8岁以下一般不用。", "孩子6岁，支原体肺炎")).toEqual([]);
+    expect(kinds("大环内酯耐药时：8岁以上可考虑多西环素或米诺环素。", "孩子6岁，支原体肺炎")).toEqual([]);
     expect(kinds("可以考虑多西环素。", "孩子6岁，支原体肺炎")).toEqual(["age_contraindication:doxycycline"]);
   });
 });
@@ -361,6 +365,13 @@ describe("claims and intervals that are not what they seem", () => {
 });
 
 describe("brands of compound products are the compound, not one ingredient", () => {
+  it("doses 小儿氨酚黄那敏 by its paracetamol content and keeps it to three doses a day", () => {
+    expect(kinds("每次1袋，每2小时一次，多喝水。", "孩子5岁，感冒发烧，小儿氨酚黄那敏颗粒怎么吃")).toEqual(["daily_max_exceeded:pediatric_apap_chlorphen_bezoar"]);
+    expect(kinds("小儿氨酚黄那敏颗粒每次1袋，每天3次。", "孩子5岁18kg，感冒发烧")).toEqual([]);
+  });
+  it("holds an adrenaline auto-injector's band doses as right", () => {
+    expect(kinds("肾上腺素自动注射笔一般15~30kg用0.15mg，30kg以上用0.3mg，打完立即拨打120。", "孩子10岁，食物过敏史，要备肾上腺素笔")).toEqual([]);
+  });
   it("reads 易坦静 as ambroxol-clenbuterol and 惠菲宁 as a dextromethorphan compound", () => {
     expect(findDrugMentions("易坦静，惠菲宁").map((m) => m.drug)).toEqual(["ambroxol_clenbuterol", "dextromethorphan_compound"]);
     expect(kinds("易坦静每次5ml，每天2次。", "孩子2岁12kg，咳嗽有痰")).toEqual([]);
