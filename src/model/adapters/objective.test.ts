@@ -43,7 +43,8 @@ describe("adapter training through the trainer", () => {
     const s = r.steps.at(-1)!.scalars;
     expect(s["router/balance_loss"]).toBeGreaterThan(0);
     expect(s["router/entropy"]).toBeGreaterThan(0);
-    expect(s["router/l1/usage/e1"]! + s["router/l1/usage/e2"]!).toBeCloseTo(1, 5);
+    expect(s["router/usage/e1"]! + s["router/usage/e2"]!).toBeCloseTo(1, 5);
+    expect(s["router/gate_1"]! + s["router/gate_2"]!).toBeCloseTo(1, 5);
     const ckpt = JSON.parse(readFileSync(join(tmp, "full", "checkpoints", checkpointDirName(6), "state.json"), "utf8"));
     expect(ckpt.recipe.trainable).toMatchObject({ tensors: full.adapter.parameters().length, values: full.adapter.count() });
 

@@ -3,8 +3,9 @@
  * what trains (named with their saved keys, so they key checkpoints and optimizer state); each loss
  * call puts the adapter in training mode with the trainer's seeded per-step RNG (dropout masks and
  * router noise are then a function of seed, step and micro-batch: a resumed run redraws exactly) or in
- * inference mode for evaluation; the balance loss is added when configured, and router entropy and
- * expert usage are returned as named scalars (overall and per layer).
+ * inference mode for evaluation; the balance loss is added when configured, and router entropy, mean
+ * gates and top-1 usage are returned as named scalars. Every stage (pt, sft, dpo) trains adapters
+ * through this one objective, on either backend's scalar names (the torch trainer logs the same).
  *
  * The base model must be frozen before the inner objective is built (`adapter.attach` does it), so the
  * inner objective allocates no base gradients. Only the trainer's types are used here.
@@ -31,7 +32,7 @@ export class AdapterObjective<Batch> implements Objective<Batch> {
     readonly inner: Objective<Batch>,
     readonly adapter: LoraAdapter,
   ) {
-    this.name = `${inner.name}+${adapter.settings.experts > 1 ? "moe-lora" : "lora"}`;
+    this.name = `${inner.name}+${adapter.settings.experts > 1 ? "moe_lora" : "lora"}`;
     adapter.params.allocGrads();
   }
 
@@ -67,31 +68,27 @@ export class AdapterObjective<Batch> implements Objective<Batch> {
     this.inner.check?.(plan);
   }
 
-  memory(microBatchSize: number): ObjectiveMemory {
-    const m = this.inner.memory?.(microBatchSize) ?? { frozenBytes: 0, activationBytes: 0 };
-    return m;
+  memory(microBatchSize: number, sequenceLength?: number): ObjectiveMemory {
+    return this.inner.memory?.(microBatchSize, sequenceLength) ?? { frozenBytes: 0, activationBytes: 0 };
   }
 
   recipe(): Record<string, unknown> {
-    const s = this.adapter.settings;
-    return { ...(this.inner.recipe?.() ?? {}), adapter: { r: s.r, alpha: s.alpha, rsLora: s.rsLora, dropout: s.dropout, experts: s.experts, noisyGating: s.noisyGating, balanceLossCoef: s.balanceLossCoef, modules: this.adapter.modules.length } };
+    // Every setting (router noise mode and init included), so a resume with another one is refused.
+    return { ...(this.inner.recipe?.() ?? {}), adapter: { ...this.adapter.settings, targetModules: this.adapter.modules.length } };
   }
 }
 
-/** router/entropy and router/usage/e<k> (top-1 share) overall, and the same per layer (router/l<L>/…). */
+/**
+ * Over all routed modules of the micro-batch: `router/entropy` (mean gate entropy), `router/gate_<k>`
+ * (mean gate weight of routed expert k) and `router/usage/e<k>` (share of tokens whose largest gate is
+ * expert k). Overall only: per-layer values would put dozens of series on every metrics line.
+ */
 export function routerScalars(stats: readonly RouterStats[]): Record<string, number> {
   if (stats.length === 0) return {};
-  const out: Record<string, number> = {};
-  const groups = new Map<string, RouterStats[]>([["router", [...stats]]]);
-  for (const s of stats) {
-    const m = /^model\.layers\.(\d+)\./.exec(s.module);
-    const key = m ? `router/l${m[1]}` : "router/other";
-    groups.set(key, [...(groups.get(key) ?? []), s]);
-  }
-  for (const [key, list] of groups) {
-    out[`${key}/entropy`] = list.reduce((a, s) => a + s.entropy, 0) / list.length;
-    const K = list[0]!.top1.length;
-    for (let k = 0; k < K; k++) out[`${key}/usage/e${k + 1}`] = list.reduce((a, s) => a + s.top1[k]!, 0) / list.length;
-  }
+  const mean = (f: (s: RouterStats) => number) => stats.reduce((a, s) => a + f(s), 0) / stats.length;
+  const out: Record<string, number> = { "router/entropy": mean((s) => s.entropy) };
+  const K = stats[0]!.meanGate.length;
+  for (let k = 0; k < K; k++) out[`router/gate_${k + 1}`] = mean((s) => s.meanGate[k]!);
+  for (let k = 0; k < K; k++) out[`router/usage/e${k + 1}`] = mean((s) => s.top1[k]!);
   return out;
 }

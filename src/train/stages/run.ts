@@ -9,13 +9,12 @@
  * backend (../torch/).
  */
 import { resolve } from "node:path";
-import type { Tensor } from "../../engine/index.js";
-import { batchRowLength, LoraAdapter, loadAdapter, saveAdapter } from "../../model/adapters/index.js";
+import { AdapterObjective, LoraAdapter, loadAdapter, saveAdapter } from "../../model/adapters/index.js";
 import { saveModel, type LossInput } from "../../model/index.js";
 import { LanguageModelObjective } from "../lm.js";
 import { checkBackendKeys, type Backend, type Device, type Precision, type Recipe } from "../recipe.js";
 import { TokenDataset } from "../data/format.js";
-import type { DataSource, LossResult, Objective, StepContext, TrainingPlan } from "../trainer/objective.js";
+import type { DataSource, Objective } from "../trainer/objective.js";
 import { train, type TrainResult } from "../trainer/trainer.js";
 import { runTorchStage } from "../torch/stage.js";
 import { pairsSource, referenceLogps, rowsSource } from "./batch.js";
@@ -83,43 +82,6 @@ export async function runStage(recipe: Recipe, o: StageOptions = {}): Promise<St
   return runEngineStage(plan, o);
 }
 
-/** Wraps an objective so only an adapter trains; training mode and router statistics per micro-batch. */
-class AdapterObjective<B> implements Objective<B> {
-  readonly name: string;
-  constructor(
-    private readonly inner: Objective<B>,
-    readonly adapter: LoraAdapter,
-  ) {
-    this.name = `${inner.name}+${adapter.settings.experts > 1 ? "moe_lora" : "lora"}`;
-  }
-  trainable(): readonly Tensor[] {
-    return this.adapter.parameters();
-  }
-  loss(batch: B, ctx: StepContext): LossResult {
-    // Fixed router noise is indexed by the position within a row, so the adapter needs the row length.
-    if (ctx.training) this.adapter.train(ctx.rng, { rowLength: batchRowLength(batch) });
-    else this.adapter.eval();
-    const r = this.inner.loss(batch, ctx);
-    if (this.adapter.settings.experts > 1) {
-      const stats = this.adapter.takeRouterStats();
-      if (stats.length > 0) {
-        const scalars = { ...(r.scalars ?? {}) };
-        scalars["router/entropy"] = stats.reduce((a, s) => a + s.entropy, 0) / stats.length;
-        const E = stats[0]!.meanGate.length;
-        for (let e = 0; e < E; e++) scalars[`router/gate_${e + 1}`] = stats.reduce((a, s) => a + s.meanGate[e]!, 0) / stats.length;
-        return { ...r, scalars };
-      }
-    }
-    return r;
-  }
-  check(plan: TrainingPlan): void {
-    this.inner.check?.(plan);
-  }
-  recipe(): Record<string, unknown> {
-    return { ...(this.inner.recipe?.() ?? {}), adapter: { ...this.adapter.settings, targetModules: this.adapter.modules.length } };
-  }
-}
-
 /** The engine's side: the model in this process, the one trainer, the result saved in our formats. */
 async function runEngineStage(plan: StagePlan, o: StageOptions): Promise<StageReport> {
   const { recipe: r, modelDir, outDir, cacheDir, padId, split, log } = plan;
@@ -169,8 +131,9 @@ async function runEngineStage(plan: StagePlan, o: StageOptions): Promise<StageRe
       log(`      reference log-probs ${ref.cached ? "read from" : `computed in ${ref.seconds.toFixed(1)} s, cached in`} ${ref.cacheFile}`);
       if (evalDs) refEval = referenceLogps(model, evalDs, { cacheDir, padId, batchSize: r.per_device_eval_batch_size, forward, log }).logps;
     }
-    const trainable = adapter ? adapter.parameters() : model.parameters().filter((p) => p.requiresGrad);
-    const pref = new PreferenceObjective(model, opts, trainable);
+    // Under an adapter the base is frozen: the preference objective trains nothing itself and the
+    // adapter objective supplies the adapter's tensors.
+    const pref = new PreferenceObjective(model, opts);
     const objective: Objective<PairBatch> = adapter ? new AdapterObjective(pref, adapter) : pref;
     const source = pairsSource(trainDs, { padId, pairs: split.train, refLogps: refAll });
     const held: DataSource<PairBatch> | undefined = evalDs
