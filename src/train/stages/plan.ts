@@ -275,7 +275,8 @@ export function routerSummary(lastScalars: Record<string, number>): { routerEntr
   if (lastScalars["router/entropy"] === undefined) return {};
   return {
     routerEntropy: lastScalars["router/entropy"],
-    expertUsage: Object.keys(lastScalars).filter((k) => /^router\/gate_\d+$/.test(k)).sort().map((k) => lastScalars[k]!),
+    expertUsage: Object.keys(lastScalars).filter((k) => /^router\/gate_\d+$/.test(k))
+      .sort((a, b) => Number(a.slice("router/gate_".length)) - Number(b.slice("router/gate_".length))).map((k) => lastScalars[k]!),
   };
 }
 
