@@ -35,8 +35,22 @@ const PROBE = [
 
 type Probe = { ok: true; info: PythonInfo } | { ok: false; reason: string; missingTorch: boolean };
 
-/** Runs the probe with `python`; never throws. */
+/**
+ * Successful probes by interpreter: importing torch takes seconds, and what an interpreter offers does
+ * not change while this process runs (a failure is probed again: the user may install torch meanwhile).
+ */
+const probed = new Map<string, PythonInfo>();
+
+/** Runs the probe with `python` (once per process when it succeeds); never throws. */
 export function probePython(python: string, timeoutMs = 120_000): Probe {
+  const known = probed.get(python);
+  if (known) return { ok: true, info: known };
+  const p = runProbe(python, timeoutMs);
+  if (p.ok) probed.set(python, p.info);
+  return p;
+}
+
+function runProbe(python: string, timeoutMs: number): Probe {
   const r = spawnSync(python, ["-c", PROBE], { encoding: "utf8", timeout: timeoutMs });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
