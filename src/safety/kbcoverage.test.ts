@@ -269,6 +269,7 @@ describe("more dose rules, ages in days and strengths in words", () => {
     expect(kinds("乙酰半胱氨酸颗粒每次100mg，一天3次。", "孩子4岁16kg，咳嗽有痰")).toEqual([]);
     expect(kinds("赛庚啶每次8mg。", "孩子4岁16kg，荨麻疹")).toEqual(["dose_out_of_range:cyproheptadine"]);
     expect(kinds("甲苯咪唑一次吃10片。", "孩子5岁，蛔虫")).toEqual(["dose_out_of_range:mebendazole"]);
+    expect(kinds("可以吃甲苯咪唑驱虫。", "宝宝1岁半，蛲虫")).toEqual(["age_contraindication:mebendazole"]);
     expect(kinds("奥美拉唑每次10mg，每天1次。", "孩子3岁14kg，胃食管反流")).toEqual([]);
   });
   it("reads ages told in days and weeks after birth", () => {
