@@ -99,29 +99,75 @@ inline float hsum8(__m256 v) {
 }
 
 // dots[t] = a row t . b for R rows of A (stride lda) and one row b, length K. Four 8-lane accumulators per row
-// of A (8-float chunk c feeds accumulator c % 4), then the K % 8 tail in order: a value does not depend on R.
+// of A (8-float chunk c feeds accumulator c % 4), then the K % 8 tail in order: a value does not depend on R,
+// nor on how the 32-aligned part [0, K - K % 32) is cut into ranges (dotRangeF32 calls in k order).
 // One row of B at a time keeps the weights a single sequential stream, which measured 5-15% faster than four
 // interleaved rows once the weights come from memory (as a decode step's do).
 template <int R>
-inline void dotRowsF32(float* dots, const float* a, int lda, const float* b, int K) {
+struct DotF32 {
   __m256 acc[R][4];
-  for (int t = 0; t < R; t++)
-    for (int j = 0; j < 4; j++) acc[t][j] = _mm256_setzero_ps();
-  int k = 0;
-  for (; k + 32 <= K; k += 32) {
-    for (int j = 0; j < 4; j++) {
-      const __m256 w = _mm256_loadu_ps(b + k + 8 * j);
-      for (int t = 0; t < R; t++) acc[t][j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(a + (int64_t)t * lda + k + 8 * j), acc[t][j]);
+  void init() {
+    for (int t = 0; t < R; t++)
+      for (int j = 0; j < 4; j++) acc[t][j] = _mm256_setzero_ps();
+  }
+  // k0, k1 multiples of 32
+  void range(const float* a, int lda, const float* b, int k0, int k1) {
+    for (int k = k0; k < k1; k += 32) {
+      for (int j = 0; j < 4; j++) {
+        const __m256 w = _mm256_loadu_ps(b + k + 8 * j);
+        for (int t = 0; t < R; t++) acc[t][j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(a + (int64_t)t * lda + k + 8 * j), acc[t][j]);
+      }
     }
   }
-  for (int j = 0; k + 8 <= K; k += 8, j++) {
-    const __m256 w = _mm256_loadu_ps(b + k);
-    for (int t = 0; t < R; t++) acc[t][j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(a + (int64_t)t * lda + k), acc[t][j]);
+  void finish(float* dots, const float* a, int lda, const float* b, int K) {
+    int k = K - K % 32;
+    for (int j = 0; k + 8 <= K; k += 8, j++) {
+      const __m256 w = _mm256_loadu_ps(b + k);
+      for (int t = 0; t < R; t++) acc[t][j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(a + (int64_t)t * lda + k), acc[t][j]);
+    }
+    for (int t = 0; t < R; t++) {
+      float s = hsum8(_mm256_add_ps(_mm256_add_ps(acc[t][0], acc[t][1]), _mm256_add_ps(acc[t][2], acc[t][3])));
+      for (int j = k; j < K; j++) s += a[(int64_t)t * lda + j] * b[j];
+      dots[t] = s;
+    }
   }
-  for (int t = 0; t < R; t++) {
-    float s = hsum8(_mm256_add_ps(_mm256_add_ps(acc[t][0], acc[t][1]), _mm256_add_ps(acc[t][2], acc[t][3])));
-    for (int j = k; j < K; j++) s += a[(int64_t)t * lda + j] * b[j];
-    dots[t] = s;
+};
+
+// Rows [n0, n1) of B against R rows of A, results to C (alpha, beta). A long K (x no longer fits in L1 beside
+// the weight stream) is cut into kSpan pieces, each run over up to kGroup weight rows before the next, so x
+// is read from L1 once per group instead of once per row; the per-row order of operations is unchanged.
+template <int R>
+void gemvRowsF32(int n0, int n1, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta,
+                 float* C, int ldc) {
+  constexpr int kSpan = 2048, kGroup = 8;
+  const int K32 = K - K % 32;
+  float dots[R];
+  auto store = [&](int n) {
+    for (int t = 0; t < R; t++) {
+      float* c = C + (int64_t)t * ldc + n;
+      *c = beta == 0.0f ? alpha * dots[t] : alpha * dots[t] + beta * *c;
+    }
+  };
+  if (K32 <= kSpan) {
+    for (int n = n0; n < n1; n++) {
+      DotF32<R> d;
+      d.init();
+      d.range(A, lda, B + (int64_t)n * ldb, 0, K32);
+      d.finish(dots, A, lda, B + (int64_t)n * ldb, K);
+      store(n);
+    }
+    return;
+  }
+  DotF32<R> g[kGroup];
+  for (int g0 = n0; g0 < n1; g0 += kGroup) {
+    const int rows = std::min(kGroup, n1 - g0);
+    for (int r = 0; r < rows; r++) g[r].init();
+    for (int k0 = 0; k0 < K32; k0 += kSpan)
+      for (int r = 0; r < rows; r++) g[r].range(A, lda, B + (int64_t)(g0 + r) * ldb, k0, std::min(K32, k0 + kSpan));
+    for (int r = 0; r < rows; r++) {
+      g[r].finish(dots, A, lda, B + (int64_t)(g0 + r) * ldb, K);
+      store(g0 + r);
+    }
   }
 }
 
@@ -132,16 +178,16 @@ inline void dotRowsF32(float* dots, const float* a, int lda, const float* b, int
 void gemvNT(int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
             int ldc) {
   parallelFor(N, 16, [&](int64_t b, int64_t e) {
-    float dots[2];
-    for (int64_t n = b; n < e; n++) {
-      const float* w = B + n * ldb;
-      for (int m0 = 0; m0 < M; m0 += 2) {
-        const int r = std::min(2, M - m0);
-        if (r == 2) dotRowsF32<2>(dots, A + (int64_t)m0 * lda, lda, w, K);
-        else dotRowsF32<1>(dots, A + (int64_t)m0 * lda, lda, w, K);
-        for (int t = 0; t < r; t++) {
-          float* c = C + (int64_t)(m0 + t) * ldc + n;
-          *c = beta == 0.0f ? alpha * dots[t] : alpha * dots[t] + beta * *c;
+    if (M == 1) gemvRowsF32<1>((int)b, (int)e, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else if (M == 2) gemvRowsF32<2>((int)b, (int)e, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else {
+      // more rows of x than one tile: all tiles per weight row while it is in L1, so B is streamed once
+      for (int n = (int)b; n < (int)e; n++) {
+        for (int m0 = 0; m0 < M; m0 += 2) {
+          const float* a = A + (int64_t)m0 * lda;
+          float* c = C + (int64_t)m0 * ldc;
+          if (M - m0 >= 2) gemvRowsF32<2>(n, n + 1, K, alpha, a, lda, B, ldb, beta, c, ldc);
+          else gemvRowsF32<1>(n, n + 1, K, alpha, a, lda, B, ldb, beta, c, ldc);
         }
       }
     }

@@ -419,6 +419,21 @@ export function kernelParitySuite(K: Kernels): void {
     expect(Array.from(h2)).toEqual(Array.from(h1));
   });
 
+  it("gemm decode shapes (nn.Linear layout, M = 1..4): long rows cut into spans, tails, rows not a multiple of the group", () => {
+    const r = rng(22);
+    for (const [M, N, Kd] of [[1, 37, 2100], [2, 19, 4864], [3, 11, 2085], [4, 9, 40], [1, 70, 7]] as const) {
+      const A = randn(r, M * Kd), B = randn(r, N * Kd);
+      const want = new Float32Array(M * N), got = new Float32Array(M * N).fill(NaN);
+      R.gemm({ transA: false, transB: true, M, N, K: Kd, alpha: 1, A, lda: Kd, B, ldb: Kd, beta: 0, C: want, ldc: N });
+      K.gemm({ transA: false, transB: true, M, N, K: Kd, alpha: 1, A, lda: Kd, B, ldb: Kd, beta: 0, C: got, ldc: N });
+      check(`gemm decode ${M}x${N}x${Kd}`, got, want, gemmTol(Kd));
+      // a row's products are the same computed alone
+      const one = new Float32Array(N);
+      K.gemm({ transA: false, transB: true, M: 1, N, K: Kd, alpha: 1, A: A.subarray((M - 1) * Kd), lda: Kd, B, ldb: Kd, beta: 0, C: one, ldc: N });
+      expect(Array.from(one)).toEqual(Array.from(got.subarray((M - 1) * N)));
+    }
+  });
+
   it("quantizeActivationsQ8 gives bit-identical results (ties, zero and non-finite blocks, many rows)", () => {
     const r = rng(21);
     const rows = 41, cols = 128;
@@ -510,12 +525,13 @@ if (!native) {
         native.matmulQ8(y1, dout.subarray(C, 2 * C), q, sc, 1, N, C);
         expect(Array.from(y1)).toEqual(Array.from(yq.subarray(N, 2 * N)));
         // f32 decode products (weight rows split across threads), also nested inside a batched product
-        const yg = new Float32Array(3 * N), yb = new Float32Array(6 * N);
+        const yg = new Float32Array(3 * N), yb = new Float32Array(6 * N), yl = new Float32Array(2 * 64);
+        native.gemm({ transA: false, transB: true, M: 2, N: 64, K: 2 * C * 12, alpha: 1, A: x, lda: 2 * C * 12, B: x.subarray(5000), ldb: 2 * C * 12, beta: 0, C: yl, ldc: 64 });
         native.gemm({ transA: false, transB: true, M: 3, N, K: C, alpha: 1, A: dout, lda: C, B: inp, ldb: C, beta: 0, C: yg, ldc: N });
         native.gemm({ transA: false, transB: true, M: 1, N, K: C, alpha: 1, A: dout.subarray(C), lda: C, B: inp, ldb: C, beta: 0, C: y1, ldc: N });
         expect(Array.from(y1)).toEqual(Array.from(yg.subarray(N, 2 * N)));
         native.gemmBatched({ transA: false, transB: true, M: 1, N: 50, K: C, alpha: 1, A: dout, lda: C, B: inp, ldb: C, beta: 0, C: yb, ldc: 50, batch: 6, strideA: C, strideB: 50 * C, strideC: 50 });
-        return { dx, dw, ss: native.sumSquares(x, x.length), ws, losses, dl, yq, yp, yg, yb };
+        return { dx, dw, ss: native.sumSquares(x, x.length), ws, losses, dl, yq, yp, yg, yb, yl };
       };
       const a = run(1), b = run(2);
       expect(Array.from(b.dw)).toEqual(Array.from(a.dw));
@@ -526,6 +542,7 @@ if (!native) {
       expect(Array.from(b.yp)).toEqual(Array.from(a.yp));
       expect(Array.from(b.yg)).toEqual(Array.from(a.yg));
       expect(Array.from(b.yb)).toEqual(Array.from(a.yb));
+      expect(Array.from(b.yl)).toEqual(Array.from(a.yl));
       expect(Array.from(b.losses)).toEqual(Array.from(a.losses));
       expect(Array.from(b.dl)).toEqual(Array.from(a.dl));
     });
