@@ -1,7 +1,8 @@
 /**
  * Weight-only quantised inference for a CausalLM: every decoder linear (and the output head) is
  * multiplied from a q8_0 or bf16 copy of its weight instead of the f32 one, which makes decode steps
- * (memory-bound matrix-vector products) faster. Activations, norms, attention and the KV cache stay f32.
+ * (memory-bound matrix-vector products) faster. Activations, norms, attention and the KV cache stay f32
+ * (a q8_0 product quantises its input rows to q8_0 on the fly, as llama.cpp does: the kernels' matmulQ8).
  *
  * The quantised copies are taken once, when `quantizeForInference` is called; they serve noGrad /
  * tape.infer forwards only (a recording tape is refused by the op). A weight changed afterwards (an
