@@ -61,6 +61,18 @@ describe("streaming checker", () => {
       expect(result.score).toBeCloseTo(batch.score, 9);
     }
   });
+  it("keeps a table's header row and a header ending a prose line in view, as checkAnswer does", () => {
+    const answers = [
+      "用药如下：\n| 药物 | 类别 |\n|---|---|\n| 布洛芬 | 退烧药 |\n| 氨溴索 | 祛痰药 |\n| 沙丁胺醇 | 糖皮质激素 |\n| 孟鲁司特 | 抗组胺药 |\n以上供参考。",
+      "感冒多为病毒感染，一般不用特殊药物。常用的抗病毒药：\n1. 奥司他韦：只针对流感；\n2. 阿莫西林：广谱抗病毒；\n多喝水。",
+      "**2. 抗病毒药物**\n- 奥司他韦：流感时用\n- 阿奇霉素：每天一次",
+    ];
+    for (const [i, a] of answers.entries()) {
+      const batch = checkAnswer(a);
+      expect(batch.findings.length).toBeGreaterThan(0);
+      expect(keys(stream(a, "", i + 7).result.findings)).toEqual(keys(batch.findings));
+    }
+  });
   it("refuses to append after finish, and non-text pieces, with a typed error", () => {
     const s = createStreamingChecker();
     s.append("多喝水。");

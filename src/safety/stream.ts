@@ -37,6 +37,8 @@ export class StreamingChecker {
   private lastSentenceStart = 0;
   /** Lines fed to the list tracker end here. */
   private linesTo = 0;
+  /** Start of the markdown table the last complete line belongs to (its 类别 header row), or -1. */
+  private tableStart = -1;
   private readonly open = new OpenItems();
   private readonly kb: SafetyKnowledge;
   private readonly question: string;
@@ -111,6 +113,8 @@ export class StreamingChecker {
     // Feed complete lines to the list tracker.
     for (let nl = this.text.indexOf("\n", this.linesTo); nl >= 0 && nl < end; nl = this.text.indexOf("\n", this.linesTo)) {
       this.open.pushLine(this.text, this.linesTo, nl);
+      if (!this.text.slice(this.linesTo, nl).trim().startsWith("|")) this.tableStart = -1;
+      else if (this.tableStart < 0) this.tableStart = this.linesTo;
       this.linesTo = nl + 1;
     }
     // The current line's start matters when the line is a list item (its header); a long paragraph's does not.
@@ -120,6 +124,9 @@ export class StreamingChecker {
     if (lineStart < ws && end - lineStart <= MAX_WINDOW && OpenItems.opensItem(this.text.slice(lineStart, Math.min(end, lineStart + 64)))) ws = lineStart;
     if (itemStarts.length && end - itemStarts[0]! <= MAX_WINDOW) ws = Math.min(ws, itemStarts[0]!);
     else if (itemStarts.length && end - itemStarts[itemStarts.length - 1]! <= MAX_WINDOW) ws = Math.min(ws, itemStarts[itemStarts.length - 1]!);
+    // A table row's class column is named by the table's header row.
+    const inTable = this.tableStart >= 0 && (this.linesTo >= end || this.text.slice(this.linesTo, end).trim().startsWith("|"));
+    if (inTable && end - this.tableStart <= MAX_WINDOW) ws = Math.min(ws, this.tableStart);
     const window = this.text.slice(ws, end);
 
     // An age first stated in the answer fixes the patient from here on.
