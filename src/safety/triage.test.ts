@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fuzzyTermPattern, triage } from "./triage.js";
+import { fuzzyTermPattern, leadingLiterals, triage } from "./triage.js";
 
 const ids = (t: string, o = {}) => triage(t, o).redFlags.map((h) => h.id);
 
@@ -76,5 +76,17 @@ describe("looser phrasings of signs", () => {
     expect(ids("孩子5岁，有热性惊厥史")).toEqual([]);
     expect(ids("孩子5岁，去年发烧抽过一次，今天又抽搐了")).toContain("convulsion");
     expect(ids("宝宝刚满月，发烧38.2度")).toContain("young_infant_fever");
+  });
+});
+
+describe("leadingLiterals (the prefilter that skips patterns whose opening words are absent)", () => {
+  it("reads a leading run or a group of plain alternatives, and gives up on anything else", () => {
+    expect(leadingLiterals("(?:肚子|腹部)[^，]{0,6}疼")).toEqual(["肚子", "腹部"]);
+    expect(leadingLiterals("右下腹[^，]{0,4}(?:疼|痛)")).toEqual(["右下腹"]);
+    expect(leadingLiterals("体温不(?:太|大)?升")).toEqual(["体温不"]);
+    expect(leadingLiterals("嘴?角抽动")).toEqual(null);
+    expect(leadingLiterals("(?:一直|老是)?睡")).toBeNull();
+    expect(leadingLiterals("(?<![不没])昏睡")).toBeNull();
+    expect(leadingLiterals("(?:a\\s|b)c")).toBeNull();
   });
 });

@@ -93,15 +93,42 @@ export function fuzzyTermPattern(term: string): string | null {
   return slots ? out : null;
 }
 
-const fuzzyCache = new WeakMap<SafetyKnowledge, Map<string, RegExp[]>>();
+/**
+ * Literal words one of which every match of `source` starts with, or null when the pattern does not
+ * open with plain text: a leading run of characters ("右下腹…") or a leading group of plain
+ * alternatives ("(?:肚子|腹部)…"). Lets triage skip a pattern whose opening words are absent.
+ */
+export function leadingLiterals(source: string): string[] | null {
+  const plain = /^[\u4e00-\u9fffa-z0-9]+$/;
+  if (source.startsWith("(?:")) {
+    let depth = 0;
+    let end = -1;
+    for (let i = 0; i < source.length; i++) {
+      const ch = source[i];
+      if (ch === "\\") { i++; continue; }
+      if (ch === "(") depth++;
+      else if (ch === ")" && --depth === 0) { end = i; break; }
+    }
+    if (end < 0 || /^[?*{]/.test(source.slice(end + 1))) return null;
+    const alts = source.slice(3, end).split("|");
+    return alts.every((a) => plain.test(a)) ? alts : null;
+  }
+  const run = /^[\u4e00-\u9fff]+/.exec(source)?.[0];
+  if (!run) return null;
+  // A quantifier after the run makes its last character optional.
+  const lit = /^[?*{]/.test(source.slice(run.length)) ? run.slice(0, -1) : run;
+  return lit ? [lit] : null;
+}
+
+const fuzzyCache = new WeakMap<SafetyKnowledge, Map<string, { re: RegExp; lead: string[] | null }[]>>();
 /** Regexes for a flag: its own patterns, then the loose forms of its terms. */
-function patternsFor(kb: SafetyKnowledge, flag: RedFlag): RegExp[] {
+function patternsFor(kb: SafetyKnowledge, flag: RedFlag): { re: RegExp; lead: string[] | null }[] {
   let byFlag = fuzzyCache.get(kb);
   if (!byFlag) fuzzyCache.set(kb, (byFlag = new Map()));
   let res = byFlag.get(flag.id);
   if (!res) {
     const sources = [...(flag.patterns ?? []), ...flag.terms.map(fuzzyTermPattern).filter((p): p is string => p !== null)];
-    res = sources.map((p) => new RegExp(p, "g"));
+    res = sources.map((p) => ({ re: new RegExp(p, "g"), lead: leadingLiterals(p) }));
     byFlag.set(flag.id, res);
   }
   return res;
@@ -165,7 +192,8 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
   const norm = normalize(text);
   for (const flag of kb.redFlags) {
     if (seen.has(flag.id) || !ageFits(kb, flag, ageMonths) || !cooccurs(flag)) continue;
-    for (const p of patternsFor(kb, flag)) {
+    for (const { re: p, lead } of patternsFor(kb, flag)) {
+      if (lead && !lead.some((w) => norm.includes(w))) continue;
       p.lastIndex = 0;
       // A loose match inside a dictionary term already judged (没有出现鼻血止不住: the term was negated) is that term.
       const judged = (s: number, e: number) => termHits.some((t) => t.payload === flag && t.start <= s && e <= t.end);
