@@ -14,6 +14,10 @@
  * The machine is shared, so its load drifts while the bench runs: every comparison is measured in
  * --rounds rounds, ours and llama.cpp back to back in each (the order alternating between rounds), and
  * the table gives the median of the per-round ratios with their range, next to each side's median rate.
+ * It also gives the ratio per second of process CPU time: on a loaded machine the kernel's scheduler
+ * favours a thread that sleeps between tokens (llama.cpp's evaluation thread, woken per token) over one
+ * that computes without pause (our decode loop), which distorts wall-clock ratios; at one thread the CPU
+ * ratio is the fairer one. At more threads it is not (ggml's threads spin while they wait).
  * Shapes:
  *   small:      Qwen2-like, d=512, 8 layers, 8 heads (2 KV), ffn 1408, vocab 32000 (≈ 55 M parameters)
  *   qwen2-0.5b: d=896, 24 layers, 14 heads (2 KV), ffn 4864, vocab 151936, tied (≈ 494 M parameters)
@@ -48,10 +52,26 @@ function flag(args: string[], name: string, def: number): number {
 
 const greedy = (maxTokens: number): SamplingRequest => ({ maxTokens, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0 });
 
+/** One timing: tokens per wall-clock second and per second of this process's CPU time (all its threads). */
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
+/** Starts a clock; `rate(n)` gives the rates of n tokens since then. */
+function clock() {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  return (n: number): Rate => {
+    const c = process.cpuUsage(c0);
+    return { wall: n / ((performance.now() - t0) / 1000), cpu: n / ((c.user + c.system) / 1e6) };
+  };
+}
+
 interface Side {
-  prefill(prompt: number[]): Promise<number>;
-  decode(prompt: number[], tokens: number): Promise<number>;
-  aggregate(prompts: number[][], tokens: number): Promise<number>;
+  prefill(prompt: number[]): Promise<Rate>;
+  decode(prompt: number[], tokens: number): Promise<Rate>;
+  aggregate(prompts: number[][], tokens: number): Promise<Rate>;
 }
 
 /** Our engine through the batch scheduler; each call returns tokens/s. */
@@ -61,25 +81,25 @@ function ours(model: CausalLM, streams: number, ctx: number): Side {
   return {
     async prefill(prompt) {
       // admit (the prompt's forward) + the step that samples the first token
-      const t0 = performance.now();
+      const rate = clock();
       sched.admit({ id: id++, prompt, sampling: greedy(1) });
       sched.step();
-      return prompt.length / ((performance.now() - t0) / 1000);
+      return rate(prompt.length);
     },
     async decode(prompt, tokens) {
       sched.admit({ id: id++, prompt, sampling: greedy(tokens + 1) });
       sched.step();
-      const t0 = performance.now();
+      const rate = clock();
       let n = 0;
       while (sched.active > 0) n += sched.step().filter((o) => o.token !== null).length;
-      return n / ((performance.now() - t0) / 1000);
+      return rate(n);
     },
     async aggregate(prompts, tokens) {
-      const t0 = performance.now();
+      const rate = clock();
       for (const p of prompts) sched.admit({ id: id++, prompt: p, sampling: greedy(tokens) });
       let n = 0;
       while (sched.active > 0) n += sched.step().filter((o) => o.token !== null).length;
-      return n / ((performance.now() - t0) / 1000);
+      return rate(n);
     },
   };
 }
@@ -88,21 +108,21 @@ function ours(model: CausalLM, streams: number, ctx: number): Side {
 function theirs(gen: LlamaCppGenerator): Side {
   return {
     async prefill(prompt) {
-      const t0 = performance.now();
+      const rate = clock();
       for await (const _ of gen.generate(prompt, { maxTokens: 1 })) void _;
-      return prompt.length / ((performance.now() - t0) / 1000);
+      return rate(prompt.length);
     },
     async decode(prompt, tokens) {
-      let t0 = 0;
+      let rate = clock();
       let n = 0;
       for await (const _ of gen.generate(prompt, { maxTokens: tokens + 1 })) {
-        if (n === 0) t0 = performance.now();
+        if (n === 0) rate = clock();
         n++;
       }
-      return n > 1 ? (n - 1) / ((performance.now() - t0) / 1000) : NaN;
+      return n > 1 ? rate(n - 1) : { wall: NaN, cpu: NaN };
     },
     async aggregate(prompts, tokens) {
-      const t0 = performance.now();
+      const rate = clock();
       const counts = await Promise.all(
         prompts.map(async (p) => {
           let n = 0;
@@ -110,7 +130,7 @@ function theirs(gen: LlamaCppGenerator): Side {
           return n;
         }),
       );
-      return counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000);
+      return rate(counts.reduce((a, b) => a + b, 0));
     },
   };
 }
@@ -121,11 +141,11 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** One comparison's per-round rates and ratios. */
+/** One comparison's per-round rates. */
 interface Row {
   name: string;
-  ours: number[];
-  theirs: number[];
+  ours: Rate[];
+  theirs: Rate[];
 }
 
 function kernelsLine(): string {
@@ -203,7 +223,7 @@ export default async function main(args: string[]): Promise<void> {
       rows.push({ name: "decode tokens/s, ours bf16 vs llama.cpp q8_0", ours: [], theirs: [] });
     }
     /** ours and theirs back to back, the order alternating by round */
-    const pair = async (r: number, row: Row, a: () => Promise<number>, b: () => Promise<number>) => {
+    const pair = async (r: number, row: Row, a: () => Promise<Rate>, b: () => Promise<Rate>) => {
       if (r % 2 === 0) {
         row.ours.push(await a());
         row.theirs.push(await b());
@@ -227,17 +247,33 @@ export default async function main(args: string[]): Promise<void> {
           }
         }
       }
-      console.log(`round ${r + 1}/${rounds}: ` + rows.map((row) => `${(row.ours[r]! / row.theirs[r]!).toFixed(2)}`).join(" "));
+      console.log(`round ${r + 1}/${rounds}, ratios (wall): ` + rows.map((row) => `${(row.ours[r]!.wall / row.theirs[r]!.wall).toFixed(2)}`).join(" "));
     }
 
     const summary = rows.map((row) => {
-      const ratios = row.ours.map((o, i) => o / row.theirs[i]!);
-      return { name: row.name, ours: median(row.ours), theirs: median(row.theirs), ratio: median(ratios), lo: Math.min(...ratios), hi: Math.max(...ratios) };
+      const ratios = row.ours.map((o, i) => o.wall / row.theirs[i]!.wall);
+      const cpuRatios = row.ours.map((o, i) => o.cpu / row.theirs[i]!.cpu);
+      return {
+        name: row.name,
+        ours: median(row.ours.map((o) => o.wall)),
+        theirs: median(row.theirs.map((o) => o.wall)),
+        ratio: median(ratios),
+        lo: Math.min(...ratios),
+        hi: Math.max(...ratios),
+        cpuRatio: median(cpuRatios),
+      };
     });
-    console.log(`\n${"".padEnd(48)}${"ours".padStart(10)}${"llama.cpp".padStart(12)}${"ratio".padStart(8)}   range over rounds`);
+    console.log(`\n${"".padEnd(48)}${"ours".padStart(10)}${"llama.cpp".padStart(12)}${"ratio".padStart(8)}   range         per CPU-second`);
     for (const x of summary) {
-      console.log(`${x.name.padEnd(48)}${fmt(x.ours).padStart(10)}${fmt(x.theirs).padStart(12)}${x.ratio.toFixed(2).padStart(8)}   ${x.lo.toFixed(2)}–${x.hi.toFixed(2)}`);
+      console.log(
+        `${x.name.padEnd(48)}${fmt(x.ours).padStart(10)}${fmt(x.theirs).padStart(12)}${x.ratio.toFixed(2).padStart(8)}   ` +
+          `${`${x.lo.toFixed(2)}–${x.hi.toFixed(2)}`.padEnd(14)}${x.cpuRatio.toFixed(2)}`,
+      );
     }
+    console.log(
+      "(tokens per wall-clock second; ratio = median over rounds of ours / llama.cpp, range = its min–max; per CPU-second = the same\n" +
+        " median ratio of tokens per second of process CPU time, which a loaded machine's scheduling distorts less — at 1 thread)",
+    );
     for (const [k, v] of Object.entries(extra)) console.log(`${k}: ${v}`);
     const dec = summary[1]!;
     const json = {
@@ -250,7 +286,10 @@ export default async function main(args: string[]): Promise<void> {
       reference: Number(dec.theirs.toFixed(2)),
       ratio: Number(dec.ratio.toFixed(3)),
       rows: Object.fromEntries(
-        summary.map((x) => [x.name, { ours: Number(x.ours.toFixed(2)), llamacpp: Number(x.theirs.toFixed(2)), ratio: Number(x.ratio.toFixed(3)), ratioMin: Number(x.lo.toFixed(3)), ratioMax: Number(x.hi.toFixed(3)) }]),
+        summary.map((x) => [
+          x.name,
+          { ours: Number(x.ours.toFixed(2)), llamacpp: Number(x.theirs.toFixed(2)), ratio: Number(x.ratio.toFixed(3)), ratioMin: Number(x.lo.toFixed(3)), ratioMax: Number(x.hi.toFixed(3)), cpuRatio: Number(x.cpuRatio.toFixed(3)) },
+        ]),
       ),
       ...extra,
     };
