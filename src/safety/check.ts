@@ -602,6 +602,16 @@ function anaphoricClaims(norm: string, items: { start: number; end: number; drug
 
 const AGE_ONLY = /(?:(\d+|[一二两三四五六七八九十]+)\s*(?:岁|周岁)(?:以上|及以上|以后|后|或以上|起)|(?:大于|超过|满|年满)\s*(\d+|[一二两三四五六七八九十]+)\s*(?:岁|周岁))(?:的(?:孩子|儿童|患儿))?[^，。；;！？!?\n]{0,14}$/;
 
+const LIMIT_STATED = /(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁(?:以下|以内|之前)(?:的)?(?:孩子|儿童|小孩|宝宝|患儿|未成年人)?[^，。；;！？!?\n]{0,6}?(?:都|均|也)?(?:不要|不能|不可|不宜|不建议|禁用|禁止|避免|别)/;
+
+/** "…，18岁以下的孩子不要吃": the sentence states the drug's own age limit against it. */
+function limitStated(sentence: string, minAgeMonths: number): boolean {
+  const m = LIMIT_STATED.exec(sentence);
+  if (!m) return false;
+  const years = parseNumber(m[1]!);
+  return Number.isFinite(years) && years * 12 >= minAgeMonths;
+}
+
 /** "8岁以上可考虑多西环素": the answer itself keeps the drug to children old enough for it. */
 function agedOnly(norm: string, sentenceStart: number, at: number, minAgeMonths: number): boolean {
   const m = AGE_ONLY.exec(norm.slice(Math.max(sentenceStart, clauseStart(norm, at)), at));
@@ -624,7 +634,7 @@ function checkAge(ctx: Ctx, mentions: DrugMention[]): void {
     const rule = drug.ageRule;
     if (rule) {
       const exempt = rule.exemptContexts?.some((t) => sentence.includes(normalize(t)) || normalize(ctx.question).includes(normalize(t))) || rule.exemptRoutes?.includes(m.route)
-        || agedOnly(norm, ss, m.start, rule.minAgeMonths);
+        || agedOnly(norm, ss, m.start, rule.minAgeMonths) || limitStated(sentence, rule.minAgeMonths);
       if (!exempt) {
         if (patient.ageMonths !== undefined && patient.ageMonths < rule.minAgeMonths) {
           pushFinding(ctx, {
@@ -773,7 +783,10 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     }
     if (!resolved) return;
     if (resolved.minAgeMonths !== undefined && patient.ageMonths !== undefined && patient.ageMonths < resolved.minAgeMonths) return;
-    const freq = extractFrequency(ctx.answer, m.end, segEnd);
+    // "两种药交替着吃，每种药都是每3小时吃一次": a frequency said of every drug named reaches past the next one.
+    const se = sentenceEnd(norm, m.end);
+    const shared = next !== undefined && next.start < se && /(?:每种|两种|各种|这两种|这几种|几种)(?:药)?(?:都|均)|(?:都|均)(?:是|按)?\s*(?:每|间隔)/.test(norm.slice(next.start, se));
+    const freq = extractFrequency(ctx.answer, m.end, shared ? Math.max(segEnd, se) : segEnd);
     // The question's wording counts too when it names this drug ("头孢克洛干混悬剂（125mg/5ml）").
     askedIds ??= new Set(ctx.question ? findDrugMentions(ctx.question, kb).map((x) => x.drug) : []);
     const asked = m0.fromQuestion || askedIds.has(drug.id);

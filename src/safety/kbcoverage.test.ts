@@ -379,3 +379,14 @@ describe("brands of compound products are the compound, not one ingredient", () 
     expect(kinds("沐舒坦口服溶液每次5ml，每天2次。", "孩子5岁18kg，咳嗽有痰")).toEqual([]);
   });
 });
+
+describe("statements that reach every drug of a sentence", () => {
+  it("applies 每种药都是每3小时一次 to each drug named", () => {
+    expect(kinds("布洛芬混悬液每次5ml（100mg），对乙酰氨基酚滴剂每次1.5ml（150mg），两种药交替着吃，每种药都是每3小时吃一次。", "宝宝2岁12公斤，发烧")).toEqual(["daily_max_exceeded:ibuprofen", "daily_max_exceeded:paracetamol"]);
+    expect(kinds("布洛芬每次5ml，对乙酰氨基酚每次5ml，每6小时一次。", "孩子3岁，发烧")).toEqual([]);
+  });
+  it("reads the drug's own age limit stated against it later in the sentence as not recommending it", () => {
+    expect(kinds("氟哌酸（诺氟沙星）是抗生素，但它可能影响骨骼发育，18岁以下的孩子不要吃。", "孩子拉肚子")).toEqual([]);
+    expect(kinds("可以吃诺氟沙星，效果好，18岁以下的孩子也能吃。", "孩子3岁，拉肚子")).toEqual(["age_contraindication:norfloxacin"]);
+  });
+});
