@@ -5,8 +5,12 @@
  * embeddings; random weights with the spread of initializer_range 0.02): greedy decode tokens/s with the linear weights
  * in f32, q8_0 and bf16, in the same run, and how far the quantised logits are from the f32 ones on a
  * prompt (max |diff| relative to the largest logit, top-1 agreement per position). Also the single
- * matrix-vector products at the model's shapes (M = 1) in GB/s of weights streamed. Ends with one
- * JSON line (bench/run.ts convention). Not a test; the machine may be shared, so figures are noisy.
+ * matrix-vector products at the model's shapes (M = 1) in GB/s of weights streamed: the f32 decode gemv
+ * (gemm with M = 1), q8_0 (activation row quantised, then int8 × int8) and bf16. Each is the best of
+ * repeated calls on one matrix, so a matrix that fits in the last-level cache (gate/up/down here) is
+ * measured from cache, while lm_head streams from memory as every weight does in a real decode step.
+ * Ends with one JSON line (bench/run.ts convention). Not a test; the machine may be shared, so figures
+ * are noisy.
  */
 import { getNativeKernels, getThreads, nativeStatus, setThreads } from "../src/engine/kernels/index.js";
 import { noGrad, QuantizedMatrix, Tensor, type QuantFormat } from "../src/engine/index.js";
@@ -100,7 +104,7 @@ export default async function main(args: string[]): Promise<void> {
   console.log(`native addon: simd ${st.available ? st.simd : "?"}; threads ${getThreads()}`);
 
   // matrix-vector products at the model's shapes: GB/s of weight bytes streamed
-  console.log("\nM=1 products (weights streamed per call; f32 sgemv vs q8_0 vs bf16):");
+  console.log("\nM=1 products (weights streamed per call; f32 gemv vs q8_0 vs bf16):");
   const mv: Record<string, Record<string, number>> = {};
   for (const [name, inF, outF] of [["896->4864 (gate/up)", 896, 4864], ["4864->896 (down)", 4864, 896], ["896->151936 (lm_head)", 896, 151936]] as const) {
     const w = new Tensor([outF, inF], Float32Array.from({ length: outF * inF }, (_, i) => Math.sin(i) * 0.02), { name });
