@@ -795,7 +795,9 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     if (asked && !stated.length) stated.push(...extractStrengths(ctx.question));
     const timesFrom = (f: ReturnType<typeof extractFrequency>) => {
       const intervalTimes = f.intervalHours ? Math.floor(24 / f.intervalHours[0] + 1e-9) : undefined;
-      let t = f.timesPerDay?.[1] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, resolved!.maxDosesPerDay ?? intervalTimes) : undefined);
+      // "每次2.5~5ml，每天2~3次": the top dose is not read as given at the top frequency too; the
+      // stated count of doses per day is checked against the maximum on its own.
+      let t = f.timesPerDay?.[0] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, resolved!.maxDosesPerDay ?? intervalTimes) : undefined);
       if (f.maxTimesPerDay !== undefined && t !== undefined) t = Math.min(t, f.maxTimesPerDay);
       return t;
     };

@@ -390,3 +390,11 @@ describe("statements that reach every drug of a sentence", () => {
     expect(kinds("可以吃诺氟沙星，效果好，18岁以下的孩子也能吃。", "孩子3岁，拉肚子")).toEqual(["age_contraindication:norfloxacin"]);
   });
 });
+
+describe("a long, correct LLM-style answer with several drugs and ranges", () => {
+  it("passes dose ranges given with a range of doses per day", () => {
+    const a = "### 止咳化痰\n- 氨溴索口服溶液（15mg/5ml）：每次2.5~5ml，每天2~3次；\n- 乙酰半胱氨酸颗粒：每次100mg，每天2~3次。\n### 退热\n1. **布洛芬混悬液**（美林，100mg/5ml）：每次5~10mg/kg，16kg约每次4~8ml，间隔6~8小时，24小时不超过4次。";
+    expect(kinds(a, "孩子4岁，16kg，发烧咳嗽3天")).toEqual([]);
+    expect(kinds("氨溴索口服溶液（15mg/5ml）每次5ml，每天2~5次。", "孩子4岁，16kg，咳嗽有痰")).toEqual(["daily_max_exceeded:ambroxol"]);
+  });
+});
