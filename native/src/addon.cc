@@ -359,6 +359,15 @@ void MatmulBf16(const Napi::CallbackInfo& info) {
                      Int(info, 5, "K"));
 }
 
+Napi::Value AdviseHugePages(const Napi::CallbackInfo& info) {
+  Arity(info, 1, "adviseHugePages");
+  Napi::Value v = info[0];
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(info.Env(), "argument buf must be a typed array");
+  Napi::TypedArray t = v.As<Napi::TypedArray>();
+  uint8_t* base = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  return Napi::Number::New(info.Env(), (double)pedgpt::adviseHugePages(base, (int64_t)t.ByteLength()));
+}
+
 void SetThreads(const Napi::CallbackInfo& info) {
   Arity(info, 1, "setThreads");
   std::lock_guard<std::mutex> lock(g_callMu);
@@ -431,6 +440,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("quantizeActivationsQ8", Napi::Function::New(env, QuantizeActivationsQ8));
   exports.Set("matmulQ8", Napi::Function::New(env, MatmulQ8));
   exports.Set("matmulBf16", Napi::Function::New(env, MatmulBf16));
+  exports.Set("adviseHugePages", Napi::Function::New(env, AdviseHugePages));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("info", Napi::Function::New(env, Info));

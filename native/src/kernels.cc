@@ -14,6 +14,10 @@
 #include <immintrin.h>
 #endif
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -258,6 +262,25 @@ void setThreads(int n) {
 int getThreads() { return g_threads; }
 
 const char* blasConfig() { return openblas_get_config(); }
+
+// Decode steps stream every weight once per token: with 4 KiB pages that is a TLB miss per 4 KiB, and the
+// streaming kernels measured ~24% slower than on 2 MiB pages (llama.cpp's weights, a file mapping, get large
+// pages from the page cache). The advice only takes effect for pages touched afterwards, so callers give it
+// right after allocating, before writing the weights.
+int64_t adviseHugePages(void* p, int64_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + (uintptr_t)bytes) & ~(kHuge - 1);
+  if (bytes <= 0 || end <= begin) return 0;
+  if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE) != 0) return 0;
+  return (int64_t)(end - begin);
+#else
+  (void)p;
+  (void)bytes;
+  return 0;
+#endif
+}
 
 // ---- matrix products -----------------------------------------------------------------------------
 

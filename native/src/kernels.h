@@ -10,6 +10,9 @@
 namespace pedgpt {
 
 void setThreads(int n);
+// Asks the OS to back [p, p + bytes) with 2 MiB pages where possible (Linux MADV_HUGEPAGE on the 2 MiB-aligned
+// interior); returns the bytes advised, 0 when none (too small, not Linux, or refused).
+int64_t adviseHugePages(void* p, int64_t bytes);
 int getThreads();
 const char* blasConfig();
 

@@ -5,6 +5,7 @@
  *
  * Not here: how the parameters are initialised or used (model/), or the optimizer (optim.ts).
  */
+import { kernels } from "./backend.js";
 import type { F32 } from "./kernels/kernels.js";
 import { shapeSize, Tensor } from "./tensor.js";
 
@@ -34,6 +35,8 @@ function pack(sizes: readonly number[]): F32[] {
     let total = 0;
     while (end < sizes.length && (end === start || total + sizes[end]! <= CHUNK_ELEMS)) total += sizes[end++]!;
     const chunk = new Float32Array(total);
+    // before anything is written: decode steps stream every weight per token, faster on large pages
+    kernels().adviseHugePages(chunk);
     let off = 0;
     for (let i = start; i < end; i++) {
       views.push(chunk.subarray(off, off + sizes[i]!));

@@ -39,12 +39,14 @@ export class QuantizedMatrix {
         throw new ShapeError(`quantize: q8_0 needs the input width of "${w.name}" to be a multiple of ${Q8_BLOCK}, got ${cols}`);
       }
       const q = new Int8Array(rows * cols);
+      k.adviseHugePages(q); // before the quantiser writes it: decode steps stream it every token
       const scales = new Float32Array((rows * cols) / Q8_BLOCK);
       k.quantizeQ8(q, scales, w.data, rows, cols);
       return new QuantizedMatrix(format, rows, cols, q, scales, w.name);
     }
     if (format === "bf16") {
       const h = new Uint16Array(rows * cols);
+      k.adviseHugePages(h);
       k.quantizeBf16(h, w.data, rows * cols);
       return new QuantizedMatrix(format, rows, cols, h, null, w.name);
     }

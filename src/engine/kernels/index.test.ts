@@ -1,7 +1,8 @@
 /**
  * Backend selection and the thread-count owner: PEDGPT_KERNELS handling, the missing-addon error,
- * setThreads validation.
+ * setThreads validation; the huge-page hint for weight buffers.
  */
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { getKernels, getNativeKernels, getThreads, referenceKernels, setThreads } from "./index.js";
 import { loadNativeAddon } from "./native.js";
@@ -59,5 +60,33 @@ describe("kernel backend selection", () => {
     expect(getThreads()).toBe(1);
     setThreads(2);
     expect(getThreads()).toBe(2);
+  });
+});
+
+describe("huge-page advice for weight buffers", () => {
+  it("the native addon advises the 2 MiB-aligned interior of a large buffer, nothing for a small one; the reference does nothing", () => {
+    expect(referenceKernels.adviseHugePages(new Float32Array(1 << 22))).toBe(0);
+    expect(() => referenceKernels.adviseHugePages([] as unknown as Float32Array)).toThrow(/adviseHugePages: buf must be a Float32Array/);
+    const native = getNativeKernels();
+    if (!native) return; // the addon is not built: the parity suite says so
+    expect(native.adviseHugePages(new Int8Array(4096))).toBe(0);
+    const big = new Float32Array(3 << 20); // 12 MiB: at least 4 whole aligned 2 MiB pages inside
+    const advised = native.adviseHugePages(big);
+    const thp = (() => {
+      try {
+        return readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8");
+      } catch {
+        return "";
+      }
+    })();
+    if (/\[(always|madvise)\]/.test(thp)) {
+      expect(advised).toBeGreaterThanOrEqual(8 << 20);
+      expect(advised % (2 << 20)).toBe(0);
+      expect(advised).toBeLessThanOrEqual(big.byteLength);
+    } else {
+      expect(advised === 0 || advised % (2 << 20) === 0).toBe(true);
+    }
+    big.fill(1); // the buffer is still ordinary memory
+    expect(big[big.length - 1]).toBe(1);
   });
 });

@@ -126,6 +126,13 @@ export interface AdamWArgs {
 export interface Kernels {
   readonly name: string;
 
+  /**
+   * A memory hint, not math: back a freshly allocated buffer with 2 MiB pages where the OS allows (weights
+   * that decode steps stream every token). Effective for pages not yet touched, so call it before filling
+   * the buffer. Returns the bytes advised; 0 = nothing done (the reference cannot ask the OS).
+   */
+  adviseHugePages(buf: Float32Array | Int8Array | Uint16Array): number;
+
   gemm(a: GemmArgs): void;
   gemmBatched(a: BatchedGemmArgs): void;
 

@@ -75,6 +75,7 @@ export interface NativeAddon {
   quantizeActivationsQ8(q: Int8Array, scales: F32, x: F32, rows: number, cols: number): void;
   matmulQ8(y: F32, x: F32, q: Int8Array, scales: F32, M: number, N: number, K: number): void;
   matmulBf16(y: F32, x: F32, w: Uint16Array, M: number, N: number, K: number): void;
+  adviseHugePages(buf: Float32Array | Int8Array | Uint16Array): number;
   /** Sets OpenBLAS threads and the addon's own pool together. */
   setThreads(n: number): void;
   getThreads(): number;
@@ -107,6 +108,8 @@ export function loadNativeAddon(path = nativeAddonPath()): NativeAddon {
 export function nativeKernels(addon: NativeAddon): Kernels {
   return validated({
     name: "native",
+
+    adviseHugePages: (buf) => addon.adviseHugePages(buf),
 
     gemm(a) {
       addon.gemm(a.transA, a.transB, a.M, a.N, a.K, a.alpha, a.A, a.aOffset ?? 0, a.lda, a.B, a.bOffset ?? 0, a.ldb, a.beta, a.C, a.cOffset ?? 0, a.ldc);

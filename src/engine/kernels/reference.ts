@@ -97,6 +97,10 @@ function fromBf16(h: number): number {
 const unchecked: Kernels = {
   name: "reference",
 
+  adviseHugePages() {
+    return 0;
+  },
+
   gemm(a) {
     gemmOne(a, a.aOffset ?? 0, a.bOffset ?? 0, a.cOffset ?? 0);
   },

@@ -175,6 +175,13 @@ export function validated(impl: Kernels): Kernels {
   return {
     name: impl.name,
 
+    adviseHugePages(buf) {
+      if (!(buf instanceof Float32Array || buf instanceof Int8Array || buf instanceof Uint16Array)) {
+        fail("adviseHugePages", "buf must be a Float32Array, Int8Array or Uint16Array");
+      }
+      return impl.adviseHugePages(buf);
+    },
+
     gemm(a) {
       checkGemm("gemm", a);
       impl.gemm(a);
