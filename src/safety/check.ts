@@ -543,6 +543,8 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     const lastBreak = Math.max(...[...region.matchAll(/[。；;！？!?]/g)].map((m) => m.index!), -1);
     if (lastBreak >= 0 && !CONTINUES_LIST.test(region.slice(lastBreak + 1))) return;
     const cs = Math.max(regionStart, clauseStart(norm, it.start));
+    // "青霉素过敏可选头孢氨苄": an alternative for those who cannot take something is not the header's member.
+    if (/(?:过敏|不耐受|耐药|无效)(?:者|的话|时|的孩子|患儿)?\s*(?:可|可以|则|就)?\s*(?:选|选用|改用|换用|用|考虑)|(?:过敏|不耐受|耐药)(?:者|的话|时)\s*$|(?:改用|换用|替代|代替)/.test(norm.slice(cs, it.start))) return;
     // "发烧可用布洛芬": a purpose before the introducing verb is the drug's own, not the header's.
     const intro = norm.slice(cs, it.start);
     const purposeFirst = DIRECTLY_INTRODUCED.test(intro) && PURPOSES.some(([re]) => re.test(intro));
@@ -756,7 +758,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     const item = drugItem(m0.start, m0.end);
     if (item && item.bodyEnd > segEnd) segEnd = item.bodyEnd;
     if (next && next.start < segEnd) segEnd = next.start;
-    let amounts = extractAmounts(ctx.answer, m.end, segEnd).filter((a) => !a.isMax);
+    // "头孢氨苄或阿奇霉素（每天12mg/kg）": a dose in brackets right after the last of a group is that drug's own.
+    let amounts = extractAmounts(ctx.answer, m.end, segEnd).filter((a) => !a.isMax && (last === m0 || !/^\s*[（(][^）)]*$/.test(norm.slice(last.end, a.start))));
     if (!amounts.length && segEnd === firstSentenceEnd && segEnd < norm.length) {
       // The dose may follow in the next sentence ("可用布洛芬。每次5ml，…") when it names no other drug.
       const s2 = segEnd + 1;

@@ -282,8 +282,8 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
     const after = norm.slice(e, e + 6);
     const isMax = MAX_BEFORE.test(before) || /^\s*(?:以内|以下|为限|封顶)/.test(after);
     if (/^\s*(?:以上)/.test(after)) continue;
-    // A concentration (血钙12mg/dl, 5mg/L) is a measurement, not a dose.
-    if (/^\s*\/\s*(?:dl|l\b|分升|升|μl|ul)/.test(after)) continue;
+    // A concentration (血钙12mg/dl, 5mg/L) is a measurement, not a dose; an inhaler's strength (100μg/揿) is per puff.
+    if (/^\s*\/\s*(?:dl|l\b|分升|升|μl|ul|揿|喷|吸|按)/.test(after) || /每\s*(?:揿|喷|吸)\s*(?:含)?\s*$/.test(norm.slice(Math.max(0, s - 4), s))) continue;
     const perKg = u.unit !== "mg/kg" && /^\s*\/\s*(?:kg|千克|公斤)/.test(after);
     // "按每公斤体重5～10毫克" is a mg/kg dose written out in words.
     if (u.unit === "mg" && /(?:每|按)\s*(?:公斤|千克|kg)\s*(?:体重)?\s*(?:给|用|服|按)?\s*$/.test(before)) {

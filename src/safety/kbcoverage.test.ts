@@ -398,3 +398,13 @@ describe("a long, correct LLM-style answer with several drugs and ranges", () =>
     expect(kinds("氨溴索口服溶液（15mg/5ml）每次5ml，每天2~5次。", "孩子4岁，16kg，咳嗽有痰")).toEqual(["daily_max_exceeded:ambroxol"]);
   });
 });
+
+describe("alternatives, inhaler strengths and bracketed doses in long answers", () => {
+  it("does not claim the header's class for an alternative offered to allergic children", () => {
+    expect(kinds("首选青霉素类：\n- 阿莫西林每天50mg/kg，分2次；\n- 青霉素过敏可选头孢氨苄或阿奇霉素（每天12mg/kg，共5天）。", "孩子10岁32kg，链球菌性咽炎")).toEqual([]);
+    expect(kinds("首选青霉素类：\n- 阿莫西林；\n- 阿奇霉素。", "孩子10岁，咽炎")).toEqual(["wrong_class:azithromycin"]);
+  });
+  it("reads 100μg/揿 as an inhaler's strength, not a dose", () => {
+    expect(kinds("沙丁胺醇气雾剂（100μg/揿）加储雾罐：每次2~4揿，20分钟一次，可重复3次。", "孩子6岁20kg，哮喘急性发作")).toEqual([]);
+  });
+});
