@@ -4,7 +4,7 @@
  * tape, stale weights, widths q8_0 cannot block, an existing base hook). `remove()` restores f32.
  */
 import { describe, expect, it } from "vitest";
-import { noGrad, Tape } from "../engine/index.js";
+import { noGrad, QuantizedMatrix, Tape, Tensor } from "../engine/index.js";
 import { CausalLM, parseConfig, presetConfig } from "./index.js";
 import { quantizeForInference, QuantizeConflictError, QuantizedWeightsStaleError, ReleasedWeightsError } from "./quantize.js";
 import { LORA_DEFAULTS, LoraAdapter } from "./adapters/index.js";
@@ -82,6 +82,25 @@ describe("releasing the f32 copies (serving)", () => {
     expect(Array.from(noGrad(() => model.forward(input)).data)).toEqual(Array.from(before));
     expect(() => q.remove()).toThrow(ReleasedWeightsError);
     await expect(saveModel(model, tempDir("released-"))).rejects.toThrow(/needs \d+ values, data has 0/);
+  });
+});
+
+describe("QuantizedMatrix.fromMany (one shared allocation for a model's copies)", () => {
+  it("gives exactly the values of quantising one by one, as views of shared buffers; a bad weight is refused first", () => {
+    const ws = [[96, 64], [33, 32], [7, 128]].map(([r, c], n) => new Tensor([r!, c!], Float32Array.from({ length: r! * c! }, (_, i) => Math.sin(i * (n + 1)) * (n + 1)), { name: `w${n}` }));
+    for (const format of ["q8_0", "bf16"] as const) {
+      const many = QuantizedMatrix.fromMany(ws, format);
+      ws.forEach((w, i) => {
+        const one = QuantizedMatrix.from(w, format);
+        expect(Array.from(many[i]!.data)).toEqual(Array.from(one.data));
+        expect(many[i]!.scales ? Array.from(many[i]!.scales!) : null).toEqual(one.scales ? Array.from(one.scales) : null);
+        expect([many[i]!.rows, many[i]!.cols, many[i]!.name]).toEqual([w.shape[0], w.shape[1], w.name]);
+      });
+      expect(many[1]!.data.buffer).toBe(many[0]!.data.buffer);
+    }
+    const bad = new Tensor([4, 40], new Float32Array(160), { name: "odd" });
+    expect(() => QuantizedMatrix.fromMany([...ws, bad], "q8_0")).toThrow(/input width of "odd" to be a multiple of 32, got 40/);
+    expect(() => QuantizedMatrix.fromMany(ws, "q4" as never)).toThrow(/unknown format "q4"/);
   });
 });
 

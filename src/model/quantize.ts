@@ -81,21 +81,25 @@ export function quantizeForInference(model: CausalLM, format: QuantFormat): Quan
   if (model.linearHook !== null) {
     throw new QuantizeConflictError("the model already has a base linear hook (CausalLM.linearHook); remove it before quantising");
   }
-  const entries = new Map<string, Entry>();
-  let bytes = 0;
-  let f32Bytes = 0;
+  const linears: { module: string; p: Tensor }[] = [];
   for (const p of model.parameters()) {
     const m = LINEAR.exec(p.name);
-    if (!m || p.rank !== 2) continue;
-    const q = QuantizedMatrix.from(p, format);
-    entries.set(m[1]!, { q, source: p, version: p.version });
-    bytes += q.bytes;
-    f32Bytes += 4 * p.size;
+    if (m && p.rank === 2) linears.push({ module: m[1]!, p });
   }
   // The head as the model multiplies by it (the embedding when tied, NormHead rows normalised).
   const head = noGrad(() => model.headWeight());
   const source = model.config.tieWordEmbeddings ? model.params.get("model.embed_tokens.weight") : model.params.get("lm_head.weight");
-  const headEntry: Entry = { q: QuantizedMatrix.from(head, format), source, version: source.version };
+  // all copies in a few shared allocations (large pages for what a decode step streams)
+  const qs = QuantizedMatrix.fromMany([...linears.map((l) => l.p), head], format);
+  const entries = new Map<string, Entry>();
+  let bytes = 0;
+  let f32Bytes = 0;
+  linears.forEach(({ module, p }, i) => {
+    entries.set(module, { q: qs[i]!, source: p, version: p.version });
+    bytes += qs[i]!.bytes;
+    f32Bytes += 4 * p.size;
+  });
+  const headEntry: Entry = { q: qs[linears.length]!, source, version: source.version };
   bytes += headEntry.q.bytes;
   f32Bytes += 4 * head.size;
 
