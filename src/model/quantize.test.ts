@@ -2,6 +2,7 @@
  * Weight-only quantised inference on tiny models of each architecture: logits close to the f32
  * model's (q8_0 and bf16), cached decoding equal to full recomputation, and the refusals (recording
  * tape, stale weights, widths q8_0 cannot block, an existing base hook). `remove()` restores f32.
+ * `QuantizedMatrix.fromMany` (shared allocations) gives the values of quantising one by one.
  */
 import { describe, expect, it } from "vitest";
 import { noGrad, QuantizedMatrix, Tape, Tensor } from "../engine/index.js";
