@@ -124,7 +124,8 @@ export function extractFever(text: string): FeverInfo {
     info.feverSpans.push([m.index!, m.index! + m[0].length]);
     if (m[0] === "高烧" || m[0] === "高热") info.highFever = true;
   }
-  const temp = new RegExp(String.raw`(?:体温\s*(?:达到?|升到|高达|最高|为|是)?\s*|烧到\s*)(${NUM})(?:\s*(?:度|℃|°c|°))?|(${NUM})\s*(?:度|℃|°c|°)`, "g");
+  // A bare reading right after a fever word counts too ("低烧37.8", "发烧38.5").
+  const temp = new RegExp(String.raw`(?:体温\s*(?:达到?|升到|高达|最高|为|是)?\s*|烧到\s*|(?:发烧|发热|低烧|低热|高烧|高热)\s*(?:了|有|在)?\s*(?=(?:3[4-9]|4[0-3])(?:\.\d)?(?![\d.]|\s*(?:天|日|周|次|小时|个))))(${NUM})(?:\s*(?:度|℃|°c|°))?|(${NUM})\s*(?:度|℃|°c|°)`, "g");
   for (const m of norm.matchAll(temp)) {
     const v = parseNumber(m[1] ?? m[2]!);
     if (!(v >= 34 && v <= 43)) continue;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkAnswer, findDrugMentions } from "./check.js";
-import { extractAges } from "./extract.js";
+import { extractAges, extractFever } from "./extract.js";
 import { loadSafetyKnowledge } from "./knowledge.js";
 import { unknownDrugLikeNames } from "./vocab.js";
 
@@ -406,5 +406,14 @@ describe("alternatives, inhaler strengths and bracketed doses in long answers", 
   });
   it("reads 100μg/揿 as an inhaler's strength, not a dose", () => {
     expect(kinds("沙丁胺醇气雾剂（100μg/揿）加储雾罐：每次2~4揿，20分钟一次，可重复3次。", "孩子6岁20kg，哮喘急性发作")).toEqual([]);
+  });
+});
+
+describe("temperatures written without a unit", () => {
+  it("reads 低烧37.8 as 37.8 ℃, below the young-infant threshold, and 发烧38.5 as a fever over it", () => {
+    const urgent = (q: string) => checkAnswer("多喝水，在家观察。", { question: q }).findings.some((f) => f.type === "missing_urgent_care");
+    expect(urgent("宝宝2个半月，低烧37.8")).toBe(false);
+    expect(urgent("宝宝2个月，发烧38.5")).toBe(true);
+    expect(extractFever("发烧3天").maxTempC).toBeUndefined();
   });
 });
