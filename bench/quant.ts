@@ -9,6 +9,7 @@
  * (gemm with M = 1), q8_0 (activation row quantised, then int8 × int8) and bf16. Each is the best of
  * repeated calls on one matrix, so a matrix that fits in the last-level cache (gate/up/down here) is
  * measured from cache, while lm_head streams from memory as every weight does in a real decode step.
+ * The matrices are allocated as the model's weights are (advised onto 2 MiB pages).
  * Ends with one JSON line (bench/run.ts convention). Not a test; the machine may be shared, so figures
  * are noisy.
  */
@@ -107,7 +108,11 @@ export default async function main(args: string[]): Promise<void> {
   console.log("\nM=1 products (weights streamed per call; f32 gemv vs q8_0 vs bf16):");
   const mv: Record<string, Record<string, number>> = {};
   for (const [name, inF, outF] of [["896->4864 (gate/up)", 896, 4864], ["4864->896 (down)", 4864, 896], ["896->151936 (lm_head)", 896, 151936]] as const) {
-    const w = new Tensor([outF, inF], Float32Array.from({ length: outF * inF }, (_, i) => Math.sin(i) * 0.02), { name });
+    // allocated like model weights (parameter chunks): advised onto 2 MiB pages before being written
+    const wd = new Float32Array(outF * inF);
+    native.adviseHugePages(wd);
+    for (let i = 0; i < wd.length; i++) wd[i] = Math.sin(i) * 0.02;
+    const w = new Tensor([outF, inF], wd, { name });
     const x = Float32Array.from({ length: inF }, (_, i) => Math.cos(i));
     const y = new Float32Array(outF);
     const q8 = QuantizedMatrix.from(w, "q8_0"), bf = QuantizedMatrix.from(w, "bf16");
