@@ -90,3 +90,60 @@ describe("leadingLiterals (the prefilter that skips patterns whose opening words
     expect(leadingLiterals("(?:a\\s|b)c")).toBeNull();
   });
 });
+
+describe("red flags as parents say them", () => {
+  it("reads red flags in dialect and lay words, and leaves their look-alikes alone", () => {
+    // Head injury: the head first to the ground, then repeated vomiting or drowsiness.
+    expect(ids("女儿从沙发上翻下来，脑袋先着地，后来吐了好几次")).toEqual(["head_injury_warning"]);
+    expect(ids("儿子摔倒了后脑勺着地，现在一直犯困")).toEqual(["head_injury_warning"]);
+    expect(ids("摔了一跤，手先着地，擦破点皮")).toEqual([]);
+    // Intussusception: howling in bouts, pain in bouts, a red jelly stool.
+    expect(ids("宝宝9个月，一阵一阵地嚎，还吐了")).toContain("intussusception");
+    expect(ids("宝宝1岁，便便红红的像果冻一样")).toContain("intussusception_or_gi_bleed");
+    expect(ids("宝宝1岁，晚上一阵一阵地闹，吐了一口奶")).toEqual([]);
+    // Meningitis: a stiff neck and spots that do not fade when pressed.
+    expect(ids("孩子5岁，发烧，脖子硬邦邦的")).toEqual(["neck_stiffness"]);
+    expect(ids("孩子5岁，头低不下去")).toEqual(["neck_stiffness"]);
+    expect(ids("孩子5岁，腿上的小红点按了也按不下去")).toEqual(["non_blanching_rash"]);
+    expect(ids("孩子5岁，身上的疹子按下去就消了")).toEqual([]);
+    // Dehydration: a dry nappy for hours, no tears.
+    expect(ids("宝宝1岁，拉肚子，8个小时纸尿裤还是干的")).toEqual(["severe_dehydration"]);
+    expect(ids("宝宝1岁，哭起来也没眼泪")).toEqual(["severe_dehydration"]);
+    expect(ids("宝宝1岁，换下来的尿不湿是干的")).toEqual([]);
+    // Bilious vomiting with a count between the verb and the colour.
+    expect(ids("宝宝5天，吐了两回墨绿色的水")).toEqual(["bilious_vomiting"]);
+    expect(ids("宝宝5天，吐了两回黄色的奶")).toEqual([]);
+    // Epiglottitis: cannot swallow saliva, leans forward to breathe; stridor while resting.
+    expect(ids("孩子6岁，嗓子疼得吞不下唾沫")).toEqual(["upper_airway_obstruction"]);
+    expect(ids("孩子6岁，向前伸着脖子喘")).toEqual(["upper_airway_obstruction"]);
+    expect(ids("孩子2岁，吸气时喉咙里有哨音，躺着不动也有")).toEqual(["upper_airway_obstruction"]);
+    expect(ids("孩子6岁，嗓子疼，咽口水都疼")).toEqual([]);
+    // Unresponsive or glazed eyes.
+    expect(ids("宝宝10个月，烧得昏昏沉沉")).toEqual(["lethargy"]);
+    expect(ids("宝宝10个月，一直迷糊，叫她也不答应")).toEqual(["lethargy"]);
+    expect(ids("孩子6岁，玩游戏入迷了，叫他也不理")).toEqual([]);
+    // Testicular pain told in slang needs a side or a worsening course.
+    expect(ids("孩子12岁，右边蛋子疼")).toEqual(["testicular_pain"]);
+    expect(ids("孩子12岁，说这作业真蛋疼")).toEqual([]);
+    // Severe asthma: cannot finish a sentence, blue lips.
+    expect(ids("孩子6岁，哮喘发作，喘得话都说不完整")).toEqual(["breathing_difficulty"]);
+    expect(ids("孩子6岁，哮喘发作，憋得说话说不连贯")).toEqual(["breathing_difficulty"]);
+    expect(ids("孩子2岁，说话还说不成句")).toEqual([]);
+    expect(ids("孩子6岁，嘴皮子发乌")).toEqual(["cyanosis"]);
+    expect(ids("孩子6岁，嘴唇有些青")).toEqual(["cyanosis"]);
+    expect(ids("孩子6岁，嘴唇有点干")).toEqual([]);
+    // Retractions with words between the place and the sinking.
+    expect(ids("孩子2岁，肋骨下面那一块都往里凹")).toEqual(["breathing_difficulty"]);
+    // A bulging fontanelle told in lay words; the sign itself says the child is young.
+    expect(ids("头顶那块软的地方今天鼓起来了")).toEqual(["bulging_fontanelle"]);
+    expect(ids("宝宝5个月，头顶软的地方有点凹")).not.toContain("bulging_fontanelle");
+    // Blood in stool with a quantity word.
+    expect(ids("宝宝1个月，大便里有些血丝")).toEqual(["blood_in_stool"]);
+    // Anaphylaxis: a swollen mouth with a hoarse voice.
+    expect(ids("孩子4岁，吃了虾以后嘴肿了，声音也哑了")).toEqual(["anaphylaxis"]);
+    expect(ids("孩子4岁，吃了虾以后嘴肿了，有点痒")).toEqual([]);
+    // Caustic ingestion.
+    expect(ids("孩子3岁，喝了两口管道疏通剂")).toEqual(["poisoning"]);
+    expect(ids("孩子3岁，家里刚用管道疏通剂通了下水道")).toEqual([]);
+  });
+});
