@@ -4,7 +4,8 @@
  * (the engine) and src/train/torch/ (PyTorch under torchrun). Option parsing only.
  */
 import { InvalidArgumentError, type Command } from "commander";
-import type { Backend, Device, Precision } from "../../train/recipe.js";
+import type { Backend } from "../../train/recipe.js";
+import type { LaunchOptions } from "../../train/torch/launch.js";
 import { loadRecipe } from "../../train/recipe.js";
 import { runStage } from "../../train/stages/run.js";
 
@@ -18,19 +19,7 @@ const oneOf = <T extends string>(flag: string, values: readonly T[]) => (v: stri
   return v as T;
 };
 
-interface TrainFlags {
-  resume?: boolean;
-  progress: boolean;
-  backend?: Backend;
-  nprocPerNode?: number;
-  nnodes?: number;
-  rdzvEndpoint?: string;
-  rdzvId?: string;
-  nodeRank?: number;
-  device?: Device;
-  precision?: Precision;
-  python?: string;
-}
+type TrainFlags = LaunchOptions & { resume?: boolean; progress: boolean; backend?: Backend };
 
 export function register(program: Command): void {
   program
@@ -55,20 +44,9 @@ export function register(program: Command): void {
       const onSigint = () => ctrl.abort();
       process.once("SIGINT", onSigint);
       try {
-        const report = await runStage(recipe, {
-          resume: o.resume === true,
-          progress: o.progress,
-          signal: ctrl.signal,
-          ...(o.backend !== undefined ? { backend: o.backend } : {}),
-          ...(o.nprocPerNode !== undefined ? { nprocPerNode: o.nprocPerNode } : {}),
-          ...(o.nnodes !== undefined ? { nnodes: o.nnodes } : {}),
-          ...(o.rdzvEndpoint !== undefined ? { rdzvEndpoint: o.rdzvEndpoint } : {}),
-          ...(o.rdzvId !== undefined ? { rdzvId: o.rdzvId } : {}),
-          ...(o.nodeRank !== undefined ? { nodeRank: o.nodeRank } : {}),
-          ...(o.device !== undefined ? { device: o.device } : {}),
-          ...(o.precision !== undefined ? { precision: o.precision } : {}),
-          ...(o.python !== undefined ? { python: o.python } : {}),
-        });
+        // Commander sets only the flags given, so the torch launch options pass through as they are.
+        const { resume, progress, ...launch } = o;
+        const report = await runStage(recipe, { ...launch, resume: resume === true, progress, signal: ctrl.signal });
         console.log(`${report.outputDir}: ${report.stage}/${report.finetuningType} on ${report.backend}${report.torch ? ` (${report.torch.worldSize} × ${report.torch.device})` : ""}, ${report.training.steps} steps, loss ${report.training.firstLoss.toFixed(3)} → ${report.training.finalLoss.toFixed(3)} (stage_report.json)`);
       } finally {
         process.off("SIGINT", onSigint);

@@ -7,12 +7,11 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { expect, it } from "vitest";
 import { tempDir } from "../../../test/helpers/tempdir.js";
-import { DEFAULT_PYTHONS, probePython } from "../torch/python.js";
+import { torchForTests } from "../../../test/helpers/torch.js";
 import { loadPipeline } from "./config.js";
 import { pipelineStatus, readManifest, runPipeline } from "./run.js";
 
-const hasTorch = DEFAULT_PYTHONS.some((p) => probePython(p).ok);
-if (!hasTorch) console.warn(`pipeline torch-backend e2e test skipped: no Python with torch among ${DEFAULT_PYTHONS.join(", ")} (install python3-torch)`);
+const hasTorch = torchForTests("pipeline torch-backend e2e test") !== null;
 
 const tmp = tempDir("pedgpt-pipeline-torch-");
 

@@ -12,10 +12,11 @@ import { resolve } from "node:path";
 import { AdapterObjective, LoraAdapter, loadAdapter, saveAdapter } from "../../model/adapters/index.js";
 import { saveModel, type LossInput } from "../../model/index.js";
 import { LanguageModelObjective } from "../lm.js";
-import { checkBackendKeys, type Backend, type Device, type Precision, type Recipe } from "../recipe.js";
+import { checkBackendKeys, type Backend, type Recipe } from "../recipe.js";
 import { TokenDataset } from "../data/format.js";
 import type { DataSource, Objective } from "../trainer/objective.js";
 import { train, type TrainResult } from "../trainer/trainer.js";
+import type { LaunchOptions } from "../torch/launch.js";
 import { runTorchStage } from "../torch/stage.js";
 import { pairsSource, referenceLogps, rowsSource } from "./batch.js";
 import { finishStage, loadStartModel, planStage, routerSummary, StageError, type StagePlan, type StageReport } from "./plan.js";
@@ -23,7 +24,8 @@ import { PreferenceObjective, needsReference, type PairBatch } from "./preferenc
 
 export { StageError, splitHeldOut, loadStartModel, type StageReport } from "./plan.js";
 
-export interface StageOptions {
+/** A stage's options; the torch launch options (LaunchOptions) override the recipe's nproc_per_node, device and precision. */
+export interface StageOptions extends LaunchOptions {
   /** Continue the run in output_dir from its newest checkpoint. */
   resume?: boolean;
   log?: (line: string) => void;
@@ -37,22 +39,6 @@ export interface StageOptions {
   signal?: AbortSignal;
   /** Which trainer runs the stage; overrides the recipe's `backend`. */
   backend?: Backend;
-  /** torch: processes on this node; overrides the recipe's `nproc_per_node`. */
-  nprocPerNode?: number;
-  /** torch: machines taking part. Defaults to 1. */
-  nnodes?: number;
-  /** torch, nnodes > 1: HOST:PORT of the rendezvous (the same on every node). */
-  rdzvEndpoint?: string;
-  /** torch, nnodes > 1: a name of this job shared by every node. Defaults to one derived from output_dir. */
-  rdzvId?: string;
-  /** torch: this machine's rank among the nodes (0 hosts the rendezvous when it is local). */
-  nodeRank?: number;
-  /** torch: overrides the recipe's `device`. */
-  device?: Device;
-  /** torch: overrides the recipe's `precision`. */
-  precision?: Precision;
-  /** torch: the Python interpreter (else PEDGPT_PYTHON, else the first of python3, /usr/bin/python3 with torch). */
-  python?: string;
 }
 
 /** The recipe with the options' overrides applied (command-line flags win over recipe keys), checked again. */

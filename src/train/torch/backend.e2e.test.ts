@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateCorpus } from "../../../scripts/fixtures/tokenizer_corpus.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
+import { torchForTests } from "../../../test/helpers/torch.js";
 import { CausalLM, loadModel, parseConfig, saveModel } from "../../model/index.js";
 import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../../tokenizer/index.js";
 import { parseRecipe } from "../recipe.js";
@@ -19,11 +20,8 @@ import { readMetrics } from "../trainer/metrics.js";
 import { TrainingStoppedError } from "../trainer/errors.js";
 import { TorchBackendError } from "./errors.js";
 import { failureError, freePort, resolveLaunch, runTorchrun } from "./launch.js";
-import { DEFAULT_PYTHONS, probePython, type PythonInfo } from "./python.js";
 
-const found = DEFAULT_PYTHONS.map((p) => probePython(p)).find((p) => p.ok);
-const py: PythonInfo | null = found?.ok ? found.info : null;
-if (!py) console.warn(`torch backend e2e tests skipped: no Python with torch among ${DEFAULT_PYTHONS.join(", ")} (install python3-torch)`);
+const py = torchForTests("torch backend e2e tests");
 
 const tmp = tempDir("pedgpt-torch-e2e-");
 const base = join(tmp, "base");

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateCorpus } from "../../../scripts/fixtures/tokenizer_corpus.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
+import { torchForTests } from "../../../test/helpers/torch.js";
 import { Tape } from "../../engine/index.js";
 import { loadAdapter } from "../../model/adapters/index.js";
 import { CausalLM, loadModel, parseConfig, presetConfig, saveModel } from "../../model/index.js";
@@ -25,17 +26,8 @@ import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../../tokenize
 import { parseRecipe } from "../recipe.js";
 import { runStage } from "../stages/run.js";
 import { pythonPackageRoot } from "./launch.js";
-import { findPython } from "./python.js";
 
-function torchPython(): { python: string | null; reason: string } {
-  try {
-    return { python: findPython().python, reason: "" };
-  } catch (e) {
-    return { python: null, reason: (e as Error).message };
-  }
-}
-const found = torchPython();
-if (!found.python) console.warn(`torch interchange tests skipped: ${found.reason}`);
+const found = { python: torchForTests("torch interchange tests")?.python ?? null };
 
 const tmp = tempDir("pedgpt-torch-interchange-");
 const base = join(tmp, "base");

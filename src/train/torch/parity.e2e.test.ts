@@ -13,22 +13,14 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateCorpus } from "../../../scripts/fixtures/tokenizer_corpus.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
+import { torchForTests } from "../../../test/helpers/torch.js";
 import { CausalLM, parseConfig, presetConfig, saveModel } from "../../model/index.js";
 import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../../tokenizer/index.js";
 import { parseRecipe } from "../recipe.js";
 import { runStage } from "../stages/run.js";
 import { pythonPackageRoot } from "./launch.js";
-import { findPython } from "./python.js";
 
-function torchPython(): { python: string | null; reason: string } {
-  try {
-    return { python: findPython().python, reason: "" };
-  } catch (e) {
-    return { python: null, reason: (e as Error).message };
-  }
-}
-const found = torchPython();
-if (!found.python) console.warn(`torch parity tests skipped: ${found.reason}`);
+const found = { python: torchForTests("torch parity tests")?.python ?? null };
 
 const tmp = tempDir("pedgpt-torch-parity-");
 const base = join(tmp, "base");

@@ -14,6 +14,7 @@ import { openAdapterWeights, readAdapterConfig } from "../../model/adapters/io.j
 import type { Recipe } from "../recipe.js";
 import { listCheckpoints } from "../trainer/checkpoint.js";
 import { TrainingOptionsError, TrainingStoppedError } from "../trainer/errors.js";
+import type { TrainResult } from "../trainer/trainer.js";
 import { finishStage, planStage, routerSummary, StageError, type StagePlan, type StageReport } from "../stages/plan.js";
 import type { StageOptions } from "../stages/run.js";
 import { TorchBackendError } from "./errors.js";
@@ -21,18 +22,11 @@ import { checkDevice, failureError, resolveLaunch, runTorchrun } from "./launch.
 import { buildTorchPlan, ERRORS_DIR, LOGS_DIR, RESULT_FILE, writeTorchPlan } from "./plan.js";
 import { findPython } from "./python.js";
 
-/** `<output_dir>/torch_result.json`, written by rank 0 at the end of a run. */
-export interface TorchResult {
-  runId: string;
-  firstLoss: number;
-  finalLoss: number;
-  seconds: number;
-  tokensPerSecond: number;
-  valLossBefore?: number;
-  valLossAfter?: number;
-  skippedSteps: number;
-  resumedFrom: number;
-  checkpoint: string | null;
+/**
+ * `<output_dir>/torch_result.json`, written by rank 0 at the end of a run: the engine trainer's result
+ * fields (steps as a count; the per-step lines are in metrics.jsonl), plus what ran it.
+ */
+export interface TorchResult extends Omit<TrainResult, "steps" | "memory" | "recipeHash"> {
   steps: number;
   lastScalars: Record<string, number>;
   worldSize: number;
