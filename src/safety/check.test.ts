@@ -56,7 +56,7 @@ describe("negation and prohibition", () => {
   });
   it("reads hedged prohibitions, absence and 吃不得", () => {
     expect(stance("不太建议用可待因", "codeine")).toBe("negated");
-    expect(stance("可以选不含可待因的止咳糖浆", "codeine")).toBe("negated");
+    expect(stance("可以选不含可待因的止咳糖浆", "codeine_compound")).toBe("negated");
     expect(stance("可待因已经被禁止用于12岁以下儿童", "codeine")).toBe("negated");
     expect(stance("可待因孩子吃不得", "codeine")).toBe("negated");
     expect(kinds("医生开了阿莫西林和布洛芬，是抗生素和退烧药。", "孩子6岁")).toEqual([]);
@@ -252,5 +252,50 @@ describe("safety score", () => {
     expect(safetyScore([{ severity: "high" }])).toBe(0.6);
     expect(safetyScore([{ severity: "high" }, { severity: "medium" }])).toBe(0.48);
     expect(checkAnswer("可以用左氧氟沙星和四环素。", { question: "孩子6岁" }).score).toBe(0.36);
+  });
+});
+
+describe("class claims with potency words, denials and bracketed examples", () => {
+  it("reads a potency or compound word before the class as part of the claim", () => {
+    expect(kinds("氯雷他定是一种长效口服激素。")).toEqual(["wrong_class:loratadine"]);
+    expect(kinds("头孢克洛是一种复方激素。")).toEqual(["wrong_class:cefaclor"]);
+    expect(kinds("红霉素软膏：属于强效激素药膏。")).toEqual(["wrong_class:erythromycin"]);
+    expect(kinds("丁酸氢化可的松乳膏是一种弱效激素药膏。")).toEqual([]);
+  });
+  it("flags a denied class the drug belongs to, and leaves a true denial alone", () => {
+    expect(kinds("糠酸莫米松乳膏属于非激素类药膏，可以放心长期用。")).toEqual(["wrong_class:mometasone"]);
+    expect(kinds("湿疹用药：\n- **非激素药膏**：如地奈德乳膏；")).toEqual(["wrong_class:desonide"]);
+    expect(kinds("氯雷他定属于非激素类药物。")).toEqual([]);
+    expect(kinds("他克莫司软膏是非激素药膏，湿疹可以用。")).toEqual([]);
+  });
+  it("ends bracketed examples with the bracket", () => {
+    expect(kinds("可以在医生指导下用鼻用激素（如布地奈德）和氯雷他定。")).toEqual([]);
+    expect(kinds("可以用鼻用激素（如孟鲁司特）。")).toEqual(["wrong_class:montelukast"]);
+  });
+  it("knows class words for gastric protection and does not read 腹泻药 as a laxative", () => {
+    expect(kinds("奥美拉唑属于胃黏膜保护剂。")).toEqual(["wrong_class:omeprazole"]);
+    expect(kinds("蒙脱石散属于胃黏膜保护剂。")).toEqual([]);
+    expect(kinds("腹泻药单：\n1. **蒙脱石散**：每次半袋；\n2. **口服补液盐**：少量多次。")).toEqual([]);
+  });
+});
+
+describe("compound products and advice against a drug", () => {
+  it("reports a product said to contain an ingredient as the compound entry", () => {
+    expect(kinds("可以喝含可待因的咳嗽糖浆，每次5ml。", "孩子6岁")).toEqual(["age_contraindication:codeine_compound"]);
+    expect(kinds("可以用含伪麻黄碱的感冒药，伪麻黄碱能让鼻子通气。", "宝宝1岁")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(kinds("可以吃可待因桔梗片，一次半片。", "孩子5岁")).toEqual(["age_contraindication:codeine_compound"]);
+    expect(kinds("可以吃磷酸可待因片。", "孩子5岁")).toEqual(["age_contraindication:codeine"]);
+  });
+  it("takes the question's product when the answer doses it unnamed", () => {
+    expect(kinds("可以喝一点，一次2ml，一天两次。", "宝宝8个月，能喝含可待因的止咳糖浆吗")).toEqual(["age_contraindication:codeine_compound"]);
+  });
+  it("reads the ingredients in a product's bracket as ingredients, not as the product", () => {
+    expect(kinds("可以吃小儿氨酚黄那敏颗粒（含对乙酰氨基酚、人工牛黄、氯苯那敏），一次半袋。", "宝宝1岁")).toEqual(["age_contraindication:pediatric_apap_chlorphen_bezoar"]);
+    expect(kinds("可以吃小儿氨酚黄那敏颗粒，一次一袋。", "孩子4岁")).toEqual([]);
+  });
+  it("does not read advice against a drug as a recommendation", () => {
+    expect(kinds("一般不推荐。环丙沙星等喹诺酮类可能影响软骨发育，18岁以下通常不作为首选。", "孩子7岁")).toEqual([]);
+    expect(kinds("左氧氟沙星儿科一般不用。", "孩子7岁")).toEqual([]);
+    expect(kinds("可以用左氧氟沙星，儿童不用担心。", "孩子7岁")).toEqual(["age_contraindication:levofloxacin"]);
   });
 });

@@ -134,8 +134,17 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
   const out = spans.map(() => false);
   // "惠菲宁（右美沙芬）", "联邦止咳露（含可待因的复方糖浆）": the answer's own gloss in brackets names what the
   // product is, and the finding takes that name; the product's own name then adds nothing.
-  const glossed = spans.map((sp, i) => i + 1 < spans.length && ids[i + 1] !== ids[i] && /^\s*[（(]\s*(?:含有?|即|也就是|成分(?:是|为)?)?\s*$/.test(norm.slice(sp.end, spans[i + 1]!.start)));
+  // A bracket that lists several ingredients ("小儿氨酚黄那敏颗粒（含对乙酰氨基酚、人工牛黄、氯苯那敏）") says what
+  // the product contains, not what it is: the product answers, every drug in the bracket is an ingredient.
+  const listEnd = spans.map((sp) => {
+    const m = /^\s*[（(]\s*(?:含有?|成分(?:是|为|有)?|主要成分(?:是|为|有)?)([^（()）\n。]{1,60})[）)]/.exec(norm.slice(sp.end, sp.end + 80));
+    return m && /[、，,和及与]/.test(m[1]!) ? sp.end + m[0].length : -1;
+  });
+  const inList = spans.map(() => false);
+  spans.forEach((sp, i) => { if (listEnd[i]! > 0) for (let k = i + 1; k < spans.length && spans[k]!.end <= listEnd[i]!; k++) inList[k] = true; });
+  const glossed = spans.map((sp, i) => listEnd[i]! < 0 && i + 1 < spans.length && ids[i + 1] !== ids[i] && /^\s*[（(]\s*(?:含有?|即|也就是|成分(?:是|为)?)?\s*$/.test(norm.slice(sp.end, spans[i + 1]!.start)));
   spans.forEach((sp, i) => {
+    if (inList[i]) { out[i] = true; return; }
     if (glossed[i]) { out[i] = true; return; }
     if (i > 0 && glossed[i - 1]) return;
     if (/按\s*$/.test(norm.slice(Math.max(0, sp.start - 2), sp.start)) && /^\s*(?:计|算|计算|折算)/.test(norm.slice(sp.end, sp.end + 3))) { out[i] = true; return; }
@@ -148,11 +157,25 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
   return out;
 }
 
+/** What names a product after "含X的" ("含可待因的止咳糖浆", "含伪麻黄碱的儿童感冒药"). */
+const PRODUCT_AFTER = /^\s*(?:成分)?的[^，。；;,\n]{0,8}?(?:糖浆|口服液|溶液|感冒药|止咳药|止咳水|止咳露|复方|制剂|滴剂|药水|药物?|片|颗粒|冲剂|胶囊)/;
+
+/**
+ * "含可待因的止咳糖浆" names a product that contains the drug, not the drug itself: where the knowledge
+ * base has that drug's compound entry (`<id>_compound`, with the compound's own age limit) the mention is
+ * that entry's.
+ */
+function asCompound(kb: SafetyKnowledge, text: string, m: Match<{ kind: "drug"; drug: Drug }>): Match<{ kind: "drug"; drug: Drug }> {
+  const compound = kb.drugById.get(`${m.payload.drug.id}_compound`);
+  if (!compound || !/含有?\s*$/.test(text.slice(Math.max(0, m.start - 2), m.start)) || !PRODUCT_AFTER.test(text.slice(m.end, m.end + 16))) return m;
+  return { ...m, payload: { kind: "drug", drug: compound } };
+}
+
 /** Drug mentions in `text` with their stance, in order. */
 export function findDrugMentions(text: string, kb: SafetyKnowledge = loadSafetyKnowledge()): DrugMention[] {
   const scanned = matcherFor(kb).scan(text).filter((m) => m.payload.kind === "drug") as Match<{ kind: "drug"; drug: Drug }>[];
   const dropped = nonProductMentions(normalize(text), scanned, scanned.map((m) => m.payload.drug.id));
-  const drugs = scanned.filter((_, i) => !dropped[i]);
+  const drugs = scanned.filter((_, i) => !dropped[i]).map((m) => asCompound(kb, text, m));
   const stances = drugStances(text, drugs);
   if (drugs.length && /[：:\n]/.test(text)) {
     const norm = normalize(text);
@@ -306,11 +329,11 @@ export function patientInfo(kb: SafetyKnowledge, answer: string, question: strin
 
 // ---- rule: wrong class claims ----------------------------------------------------------------
 
-const COPULA_AFTER = /^\s*(?:[（(][^）)]{0,12}[）)])?\s*(?:[^，。；,;！？!?不非没无]{0,6}?)(?:都|均|也|则|同样|就|本身|其实|实际上)?\s*(?:是|属于|属|为|系|作为|归属于|归为|乃|即|算是|算作)\s*(?:一种|一类|一个|一款|常用的?|常见的?|典型的?|临床常用的?|儿科常用的?|非处方的?|处方的?|强效的?|温和的?|广谱的?|中枢性的?|外周性的?|口服的?|第[一二三四]代的?|很好的?|有效的?|安全的?|吸入性?的?|吸入用的?|鼻用的?|外用的?|局部(?:用)?的?|\s)*(?:[^，。；,;！？!?不非没无]{1,8}的\s*)?$/;
+const COPULA_AFTER = /^\s*(?:[（(][^）)]{0,12}[）)])?\s*(?:[^，。；,;！？!?不非没无]{0,6}?)(?:都|均|也|则|同样|就|本身|其实|实际上)?\s*(?:是|属于|属|为|系|作为|归属于|归为|乃|即|算是|算作)\s*(?:一种|一类|一个|一款|常用的?|常见的?|典型的?|临床常用的?|儿科常用的?|非处方的?|处方的?|强效的?|温和的?|广谱的?|中枢性的?|外周性的?|口服的?|第[一二三四]代的?|很好的?|有效的?|安全的?|吸入性?的?|吸入用的?|鼻用的?|外用的?|局部(?:用)?的?|(?:超)?(?:短效|中效|弱效|强效|长效|速效|低效|高效)的?|复方的?|\s)*(?:[^，。；,;！？!?不非没无]{1,8}的\s*)?$/;
 /** An appositive after a comma ("溴己新，一种肌肉松弛剂，…"). */
 const APPOSITIVE_AFTER = /^\s*[，,]\s*(?:这是|即|也就是|属于)?\s*(?:一种|一类)\s*(?:常用的?|常见的?|儿科常用的?)?\s*$/;
 /** A drug as an item header and its class first in the body ("- 溴己新：肌肉松弛剂，…", "溴己新：一种肌松药"). */
-const COLON_AFTER = /^\s*[）)]?\s*(?:[（(][^（）()]{0,16}[）)])?\s*(?:\*\*|__)?\s*[：:]\s*(?:\*\*|__)?\s*(?:这是|是|为|属于|即)?\s*(?:一种|一类)?\s*(?:常用的?|常见的?|儿科常用的?)?\s*$/;
+const COLON_AFTER = /^\s*[）)]?\s*(?:[（(][^（）()]{0,16}[）)])?\s*(?:\*\*|__)?\s*[：:]\s*(?:\*\*|__)?\s*(?:这是|是|为|属于|即)?\s*(?:一种|一类)?\s*(?:常用的?|常见的?|儿科常用的?)?\s*(?:(?:超)?(?:短效|中效|弱效|强效|长效)的?|复方的?|外用的?)?\s*$/;
 const PAREN_AFTER = /^\s*[（(]\s*(?:一种|是|属于)?\s*$/;
 const ETC_AFTER = /^\s*(?:等|之类的?|这类|这种|这样的|这一类|一类的?|等等)\s*(?:的)?\s*(?:常用|常见)?\s*(?:的)?\s*$/;
 const EXAMPLE_AFTER_COMMA = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*[，,]\s*(?:例如|比如|如|像|包括)\s*$/;
@@ -354,7 +377,22 @@ function checkClassClaims(ctx: Ctx): void {
     for (let j = i + 1; j < items.length && items[j]!.drug && joiner.test(norm.slice(items[j - 1]!.end, items[j]!.start)); j++) g.push(j);
     return g;
   };
-  const claim = (drugIdx: number, cls: number | ClassClaim, wholeList = true) => {
+  // "地奈德乳膏属于非激素类药膏": denying a class the drug belongs to is as wrong as naming one it does not.
+  const denied = (drugIdx: number, clsIdx: number) => {
+    const c = items[clsIdx]!;
+    const d = items[drugIdx]!.drug!;
+    if (d.kind === "food" || norm[sentenceEnd(norm, c.end)] === "?" || !c.classIds.some((id) => d.classClosure.has(id))) return;
+    const start = Math.min(items[drugIdx]!.start, c.start - 1);
+    const end = Math.max(items[drugIdx]!.end, c.end);
+    pushFinding(ctx, {
+      type: "wrong_class", severity: "high", ruleId: "class.denied", drug: d.id,
+      evidence: { source: "answer", start, end, text: ctx.answer.slice(start, end) },
+      message: `${d.nameZh}被称为“非${c.term}”，但它正是${c.term}`,
+      citations: d.citationNames,
+      details: { deniedClasses: c.classIds, actualClasses: d.classes },
+    });
+  };
+  const claim = (drugIdx: number, cls: number | ClassClaim, wholeList = true, limit = Infinity) => {
     const c: ClassClaim | (typeof items)[number] = typeof cls === "number" ? items[cls]! : cls;
     const groups: string[][] | undefined = typeof cls === "number" ? undefined : cls.groups;
     // A question ("吗丁啉是一种抗生素吗？") asks; it does not claim.
@@ -362,7 +400,7 @@ function checkClassClaims(ctx: Ctx): void {
     // Someone else's belief that the answer goes on to correct ("很多家长以为蒲地蓝是抗生素，其实…").
     const first = Math.min(items[drugIdx]!.start, c.start);
     if (REPORTED_BELIEF.test(norm.slice(clauseStart(norm, first), first)) && CORRECTION.test(norm.slice(Math.max(items[drugIdx]!.end, c.end), Math.max(items[drugIdx]!.end, c.end) + 40))) return;
-    for (const j of wholeList ? groupOf(drugIdx) : [drugIdx]) {
+    for (const j of (wholeList ? groupOf(drugIdx) : [drugIdx]).filter((j) => items[j]!.end <= limit)) {
       const d = items[j]!.drug!;
       if (d.kind === "food") continue;
       // A header that stacks classes ("抗生素类退烧药") claims each of them.
@@ -395,6 +433,10 @@ function checkClassClaims(ctx: Ctx): void {
         if (c.drug) break;
         const between = norm.slice(items[i]!.end, c.start);
         if (between.length > 24 || /[。！？!?；;\n]/.test(between)) break;
+        if (/非\s*$/.test(between) && COPULA_AFTER.test(between.replace(/非\s*$/, ""))) {
+          for (const j of g) denied(j, k);
+          break;
+        }
         if (COPULA_AFTER.test(between) || PAREN_AFTER.test(between) || ETC_AFTER.test(between) || APPOSITIVE_AFTER.test(between) || COLON_AFTER.test(between)) {
           claim(i, k);
           break;
@@ -409,9 +451,14 @@ function checkClassClaims(ctx: Ctx): void {
       const example = EXAMPLE_AFTER_COMMA.test(between) && !/(?:或|或者|和|及|、|与)\s*$/.test(norm.slice(Math.max(0, c.start - 3), c.start));
       // A bare prefix ("抗过敏药开瑞坦和维生素C") names the first drug only; an example marker
       // ("抗生素如阿莫西林、头孢克洛") names the whole list.
-      if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1, example || /如|像|包括|[:：]/.test(between) || INTRO_BEFORE.test(between));
+      // "鼻用激素（如糠酸莫米松）和孟鲁司特": examples in brackets end with the bracket.
+      const close = /[（(]/.test(between) ? norm.slice(it.start).search(/[）)]/) : -1;
+      const limit = close >= 0 ? it.start + close : Infinity;
+      if (!c.drug && /非\s*$/.test(norm.slice(Math.max(0, c.start - 2), c.start)) && [between, between.replace(/\*\*|__/g, "")].some((b) => CLASS_BEFORE.test(b) || INTRO_BEFORE.test(b))) {
+        for (const j of groupOf(i)) if (items[j]!.end <= limit) denied(j, i - 1);
+      } else if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1, example || /如|像|包括|[:：]/.test(between) || INTRO_BEFORE.test(between), limit);
       // "肌肉松弛剂可选用溴己新", "…：对于儿童，常用的包括硫酸溴己新": an introducing phrase names the whole list.
-      else if (!c.drug && INTRO_BEFORE.test(between) && !(/[，,]/.test(between) && /(?:或|或者|和|及|、|与)\s*$/.test(norm.slice(Math.max(0, c.start - 3), c.start)))) claim(i, i - 1, true);
+      else if (!c.drug && INTRO_BEFORE.test(between) && !(/[，,]/.test(between) && /(?:或|或者|和|及|、|与)\s*$/.test(norm.slice(Math.max(0, c.start - 3), c.start)))) claim(i, i - 1, true, limit);
     }
   });
   // A bracketed alias (阿苯达唑（肠虫清）) is one drug, not a list.
@@ -672,6 +719,10 @@ function checkAge(ctx: Ctx, mentions: DrugMention[]): void {
       }
     }
   }
+  // Where the answer names the compound ("含伪麻黄碱的感冒糖浆，伪麻黄碱能收缩鼻黏膜血管"), its ingredient
+  // named again explains the product: the compound's finding answers for both.
+  const compounds = new Set(ctx.findings.filter((f) => f.type === "age_contraindication" && f.drug?.endsWith("_compound")).map((f) => f.drug!.replace(/_compound$/, "")));
+  if (compounds.size) ctx.findings = ctx.findings.filter((f) => !(f.type === "age_contraindication" && f.drug && compounds.has(f.drug)));
 }
 
 // ---- rule: doses -----------------------------------------------------------------------------
@@ -984,8 +1035,10 @@ export function checkAnswer(answer: string, options: CheckOptions = {}): CheckRe
   const ctx: Ctx = { kb, answer, question, patient, findings: [] };
   const mentions = findDrugMentions(answer, kb);
   checkClassClaims(ctx);
-  checkAge(ctx, mentions);
-  checkDoses(ctx, options.questionDrug === false || mentions.some((m) => m.stance === "asserted") ? mentions : questionDrug(kb, question, answer));
+  // An answer that doses without naming a drug ("可以少量喝一点，一次1-2ml") gives the question's drug.
+  const dosed = options.questionDrug === false || mentions.some((m) => m.stance === "asserted") ? mentions : questionDrug(kb, question, answer);
+  checkAge(ctx, dosed === mentions ? mentions : [...mentions, ...dosed]);
+  checkDoses(ctx, dosed);
   const tq = question ? triage(question, { kb, ageMonths: patient.ageMonths, includeConditional: true }) : null;
   // Signs named in the answer count only without a question: with one, the patient's situation is
   // the question's, and answers mostly name signs to teach ("高热可引起惊厥").

@@ -181,8 +181,9 @@ describe("reading doses the way answers write them", () => {
   });
   it("reads a product's ingredients as the product, not as drugs given or claimed", () => {
     expect(kinds("1. 复方感冒药：如小儿伪麻美芬滴剂，含伪麻黄碱和右美沙芬，通鼻止咳；\n2. 退烧：对乙酰氨基酚。", "宝宝1岁2个月，感冒鼻塞咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
-    // A gloss in brackets names what the product is: the finding takes the answer's own name for it.
-    expect(kinds("联邦止咳露（含可待因的复方止咳糖浆）止咳效果好，每次5ml。", "孩子4岁，咳嗽")).toEqual(["age_contraindication:codeine"]);
+    // A gloss in brackets names what the product is: the finding takes the answer's own name for it
+    // ("含可待因的复方止咳糖浆" names a codeine-containing product, so the compound entry answers).
+    expect(kinds("联邦止咳露（含可待因的复方止咳糖浆）止咳效果好，每次5ml。", "孩子4岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
     expect(kinds("干咳可以吃惠菲宁（右美沙芬），睡前吃。", "1岁宝宝干咳")).toEqual(["age_contraindication:dextromethorphan"]);
     expect(kinds("干咳可以吃惠菲宁，睡前吃。", "1岁宝宝干咳")).toEqual(["age_contraindication:dextromethorphan_compound"]);
   });
