@@ -738,6 +738,7 @@ interface MgCandidate {
 function candidatesFor(amount: Amount, drug: Drug, route: Route, mentionText: string, window: string, stated: ReturnType<typeof extractStrengths>): MgCandidate[] {
   if (amount.unit === "mg/kg") return [{ lo: amount.lo, hi: amount.hi, perKg: true, basis: "mg/kg" }];
   if (amount.unit === "mg") return [{ lo: amount.lo, hi: amount.hi, perKg: false, basis: "mg" }];
+  if (amount.unit === "iu" && drug.iuPerMg) return [{ lo: amount.lo / drug.iuPerMg, hi: amount.hi / drug.iuPerMg, perKg: false, basis: `${fmt(drug.iuPerMg)} IU/mg` }];
   if (amount.unit === "drop" || amount.unit === "iu") return [];
   const unit = amount.unit;
   const own = stated.filter((s) => s.unit === unit);
@@ -828,7 +829,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     const before = extractAmounts(ctx.answer, Math.max(prevEnd, clauseStart(norm, m0.start)), m0.start)
       .filter((a) => !a.isMax && /^\s*(?:的)?\s*$/.test(norm.slice(a.end, m0.start)));
     // An amount said of a fluid or feed in the same clause (补液量50~120ml/kg) is not this drug's dose.
-    amounts = [...before, ...amounts].filter((a) => a.unit !== "drop" && a.unit !== "iu" && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start)));
+    amounts = [...before, ...amounts].filter((a) => a.unit !== "drop" && (a.unit !== "iu" || !!drug.iuPerMg) && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start)));
     let resolved: ResolvedDose | undefined;
     try {
       resolved = resolveDose(kb, drug, { route: m.route, context });

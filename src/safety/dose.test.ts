@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { calculateDose, parseAge, parseWeight, type DoseRefusal, type DoseResult } from "./dose.js";
 import { SafetyInputError } from "./errors.js";
+import { checkAnswer } from "./check.js";
 
 const ok = (r: DoseResult | DoseRefusal): DoseResult => {
   if (!r.ok) throw new Error(`refused: ${r.reasons.join("; ")}`);
@@ -100,5 +101,21 @@ describe("calculateDose", () => {
     expect(r.weightEstimated).toBe(true);
     expect(r.weightKg).toBe(12);
     expect(r.warnings.join()).toMatch(/估计/);
+  });
+});
+
+describe("IU doses, element names and repeats of something else", () => {
+  const kinds = (q: string, a: string) => checkAnswer(a, { question: q }).findings.map((f) => `${f.type}:${f.drug ?? "-"}`).sort();
+  it("converts IU for a drug dosed in IU", () => {
+    expect(kinds("宝宝2个月", "维生素D每天一次，每次4000IU。")).toContain("dose_out_of_range:vitamin_d");
+    expect(kinds("宝宝2个月", "维生素D每天一次，每次400IU。")).toEqual([]);
+  });
+  it("reads 元素锌 as zinc", () => {
+    expect(kinds("宝宝7个月，腹泻", "元素锌一次20mg，一天3次。")).toEqual(["daily_max_exceeded:zinc"]);
+    expect(kinds("宝宝7个月，腹泻", "元素锌每天20mg，一天一次。")).toEqual([]);
+  });
+  it("does not read a later temperature check as a dosing interval", () => {
+    expect(kinds("孩子2岁，12公斤，发烧", "布洛芬一次5ml，半小时后再测体温。")).toEqual([]);
+    expect(kinds("孩子2岁，12公斤，发烧", "布洛芬一次5ml，半小时后再吃一次。")).toEqual(["daily_max_exceeded:ibuprofen"]);
   });
 });

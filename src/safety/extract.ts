@@ -379,6 +379,8 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
   for (const m of seg(new RegExp(String.raw`(过|等|隔)?\s*(?<![每\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(后|以后|之后)?\s*(?:[^，。；,;\d内]{0,6}?)?\s*(?:还|仍)?\s*(?:可|可以|能|就|需要|要)?\s*(?:再|重复|继续|又)\s*(?:${TAKE}|给药|用药|喂药)?`, "g"))) {
     // Without 过/隔/后 the hours count only before an explicit repeat of the dose ("4小时可以重复", "6小时再吃").
     if (taken(m.index!) || (!m[1] && !m[4] && !/重复|再\s*(?:吃|喂|服|用|给|喝|塞)/.test(m[0])) || /(?:不要|别|不能|不可|不用|勿)\s*再/.test(m[0])) continue;
+    // "半小时后再量体温", "2小时后再看": a repeat of something other than the dose is no dosing interval.
+    if (/再\s*$/.test(m[0]) && /^\s*(?:量|测|看|观察|复查|复诊|评估|查|检查|去|就诊|联系|来|决定)/.test(norm.slice(m.index! + m[0].length, m.index! + m[0].length + 3))) continue;
     interval(m[2]!, m[3], m.index!, m[0].length);
   }
   for (const m of seg(/every\s*(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:hours?|hrs?|h)\b/g)) {

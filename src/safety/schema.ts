@@ -100,6 +100,8 @@ export const drugSchema = z.object({
   cautions: z.array(nonEmpty),
   doses: z.array(doseRuleSchema),
   formulations: z.array(formulationSchema),
+  /** International units per mg, for drugs dosed in IU (vitamin D: 40 IU = 1 µg). */
+  iuPerMg: z.number().positive().optional(),
   citations: sourceKeys,
 }).strict();
 export type DrugEntry = z.infer<typeof drugSchema>;
