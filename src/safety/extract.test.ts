@@ -147,3 +147,14 @@ describe("frequency written without 每", () => {
     expect(extractFrequency("不用4小时吃一次，间隔6到8小时就可以").intervalHours).toEqual([6, 8]);
   });
 });
+
+describe("counts per day said loosely", () => {
+  it("reads 个/上 before the count and neighbouring numerals as a range", () => {
+    expect(extractFrequency("一天喂个八九次也没关系").timesPerDay).toEqual([8, 9]);
+    expect(extractFrequency("每天两三次").timesPerDay).toEqual([2, 3]);
+    expect(extractFrequency("一天吃上5次").timesPerDay).toEqual([5, 5]);
+    expect(extractFrequency("一天三次").timesPerDay).toEqual([3, 3]);
+    expect(extractFrequency("一天十次").timesPerDay).toEqual([10, 10]);
+    expect(extractFrequency("一天九十次").timesPerDay).toEqual([90, 90]);
+  });
+});

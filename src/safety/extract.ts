@@ -306,6 +306,9 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
 }
 
 const range = (a: string, b: string | undefined): [number, number] => {
+  // Two neighbouring numerals are a range ("八九次", "两三次"): 8–9, 2–3.
+  const pair = !b && /^[一二两三四五六七八][二三四五六七八九]$/.test(a) ? [parseNumber(a[0]!), parseNumber(a[1]!)] : null;
+  if (pair && pair[1] === pair[0]! + 1) return [pair[0]!, pair[1]];
   const lo = parseNumber(a);
   const hi = b ? parseNumber(b) : lo;
   return [Math.min(lo, hi), Math.max(lo, hi)];
@@ -335,7 +338,7 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
   // "不用4小时吃一次" rejects a frequency; it does not state one.
   const negated = (i: number) => /(?:不用|不要|别|不能|不可以|不必|无需|没必要|不需要|不宜)\s*(?:再|每)?\s*$/.test(norm.slice(Math.max(0, i - 5), i));
   const taken = (i: number) => negated(i) || f.spans.some(([a, b]) => i >= a && i < b);
-  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:里|内|之内|当中|中)?\s*(?:要|需|需要|可|可以|能|共|总共|一共)?\s*${TAKE}?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍|顿(?!饭))`, "g"))) {
+  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:里|内|之内|当中|中)?\s*(?:要|需|需要|可|可以|能|共|总共|一共)?\s*${TAKE}?\s*(?:个|上)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍|顿(?!饭))`, "g"))) {
     if (capped(m.index!) || taken(m.index!)) continue;
     f.timesPerDay = range(m[1]!, m[2]);
     f.spans.push([m.index!, m.index! + m[0].length]);
