@@ -158,3 +158,15 @@ describe("counts per day said loosely", () => {
     expect(extractFrequency("一天九十次").timesPerDay).toEqual([90, 90]);
   });
 });
+
+describe("a product's strength written after its form word", () => {
+  const s = (t: string) => extractStrengths(t).map((x) => [x.mgPer, x.unit]);
+  it("reads 片0.3g after a product name as the tablet's strength", () => {
+    expect(s("家里有对乙酰氨基酚片0.3g，怎么吃")).toEqual([[300, "tablet"]]);
+    expect(s("医生开了沙丁胺醇片（2mg）")).toEqual([[2, "tablet"]]);
+  });
+  it("leaves amounts alone: a count before the form word, or a verb of taking before the product", () => {
+    expect(s("一次1片0.3g")).toEqual([]);
+    expect(s("可以吃布洛芬片0.2g，一天3次")).toEqual([]);
+  });
+});

@@ -231,6 +231,10 @@ const STRENGTH_PATTERNS: { re: RegExp; build: (m: RegExpMatchArray) => Omit<Stre
       return { mgPer: parseNumber(m[1]!) * (/^(g|克)$/.test(m[2]!) ? 1000 : 1), unit: /片/.test(u) ? "tablet" : /粒|胶囊/.test(u) ? "capsule" : /枚|栓/.test(u) ? "suppository" : "sachet" };
     },
   },
+  { // 对乙酰氨基酚片0.3g, 沙丁胺醇片（2mg）: a product's form word followed by its strength (not "1片0.3g" or "吃布洛芬片0.2g", amounts)
+    re: new RegExp(String.raw`(?<=[\u4e00-\u9fff])(?<![零〇一二两三四五六七八九十半每])(?<!(?:吃|服|喂|用|给|塞|喝)[^，。；,;\n]{0,12})(片|胶囊|颗粒|栓|栓剂|干混悬剂)\s*[（(]?\s*(${NUM})\s*(mg|毫克|g|克)(?!\s*[/／每]|\s*[:：]|[（(]|\s*(?:一次|每次))`, "g"),
+    build: (m) => ({ mgPer: parseNumber(m[2]!) * (/^(g|克)$/.test(m[3]!) ? 1000 : 1), unit: /片/.test(m[1]!) ? "tablet" : /胶囊/.test(m[1]!) ? "capsule" : /栓/.test(m[1]!) ? "suppository" : "sachet" }),
+  },
   { // 100mg/袋, 0.125g/片
     re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*/\s*(片|袋|包|粒|支|枚)`, "g"),
     build: (m) => ({ mgPer: parseNumber(m[1]!) * (/^(g|克)$/.test(m[2]!) ? 1000 : 1), unit: m[3] === "片" ? "tablet" : m[3] === "粒" ? "capsule" : m[3] === "枚" ? "suppository" : "sachet" }),
