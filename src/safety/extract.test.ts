@@ -170,3 +170,11 @@ describe("a product's strength written after its form word", () => {
     expect(s("可以吃布洛芬片0.2g，一天3次")).toEqual([]);
   });
 });
+
+describe("fractions in words", () => {
+  it("reads 十分之一袋 and 四分之一片 as amounts", () => {
+    expect(extractAmounts("一次吃十分之一袋").map((a) => [a.lo, a.unit])).toEqual([[0.1, "sachet"]]);
+    expect(extractAmounts("每次四分之一片").map((a) => [a.lo, a.unit])).toEqual([[0.25, "tablet"]]);
+    expect(extractAmounts("三分之二的孩子会好转")).toEqual([]);
+  });
+});

@@ -267,7 +267,8 @@ const PER_DOSE_BEFORE = /(?:每次|单次|每回|每顿|(?<![天日时周])一�
 export function extractAmounts(text: string, from = 0, to = text.length): Amount[] {
   const norm = normalize(text).slice(0, to);
   const masked = extractStrengths(text, from, to);
-  const re = new RegExp(String.raw`(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*${UNIT_RE}`, "g");
+  // A fraction in words ("十分之一袋", "四分之一片") is an amount too.
+  const re = new RegExp(String.raw`((?:[一二两三四五六七八九十\d]+)分之(?:[一二两三四五六七八九\d]+)|${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*${UNIT_RE}`, "g");
   re.lastIndex = from;
   const out: Amount[] = [];
   for (const m of norm.matchAll(re)) {
@@ -277,7 +278,8 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
     if (masked.some((x) => s < x.end && e > x.start)) continue;
     if (/[\d.]$/.test(norm.slice(Math.max(0, s - 1), s))) continue;
     const u = unitOf(m[3]!);
-    let lo = parseNumber(m[1]!);
+    const frac = /^(.+)分之(.+)$/.exec(m[1]!);
+    let lo = frac ? parseNumber(frac[2]!) / parseNumber(frac[1]!) : parseNumber(m[1]!);
     let hi = m[2] ? parseNumber(m[2]) : lo;
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) continue;
     if (m[4]) { lo += 0.5; hi += 0.5; }
