@@ -299,3 +299,10 @@ describe("compound products and advice against a drug", () => {
     expect(kinds("可以用左氧氟沙星，儿童不用担心。", "孩子7岁")).toEqual(["age_contraindication:levofloxacin"]);
   });
 });
+
+describe("a clause that continues the subject with a modifier before the class", () => {
+  it("reads '，属于鼻用Y' as said of the drug before", () => {
+    expect(kinds("布地奈德鼻喷雾剂，属于鼻用减充血剂。")).toEqual(["wrong_class:budesonide"]);
+    expect(kinds("布地奈德鼻喷雾剂，属于鼻用激素。")).toEqual([]);
+  });
+});

@@ -609,7 +609,7 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
 
 /** A pronoun opening a clause that refers back to the drug last named ("…（肠虫清），这是一种抗生素"). */
 const ANAPHOR = /^\s*(?:而|且|但)?\s*(这些药|这两种药|这几种药|它们|这些|这个药|这种药|这药|该药|此药|这个|这种|它|这|其|后者)(?:物|品)?\s*/;
-const ZERO_SUBJECT = /^\s*(?:而|其实|实际上|实际)?\s*(?:是|属于|属)\s*(?:一种|一类|常用的?|常见的?|\s)*$/;
+const ZERO_SUBJECT = /^\s*(?:而|其实|实际上|实际)?\s*(?:是|属于|属)\s*(?:一种|一类|常用的?|常见的?|吸入性?的?|鼻用的?|外用的?|口服的?|局部(?:用)?的?|(?:超)?(?:短效|中效|弱效|强效|长效)的?|复方的?|\s)*$/;
 const PLURAL_ANAPHOR = /^(?:这些药|这两种药|这几种药|它们|这些)$/;
 
 /**
