@@ -968,6 +968,10 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       }
     }
   });
+  // A day's total too high only because of too many doses ("一次三分之一袋，一天10次") is the daily-maximum
+  // finding; the dose itself is not also wrong.
+  const tooMany = new Set(ctx.findings.filter((f) => f.ruleId === "dose.too-many-doses" || f.ruleId === "dose.interval-too-short").map((f) => f.drug));
+  if (tooMany.size) ctx.findings = ctx.findings.filter((f) => !(f.ruleId === "dose.daily-high" && tooMany.has(f.drug)));
 }
 
 // ---- rule: missing urgent-care advice --------------------------------------------------------------

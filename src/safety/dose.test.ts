@@ -114,6 +114,10 @@ describe("IU doses, element names and repeats of something else", () => {
     expect(kinds("宝宝7个月，腹泻", "元素锌一次20mg，一天3次。")).toEqual(["daily_max_exceeded:zinc"]);
     expect(kinds("宝宝7个月，腹泻", "元素锌每天20mg，一天一次。")).toEqual([]);
   });
+  it("reports a day's total raised only by too many doses as the daily maximum alone", () => {
+    expect(kinds("宝宝7个月，拉肚子", "蒙脱石散一次三分之一袋，一天10次。")).toEqual(["daily_max_exceeded:smectite"]);
+    expect(kinds("宝宝7个月，拉肚子", "蒙脱石散一次三分之一袋，一天3次。")).toEqual([]);
+  });
   it("does not read a later temperature check as a dosing interval", () => {
     expect(kinds("孩子2岁，12公斤，发烧", "布洛芬一次5ml，半小时后再测体温。")).toEqual([]);
     expect(kinds("孩子2岁，12公斤，发烧", "布洛芬一次5ml，半小时后再吃一次。")).toEqual(["daily_max_exceeded:ibuprofen"]);
