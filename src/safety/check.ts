@@ -1004,7 +1004,7 @@ export function urgentCareFinding(question: string, answer: string, tq: TriageRe
   ];
   if (!hits.length) return null;
   // The child is already being seen (在医院, 住院, 照蓝光): the answer need not send them to care.
-  if (/住院|在医院|来医院|到医院了|已就医|已经就医|已经去医院|已经在医院|正在治疗|照蓝光|icu|急诊科|看过医生|医院看过|去医院看了|医生看过|(?:医生|医院)(?:已经)?(?:给(?:孩子|他|她|宝宝)?)?(?:打了|注射了|输了液|抢救)/.test(normalize(question))) return null;
+  if (/住院|在医院|来医院|到医院了|已就医|已经就医|已经去医院|已经在医院|正在治疗|照蓝光|icu|急诊科|看过医生|医院看过|去医院看了|医生看过|(?:医生|医院)(?:已经)?(?:给(?:孩子|他|她|宝宝)?)?(?:打了|注射了|输了液|抢救)|(?:医生|大夫)(?:看了|看过|检查了?)?(?:说|讲)(?:是|这是)?(?:生理性|正常|没事|没什么事|没关系|问题不大)/.test(normalize(question))) return null;
   const needed = Math.max(...hits.map((h) => h.level));
   const required = Math.min(needed, 2); // 立即急诊 also answers a 120-level sign.
   // "先观察，明天再去医院" with a red flag present: the advice puts care off, whatever it names later.

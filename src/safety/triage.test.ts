@@ -147,3 +147,13 @@ describe("red flags as parents say them", () => {
     expect(ids("孩子3岁，家里刚用管道疏通剂通了下水道")).toEqual([]);
   });
 });
+
+describe("a sign a doctor has already judged", () => {
+  it("asks nothing more of the answer when the question gives the doctor's verdict", async () => {
+    const { checkAnswer } = await import("./check.js");
+    const urgent = (q: string) => checkAnswer("多喂奶，注意观察。", { question: q }).findings.filter((f) => f.type === "missing_urgent_care").length;
+    expect(urgent("宝宝出生第6天，皮肤发黄，医生说是生理性的")).toBe(0);
+    expect(urgent("宝宝出生第6天，皮肤发黄")).toBe(1);
+    expect(urgent("宝宝出生第6天，医生说是感冒，今天皮肤发黄")).toBe(1);
+  });
+});
