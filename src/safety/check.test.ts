@@ -306,3 +306,11 @@ describe("a clause that continues the subject with a modifier before the class",
     expect(kinds("布地奈德鼻喷雾剂，属于鼻用激素。")).toEqual([]);
   });
 });
+
+describe("a list of home care under a red flag", () => {
+  it("is a finding even without a postponing word", () => {
+    const q = "孩子从床上摔下来后脑勺着地，回来吐了好几回，一直想睡";
+    expect(kinds("处理：\n- 冷敷：隔着毛巾敷；\n- 休息：让孩子睡一觉；\n- 饮食：清淡。", q)).toEqual(["missing_urgent_care:-"]);
+    expect(kinds("处理：\n- 马上去医院急诊做头颅CT；\n- 路上让孩子侧躺。", q)).toEqual([]);
+  });
+});
