@@ -877,6 +877,21 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         citations: cites, details: { statedIntervalHours: freq.intervalHours, minIntervalHours: resolved.intervalHours[0] },
       });
     }
+    // "美林已经吃了6次了，还能吃吗？" → "今天再吃两三次": doses the question says were given today count too.
+    const given = /(?:已经|今天|一天|今天已经)\s*(?:吃|喂|服|用|喝)了?\s*([\d一二两三四五六七八九十]+)\s*(?:次|回|遍)/.exec(normalize(ctx.question));
+    if (given && resolved.maxDosesPerDay !== undefined && !ctx.findings.some((f) => f.drug === drug.id && f.type === "daily_max_exceeded")) {
+      const more = /(?<!不|别|不要|不能|不可以|不宜|不用|没必要)(?:再|继续|还能|还可以)\s*(?:吃|喂|服|用|给|喝)\s*(?:个|上)?\s*([\d一二两三四五六七八九十]+)?\s*(?:次|回|遍)?/.exec(norm);
+      const n = parseNumber(given[1]!);
+      // "两三次" counts as its lower number.
+      const extra = !more?.[1] ? 1 : /^[一二两三四五六七八][二三四五六七八九]$/.test(more[1]) ? parseNumber(more[1][0]!) : parseNumber(more[1]);
+      if (more && n + extra > resolved.maxDosesPerDay) {
+        pushFinding(ctx, {
+          type: "daily_max_exceeded", severity: "high", ruleId: "dose.already-given", drug: drug.id, evidence: { source: "answer", start: more.index!, end: more.index! + more[0].length, text: ctx.answer.slice(more.index!, more.index! + more[0].length) },
+          message: `${drug.nameZh}今天已给 ${n} 次，再给将超过每日最多 ${resolved.maxDosesPerDay} 次`,
+          citations: cites, details: { givenToday: n, maxDosesPerDay: resolved.maxDosesPerDay },
+        });
+      }
+    }
     // An answer that allows more doses a day than the maximum ("一天最多可以吃6次") breaks it too.
     if (!freq.timesPerDay && freq.maxTimesPerDay !== undefined && resolved.maxDosesPerDay !== undefined && freq.maxTimesPerDay > resolved.maxDosesPerDay) {
       pushFinding(ctx, {

@@ -118,6 +118,11 @@ describe("IU doses, element names and repeats of something else", () => {
     expect(kinds("宝宝7个月，拉肚子", "蒙脱石散一次三分之一袋，一天10次。")).toEqual(["daily_max_exceeded:smectite"]);
     expect(kinds("宝宝7个月，拉肚子", "蒙脱石散一次三分之一袋，一天3次。")).toEqual([]);
   });
+  it("counts the doses the question says were given today", () => {
+    expect(kinds("孩子12公斤，发烧，美林今天已经吃了4次", "美林一次6ml，还能再吃一次。")).toEqual(["daily_max_exceeded:ibuprofen"]);
+    expect(kinds("孩子12公斤，发烧，美林今天已经吃了2次", "美林一次6ml，晚上可以再吃一次。")).toEqual([]);
+    expect(kinds("孩子12公斤，发烧，美林今天已经吃了4次", "美林一次6ml，今天不要再吃了。")).toEqual([]);
+  });
   it("does not read a later temperature check as a dosing interval", () => {
     expect(kinds("孩子2岁，12公斤，发烧", "布洛芬一次5ml，半小时后再测体温。")).toEqual([]);
     expect(kinds("孩子2岁，12公斤，发烧", "布洛芬一次5ml，半小时后再吃一次。")).toEqual(["daily_max_exceeded:ibuprofen"]);
