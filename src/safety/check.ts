@@ -575,6 +575,11 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     }
     if (!header || k < 0) return;
     const s = structure[k]!;
+    // "益生菌：" over "3. 口服补液盐是最重要的，益生菌只是辅助": an item that names the header's class itself
+    // after the drug speaks of the class from outside; its drug is not a member.
+    const [, se] = sentenceAt(norm, it.start);
+    const hdr = header;
+    if (itemAt(structure, it.start) !== k && items.some((x) => !x.drug && x.start >= it.end && x.end <= se && x.classIds.some((id) => hdr.classIds.includes(id)))) return;
     // "这两种都是抗组胺药：" speaks of its first two items only.
     const counted = COUNTED_HEADER.exec(norm.slice(s.header!.start, s.header!.end));
     if (counted) {

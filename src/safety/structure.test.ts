@@ -125,3 +125,12 @@ describe("prohibiting headers", () => {
   });
 });
 
+
+describe("an item that names the header's class itself", () => {
+  it("speaks of the class from outside: its drug is not claimed, its siblings still are", async () => {
+    const { checkAnswer } = await import("./check.js");
+    const kinds = (a: string) => checkAnswer(a).findings.map((f) => `${f.type}:${f.drug ?? "-"}`).sort();
+    expect(kinds("常用的益生菌：\n1. 口服补液盐是最重要的，益生菌只是辅助。\n2. 蒙脱石散，每次半袋。")).toEqual(["wrong_class:smectite"]);
+    expect(kinds("常用的益生菌：\n1. 口服补液盐，少量多次。")).toEqual(["wrong_class:ors"]);
+  });
+});
