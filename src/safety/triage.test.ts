@@ -122,6 +122,7 @@ describe("red flags as parents say them", () => {
     expect(ids("宝宝10个月，烧得昏昏沉沉")).toEqual(["lethargy"]);
     expect(ids("宝宝10个月，一直迷糊，叫她也不答应")).toEqual(["lethargy"]);
     expect(ids("孩子6岁，玩游戏入迷了，叫他也不理")).toEqual([]);
+    expect(ids("孩子8岁，上课老是眼神发呆")).toEqual([]);
     // Testicular pain told in slang needs a side or a worsening course.
     expect(ids("孩子12岁，右边蛋子疼")).toEqual(["testicular_pain"]);
     expect(ids("孩子12岁，说这作业真蛋疼")).toEqual([]);
