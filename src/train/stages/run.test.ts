@@ -4,13 +4,13 @@
  * adapter and save it in PEFT layout, a resumed run continues, and bad inputs (an adapter as the model,
  * a template that differs from the checkpoint's) are refused before any work.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generateCorpus } from "../../../scripts/fixtures/tokenizer_corpus.js";
+import { writeStageData } from "../../../test/helpers/stage_data.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
-import { CausalLM, loadModel, parseConfig, saveModel } from "../../model/index.js";
-import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../../tokenizer/index.js";
+import { loadModel } from "../../model/index.js";
+import { loadTokenizer } from "../../tokenizer/index.js";
 import { parseRecipe } from "../recipe.js";
 import { runStage } from "./run.js";
 
@@ -19,24 +19,7 @@ const base = join(tmp, "base");
 const data = join(tmp, "data");
 
 beforeAll(async () => {
-  const t = trainBpeTokenizer(generateCorpus(400, 5), { vocabSize: 400, chatTemplateId: "default" });
-  saveTrainedBpe(t, base);
-  const tok = loadTokenizer(base);
-  const cfg = parseConfig({
-    architectures: ["LlamaForCausalLM"], vocab_size: tok.vocabSize, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
-    num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128, rms_norm_eps: 1e-6, tie_word_embeddings: true,
-    bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId,
-  }, "test");
-  await saveModel(new CausalLM(cfg, { seed: 3 }), base, { metadata: { template: "default" } });
-  mkdirSync(data, { recursive: true });
-  const qa = Array.from({ length: 24 }, (_, i) => ({ instruction: `孩子发热第${i % 6}天怎么办？`, input: "", output: `多喝水，观察精神，第${i % 6}天复诊。` }));
-  writeFileSync(join(data, "sft.jsonl"), qa.map((r) => JSON.stringify(r)).join("\n") + "\n");
-  const pairs = Array.from({ length: 16 }, (_, i) => ({ prompt: `发热${i % 4}天要去医院吗？`, input: "", chosen: "精神差或持续高热就去医院。", rejected: `不用管${i % 3}。` }));
-  writeFileSync(join(data, "pairs.jsonl"), pairs.map((r) => JSON.stringify(r)).join("\n") + "\n");
-  writeFileSync(join(data, "dataset_info.json"), JSON.stringify({
-    sft: { file_name: "sft.jsonl" },
-    pairs: { file_name: "pairs.jsonl", ranking: true, columns: { prompt: "prompt", query: "input", chosen: "chosen", rejected: "rejected" } },
-  }));
+  await writeStageData(base, data, { sft: 24, pairs: 16 });
 });
 
 const common = { model_name_or_path: "", dataset_dir: "", cutoff_len: 64, per_device_train_batch_size: 4, learning_rate: 3e-3, warmup_ratio: 0.1, logging_steps: 1, save_steps: 10, seed: 1 };

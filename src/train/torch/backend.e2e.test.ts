@@ -9,11 +9,11 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generateCorpus } from "../../../scripts/fixtures/tokenizer_corpus.js";
+import { writeStageData } from "../../../test/helpers/stage_data.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
 import { torchForTests } from "../../../test/helpers/torch.js";
-import { CausalLM, loadModel, parseConfig, saveModel } from "../../model/index.js";
-import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../../tokenizer/index.js";
+import { loadModel } from "../../model/index.js";
+import { loadTokenizer } from "../../tokenizer/index.js";
 import { parseRecipe } from "../recipe.js";
 import { runStage } from "../stages/run.js";
 import { readMetrics } from "../trainer/metrics.js";
@@ -29,19 +29,7 @@ const data = join(tmp, "data");
 
 beforeAll(async () => {
   if (!py) return;
-  const t = trainBpeTokenizer(generateCorpus(400, 5), { vocabSize: 400, chatTemplateId: "default" });
-  saveTrainedBpe(t, base);
-  const tok = loadTokenizer(base);
-  const cfg = parseConfig({
-    architectures: ["LlamaForCausalLM"], vocab_size: tok.vocabSize, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
-    num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128, rms_norm_eps: 1e-6, tie_word_embeddings: true,
-    bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId,
-  }, "test");
-  await saveModel(new CausalLM(cfg, { seed: 3 }), base, { metadata: { template: "default" } });
-  mkdirSync(data, { recursive: true });
-  const qa = Array.from({ length: 24 }, (_, i) => ({ instruction: `孩子发热第${i % 6}天怎么办？`, input: "", output: `多喝水，观察精神，第${i % 6}天复诊。` }));
-  writeFileSync(join(data, "sft.jsonl"), qa.map((r) => JSON.stringify(r)).join("\n") + "\n");
-  writeFileSync(join(data, "dataset_info.json"), JSON.stringify({ sft: { file_name: "sft.jsonl" } }));
+  await writeStageData(base, data, { sft: 24 });
 });
 
 const recipe = (out: string, extra: Record<string, unknown> = {}) => parseRecipe({

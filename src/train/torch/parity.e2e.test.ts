@@ -11,11 +11,10 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generateCorpus } from "../../../scripts/fixtures/tokenizer_corpus.js";
+import { writeStageData } from "../../../test/helpers/stage_data.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
 import { torchForTests } from "../../../test/helpers/torch.js";
-import { CausalLM, parseConfig, presetConfig, saveModel } from "../../model/index.js";
-import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../../tokenizer/index.js";
+import { presetConfig } from "../../model/index.js";
 import { parseRecipe } from "../recipe.js";
 import { runStage } from "../stages/run.js";
 import { pythonPackageRoot } from "./launch.js";
@@ -50,20 +49,7 @@ function maxRel(torch: number[], engine: number[]): number {
 
 beforeAll(async () => {
   if (!found.python) return;
-  const t = trainBpeTokenizer(generateCorpus(400, 5), { vocabSize: 400, chatTemplateId: "default" });
-  saveTrainedBpe(t, base);
-  const tok = loadTokenizer(base);
-  const cfg = parseConfig(presetConfig("tiny-llama", { vocab_size: tok.vocabSize, bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId, num_hidden_layers: 2, max_position_embeddings: 128 }), "preset");
-  await saveModel(new CausalLM(cfg, { seed: 3 }), base, { metadata: { template: "default" } });
-  mkdirSync(data, { recursive: true });
-  const qa = Array.from({ length: 40 }, (_, i) => ({ instruction: `孩子发热第${i % 7}天怎么办？`, input: "", output: `多喝水，观察精神，第${i % 5}天复诊。` }));
-  writeFileSync(join(data, "sft.jsonl"), qa.map((r) => JSON.stringify(r)).join("\n") + "\n");
-  const pairs = Array.from({ length: 24 }, (_, i) => ({ prompt: `发热${i % 4}天要去医院吗？`, input: "", chosen: "精神差或持续高热就去医院。", rejected: `不用管${i % 3}。` }));
-  writeFileSync(join(data, "pairs.jsonl"), pairs.map((r) => JSON.stringify(r)).join("\n") + "\n");
-  writeFileSync(join(data, "dataset_info.json"), JSON.stringify({
-    sft: { file_name: "sft.jsonl" },
-    pairs: { file_name: "pairs.jsonl", ranking: true, columns: { prompt: "prompt", query: "input", chosen: "chosen", rejected: "rejected" } },
-  }));
+  await writeStageData(base, data, { sft: 40, pairs: 24, config: presetConfig("tiny-llama", { num_hidden_layers: 2, max_position_embeddings: 128 }) });
 });
 
 // 20 steps of 8 items: the engine runs 4 micro-batches of 2; torch 2 ranks × 2 micro-batches of 2.

@@ -7,13 +7,11 @@
  * is installed) accepts every plan this side writes. Also the result file's checks.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generateCorpus } from "../../../scripts/fixtures/tokenizer_corpus.js";
+import { writeStageData } from "../../../test/helpers/stage_data.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
-import { CausalLM, parseConfig, saveModel } from "../../model/index.js";
-import { loadTokenizer, saveTrainedBpe, trainBpeTokenizer } from "../../tokenizer/index.js";
 import { parseRecipe } from "../recipe.js";
 import { planStage } from "../stages/plan.js";
 import { pythonPackageRoot } from "./launch.js";
@@ -28,25 +26,10 @@ const quiet = { log: () => {} };
 const opts = { resume: false, device: "cpu" as const, precision: "auto" as const, threads: 1 };
 
 beforeAll(async () => {
-  saveTrainedBpe(trainBpeTokenizer(generateCorpus(300, 5), { vocabSize: 350, chatTemplateId: "default" }), base);
-  const tok = loadTokenizer(base);
-  const cfg = parseConfig({
-    architectures: ["LlamaForCausalLM"], vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1,
-    num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 64, rms_norm_eps: 1e-6, tie_word_embeddings: true,
-    bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId,
-  }, "test");
-  await saveModel(new CausalLM(cfg, { seed: 1 }), base, { metadata: { template: "default" } });
-  mkdirSync(data, { recursive: true });
-  const qa = Array.from({ length: 20 }, (_, i) => ({ instruction: `发热第${i}天怎么办？`, input: "", output: `多喝水，第${i % 5}天复诊。` }));
-  writeFileSync(join(data, "sft.jsonl"), qa.map((r) => JSON.stringify(r)).join("\n") + "\n");
-  const pairs = Array.from({ length: 12 }, (_, i) => ({ prompt: `发热${i}天要去医院吗？`, input: "", chosen: "精神差就去医院。", rejected: `不用管${i % 3}。` }));
-  writeFileSync(join(data, "pairs.jsonl"), pairs.map((r) => JSON.stringify(r)).join("\n") + "\n");
-  writeFileSync(join(data, "text.jsonl"), generateCorpus(20, 9).map((text) => JSON.stringify({ text })).join("\n") + "\n");
-  writeFileSync(join(data, "dataset_info.json"), JSON.stringify({
-    sft: { file_name: "sft.jsonl" },
-    text: { file_name: "text.jsonl", columns: { prompt: "text" } },
-    pairs: { file_name: "pairs.jsonl", ranking: true, columns: { prompt: "prompt", query: "input", chosen: "chosen", rejected: "rejected" } },
-  }));
+  await writeStageData(base, data, {
+    sft: 20, pairs: 12, text: 20, modelSeed: 1, tokenizer: { documents: 300, vocabSize: 350 },
+    config: { hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1, max_position_embeddings: 64 },
+  });
 });
 
 const recipe = (extra: Record<string, unknown>) => parseRecipe({
