@@ -7,7 +7,7 @@
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import type { ChatMessage, Generator } from "./generator.js";
-import { safetyAfter, safetyBefore } from "./safety.js";
+import { SafetyStream, safetyBefore } from "./safety.js";
 
 export interface ChatSessionOptions {
   /** A system message sent first in every request. Defaults to none. */
@@ -52,11 +52,14 @@ export async function runChat(gen: Generator, input: Readable, output: Writable,
     write("Assistant: ");
     const messages: ChatMessage[] = [...(o.system ? [{ role: "system" as const, content: o.system }] : []), ...history, { role: "user", content: question }];
     let answer = "";
+    // Checked while it streams, so the annotations are ready the moment the answer ends.
+    const check = safetyOn ? new SafetyStream(question) : null;
     try {
       for await (const ev of gen.generate({ messages, signal: o.interrupt?.() })) {
         if (ev.type === "start") for (const n of ev.notices) err.write(`[${n}]\n`);
         else if (ev.type === "text") {
           answer += ev.text;
+          check?.append(ev.text);
           write(ev.text);
         } else {
           write("\n");
@@ -73,8 +76,8 @@ export async function runChat(gen: Generator, input: Readable, output: Writable,
       o.onAnswerEnd?.();
     }
     history.push({ role: "user", content: question }, { role: "assistant", content: answer });
-    if (safetyOn) {
-      const a = safetyAfter(answer, question);
+    if (check) {
+      const a = check.finish();
       if (a.text) write(`${a.text}\n`);
     }
     prompt();

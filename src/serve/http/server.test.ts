@@ -1,7 +1,7 @@
 /**
  * The HTTP server on loopback, driven by the official `openai` npm client (and raw fetch for what a
  * client library would not send): models, chat and text completions (plain and streamed, ending in
- * [DONE]), greedy answers equal to the generator's own, the safety extension field, bearer auth,
+ * [DONE]), greedy answers equal to the generator's own, the safety extension field (checked as it streams), bearer auth,
  * validation errors naming the field, malformed bodies, body limit, CORS, a full queue answering 429
  * with Retry-After, and cancellation when the client disconnects.
  */
@@ -13,6 +13,7 @@ import { tempDir } from "../../../test/helpers/tempdir.js";
 import { makeServeModel } from "../../../test/helpers/serve_model.js";
 import { loadEngineGenerator } from "../engine/backend.js";
 import { generateText, type Generator } from "../generator.js";
+import { safetyAfter, type SafetyAnnotations } from "../safety.js";
 import { buildServer, type ServerOptions } from "./server.js";
 
 let gen: Generator;
@@ -83,6 +84,25 @@ describe("OpenAI-compatible API (openai client)", () => {
     expect(finish).toBe(want.finishReason);
     expect(usage).toEqual({ prompt_tokens: want.usage.promptTokens, completion_tokens: want.usage.completionTokens, total_tokens: want.usage.totalTokens });
     expect(sawSafety).toBe(true);
+  });
+
+  it("a streamed answer is checked as it streams: the final annotations equal the whole-answer check, live findings are among them", async () => {
+    const stream = await client.chat.completions.create({ model: gen.info.id, messages: [{ role: "user", content: Q }], temperature: 0, max_tokens: 24, stream: true });
+    let text = "";
+    const live: string[] = [];
+    let final: { triage: { banner: string }; annotations: SafetyAnnotations } | null = null;
+    for await (const c of stream) {
+      text += c.choices[0]?.delta?.content ?? "";
+      const safety = (c as unknown as { safety?: { findings?: { type: string; ruleId: string }[]; annotations?: SafetyAnnotations; triage: { banner: string } } }).safety;
+      for (const f of safety?.findings ?? []) live.push(`${f.type}:${f.ruleId}`);
+      if (safety?.annotations) final = { triage: safety.triage, annotations: safety.annotations };
+    }
+    const whole = safetyAfter(text, Q);
+    expect(final?.triage.banner).toContain("120");
+    expect(final?.annotations).toEqual(whole);
+    expect(whole.findings.map((f) => f.type)).toContain("missing_urgent_care");
+    const finalKeys = whole.findings.map((f) => `${f.type}:${f.ruleId}`);
+    for (const k of live) expect(finalKeys).toContain(k);
   });
 
   it("says in a notices field when the oldest turns were dropped to fit the context", async () => {

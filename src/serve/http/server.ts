@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import http, { type ServerResponse } from "node:http";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { ContextOverflowError, GenerationRequestError, type EndEvent, type GenerationRequest, type Generator } from "../generator.js";
-import { currentQuestion, safetyAfter, safetyBefore, type SafetyTriage } from "../safety.js";
+import { currentQuestion, SafetyStream, safetyAfter, safetyBefore, type SafetyTriage } from "../safety.js";
 import { ApiError, apiField, chatBody, chatRequest, completionBody, completionRequest, parseBody } from "./schema.js";
 
 export interface ServerOptions {
@@ -260,14 +260,23 @@ export async function buildServer(gen: Generator, options: ServerOptions = {}): 
         ...extra,
       });
       await send(res, chunk("", null, { ...(triage ? { safety: { triage } } : {}), ...(notices.length ? { notices } : {}) }));
+      // The answer is checked as it streams: a finding travels with the chunk that completes the sentence
+      // confirming it, and the final chunk's annotations come from the same incremental check.
+      const live = triage ? new SafetyStream(question) : null;
+      let streamed = "";
       for await (const ev of events) {
-        if (ev.type === "text" && ev.text !== "") await send(res, chunk(ev.text, null));
-        else if (ev.type === "end") {
+        if (ev.type === "text" && ev.text !== "") {
+          streamed += ev.text;
+          const findings = live ? live.append(ev.text) : [];
+          await send(res, chunk(ev.text, null, findings.length ? { safety: { findings } } : {}));
+        } else if (ev.type === "end") {
           if (ev.finishReason === "cancelled") {
             admission.cancelled++;
             break;
           }
-          const safety = triage ? { triage, annotations: safetyAfter(ev.text, question) } : undefined;
+          // The deltas add up to the answer; should a backend ever end with other text, check that text.
+          const annotations = live && streamed === ev.text ? live.finish() : triage ? safetyAfter(ev.text, question) : null;
+          const safety = triage && annotations ? { triage, annotations } : undefined;
           await send(res, chunk(null, ev.finishReason, safety ? { safety } : {}));
           const usage = { prompt_tokens: ev.usage.promptTokens, completion_tokens: ev.usage.completionTokens, total_tokens: ev.usage.totalTokens };
           if (includeUsage) await send(res, { id, object, created: now, model, choices: [], usage });

@@ -2,7 +2,7 @@
  * The web chat in real headless Chromium (Debian's chromium, driven by playwright-core) on a
  * phone-sized screen, against the real server: the streamed answer equals the API's answer for the
  * same settings (system prompt, sliders, seed), history is sent with the next question, the triage
- * banner shows before the answer and the annotations with citations after it, stop aborts, clear
+ * banner shows before the answer, findings while it streams and the annotations with citations after it, stop aborts, clear
  * empties the conversation, and nothing overflows sideways. PEDGPT_WRITE_SCREENSHOT=1 also writes
  * docs/web-chat.png.
  */
@@ -17,6 +17,7 @@ import { launchChromium } from "../../../test/helpers/chromium.js";
 import { tempDir } from "../../../test/helpers/tempdir.js";
 import { loadEngineGenerator } from "../engine/backend.js";
 import { generateText, type ChatMessage, type Generator } from "../generator.js";
+import { SafetyStream, safetyBefore } from "../safety.js";
 import { buildServer } from "./server.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -98,6 +99,34 @@ describe("web chat in Chromium", () => {
     expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
     if (process.env.PEDGPT_WRITE_SCREENSHOT === "1") await page.screenshot({ path: path.join(ROOT, "docs/web-chat.png") });
     else await page.screenshot({ path: path.join(tempDir("pedgpt-web-"), "web-chat.png") });
+  });
+
+  it("shows findings while an answer streams and replaces them with the final annotations", async () => {
+    // The stream our server sends for a known answer, built with the server's own safety view; the page
+    // is fed it through a route so the answer's text (and so its findings) is fixed.
+    const question = "孩子2岁12公斤，发烧";
+    const pieces = ["布洛芬混悬液每次", "15ml，每4小时一次。", "多喝水。"];
+    const sse = (withFinal: boolean) => {
+      const check = new SafetyStream(question);
+      const chunk = (delta: string | null, extra: object = {}) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: delta === null ? {} : { content: delta }, finish_reason: delta === null ? "stop" : null }], ...extra })}\n\n`;
+      let body = chunk("", { safety: { triage: safetyBefore(question) } });
+      for (const p of pieces) {
+        const findings = check.append(p);
+        body += chunk(p, findings.length ? { safety: { findings } } : {});
+      }
+      if (withFinal) body += chunk(null, { safety: { triage: safetyBefore(question), annotations: check.finish() } });
+      return `${body}data: [DONE]\n\n`;
+    };
+    for (const withFinal of [false, true]) {
+      await page.locator("#clear").click();
+      await page.route("**/v1/chat/completions", (r) => r.fulfill({ status: 200, contentType: "text/event-stream", body: sse(withFinal) }));
+      expect(await askInPage(question)).toBe(pieces.join(""));
+      await page.unroute("**/v1/chat/completions");
+      const boxes = (await page.evaluate(`[...document.querySelectorAll(".annotations")].map((e) => e.className)`)) as string[];
+      expect(boxes).toEqual([withFinal ? "annotations" : "annotations live"]);
+      expect(await page.locator(".annotations").textContent()).toMatch(/布洛芬[\s\S]*依据：/);
+    }
+    await page.locator("#clear").click();
   });
 
   it("stop aborts the answer being streamed; clear empties the conversation and its history", async () => {

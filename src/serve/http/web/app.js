@@ -1,5 +1,6 @@
 // The web chat's behaviour: keeps the conversation, streams answers from /v1/chat/completions (SSE),
-// shows the safety triage banner before an answer and the annotations with citations after it.
+// shows the safety triage banner before an answer, findings as the answer streams, and the annotations
+// with citations after it.
 // Plain browser JavaScript on purpose: served as is, no build step.
 
 const $ = (id) => document.getElementById(id);
@@ -54,13 +55,25 @@ function showBanner(triage) {
   add("banner", triage.banner).dataset.level = String(triage.level);
 }
 
+/** The findings box: the final one after an answer, or a live one (class "live") that grows while it streams. */
+function findingsBox(findings, live) {
+  const box = document.createElement("div");
+  box.className = live ? "annotations live" : "annotations";
+  box.append(live ? "安全提示（生成中，规则自动生成）：" : "安全提示（规则自动生成，原回答未作修改）：");
+  box.append(findingsList(findings));
+  log.append(box);
+  log.scrollTop = log.scrollHeight;
+  return box;
+}
+
 function showAnnotations(ann) {
   if (!ann || ann.findings.length === 0) return;
-  const box = document.createElement("div");
-  box.className = "annotations";
-  box.append("安全提示（规则自动生成，原回答未作修改）：");
+  findingsBox(ann.findings, false);
+}
+
+function findingsList(findings) {
   const ul = document.createElement("ul");
-  for (const f of ann.findings) {
+  for (const f of findings) {
     const li = document.createElement("li");
     li.append(f.message);
     const cite = document.createElement("span");
@@ -69,9 +82,7 @@ function showAnnotations(ann) {
     li.append(cite);
     ul.append(li);
   }
-  box.append(ul);
-  log.append(box);
-  log.scrollTop = log.scrollHeight;
+  return ul;
 }
 
 /** Reads an SSE body, calling onEvent with each parsed `data:` JSON until [DONE]. */
@@ -117,6 +128,8 @@ async function ask(question) {
   $("send").disabled = true;
   let answerEl = null;
   let answer = "";
+  let liveBox = null; // findings confirmed while the answer streams; replaced by the final annotations
+  const liveFindings = [];
   try {
     const r = await fetch("/v1/chat/completions", { method: "POST", headers: headers(), body: JSON.stringify(body), signal: running.signal });
     if (!r.ok) {
@@ -134,8 +147,17 @@ async function ask(question) {
         answerEl.textContent = answer;
         log.scrollTop = log.scrollHeight;
       }
+      if (chunk.safety?.findings) {
+        liveFindings.push(...chunk.safety.findings);
+        liveBox?.remove();
+        liveBox = findingsBox(liveFindings, true);
+      }
       if (chunk.choices?.[0]?.finish_reason === "length") add("notice", "（已达到最大生成长度）");
-      if (chunk.safety?.annotations) showAnnotations(chunk.safety.annotations);
+      if (chunk.safety?.annotations) {
+        liveBox?.remove();
+        liveBox = null;
+        showAnnotations(chunk.safety.annotations);
+      }
     });
     history.push({ role: "user", content: question }, { role: "assistant", content: answer });
   } catch (e) {
