@@ -2,7 +2,7 @@
  * The tokenized dataset format: round trip (rows, labels, segments, index), the byte layout other
  * readers rely on (int32 / int64 little-endian), atomic writes, and clear errors on damaged files.
  */
-import { existsSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../../test/helpers/tempdir.js";
@@ -55,6 +55,18 @@ describe("tokenized dataset", () => {
     w.add({ ids: [1, 2], labels: [1, 2] });
     w.abort();
     expect(existsSync(join(tmp, "d"))).toBe(false);
+  });
+
+  it("with overwrite, the old dataset stays readable until the new one replaces it, and nothing is left beside it", () => {
+    const dir = join(tmp, "replace");
+    write(dir);
+    const w = new DatasetWriter(dir, "pt", { overwrite: true });
+    w.add({ ids: [3, 4, 5], labels: [3, 4, 5] });
+    // Still the old dataset while the new one is being written.
+    expect(new TokenDataset(dir).meta.kind).toBe("sft");
+    expect(w.finish().kind).toBe("pt");
+    expect(Array.from(new TokenDataset(dir).row(0).ids)).toEqual([3, 4, 5]);
+    expect(readdirSync(tmp).filter((n) => n.startsWith("replace."))).toEqual([]);
   });
 
   it("rejects bad rows at write time", () => {

@@ -16,7 +16,7 @@
  * documented for other readers in this folder's README.md.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { endianness } from "node:os";
 import { join } from "node:path";
 import { IGNORE_INDEX } from "../../engine/index.js";
@@ -59,6 +59,16 @@ export interface DatasetRow {
 function checkEndianness(): void {
   // Typed arrays use the platform's byte order; the files are little-endian by definition.
   if (endianness() !== "LE") throw new DatasetFormatError("tokenized datasets are little-endian; this platform is big-endian");
+}
+
+function writeSyncedFile(file: string, data: string | Uint8Array): void {
+  const fd = openSync(file, "w");
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -132,12 +142,16 @@ export class DatasetWriter {
   finish(info: Record<string, unknown> = {}): DatasetMeta {
     if (this.done) throw new DatasetFormatError(`${this.dir}: finish() called twice`);
     this.done = true;
-    closeSync(this.fds.tokens);
-    closeSync(this.fds.labels);
-    if (this.fds.segments !== null) closeSync(this.fds.segments);
+    // On disk before the rename publishes them: a crash right after finish() must not leave a dataset
+    // whose meta.json promises bytes that never reached the disk.
+    for (const fd of [this.fds.tokens, this.fds.labels, this.fds.segments]) {
+      if (fd === null) continue;
+      fsyncSync(fd);
+      closeSync(fd);
+    }
     const index = BigInt64Array.from(this.offsets, (o) => BigInt(o));
     const indexBuf = Buffer.from(index.buffer);
-    writeFileSync(join(this.tmp, "index.bin"), indexBuf);
+    writeSyncedFile(join(this.tmp, "index.bin"), indexBuf);
     const total = createHash("sha256");
     total.update(this.hashes.tokens.digest("hex"));
     total.update(this.hashes.labels.digest("hex"));
@@ -155,9 +169,13 @@ export class DatasetWriter {
       contentHash: total.digest("hex"),
       info,
     };
-    writeFileSync(join(this.tmp, "meta.json"), JSON.stringify(meta, null, 2) + "\n");
-    rmSync(this.dir, { recursive: true, force: true });
+    writeSyncedFile(join(this.tmp, "meta.json"), JSON.stringify(meta, null, 2) + "\n");
+    // The old dataset (with overwrite) is moved aside, not deleted, until the new one is in place.
+    const old = `${this.dir}.replaced-${process.pid}`;
+    const replacing = existsSync(this.dir);
+    if (replacing) renameSync(this.dir, old);
     renameSync(this.tmp, this.dir);
+    if (replacing) rmSync(old, { recursive: true, force: true });
     return meta;
   }
 
