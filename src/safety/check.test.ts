@@ -71,7 +71,7 @@ describe("negation and prohibition", () => {
 describe("natural phrasing of doses, classes and signs", () => {
   it("judges intervals and daily counts written without 每", () => {
     expect(kinds("可以用对乙酰氨基酚混悬滴剂，每次4ml，4小时一次。", "宝宝9个月，发烧39.2度，体重9kg")).toContain("daily_max_exceeded:paracetamol");
-    expect(kinds("阿莫西林胶囊每次4粒，早晚各一次。", "孩子4岁，16kg，扁桃体化脓")).toEqual(["daily_max_exceeded:amoxicillin"]);
+    expect(kinds("阿莫西林胶囊每次4粒，早晚各一次。", "孩子4岁，16kg，扁桃体化脓")).toEqual(["daily_max_exceeded:amoxicillin", "dose_out_of_range:amoxicillin"]);
     expect(kinds("可以给孩子吃布洛芬混悬液，每次5ml，如果还烧，6小时后可以再吃一次。", "孩子2岁，体重12kg，发烧38.9度")).toEqual([]);
     expect(kinds("布洛芬混悬液每次5ml，3小时一次。", "孩子3岁，体重14kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen"]);
   });
@@ -191,7 +191,7 @@ describe("rule: doses", () => {
   it("flags the daily maximum: too many doses, too short an interval, a daily total", () => {
     expect(kinds("布洛芬混悬液每次5ml，每日6次。", q)).toEqual(["daily_max_exceeded:ibuprofen"]);
     expect(kinds("布洛芬混悬液每次5ml，每4小时一次。", q)).toEqual(["daily_max_exceeded:ibuprofen"]);
-    expect(kinds("阿莫西林每日200mg/kg，分3次口服。", "孩子10岁，体重30kg")).toEqual(["daily_max_exceeded:amoxicillin"]);
+    expect(kinds("阿莫西林每日200mg/kg，分3次口服。", "孩子10岁，体重30kg")).toEqual(["daily_max_exceeded:amoxicillin", "dose_out_of_range:amoxicillin"]);
     expect(kinds("阿莫西林每日40-50mg/kg，分3次口服。", "孩子10岁，体重30kg")).toEqual([]);
   });
   it("caps by the maximum single dose", () => {

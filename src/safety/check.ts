@@ -843,6 +843,11 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     }
     if (!resolved) return;
     if (resolved.minAgeMonths !== undefined && patient.ageMonths !== undefined && patient.ageMonths < resolved.minAgeMonths) return;
+    // How often a drug may be given is the drug's, not the indication's: amoxicillin three times a day is
+    // standard at 20–50 mg/kg/day even where the question names otitis (whose high-dose rule is twice a day).
+    const often = resolveDose(kb, drug, { route: resolved.route }) ?? resolved;
+    const minInterval = often.intervalHours[0];
+    const maxDoses = often.maxDosesPerDay;
     // "两种药交替着吃，每种药都是每3小时吃一次": a frequency said of every drug named reaches past the next one.
     const se = sentenceEnd(norm, m.end);
     const shared = next !== undefined && next.start < se && /(?:每种|两种|各种|这两种|这几种|几种)(?:药)?(?:都|均)|(?:都|均)(?:是|按)?\s*(?:每|间隔)/.test(norm.slice(next.start, se));
@@ -857,7 +862,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       const intervalTimes = f.intervalHours ? Math.floor(24 / f.intervalHours[0] + 1e-9) : undefined;
       // "每次2.5~5ml，每天2~3次": the top dose is not read as given at the top frequency too; the
       // stated count of doses per day is checked against the maximum on its own.
-      let t = f.timesPerDay?.[0] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, resolved!.maxDosesPerDay ?? intervalTimes) : undefined);
+      let t = f.timesPerDay?.[0] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, maxDoses ?? intervalTimes) : undefined);
       if (f.maxTimesPerDay !== undefined && t !== undefined) t = Math.min(t, f.maxTimesPerDay);
       return t;
     };
@@ -875,41 +880,41 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         : { source: "answer" as const, start: freq.spans[0]?.[0] ?? m0.start, end: freq.spans[0]?.[1] ?? m0.end, text: ctx.answer.slice(freq.spans[0]?.[0] ?? m0.start, freq.spans[0]?.[1] ?? m0.end) };
 
     // Frequency alone can break the daily limit (布洛芬每4小时一次; 每日6次).
-    if (freq.intervalHours && freq.intervalHours[0] < resolved.intervalHours[0] * 0.99) {
+    if (freq.intervalHours && freq.intervalHours[0] < minInterval * 0.99) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.interval-too-short", drug: drug.id, evidence: ev(amounts[0]),
-        message: `${drug.nameZh}给药间隔 ${freq.intervalHours[0]} 小时短于最短间隔 ${resolved.intervalHours[0]} 小时，每日次数将超过上限${resolved.maxDosesPerDay ? `（每日最多 ${resolved.maxDosesPerDay} 次）` : ""}`,
-        citations: cites, details: { statedIntervalHours: freq.intervalHours, minIntervalHours: resolved.intervalHours[0] },
+        message: `${drug.nameZh}给药间隔 ${freq.intervalHours[0]} 小时短于最短间隔 ${minInterval} 小时，每日次数将超过上限${maxDoses ? `（每日最多 ${maxDoses} 次）` : ""}`,
+        citations: cites, details: { statedIntervalHours: freq.intervalHours, minIntervalHours: minInterval },
       });
     }
     // "美林已经吃了6次了，还能吃吗？" → "今天再吃两三次": doses the question says were given today count too.
     const given = /(?:已经|今天|一天|今天已经)\s*(?:吃|喂|服|用|喝)了?\s*([\d一二两三四五六七八九十]+)\s*(?:次|回|遍)/.exec(normalize(ctx.question));
-    if (given && resolved.maxDosesPerDay !== undefined && !ctx.findings.some((f) => f.drug === drug.id && f.type === "daily_max_exceeded")) {
+    if (given && maxDoses !== undefined && !ctx.findings.some((f) => f.drug === drug.id && f.type === "daily_max_exceeded")) {
       const more = /(?<!不|别|不要|不能|不可以|不宜|不用|没必要)(?:再|继续|还能|还可以)\s*(?:吃|喂|服|用|给|喝)\s*(?:个|上)?\s*([\d一二两三四五六七八九十]+)?\s*(?:次|回|遍)?/.exec(norm);
       const n = parseNumber(given[1]!);
       // "两三次" counts as its lower number.
       const extra = !more?.[1] ? 1 : /^[一二两三四五六七八][二三四五六七八九]$/.test(more[1]) ? parseNumber(more[1][0]!) : parseNumber(more[1]);
-      if (more && n + extra > resolved.maxDosesPerDay) {
+      if (more && n + extra > maxDoses) {
         pushFinding(ctx, {
           type: "daily_max_exceeded", severity: "high", ruleId: "dose.already-given", drug: drug.id, evidence: { source: "answer", start: more.index!, end: more.index! + more[0].length, text: ctx.answer.slice(more.index!, more.index! + more[0].length) },
-          message: `${drug.nameZh}今天已给 ${n} 次，再给将超过每日最多 ${resolved.maxDosesPerDay} 次`,
-          citations: cites, details: { givenToday: n, maxDosesPerDay: resolved.maxDosesPerDay },
+          message: `${drug.nameZh}今天已给 ${n} 次，再给将超过每日最多 ${maxDoses} 次`,
+          citations: cites, details: { givenToday: n, maxDosesPerDay: maxDoses },
         });
       }
     }
     // An answer that allows more doses a day than the maximum ("一天最多可以吃6次") breaks it too.
-    if (!freq.timesPerDay && freq.maxTimesPerDay !== undefined && resolved.maxDosesPerDay !== undefined && freq.maxTimesPerDay > resolved.maxDosesPerDay) {
+    if (!freq.timesPerDay && freq.maxTimesPerDay !== undefined && maxDoses !== undefined && freq.maxTimesPerDay > maxDoses) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]),
-        message: `${drug.nameZh}允许每日最多 ${freq.maxTimesPerDay} 次，超过每日最多 ${resolved.maxDosesPerDay} 次`,
-        citations: cites, details: { statedMaxTimesPerDay: freq.maxTimesPerDay, maxDosesPerDay: resolved.maxDosesPerDay },
+        message: `${drug.nameZh}允许每日最多 ${freq.maxTimesPerDay} 次，超过每日最多 ${maxDoses} 次`,
+        citations: cites, details: { statedMaxTimesPerDay: freq.maxTimesPerDay, maxDosesPerDay: maxDoses },
       });
     }
-    if (freq.timesPerDay && resolved.maxDosesPerDay !== undefined && freq.timesPerDay[1] > resolved.maxDosesPerDay && !(freq.dividedInto)) {
+    if (freq.timesPerDay && maxDoses !== undefined && freq.timesPerDay[1] > maxDoses && !(freq.dividedInto)) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]),
-        message: `${drug.nameZh}每日 ${freq.timesPerDay[1]} 次超过每日最多 ${resolved.maxDosesPerDay} 次`,
-        citations: cites, details: { statedTimesPerDay: freq.timesPerDay, maxDosesPerDay: resolved.maxDosesPerDay },
+        message: `${drug.nameZh}每日 ${freq.timesPerDay[1]} 次超过每日最多 ${maxDoses} 次`,
+        citations: cites, details: { statedTimesPerDay: freq.timesPerDay, maxDosesPerDay: maxDoses },
       });
     }
 
@@ -931,7 +936,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
        * A single dose above the maximum single dose or the per-dose range. An amount written per kg
        * ("每次5~10mg/kg") restates the rule and is over the cap only when its lowest reading is.
        */
-      const perDoseHigh = (c: MgCandidate, capOnly = false): Verdict[] => {
+      const perDoseHigh = (c: MgCandidate, capOnly = false, rangeTol = tol): Verdict[] => {
         const mgLo = c.perKg ? c.lo * w : c.lo;
         const mgHi = c.perKg ? c.hi * w : c.hi;
         const kgLo = mgLo / w;
@@ -940,7 +945,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         const capped = c.perKg ? mgLo : mgHi;
         if (resolved.maxSingleDoseMg !== undefined && capped > resolved.maxSingleDoseMg * (1 + tol))
           return [{ type: "dose_out_of_range", ruleId: "dose.max-single", severity: "high", message: `${drug.nameZh}单次 ${fmt(capped)} mg${basis}超过单次最大量 ${resolved.maxSingleDoseMg} mg`, details: { perDoseMg: capped, maxSingleDoseMg: resolved.maxSingleDoseMg } }];
-        if (!capOnly && kgHi > resolved.perDoseMgPerKg[1] * (1 + tol))
+        if (!capOnly && kgHi > resolved.perDoseMgPerKg[1] * (1 + rangeTol))
           return [{ type: "dose_out_of_range", ruleId: "dose.per-dose-high", severity: "high", message: `${drug.nameZh}每次 ${fmt(kgHi)} mg/kg${basis}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } }];
         return [];
       };
@@ -972,11 +977,25 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
           out.push({ type: "dose_out_of_range", ruleId: "dose.per-dose-low", severity: "medium", message: `${drug.nameZh}每次 ${fmt(kgLo)} mg/kg${basis}，低于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } });
         if (times !== undefined && mgHi * times > dmax * (1 + tol))
           out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg × 每日 ${times} 次 = ${fmt(mgHi * times)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi * times, maxDailyMg: dmax, timesPerDay: times } });
+        // With no frequency the day still holds at least this one dose: a dose above the daily maximum breaks it.
+        else if (times === undefined && mgHi > dmax * (1 + tol))
+          out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}单次 ${fmt(mgHi)} mg 已超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi, maxDailyMg: dmax } });
         return out;
       };
-      // Drugs dosed per day: the dose as given is also held to the maximum single dose (每次1000mg, 一天两次
-      // breaks both); their per-dose range is only the daily range shared out, so it is not held against it.
-      const verdicts = cands.map((c, k) => (perDoseTimes !== undefined ? [...judge(c), ...perDoseHigh(asGiven[k]!, true)] : judge(c)));
+      // Every literally true finding is reported. Drugs dosed per day: the dose as given is also held to
+      // the single-dose range, which is the daily range shared over the allowed number of doses (阿莫西林
+      // 每次1500mg，一天2次 for 15 kg breaks both). A daily amount with a known number of doses (分2次,
+      // or a drug given once a day) is also that many single doses, each held to the same range.
+      const perDay = a.qualifier === "day" || (a.qualifier === "none" && !!freq.dividedInto);
+      const split = perDay ? (freq.dividedInto?.[1] ?? freq.timesPerDay?.[1] ?? (maxDoses === 1 ? 1 : undefined)) : undefined;
+      // A range derived by sharing out a daily one is coarse (the sources give daily doses), so it is
+      // held with at least 30 % tolerance.
+      const splitTol = Math.max(tol, 0.3);
+      const verdicts = cands.map((c, k) => {
+        if (perDoseTimes !== undefined) return [...judge(c), ...perDoseHigh(asGiven[k]!, false, splitTol)];
+        if (split !== undefined) return [...judge(c), ...perDoseHigh({ ...c, lo: c.lo / split, hi: c.hi / split, basis: `${c.basis} ÷ ${split}次` }, false, resolved.dailyBased ? splitTol : tol)];
+        return judge(c);
+      });
       // With several possible strengths, flag a type only when every reading gives it.
       for (const type of ["dose_out_of_range", "daily_max_exceeded"] as const) {
         if (!verdicts.every((vs) => vs.some((v) => v.type === type))) continue;

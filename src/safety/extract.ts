@@ -191,7 +191,7 @@ export interface Frequency {
   spans: [number, number][];
 }
 
-const UNIT_RE = String.raw`(mg\s*/\s*\(?\s*(?:kg|千克|公斤)(?:\s*[·.*]\s*(?:d|日|天)\s*\)?|\s*\)?\s*/\s*(?:d|日|天|day|次))?|毫克\s*(?:/|每)\s*(?:千克|公斤|kg)(?:\s*(?:/|·|每)\s*(?:日|天|次))?|mg|毫克|μg|ug|mcg|微克|g(?![a-z])|克(?!拉|林|洛|肟|霉)|ml|毫升|片(?!剂)|粒|胶囊|袋|包|枚|栓|滴(?!剂|眼|鼻|耳)|万?(?:iu|国际单位))(半)?`;
+const UNIT_RE = String.raw`(mg\s*/\s*\(?\s*(?:kg|千克|公斤)(?:\s*[·.*]\s*(?:d|日|天)\s*\)?|\s*\)?\s*/\s*(?:d|日|天|day|次))?|毫克\s*(?:/|每)\s*(?:千克|公斤|kg)(?:\s*(?:/|·|每)\s*(?:日|天|次))?|mg|毫克|μg|ug|mcg|微克|g(?![a-z])|克(?!拉|林|洛|肟|霉)|ml|毫升|片(?!剂)|粒|胶囊|袋|包|枚|栓|滴(?!剂|眼|鼻|耳)|万?(?:iu|国际单位|单位))(半)?`;
 
 function unitOf(raw: string): { unit: AmountUnit; factor: number; perDay: boolean; perDose: boolean } {
   const u = raw.replace(/\s+/g, "");

@@ -177,7 +177,7 @@ describe("reading doses the way answers write them", () => {
   });
   it("does not hold a drug to the dose of what it is compared with, or an amount's basis", () => {
     expect(kinds("可以吃曲马多，效果比布洛芬好，一次50mg。", "孩子9岁，外伤后疼")).toEqual(["age_contraindication:tramadol"]);
-    expect(kinds("Augmentin（阿莫西林克拉维酸钾），按阿莫西林计每次1500mg。", "孩子15kg，急性中耳炎")).toEqual(["dose_out_of_range:amoxicillin_clavulanate"]);
+    expect(kinds("Augmentin（阿莫西林克拉维酸钾），按阿莫西林计每次1500mg。", "孩子15kg，急性中耳炎")).toEqual(["daily_max_exceeded:amoxicillin_clavulanate", "dose_out_of_range:amoxicillin_clavulanate"]);
   });
   it("reads a product's ingredients as the product, not as drugs given or claimed", () => {
     expect(kinds("1. 复方感冒药：如小儿伪麻美芬滴剂，含伪麻黄碱和右美沙芬，通鼻止咳；\n2. 退烧：对乙酰氨基酚。", "宝宝1岁2个月，感冒鼻塞咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
@@ -268,8 +268,8 @@ describe("more dose rules, ages in days and strengths in words", () => {
     for (const id of ["acetylcysteine", "lactulose", "cyproheptadine", "ketotifen", "diphenhydramine", "carbocisteine", "guaifenesin", "mebendazole", "omeprazole", "penicillin_v"])
       expect(kb.drugById.get(id)!.doses.length, id).toBeGreaterThan(0);
     expect(kinds("乙酰半胱氨酸颗粒每次100mg，一天3次。", "孩子4岁16kg，咳嗽有痰")).toEqual([]);
-    expect(kinds("赛庚啶每次8mg。", "孩子4岁16kg，荨麻疹")).toEqual(["dose_out_of_range:cyproheptadine"]);
-    expect(kinds("甲苯咪唑一次吃10片。", "孩子5岁，蛔虫")).toEqual(["dose_out_of_range:mebendazole"]);
+    expect(kinds("赛庚啶每次8mg。", "孩子4岁16kg，荨麻疹")).toEqual(["daily_max_exceeded:cyproheptadine", "dose_out_of_range:cyproheptadine"]);
+    expect(kinds("甲苯咪唑一次吃10片。", "孩子5岁，蛔虫")).toEqual(["daily_max_exceeded:mebendazole", "dose_out_of_range:mebendazole"]);
     expect(kinds("可以吃甲苯咪唑驱虫。", "宝宝1岁半，蛲虫")).toEqual(["age_contraindication:mebendazole"]);
     expect(kinds("奥美拉唑每次10mg，每天1次。", "孩子3岁14kg，胃食管反流")).toEqual([]);
   });

@@ -108,10 +108,11 @@ function generate(kb: SafetyKnowledge): TestRow[] {
   const nameOf = (d: Drug) => (r() < 0.7 ? d.nameZh : pick(r, [d.nameZh, ...d.aliases, ...d.brands].filter((n) => /[\u4e00-\u9fff]/.test(n) && !/栓|注射|滴眼|乳膏|软膏|喷雾|雾化|眼膏|滴耳|缓释|芬必得/.test(n))));
 
   // ---- doses: clean, overdose, underdose, daily maximum ----------------------------------------
-  // Labels follow the checker's documented semantics, computed here from the rule's numbers:
-  // dose_out_of_range = one dose outside the per-dose range (drugs dosed per day: the day's total
-  // outside the daily range but under the daily maximum); daily_max_exceeded = the day's total over
-  // the daily maximum, or more doses per day than allowed. Planted errors sit far from the limits.
+  // Labels follow the checker's documented semantics, computed here from the rule's numbers: every
+  // literally true finding. dose_out_of_range = one dose outside the single-dose range (for drugs dosed
+  // per day, the daily range shared over the allowed number of doses; also the day's total outside the
+  // daily range but under the daily maximum); daily_max_exceeded = the day's total over the daily
+  // maximum, or more doses per day than allowed; both when both hold. Planted errors sit far from the limits.
   const routeWord = /栓|注射|滴眼|乳膏|软膏|喷雾|雾化|眼膏|滴耳|缓释/;
   const doseName = (d: Drug) => {
     const adultNames = new Set(d.formulations.filter((f) => f.adultOnly).flatMap((f) => [f.name, ...f.aliases]));
@@ -121,7 +122,7 @@ function generate(kb: SafetyKnowledge): TestRow[] {
   const doseDrugs = kb.drugs.filter((d) => d.doses.some((x) => x.route === "oral"));
   for (const d of doseDrugs) {
     const rule = d.doses.find((x) => x.route === "oral")!;
-    const { nMin, nMax } = ruleFacts(rule);
+    const { nMin, nMax, per } = ruleFacts(rule);
     const dailyBased = !rule.perDoseMgPerKg;
     const minAge = Math.max(rule.minAgeMonths ?? 0, d.ageRule?.minAgeMonths ?? 0, 6);
     const ages = AGE_CHOICES.filter((a) => a >= minAge && a < 192);
@@ -147,16 +148,12 @@ function generate(kb: SafetyKnowledge): TestRow[] {
         if (!Number.isFinite(single) || mg < single * 1.5) mg = Math.max(mg, Number.isFinite(single) ? 0 : 0);
         const ratio = (mg * n) / dmax;
         if (ratio > 0.7 && ratio < 1.5) mg = (dmax * 1.6) / n;
+        // Drugs dosed per day: the dose must also clear the single-dose range (the daily range over the
+        // fewest allowed doses) by a margin, so that the single dose is out of range whatever the frequency.
+        if (dailyBased) mg = Math.max(mg, per[1] * w * 1.6);
         const total = mg * n;
-        if (dailyBased) {
-          // The dose as given is also held to the maximum single dose.
-          if (total > dmax) expected.push({ type: "daily_max_exceeded", drug: d.id });
-          if (total <= dmax || mg > single * (stateWeight ? 1.1 : 1.3)) expected.push({ type: "dose_out_of_range", drug: d.id });
-        }
-        else {
-          expected.push({ type: "dose_out_of_range", drug: d.id });
-          if (total > dmax) expected.push({ type: "daily_max_exceeded", drug: d.id });
-        }
+        expected.push({ type: "dose_out_of_range", drug: d.id });
+        if (total > dmax) expected.push({ type: "daily_max_exceeded", drug: d.id });
       } else if (variant === "under") {
         mg = Math.min(perAtN[0] * w * (0.3 + r() * 0.2), single * 0.5);
         expected.push({ type: "dose_out_of_range", drug: d.id });
@@ -196,7 +193,13 @@ function generate(kb: SafetyKnowledge): TestRow[] {
           answer = `可以给孩子服用${formName}，每次${doseText}，${tooOften}。`;
         } else {
           // Significant digits, not whole mg: a vitamin's daily maximum is a fraction of a milligram.
-          const daily = Number((dmax * (1.8 + r() * 0.8)).toPrecision(dmax >= 10 ? 4 : 2));
+          // The day's total shared over n doses is also n single doses: out of the single-dose range
+          // (dose_out_of_range too) unless well inside it; a total near that edge is moved clear of it.
+          const singleCap = Math.min(per[1] * w, single);
+          let total = dmax * (1.8 + r() * 0.8);
+          if (total / n > singleCap * 0.75 && total / n < singleCap * 1.6) total = singleCap * n * 1.7;
+          const daily = Number(total.toPrecision(total >= 10 ? 4 : 2));
+          if (daily / n > singleCap) expected.push({ type: "dose_out_of_range", drug: d.id });
           answer = pick(r, [`${formName}每日总量${daily}mg，分${n}次服用。`, `${formName}按每天${daily}毫克给药，分${n}次。`]);
         }
         expected.push({ type: "daily_max_exceeded", drug: d.id });
