@@ -121,6 +121,9 @@ function matcherHas(kb: SafetyKnowledge, term: string): boolean {
 /** A list header that prohibits or cautions ("不建议使用的药物：", "**禁用药物**", "慎用"): its items are not recommended. */
 const PROHIBIT_HEADER = /不建议|不推荐|不宜|不要|不能|不可|避免|禁用|禁止|禁忌|忌用|慎用|勿用|切勿|不适合|不应/;
 
+/** A list header that recommends ("可以用的退烧药", "推荐", "可选"): its items are recommended even under a prohibiting lead-in. */
+const RECOMMEND_HEADER = /可以用|可用|可以吃|可以选|可选|推荐|首选|建议(?:用|使用|选)|适合(?:用|的)|能用|安全的/;
+
 /** "含伪麻黄碱和右美沙芬", "（含可待因的复方糖浆）", "成分是…": what follows names a product's ingredients. */
 const INGREDIENT_BEFORE = /(?:[（(，,、]|^)\s*(?:其中|里面|内)?\s*(?:含|含有|成分(?:为|是|有|包括)?|主要成分(?:为|是|有|包括)?)\s*$/;
 const INGREDIENT_JOIN = /^\s*(?:、|和|及|以及|与|跟|加)\s*$/;
@@ -130,19 +133,26 @@ const INGREDIENT_JOIN = /^\s*(?:、|和|及|以及|与|跟|加)\s*$/;
  * ingredients of a product named just before ("小儿伪麻美芬滴剂，含伪麻黄碱和右美沙芬"), which the
  * product's own entry answers for. `spans` are the drug matches, sorted.
  */
-export function nonProductMentions(norm: string, spans: { start: number; end: number }[], ids: string[]): boolean[] {
+export function nonProductMentions(norm: string, spans: { start: number; end: number }[], ids: string[], isCompound: (id: string) => boolean = () => false): boolean[] {
   const out = spans.map(() => false);
   // "惠菲宁（右美沙芬）", "联邦止咳露（含可待因的复方糖浆）": the answer's own gloss in brackets names what the
   // product is, and the finding takes that name; the product's own name then adds nothing.
   // A bracket that lists several ingredients ("小儿氨酚黄那敏颗粒（含对乙酰氨基酚、人工牛黄、氯苯那敏）") says what
   // the product contains, not what it is: the product answers, every drug in the bracket is an ingredient.
-  const listEnd = spans.map((sp) => {
-    const m = /^\s*[（(]\s*(?:含有?|成分(?:是|为|有)?|主要成分(?:是|为|有)?)([^（()）\n。]{1,60})[）)]/.exec(norm.slice(sp.end, sp.end + 80));
-    return m && /[、，,和及与]/.test(m[1]!) ? sp.end + m[0].length : -1;
+  // Without 含 too: a bracket that names two or more other drugs joined by list words
+  // ("氨金黄敏颗粒（对乙酰氨基酚、金刚烷胺、人工牛黄、氯苯那敏）") is the product's ingredient list.
+  const listEnd = spans.map((sp, i) => {
+    const m = /^\s*[（(]\s*(含有?|成分(?:是|为|有)?|主要成分(?:是|为|有)?)?([^（()）\n。]{1,60})[）)]/.exec(norm.slice(sp.end, sp.end + 80));
+    if (!m || !/[、，,和及与]/.test(m[2]!)) return -1;
+    const end = sp.end + m[0].length;
+    if (!m[1] && (!isCompound(ids[i]!) || /^\s*(?:或|或者|也可|也可以|还可|以及|及|替代|换)/.test(m[2]!) || spans.filter((x, k) => k > i && x.end <= end && ids[k] !== ids[i]).length < 2)) return -1;
+    return end;
   });
   const inList = spans.map(() => false);
   spans.forEach((sp, i) => { if (listEnd[i]! > 0) for (let k = i + 1; k < spans.length && spans[k]!.end <= listEnd[i]!; k++) inList[k] = true; });
-  const glossed = spans.map((sp, i) => listEnd[i]! < 0 && i + 1 < spans.length && ids[i + 1] !== ids[i] && /^\s*[（(]\s*(?:含有?|即|也就是|成分(?:是|为)?)?\s*$/.test(norm.slice(sp.end, spans[i + 1]!.start)));
+  // A gloss names one thing: a bracket that goes on to list others ("阿司匹林（尼美舒利、安乃近也行）") is none.
+  const glossed = spans.map((sp, i) => listEnd[i]! < 0 && i + 1 < spans.length && ids[i + 1] !== ids[i] && /^\s*[（(]\s*(?:含有?|即|也就是|成分(?:是|为)?)?\s*$/.test(norm.slice(sp.end, spans[i + 1]!.start))
+    && !/^[^（()）\n。]{0,40}?[、和及与]/.test(norm.slice(spans[i + 1]!.end, spans[i + 1]!.end + 40).split(/[）)]/)[0]!));
   spans.forEach((sp, i) => {
     if (inList[i]) { out[i] = true; return; }
     if (glossed[i]) { out[i] = true; return; }
@@ -155,6 +165,14 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
     else if (between.length <= 12 && INGREDIENT_BEFORE.test(between)) out[i] = true;
   });
   return out;
+}
+
+/** Whether an entry is a product of several ingredients (a compound entry, a cold combination, a 复方). */
+function compoundTest(kb: SafetyKnowledge): (id: string) => boolean {
+  return (id) => {
+    const d = kb.drugById.get(id);
+    return !!d && (d.id.endsWith("_compound") || d.classes.includes("cold_combination") || d.nameZh.includes("复方"));
+  };
 }
 
 /** What names a product after "含X的" ("含可待因的止咳糖浆", "含伪麻黄碱的儿童感冒药"). */
@@ -174,19 +192,26 @@ function asCompound(kb: SafetyKnowledge, text: string, m: Match<{ kind: "drug"; 
 /** Drug mentions in `text` with their stance, in order. */
 export function findDrugMentions(text: string, kb: SafetyKnowledge = loadSafetyKnowledge()): DrugMention[] {
   const scanned = matcherFor(kb).scan(text).filter((m) => m.payload.kind === "drug") as Match<{ kind: "drug"; drug: Drug }>[];
-  const dropped = nonProductMentions(normalize(text), scanned, scanned.map((m) => m.payload.drug.id));
+  const dropped = nonProductMentions(normalize(text), scanned, scanned.map((m) => m.payload.drug.id), compoundTest(kb));
   const drugs = scanned.filter((_, i) => !dropped[i]).map((m) => asCompound(kb, text, m));
   const stances = drugStances(text, drugs);
   if (drugs.length && /[：:\n]/.test(text)) {
     const norm = normalize(text);
     const structure = parseStructure(text);
-    // The header must be about medicines ("不要担心：…" prohibits nothing here).
-    const prohibits = structure.map((it) => !!it.header && PROHIBIT_HEADER.test(norm.slice(it.header.start, it.header.end)) && /药|用|服|吃|喝|给/.test(norm.slice(it.header.start, it.header.end)));
+    // The header must be about medicines ("不要担心：…" prohibits nothing here), or be a lead-in over a
+    // list ("这个年龄需要避免：" then "1. …"): then it covers the whole list.
+    const opensList = new Set(structure.map((it) => it.parent));
+    const headerText = (k: number) => { const h = structure[k]!.header; return h ? norm.slice(h.start, h.end) : ""; };
+    const prohibits = structure.map((it, k) => !!it.header && PROHIBIT_HEADER.test(headerText(k)) && (/药|用|服|吃|喝|给/.test(headerText(k)) || opensList.has(k)));
+    // An item of such a list that recommends in its own header ("4. **可以用的退烧药**：…") is outside the prohibition.
+    const recommends = structure.map((it, k) => !!it.header && !prohibits[k] && RECOMMEND_HEADER.test(headerText(k)));
     if (prohibits.some(Boolean))
       drugs.forEach((m, i) => {
         if (stances[i] !== "asserted") return;
-        for (let k = itemAt(structure, m.start); k >= 0; k = structure[k]!.parent)
+        for (let k = itemAt(structure, m.start); k >= 0; k = structure[k]!.parent) {
+          if (recommends[k]) return;
           if (prohibits[k]) { stances[i] = "negated"; return; }
+        }
       });
   }
   return drugs.map((m, i) => ({
@@ -367,7 +392,7 @@ function checkClassClaims(ctx: Ctx): void {
   }
   // Ingredients of a product and the basis of an amount are claimed nothing of.
   const drugItems = items.filter((x) => x.drug);
-  const dropped = nonProductMentions(norm, drugItems, drugItems.map((x) => x.drug!.id));
+  const dropped = nonProductMentions(norm, drugItems, drugItems.map((x) => x.drug!.id), compoundTest(ctx.kb));
   for (let k = drugItems.length - 1; k >= 0; k--) if (dropped[k]) items.splice(items.indexOf(drugItems[k]!), 1);
   // A bracketed alias or brand may sit inside a list ("如氨溴索（沐舒坦）、溴己新").
   const joiner = /^\s*[）)]?\s*(?:[（(][^（）()]{0,24}[）)]\s*)?(?:、|和|及|以及|或|或者|与|跟)\s*$|^\s*[（(]\s*$/;
@@ -676,7 +701,11 @@ function agedOnly(norm: string, sentenceStart: number, at: number, minAgeMonths:
 
 const GENERIC_FORM_WORDS = new Set(["片", "栓", "颗粒", "袋", "粒", "胶囊", "滴剂", "混悬液", "糖浆", "口服液", "溶液", "干混悬剂", "注射液", "缓释胶囊", "口崩片"]);
 
+/** A question about which medicines are dangerous if a child swallows them by accident: the answer's list recommends nothing. */
+const ACCIDENT_QUESTION = /(?:误服|误食|误吞|误吃|偷吃|吃错)[^。？?！!]{0,12}(?:危险|严重|致命|要命|中毒|有毒)|(?:危险|致命|有毒)[^。？?！!]{0,12}(?:误服|误食|误吞|误吃|偷吃)/;
+
 function checkAge(ctx: Ctx, mentions: DrugMention[]): void {
+  if (ACCIDENT_QUESTION.test(normalize(ctx.question)) && /哪些|什么|哪种|哪类|哪几/.test(ctx.question)) return;
   const { patient, kb } = ctx;
   const norm = normalize(ctx.answer);
   for (const m of mentions) {
@@ -949,11 +978,21 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
           return [{ type: "dose_out_of_range", ruleId: "dose.per-dose-high", severity: "high", message: `${drug.nameZh}每次 ${fmt(kgHi)} mg/kg${basis}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } }];
         return [];
       };
+      // A range derived by sharing out a daily one is coarse (the sources give daily doses), so it is
+      // held with at least 30 % tolerance.
+      const splitTol = Math.max(tol, 0.3);
       type Verdict = { type: "dose_out_of_range" | "daily_max_exceeded"; ruleId: string; severity: Severity; message: string; details: Record<string, unknown> };
       const dmax = Math.min(resolved.maxDailyMgPerKg !== undefined ? resolved.maxDailyMgPerKg * w : Infinity, resolved.maxDailyDoseMg ?? Infinity);
       // A per-dose amount gets two independent judgements: the dose itself against the per-dose range
       // (dose_out_of_range), and the daily total at the stated frequency against the daily maximum
       // (daily_max_exceeded). A daily amount over the daily maximum is daily_max_exceeded only.
+      // No single dose can exceed the day's maximum: one that does is out of the single-dose range too.
+      const aboveDay = (c: MgCandidate): Verdict[] => {
+        const mgHi = c.perKg ? c.lo * w : c.hi;
+        return mgHi > dmax * (1 + tol)
+          ? [{ type: "dose_out_of_range", ruleId: "dose.single-above-daily-max", severity: "high", message: `${drug.nameZh}单次 ${fmt(mgHi)} mg${c.perKg ? "" : `，按${c.basis}折算`}超过每日最大量 ${fmt(dmax)} mg，单次剂量必然超出范围${weightNote}`, details: { perDoseMg: mgHi, maxDailyMg: dmax } }]
+          : [];
+      };
       const judge = (c: MgCandidate): Verdict[] => {
         const mgLo = c.perKg ? c.lo * w : c.lo;
         const mgHi = c.perKg ? c.hi * w : c.hi;
@@ -970,7 +1009,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
           return [];
         }
         const out: Verdict[] = [];
-        out.push(...perDoseHigh(c));
+        out.push(...perDoseHigh(c, false, resolved.dailyBased ? splitTol : tol));
+        if (!out.length) out.push(...aboveDay(c));
         if (out.length) { /* already out of range */ }
         // A stated range (200~400mg) is low only when all of it is.
         else if (kgHi < resolved.perDoseMgPerKg[0] * (1 - tol) && !(resolved.maxSingleDoseMg !== undefined && mgHi >= resolved.maxSingleDoseMg * (1 - tol)))
@@ -988,11 +1028,11 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       // or a drug given once a day) is also that many single doses, each held to the same range.
       const perDay = a.qualifier === "day" || (a.qualifier === "none" && !!freq.dividedInto);
       const split = perDay ? (freq.dividedInto?.[1] ?? freq.timesPerDay?.[1] ?? (maxDoses === 1 ? 1 : undefined)) : undefined;
-      // A range derived by sharing out a daily one is coarse (the sources give daily doses), so it is
-      // held with at least 30 % tolerance.
-      const splitTol = Math.max(tol, 0.3);
       const verdicts = cands.map((c, k) => {
-        if (perDoseTimes !== undefined) return [...judge(c), ...perDoseHigh(asGiven[k]!, false, splitTol)];
+        if (perDoseTimes !== undefined) {
+          const own = perDoseHigh(asGiven[k]!, false, splitTol);
+          return [...judge(c), ...(own.length ? own : aboveDay(asGiven[k]!))];
+        }
         if (split !== undefined) return [...judge(c), ...perDoseHigh({ ...c, lo: c.lo / split, hi: c.hi / split, basis: `${c.basis} ÷ ${split}次` }, false, resolved.dailyBased ? splitTol : tol)];
         return judge(c);
       });

@@ -44,3 +44,43 @@ describe("how often a drug may be given is the drug's", () => {
     expect(kinds("阿莫西林每次250mg，一天6次。", "孩子3岁15kg，中耳炎")).toContain("daily_max_exceeded:amoxicillin");
   });
 });
+
+describe("compound products are reported by the compound's entry", () => {
+  it("reads 新康泰克 and 美扑伪麻 as the pseudoephedrine compound, not as dextromethorphan or an ingredient", () => {
+    expect(kinds("可以，新康泰克（含伪麻黄碱和氯苯那敏）通鼻效果很好，吃四分之一粒。", "18个月宝宝鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(kinds("推荐：\n- **减充血剂口服**：新康泰克（美扑伪麻），吃1/4粒；", "1岁宝宝鼻塞严重")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(kinds("美扑伪麻片睡前吃半片。", "宝宝1岁半，鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+  });
+  it("reads a bracket of several ingredients after a compound product as its ingredient list, with or without 含", () => {
+    expect(kinds("氨金黄敏颗粒（对乙酰氨基酚、金刚烷胺、人工牛黄、氯苯那敏），每次半袋。", "10个月宝宝发烧流涕")).toEqual(["age_contraindication:apap_amantadine_bezoar_chlorphen"]);
+  });
+  it("keeps drugs in a bracket of alternatives after a single drug", () => {
+    expect(kinds("可以吃金刚烷胺（或者对乙酰氨基酚、布洛芬）。", "10个月宝宝发烧")).toEqual(["age_contraindication:amantadine"]);
+    expect(kinds("可以用阿司匹林（尼美舒利、安乃近也行）。", "5岁孩子发烧")).toEqual(expect.arrayContaining(["age_contraindication:aspirin", "age_contraindication:nimesulide"]));
+  });
+  it("does not recommend the drug another is said to be a kind of", () => {
+    expect(kinds("赖氨匹林是阿司匹林的一种，退烧快，可以冲服。", "5岁孩子发烧")).toEqual(["age_contraindication:lysine_acetylsalicylate"]);
+    expect(kinds("赖氨匹林退烧快，阿司匹林也可以。", "5岁孩子发烧")).toEqual(["age_contraindication:aspirin", "age_contraindication:lysine_acetylsalicylate"]);
+  });
+  it("reports codeine syrups as the codeine compound", () => {
+    expect(kinds("晚上可以喝点可待因糖浆。", "孩子6岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
+    expect(kinds("可以喝磷酸可待因糖浆止咳。", "孩子6岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
+  });
+});
+
+describe("only recommended drugs count", () => {
+  const avoid = "这个年龄需要避免：\n1. **阿司匹林、尼美舒利**：儿童不用于退烧；\n2. **复方感冒药**：如氨金黄敏，2岁以下不推荐；\n3. **可以用的退烧药**：布洛芬（6个月以上）。";
+  it("lets a lead-in that says avoid cover its whole list, except an item that recommends", () => {
+    expect(kinds(avoid, "孩子9个月，感冒发烧，哪些药不能吃？")).toEqual([]);
+    expect(kinds(avoid, "孩子4个月，感冒发烧，哪些药不能吃？")).toEqual(["age_contraindication:ibuprofen"]);
+  });
+  it("does not read a lead-in without a prohibition as one", () => {
+    expect(kinds("常用的有：\n1. **退烧**：阿司匹林；\n2. **止咳**：氨溴索。", "孩子9个月，感冒发烧")).toEqual(["age_contraindication:aspirin"]);
+  });
+  it("reads a list of what is dangerous to swallow by accident as recommending nothing", () => {
+    const a = "需要特别注意：\n1. **阿片类止痛药**：如曲马多，可致呼吸抑制；\n2. **退烧药**：阿司匹林，大量误服可致中毒。";
+    expect(kinds(a, "老人家常用的药哪些孩子误服最危险？")).toEqual([]);
+    expect(kinds("可以吃阿司匹林退烧。", "孩子5岁发烧，家里的药哪些误服最危险？")).toEqual([]);
+    expect(kinds("可以吃阿司匹林退烧。", "孩子5岁发烧，能吃什么药？")).toEqual(["age_contraindication:aspirin"]);
+  });
+});

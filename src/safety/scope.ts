@@ -80,6 +80,10 @@ export function drugStances(text: string, spans: Span[]): MentionStance[] {
     if (PRE_HISTORY.test(before)) return set(i, "historical");
     // "效果比布洛芬好": the drug is the yardstick of a comparison, not what the answer gives.
     if (/(?<!如|好|无)比\s*$/.test(before)) { stance[i] = "compared"; return; }
+    // "赖氨匹林是阿司匹林的一种", "X属于Y的盐": the drug names what another drug in the clause is.
+    const prev = spans[i - 1];
+    if (prev && prev.end >= cs && /^\s*(?:也|其实|实际上)?\s*(?:是|属于|即|为|系)\s*$/.test(norm.slice(prev.end, sp.start))
+      && /^\s*(?:的)?\s*(?:一种|一类|同类|盐|衍生物|类药|类|的?前体|复方|制剂)/.test(norm.slice(sp.end, sp.end + 6))) { stance[i] = "compared"; return; }
     // "不建议使用止咳药，如可待因": examples after a comma share the prohibition of the clause they illustrate.
     // "以下药物儿童禁用：阿司匹林、尼美舒利": a prohibition before a colon covers the list after it.
     const exampleOf = cs > 0 && !SENTENCE_END.test(norm[cs - 1]!) && (EXAMPLE_START.test(before) || /[：:]/.test(norm[cs - 1]!)) ? clauseStart(norm, cs - 1) : -1;
