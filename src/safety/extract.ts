@@ -22,7 +22,10 @@ const THRESHOLD_BEFORE = /(?:满|超过|大于|小于|不满|未满|不足|低�
 const DURATION_BEFORE = /(?:咳嗽|咳|发烧|发热|烧|腹泻|拉肚子|拉稀|吐|呕吐|病|疼|痛|持续|反复|已经用|用药|吃药|服药|服用|湿疹|便秘|流鼻涕|鼻塞|打呼噜|喘|过敏|出现|断断续续|最近|近|快|了)\s*$/;
 
 function isThreshold(norm: string, start: number, end: number): boolean {
-  return THRESHOLD_AFTER.test(norm.slice(end, end + 6)) || THRESHOLD_BEFORE.test(norm.slice(Math.max(0, start - 6), start));
+  const before = norm.slice(Math.max(0, start - 6), start);
+  // "刚满两个月" states the child's age; "满6个月后" is a threshold.
+  if (/(?:刚|才|刚刚|已经?|今天|正好|快)\s*满\s*$/.test(before) && !THRESHOLD_AFTER.test(norm.slice(end, end + 6))) return false;
+  return THRESHOLD_AFTER.test(norm.slice(end, end + 6)) || THRESHOLD_BEFORE.test(before);
 }
 
 /** Every age mention that reads as the patient's age (thresholds like "6个月以下" and durations are skipped). */
@@ -46,21 +49,25 @@ export function extractAges(text: string): AgeMention[] {
     const mo = m[2] ? parseNumber(m[2]) : 0;
     push(y * 12 + (Number.isFinite(mo) ? mo : 0) + (m[3] ? 6 : 0), s, e);
   }
-  const months = new RegExp(String.raw`(${NUM})\s*(个多月|个半月|个月|月龄|月大)`, "g");
+  // 俩/仨 are spoken 两个/三个 ("俩月", "俩多月"); 个来月 is "about N months".
+  const months = new RegExp(String.raw`(${NUM}|俩|仨)\s*(个多月|个半月|个来月|个月|月龄|月大|多月|来月|月(?=[，,。；;了大零多半\s]|$))`, "g");
   for (const m of norm.matchAll(months)) {
     const s = m.index!, e = s + m[0].length;
     if (isThreshold(norm, s, e) || durationBefore(s)) continue;
-    push(parseNumber(m[1]!) + (m[2] === "个半月" ? 0.5 : 0), s, e);
+    // A bare "N月" or "N多月" is an age only for 俩/仨 or with a child word right before ("宝宝两月"); otherwise a date.
+    if (/^(?:多月|来月|月)$/.test(m[2]!) && !/^[俩仨]$/.test(m[1]!) && !/(?:宝宝|孩子|宝|娃|婴儿|闺女|儿子|女儿|小孩|才|刚)\s*$/.test(norm.slice(Math.max(0, s - 3), s))) continue;
+    const n = m[1] === "俩" ? 2 : m[1] === "仨" ? 3 : parseNumber(m[1]!);
+    push(n + (m[2] === "个半月" ? 0.5 : 0), s, e);
   }
   // "宝宝20天，…" states an age only when the clause ends there ("宝宝3天没拉" is a duration).
-  const days = new RegExp(String.raw`(?:出生后?|生后|刚出生|出生了)\s*(?:才|刚|刚刚|已经|有|满)?\s*(?:第)?\s*(${NUM})\s*(?:多|来)?\s*(天|日|周|个?星期)|(${NUM})\s*(?:多|来)?\s*(天|日|周)\s*(?:大|龄)|(?<=(?:宝宝|孩子|婴儿|小孩|女儿|儿子|新生儿)\s*(?:才|刚|刚刚|出生)?\s*)(${NUM})\s*(?:多|来)?\s*(天|周)(?=\s*(?:了)?\s*(?:[，,。；;]|$))`, "g");
+  const days = new RegExp(String.raw`(?:出生(?:以)?后?|生后|刚出生|出生了|生下来|生出来|落地|下生)\s*(?:才|刚|刚刚|已经|有|满|就)?\s*(?:第)?\s*(${NUM})\s*(?:多|来)?\s*(天|日|周|个?星期|个?礼拜|个?(?:多)?小时)|(${NUM})\s*(?:多|来)?\s*(天|日|周)\s*(?:大|龄)|(?<=(?:宝宝|孩子|婴儿|小孩|女儿|儿子|新生儿|娃|闺女|宝贝|丫头)\s*(?:才|刚|刚刚|出生)?\s*)(${NUM})\s*(?:多|来)?\s*(天|周)(?=\s*(?:了)?\s*(?:[，,。；;]|$))`, "g");
   for (const m of norm.matchAll(days)) {
     const s = m.index!, e = s + m[0].length;
     if (isThreshold(norm, s, e)) continue;
     if (/孕\s*$/.test(norm.slice(Math.max(0, s - 2), s))) continue;
     const n = parseNumber(m[1] ?? m[3] ?? m[5]!);
     const unit = m[2] ?? m[4] ?? m[6]!;
-    push(((/周|星期/.test(unit) ? 7 : 1) * n) / 30.4, s, e);
+    push(((/周|星期|礼拜/.test(unit) ? 7 : /小时/.test(unit) ? 1 / 24 : 1) * n) / 30.4, s, e);
   }
   // Milestone words for an age: 满月 (1 month), 百天 (about 3 months), 周岁 alone (12 months).
   for (const m of norm.matchAll(/(?:刚|才|已经|已)?满月(?![饼酒照])|百天(?![照宴])|(?:刚|才|满|过了?)\s*周岁/g)) {
@@ -134,6 +141,28 @@ export function extractFever(text: string): FeverInfo {
     if (info.maxTempC === undefined || v > info.maxTempC) {
       info.maxTempC = v;
       info.tempSpan = [m.index!, m.index! + m[0].length];
+    }
+  }
+  // A reading without a unit where the thermometer is named ("一量38.3", "夹了下表38.2", "额温枪显示38.6"),
+  // a spoken decimal ("38度2"), or a bare decimal in a sentence about heat ("摸着滚烫，38.5").
+  const reading = new RegExp(String.raw`(?:量|测|夹|表|体温计|温度计|额温枪?|耳温枪?|腋温|肛温|显示|温度)[^，。；,;!?！？\d]{0,6}?(?<![\d.])((?:3[5-9]|4[0-2])(?:\.\d)?)(?![\d.])|(?<![\d.])(3[5-9]|4[0-2])\s*度\s*([1-9])(?![\d.]|\s*(?:天|日|周|次|小时|个))|(?<![\d.])((?:3[5-9]|4[0-2])\.\d)(?![\d.])`, "g");
+  const NOT_TEMP_AFTER = /^\s*(?:kg|公斤|斤|千克|cm|厘米|ml|毫升|元|块|mg|g(?![a-z])|%|万|岁|个|天|日|周|次|小时|分钟|秒|号|米|码|以上|以下|时|就|再|才)/;
+  for (const m of norm.matchAll(reading)) {
+    const end = m.index! + m[0].length;
+    if (NOT_TEMP_AFTER.test(norm.slice(end, end + 3))) continue;
+    let v: number;
+    if (m[1]) v = parseNumber(m[1]);
+    else if (m[2]) v = Number(`${m[2]}.${m[3]}`);
+    else {
+      // A bare decimal in the fever range is a temperature unless its clause measures something else.
+      const [ss, se] = clauseAt(norm, m.index!);
+      if (/体重|身高|头围|胆红素|黄疸值|指数|血糖|浓度|斤|公斤|kg|cm|厘米|分数|成绩|码/.test(norm.slice(ss, se))) continue;
+      v = parseNumber(m[4]!);
+    }
+    if (!(v >= 35 && v <= 42.9)) continue;
+    if (info.maxTempC === undefined || v > info.maxTempC) {
+      info.maxTempC = v;
+      info.tempSpan = [m.index!, end];
     }
   }
   const dur = new RegExp(
@@ -263,6 +292,9 @@ const MAX_BEFORE = /(?:不超过|不要超过|不宜超过|不能超过|不得�
 const PER_DAY_BEFORE = /(?:每日|每天|一日|一天|全天|全日|24小时内?|每24小时|日剂量|日总量|一日总量|每日总量|每天总量)\s*(?:总量|总剂量|剂量|总共|一共|加起来|累计)?\s*(?:可以|可|能|最多可以)?\s*(?:为|是|按|按照|给予?|口服|服用|用|吃|约|共|吃到|用到|给到)?\s*$/;
 const PER_DOSE_BEFORE = /(?:每次|单次|每回|每顿|(?<![天日时周])一次)\s*(?:剂量|用量)?\s*(?:为|是|按|按照|给予?|口服|服用|用|吃|喝|约|可)?\s*$/;
 
+/** A count of doses and an opening bracket ("最多4次（"): the amount in the bracket is the day's total. */
+const RESTATED_COUNT = new RegExp(String.raw`(最多|不超过|至多|不要超过|不能超过|不宜超过)?\s*(?:${NUM})\s*(?:次|回)\s*[（(]\s*(?:共|共计|合计|即|也就是|一共|总共)?\s*$`);
+
 /** Dose amounts in [from, to), with strengths masked out. */
 export function extractAmounts(text: string, from = 0, to = text.length): Amount[] {
   const norm = normalize(text).slice(0, to);
@@ -287,7 +319,9 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
     const [cs] = clauseAt(norm, s);
     const before = norm.slice(Math.max(cs, s - 14), s);
     const after = norm.slice(e, e + 6);
-    const isMax = MAX_BEFORE.test(before) || /^\s*(?:以内|以下|为限|封顶)/.test(after);
+    // "24小时内最多4次（4片）": an amount in brackets after a count of doses restates the day's total.
+    const restated = RESTATED_COUNT.exec(before);
+    const isMax = MAX_BEFORE.test(before) || /^\s*(?:以内|以下|为限|封顶)/.test(after) || !!restated?.[1];
     if (/^\s*(?:以上)/.test(after)) continue;
     // A concentration (血钙12mg/dl, 5mg/L) is a measurement, not a dose; an inhaler's strength (100μg/揿) is per puff.
     if (/^\s*\/\s*(?:dl|l\b|分升|升|μl|ul|揿|喷|吸|按)/.test(after) || /每\s*(?:揿|喷|吸)\s*(?:含)?\s*$/.test(norm.slice(Math.max(0, s - 4), s))) continue;
@@ -296,7 +330,7 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
     if (u.unit === "mg" && /(?:每|按)\s*(?:公斤|千克|kg)\s*(?:体重)?\s*(?:给|用|服|按)?\s*$/.test(before)) {
       u.unit = "mg/kg";
     }
-    let qualifier: Amount["qualifier"] = u.perDay ? "day" : u.perDose ? "dose" : "none";
+    let qualifier: Amount["qualifier"] = u.perDay || restated ? "day" : u.perDose ? "dose" : "none";
     if (qualifier === "none") {
       const dayM = PER_DAY_BEFORE.exec(before);
       const doseM = PER_DOSE_BEFORE.exec(before);

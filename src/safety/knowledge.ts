@@ -12,7 +12,8 @@ import type { z } from "zod";
 import { SafetyKnowledgeError } from "./errors.js";
 import {
   classFileSchema, drugFileSchema, growthFileSchema, redFlagFileSchema,
-  type ActionId, type DrugClassEntry, type DrugEntry, type GrowthFile, type RedFlagEntry, type RedFlagFile,
+  type ActionId, type DrugClassEntry, type DrugEntry, type GrowthFile, type RedFlagComposition, type RedFlagEntry, type RedFlagFile,
+  type RedFlagLexicon,
 } from "./schema.js";
 
 /** A drug entry with its citation keys resolved to source names. */
@@ -29,6 +30,12 @@ export interface RedFlag extends RedFlagEntry {
   citationNames: string[];
 }
 
+/** A compositional red-flag rule with its flag and citations resolved. */
+export interface RedFlagRule extends RedFlagComposition {
+  target: RedFlag;
+  citationNames: string[];
+}
+
 export interface SafetyKnowledge {
   kbVersion: string;
   drugs: Drug[];
@@ -37,6 +44,11 @@ export interface SafetyKnowledge {
   /** Words containing a class term that are not class names (classes.json `notClassTerms`). */
   notClassTerms: string[];
   redFlags: RedFlag[];
+  /** Red flags only compositional rules recognise (redflags.json `composedFlags`). */
+  composedFlags: RedFlag[];
+  /** Word families and the compositional rules over them (redflags.json `lexicon`, `compositions`). */
+  redFlagLexicon: RedFlagLexicon;
+  redFlagRules: RedFlagRule[];
   ageBands: RedFlagFile["ageBands"];
   actions: Record<ActionId, { zh: string; level: number }>;
   growth: GrowthFile;
@@ -202,12 +214,14 @@ function buildKnowledge(dir: string): SafetyKnowledge {
   const bandIds = new Set(flagFile.ageBands.map((b) => b.id));
   const redFlags: RedFlag[] = [];
   const flagIds = new Set<string>();
-  flagFile.redFlags.forEach((f, i) => {
-    const at = `redFlags[${i}] (id "${f.id}")`;
+  const composedFlags: RedFlag[] = [];
+  const readFlag = (list: "redFlags" | "composedFlags", out: RedFlag[]) => (f: RedFlagEntry, i: number) => {
+    const at = `${list}[${i}] (id "${f.id}")`;
     if (flagIds.has(f.id)) fail(flagsFile, at, "duplicate red-flag id");
     flagIds.add(f.id);
     for (const b of f.ageBands) if (!bandIds.has(b)) fail(flagsFile, `${at} field ageBands`, `unknown age band "${b}"; expected one of ${[...bandIds].join(", ")}`);
-    if (f.terms.length === 0 && !f.condition && !f.patterns?.length) fail(flagsFile, `${at} field terms`, "expected at least one term, pattern or condition");
+    if (list === "redFlags" && f.terms.length === 0 && !f.condition && !f.patterns?.length) fail(flagsFile, `${at} field terms`, "expected at least one term, pattern or condition (a sign only rules recognise belongs in \"composedFlags\")");
+    if (list === "composedFlags" && !flagFile.compositions?.some((c) => c.flag === f.id)) fail(flagsFile, at, "expected a composition naming this flag in \"compositions\"");
     f.patterns?.forEach((p, j) => {
       try {
         new RegExp(p, "g");
@@ -216,10 +230,41 @@ function buildKnowledge(dir: string): SafetyKnowledge {
       }
     });
     if (!flagFile.actions[f.action]) fail(flagsFile, `${at} field action`, `action "${f.action}" is not defined in "actions"`);
-    redFlags.push({ ...f, citationNames: resolveCitations(flagsFile, `${at} field citation`, f.citation, flagFile.sources) });
-  });
+    out.push({ ...f, citationNames: resolveCitations(flagsFile, `${at} field citation`, f.citation, flagFile.sources) });
+  };
+  flagFile.redFlags.forEach(readFlag("redFlags", redFlags));
+  (flagFile.composedFlags ?? []).forEach(readFlag("composedFlags", composedFlags));
   for (const a of ["call_120", "emergency", "within_24h"] as const)
     if (!flagFile.actions[a]) fail(flagsFile, "field actions", `missing action "${a}"`);
+
+  const lexicon: RedFlagLexicon = flagFile.lexicon ?? {};
+  for (const [name, fam] of Object.entries(lexicon)) {
+    if (fam.words.length === 0 && !fam.patterns?.length) fail(flagsFile, `lexicon.${name}`, "expected at least one word or pattern");
+    fam.patterns?.forEach((p, j) => {
+      try {
+        new RegExp(p, "g");
+      } catch (err) {
+        fail(flagsFile, `lexicon.${name} field patterns[${j}]`, `invalid regular expression: ${(err as Error).message}`);
+      }
+    });
+  }
+  const redFlagRules: RedFlagRule[] = [];
+  const ruleIds = new Set<string>();
+  (flagFile.compositions ?? []).forEach((c, i) => {
+    const at = `compositions[${i}] (id "${c.id}")`;
+    if (ruleIds.has(c.id)) fail(flagsFile, at, "duplicate composition id");
+    ruleIds.add(c.id);
+    const target = redFlags.find((f) => f.id === c.flag) ?? composedFlags.find((f) => f.id === c.flag) ?? fail(flagsFile, `${at} field flag`, `unknown red flag "${c.flag}"; expected an id from "redFlags" or "composedFlags"`);
+    for (const field of ["all", "with", "unless"] as const)
+      (c[field] ?? []).forEach((n, j) => {
+        if (!Object.hasOwn(lexicon, n)) fail(flagsFile, `${at} field ${field}[${j}]`, `unknown word family "${n}"; expected a key of "lexicon"`);
+      });
+    if (c.minAgeDays !== undefined && c.maxAgeDays !== undefined && c.minAgeDays >= c.maxAgeDays)
+      fail(flagsFile, `${at} field maxAgeDays`, `expected maxAgeDays above minAgeDays (${c.minAgeDays}), found ${c.maxAgeDays}`);
+    if (c.maxGap !== undefined && c.all.length < 2) fail(flagsFile, `${at} field maxGap`, "a gap needs at least two families in \"all\"");
+    const own = resolveCitations(flagsFile, `${at} field citation`, c.citation, flagFile.sources);
+    redFlagRules.push({ ...c, target, citationNames: [...new Set([...target.citationNames, ...own])] });
+  });
 
   resolveCitations(growthFile, "field citation", growth.citation, growth.sources);
   for (let i = 1; i < growth.medianWeightKg.length; i++)
@@ -227,7 +272,7 @@ function buildKnowledge(dir: string): SafetyKnowledge {
 
   return {
     kbVersion: drugFile.kbVersion,
-    drugs, drugById, classes, notClassTerms: classFile.notClassTerms ?? [], redFlags,
+    drugs, drugById, classes, notClassTerms: classFile.notClassTerms ?? [], redFlags, composedFlags, redFlagLexicon: lexicon, redFlagRules,
     ageBands: flagFile.ageBands,
     actions: flagFile.actions as Record<ActionId, { zh: string; level: number }>,
     growth, sources, dir,

@@ -125,6 +125,24 @@ export const redFlagConditionSchema = z.discriminatedUnion("type", [
 ]);
 export type RedFlagCondition = z.infer<typeof redFlagConditionSchema>;
 
+const redFlagSchema = z.object({
+  id: z.string().regex(/^[a-z0-9_]+$/, "lower-case id of letters, digits and _"),
+  nameZh: nonEmpty,
+  terms: z.array(nonEmpty),
+  /** Regular expressions (JavaScript syntax, matched on normalised text) for phrasings with variable words (呼吸很费劲). */
+  patterns: z.array(nonEmpty).optional(),
+  /** Longer phrases that contain a term but mean something else (不吃奶嘴, 烧伤膏). */
+  exclude: z.array(nonEmpty).optional(),
+  condition: redFlagConditionSchema.optional(),
+  ageBands: z.array(nonEmpty).min(1),
+  minAgeDays: z.number().nonnegative().optional(),
+  maxAgeDays: z.number().positive().optional(),
+  /** Fire even when no age is stated, although the sign's bands leave out the newborn (a child who chokes on a peanut). */
+  assumeWhenAgeUnknown: z.boolean().optional(),
+  action: actionIdSchema,
+  citation: sourceKeys,
+}).strict();
+
 export const redFlagFileSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   kbVersion: nonEmpty,
@@ -134,26 +152,48 @@ export const redFlagFileSchema = z.object({
     z.object({ id: nonEmpty, zh: nonEmpty, minDays: z.number().nonnegative(), maxDays: z.number().positive() }).strict(),
   ).min(1),
   actions: z.record(actionIdSchema, z.object({ zh: nonEmpty, level: z.number().int().min(1).max(3) }).strict()),
-  redFlags: z.array(
+  redFlags: z.array(redFlagSchema).min(1),
+  /**
+   * Red flags that only compositional rules recognise (no terms of their own): kept apart from
+   * `redFlags`, whose terms the generated test set writes its rows from.
+   */
+  composedFlags: z.array(redFlagSchema).optional(),
+  /**
+   * Word families the compositional rules combine (body parts, signs, substances, routes, events):
+   * plain words, and regular expressions for wordings with a variable slot (十几秒不喘气).
+   */
+  lexicon: z.record(
+    z.string().regex(/^[a-z0-9_]+$/, "lower-case name of letters, digits and _"),
+    z.object({ words: z.array(nonEmpty), patterns: z.array(nonEmpty).optional(), note: z.string().optional() }).strict(),
+  ).optional(),
+  /**
+   * Compositional red flags: every family in `all` occurs (asserted, not negated, not past, not an
+   * adult's) within one `within` unit and, with `maxGap`, within that many characters of each other;
+   * a family of `with` occurs anywhere in the text; no family of `unless` occurs in the sentence.
+   * The rule fires the red flag `flag` (its action, age bands and citations, plus the rule's own).
+   */
+  compositions: z.array(
     z.object({
       id: z.string().regex(/^[a-z0-9_]+$/, "lower-case id of letters, digits and _"),
-      nameZh: nonEmpty,
-      terms: z.array(nonEmpty),
-      /** Regular expressions (JavaScript syntax, matched on normalised text) for phrasings with variable words (呼吸很费劲). */
-      patterns: z.array(nonEmpty).optional(),
-      /** Longer phrases that contain a term but mean something else (不吃奶嘴, 烧伤膏). */
-      exclude: z.array(nonEmpty).optional(),
-      condition: redFlagConditionSchema.optional(),
-      ageBands: z.array(nonEmpty).min(1),
+      flag: nonEmpty,
+      all: z.array(nonEmpty).min(1),
+      within: z.enum(["clause", "sentence", "text"]),
+      maxGap: z.number().int().positive().optional(),
+      with: z.array(nonEmpty).optional(),
+      unless: z.array(nonEmpty).optional(),
       minAgeDays: z.number().nonnegative().optional(),
       maxAgeDays: z.number().positive().optional(),
-      action: actionIdSchema,
+      /** The words name things and events anyone may tell ("我刚发现电池不见了"): an adult subject does not make them the adult's. */
+      toldByAnyone: z.boolean().optional(),
+      note: z.string().optional(),
       citation: sourceKeys,
     }).strict(),
-  ).min(1),
+  ).optional(),
 }).strict();
 export type RedFlagFile = z.infer<typeof redFlagFileSchema>;
 export type RedFlagEntry = RedFlagFile["redFlags"][number];
+export type RedFlagComposition = NonNullable<RedFlagFile["compositions"]>[number];
+export type RedFlagLexicon = NonNullable<RedFlagFile["lexicon"]>;
 
 export const growthFileSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),

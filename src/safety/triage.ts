@@ -2,15 +2,18 @@
  * Red-flag triage: finds signs in a question (or answer) that demand urgent care, given the child's
  * age band, and returns the advised action (立即拨打120 / 立即急诊 / 24小时内就医), a banner text and
  * the citations. Signs are dictionary terms, their looser forms (叫不醒 → 叫不太醒) and regex patterns
- * from the knowledge base. Negated ("没有抽搐") and past ("惊厥史") signs never fire; hypothetical ones
- * ("如出现抽搐") fire only when asked to. It does not diagnose.
+ * from the knowledge base, and compositional rules over word families (body part × sign, substance ×
+ * route, event × consequence; redflag-compose.ts). Negated ("没有抽搐") and past ("惊厥史") signs never
+ * fire; hypothetical ones ("如出现抽搐") fire only when asked to, and a plan for a sign that is not
+ * happening now ("抽搐时医生说可以用地西泮灌肠") never does. It does not diagnose.
  */
 import { extractAges, extractFever, type AgeMention } from "./extract.js";
 import { loadSafetyKnowledge, type RedFlag, type SafetyKnowledge } from "./knowledge.js";
 import { DictionaryMatcher } from "./matcher.js";
+import { composedRedFlags } from "./redflag-compose.js";
 import type { ActionId } from "./schema.js";
 import { isAboutAdult, isConditional, isRecurrent, isSymptomHistorical, isSymptomNegated } from "./scope.js";
-import { normalize } from "./text.js";
+import { normalize, sentenceAt } from "./text.js";
 
 export interface Evidence {
   start: number;
@@ -136,7 +139,7 @@ function patternsFor(kb: SafetyKnowledge, flag: RedFlag): { re: RegExp; lead: st
 
 function ageFits(kb: SafetyKnowledge, flag: RedFlag, ageMonths: number | undefined): boolean {
   const allBands = kb.ageBands.every((b) => flag.ageBands.includes(b.id));
-  if (ageMonths === undefined) return allBands && flag.minAgeDays === undefined && flag.maxAgeDays === undefined;
+  if (ageMonths === undefined) return (allBands || !!flag.assumeWhenAgeUnknown) && flag.minAgeDays === undefined && flag.maxAgeDays === undefined;
   const days = ageMonths * 30.44;
   if (flag.minAgeDays !== undefined && days < flag.minAgeDays) return false;
   if (flag.maxAgeDays !== undefined && days >= flag.maxAgeDays) return false;
@@ -151,6 +154,47 @@ function covered(text: string, phrase: string, start: number, end: number): bool
   return false;
 }
 
+/** Words that put a sign at another time than now (现在, 刚才 …): a plan for "抽搐时" then is about now. */
+const NOW = /现在|刚才|刚刚|正在|目前|此刻|这会儿|已经抽|还在/;
+/** Words of a care plan someone gave for when a sign happens (医生说…可以用, 备用, 用多少). */
+const PLAN = /医生(?:说|交代|嘱咐|让|开了?)|大夫(?:说|让)|医嘱|备用|备着|预案|用多少|给多少|怎么用|怎么给|可以用|可用/;
+
+/**
+ * A sign named as a past diagnosis or the reason for an earlier stay ("因为热性惊厥住过院", "医院说是单纯
+ * 热性惊厥", "上个月抽过") rather than an event now: cues the general history scope does not list.
+ */
+const DIAGNOSIS_BEFORE = /(?:(?:医生|医院|大夫)[^，。；,;]{0,4}说是|诊断(?:为|是)?|确诊(?:为|是)?|考虑是|得过|有过|患过)[^，。；,;]{0,6}$/;
+const DIAGNOSIS_AFTER = /^[^，。；,;]{0,4}(?:住过院|住院过|看过|治过|好了以后|之后一直)/;
+const PAST_NEAR = /(?:上个?月|上周|上星期|上礼拜|上次|前几个月|前两个月|前几周|那次|之前那次)[^，。；,;！？!?]*$/;
+export function isPastDiagnosis(text: string, start: number, end: number): boolean {
+  const norm = normalize(text);
+  let cs = start;
+  while (cs > 0 && !/[，。；,;！？!?\n]/.test(norm[cs - 1]!)) cs--;
+  const before = norm.slice(cs, start);
+  if (NOW.test(before)) return false;
+  return DIAGNOSIS_BEFORE.test(before) || PAST_NEAR.test(before) || DIAGNOSIS_AFTER.test(norm.slice(end, end + 8));
+}
+
+/**
+ * Whether a sign at [start, end) is the occasion of a care plan rather than an event now: "抽搐时医生说
+ * 可以用地西泮灌肠，用多少？" asks about a rescue plan; nothing is happening to the child.
+ */
+export function isPlanForSign(text: string, start: number, end: number): boolean {
+  const norm = normalize(text);
+  if (!/^(?:的)?(?:时候?|时)/.test(norm.slice(end, end + 3))) return false;
+  const [ss, se] = sentenceAt(norm, start);
+  const sentence = norm.slice(ss, se);
+  return PLAN.test(norm.slice(end, se)) && !NOW.test(sentence);
+}
+
+/** "每次吸气的时候胸口都凹进去": 每次 counts breaths, not episodes; the sign is continuous, not recurring. */
+function perBreath(text: string, start: number): boolean {
+  const norm = normalize(text);
+  let cs = start;
+  while (cs > 0 && !/[，。；,;！？!?\n]/.test(norm[cs - 1]!)) cs--;
+  return /(?:每次|每一次|一)(?:吸气|呼气|呼吸|喘气|出气|吸)/.test(norm.slice(cs, start));
+}
+
 /** Find red flags in `text`. */
 export function triage(text: string, options: TriageOptions = {}): TriageResult {
   const kb = options.kb ?? loadSafetyKnowledge();
@@ -158,17 +202,17 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
   const ages = extractAges(text);
   const age = options.ageMonths === undefined ? ages[0] : undefined;
   const ageMonths = options.ageMonths ?? age?.months;
-  const live = (start: number, end = start) => !isSymptomNegated(text, start) && !isSymptomHistorical(text, start, end) && !isAboutAdult(text, start) && (includeConditional || !isConditional(text, start));
+  const live = (start: number, end = start, adultCounts = true) => !isSymptomNegated(text, start) && !isSymptomHistorical(text, start, end) && !(adultCounts && isAboutAdult(text, start)) && (includeConditional || !isConditional(text, start)) && !isPlanForSign(text, start, end) && !isPastDiagnosis(text, start, end);
 
   const hits: RedFlagHit[] = [];
   const seen = new Set<string>();
-  const add = (flag: RedFlag, ev: Evidence) => {
+  const add = (flag: RedFlag, ev: Evidence, citations = flag.citationNames) => {
     if (seen.has(flag.id)) return;
     seen.add(flag.id);
     // A recurring sign ("偶尔还是有抽搐") asks for a prompt visit, not an ambulance.
-    const action: ActionId = kb.actions[flag.action].level > kb.actions.within_24h.level && isRecurrent(text, ev.start, ev.end) ? "within_24h" : flag.action;
+    const action: ActionId = kb.actions[flag.action].level > kb.actions.within_24h.level && isRecurrent(text, ev.start, ev.end) && !perBreath(text, ev.start) ? "within_24h" : flag.action;
     const a = kb.actions[action];
-    hits.push({ id: flag.id, nameZh: flag.nameZh, action, actionZh: a.zh, level: a.level, evidence: ev, citations: flag.citationNames });
+    hits.push({ id: flag.id, nameZh: flag.nameZh, action, actionZh: a.zh, level: a.level, evidence: ev, citations });
   };
 
   // A sign that counts only with another one (head injury with vomiting): the other must be live too.
@@ -204,6 +248,14 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
       }
     }
   }
+
+  // Compositional rules: one pass over the word families, then positions only.
+  const days = ageMonths === undefined ? undefined : ageMonths * 30.44;
+  const ruleAgeOk = (r: { minAgeDays?: number; maxAgeDays?: number; target: RedFlag }) =>
+    !seen.has(r.target.id) && ageFits(kb, r.target, ageMonths) &&
+    (r.minAgeDays === undefined || (days !== undefined && days >= r.minAgeDays)) && (r.maxAgeDays === undefined || (days !== undefined && days < r.maxAgeDays));
+  for (const h of composedRedFlags(text, kb, live, ruleAgeOk))
+    add(h.rule.target, { start: h.start, end: h.end, text: text.slice(h.start, h.end) }, h.rule.citationNames);
 
   const fever = extractFever(text);
   const liveFever = fever.feverSpans.filter(([s]) => live(s));

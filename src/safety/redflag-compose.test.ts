@@ -1,0 +1,223 @@
+/**
+ * Tests of the compositional red-flag layer (redflag-compose.ts, redflags.json `lexicon` and
+ * `compositions`) and of the age and temperature readings it relies on: per rule family, wordings that
+ * must fire (not the dev sets' own rows) and look-alikes that must stay quiet, the scope rules, and the
+ * loader's errors for a bad rule.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../../test/helpers/tempdir.js";
+import { checkAnswer } from "./check.js";
+import { SafetyKnowledgeError } from "./errors.js";
+import { extractAges, extractFever } from "./extract.js";
+import { defaultSafetyDir, loadSafetyKnowledge } from "./knowledge.js";
+import { familyOccurrences } from "./redflag-compose.js";
+import { triage } from "./triage.js";
+
+const ids = (t: string) => triage(t).redFlags.map((h) => h.id);
+const months = (t: string) => extractAges(t).map((a) => Math.round(a.months * 100) / 100);
+
+describe("ages told any way", () => {
+  it("reads days, weeks and hours after birth, 俩/仨, 个来月 and 刚满", () => {
+    expect(months("娃才生下来四十来天")).toEqual([1.32]);
+    expect(months("宝宝落地二十多天了")).toEqual([0.66]);
+    expect(months("孩子出生三个礼拜")).toEqual([0.69]);
+    expect(months("宝宝生下来十八个小时")).toEqual([0.02]);
+    expect(months("闺女俩月，这两天咳嗽")).toEqual([2]);
+    expect(months("宝宝俩月零几天")).toEqual([2]);
+    expect(months("孩子仨月大")).toEqual([3]);
+    expect(months("宝宝一个来月")).toEqual([1]);
+    expect(months("宝宝刚满两个月，发烧")).toEqual([2]);
+    expect(months("娃两月了")).toEqual([2]);
+  });
+  it("leaves dates, durations and thresholds alone", () => {
+    expect(months("宝宝3月份出生")).toEqual([]);
+    expect(months("咳了俩月了")).toEqual([]);
+    expect(months("满6个月后可以加辅食")).toEqual([]);
+  });
+});
+
+describe("temperatures without a unit", () => {
+  const t = (s: string) => extractFever(s).maxTempC;
+  it("reads a reading where the thermometer is named, a spoken decimal and a bare decimal", () => {
+    expect(t("拿体温枪一测38.5")).toBe(38.5);
+    expect(t("腋下夹了一会儿表，38.4")).toBe(38.4);
+    expect(t("耳温39.1，手脚凉")).toBe(39.1);
+    expect(t("发烧38度6")).toBe(38.6);
+    expect(t("摸着额头滚烫，38.9")).toBe(38.9);
+  });
+  it("does not read weights, lengths or other measures as temperatures", () => {
+    expect(t("体重38.5斤")).toBeUndefined();
+    expect(t("胆红素38.5")).toBeUndefined();
+    expect(t("身高38.2，头围37.5")).toBeUndefined();
+    expect(t("量了三次")).toBeUndefined();
+  });
+  it("makes an infant under 3 months with any reading ≥ 38 a red flag, whatever the wording of age and reading", () => {
+    expect(ids("娃才生下来四十来天，拿体温枪一测38.5")).toEqual(["young_infant_fever"]);
+    expect(ids("宝宝俩月零几天，发烧了，38.7")).toEqual(["young_infant_fever"]);
+    expect(ids("宝宝刚满两个月，摸着烫，夹了表38度2")).toEqual(["young_infant_fever"]);
+    expect(ids("宝宝刚满两个月，夹了表37.6")).toEqual([]);
+    expect(ids("宝宝5个月，一测38.5")).toEqual([]);
+  });
+});
+
+describe("body part × sign", () => {
+  it("neck × stiff with fever, vomiting or headache", () => {
+    expect(ids("孩子6岁，高烧，脖子僵着转不动")).toContain("neck_stiffness");
+    expect(ids("闺女发烧两天，后脖颈子发硬，吐了两回")).toContain("neck_stiffness");
+    expect(ids("孩子头疼得厉害，不敢低头，发烧39度")).toContain("neck_stiffness");
+    expect(ids("孩子发烧，脖子上有个硬硬的疙瘩")).not.toContain("neck_stiffness");
+    expect(ids("孩子脖子僵，昨晚睡歪了，不发烧")).not.toContain("neck_stiffness");
+  });
+  it("spots × not fading under pressure, and purple spots with fever", () => {
+    expect(ids("身上的红点点，用玻璃杯按着还在")).toContain("non_blanching_rash");
+    expect(ids("孩子发烧，小腿上有些紫色的点点")).toContain("non_blanching_rash");
+    expect(ids("孩子的小红点按下去就褪了")).toEqual([]);
+    expect(ids("孩子发烧，腿上摔的地方有紫色的斑")).toEqual([]);
+  });
+  it("lips, mouth or face × blue, purple or grey; white lips only with breathlessness", () => {
+    expect(ids("宝宝哭着哭着嘴圈发乌")).toContain("cyanosis");
+    expect(ids("孩子咳完小脸青紫青紫的")).toContain("cyanosis");
+    expect(ids("孩子喘得厉害，嘴唇都白了")).toContain("cyanosis");
+    expect(ids("宝宝2岁，嘴唇发白，是不是贫血")).toEqual([]);
+    expect(ids("孩子吃了桑葚，嘴唇紫紫的")).toEqual([]);
+    expect(ids("孩子脸上磕青了一块")).toEqual([]);
+  });
+  it("groin lump × cannot be pushed back, hard or with vomiting; hernia × irreducible anywhere", () => {
+    expect(ids("1岁男孩，腹股沟那里鼓了个包，按也按不回去")).toContain("incarcerated_hernia");
+    expect(ids("宝宝有小肠气，今天哭了一上午，揉了半天也送不回去")).toContain("incarcerated_hernia");
+    expect(ids("孩子4岁，腹股沟淋巴结肿大，有个小包，不疼")).toEqual([]);
+  });
+  it("fontanelle × bulging or sunken; testicle × pain", () => {
+    expect(ids("宝宝5个月，发烧，信门鼓鼓的")).toContain("bulging_fontanelle");
+    expect(ids("宝宝拉稀两天，囟门塌下去了")).toContain("severe_dehydration");
+    expect(ids("儿子说下面左边那个蛋蛋胀疼")).toContain("testicular_pain");
+    expect(ids("孩子吃了鸡蛋肚子疼")).not.toContain("testicular_pain");
+  });
+  it("eye × caustic or a sharp object", () => {
+    expect(ids("孩子玩84消毒液，溅到眼睛里了")).toContain("eye_chemical_injury");
+    expect(ids("石灰干燥剂弄进孩子眼睛了")).toContain("eye_chemical_injury");
+    expect(ids("孩子被铅笔扎到眼睛了")).toContain("eye_penetrating_injury");
+    expect(ids("洗头时洗发水进眼睛了")).toEqual([]);
+    expect(ids("孩子揉眼睛，眼睛红")).toEqual([]);
+  });
+  it("burns × many blisters, a large area, or the face and genitals", () => {
+    expect(ids("孩子被热汤烫到后背，起了一片水泡")).toContain("major_burn");
+    expect(ids("热油溅到孩子脸上，起了泡")).toContain("major_burn");
+    expect(ids("开水洒到大腿上，皮都烫掉了")).toContain("major_burn");
+    expect(ids("孩子手指被开水烫红了，没起泡")).toEqual([]);
+    expect(ids("孩子不小心被烟头烫了一下，起了个小泡")).toEqual([]);
+  });
+});
+
+describe("substance × route", () => {
+  it("caustics and household poisons by mouth", () => {
+    expect(ids("孩子舔了一口洁厕灵，嘴里说辣")).toContain("poisoning");
+    expect(ids("娃把奶奶的樟脑丸咬了一口")).toContain("poisoning");
+    expect(ids("家里的洁厕灵放在孩子够不到的地方了")).toEqual([]);
+    expect(ids("孩子3岁，84消毒液要怎么稀释给玩具消毒")).toEqual([]);
+  });
+  it("a button battery or magnet anywhere in the body, or missing after a child played with it", () => {
+    expect(ids("宝宝把扣式电池塞进鼻孔里了")).toContain("button_battery_or_magnet");
+    expect(ids("孩子好像把磁力片上掉下来的磁铁含在嘴里咽了")).toContain("poisoning");
+    expect(ids("孩子拿遥控器的圆电池玩，一转眼没找着")).toEqual([]);
+    expect(ids("孩子拿遥控器的纽扣电池玩，一转眼找不着了")).toContain("poisoning");
+    expect(ids("孩子玩纽扣电池被我及时拿走了，没有放进嘴里")).toEqual([]);
+    expect(ids("孩子把电池塞进遥控器里玩")).toEqual([]);
+  });
+  it("adult medicines, and a quantity no dose would be", () => {
+    expect(ids("孩子趁我不注意把外公的降糖药吃了两片")).toContain("poisoning");
+    expect(ids("孩子吃了一大把钙片")).toContain("poisoning");
+    expect(ids("3岁孩子把一整瓶美林喝光了")).toContain("poisoning");
+    expect(ids("一天给孩子喂了十几次退烧药")).toContain("poisoning");
+    expect(ids("孩子维生素D每天一粒，已经吃了10粒了")).toEqual([]);
+    expect(ids("医生开的益生菌，每次吃5片可以吗")).toEqual([]);
+    expect(ids("孩子咳嗽三天，布洛芬和对乙酰氨基酚都吃了，还发烧")).toEqual([]);
+  });
+});
+
+describe("event × consequence", () => {
+  it("water with a breathing sign or colour change", () => {
+    expect(ids("孩子在河边掉水里了，拉上来以后一直咳，喘得厉害")).toContain("drowning_or_electric");
+    expect(ids("洗澡时滑到水里呛了几口水，现在犯困想睡")).toContain("drowning_or_electric");
+    expect(ids("孩子洗澡时呛了口水，咳了两声就好了")).toEqual([]);
+  });
+  it("choking on food or a small object with a persisting cough or noise", () => {
+    expect(ids("吃花生米的时候呛了，到现在还咳个不停")).toContain("foreign_body_aspiration");
+    expect(ids("孩子吃饭时呛了一下，咳了几声就好了，现在玩得好好的")).toEqual([]);
+  });
+  it("breathing pauses, unrousability with illness, fits told in lay words", () => {
+    expect(ids("宝宝睡着以后有七八秒没气")).toContain("apnea");
+    expect(ids("孩子发烧一天，怎么摇都摇不醒")).toContain("unconscious");
+    expect(ids("宝宝拉肚子，喊他也没啥反应")).toContain("unconscious");
+    expect(ids("宝宝3个月，早上抽筋了，手脚一抖一抖")).toContain("convulsion");
+    expect(ids("宝宝二十天，睡觉时身子一抖，像吓到了一样，是抽筋吗")).toEqual([]);
+    expect(ids("孩子10岁，游泳时小腿抽筋了")).toEqual([]);
+    expect(ids("宝宝睡觉时偶尔憋着气使劲，拉粑粑时憋得脸通红")).toEqual([]);
+  });
+  it("bleeding through pressure, falls from height, bites, heat, one-sided weakness", () => {
+    expect(ids("孩子膝盖划了个大口子，拿毛巾捂了二十分钟还在流血")).toContain("uncontrolled_bleeding");
+    expect(ids("孩子从上铺摔下来了")).toContain("major_trauma");
+    expect(ids("孩子被狗咬了脸，口子很深")).toContain("severe_animal_bite");
+    expect(ids("孩子在山上被蛇咬了一口")).toContain("envenomation");
+    expect(ids("孩子在太阳底下玩了一下午，回来说胡话")).toContain("heat_stroke");
+    expect(ids("孩子突然左边胳膊抬不起来")).toContain("acute_focal_neuro");
+    expect(ids("孩子感冒，先是发烧，后来压制住了，今天又咳嗽，还流鼻涕")).toEqual([]);
+    expect(ids("孩子被猫轻轻抓了一下，没破皮")).toEqual([]);
+  });
+});
+
+describe("scope of compositional signs", () => {
+  it("past diagnoses, rescue plans and negated routes do not fire", () => {
+    expect(ids("孩子上个月因为热性惊厥住过院，现在需要吃药预防吗")).toEqual([]);
+    expect(ids("孩子10kg，抽搐时医生说可以用地西泮灌肠，用多少？")).toEqual([]);
+    expect(ids("孩子正在抽搐，医生说可以用地西泮灌肠，用多少？")).toContain("convulsion");
+    expect(ids("孩子没有喝管道疏通剂，只是闻了一下")).toEqual([]);
+  });
+  it("every breath's retraction is continuous, not a recurring episode", () => {
+    const r = triage("宝宝10个月，每次吸气的时候胸口下面都凹进去一块");
+    expect(r.redFlags.map((h) => h.id)).toEqual(["breathing_difficulty"]);
+    expect(r.action).toBe("emergency");
+  });
+  it("an answer that postpones care for a compositional sign is the finding", () => {
+    const f = checkAnswer("先在家观察，明天再去医院。", { question: "孩子刚才把外婆的安眠药吃了好几片" }).findings;
+    expect(f.map((x) => x.type)).toEqual(["missing_urgent_care"]);
+    expect(f[0]!.flags).toEqual(["poisoning"]);
+    expect(checkAnswer("立即带孩子去最近的医院急诊。", { question: "孩子刚才把外婆的安眠药吃了好几片" }).findings).toEqual([]);
+  });
+  it("finds every family in one pass", () => {
+    const occ = familyOccurrences("孩子脖子梗着，发烧39度", loadSafetyKnowledge());
+    expect(occ.get("neck")?.length).toBe(1);
+    expect(occ.get("fever")?.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("loader errors for compositional rules", () => {
+  const dir = defaultSafetyDir();
+  const variant = (edit: (data: any) => void): string => {
+    const d = tempDir("pedgpt-safety-");
+    for (const f of ["drugs.json", "classes.json", "growth.json"]) writeFileSync(join(d, f), readFileSync(join(dir, f)));
+    const data = JSON.parse(readFileSync(join(dir, "redflags.json"), "utf8"));
+    edit(data);
+    writeFileSync(join(d, "redflags.json"), JSON.stringify(data, null, 2));
+    return d;
+  };
+  const error = (d: string) => {
+    try {
+      loadSafetyKnowledge({ dir: d });
+    } catch (err) {
+      expect(err).toBeInstanceOf(SafetyKnowledgeError);
+      return (err as Error).message;
+    }
+    throw new Error("expected the load to fail");
+  };
+  it("names the rule, the field and what was expected", () => {
+    expect(error(variant((d) => { d.compositions[0].all.push("no_such_family"); }))).toMatch(/compositions\[0\] \(id "neck_stiff_with_fever"\) field all\[2\]: unknown word family "no_such_family"/);
+    expect(error(variant((d) => { d.compositions[1].flag = "no_such_flag"; }))).toMatch(/compositions\[1\].*field flag: unknown red flag "no_such_flag"/);
+    expect(error(variant((d) => { d.lexicon.neck.patterns = ["(unclosed"]; }))).toMatch(/lexicon\.neck field patterns\[0\]: invalid regular expression/);
+    expect(error(variant((d) => { d.compositions[2].citation = ["NOPE"]; }))).toMatch(/field citation: unknown source key "NOPE"/);
+    expect(error(variant((d) => { d.compositions[1].maxGap = 3; }))).toMatch(/field maxGap: a gap needs at least two families/);
+    expect(error(variant((d) => { d.compositions[0].within = "paragraph"; }))).toMatch(/compositions\[0\] \(id "neck_stiff_with_fever"\) field within/);
+  });
+});
