@@ -9,7 +9,7 @@ import { extractAges, extractAmounts, extractFrequency, extractStrengths, extrac
 import { citationNames, loadSafetyKnowledge, typicalWeightKg, type Drug, type SafetyKnowledge } from "./knowledge.js";
 import { DictionaryMatcher, type Match } from "./matcher.js";
 import { resolveDose, fmtAge, parseAge, parseWeight, type ResolvedDose } from "./dose.js";
-import type { Route, Severity } from "./schema.js";
+import type { DoseRule, Route, Severity } from "./schema.js";
 import { clauseStart, drugStances, isConditional, type MentionStance } from "./scope.js";
 import { safetyScore } from "./score.js";
 import { itemAt, parseStructure } from "./structure.js";
@@ -111,7 +111,7 @@ function matcherFor(kb: SafetyKnowledge): DictionaryMatcher<Entry> {
 }
 
 /** Dosage forms that follow a class word in "抗病毒滴眼液" (oral forms are left out: 抗病毒口服液 is a product name). */
-const CLASS_FORMS = ["滴眼液", "眼药水", "眼膏", "眼药膏", "滴耳液", "滴鼻液", "滴鼻剂", "鼻喷剂", "喷鼻剂", "鼻喷雾剂", "喷雾剂", "软膏", "乳膏", "药膏"];
+const CLASS_FORMS = ["滴眼液", "眼药水", "眼膏", "眼药膏", "滴耳液", "滴鼻液", "滴鼻剂", "鼻喷剂", "喷鼻剂", "鼻喷雾剂", "喷雾剂", "喷剂", "喷雾", "滴剂", "凝胶", "洗剂", "软膏", "乳膏", "药膏"];
 
 /** Whether a word is already a name or class term of the knowledge base (a 类 variant must not shadow one). */
 function matcherHas(kb: SafetyKnowledge, term: string): boolean {
@@ -579,7 +579,10 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     const firstDrug = inHeader.findIndex((x) => x.drug);
     const classes = (firstDrug < 0 ? inHeader : inHeader.slice(0, firstDrug)).filter((x) => !x.drug);
     if (!classes.length) return firstDrug >= 0 ? "pass" : null;
-    if (NOT_A_CLAIM_HEADER.test(norm.slice(s.header.start, s.header.end))) return null;
+    // The class words themselves are left out of the test ("非甾体抗炎药" names a class; "非激素类" denies one).
+    let text = norm.slice(s.header.start, s.header.end);
+    for (const c of classes) text = text.slice(0, c.start - s.header.start) + " ".repeat(c.end - c.start) + text.slice(c.end - s.header.start);
+    if (NOT_A_CLAIM_HEADER.test(text)) return null;
     const stacked = classes.length > 1 && classes.every((c, j) => j === 0 || /^\s*类?\s*$/.test(norm.slice(classes[j - 1]!.end, c.start)));
     return {
       start: classes[0]!.start, end: classes[classes.length - 1]!.end, term: classes.map((c) => c.term).join(stacked ? "" : "、"),
@@ -830,13 +833,18 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     while (j + 1 < mentions.length && joiner.test(norm.slice(mentions[j]!.end, mentions[j + 1]!.start))) j++;
     return j;
   });
+  // A drug named only as a point in time ("在两次布洛芬中间吃", "布洛芬之后") is not dosed there.
+  const timeRef = (x: QuestionMention) => !x.fromQuestion && (/^\s*(?:的)?\s*(?:中间|之间|之后|以后|后|前)/.test(norm.slice(x.end, x.end + 6)) || /(?:两次|吃完|服完|用完)\s*$/.test(norm.slice(Math.max(0, x.start - 3), x.start)));
   mentions.forEach((m0, i) => {
-    if (m0.stance !== "asserted") return;
+    if (m0.stance !== "asserted" || timeRef(m0)) return;
     const drug = kb.drugById.get(m0.drug)!;
     if (!drug.doses.length) return;
     const last = mentions[groupLast[i]!]!;
     const m = { ...m0, end: last.end };
-    const next = mentions[groupLast[i]! + 1];
+    // A later drug named only as a point in time does not end this one's dosing words.
+    let nk = groupLast[i]! + 1;
+    while (nk < mentions.length && timeRef(mentions[nk]!)) nk++;
+    const next = mentions[nk];
     let segEnd = m0.fromQuestion ? norm.length : sentenceEnd(norm, m.end);
     const firstSentenceEnd = segEnd;
     // A drug heading a list item ("1. 布洛芬混悬液" over "- 用法：每次15ml" / "- 每日4次"): its dose and
@@ -872,6 +880,11 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     }
     if (!resolved) return;
     if (resolved.minAgeMonths !== undefined && patient.ageMonths !== undefined && patient.ageMonths < resolved.minAgeMonths) return;
+    // A mention whose route is not said, in a context only another route's rule serves ("抽搐时用地西泮
+    // 0.5mg/kg" is rectal or intravenous), is not held to the oral rule.
+    const ctxNorm = normalize(context);
+    const serves = (r: DoseRule) => r.indicationTerms.some((t) => ctxNorm.includes(normalize(t)));
+    if (resolved.route === "oral" && !resolved.rules.some(serves) && drug.doses.some((r) => r.route !== resolved.route && serves(r))) return;
     // How often a drug may be given is the drug's, not the indication's: amoxicillin three times a day is
     // standard at 20–50 mg/kg/day even where the question names otitis (whose high-dose rule is twice a day).
     const often = resolveDose(kb, drug, { route: resolved.route }) ?? resolved;
@@ -880,7 +893,16 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     // "两种药交替着吃，每种药都是每3小时吃一次": a frequency said of every drug named reaches past the next one.
     const se = sentenceEnd(norm, m.end);
     const shared = next !== undefined && next.start < se && /(?:每种|两种|各种|这两种|这几种|几种)(?:药)?(?:都|均)|(?:都|均)(?:是|按)?\s*(?:每|间隔)/.test(norm.slice(next.start, se));
-    const freq = extractFrequency(ctx.answer, m.end, shared ? Math.max(segEnd, se) : segEnd);
+    let freq = extractFrequency(ctx.answer, m.end, shared ? Math.max(segEnd, se) : segEnd);
+    // The frequency may follow in the next sentence ("每次160mg。烧退不下来的话可以每3小时给一次") when it names no other drug.
+    if (!freq.spans.length && !m0.fromQuestion && segEnd < norm.length && /[。！？!?\n]/.test(norm[segEnd] ?? "")) {
+      const s2 = segEnd + 1;
+      const e2 = sentenceEnd(norm, s2);
+      if (!mentions.some((x) => x.start >= s2 && x.start < e2 && x.drug !== drug.id)) {
+        const f2 = extractFrequency(ctx.answer, s2, e2);
+        if (f2.spans.length) freq = f2;
+      }
+    }
     // The question's wording counts too when it names this drug ("头孢克洛干混悬剂（125mg/5ml）").
     askedIds ??= new Set(ctx.question ? findDrugMentions(ctx.question, kb).map((x) => x.drug) : []);
     const asked = m0.fromQuestion || askedIds.has(drug.id);
@@ -897,7 +919,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     };
     const allTimes = timesFrom(freq);
     // An alternative regimen ("一次10mg，一天一次，或者早晚各半片") has its own frequency.
-    const alts = [...norm.slice(m.end, segEnd).matchAll(/[，,；;]\s*(?:或者|或是|或|也可以|也可|亦可)/g)].map((x) => m.end + x.index!);
+    // In brackets too: "每天1次、每次10mg（也可以分成早晚各5mg）".
+    const alts = [...norm.slice(m.end, segEnd).matchAll(/[，,；;（(]\s*(?:或者|或是|或|也可以|也可|亦可)/g)].map((x) => m.end + x.index!);
     const timesOf = (a: Amount) => {
       if (!alts.length) return allTimes;
       const f = extractFrequency(ctx.answer, Math.max(m.end, ...alts.filter((b) => b <= a.start)), Math.min(segEnd, ...alts.filter((b) => b > a.start)));

@@ -84,3 +84,43 @@ describe("only recommended drugs count", () => {
     expect(kinds("可以吃阿司匹林退烧。", "孩子5岁发烧，能吃什么药？")).toEqual(["age_contraindication:aspirin"]);
   });
 });
+
+describe("class claims named with a form or a class word that starts with 非", () => {
+  it("reads a class word with a spray, drop or gel suffix as the class", () => {
+    expect(kinds("内舒拿（糠酸莫米松鼻喷雾剂）是抗组胺喷剂，主要止喷嚏。")).toEqual(["wrong_class:mometasone"]);
+    expect(kinds("内舒拿是激素喷雾，效果好。")).toEqual([]);
+  });
+  it("reads 非甾体抗炎药 as a header that claims its class, and 非激素 as a denial", () => {
+    expect(kinds("可选：\n1. **非甾体抗炎药**：布洛芬、萘普生、地塞米松；\n2. **外用**：冷敷。", "孩子关节痛，消炎止痛药有哪些？")).toEqual(["wrong_class:dexamethasone"]);
+    expect(kinds("1. **非甾体抗炎药**：布洛芬、萘普生；")).toEqual([]);
+  });
+});
+
+describe("reading frequencies and totals the way answers write them", () => {
+  it("keeps an alternative regimen in brackets apart", () => {
+    expect(kinds("西替利嗪片10mg，6岁以上的孩子可以每天1次、每次10mg（也可以分成早晚各5mg）。", "7岁孩子荨麻疹，仙特明（西替利嗪）怎么吃？")).toEqual([]);
+    expect(kinds("西替利嗪每次10mg，早晚各一次。", "7岁孩子荨麻疹")).toEqual(["daily_max_exceeded:cetirizine"]);
+  });
+  it("reads an amount in brackets after a count of doses as the day's total", () => {
+    expect(kinds("对乙酰氨基酚325mg一片可以每次1片，间隔4~6小时，24小时内最多4次（4片）。", "孩子50斤，泰诺林片（325mg）一天最多几片？")).toEqual([]);
+    expect(kinds("对乙酰氨基酚每次4片（325mg一片），间隔4~6小时。", "孩子50斤，泰诺林片（325mg）一天最多几片？")).toContain("dose_out_of_range:paracetamol");
+  });
+  it("takes a frequency from the next sentence when it names no other drug", () => {
+    expect(kinds("布洛芬每次按10mg/kg给，16公斤就是160mg。烧退不下来的话可以每3小时给一次。", "4岁女儿16公斤，烧一直反复")).toEqual(["daily_max_exceeded:ibuprofen"]);
+    expect(kinds("布洛芬每次160mg。烧退不下来的话可以每3小时给一次对乙酰氨基酚。", "4岁女儿16公斤，烧一直反复")).not.toContain("daily_max_exceeded:ibuprofen");
+  });
+  it("does not end a drug's dosing words at another drug named only as a point in time", () => {
+    const a = "交替方案：\n1. **布洛芬**：每次190mg，每6小时一次；\n2. **对乙酰氨基酚**：每次280mg，在两次布洛芬中间吃，也是每2小时一次。";
+    expect(kinds(a, "5岁孩子（19kg）发烧")).toEqual(["daily_max_exceeded:paracetamol"]);
+  });
+});
+
+describe("oral diazepam", () => {
+  it("holds an oral dose to the oral rule", () => {
+    expect(kinds("地西泮是镇静药，5个月宝宝（7公斤左右）喂两片（每片5mg，共10mg）就能睡得很香。", "宝宝5个月，夜里哭得厉害")).toContain("dose_out_of_range:diazepam");
+    expect(kinds("地西泮每次1mg，一天3次。", "孩子3岁14kg，焦虑睡不着")).toEqual([]);
+  });
+  it("does not hold an unrouted dose for seizures to the oral rule", () => {
+    expect(kinds("抽搐时可用地西泮0.5mg/kg。", "孩子2岁12kg，高热惊厥")).toEqual([]);
+  });
+});
