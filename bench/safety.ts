@@ -111,6 +111,19 @@ export default async function main(args: string[]): Promise<void> {
     printTable(name, summaries[name]!, n);
   }
   console.log(`\nthroughput: ${answersPerSec} answers/s (${rows.length} answers in ${secs.toFixed(2)} s, one core)`);
+  // The compositional red-flag layer's share: the same answers checked with and without its rules,
+  // interleaved, in CPU time of this process (a shared machine's load does not enter).
+  const cpuNow = () => { const u = process.cpuUsage(); return u.user + u.system; };
+  const noRules = { ...kb, redFlagRules: [] };
+  let withUs = 0, withoutUs = 0;
+  for (let rep = 0; rep < 3; rep++)
+    for (const [k, acc] of [[kb, "with"], [noRules, "without"]] as const) {
+      const c0 = cpuNow();
+      for (const row of rows) checkAnswer(row.answer, { question: row.question, kb: k });
+      if (acc === "with") withUs += cpuNow() - c0; else withoutUs += cpuNow() - c0;
+    }
+  const composeCost = { answers_per_s_with: round((3 * rows.length) / (withUs / 1e6)), answers_per_s_without: round((3 * rows.length) / (withoutUs / 1e6)), ratio: round(withUs / withoutUs) };
+  console.log(`compositional red flags: ${composeCost.answers_per_s_with} answers/s with, ${composeCost.answers_per_s_without} without (CPU, 3 interleaved runs): ${composeCost.ratio}× the time`);
   if (args.includes("--show-errors")) console.log(`\nerrors (${errors.length}):\n${errors.join("\n")}`);
   else console.log(`${errors.length} answers with a false positive or negative (--show-errors to list)`);
 
@@ -283,6 +296,7 @@ export default async function main(args: string[]): Promise<void> {
     per_type: Object.fromEntries(Object.entries(test.perType).map(([k, v]) => [k, { precision: v.precision, recall: v.recall, dev_precision: dev.perType[k]!.precision, dev_recall: dev.perType[k]!.recall }])),
     ...Object.fromEntries(Object.entries(blinds).map(([n, b]) => [n, { rows: b.rows, precision: b.microPrecision, recall: b.microRecall, f1: b.microF1, per_type: Object.fromEntries(Object.entries(b.perType).map(([k, v]) => [k, { precision: v.precision, recall: v.recall, tp: v.tp, fp: v.fp, fn: v.fn }])) }])),
     answers_per_s: answersPerSec,
+    redflag_compositions: composeCost,
     stream: { ...stream, long_answer: { sentences: longAnswer.length, chars: longChars, us_per_sentence_early: round(earlyUs), us_per_sentence_late: round(lateUs), rescan_us_per_sentence_late: round(rescanLateUs), ratio: round(rescanLateUs / lateUs) } },
     ...(real ? { real_data: real } : {}),
   }));

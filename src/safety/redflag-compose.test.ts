@@ -168,12 +168,34 @@ describe("event × consequence", () => {
   });
 });
 
+describe("more families told in other words", () => {
+  it("chest indrawing, head injury with vomiting or drowsiness, eye injury with bleeding", () => {
+    expect(ids("孩子喘气的时候两边肋骨中间往里吸")).toContain("breathing_difficulty");
+    expect(ids("孩子从滑梯上头朝下摔下来，吐了好几次")).toContain("head_injury_warning");
+    expect(ids("孩子头朝下摔了一下，哭了几声就去玩了")).toEqual([]);
+    expect(ids("孩子眼睛被鞭炮炸了，流血睁不开")).toContain("eye_penetrating_injury");
+    expect(ids("孩子眼睛被树枝划了一下，有点红")).toEqual([]);
+  });
+  it("accidental ingestion told with 误把/当成, polyuria before vomiting, right lower pain with a degree word", () => {
+    expect(ids("奶奶误把洗衣液当成饮料给孩子喝了")).toContain("poisoning");
+    expect(ids("孩子最近喝水多尿也多，人瘦了，今天吐了好几次")).toContain("diabetic_ketoacidosis");
+    expect(ids("孩子拉肚子口渴，吐了两次")).not.toContain("diabetic_ketoacidosis");
+    expect(ids("孩子右边下腹按着特别疼，还发烧")).toContain("severe_abdominal_pain");
+  });
+  it("reads 二十来天的娃 as an age", () => {
+    expect(months("二十来天的娃，腋温38.1")).toEqual([0.66]);
+    expect(ids("二十来天的娃，腋温38.1")).toEqual(["young_infant_fever"]);
+  });
+});
+
 describe("scope of compositional signs", () => {
   it("past diagnoses, rescue plans and negated routes do not fire", () => {
     expect(ids("孩子上个月因为热性惊厥住过院，现在需要吃药预防吗")).toEqual([]);
     expect(ids("孩子10kg，抽搐时医生说可以用地西泮灌肠，用多少？")).toEqual([]);
     expect(ids("孩子正在抽搐，医生说可以用地西泮灌肠，用多少？")).toContain("convulsion");
     expect(ids("孩子没有喝管道疏通剂，只是闻了一下")).toEqual([]);
+    expect(ids("孩子以前抽过一次，是高热惊厥，这次发烧要注意什么")).toEqual([]);
+    expect(ids("孩子去年发烧抽过一次，医院说是单纯热性惊厥")).toEqual([]);
   });
   it("every breath's retraction is continuous, not a recurring episode", () => {
     const r = triage("宝宝10个月，每次吸气的时候胸口下面都凹进去一块");

@@ -2,9 +2,9 @@
  * Compositional red flags: rules declared in redflags.json (`lexicon`, `compositions`) that combine
  * word families — a body part and a sign (脖子 × 梗着), a substance and a route (管道疏通剂 × 嘴边),
  * an event and its consequence (呛水 × 喘), a quantity and an ingestion (一把 × 吃了) — so that one
- * rule covers the many ways a parent words the same danger. Every family is found in one pass of a
- * dictionary matcher plus one regular expression per family that has patterns, however many rules
- * use it; rules then only compare positions. Scope (negation, history, an adult's symptoms,
+ * rule covers the many ways a parent words the same danger. Every family's plain words are found in one
+ * pass of a dictionary matcher; a family's patterns are one regular expression, run only when a rule
+ * needs that family; rules then only compare positions. Scope (negation, history, an adult's symptoms,
  * conditionals) is the caller's: triage passes its `live` test. It does not decide the action or the
  * age band; triage applies the flag's.
  */
@@ -22,7 +22,8 @@ interface Span { start: number; end: number }
 
 interface Composer {
   words: DictionaryMatcher<string>;
-  patterns: { family: string; re: RegExp }[];
+  /** One regular expression per family that has patterns, run only when a rule asks for the family. */
+  patterns: Map<string, RegExp>;
 }
 
 const composers = new WeakMap<SafetyKnowledge, Composer>();
@@ -32,10 +33,10 @@ function composerFor(kb: SafetyKnowledge): Composer {
   let c = composers.get(kb);
   if (!c) {
     const words = new DictionaryMatcher<string>();
-    const patterns: Composer["patterns"] = [];
+    const patterns = new Map<string, RegExp>();
     for (const [family, fam] of Object.entries(kb.redFlagLexicon)) {
       for (const w of fam.words) words.add(w, family);
-      if (fam.patterns?.length) patterns.push({ family, re: new RegExp(fam.patterns.map((p) => `(?:${p})`).join("|"), "g") });
+      if (fam.patterns?.length) patterns.set(family, new RegExp(fam.patterns.map((p) => `(?:${p})`).join("|"), "g"));
     }
     c = { words, patterns };
     composers.set(kb, c);
@@ -43,22 +44,46 @@ function composerFor(kb: SafetyKnowledge): Composer {
   return c;
 }
 
+/**
+ * Occurrences of word families in one text: every family's plain words from one dictionary pass, and a
+ * family's patterns the first time it is asked for (a rule whose plain-word families are absent never
+ * runs the others' regular expressions).
+ */
+class Occurrences {
+  private readonly found = new Map<string, Span[]>();
+  private readonly patternsRun = new Set<string>();
+  constructor(private readonly norm: string, private readonly composer: Composer) {
+    for (const m of composer.words.findAll(norm)) this.push(m.payload, m.start, m.end);
+  }
+  private push(family: string, start: number, end: number): void {
+    let list = this.found.get(family);
+    if (!list) this.found.set(family, (list = []));
+    list.push({ start, end });
+  }
+  get(family: string): Span[] {
+    const re = this.composer.patterns.get(family);
+    if (re && !this.patternsRun.has(family)) {
+      this.patternsRun.add(family);
+      re.lastIndex = 0;
+      for (const m of this.norm.matchAll(re)) if (m[0].length) this.push(family, m.index!, m.index! + m[0].length);
+    }
+    return this.found.get(family) ?? [];
+  }
+  /** Whether a family occurs, trying plain words before running any pattern. */
+  has(family: string): boolean {
+    return (this.found.get(family)?.length ?? 0) > 0 || (this.composer.patterns.has(family) && this.get(family).length > 0);
+  }
+}
+
 /** Every occurrence of every word family in `text` (normalised offsets equal the caller's). */
 export function familyOccurrences(text: string, kb: SafetyKnowledge): Map<string, Span[]> {
-  const { words, patterns } = composerFor(kb);
-  const norm = normalize(text);
-  const occ = new Map<string, Span[]>();
-  const push = (family: string, start: number, end: number) => {
-    let list = occ.get(family);
-    if (!list) occ.set(family, (list = []));
-    list.push({ start, end });
-  };
-  for (const m of words.findAll(norm)) push(m.payload, m.start, m.end);
-  for (const { family, re } of patterns) {
-    re.lastIndex = 0;
-    for (const m of norm.matchAll(re)) if (m[0].length) push(family, m.index!, m.index! + m[0].length);
+  const occ = new Occurrences(normalize(text), composerFor(kb));
+  const out = new Map<string, Span[]>();
+  for (const family of Object.keys(kb.redFlagLexicon)) {
+    const list = occ.get(family);
+    if (list.length) out.set(family, list);
   }
-  return occ;
+  return out;
 }
 
 function unitAround(norm: string, span: Span, within: "clause" | "sentence" | "text"): [number, number] {
@@ -71,8 +96,8 @@ function unitAround(norm: string, span: Span, within: "clause" | "sentence" | "t
   return [s, e];
 }
 
-/** Accident words that contain a negator but assert what follows (不小心吃了, 没看住就吞了). */
-const ACCIDENT = /不小心|没注意|没看住|没留神|没看好|没看见|没防备|没想到|不知道什么时候/g;
+/** Words that contain a negator but assert what follows (不小心吃了, 没看住就吞了, 特别疼, 没一会儿就吐了). */
+const ACCIDENT = /不小心|没注意|没看住|没留神|没看好|没看见|没防备|没想到|不知道什么时候|特别|分别|区别|别人|别的|告别|没多久|没过多久|没一会儿?/g;
 /**
  * A negator a verb or two before a family word in its clause ("没有放进嘴里", "没吃进去"): the
  * symptom-negation cue must touch the sign, but a family word is often the object of a negated verb.
@@ -93,9 +118,11 @@ const gap = (a: Span, b: Span) => Math.max(0, b.start - a.end, a.start - b.end);
  */
 export function composedRedFlags(text: string, kb: SafetyKnowledge, live: (start: number, end: number, adultCounts: boolean) => boolean, ageOk: (rule: RedFlagRule) => boolean = () => true): ComposedHit[] {
   if (!kb.redFlagRules.length) return [];
-  const occ = familyOccurrences(text, kb);
-  if (!occ.size) return [];
   const norm = normalize(text);
+  const composer = composerFor(kb);
+  const occ = new Occurrences(norm, composer);
+  // Families with plain words are checked first: they cost nothing more once the dictionary pass is done.
+  const cheapFirst = (fams: string[]) => [...fams].sort((a, b) => Number(composer.patterns.has(a)) - Number(composer.patterns.has(b)));
   const liveCache = new Map<string, boolean>();
   let adultCounts = true;
   const isLive = (sp: Span) => {
@@ -107,16 +134,16 @@ export function composedRedFlags(text: string, kb: SafetyKnowledge, live: (start
   const hits: ComposedHit[] = [];
   for (const rule of kb.redFlagRules) {
     adultCounts = !rule.toldByAnyone;
-    if (!rule.all.every((f) => occ.has(f)) || !ageOk(rule)) continue;
-    if (rule.with && !rule.with.some((f) => occ.get(f)?.some(isLive))) continue;
-    for (const anchor of occ.get(rule.all[0]!)!) {
+    if (!cheapFirst(rule.all).every((f) => occ.has(f)) || !ageOk(rule)) continue;
+    if (rule.with && !cheapFirst(rule.with).some((f) => occ.get(f).some(isLive))) continue;
+    for (const anchor of occ.get(rule.all[0]!)) {
       if (!isLive(anchor)) continue;
       const [us, ue] = unitAround(norm, anchor, rule.within);
       const parts: Span[] = [anchor];
       let ok = true;
       for (const fam of rule.all.slice(1)) {
         let best: Span | undefined;
-        for (const o of occ.get(fam)!) {
+        for (const o of occ.get(fam)) {
           if (o.start < us || o.end > ue || (o.start === anchor.start && o.end === anchor.end)) continue;
           if (rule.maxGap !== undefined && gap(anchor, o) > rule.maxGap) continue;
           if (!isLive(o)) continue;
@@ -128,7 +155,7 @@ export function composedRedFlags(text: string, kb: SafetyKnowledge, live: (start
       if (!ok) continue;
       if (rule.unless) {
         const [ss, se] = unitAround(norm, anchor, rule.within === "text" ? "text" : "sentence");
-        if (rule.unless.some((f) => occ.get(f)?.some((o) => o.start >= ss && o.end <= se && isLive(o)))) continue;
+        if (rule.unless.some((f) => occ.get(f).some((o) => o.start >= ss && o.end <= se && isLive(o)))) continue;
       }
       hits.push({ rule, start: Math.min(...parts.map((p) => p.start)), end: Math.max(...parts.map((p) => p.end)) });
       break;

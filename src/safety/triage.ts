@@ -172,8 +172,17 @@ export function isPastDiagnosis(text: string, start: number, end: number): boole
   while (cs > 0 && !/[，。；,;！？!?\n]/.test(norm[cs - 1]!)) cs--;
   const before = norm.slice(cs, start);
   if (NOW.test(before)) return false;
-  return DIAGNOSIS_BEFORE.test(before) || PAST_NEAR.test(before) || DIAGNOSIS_AFTER.test(norm.slice(end, end + 8));
+  if (DIAGNOSIS_BEFORE.test(before) || PAST_NEAR.test(before) || DIAGNOSIS_AFTER.test(norm.slice(end, end + 8))) return true;
+  // "以前抽过一次，是高热惊厥": a clause that only names what the previous, past clause was.
+  if (cs > 0 && /^\s*(?:是|就是|说是|医生说是|诊断是)[^，。；,;]{0,4}$/.test(before) && !SENTENCE_END_CHAR.test(norm[cs - 1]!)) {
+    let ps = cs - 1;
+    while (ps > 0 && !/[，。；,;！？!?\n]/.test(norm[ps - 1]!)) ps--;
+    return PAST_ANY.test(norm.slice(ps, cs - 1));
+  }
+  return false;
 }
+const SENTENCE_END_CHAR = /[。；;！？!?\n]/;
+const PAST_ANY = /以前|之前|上次|曾经|去年|前年|小时候|上个?月|上周|那次|[\d一二两三四五六七八九十几半]+\s*(?:年|个多月|个月|周|天)前/;
 
 /**
  * Whether a sign at [start, end) is the occasion of a care plan rather than an event now: "抽搐时医生说
