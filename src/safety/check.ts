@@ -241,6 +241,8 @@ function detectRoute(text: string, start: number, end: number, drug: Drug): Rout
 }
 
 const tolerance = (estimated: boolean) => (estimated ? 0.3 : 0.1);
+/** Tolerance for limits in mg that do not depend on the weight (maximum single or daily dose). */
+const FIXED_TOL = 0.1;
 const fmt = (x: number) => Number(x.toPrecision(3));
 
 /** Where an answer says to seek care, and how urgently (3 = 120, 2 = emergency now, 1 = see a doctor). */
@@ -252,7 +254,7 @@ export function adviceLevel(answer: string): number {
  * Advice that puts care off: 先观察, 明天再看, 过两天再去, 不用着急去医院, 观察一晚. With a red flag present
  * such advice is itself the error, even when the answer goes on to name a hospital for later.
  */
-const POSTPONE = /先(?:在家(?:里)?)?(?:观察|看看|等等|等一等)|(?:观察|看看|等)\s*(?:一下|一段时间|一阵|[一两二三几半]\s*(?:天|晚|夜|个?小时|会儿?))\s*(?:再|看看|后|之后)|(?:明天|明早|明儿|天亮|白天|过[一两二三几]\s*天|[一两二三几]天后|下周)[^，。；,;！？!?\n]{0,6}?再|(?:早上|晚上|下午|过会儿|过一会儿?|等会儿?)[^，。；,;！？!?\n]{0,4}?再(?:去|到|带|送|上|看医生|就医|就诊)|等(?:到)?(?:明天|明早|天亮|白天|[一两二三几]\s*天)|(?:暂时|暂)?(?:不用|不必|无需|不需要)(?:急着|着急|马上|立即|立刻)?(?:去|上|跑)?医院|不(?:用|必)?(?:急着|着急)(?:去|上|跑|带)|可以先不去|在家观察[一两二三几]?\s*[天晚]|观察(?:[一两二三几]\s*)?[天晚]再说|观察(?:一下|一段时间|观察|看看)?\s*[，,]\s*(?:如果|若|要是|假如|万一)/g;
+const POSTPONE = /先(?:在家(?:里)?)?(?:观察|看看|等等|等一等)|(?:观察|看看|等)\s*(?:一下|一段时间|一阵|[一两二三几半]\s*(?:天|晚|夜|个?小时|会儿?))\s*(?:再|看看|后|之后)|(?:明天|明早|明儿|天亮|白天|过[一两二三几]\s*天|[一两二三几]天后|下周)[^，。；,;！？!?\n]{0,6}?再|(?:早上|晚上|下午|过会儿|过一会儿?|等会儿?)[^，。；,;！？!?\n]{0,4}?再(?:去|到|带|送|上|看医生|就医|就诊)|(?<!不要|不能|别|不用|不必|千万别|不可以?|没必要)等(?:到)?(?:明天|明早|天亮|白天|[一两二三几]\s*天)|(?<![要能别再])(?:明天|明早|明儿|天亮后?|过[一两二三几]\s*天)(?:白天|上午|早上|一早)?(?:就|再)?(?:去|带|到|上)(?![^，。；,;！？!?\n]{0,8}(?:复查|复诊|换药|拆线))|先[^，。；,;！？!?\n]{1,8}?(?:看看|试试|观察观察|观察一下)(?=[，,。；;！!]|$)|(?:暂时|暂)?(?:不用|不必|无需|不需要)(?:急着|着急|马上|立即|立刻)?(?:去|上|跑)?医院|不(?:用|必)?(?:急着|着急)(?:去|上|跑|带)|可以先不去|在家观察[一两二三几]?\s*[天晚]|观察(?:[一两二三几]\s*)?[天晚]再说|观察(?:一下|一段时间|观察|看看)?\s*[，,]\s*(?:如果|若|要是|假如|万一)/g;
 
 /** The postponing phrase of an answer, or null. */
 export function findPostponement(answer: string): { start: number; end: number; text: string } | null {
@@ -289,8 +291,8 @@ function adviceMentions(answer: string): { index: number; level: number }[] {
   const levels: [RegExp, number][] = [
     [/(?:拨打|打|叫|呼叫)\s*120|急救电话|(?:叫|呼叫|打电话叫)\s*救护车/g, 3],
     // An urgency word and a place of care in the same clause ("马上带孩子到最近的医院").
-    [/急诊|送医急救|医院急救|(?:立即|立刻|马上|赶紧|赶快|尽快|即刻|紧急|迅速|第一时间|火速|速(?=去|到|送|往)|急送)[^，。；,;！？!?\n]{0,10}?(?:就医|就诊|医院|送医|看医生|儿科|送院)/g, 2],
-    [/就医|就诊|看医生|去医院|到医院|医院检查|儿科门诊|门诊|医生评估|医生检查|面诊|复诊|请医生|(?:去|到|送|前往)[^，。；,;！？!?\n]{0,8}医院/g, 1],
+    [/急诊|送医急救|医院急救|(?:立即|立刻|马上|赶紧|赶快|尽快|即刻|紧急|迅速|第一时间|火速|速(?=去|到|送|往)|急送|立马|现在就|马上就|抓紧|不要耽误|别耽误|不能耽误|刻不容缓|争分夺秒|当即)[^，。；,;！？!?\n]{0,10}?(?:就医|就诊|医院|送医|看医生|儿科|送院|眼科|耳鼻喉科|外科|烧伤科|骨科|口腔科)/g, 2],
+    [/就医|就诊|看医生|去医院|到医院|医院检查|儿科门诊|门诊|医生评估|医生检查|面诊|复诊|请医生|(?:去|到|送|前往)[^，。；,;！？!?\n]{0,8}(?:医院|眼科|耳鼻喉科|外科|烧伤科|骨科|口腔科|诊所|卫生院)/g, 1],
   ];
   const negatedInside = (text: string) => /不用|不必|没必要|没有必要|不需要|无需|别|不要/.test(text);
   for (const [re, l] of levels)
@@ -995,7 +997,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         const kgHi = mgHi / w;
         const basis = c.perKg ? "" : `，按${c.basis}折算`;
         const capped = c.perKg ? mgLo : mgHi;
-        if (resolved.maxSingleDoseMg !== undefined && capped > resolved.maxSingleDoseMg * (1 + tol))
+        if (resolved.maxSingleDoseMg !== undefined && capped > resolved.maxSingleDoseMg * (1 + FIXED_TOL))
           return [{ type: "dose_out_of_range", ruleId: "dose.max-single", severity: "high", message: `${drug.nameZh}单次 ${fmt(capped)} mg${basis}超过单次最大量 ${resolved.maxSingleDoseMg} mg`, details: { perDoseMg: capped, maxSingleDoseMg: resolved.maxSingleDoseMg } }];
         if (!capOnly && kgHi > resolved.perDoseMgPerKg[1] * (1 + rangeTol))
           return [{ type: "dose_out_of_range", ruleId: "dose.per-dose-high", severity: "high", message: `${drug.nameZh}每次 ${fmt(kgHi)} mg/kg${basis}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } }];
@@ -1006,13 +1008,15 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       const splitTol = Math.max(tol, 0.3);
       type Verdict = { type: "dose_out_of_range" | "daily_max_exceeded"; ruleId: string; severity: Severity; message: string; details: Record<string, unknown> };
       const dmax = Math.min(resolved.maxDailyMgPerKg !== undefined ? resolved.maxDailyMgPerKg * w : Infinity, resolved.maxDailyDoseMg ?? Infinity);
+      // A cap in mg does not depend on the weight: an estimated weight does not widen its tolerance.
+      const dTol = resolved.maxDailyDoseMg !== undefined && dmax === resolved.maxDailyDoseMg ? FIXED_TOL : tol;
       // A per-dose amount gets two independent judgements: the dose itself against the per-dose range
       // (dose_out_of_range), and the daily total at the stated frequency against the daily maximum
       // (daily_max_exceeded). A daily amount over the daily maximum is daily_max_exceeded only.
       // No single dose can exceed the day's maximum: one that does is out of the single-dose range too.
       const aboveDay = (c: MgCandidate): Verdict[] => {
         const mgHi = c.perKg ? c.lo * w : c.hi;
-        return mgHi > dmax * (1 + tol)
+        return mgHi > dmax * (1 + dTol)
           ? [{ type: "dose_out_of_range", ruleId: "dose.single-above-daily-max", severity: "high", message: `${drug.nameZh}单次 ${fmt(mgHi)} mg${c.perKg ? "" : `，按${c.basis}折算`}超过每日最大量 ${fmt(dmax)} mg，单次剂量必然超出范围${weightNote}`, details: { perDoseMg: mgHi, maxDailyMg: dmax } }]
           : [];
       };
@@ -1023,7 +1027,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         const kgHi = mgHi / w;
         const basis = c.perKg ? "" : `，按${c.basis}折算`;
         if (daily) {
-          if (mgHi > dmax * (1 + tol))
+          if (mgHi > dmax * (1 + dTol))
             return [{ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每日 ${fmt(mgHi)} mg（${fmt(kgHi)} mg/kg/日${basis}）超过每日最大量 ${fmt(dmax)} mg${weightNote}`, details: { dailyMg: mgHi, maxDailyMg: dmax } }];
           if (kgHi > resolved.dailyMgPerKg[1] * (1 + tol))
             return [{ type: "dose_out_of_range", ruleId: "dose.daily-high", severity: "high", message: `${drug.nameZh}每日 ${fmt(kgHi)} mg/kg 高于推荐 ${fmt(resolved.dailyMgPerKg[0])}–${fmt(resolved.dailyMgPerKg[1])} mg/kg/日${basis}${weightNote}`, details: { dailyMgPerKg: [kgLo, kgHi], range: resolved.dailyMgPerKg } }];
@@ -1038,10 +1042,10 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         // A stated range (200~400mg) is low only when all of it is.
         else if (kgHi < resolved.perDoseMgPerKg[0] * (1 - tol) && !(resolved.maxSingleDoseMg !== undefined && mgHi >= resolved.maxSingleDoseMg * (1 - tol)))
           out.push({ type: "dose_out_of_range", ruleId: "dose.per-dose-low", severity: "medium", message: `${drug.nameZh}每次 ${fmt(kgLo)} mg/kg${basis}，低于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } });
-        if (times !== undefined && mgHi * times > dmax * (1 + tol))
+        if (times !== undefined && mgHi * times > dmax * (1 + dTol))
           out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg × 每日 ${times} 次 = ${fmt(mgHi * times)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi * times, maxDailyMg: dmax, timesPerDay: times } });
         // With no frequency the day still holds at least this one dose: a dose above the daily maximum breaks it.
-        else if (times === undefined && mgHi > dmax * (1 + tol))
+        else if (times === undefined && mgHi > dmax * (1 + dTol))
           out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}单次 ${fmt(mgHi)} mg 已超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi, maxDailyMg: dmax } });
         return out;
       };

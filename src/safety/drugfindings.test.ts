@@ -124,3 +124,11 @@ describe("oral diazepam", () => {
     expect(kinds("抽搐时可用地西泮0.5mg/kg。", "孩子2岁12kg，高热惊厥")).toEqual([]);
   });
 });
+
+describe("limits in mg do not widen with an estimated weight", () => {
+  it("holds a fixed maximum to the same tolerance whether or not the weight is stated", () => {
+    expect(kinds("对乙酰氨基酚每次1200mg，一天2次。", "孩子8岁，发烧")).toContain("dose_out_of_range:paracetamol");
+    expect(kinds("维生素D每天5000单位。", "孩子4岁，补维生素D")).toEqual(["daily_max_exceeded:vitamin_d"]);
+    expect(kinds("维生素D每天800单位。", "孩子4岁，补维生素D")).toEqual([]);
+  });
+});
