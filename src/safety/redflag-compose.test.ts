@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../test/helpers/tempdir.js";
-import { checkAnswer } from "./check.js";
+import { careAdvice, checkAnswer } from "./check.js";
 import { SafetyKnowledgeError } from "./errors.js";
 import { extractAges, extractFever } from "./extract.js";
 import { defaultSafetyDir, loadSafetyKnowledge } from "./knowledge.js";
@@ -212,6 +212,23 @@ describe("scope of compositional signs", () => {
     const occ = familyOccurrences("孩子脖子梗着，发烧39度", loadSafetyKnowledge());
     expect(occ.get("neck")?.length).toBe(1);
     expect(occ.get("fever")?.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("care advice in the answer", () => {
+  const level = (a: string) => { const c = careAdvice(a); return c.postponed ? Math.min(c.level, c.undeferred) : c.level; };
+  it("reads urgency told in more words and at more places of care", () => {
+    expect(level("现在就带他去医院看看。")).toBe(2);
+    expect(level("立马送医院。")).toBe(2);
+    expect(level("马上去耳鼻喉科取出来。")).toBe(2);
+    expect(level("尽快带孩子去医院，不要等到明天。")).toBe(2);
+  });
+  it("reads care put off without 再 as postponed", () => {
+    expect(level("可以明天白天去耳鼻喉科取。")).toBe(0);
+    expect(level("如果还烧，明天去医院。")).toBe(0);
+    expect(level("先吃点药看看，不行再去医院。")).toBe(0);
+    expect(level("观察一下，不舒服再去医院。")).toBe(0);
+    expect(level("立即去急诊，明天复查。")).toBe(2);
   });
 });
 
