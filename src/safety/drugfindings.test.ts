@@ -132,3 +132,20 @@ describe("limits in mg do not widen with an estimated weight", () => {
     expect(kinds("维生素D每天800单位。", "孩子4岁，补维生素D")).toEqual([]);
   });
 });
+
+describe("drugs the batches named that the knowledge base lacked", () => {
+  it("knows topical calcineurin inhibitors are not steroids and not for under 2", () => {
+    expect(kinds("他克莫司软膏是一种弱效激素药膏，可以放心用。")).toEqual(["wrong_class:tacrolimus_topical"]);
+    expect(kinds("非激素药膏：他克莫司软膏、吡美莫司乳膏。")).toEqual([]);
+    expect(kinds("可以用他克莫司软膏，一天两次。", "1岁宝宝湿疹")).toEqual(["age_contraindication:tacrolimus_topical"]);
+    expect(kinds("可以用吡美莫司乳膏，一天两次。", "3岁宝宝湿疹")).toEqual([]);
+  });
+  it("knows clindamycin, azelastine, naproxen and ranitidine by class", () => {
+    expect(kinds("克林霉素属于大环内酯类抗生素。")).toEqual(["wrong_class:clindamycin"]);
+    expect(kinds("克林霉素属于林可酰胺类抗生素。")).toEqual([]);
+    expect(kinds("氮卓斯汀是鼻用激素。")).toEqual(["wrong_class:azelastine"]);
+    expect(kinds("氮卓斯汀鼻喷雾剂是抗组胺药。")).toEqual([]);
+    expect(kinds("萘普生是糖皮质激素。")).toEqual(["wrong_class:naproxen"]);
+    expect(kinds("雷尼替丁是H2受体拮抗剂，可以抑酸。")).toEqual([]);
+  });
+});
