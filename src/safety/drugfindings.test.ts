@@ -149,3 +149,19 @@ describe("drugs the batches named that the knowledge base lacked", () => {
     expect(kinds("雷尼替丁是H2受体拮抗剂，可以抑酸。")).toEqual([]);
   });
 });
+
+describe("newer antivirals, acid suppressants and oral bronchodilators", () => {
+  it("knows baloxavir is no neuraminidase inhibitor and is for 5 years and over", () => {
+    expect(kinds("玛巴洛沙韦是神经氨酸酶抑制剂。")).toEqual(["wrong_class:baloxavir"]);
+    expect(kinds("可以吃速福达，一次就行。", "3岁孩子流感")).toEqual(["age_contraindication:baloxavir"]);
+    expect(kinds("可以吃速福达，一次就行。", "8岁孩子流感")).toEqual([]);
+  });
+  it("tells H2 antagonists from proton pump inhibitors", () => {
+    expect(kinds("法莫替丁是质子泵抑制剂。")).toEqual(["wrong_class:famotidine"]);
+    expect(kinds("奥美拉唑是质子泵抑制剂，法莫替丁是H2受体拮抗剂，都是抑酸药。")).toEqual([]);
+  });
+  it("knows procaterol is a bronchodilator", () => {
+    expect(kinds("丙卡特罗是止咳药。")).toEqual(["wrong_class:procaterol"]);
+    expect(kinds("美普清（丙卡特罗）是支气管扩张剂。")).toEqual([]);
+  });
+});
