@@ -182,6 +182,28 @@ describe("more families told in other words", () => {
     expect(ids("孩子拉肚子口渴，吐了两次")).not.toContain("diabetic_ketoacidosis");
     expect(ids("孩子右边下腹按着特别疼，还发烧")).toContain("severe_abdominal_pain");
   });
+  it("measured values: oxygen saturation, blood glucose, a young infant's low temperature", () => {
+    expect(ids("孩子血氧只有89")).toContain("breathing_difficulty");
+    expect(ids("孩子学校体检测血氧98")).toEqual([]);
+    expect(ids("孩子有糖尿病，测血糖2.6，出冷汗")).toContain("hypoglycaemia");
+    expect(ids("孩子血糖5.6正常吗")).toEqual([]);
+    expect(ids("宝宝6天，身上摸着凉，体温35.5")).toContain("hypothermia");
+    expect(ids("宝宝出生6天，体温36.8")).toEqual([]);
+  });
+  it("household toxins, carbon monoxide, many stings, confusion, a deformed limb", () => {
+    expect(ids("孩子2岁，把地上的烟头捡起来吃了")).toContain("poisoning");
+    expect(ids("孩子偷喝了爸爸的白酒，现在站不稳")).toContain("poisoning");
+    expect(ids("孩子闻了一下白酒")).toEqual([]);
+    expect(ids("屋里烧炭取暖，孩子早上起来头晕、吐了")).toContain("poisoning");
+    expect(ids("孩子烧炭烤肉时被烟熏了，咳了两声")).toEqual([]);
+    expect(ids("孩子被马蜂蛰了十几下，现在吐了，头晕")).toContain("envenomation");
+    expect(ids("孩子被蜜蜂蜇了一下，手指肿了")).toEqual([]);
+    expect(ids("孩子发烧四十度，说胡话")).toContain("altered_mental_status");
+    expect(ids("孩子摔倒后手腕明显变形了")).toContain("fracture_deformity");
+  });
+  it("a pattern whose alternatives start with different words is not skipped by the opening-word prefilter", () => {
+    expect(ids("孩子15岁，最近总说活着没意思")).toContain("self_harm");
+  });
   it("reads 二十来天的娃 as an age", () => {
     expect(months("二十来天的娃，腋温38.1")).toEqual([0.66]);
     expect(ids("二十来天的娃，腋温38.1")).toEqual(["young_infant_fever"]);
@@ -194,6 +216,7 @@ describe("scope of compositional signs", () => {
     expect(ids("孩子10kg，抽搐时医生说可以用地西泮灌肠，用多少？")).toEqual([]);
     expect(ids("孩子正在抽搐，医生说可以用地西泮灌肠，用多少？")).toContain("convulsion");
     expect(ids("孩子没有喝管道疏通剂，只是闻了一下")).toEqual([]);
+    expect(ids("孩子4岁，咳嗽两天，无按压后不褪色，精神还好")).toEqual([]);
     expect(ids("孩子以前抽过一次，是高热惊厥，这次发烧要注意什么")).toEqual([]);
     expect(ids("孩子去年发烧抽过一次，医院说是单纯热性惊厥")).toEqual([]);
   });

@@ -82,6 +82,7 @@ describe("looser phrasings of signs", () => {
 describe("leadingLiterals (the prefilter that skips patterns whose opening words are absent)", () => {
   it("reads a leading run or a group of plain alternatives, and gives up on anything else", () => {
     expect(leadingLiterals("(?:肚子|腹部)[^，]{0,6}疼")).toEqual(["肚子", "腹部"]);
+    expect(leadingLiterals("想死|不想活|活着没意思")).toBeNull();
     expect(leadingLiterals("右下腹[^，]{0,4}(?:疼|痛)")).toEqual(["右下腹"]);
     expect(leadingLiterals("体温不(?:太|大)?升")).toEqual(["体温不"]);
     expect(leadingLiterals("嘴?角抽动")).toEqual(null);

@@ -103,6 +103,15 @@ export function fuzzyTermPattern(term: string): string | null {
  */
 export function leadingLiterals(source: string): string[] | null {
   const plain = /^[\u4e00-\u9fffa-z0-9]+$/;
+  // A top-level alternative ("想死|不想活") may start with any word: no common opening.
+  let depth = 0;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i];
+    if (ch === "\\") { i++; continue; }
+    if (ch === "(" || ch === "[") depth++;
+    else if (ch === ")" || ch === "]") depth--;
+    else if (ch === "|" && depth === 0) return null;
+  }
   if (source.startsWith("(?:")) {
     let depth = 0;
     let end = -1;
