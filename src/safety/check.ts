@@ -778,8 +778,15 @@ function candidatesFor(amount: Amount, drug: Drug, route: Route, mentionText: st
   if (amount.unit === "mg/kg") return [{ lo: amount.lo, hi: amount.hi, perKg: true, basis: "mg/kg" }];
   if (amount.unit === "mg") return [{ lo: amount.lo, hi: amount.hi, perKg: false, basis: "mg" }];
   if (amount.unit === "iu" && drug.iuPerMg) return [{ lo: amount.lo / drug.iuPerMg, hi: amount.hi / drug.iuPerMg, perKg: false, basis: `${fmt(drug.iuPerMg)} IU/mg` }];
-  if (amount.unit === "drop" || amount.unit === "iu") return [];
+  if (amount.unit === "iu") return [];
   const unit = amount.unit;
+  // Drops only with a strength per drop stated ("每滴400IU"); an IU strength needs the drug's IU per mg.
+  if (unit === "drop") {
+    return stated.filter((s) => s.unit === "drop" && (s.mgPer > 0 || (s.iuPer && drug.iuPerMg))).map((s) => {
+      const per = s.mgPer > 0 ? s.mgPer : s.iuPer! / drug.iuPerMg!;
+      return { lo: amount.lo * per, hi: amount.hi * per, perKg: false, basis: s.mgPer > 0 ? `${fmt(s.mgPer)} mg/滴（文中规格）` : `${fmt(s.iuPer!)} IU/滴（文中规格）` };
+    });
+  }
   const own = stated.filter((s) => s.unit === unit);
   if (own.length) return own.map((s) => ({ lo: amount.lo * s.mgPer, hi: amount.hi * s.mgPer, perKg: false, basis: `${fmt(s.mgPer)} mg/${unit}（文中规格）` }));
   let forms = drug.formulations.filter((f) => f.strength.unit === unit && (f.route === route || route === "oral"));
@@ -873,7 +880,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     const before = extractAmounts(ctx.answer, Math.max(prevEnd, clauseStart(norm, m0.start)), m0.start)
       .filter((a) => !a.isMax && /^\s*(?:的)?\s*$/.test(norm.slice(a.end, m0.start)));
     // An amount said of a fluid or feed in the same clause (补液量50~120ml/kg) is not this drug's dose.
-    amounts = [...before, ...amounts].filter((a) => a.unit !== "drop" && (a.unit !== "iu" || !!drug.iuPerMg) && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start)));
+    amounts = [...before, ...amounts].filter((a) => (a.unit !== "iu" || !!drug.iuPerMg) && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start)));
     let resolved: ResolvedDose | undefined;
     try {
       resolved = resolveDose(kb, drug, { route: m.route, context });

@@ -165,3 +165,14 @@ describe("newer antivirals, acid suppressants and oral bronchodilators", () => {
     expect(kinds("美普清（丙卡特罗）是支气管扩张剂。")).toEqual([]);
   });
 });
+
+describe("drops with a stated strength per drop", () => {
+  it("turns drops into mg through the strength per drop, in IU or mg", () => {
+    expect(kinds("维生素D3滴剂每天吃25滴，每滴400IU。", "孩子3岁，补维生素D")).toEqual(["daily_max_exceeded:vitamin_d", "dose_out_of_range:vitamin_d"]);
+    expect(kinds("维生素D滴剂（400IU/滴）每天1滴。", "宝宝2个月")).toEqual([]);
+    expect(kinds("维生素D滴剂每天1滴，每滴400IU。", "宝宝2个月")).toEqual([]);
+  });
+  it("does not guess a drop's strength", () => {
+    expect(kinds("维生素D滴剂每天吃25滴。", "孩子3岁，补维生素D")).toEqual([]);
+  });
+});

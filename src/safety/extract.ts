@@ -203,9 +203,11 @@ export interface Amount {
 export interface Strength {
   start: number;
   end: number;
-  /** mg per one `unit`. */
+  /** mg per one `unit` (0 for a drop strength stated in IU only). */
   mgPer: number;
-  unit: "ml" | "tablet" | "capsule" | "sachet" | "suppository";
+  /** IU per one `unit`, for strengths written in IU ("每滴400IU"). */
+  iuPer?: number;
+  unit: "ml" | "tablet" | "capsule" | "sachet" | "suppository" | "drop";
 }
 
 export interface Frequency {
@@ -237,7 +239,23 @@ function unitOf(raw: string): { unit: AmountUnit; factor: number; perDay: boolea
   return { unit: "iu", factor: /^万/.test(u) ? 10000 : 1, perDay: false, perDose: false };
 }
 
+/** A strength per drop in mg, μg or IU ("每滴含400IU", "400IU/滴"). */
+const perDrop = (n: string, u: string): Omit<Strength, "start" | "end"> => {
+  const v = parseNumber(n);
+  if (/iu|单位/i.test(u)) return { mgPer: 0, iuPer: v * (/^万/.test(u) ? 10000 : 1), unit: "drop" };
+  return { mgPer: v * (/^(?:μg|ug|mcg|微克)$/.test(u) ? 0.001 : 1), unit: "drop" };
+};
+const DROP_UNIT = String.raw`(万?(?:iu|国际单位|单位)|mg|毫克|μg|ug|mcg|微克)`;
+
 const STRENGTH_PATTERNS: { re: RegExp; build: (m: RegExpMatchArray) => Omit<Strength, "start" | "end"> | undefined }[] = [
+  { // 每滴400IU, 每滴含维生素D 400单位, 一滴约含10μg
+    re: new RegExp(String.raw`(?:每|一|1)\s*滴\s*(?:约|大约)?\s*(?:含|为|含有|是)?\s*(?:[^，。,\d]{0,6})?(${NUM})\s*${DROP_UNIT}`, "gi"),
+    build: (m) => perDrop(m[1]!, m[2]!),
+  },
+  { // 400IU/滴, 400单位每滴
+    re: new RegExp(String.raw`(${NUM})\s*${DROP_UNIT}\s*(?:[/／每]|一)\s*滴`, "gi"),
+    build: (m) => perDrop(m[1]!, m[2]!),
+  },
   { // 100mg/5ml, 40mg/ml, 0.1g/5ml
     re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*[/:：]\s*(${NUM})?\s*(ml|毫升)`, "g"),
     build: (m) => ({ mgPer: parseNumber(m[1]!) * (/^(g|克)$/.test(m[2]!) ? 1000 : 1) / (m[3] ? parseNumber(m[3]) : 1), unit: "ml" }),
@@ -279,7 +297,7 @@ export function extractStrengths(text: string, from = 0, to = text.length): Stre
     for (const m of norm.matchAll(p.re)) {
       if (m.index! < from) continue;
       const s = p.build(m);
-      if (!s || !Number.isFinite(s.mgPer) || s.mgPer <= 0) continue;
+      if (!s || !Number.isFinite(s.mgPer) || (s.mgPer <= 0 && !(s.iuPer! > 0))) continue;
       const span = { start: m.index!, end: m.index! + m[0].length };
       if (out.some((o) => span.start < o.end && span.end > o.start)) continue;
       out.push({ ...s, ...span });
