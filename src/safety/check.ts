@@ -119,7 +119,7 @@ function matcherHas(kb: SafetyKnowledge, term: string): boolean {
 }
 
 /** A list header that prohibits or cautions ("不建议使用的药物：", "**禁用药物**", "慎用"): its items are not recommended. */
-const PROHIBIT_HEADER = /不建议|不推荐|不宜|不要|不能|不可|避免|禁用|禁止|禁忌|忌用|慎用|勿用|切勿|不适合|不应/;
+const PROHIBIT_HEADER = /不建议|不推荐|不宜|不要|不能|不可|避免|禁用|禁止|禁忌|忌用|慎用|勿用|切勿|不适合|不应|不该|(?<![区识辨类级])别(?:给|吃|用|让|喂|乱)|危险的药/;
 
 /** A list header that recommends ("可以用的退烧药", "推荐", "可选"): its items are recommended even under a prohibiting lead-in. */
 const RECOMMEND_HEADER = /可以用|可用|可以吃|可以选|可选|推荐|首选|建议(?:用|使用|选)|适合(?:用|的)|能用|安全的/;
@@ -449,6 +449,14 @@ function checkClassClaims(ctx: Ctx): void {
       });
     }
   };
+  // "抗病毒药奥司他韦、利巴韦林、阿莫西林都可以用": a list joined by 、 and summed up after (都, 等, 这些) is one list.
+  const listedAsOne = (i: number) => {
+    const g = groupOf(i);
+    if (g.length < 2) return false;
+    const last = items[g[g.length - 1]!]!;
+    return g.every((j, k) => k === 0 || /^\s*[）)]?\s*(?:[（(][^（）()]{0,24}[）)]\s*)?、\s*$/.test(norm.slice(items[g[k - 1]!]!.end, items[j]!.start)))
+      && /^\s*(?:[（(][^（）()]{0,24}[）)])?\s*(?:都|均|等|这些|这几种|这三种|这两种|也都)/.test(norm.slice(last.end, last.end + 30));
+  };
   items.forEach((it, i) => {
     if (!it.drug) return;
     const g = groupOf(i);
@@ -483,7 +491,7 @@ function checkClassClaims(ctx: Ctx): void {
       const limit = close >= 0 ? it.start + close : Infinity;
       if (!c.drug && /非\s*$/.test(norm.slice(Math.max(0, c.start - 2), c.start)) && [between, between.replace(/\*\*|__/g, "")].some((b) => CLASS_BEFORE.test(b) || INTRO_BEFORE.test(b))) {
         for (const j of groupOf(i)) if (items[j]!.end <= limit) denied(j, i - 1);
-      } else if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1, example || /如|像|包括|[:：]/.test(between) || INTRO_BEFORE.test(between), limit);
+      } else if (!c.drug && (CLASS_BEFORE.test(between) || example)) claim(i, i - 1, example || /如|像|包括|[:：]/.test(between) || INTRO_BEFORE.test(between) || listedAsOne(i), limit);
       // "肌肉松弛剂可选用溴己新", "…：对于儿童，常用的包括硫酸溴己新": an introducing phrase names the whole list.
       else if (!c.drug && INTRO_BEFORE.test(between) && !(/[，,]/.test(between) && /(?:或|或者|和|及|、|与)\s*$/.test(norm.slice(Math.max(0, c.start - 3), c.start)))) claim(i, i - 1, true, limit);
     }

@@ -176,3 +176,20 @@ describe("drops with a stated strength per drop", () => {
     expect(kinds("维生素D滴剂每天吃25滴。", "孩子3岁，补维生素D")).toEqual([]);
   });
 });
+
+describe("more ways answers list drugs under a class or a warning", () => {
+  it("reads a dash as the colon of an item header, and never a range", () => {
+    expect(kinds("1. 抗组胺药——氯雷他定、孟鲁司特")).toEqual(["wrong_class:montelukast"]);
+    expect(kinds("- 退烧药 — 布洛芬、阿莫西林")).toEqual(["wrong_class:amoxicillin"]);
+    expect(kinds("1. 布洛芬5—10mg/kg，每6小时一次", "孩子2岁12kg")).toEqual([]);
+  });
+  it("reads a bare class before a list summed up after as naming the whole list", () => {
+    expect(kinds("抗病毒药奥司他韦、利巴韦林、阿莫西林都可以用。")).toEqual(["wrong_class:amoxicillin"]);
+    expect(kinds("抗过敏药开瑞坦和维生素C一起吃。")).toEqual([]);
+  });
+  it("lets 千万别给孩子吃 head a list of what to avoid, and not 区别", () => {
+    const list = (h: string) => `${h}\n1. **阿司匹林**：退烧快；\n2. **尼美舒利**：消炎。`;
+    expect(kinds(list("这些药千万别给孩子吃："), "孩子9个月，发烧")).toEqual([]);
+    expect(kinds(list("两种药的区别："), "孩子9个月，发烧")).toEqual(["age_contraindication:aspirin", "age_contraindication:nimesulide"]);
+  });
+});

@@ -72,7 +72,10 @@ function readLine(norm: string, start: number, end: number): Line {
 /** Where the header of a line ends: at a "：" close to the start, or the whole line for a short title. */
 function headerOf(norm: string, line: Line): { start: number; end: number; bodyStart: number } | null {
   const text = norm.slice(line.contentStart, line.end);
-  const colon = /^([^：:。；;！？!?，,\n]{1,28}?)\s*(?:\*\*|__)?\s*[：:]\s*(?:\*\*|__)?/.exec(text);
+  // A dash may stand for the colon ("1. 抗组胺药——氯雷他定", "- 退烧药 — 布洛芬"); a header before one has no digits,
+  // so a range ("5—10mg") is never read as one.
+  const colon = /^([^：:。；;！？!?，,\n]{1,28}?)\s*(?:\*\*|__)?\s*[：:]\s*(?:\*\*|__)?/.exec(text)
+    ?? /^([^：:。；;！？!?，,\n\d]{1,28}?)\s*(?:\*\*|__)?\s*(?:——|--|\s[—–-]\s)\s*(?:\*\*|__)?/.exec(text);
   if (colon) {
     const h = colon[1]!.replace(/(?:\*\*|__)\s*$/, "");
     return { start: line.contentStart, end: line.contentStart + h.trimEnd().length, bodyStart: line.contentStart + colon[0].length };
