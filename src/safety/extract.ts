@@ -17,7 +17,7 @@ export interface AgeMention {
 }
 
 const THRESHOLD_AFTER = /^\s*(?:以下|以上|以内|之前|之后|以前|以后|前|后|起|及以上|及以下|或以上|或以下|内|至|到|-|~|～|—|–|的儿童禁用|者禁用|禁用|慎用)/;
-const THRESHOLD_BEFORE = /(?:满|超过|大于|小于|不满|未满|不足|低于|高于|≥|≤|<|>|从|自|年龄在|\d\s*(?:-|~|～|—|–|至|到)\s*|[一二两三四五六七八九十]\s*(?:至|到))\s*$/;
+const THRESHOLD_BEFORE = /(?:满|超过|大于|小于|不满|未满|不足|不到|低于|高于|≥|≤|<|>|从|自|年龄在|\d\s*(?:-|~|～|—|–|至|到)\s*|[一二两三四五六七八九十]\s*(?:至|到))\s*$/;
 /** A number of months/years right after a symptom is a duration, not an age (咳嗽3个月了). */
 const DURATION_BEFORE = /(?:咳嗽|咳|发烧|发热|烧|腹泻|拉肚子|拉稀|吐|呕吐|病|疼|痛|持续|反复|已经用|用药|吃药|服药|服用|湿疹|便秘|流鼻涕|鼻塞|打呼噜|喘|过敏|出现|断断续续|最近|近|快|了)\s*$/;
 
@@ -60,7 +60,7 @@ export function extractAges(text: string): AgeMention[] {
     push(n + (m[2] === "个半月" ? 0.5 : 0), s, e);
   }
   // "宝宝20天，…" states an age only when the clause ends there ("宝宝3天没拉" is a duration).
-  const days = new RegExp(String.raw`(?:出生(?:以)?后?|生后|刚出生|出生了|生下来|生出来|落地|下生)\s*(?:才|刚|刚刚|已经|有|满|就)?\s*(?:第)?\s*(${NUM})\s*(?:多|来)?\s*(天|日|周|个?星期|个?礼拜|个?(?:多)?小时)|(${NUM})\s*(?:多|来)?\s*(天|日|周)\s*(?:大|龄|(?=的\s*(?:宝宝|娃|孩子|婴儿|宝贝|小孩|闺女|儿子|女儿|小宝)))|(?<=(?:宝宝|孩子|婴儿|小孩|女儿|儿子|新生儿|娃|闺女|宝贝|丫头)\s*(?:才|刚|刚刚|出生)?\s*)(${NUM})\s*(?:多|来)?\s*(天|周)(?=\s*(?:了)?\s*(?:[，,。；;]|$))`, "g");
+  const days = new RegExp(String.raw`(?:出生(?:以)?后?|生后|刚出生|出生了|生下来|生出来|落地|下生|生了)\s*(?:才|刚|刚刚|已经|有|满|就)?\s*(?:第)?\s*(${NUM})\s*(?:多|来)?\s*(天|日|周|个?星期|个?礼拜|个?(?:多)?小时)|(${NUM})\s*(?:多|来)?\s*(天|日|周)\s*(?:大|龄|(?=的\s*(?:宝宝|娃|孩子|婴儿|宝贝|小孩|闺女|儿子|女儿|小宝)))|(?<=(?:宝宝|孩子|婴儿|小孩|女儿|儿子|新生儿|娃|闺女|宝贝|丫头)\s*(?:才|刚|刚刚|出生)?\s*)(${NUM})\s*(?:多|来)?\s*(天|周)(?=\s*(?:了)?\s*(?:[，,。；;]|$))`, "g");
   for (const m of norm.matchAll(days)) {
     const s = m.index!, e = s + m[0].length;
     if (isThreshold(norm, s, e)) continue;
@@ -68,6 +68,12 @@ export function extractAges(text: string): AgeMention[] {
     const n = parseNumber(m[1] ?? m[3] ?? m[5]!);
     const unit = m[2] ?? m[4] ?? m[6]!;
     push(((/周|星期|礼拜/.test(unit) ? 7 : /小时/.test(unit) ? 1 / 24 : 1) * n) / 30.4, s, e);
+  }
+  // "还没满仨月" states an age just under the number, when the clause ends there (not "不到3个月的宝宝不能吃").
+  const under = new RegExp(String.raw`(?:还没满|还不满|没满|未满|不满|不到)\s*(${NUM}|俩|仨)\s*(?:个)?(?:多)?月(?:大)?(?=\s*(?:[，,。；;]|$))`, "g");
+  for (const m of norm.matchAll(under)) {
+    const n = m[1] === "俩" ? 2 : m[1] === "仨" ? 3 : parseNumber(m[1]!);
+    if (Number.isFinite(n) && n > 0) push(n - 0.5, m.index!, m.index! + m[0].length, true);
   }
   // Milestone words for an age: 满月 (1 month), 百天 (about 3 months), 周岁 alone (12 months).
   for (const m of norm.matchAll(/(?:刚|才|已经|已)?满月(?![饼酒照])|百天(?![照宴])|(?:刚|才|满|过了?)\s*周岁/g)) {

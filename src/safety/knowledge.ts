@@ -238,6 +238,10 @@ function buildKnowledge(dir: string): SafetyKnowledge {
     if (!flagFile.actions[a]) fail(flagsFile, "field actions", `missing action "${a}"`);
 
   const lexicon: RedFlagLexicon = flagFile.lexicon ?? {};
+  for (const [list, flags] of [["redFlags", flagFile.redFlags], ["composedFlags", flagFile.composedFlags ?? []]] as const)
+    flags.forEach((f, i) => f.unless?.forEach((n, j) => {
+      if (!Object.hasOwn(lexicon, n)) fail(flagsFile, `${list}[${i}] (id "${f.id}") field unless[${j}]`, `unknown word family "${n}"; expected a key of "lexicon"`);
+    }));
   for (const [name, fam] of Object.entries(lexicon)) {
     if (fam.words.length === 0 && !fam.patterns?.length) fail(flagsFile, `lexicon.${name}`, "expected at least one word or pattern");
     fam.patterns?.forEach((p, j) => {

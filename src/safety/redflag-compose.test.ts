@@ -204,6 +204,26 @@ describe("more families told in other words", () => {
   it("a pattern whose alternatives start with different words is not skipped by the opening-word prefilter", () => {
     expect(ids("孩子15岁，最近总说活着没意思")).toContain("self_harm");
   });
+  it("objects stuck in the nose or ear, dark-red stool, chest drawn in a pit, 半瓶钙片, 去污粉", () => {
+    expect(ids("孩子鼻子里塞了个花生米，拿不出来")).toContain("foreign_body_nose_ear");
+    expect(ids("宝宝拉的大便是暗红色的，像猪肝")).toContain("intussusception_or_gi_bleed");
+    expect(ids("宝宝拉的大便是暗红色的，像猪肝，一阵一阵哭闹")).toContain("intussusception");
+    expect(ids("孩子喘得厉害，胸口一吸一个坑")).toContain("breathing_difficulty");
+    expect(ids("孩子吃了半瓶钙片")).toContain("poisoning");
+    expect(ids("孩子止咳糖浆吃了半瓶还在咳")).toEqual([]);
+    expect(ids("娃把桌上的去污粉吃了一口，嘴巴红了")).toContain("poisoning");
+    expect(ids("孩子吃了一口去污粉洗过的苹果，洗干净了的")).toEqual([]);
+  });
+  it("reads 还没满仨月 and 生了七个礼拜 as ages", () => {
+    expect(months("宝宝还没满仨月，体温38.2")).toEqual([2.5]);
+    expect(ids("宝宝还没满仨月，体温38.2")).toEqual(["young_infant_fever"]);
+    expect(months("不到3个月的宝宝不能吃布洛芬")).toEqual([]);
+    expect(ids("宝宝生了七个礼拜，发烧38度整")).toEqual(["young_infant_fever"]);
+  });
+  it("a look-alike context named by a flag stops its dictionary signs too", () => {
+    expect(ids("孩子嘴唇有点紫，刚吃完紫葡萄")).toEqual([]);
+    expect(ids("孩子嘴唇有点紫，喘得厉害")).toContain("cyanosis");
+  });
   it("reads 二十来天的娃 as an age", () => {
     expect(months("二十来天的娃，腋温38.1")).toEqual([0.66]);
     expect(ids("二十来天的娃，腋温38.1")).toEqual(["young_infant_fever"]);
@@ -281,5 +301,7 @@ describe("loader errors for compositional rules", () => {
     expect(error(variant((d) => { d.compositions[2].citation = ["NOPE"]; }))).toMatch(/field citation: unknown source key "NOPE"/);
     expect(error(variant((d) => { d.compositions[1].maxGap = 3; }))).toMatch(/field maxGap: a gap needs at least two families/);
     expect(error(variant((d) => { d.compositions[0].within = "paragraph"; }))).toMatch(/compositions\[0\] \(id "neck_stiff_with_fever"\) field within/);
+    expect(error(variant((d) => { d.redFlags.find((f: any) => f.id === "cyanosis").unless = ["nope"]; }))).toMatch(/redFlags\[\d+\] \(id "cyanosis"\) field unless\[0\]: unknown word family "nope"/);
+    expect(error(variant((d) => { d.composedFlags.push({ ...d.composedFlags[0], id: "orphan" }); }))).toMatch(/composedFlags\[\d+\] \(id "orphan"\): expected a composition naming this flag/);
   });
 });

@@ -24,6 +24,8 @@ interface Composer {
   words: DictionaryMatcher<string>;
   /** One regular expression per family that has patterns, run only when a rule asks for the family. */
   patterns: Map<string, RegExp>;
+  /** Per rule, its `all` and `with` families with plain-word families first (they cost nothing more to test). */
+  order: Map<RedFlagRule, { all: string[]; with?: string[] }>;
 }
 
 const composers = new WeakMap<SafetyKnowledge, Composer>();
@@ -38,7 +40,9 @@ function composerFor(kb: SafetyKnowledge): Composer {
       for (const w of fam.words) words.add(w, family);
       if (fam.patterns?.length) patterns.set(family, new RegExp(fam.patterns.map((p) => `(?:${p})`).join("|"), "g"));
     }
-    c = { words, patterns };
+    const cheapFirst = (fams: string[]) => [...fams].sort((a, b) => Number(patterns.has(a)) - Number(patterns.has(b)));
+    const order = new Map(kb.redFlagRules.map((r) => [r, { all: cheapFirst(r.all), ...(r.with ? { with: cheapFirst(r.with) } : {}) }] as const));
+    c = { words, patterns, order };
     composers.set(kb, c);
   }
   return c;
@@ -86,6 +90,17 @@ export function familyOccurrences(text: string, kb: SafetyKnowledge): Map<string
   return out;
 }
 
+/**
+ * Whether a family of `families` occurs in the sentence around `pos` and is live there: the look-alike
+ * test of a dictionary sign ("嘴唇有点紫，刚吃完紫葡萄").
+ */
+export function familyInSentence(text: string, kb: SafetyKnowledge, families: string[], pos: number, live: (start: number, end: number) => boolean): boolean {
+  const norm = normalize(text);
+  const occ = new Occurrences(norm, composerFor(kb));
+  const [ss, se] = unitAround(norm, { start: pos, end: pos }, "sentence");
+  return families.some((f) => occ.get(f).some((o) => o.start >= ss && o.end <= se && live(o.start, o.end) && !negatedNear(norm, o.start)));
+}
+
 function unitAround(norm: string, span: Span, within: "clause" | "sentence" | "text"): [number, number] {
   if (within === "text") return [0, norm.length];
   const stop = within === "clause" ? CLAUSE_END : SENTENCE_END;
@@ -121,8 +136,7 @@ export function composedRedFlags(text: string, kb: SafetyKnowledge, live: (start
   const norm = normalize(text);
   const composer = composerFor(kb);
   const occ = new Occurrences(norm, composer);
-  // Families with plain words are checked first: they cost nothing more once the dictionary pass is done.
-  const cheapFirst = (fams: string[]) => [...fams].sort((a, b) => Number(composer.patterns.has(a)) - Number(composer.patterns.has(b)));
+
   const liveCache = new Map<string, boolean>();
   let adultCounts = true;
   const isLive = (sp: Span) => {
@@ -134,8 +148,9 @@ export function composedRedFlags(text: string, kb: SafetyKnowledge, live: (start
   const hits: ComposedHit[] = [];
   for (const rule of kb.redFlagRules) {
     adultCounts = !rule.toldByAnyone;
-    if (!cheapFirst(rule.all).every((f) => occ.has(f)) || !ageOk(rule)) continue;
-    if (rule.with && !cheapFirst(rule.with).some((f) => occ.get(f).some(isLive))) continue;
+    const order = composer.order.get(rule)!;
+    if (!order.all.every((f) => occ.has(f)) || !ageOk(rule)) continue;
+    if (order.with && !order.with.some((f) => occ.get(f).some(isLive))) continue;
     for (const anchor of occ.get(rule.all[0]!)) {
       if (!isLive(anchor)) continue;
       const [us, ue] = unitAround(norm, anchor, rule.within);

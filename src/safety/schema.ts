@@ -137,6 +137,8 @@ const redFlagSchema = z.object({
   ageBands: z.array(nonEmpty).min(1),
   minAgeDays: z.number().nonnegative().optional(),
   maxAgeDays: z.number().positive().optional(),
+  /** Word families (`lexicon`) that, in the sentence of a match, make it a look-alike (紫葡萄 for purple lips). */
+  unless: z.array(nonEmpty).optional(),
   /** Fire even when no age is stated, although the sign's bands leave out the newborn (a child who chokes on a peanut). */
   assumeWhenAgeUnknown: z.boolean().optional(),
   action: actionIdSchema,

@@ -10,7 +10,7 @@
 import { extractAges, extractFever, type AgeMention } from "./extract.js";
 import { loadSafetyKnowledge, type RedFlag, type SafetyKnowledge } from "./knowledge.js";
 import { DictionaryMatcher } from "./matcher.js";
-import { composedRedFlags } from "./redflag-compose.js";
+import { composedRedFlags, familyInSentence } from "./redflag-compose.js";
 import type { ActionId } from "./schema.js";
 import { isAboutAdult, isConditional, isRecurrent, isSymptomHistorical, isSymptomNegated } from "./scope.js";
 import { normalize, sentenceAt } from "./text.js";
@@ -226,6 +226,8 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
   const seen = new Set<string>();
   const add = (flag: RedFlag, ev: Evidence, citations = flag.citationNames) => {
     if (seen.has(flag.id)) return;
+    // A look-alike context in the sentence (紫葡萄 for purple lips) makes the sign something else.
+    if (flag.unless?.length && familyInSentence(text, kb, flag.unless, ev.start, live)) return;
     seen.add(flag.id);
     // A recurring sign ("偶尔还是有抽搐") asks for a prompt visit, not an ambulance.
     const action: ActionId = kb.actions[flag.action].level > kb.actions.within_24h.level && isRecurrent(text, ev.start, ev.end) && !perBreath(text, ev.start) ? "within_24h" : flag.action;
