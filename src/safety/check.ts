@@ -860,7 +860,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     const m = { ...m0, end: last.end };
     // A later drug named only as a point in time does not end this one's dosing words.
     let nk = groupLast[i]! + 1;
-    while (nk < mentions.length && timeRef(mentions[nk]!)) nk++;
+    // The same drug named again inside its own strength ("每次20ml（每5ml含布洛芬100mg），一天4次") ends nothing either.
+    while (nk < mentions.length && (timeRef(mentions[nk]!) || (mentions[nk]!.drug === m0.drug && /[（(][^（）()]*$/.test(norm.slice(m0.end, mentions[nk]!.start))))) nk++;
     const next = mentions[nk];
     let segEnd = m0.fromQuestion ? norm.length : sentenceEnd(norm, m.end);
     const firstSentenceEnd = segEnd;

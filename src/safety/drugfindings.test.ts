@@ -109,6 +109,10 @@ describe("reading frequencies and totals the way answers write them", () => {
     expect(kinds("布洛芬每次按10mg/kg给，16公斤就是160mg。烧退不下来的话可以每3小时给一次。", "4岁女儿16公斤，烧一直反复")).toEqual(["daily_max_exceeded:ibuprofen"]);
     expect(kinds("布洛芬每次160mg。烧退不下来的话可以每3小时给一次对乙酰氨基酚。", "4岁女儿16公斤，烧一直反复")).not.toContain("daily_max_exceeded:ibuprofen");
   });
+  it("does not end a drug's dosing words at the same drug named inside its strength", () => {
+    expect(kinds("布洛芬混悬液每次20ml（每5ml含布洛芬100mg），一天4次。", "孩子5岁18kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen", "dose_out_of_range:ibuprofen"]);
+    expect(kinds("布洛芬混悬液每次5ml（每5ml含布洛芬100mg），一天4次。", "孩子5岁18kg，发烧")).toEqual([]);
+  });
   it("does not end a drug's dosing words at another drug named only as a point in time", () => {
     const a = "交替方案：\n1. **布洛芬**：每次190mg，每6小时一次；\n2. **对乙酰氨基酚**：每次280mg，在两次布洛芬中间吃，也是每2小时一次。";
     expect(kinds(a, "5岁孩子（19kg）发烧")).toEqual(["daily_max_exceeded:paracetamol"]);
