@@ -265,6 +265,8 @@ describe("care advice in the answer", () => {
     expect(level("立马送医院。")).toBe(2);
     expect(level("马上去耳鼻喉科取出来。")).toBe(2);
     expect(level("尽快带孩子去医院，不要等到明天。")).toBe(2);
+    expect(level("立即送到最近的医疗机构。")).toBe(2);
+    expect(level("这个不能在家处理，需要马上找医生。")).toBe(2);
   });
   it("reads care put off without 再 as postponed", () => {
     expect(level("可以明天白天去耳鼻喉科取。")).toBe(0);
