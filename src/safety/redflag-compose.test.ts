@@ -224,6 +224,16 @@ describe("more families told in other words", () => {
     expect(ids("孩子嘴唇有点紫，刚吃完紫葡萄")).toEqual([]);
     expect(ids("孩子嘴唇有点紫，喘得厉害")).toContain("cyanosis");
   });
+  it("nasal flaring, suprasternal indrawing, grunting, a weak cry, no fluids kept down, 误喝, 花露水", () => {
+    expect(ids("孩子呼吸呼哧呼哧的，鼻孔一张一张")).toContain("breathing_difficulty");
+    expect(ids("娃喘气的时候脖子下面那个窝往里陷")).toContain("breathing_difficulty");
+    expect(ids("宝宝呼吸的时候发出吭吭的声音")).toContain("breathing_difficulty");
+    expect(ids("宝宝哭起来一点劲都没有")).toContain("abnormal_cry");
+    expect(ids("孩子吐了一天了，一点水都喝不进去")).toContain("vomits_everything");
+    expect(ids("孩子误喝了洗洁精，吐了几次")).toContain("poisoning");
+    expect(ids("孩子喝了几口花露水")).toContain("poisoning");
+    expect(ids("孩子洗澡用了花露水，有点香")).toEqual([]);
+  });
   it("reads 二十来天的娃 as an age", () => {
     expect(months("二十来天的娃，腋温38.1")).toEqual([0.66]);
     expect(ids("二十来天的娃，腋温38.1")).toEqual(["young_infant_fever"]);
