@@ -277,6 +277,8 @@ describe("care advice in the answer", () => {
     expect(level("尽快带孩子去医院，不要等到明天。")).toBe(2);
     expect(level("立即送到最近的医疗机构。")).toBe(2);
     expect(level("这个不能在家处理，需要马上找医生。")).toBe(2);
+    expect(level("快去医院！")).toBe(2);
+    expect(level("不用那么快去医院，先观察。")).toBeLessThan(2);
   });
   it("reads care put off without 再 as postponed", () => {
     expect(level("可以明天白天去耳鼻喉科取。")).toBe(0);
