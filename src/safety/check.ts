@@ -892,7 +892,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     amounts = [...before, ...amounts].filter((a) => (a.unit !== "iu" || !!drug.iuPerMg) && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start)));
     let resolved: ResolvedDose | undefined;
     try {
-      resolved = resolveDose(kb, drug, { route: m.route, context });
+      resolved = resolveDose(kb, drug, { route: m.route, context, ageMonths: patient.ageMonths });
     } catch {
       resolved = undefined;
     }

@@ -60,11 +60,19 @@ const minOpt = (xs: (number | undefined)[]) => (xs.some((x) => x === undefined) 
 export function resolveDose(
   kb: SafetyKnowledge,
   drug: Drug,
-  options: { route?: Route; context?: string; indication?: string; pick?: "union" | "first" } = {},
+  options: { route?: Route; context?: string; indication?: string; pick?: "union" | "first"; ageMonths?: number } = {},
 ): ResolvedDose | undefined {
   let rules = drug.doses.filter((r) => !options.route || r.route === options.route);
   if (rules.length === 0 && !options.route) return undefined;
   if (rules.length === 0) return undefined;
+  // Rules by age band: with the age known, a band the child is past does not apply, and where the
+  // drug's bands cover the age, rules for older children do not either.
+  const age = options.ageMonths;
+  if (age !== undefined && rules.some((r) => r.maxAgeMonths !== undefined)) {
+    const notPast = rules.filter((r) => r.maxAgeMonths === undefined || age < r.maxAgeMonths);
+    const inBand = notPast.filter((r) => (r.minAgeMonths ?? 0) <= age);
+    rules = inBand.length ? inBand : notPast.length ? notPast : rules;
+  }
   const ctx = normalize(`${options.indication ?? ""} ${options.context ?? ""}`);
   const byIndication = rules.filter((r) => ctx.includes(normalize(r.indication)) || r.indicationTerms.some((t) => ctx.includes(normalize(t))));
   if (options.indication && byIndication.length === 0)
@@ -240,7 +248,7 @@ export function calculateDose(req: DoseRequest): DoseResult | DoseRefusal {
   }
   let resolved: ResolvedDose | undefined;
   try {
-    resolved = resolveDose(kb, drug, { route: req.route, indication: req.indication, context: req.indication, pick: "first" });
+    resolved = resolveDose(kb, drug, { route: req.route, indication: req.indication, context: req.indication, pick: "first", ageMonths: req.ageMonths });
   } catch (err) {
     if (err instanceof SafetyInputError) reasons.push(err.message);
     else throw err;

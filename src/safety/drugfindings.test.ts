@@ -197,3 +197,12 @@ describe("more ways answers list drugs under a class or a warning", () => {
     expect(kinds(list("两种药的区别："), "孩子9个月，发烧")).toEqual(["age_contraindication:aspirin", "age_contraindication:nimesulide"]);
   });
 });
+
+describe("dose rules by age band", () => {
+  it("holds an infant to the infant upper limit of vitamin D and an older child to the older one", () => {
+    expect(kinds("维生素D每天2000IU。", "宝宝8个月")).toEqual(["daily_max_exceeded:vitamin_d"]);
+    expect(kinds("维生素D每天1000IU。", "宝宝8个月")).toEqual([]);
+    expect(kinds("维生素D每天2000IU。", "孩子3岁")).toEqual([]);
+    expect(kinds("维生素D每天400IU。", "宝宝3个月")).toEqual([]);
+  });
+});

@@ -51,6 +51,8 @@ export const doseRuleSchema = z.object({
   maxDosesPerDay: z.number().int().positive().optional(),
   /** Below this age the rule does not apply (calculator refuses; the checker does not flag). */
   minAgeMonths: z.number().nonnegative().optional(),
+  /** At and above this age the rule does not apply: rules by age band (vitamin D's upper limits for infants). */
+  maxAgeMonths: z.number().positive().optional(),
   note: z.string().optional(),
   citation: sourceKeys,
 }).strict();
