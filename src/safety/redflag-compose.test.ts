@@ -83,6 +83,7 @@ describe("body part × sign", () => {
     expect(ids("宝宝2岁，嘴唇发白，是不是贫血")).toEqual([]);
     expect(ids("孩子吃了桑葚，嘴唇紫紫的")).toEqual([]);
     expect(ids("孩子脸上磕青了一块")).toEqual([]);
+    expect(ids("孩子2岁，手指被门夹了，指甲发紫")).toEqual([]);
   });
   it("groin lump × cannot be pushed back, hard or with vomiting; hernia × irreducible anywhere", () => {
     expect(ids("1岁男孩，腹股沟那里鼓了个包，按也按不回去")).toContain("incarcerated_hernia");
@@ -125,6 +126,7 @@ describe("substance × route", () => {
     expect(ids("孩子拿遥控器的纽扣电池玩，一转眼找不着了")).toContain("poisoning");
     expect(ids("孩子玩纽扣电池被我及时拿走了，没有放进嘴里")).toEqual([]);
     expect(ids("孩子把电池塞进遥控器里玩")).toEqual([]);
+    expect(ids("孩子5岁，舔了一下电池，没电的那种五号电池")).toEqual([]);
   });
   it("adult medicines, and a quantity no dose would be", () => {
     expect(ids("孩子趁我不注意把外公的降糖药吃了两片")).toContain("poisoning");
