@@ -75,6 +75,11 @@ export function extractAges(text: string): AgeMention[] {
     const n = m[1] === "俩" ? 2 : m[1] === "仨" ? 3 : parseNumber(m[1]!);
     if (Number.isFinite(n) && n > 0) push(n - 0.5, m.index!, m.index! + m[0].length, true);
   }
+  const underYears = new RegExp(String.raw`(?:还没满|还不满|没满|未满|不满|不到)\s*(${NUM}|俩|仨)\s*(?:周)?岁(?:半)?(?=\s*(?:[，,。；;]|$))`, "g");
+  for (const m of norm.matchAll(underYears)) {
+    const n = m[1] === "俩" ? 2 : m[1] === "仨" ? 3 : parseNumber(m[1]!);
+    if (Number.isFinite(n) && n > 0) push(n * 12 - 6 + (/半$/.test(m[0]) ? 6 : 0), m.index!, m.index! + m[0].length, true);
+  }
   // Milestone words for an age: 满月 (1 month), 百天 (about 3 months), 周岁 alone (12 months).
   for (const m of norm.matchAll(/(?:刚|才|已经|已)?满月(?![饼酒照])|百天(?![照宴])|(?:刚|才|满|过了?)\s*周岁/g)) {
     const s = m.index!;

@@ -220,6 +220,8 @@ describe("more families told in other words", () => {
     expect(months("宝宝还没满仨月，体温38.2")).toEqual([2.5]);
     expect(ids("宝宝还没满仨月，体温38.2")).toEqual(["young_infant_fever"]);
     expect(months("不到3个月的宝宝不能吃布洛芬")).toEqual([]);
+    expect(months("孩子还不到两岁，能吃吗")).toEqual([18]);
+    expect(months("不到2岁的孩子禁用")).toEqual([]);
     expect(ids("宝宝生了七个礼拜，发烧38度整")).toEqual(["young_infant_fever"]);
   });
   it("a look-alike context named by a flag stops its dictionary signs too", () => {
