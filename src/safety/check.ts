@@ -175,6 +175,9 @@ function compoundTest(kb: SafetyKnowledge): (id: string) => boolean {
   };
 }
 
+/** A product word and a bracket that opens its ingredients, before the drug ("止咳糖浆（含右美沙芬", "感冒药（成分有伪麻黄碱"). */
+const PRODUCT_BEFORE = /(?:糖浆|口服液|溶液|感冒药|止咳药|止咳水|止咳露|复方制剂|滴剂|药水|感冒颗粒|感冒冲剂|感冒片)\s*[（(]\s*(?:含有?|成分(?:是|为|有)?|主要成分(?:是|为|有)?)\s*$/;
+
 /** What names a product after "含X的" ("含可待因的止咳糖浆", "含伪麻黄碱的儿童感冒药"). */
 const PRODUCT_AFTER = /^\s*(?:成分)?的[^，。；;,\n]{0,8}?(?:糖浆|口服液|溶液|感冒药|止咳药|止咳水|止咳露|复方|制剂|滴剂|药水|药物?|片|颗粒|冲剂|胶囊)/;
 
@@ -185,7 +188,10 @@ const PRODUCT_AFTER = /^\s*(?:成分)?的[^，。；;,\n]{0,8}?(?:糖浆|口服�
  */
 function asCompound(kb: SafetyKnowledge, text: string, m: Match<{ kind: "drug"; drug: Drug }>): Match<{ kind: "drug"; drug: Drug }> {
   const compound = kb.drugById.get(`${m.payload.drug.id}_compound`);
-  if (!compound || !/含有?\s*$/.test(text.slice(Math.max(0, m.start - 2), m.start)) || !PRODUCT_AFTER.test(text.slice(m.end, m.end + 16))) return m;
+  if (!compound) return m;
+  // "止咳糖浆（含右美沙芬）": the product named first, its ingredient in the bracket after.
+  const productBefore = PRODUCT_BEFORE.test(text.slice(Math.max(0, m.start - 16), m.start));
+  if (!productBefore && (!/含有?\s*$/.test(text.slice(Math.max(0, m.start - 2), m.start)) || !PRODUCT_AFTER.test(text.slice(m.end, m.end + 16)))) return m;
   return { ...m, payload: { kind: "drug", drug: compound } };
 }
 

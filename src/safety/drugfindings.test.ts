@@ -206,3 +206,19 @@ describe("dose rules by age band", () => {
     expect(kinds("维生素D每天400IU。", "宝宝3个月")).toEqual([]);
   });
 });
+
+describe("a product named first with its ingredient in brackets", () => {
+  it("is the ingredient's compound entry", () => {
+    expect(kinds("可以用止咳糖浆（含右美沙芬）。", "宝宝3个月，咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    expect(kinds("感冒药（含伪麻黄碱）少吃点。", "孩子1岁半，感冒")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(kinds("右美沙芬糖浆可以吃。", "孩子1岁，咳嗽")).toEqual(["age_contraindication:dextromethorphan"]);
+  });
+});
+
+describe("nasal decongestants", () => {
+  it("are not for children under 2", () => {
+    expect(kinds("可以用羟甲唑啉滴鼻。", "宝宝5个月，鼻塞")).toEqual(["age_contraindication:oxymetazoline"]);
+    expect(kinds("赛洛唑啉滴鼻液，一天两次，不超过7天。", "孩子3岁，鼻塞")).toEqual([]);
+    expect(kinds("赛洛唑啉是鼻用激素。")).toEqual(["wrong_class:xylometazoline"]);
+  });
+});
