@@ -269,6 +269,9 @@ function buildKnowledge(dir: string): SafetyKnowledge {
     const own = resolveCitations(flagsFile, `${at} field citation`, c.citation, flagFile.sources);
     redFlagRules.push({ ...c, target, citationNames: [...new Set([...target.citationNames, ...own])] });
   });
+  // A family no rule or flag names is a typo or dead data: say so rather than carry it silently.
+  const named = new Set([...redFlagRules.flatMap((r) => [...r.all, ...(r.with ?? []), ...(r.unless ?? [])]), ...[...redFlags, ...composedFlags].flatMap((f) => f.unless ?? [])]);
+  for (const name of Object.keys(lexicon)) if (!named.has(name)) fail(flagsFile, `lexicon.${name}`, "no composition or flag names this word family; expected it in a rule's all/with/unless or a flag's unless");
 
   resolveCitations(growthFile, "field citation", growth.citation, growth.sources);
   for (let i = 1; i < growth.medianWeightKg.length; i++)

@@ -321,5 +321,6 @@ describe("loader errors for compositional rules", () => {
     expect(error(variant((d) => { d.compositions[0].within = "paragraph"; }))).toMatch(/compositions\[0\] \(id "neck_stiff_with_fever"\) field within/);
     expect(error(variant((d) => { d.redFlags.find((f: any) => f.id === "cyanosis").unless = ["nope"]; }))).toMatch(/redFlags\[\d+\] \(id "cyanosis"\) field unless\[0\]: unknown word family "nope"/);
     expect(error(variant((d) => { d.composedFlags.push({ ...d.composedFlags[0], id: "orphan" }); }))).toMatch(/composedFlags\[\d+\] \(id "orphan"\): expected a composition naming this flag/);
+    expect(error(variant((d) => { d.lexicon.unused_family = { words: ["某词"] }; }))).toMatch(/lexicon\.unused_family: no composition or flag names this word family/);
   });
 });
