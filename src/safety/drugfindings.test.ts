@@ -222,3 +222,11 @@ describe("nasal decongestants", () => {
     expect(kinds("赛洛唑啉是鼻用激素。")).toEqual(["wrong_class:xylometazoline"]);
   });
 });
+
+describe("montelukast by age band", () => {
+  it("flags an older child's dose for a preschooler and leaves the next band's dose alone", () => {
+    expect(kinds("孟鲁司特10mg，每晚一次。", "孩子4岁16kg，咳嗽变异性哮喘")).toEqual(["daily_max_exceeded:montelukast", "dose_out_of_range:montelukast"]);
+    expect(kinds("孟鲁司特5mg，每晚一次。", "孩子4岁16kg，咳嗽变异性哮喘")).toEqual([]);
+    expect(kinds("孟鲁司特10mg，每晚一次。", "孩子15岁50kg，哮喘")).toEqual([]);
+  });
+});

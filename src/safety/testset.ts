@@ -125,7 +125,7 @@ function generate(kb: SafetyKnowledge): TestRow[] {
     const { nMin, nMax, per } = ruleFacts(rule);
     const dailyBased = !rule.perDoseMgPerKg;
     const minAge = Math.max(rule.minAgeMonths ?? 0, d.ageRule?.minAgeMonths ?? 0, 6);
-    const ages = AGE_CHOICES.filter((a) => a >= minAge && a < 192);
+    const ages = AGE_CHOICES.filter((a) => a >= minAge && a < Math.min(192, rule.maxAgeMonths ?? 192));
     const indication = rule.indicationTerms[0] ?? rule.indication;
     const variants = ["clean", "clean", "clean", "over", "over", "under", "daily", "daily"] as const;
     for (const [vi, variant] of variants.entries()) {
