@@ -170,9 +170,11 @@ export function composedRedFlags(text: string, kb: SafetyKnowledge, live: (start
       if (!ok) continue;
       // The composed phrase as a whole must be live too ("无按压后不褪色": the negation opens the phrase,
       // and 压 is only the end of the word 按压, so the phrase starts where the run of its family does).
-      const whole = { start: Math.min(...parts.map((p) => p.start)), end: Math.max(...parts.map((p) => p.end)) };
+      // Parts told in different clauses ("呛水…，现在有点喘") are judged each on its own, and the evidence is the anchor.
+      let whole = { start: Math.min(...parts.map((p) => p.start)), end: Math.max(...parts.map((p) => p.end)) };
       for (const o of occ.get(rule.all[0]!)) if (o.start < whole.start && o.end >= anchor.start) whole.start = o.start;
-      if ((whole.start !== anchor.start || whole.end !== anchor.end) && !isLive(whole)) continue;
+      if (/[。！？!?；;\n，,：:]/.test(norm.slice(whole.start, whole.end))) whole = { start: anchor.start, end: anchor.end };
+      else if ((whole.start !== anchor.start || whole.end !== anchor.end) && !isLive(whole)) continue;
       if (rule.unless) {
         const [ss, se] = unitAround(norm, anchor, rule.within === "text" ? "text" : "sentence");
         if (rule.unless.some((f) => occ.get(f).some((o) => o.start >= ss && o.end <= se && isLive(o)))) continue;
