@@ -86,7 +86,8 @@ export function extractAges(text: string): AgeMention[] {
     if (THRESHOLD_AFTER.test(norm.slice(s + m[0].length, s + m[0].length + 4))) continue;
     push(/满月/.test(m[0]) ? 1 : /百天/.test(m[0]) ? 3.3 : 12, s, s + m[0].length, true);
   }
-  for (const m of norm.matchAll(/新生儿|刚出生的|早产儿/g)) {
+  // 月子里 is the first month after birth ("还在月子里的宝宝").
+  for (const m of norm.matchAll(/新生儿|刚出生的|早产儿|新生宝宝|(?:还在|还没出)?月子里(?:的)?(?=\s*(?:宝宝|孩子|娃|婴儿|小孩|闺女|儿子|，|,|发烧|发热))/g)) {
     const s = m.index!;
     if (/(?:和|及|与)\s*$/.test(norm.slice(Math.max(0, s - 2), s)) || THRESHOLD_AFTER.test(norm.slice(s + m[0].length, s + m[0].length + 4))) continue;
     push(0.5, s, s + m[0].length, true);

@@ -30,6 +30,8 @@ describe("ages told any way", () => {
     expect(months("宝宝一个来月")).toEqual([1]);
     expect(months("宝宝刚满两个月，发烧")).toEqual([2]);
     expect(months("娃两月了")).toEqual([2]);
+    expect(months("还在月子里的宝宝发烧了")).toEqual([0.5]);
+    expect(ids("新生宝宝发烧38.5")).toEqual(["young_infant_fever"]);
   });
   it("leaves dates, durations and thresholds alone", () => {
     expect(months("宝宝3月份出生")).toEqual([]);
