@@ -240,6 +240,12 @@ describe("more families told in other words", () => {
     expect(ids("孩子喝了几口花露水")).toContain("poisoning");
     expect(ids("孩子洗澡用了花露水，有点香")).toEqual([]);
   });
+  it("projectile vomiting, crying on and off with jelly stool, belly pain with sweating and pallor", () => {
+    expect(ids("宝宝三个月，吐奶像喷出来一样，每次吃完都喷")).toContain("vomits_everything");
+    expect(ids("宝宝吐了一口奶，吐完还笑")).toEqual([]);
+    expect(ids("宝宝十个月，一会哭一会不哭，哭的时候两腿乱蹬，拉了果冻一样的红便便")).toContain("intussusception");
+    expect(ids("孩子一阵阵肚子疼，疼起来满头大汗，脸色煞白")).toContain("severe_abdominal_pain");
+  });
   it("reads 二十来天的娃 as an age", () => {
     expect(months("二十来天的娃，腋温38.1")).toEqual([0.66]);
     expect(ids("二十来天的娃，腋温38.1")).toEqual(["young_infant_fever"]);
