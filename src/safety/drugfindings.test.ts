@@ -230,3 +230,15 @@ describe("montelukast by age band", () => {
     expect(kinds("孟鲁司特10mg，每晚一次。", "孩子15岁50kg，哮喘")).toEqual([]);
   });
 });
+
+describe("more steroids, bronchodilators, antibiotics and their combinations", () => {
+  it("knows each by class, and a combination by all of its classes", () => {
+    expect(kinds("卤米松是弱效的非激素药膏。")).toEqual(["wrong_class:halometasone"]);
+    expect(kinds("舒利迭（沙美特罗替卡松）是抗生素。")).toEqual(["wrong_class:salmeterol_fluticasone"]);
+    expect(kinds("舒利迭是激素和支气管扩张剂的复方。")).toEqual([]);
+    expect(kinds("派瑞松是激素药膏。")).toEqual([]);
+    expect(kinds("头孢唑林是第三代头孢。")).toEqual(["wrong_class:cefazolin"]);
+    expect(kinds("替硝唑属于头孢类。")).toEqual(["wrong_class:tinidazole"]);
+    expect(kinds("依巴斯汀是第二代抗组胺药。")).toEqual([]);
+  });
+});
