@@ -246,6 +246,12 @@ describe("more families told in other words", () => {
     expect(ids("宝宝十个月，一会哭一会不哭，哭的时候两腿乱蹬，拉了果冻一样的红便便")).toContain("intussusception");
     expect(ids("孩子一阵阵肚子疼，疼起来满头大汗，脸色煞白")).toContain("severe_abdominal_pain");
   });
+  it("a blue ring round the lips, days without urine, a crushed or severed part", () => {
+    expect(ids("宝宝口唇周围一圈青，吃奶时更明显")).toContain("cyanosis");
+    expect(ids("孩子两天没尿尿了，一直在吐")).toContain("severe_dehydration");
+    expect(ids("孩子被烟花炸到手，手掌血肉模糊")).toContain("major_trauma");
+    expect(ids("孩子手指被门夹了一下，有点红")).toEqual([]);
+  });
   it("reads 二十来天的娃 as an age", () => {
     expect(months("二十来天的娃，腋温38.1")).toEqual([0.66]);
     expect(ids("二十来天的娃，腋温38.1")).toEqual(["young_infant_fever"]);
