@@ -240,5 +240,7 @@ describe("more steroids, bronchodilators, antibiotics and their combinations", (
     expect(kinds("头孢唑林是第三代头孢。")).toEqual(["wrong_class:cefazolin"]);
     expect(kinds("替硝唑属于头孢类。")).toEqual(["wrong_class:tinidazole"]);
     expect(kinds("依巴斯汀是第二代抗组胺药。")).toEqual([]);
+    expect(kinds("索他洛尔是一种肌肉松弛剂。")).toEqual(["wrong_class:sotalol"]);
+    expect(kinds("两性霉素B是抗生素。")).toEqual(["wrong_class:amphotericin_b"]);
   });
 });

@@ -111,8 +111,8 @@ describe("red flags said of someone else, recurring, or not what they seem (from
 describe("drug-like names the knowledge base lacks", () => {
   it("lists unknown drug-shaped words with counts, leaving known names, verbs and look-alike words out", () => {
     const kb = loadSafetyKnowledge();
-    const u = unknownDrugLikeNames(["可以用点咽扁颗粒，也可以用布洛芬混悬液。", "喝咽扁颗粒和匹多莫德口服液", "见细小颗粒，联用两性霉素"], kb);
-    expect(u.map((x) => [x.name, x.count])).toEqual([["咽扁颗粒", 2], ["两性霉素", 1], ["匹多莫德口服液", 1]]);
+    const u = unknownDrugLikeNames(["可以用点咽扁颗粒，也可以用布洛芬混悬液。", "喝咽扁颗粒和匹多莫德口服液", "见细小颗粒，联用呋喃西林"], kb);
+    expect(u.map((x) => [x.name, x.count])).toEqual([["咽扁颗粒", 2], ["匹多莫德口服液", 1], ["呋喃西林", 1]]);
     expect(u[0]!.example).toContain("咽扁颗粒");
   });
 });
