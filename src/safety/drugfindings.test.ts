@@ -97,6 +97,10 @@ describe("class claims named with a form or a class word that starts with 非", 
 });
 
 describe("reading frequencies and totals the way answers write them", () => {
+  it("reads times of day with their count (早晚两次) as doses a day", () => {
+    expect(kinds("西替利嗪每次10mg，早晚两次。", "7岁孩子荨麻疹")).toEqual(["daily_max_exceeded:cetirizine"]);
+    expect(kinds("西替利嗪每次5mg，早晚两次。", "7岁孩子荨麻疹")).toEqual([]);
+  });
   it("keeps an alternative regimen in brackets apart", () => {
     expect(kinds("西替利嗪片10mg，6岁以上的孩子可以每天1次、每次10mg（也可以分成早晚各5mg）。", "7岁孩子荨麻疹，仙特明（西替利嗪）怎么吃？")).toEqual([]);
     expect(kinds("西替利嗪每次10mg，早晚各一次。", "7岁孩子荨麻疹")).toEqual(["daily_max_exceeded:cetirizine"]);

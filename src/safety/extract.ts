@@ -431,6 +431,12 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.timesPerDay = [n, n];
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
+  // Times of day with their count: 早晚两次 (2), 早中晚三次 (3).
+  for (const m of seg(new RegExp(String.raw`((?:${DAYPART})(?:\s*(?:、|和|及|与)?\s*(?:${DAYPART}))+)\s*(?:共|一共)?\s*(?:${TAKE})?\s*(${NUM})\s*(?:次|回|遍)`, "g"))) {
+    if (taken(m.index!)) continue;
+    f.timesPerDay = range(m[2]!, undefined);
+    f.spans.push([m.index!, m.index! + m[0].length]);
+  }
   const interval = (lo: string, hi: string | undefined, at: number, len: number) => {
     // A gap from a meal or another medicine (饭后2小时再吃, 与益生菌间隔2小时) is not the dosing interval.
     const [cs, ce] = clauseAt(norm, at);
