@@ -248,3 +248,64 @@ describe("more steroids, bronchodilators, antibiotics and their combinations", (
     expect(kinds("两性霉素B是抗生素。")).toEqual(["wrong_class:amphotericin_b"]);
   });
 });
+
+describe("dosing words under a drug's title, in the next item and in a table row", () => {
+  it("reads the items under a title that names the drug, past the same drug named again in them", () => {
+    expect(kinds("**布洛芬混悬液用法：**\n- 规格：布洛芬混悬液100mg/5ml；\n- 15kg：每次20ml，每天4次。", "孩子3岁15kg发烧")).toEqual(["daily_max_exceeded:ibuprofen", "dose_out_of_range:ibuprofen"]);
+    expect(kinds("头孢克洛（希刻劳）用法：\n1. 剂型：头孢克洛干混悬剂125mg/5ml；\n2. 每次500mg，每天3次。", "孩子15kg，扁桃体炎")).toEqual(["daily_max_exceeded:cefaclor", "dose_out_of_range:cefaclor"]);
+    expect(kinds("**布洛芬混悬液用法：**\n- 规格：布洛芬混悬液100mg/5ml；\n- 15kg：每次7.5ml，每天3次。", "孩子3岁15kg发烧")).toEqual([]);
+  });
+  it("takes the frequency from the next item when that item names no other drug", () => {
+    expect(kinds("1. 对乙酰氨基酚每次150mg；\n2. 每2小时一次。", "孩子15kg发烧")).toEqual(["daily_max_exceeded:paracetamol"]);
+    expect(kinds("- 蒙脱石散每次1袋；\n- 一天吃六七次。", "宝宝1岁拉肚子")).toEqual(["daily_max_exceeded:smectite"]);
+    expect(kinds("1. 布洛芬混悬液（100mg/5ml）每次5ml；\n2. 间隔6小时一次，一天不超过4次。", "宝宝2岁12kg发烧")).toEqual([]);
+  });
+  it("ends a table row's dosing words with the row", () => {
+    expect(kinds("| 药物 | 用法 |\n|---|---|\n| 孟鲁司特 | 每晚1次，每次5mg |\n| 生理盐水洗鼻 | 每天3～4次 |", "孩子6岁20kg过敏性鼻炎")).toEqual([]);
+    expect(kinds("| 药物 | 用法 |\n|---|---|\n| 孟鲁司特 | 每天2次，每次5mg |\n| 生理盐水洗鼻 | 每天1次 |", "孩子6岁20kg过敏性鼻炎")).toEqual(["daily_max_exceeded:montelukast"]);
+  });
+  it("reads a table about one drug across its rows", () => {
+    expect(kinds("| 项目 | 内容 |\n|---|---|\n| 药名 | 头孢克洛干混悬剂（125mg/5ml） |\n| 每次 | 20ml |\n| 次数 | 每天3次 |", "孩子15kg，扁桃体炎")).toEqual(["daily_max_exceeded:cefaclor", "dose_out_of_range:cefaclor"]);
+  });
+  it("does not take the next item's frequency when that item heads something else", () => {
+    expect(kinds("1. 孟鲁司特：每晚一次，每次5mg；\n2. 生理盐水洗鼻：每天3次。", "孩子6岁20kg过敏性鼻炎")).toEqual([]);
+    expect(kinds("布洛芬混悬液（100mg/5ml）：\n- 体重20kg：每次20ml；\n- 一天不超过4次。", "孩子7岁20kg发烧")).toEqual(["daily_max_exceeded:ibuprofen", "dose_out_of_range:ibuprofen"]);
+  });
+});
+
+describe("names that are not the drug given or claimed", () => {
+  it("reads a component restating a product's amount in brackets as the amount's basis", () => {
+    expect(kinds("奥格门汀每次10ml（相当于阿莫西林914mg），一天2次。", "孩子12kg中耳炎，奥格门汀（阿莫西林克拉维酸钾457mg/5ml）")).toEqual(["daily_max_exceeded:amoxicillin_clavulanate", "dose_out_of_range:amoxicillin_clavulanate"]);
+    expect(kinds("阿莫西林克拉维酸钾每次3ml（约含阿莫西林274mg），一天2次。", "孩子12kg中耳炎，阿莫西林克拉维酸钾457mg/5ml")).toEqual([]);
+  });
+  it("claims no class for a drug named as an allergy or as a companion", () => {
+    expect(kinds("- 大环内酯类：阿奇霉素，适合青霉素过敏的孩子。")).toEqual([]);
+    expect(kinds("- 糖皮质激素：布地奈德，常与沙丁胺醇联合雾化。")).toEqual([]);
+    expect(kinds("- 大环内酯类：阿奇霉素、头孢克肟。")).toEqual(["wrong_class:cefixime"]);
+  });
+  it("reads what a product contains as the product's, named or not", () => {
+    expect(kinds("可以给宝宝吃美扑伪麻，它含伪麻黄碱和氯苯那敏。", "宝宝1岁感冒鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(kinds("药店买的这个止咳糖浆，里面含有右美沙芬，一天3次。", "宝宝1岁咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+  });
+  it("does not dose a drug named as the condition for another", () => {
+    expect(kinds("布洛芬无效时可换用对乙酰氨基酚，每次30mg/kg。", "孩子15kg发烧")).toEqual(["dose_out_of_range:paracetamol"]);
+  });
+});
+
+describe("doses said of other children", () => {
+  it("skips a line whose weight or age band the child is outside of", () => {
+    expect(kinds("氯雷他定：\n- 2~12岁、体重30kg以下：每次5mg，每天一次；\n- 12岁以上：每次10mg，每天一次。", "孩子5岁18kg过敏性鼻炎")).toEqual([]);
+    expect(kinds("氯雷他定：\n- 体重30kg以下：每次10mg，每天一次。", "孩子5岁18kg过敏性鼻炎")).toEqual(["dose_out_of_range:loratadine"]);
+  });
+});
+
+describe("cetirizine under 2 and levetiracetam", () => {
+  it("holds cetirizine under 2 to 0.25 mg/kg a dose and 5 mg a day", () => {
+    expect(kinds("西替利嗪滴剂每次0.5ml（5mg），每天两次。", "宝宝1岁10kg湿疹")).toEqual(["daily_max_exceeded:cetirizine", "dose_out_of_range:cetirizine"]);
+    expect(kinds("西替利嗪滴剂每次0.25ml（2.5mg），每天一次。", "宝宝1岁10kg湿疹")).toEqual([]);
+  });
+  it("holds levetiracetam to 30 mg/kg a dose twice a day", () => {
+    expect(kinds("左乙拉西坦每次200mg，每天2次。", "孩子20kg癫痫")).toEqual([]);
+    expect(kinds("左乙拉西坦每次1000mg，一天两次。", "孩子20kg癫痫")).toEqual(["daily_max_exceeded:levetiracetam", "dose_out_of_range:levetiracetam"]);
+  });
+});
