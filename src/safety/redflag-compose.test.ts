@@ -307,6 +307,88 @@ describe("care advice in the answer", () => {
   });
 });
 
+describe("presentations added after the fifth batch (other wordings than its rows)", () => {
+  it("a neck the child will not bend, projectile vomiting in lay words", () => {
+    expect(ids("孩子6岁，发烧了，脖子不愿低头，一低头就哭")).toContain("neck_stiffness");
+    expect(ids("女儿4岁高烧，让她低头她就喊疼")).toContain("neck_stiffness");
+    expect(ids("3岁宝宝发烧，刚才喷着吐了两次")).toContain("vomits_everything");
+    expect(ids("孩子落枕了，脖子硬，不肯低头，没发烧")).toEqual([]);
+  });
+  it("dehydration told with 没尿过, 哭起来没眼泪, 眼眶陷", () => {
+    expect(ids("宝宝10个月，从昨晚到现在没尿过")).toContain("severe_dehydration");
+    expect(ids("孩子2岁拉肚子，哭起来一点眼泪都没有，眼眶也凹下去了")).toContain("severe_dehydration");
+    expect(ids("孩子以前没尿过床")).toEqual([]);
+  });
+  it("breathlessness that breaks speech, grunting with fast breathing, counted breaths by age", () => {
+    expect(ids("孩子8岁哮喘，喷了药还喘，一句话都说不完")).toContain("breathing_difficulty");
+    expect(ids("孩子6岁哮喘发作，说话说两个字就要停下来喘口气")).toContain("breathing_difficulty");
+    expect(ids("宝宝40天，喘气很急，一分钟六十多下")).toContain("breathing_difficulty");
+    expect(ids("宝宝3个月，呼吸每分钟70次")).toContain("breathing_difficulty");
+    expect(ids("宝宝1个半月，呼吸快，鼻子堵，一直哼哼")).toContain("breathing_difficulty");
+    expect(ids("宝宝8个月咳嗽，数了一下呼吸一分钟55下")).toEqual(["fast_breathing"]);
+    expect(ids("孩子3岁，呼吸一分钟四十五次")).toEqual(["fast_breathing"]);
+    // Normal counts for the age, and a pulse rather than breaths, are not signs.
+    expect(ids("孩子3岁，呼吸一分钟二十五次")).toEqual([]);
+    expect(ids("宝宝8个月，呼吸一分钟四十次")).toEqual([]);
+    expect(ids("孩子4岁，心跳一分钟九十下")).toEqual([]);
+  });
+  it("an asthma attack the rescue inhaler does not relieve", () => {
+    expect(ids("孩子9岁哮喘，沙丁胺醇喷了好几次还是喘")).toContain("breathing_difficulty");
+    expect(ids("孩子6岁，哮喘发作，急救喷雾用了也不管用")).toContain("breathing_difficulty");
+    expect(ids("孩子6岁哮喘，用了万托林就好了")).toEqual([]);
+  });
+  it("a tablet count no dose would be, a bottle found short", () => {
+    expect(ids("孩子3岁，把钙片吃了十来片")).toContain("poisoning");
+    expect(ids("2岁宝宝偷吃了维生素，一瓶少了一半")).toContain("poisoning");
+  });
+  it("severe drug rash, mastoiditis, orbital cellulitis, a knocked-out permanent tooth, paraphimosis, septic arthritis", () => {
+    expect(ids("孩子7岁，吃拉莫三嗪两周，全身起大疱，皮一碰就掉")).toContain("severe_skin_reaction");
+    expect(ids("孩子5岁，身上起了大水疱，嘴里都烂了，眼睛通红")).toContain("severe_skin_reaction");
+    expect(ids("孩子3岁，耳朵疼了几天，现在耳后红肿，整个耳朵往前支着，发烧38.9")).toContain("mastoiditis");
+    expect(ids("孩子6岁，眼皮肿得睁不开，发烧，眼球往外凸，看东西重影")).toContain("orbital_cellulitis");
+    expect(ids("3岁孩子眼皮被蚊子咬了，肿得睁不开，不发烧，转眼珠不疼，眼睛也没有往外鼓")).toEqual([]);
+    expect(ids("10岁孩子摔了一跤，一颗换过的门牙连根掉了出来")).toContain("dental_avulsion");
+    expect(ids("2岁宝宝磕到嘴，乳牙松了一点")).toEqual([]);
+    expect(ids("5岁儿子包皮往上推了之后推不回去了，肿得发亮")).toContain("paraphimosis");
+    expect(ids("孩子3岁，发烧两天到39度，左边大腿根不让碰，不肯走路")).toContain("septic_arthritis");
+    expect(ids("孩子6岁，踢球摔了，膝盖疼不肯走路")).not.toContain("septic_arthritis");
+  });
+  it("a diabetic child's polyuria told as recurring still asks for 急诊 once vomiting is now", () => {
+    const t = triage("孩子10岁，这阵子老是口渴、尿多，今天开始吐，呼吸又深又快");
+    expect(t.redFlags.find((h) => h.id === "diabetic_ketoacidosis")?.action).toBe("emergency");
+  });
+  it("look-alikes of dictionary signs stay quiet", () => {
+    expect(ids("落枕了，脖子硬，没发烧")).toEqual([]);
+    expect(ids("孩子5岁，在外面玩雪冻得嘴唇发紫，回家就好了")).toEqual([]);
+    expect(ids("1岁半宝宝一哭就憋住气，嘴唇发紫，一会儿自己好了")).toEqual([]);
+    expect(ids("孩子睡得很沉，叫不醒，白天玩累了")).toEqual([]);
+    expect(ids("宝宝误食了一点儿童牙膏")).toEqual([]);
+    expect(ids("2岁宝宝误食了一小块橡皮泥")).toEqual([]);
+    expect(ids("2岁宝宝误食了奶奶的降压药")).toContain("poisoning");
+    expect(ids("孩子3岁肺炎，憋气，嘴唇发紫")).toContain("cyanosis");
+    expect(ids("1岁孩子咳嗽，嘴唇有点发青，是不是冻着了")).toContain("cyanosis");
+    expect(ids("孩子2岁，误食了几颗仓鼠粮")).toEqual([]);
+  });
+  it("a sign feared or to be prevented is not happening", () => {
+    expect(ids("孩子2岁发烧，怕烧高了抽筋，退烧药能多吃吗")).toEqual([]);
+    expect(ids("3岁宝宝发热，担心会惊厥，要提前吃药吗")).toEqual([]);
+    expect(ids("孩子2岁，发烧，刚才抽筋了，我很害怕")).toContain("convulsion");
+    expect(ids("娃3岁 发烧 头疼 怕光 脖子梗着")).toContain("neck_stiffness");
+  });
+});
+
+describe("postponing advice told with a condition", () => {
+  it("reads a wait of days with 还…再 as putting care off", () => {
+    for (const a of ["如果过两天还不好，再去医院看看。", "先喂一晚，还吐的话再去医院。", "三天以后再去复查。", "注意观察两天。", "坚持吃两天，如果仍然发烧再就医。"])
+      expect(careAdvice(a).postponed, a).not.toBeNull();
+    expect(careAdvice("服药两天后症状会好转，请立即去医院。").postponed).toBeNull();
+  });
+  it("a child a doctor has prescribed for is already being seen", () => {
+    const r = checkAnswer("按医生的疗程吃完，注意补液。", { question: "孩子4岁，大便有血丝和黏液，医生开了头孢" });
+    expect(r.findings.filter((f) => f.type === "missing_urgent_care")).toEqual([]);
+  });
+});
+
 describe("loader errors for compositional rules", () => {
   const dir = defaultSafetyDir();
   const variant = (edit: (data: any) => void): string => {

@@ -16,6 +16,8 @@ export interface ComposedHit {
   rule: RedFlagRule;
   start: number;
   end: number;
+  /** Each family's occurrence that made the hit (anchor first): a sign is recurring only if all of them are. */
+  parts: { start: number; end: number }[];
 }
 
 interface Span { start: number; end: number }
@@ -150,7 +152,8 @@ export function composedRedFlags(text: string, kb: SafetyKnowledge, live: (start
     adultCounts = !rule.toldByAnyone;
     const order = composer.order.get(rule)!;
     if (!order.all.every((f) => occ.has(f)) || !ageOk(rule)) continue;
-    if (order.with && !order.with.some((f) => occ.get(f).some(isLive))) continue;
+    let withPart: Span | undefined;
+    if (order.with && !order.with.some((f) => (withPart = occ.get(f).find(isLive)))) continue;
     for (const anchor of occ.get(rule.all[0]!)) {
       if (!isLive(anchor)) continue;
       const [us, ue] = unitAround(norm, anchor, rule.within);
@@ -179,7 +182,7 @@ export function composedRedFlags(text: string, kb: SafetyKnowledge, live: (start
         const [ss, se] = unitAround(norm, anchor, rule.within === "text" ? "text" : "sentence");
         if (rule.unless.some((f) => occ.get(f).some((o) => o.start >= ss && o.end <= se && isLive(o)))) continue;
       }
-      hits.push({ rule, ...whole });
+      hits.push({ rule, ...whole, parts: withPart ? [...parts, withPart] : parts });
       break;
     }
   }

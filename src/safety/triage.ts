@@ -205,6 +205,19 @@ export function isPlanForSign(text: string, start: number, end: number): boolean
   return PLAN.test(norm.slice(end, se)) && !NOW.test(sentence);
 }
 
+/**
+ * A sign someone fears or wants to prevent ("怕烧高了抽筋", "担心会惊厥", "防止热性惊厥") is not happening:
+ * the cue opens the clause before the sign, with no word bringing it to now.
+ */
+const FEARED = /(?:(?<![可哪])怕(?![光冷热声吵痒风疼痛])|担心|害怕|防止|预防|以免|免得|避免|以防)[^，。；,;！？!?\s]{0,10}$/;
+export function isFearedSign(text: string, start: number): boolean {
+  const norm = normalize(text);
+  let cs = start;
+  while (cs > 0 && !/[，。；,;！？!?\n]/.test(norm[cs - 1]!)) cs--;
+  const before = norm.slice(cs, start);
+  return FEARED.test(before) && !NOW.test(before);
+}
+
 /** "每次吸气的时候胸口都凹进去": 每次 counts breaths, not episodes; the sign is continuous, not recurring. */
 function perBreath(text: string, start: number): boolean {
   const norm = normalize(text);
@@ -220,19 +233,28 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
   const ages = extractAges(text);
   const age = options.ageMonths === undefined ? ages[0] : undefined;
   const ageMonths = options.ageMonths ?? age?.months;
-  const live = (start: number, end = start, adultCounts = true) => !isSymptomNegated(text, start) && !isSymptomHistorical(text, start, end) && !(adultCounts && isAboutAdult(text, start)) && (includeConditional || !isConditional(text, start)) && !isPlanForSign(text, start, end) && !isPastDiagnosis(text, start, end);
+  const live = (start: number, end = start, adultCounts = true) => !isSymptomNegated(text, start) && !isSymptomHistorical(text, start, end) && !(adultCounts && isAboutAdult(text, start)) && (includeConditional || !isConditional(text, start)) && !isPlanForSign(text, start, end) && !isPastDiagnosis(text, start, end) && !isFearedSign(text, start);
 
   const hits: RedFlagHit[] = [];
   const seen = new Set<string>();
-  const add = (flag: RedFlag, ev: Evidence, citations = flag.citationNames) => {
-    if (seen.has(flag.id)) return;
+  // Flags heard only as a recurring pattern so far: a later wording of the same flag that is about now
+  // replaces the weaker hit ("最近老是尿多" then "今天又吐、喘气又深又快" is ketoacidosis now).
+  const recurringOnly = new Map<string, number>();
+  const add = (flag: RedFlag, ev: Evidence, citations = flag.citationNames, parts: { start: number; end: number }[] = [ev]) => {
+    if (seen.has(flag.id) && !recurringOnly.has(flag.id)) return;
     // A look-alike context in the sentence (紫葡萄 for purple lips) makes the sign something else.
     if (flag.unless?.length && familyInSentence(text, kb, flag.unless, ev.start, live)) return;
-    seen.add(flag.id);
     // A recurring sign ("偶尔还是有抽搐") asks for a prompt visit, not an ambulance.
-    const action: ActionId = kb.actions[flag.action].level > kb.actions.within_24h.level && isRecurrent(text, ev.start, ev.end) && !perBreath(text, ev.start) ? "within_24h" : flag.action;
+    const recurring = kb.actions[flag.action].level > kb.actions.within_24h.level && parts.every((p) => isRecurrent(text, p.start, p.end) && !perBreath(text, p.start));
+    if (seen.has(flag.id) && recurring) return;
+    const action: ActionId = recurring ? "within_24h" : flag.action;
     const a = kb.actions[action];
-    hits.push({ id: flag.id, nameZh: flag.nameZh, action, actionZh: a.zh, level: a.level, evidence: ev, citations });
+    const hit: RedFlagHit = { id: flag.id, nameZh: flag.nameZh, action, actionZh: a.zh, level: a.level, evidence: ev, citations };
+    const weaker = recurringOnly.get(flag.id);
+    if (weaker !== undefined) { hits[weaker] = hit; recurringOnly.delete(flag.id); return; }
+    seen.add(flag.id);
+    if (recurring) recurringOnly.set(flag.id, hits.length);
+    hits.push(hit);
   };
 
   // A sign that counts only with another one (head injury with vomiting): the other must be live too.
@@ -272,10 +294,10 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
   // Compositional rules: one pass over the word families, then positions only.
   const days = ageMonths === undefined ? undefined : ageMonths * 30.44;
   const ruleAgeOk = (r: { minAgeDays?: number; maxAgeDays?: number; target: RedFlag }) =>
-    !seen.has(r.target.id) && ageFits(kb, r.target, ageMonths) &&
+    (!seen.has(r.target.id) || recurringOnly.has(r.target.id)) && ageFits(kb, r.target, ageMonths) &&
     (r.minAgeDays === undefined || (days !== undefined && days >= r.minAgeDays)) && (r.maxAgeDays === undefined || (days !== undefined && days < r.maxAgeDays));
   for (const h of composedRedFlags(text, kb, live, ruleAgeOk))
-    add(h.rule.target, { start: h.start, end: h.end, text: text.slice(h.start, h.end) }, h.rule.citationNames);
+    add(h.rule.target, { start: h.start, end: h.end, text: text.slice(h.start, h.end) }, h.rule.citationNames, h.parts);
 
   const fever = extractFever(text);
   const liveFever = fever.feverSpans.filter(([s]) => live(s));
