@@ -125,7 +125,7 @@ const PROHIBIT_HEADER = /不建议|不推荐|不宜|不要|不能|不可|避免|
 const RECOMMEND_HEADER = /可以用|可用|可以吃|可以选|可选|推荐|首选|建议(?:用|使用|选)|适合(?:用|的)|能用|安全的/;
 
 /** "含伪麻黄碱和右美沙芬", "（含可待因的复方糖浆）", "成分是…": what follows names a product's ingredients. */
-const INGREDIENT_BEFORE = /(?:[（(，,、]|^)\s*(?:其中|里面|内)?\s*(?:含|含有|成分(?:为|是|有|包括)?|主要成分(?:为|是|有|包括)?)\s*$/;
+const INGREDIENT_BEFORE = /(?:[（(，,、]|^)\s*(?:它|其|该药|这个药|这药|本品)?\s*(?:其中|里面|内|中)?\s*(?:也|同时)?\s*(?:含|含有|成分(?:为|是|有|包括)?|主要成分(?:为|是|有|包括)?)\s*$/;
 const INGREDIENT_JOIN = /^\s*(?:、|和|及|以及|与|跟|加)\s*$/;
 
 /**
@@ -158,6 +158,10 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
     if (glossed[i]) { out[i] = true; return; }
     if (i > 0 && glossed[i - 1]) return;
     if (/按\s*$/.test(norm.slice(Math.max(0, sp.start - 2), sp.start)) && /^\s*(?:计|算|计算|折算)/.test(norm.slice(sp.end, sp.end + 3))) { out[i] = true; return; }
+    // "每次15ml（约含阿莫西林1371mg）", "10袋（阿莫西林2000mg）": a component of a product named earlier, restating
+    // an amount's content in brackets, is the amount's basis, not a second drug given.
+    if (/[\d一二两三四五六七八九十半]\s*(?:ml|毫升|片|袋|包|粒|滴|支|mg|毫克)\s*[（(]\s*(?:约|大约|相当于|折合|即|含有?|约含有?)*\s*$/.test(norm.slice(Math.max(0, sp.start - 16), sp.start))
+      && /^\s*(?:约|大约)?\s*\d/.test(norm.slice(sp.end, sp.end + 6)) && ids.some((id, k) => k < i && id !== ids[i] && id.startsWith(`${ids[i]}_`))) { out[i] = true; return; }
     const prev = spans[i - 1];
     if (!prev || sp.start - prev.end > 24 || /[。！？!?；;\n]/.test(norm.slice(prev.end, sp.start))) return;
     const between = norm.slice(prev.end, sp.start);
@@ -181,6 +185,9 @@ const PRODUCT_BEFORE = /(?:糖浆|口服液|溶液|感冒药|止咳药|止咳水
 /** What names a product after "含X的" ("含可待因的止咳糖浆", "含伪麻黄碱的儿童感冒药"). */
 const PRODUCT_AFTER = /^\s*(?:成分)?的[^，。；;,\n]{0,8}?(?:糖浆|口服液|溶液|感冒药|止咳药|止咳水|止咳露|复方|制剂|滴剂|药水|药物?|片|颗粒|冲剂|胶囊)/;
 
+/** A product word, then in the same sentence what it contains ("…的感冒药，含伪麻黄碱", "这种止咳糖浆里面含有可待因"). */
+const PRODUCT_CLAUSE_BEFORE = /(?:感冒药|止咳药|止咳糖浆|糖浆|口服液|感冒颗粒|颗粒|冲剂|滴剂|复方制剂|止咳水|止咳露|止痛药)[^。！？!?\n；;]{0,10}?[，,]?\s*(?:它|其|里面|其中|因为|因|由于)?\s*(?:也|同时)?\s*含有?\s*$/;
+
 /**
  * "含可待因的止咳糖浆" names a product that contains the drug, not the drug itself: where the knowledge
  * base has that drug's compound entry (`<id>_compound`, with the compound's own age limit) the mention is
@@ -191,7 +198,9 @@ function asCompound(kb: SafetyKnowledge, text: string, m: Match<{ kind: "drug"; 
   if (!compound) return m;
   // "止咳糖浆（含右美沙芬）": the product named first, its ingredient in the bracket after.
   const productBefore = PRODUCT_BEFORE.test(text.slice(Math.max(0, m.start - 16), m.start));
-  if (!productBefore && (!/含有?\s*$/.test(text.slice(Math.max(0, m.start - 2), m.start)) || !PRODUCT_AFTER.test(text.slice(m.end, m.end + 16)))) return m;
+  // "艾畅是儿童专用的感冒药，含伪麻黄碱": a product the knowledge base does not name, then what it contains.
+  const containedBy = /含有?\s*$/.test(text.slice(Math.max(0, m.start - 2), m.start)) && PRODUCT_CLAUSE_BEFORE.test(text.slice(Math.max(0, m.start - 30), m.start));
+  if (!productBefore && !containedBy && (!/含有?\s*$/.test(text.slice(Math.max(0, m.start - 2), m.start)) || !PRODUCT_AFTER.test(text.slice(m.end, m.end + 16)))) return m;
   return { ...m, payload: { kind: "drug", drug: compound } };
 }
 
@@ -401,6 +410,13 @@ function checkClassClaims(ctx: Ctx): void {
   // Ingredients of a product and the basis of an amount are claimed nothing of.
   const drugItems = items.filter((x) => x.drug);
   const dropped = nonProductMentions(norm, drugItems, drugItems.map((x) => x.drug!.id), compoundTest(ctx.kb));
+  // A drug named as what the child is allergic to ("青霉素过敏时用"), or as the companion of the drug in hand
+  // ("常和沙丁胺醇一起雾化"), is claimed no class there.
+  drugItems.forEach((x, k) => {
+    const after = norm.slice(x.end, x.end + 6);
+    if (/^\s*(?:类)?(?:药物?)?\s*过敏/.test(after)) dropped[k] = true;
+    else if (/^\s*(?:一起|一同|合用|联用|同用|联合|配合|搭配)/.test(after) && /(?:和|与|跟|同)\s*$/.test(norm.slice(Math.max(0, x.start - 2), x.start)) && !(k > 0 && /^\s*(?:和|与|跟|同)\s*$/.test(norm.slice(drugItems[k - 1]!.end, x.start)))) dropped[k] = true;
+  });
   for (let k = drugItems.length - 1; k >= 0; k--) if (dropped[k]) items.splice(items.indexOf(drugItems[k]!), 1);
   // A bracketed alias or brand may sit inside a list ("如氨溴索（沐舒坦）、溴己新").
   const joiner = /^\s*[）)]?\s*(?:[（(][^（）()]{0,24}[）)]\s*)?(?:、|和|及|以及|或|或者|与|跟)\s*$|^\s*[（(]\s*$/;
@@ -827,6 +843,68 @@ function questionDrug(kb: SafetyKnowledge, question: string, answer: string): Qu
 }
 type QuestionMention = DrugMention & { fromQuestion?: boolean };
 
+const BAND_NUM = String.raw`(\d+(?:\.\d+)?|[一二两三四五六七八九十]+)`;
+const BAND_UNIT = String.raw`\s*(kg|公斤|千克|岁|周岁|个月|月龄?)`;
+const BAND_OPEN = new RegExp(String.raw`${BAND_NUM}${BAND_UNIT}\s*(以上|及以上|或以上|以下|及以下|或以下|以内|之内|内|以前|之前|前|后|以后)(?!\d)`, "g");
+const BAND_RANGE = new RegExp(String.raw`${BAND_NUM}\s*(?:-|~|～|—|–|至|到)\s*${BAND_NUM}${BAND_UNIT}`, "g");
+
+/**
+ * "- 体重30kg以上：每次10mg" for an 18 kg child, "2岁以下：…" for a 5-year-old: an amount on a line that
+ * first states a weight or age band the child is outside of is said of other children, not given to this one.
+ * An estimated weight decides nothing.
+ */
+function outsideBand(norm: string, at: number, patient: PatientInfo): boolean {
+  const lineStart = norm.lastIndexOf("\n", at - 1) + 1;
+  const before = norm.slice(Math.max(lineStart, clauseStart(norm, at) - 24), at);
+  const valueOf = (unit: string): number | undefined => (/kg|公斤|千克/.test(unit) ? (patient.weightSource === "estimated" ? undefined : patient.weightKg) : patient.ageMonths !== undefined ? (/月/.test(unit) ? patient.ageMonths : patient.ageMonths / 12) : undefined);
+  for (const m of before.matchAll(BAND_OPEN)) {
+    const v = valueOf(m[2]!);
+    if (v === undefined) continue;
+    const n = parseNumber(m[1]!);
+    const above = /以上|后|以后/.test(m[3]!);
+    // Band edges are read inclusively either way: 30kg以上 and 30kg以下 both hold a child of exactly 30 kg.
+    if (above ? v < n : v > n) return true;
+  }
+  for (const m of before.matchAll(BAND_RANGE)) {
+    const v = valueOf(m[3]!);
+    if (v === undefined) continue;
+    if (v < parseNumber(m[1]!) || v > parseNumber(m[2]!)) return true;
+  }
+  return false;
+}
+
+/** Where the sentence after the one ending at `end` starts, past line breaks and a list marker ("\n2. "). */
+function nextSentenceStart(norm: string, end: number): number {
+  const m = /^[。！？!?；;]?\s*(?:(?:\d{1,2}|[一二三四五六七八九十])\s*[.、．）)]|[（(]\d{1,2}[）)]|[-*•·]|[①-⑩])?\s*/.exec(norm.slice(end, end + 12));
+  const start = end + Math.max(1, m ? m[0].length : 1);
+  // An item with a header of its own ("3. **补锌**：每天10mg", "4. 生理盐水洗鼻：每天1~2次") speaks of
+  // something else, unless the header is a dosing word (用法：, 次数：): then nothing follows.
+  const header = /^(?:\*\*|__)?([^：:，,。；;！？!?\n*]{1,14})(?:\*\*|__)?\s*[：:]/.exec(norm.slice(start, start + 20));
+  if (header && !/用法|用量|剂量|次数|频次|频率|间隔|服法|吃法|每次|每天|每日|一天|一次|体重|年龄|\d\s*(?:kg|公斤|千克|岁|个月)|起始|维持|首剂|首次|加量|减量|发作时|急性期/.test(header[1]!)) return norm.length;
+  return start;
+}
+
+/** Whether `at` is in a markdown table row and other rows of that table name other drugs (a table of drugs, one a row). */
+function tableOfDrugs(norm: string, at: number, mentions: { start: number; drug: string }[]): boolean {
+  const lineStart = norm.lastIndexOf("\n", at - 1) + 1;
+  if (!/^\s*\|/.test(norm.slice(lineStart, at))) return false;
+  let ts = lineStart;
+  while (ts > 0) {
+    const prev = norm.lastIndexOf("\n", ts - 2) + 1;
+    if (!/^\s*\|/.test(norm.slice(prev, ts))) break;
+    ts = prev;
+  }
+  let te = norm.indexOf("\n", at);
+  while (te >= 0 && /^\s*\|/.test(norm.slice(te + 1, te + 4))) te = norm.indexOf("\n", te + 1);
+  if (te < 0) te = norm.length;
+  const lineEnd = norm.indexOf("\n", at) < 0 ? norm.length : norm.indexOf("\n", at);
+  // A drug in the row's first cell heads the row; one in a later cell ("| 剂型 | 阿莫西林克拉维酸钾… |")
+  // is a value in a table about one drug, whose other rows carry its dose and frequency.
+  if (/^\s*\|[^|\n]*$/.test(norm.slice(lineStart, at))) return true;
+  const own = mentions.find((x) => x.start === at)?.drug;
+  return mentions.some((x) => x.start >= ts && x.start < te && (x.start < lineStart || x.start >= lineEnd) && x.drug !== own);
+}
+
 function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
   const { kb, patient } = ctx;
   const w0 = patient.weightKg;
@@ -857,7 +935,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     return j;
   });
   // A drug named only as a point in time ("在两次布洛芬中间吃", "布洛芬之后") is not dosed there.
-  const timeRef = (x: QuestionMention) => !x.fromQuestion && (/^\s*(?:的)?\s*(?:中间|之间|之后|以后|后|前)/.test(norm.slice(x.end, x.end + 6)) || /(?:两次|吃完|服完|用完)\s*$/.test(norm.slice(Math.max(0, x.start - 3), x.start)));
+  // Nor one named as the condition for another ("布洛芬效果不好时可以换用", "青霉素过敏的话").
+  const timeRef = (x: QuestionMention) => !x.fromQuestion && (/^\s*(?:的)?\s*(?:中间|之间|之后|以后|后|前|(?:吃了|用了)?(?:效果不好|效果不佳|效果差|无效|不管用|不起作用|没效果|退不下来)(?:时|的时候|的话|者)|过敏)/.test(norm.slice(x.end, x.end + 10)) || /(?:两次|吃完|服完|用完)\s*$/.test(norm.slice(Math.max(0, x.start - 3), x.start)));
   mentions.forEach((m0, i) => {
     if (m0.stance !== "asserted" || timeRef(m0)) return;
     const drug = kb.drugById.get(m0.drug)!;
@@ -867,20 +946,25 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     // A later drug named only as a point in time does not end this one's dosing words.
     let nk = groupLast[i]! + 1;
     // The same drug named again inside its own strength ("每次20ml（每5ml含布洛芬100mg），一天4次") ends nothing either.
-    while (nk < mentions.length && (timeRef(mentions[nk]!) || (mentions[nk]!.drug === m0.drug && /[（(][^（）()]*$/.test(norm.slice(m0.end, mentions[nk]!.start))))) nk++;
+    // A drug heading a list item ("**西替利嗪用法：**" over "- 剂型：西替利嗪片10mg/片" / "- 每次10mg") names the
+    // same drug again in its body, or as a brand in brackets, without ending its own dosing words.
+    const item = drugItem(m0.start, m0.end);
+    while (nk < mentions.length && (timeRef(mentions[nk]!) || (mentions[nk]!.drug === m0.drug && (/[（(][^（）()]*$/.test(norm.slice(m0.end, mentions[nk]!.start)) || (item !== undefined && mentions[nk]!.start < item.bodyEnd))))) nk++;
     const next = mentions[nk];
     let segEnd = m0.fromQuestion ? norm.length : sentenceEnd(norm, m.end);
+    // A table row is one drug's: its dose and frequency end with the row.
+    const row = !m0.fromQuestion && tableOfDrugs(norm, m0.start, mentions);
+    if (row) segEnd = Math.min(segEnd, norm.indexOf("\n", m0.end) < 0 ? norm.length : norm.indexOf("\n", m0.end));
     const firstSentenceEnd = segEnd;
     // A drug heading a list item ("1. 布洛芬混悬液" over "- 用法：每次15ml" / "- 每日4次"): its dose and
     // frequency are in the item's body, up to the next drug.
-    const item = drugItem(m0.start, m0.end);
     if (item && item.bodyEnd > segEnd) segEnd = item.bodyEnd;
     if (next && next.start < segEnd) segEnd = next.start;
     // "头孢氨苄或阿奇霉素（每天12mg/kg）": a dose in brackets right after the last of a group is that drug's own.
     let amounts = extractAmounts(ctx.answer, m.end, segEnd).filter((a) => !a.isMax && (last === m0 || !/^\s*[（(][^）)]*$/.test(norm.slice(last.end, a.start))));
-    if (!amounts.length && segEnd === firstSentenceEnd && segEnd < norm.length) {
+    if (!amounts.length && segEnd === firstSentenceEnd && segEnd < norm.length && !row) {
       // The dose may follow in the next sentence ("可用布洛芬。每次5ml，…") when it names no other drug.
-      const s2 = segEnd + 1;
+      const s2 = nextSentenceStart(norm, segEnd);
       const e2 = sentenceEnd(norm, s2);
       if (!mentions.some((x) => x.start >= s2 && x.start < e2)) {
         const more = extractAmounts(ctx.answer, s2, e2).filter((a) => !a.isMax);
@@ -895,7 +979,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     const before = extractAmounts(ctx.answer, Math.max(prevEnd, clauseStart(norm, m0.start)), m0.start)
       .filter((a) => !a.isMax && /^\s*(?:的)?\s*$/.test(norm.slice(a.end, m0.start)));
     // An amount said of a fluid or feed in the same clause (补液量50~120ml/kg) is not this drug's dose.
-    amounts = [...before, ...amounts].filter((a) => (a.unit !== "iu" || !!drug.iuPerMg) && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start)));
+    amounts = [...before, ...amounts].filter((a) => (a.unit !== "iu" || !!drug.iuPerMg) && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start))
+      && !outsideBand(norm, a.start, patient));
     let resolved: ResolvedDose | undefined;
     try {
       resolved = resolveDose(kb, drug, { route: m.route, context, ageMonths: patient.ageMonths });
@@ -919,8 +1004,9 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     const shared = next !== undefined && next.start < se && /(?:每种|两种|各种|这两种|这几种|几种)(?:药)?(?:都|均)|(?:都|均)(?:是|按)?\s*(?:每|间隔)/.test(norm.slice(next.start, se));
     let freq = extractFrequency(ctx.answer, m.end, shared ? Math.max(segEnd, se) : segEnd);
     // The frequency may follow in the next sentence ("每次160mg。烧退不下来的话可以每3小时给一次") when it names no other drug.
-    if (!freq.spans.length && !m0.fromQuestion && segEnd < norm.length && /[。！？!?\n]/.test(norm[segEnd] ?? "")) {
-      const s2 = segEnd + 1;
+    // Or in the next list item ("1. 美林每次7.5ml；" then "2. 间隔3小时一次").
+    if (!freq.spans.length && !m0.fromQuestion && !row && segEnd < norm.length && /[。！？!?；;\n]/.test(norm[segEnd] ?? "")) {
+      const s2 = nextSentenceStart(norm, segEnd);
       const e2 = sentenceEnd(norm, s2);
       if (!mentions.some((x) => x.start >= s2 && x.start < e2 && x.drug !== drug.id)) {
         const f2 = extractFrequency(ctx.answer, s2, e2);
@@ -939,7 +1025,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       // stated count of doses per day is checked against the maximum on its own.
       let t = f.timesPerDay?.[0] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, maxDoses ?? intervalTimes) : undefined);
       if (f.maxTimesPerDay !== undefined && t !== undefined) t = Math.min(t, f.maxTimesPerDay);
-      return t;
+      // "每次20ml，一天不超过4次": the most doses the answer allows is the day it describes.
+      return t ?? f.maxTimesPerDay;
     };
     const allTimes = timesFrom(freq);
     // An alternative regimen ("一次10mg，一天一次，或者早晚各半片") has its own frequency.
