@@ -283,6 +283,10 @@ describe("names that are not the drug given or claimed", () => {
     expect(kinds("- 糖皮质激素：布地奈德，常与沙丁胺醇联合雾化。")).toEqual([]);
     expect(kinds("- 大环内酯类：阿奇霉素、头孢克肟。")).toEqual(["wrong_class:cefixime"]);
   });
+  it("reads a drug's own header over a class with a route before it", () => {
+    expect(kinds("雾化用药：\n- 异丙托溴铵：吸入性糖皮质激素，能消炎；\n- 布地奈德：吸入用的糖皮质激素。")).toEqual(["wrong_class:ipratropium"]);
+    expect(kinds("- 孟鲁司特：口服的抗组胺药。")).toEqual(["wrong_class:montelukast"]);
+  });
   it("reads what a product contains as the product's, named or not", () => {
     expect(kinds("可以给宝宝吃美扑伪麻，它含伪麻黄碱和氯苯那敏。", "宝宝1岁感冒鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
     expect(kinds("药店买的这个止咳糖浆，里面含有右美沙芬，一天3次。", "宝宝1岁咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
@@ -307,5 +311,20 @@ describe("cetirizine under 2 and levetiracetam", () => {
   it("holds levetiracetam to 30 mg/kg a dose twice a day", () => {
     expect(kinds("左乙拉西坦每次200mg，每天2次。", "孩子20kg癫痫")).toEqual([]);
     expect(kinds("左乙拉西坦每次1000mg，一天两次。", "孩子20kg癫痫")).toEqual(["daily_max_exceeded:levetiracetam", "dose_out_of_range:levetiracetam"]);
+  });
+});
+
+describe("oral salbutamol, smectite under 1 and inhaler puffs", () => {
+  it("holds salbutamol tablets to four doses a day", () => {
+    expect(kinds("沙丁胺醇片每次2mg，一天6次。", "孩子6岁20kg喘息")).toEqual(["daily_max_exceeded:salbutamol"]);
+    expect(kinds("沙丁胺醇片每次2mg，一天3次。", "孩子6岁20kg喘息")).toEqual([]);
+  });
+  it("reads puffs counted in 揿 as an inhaler, not tablets", () => {
+    expect(kinds("万托林每次喷2揿，每隔2小时一次。", "孩子7岁哮喘")).toEqual([]);
+  });
+  it("holds smectite under 1 year to a sachet a day, doubled on the first", () => {
+    expect(kinds("蒙脱石散每次1袋，每天3次。", "宝宝10个月腹泻")).toEqual(["daily_max_exceeded:smectite", "dose_out_of_range:smectite"]);
+    expect(kinds("蒙脱石散每次1/3袋，一天3次。", "宝宝10个月腹泻")).toEqual([]);
+    expect(kinds("蒙脱石散每次1袋，每天3次。", "孩子3岁腹泻")).toEqual([]);
   });
 });

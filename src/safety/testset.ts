@@ -135,13 +135,25 @@ function generate(kb: SafetyKnowledge): TestRow[] {
       const w = stateWeight ? round1(typical * (0.9 + r() * 0.2)) : Math.round(typical * 10) / 10;
       const wText = r() < 0.75 ? `体重${numText(w)}kg` : r() < 0.5 ? `${numText(w)}公斤` : `体重${numText(w * 2)}斤`;
       const question = `孩子${ageText(age, r)}${stateWeight ? `，${wText}` : ""}，${indication}，${pick(r, ["药怎么吃？", "用量是多少？", "应该怎么用药？", "请问怎么服用？"])}`;
-      const n = Math.max(nMin, Math.min(nMax, Math.round((nMin + nMax) / 2)));
-      const perAtN: [number, number] = dailyBased ? [rule.dailyMgPerKg![0] / n, rule.dailyMgPerKg![1] / n] : rule.perDoseMgPerKg!;
+      let n = Math.max(nMin, Math.min(nMax, Math.round((nMin + nMax) / 2)));
+      const perAt = (k: number): [number, number] => (dailyBased ? [rule.dailyMgPerKg![0] / k, rule.dailyMgPerKg![1] / k] : rule.perDoseMgPerKg!);
       const dmax = Math.min((rule.maxDailyMgPerKg ?? Infinity) * w, rule.maxDailyDoseMg ?? Infinity);
       const single = rule.maxSingleDoseMg ?? Infinity;
-      let mg = (perAtN[0] + (perAtN[1] - perAtN[0]) * (0.3 + r() * 0.4)) * w;
-      if (mg > single) mg = single * 0.95;
-      if (mg * n > dmax) mg = (dmax * 0.98) / n;
+      const frac = 0.3 + r() * 0.4;
+      const usual = (k: number) => {
+        let x = (perAt(k)[0] + (perAt(k)[1] - perAt(k)[0]) * frac) * w;
+        if (x > single) x = single * 0.95;
+        if (x * k > dmax) x = (dmax * 0.98) / k;
+        return x;
+      };
+      let mg = usual(n);
+      // A daily cap in mg that squeezes n doses below the per-kg range (左西替利嗪 at 55 kg: 5 mg a day) is
+      // given as fewer doses: a clean row must be clean.
+      if (mg < perAt(n)[0] * w && nMin < n) {
+        n = nMin;
+        mg = usual(n);
+      }
+      const perAtN = perAt(n);
       const expected: ExpectedFinding[] = [];
       if (variant === "over") {
         mg = perAtN[1] * w * (2.2 + r() * 1.0);
