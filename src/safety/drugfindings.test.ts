@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkAnswer } from "./check.js";
+import { extractFrequency } from "./extract.js";
 
 const kinds = (answer: string, question = "") =>
   checkAnswer(answer, { question }).findings.filter((f) => f.type !== "missing_urgent_care").map((f) => `${f.type}:${f.drug ?? "-"}`).sort();
@@ -326,5 +327,16 @@ describe("oral salbutamol, smectite under 1 and inhaler puffs", () => {
     expect(kinds("蒙脱石散每次1袋，每天3次。", "宝宝10个月腹泻")).toEqual(["daily_max_exceeded:smectite", "dose_out_of_range:smectite"]);
     expect(kinds("蒙脱石散每次1/3袋，一天3次。", "宝宝10个月腹泻")).toEqual([]);
     expect(kinds("蒙脱石散每次1袋，每天3次。", "孩子3岁腹泻")).toEqual([]);
+  });
+});
+
+describe("frequencies told in other words", () => {
+  it("reads 服药 before the count, 一个半小时 and 间隔时间", () => {
+    expect(extractFrequency("每日服药4~5次").timesPerDay).toEqual([4, 5]);
+    expect(extractFrequency("隔一个半小时吃一次").intervalHours).toEqual([1.5, 1.5]);
+    expect(extractFrequency("两个半钟头喂一次").intervalHours).toEqual([2.5, 2.5]);
+    expect(extractFrequency("间隔时间3小时").intervalHours).toEqual([3, 3]);
+    expect(kinds("对乙酰氨基酚每次150mg，每日服药6次。", "孩子15kg发烧")).toEqual(["daily_max_exceeded:paracetamol"]);
+    expect(kinds("布洛芬每次5mg/kg，隔一个半小时吃一次。", "孩子15kg发烧")).toEqual(["daily_max_exceeded:ibuprofen"]);
   });
 });

@@ -393,7 +393,8 @@ const DAYPART = String.raw`(?:早上|早晨|上午|中午|下午|晚上|睡前|�
 
 /** Dosing frequency statements in [from, to). */
 export function extractFrequency(text: string, from = 0, to = text.length): Frequency {
-  const norm = normalize(text).slice(0, to);
+  // "一个半小时", "2个半钟头" are 1.5 and 2.5 hours; rewritten in place, same length, so offsets hold.
+  const norm = normalize(text).slice(0, to).replace(/(?<![\d一二两三四五六七八九十])([1-9一二两三四五六七八九])个半(?=\s*(?:小时|钟头))/g, (_, d: string) => `${parseNumber(d)}.5`);
   const f: Frequency = { spans: [] };
   const seg = (re: RegExp) => {
     re.lastIndex = from;
@@ -408,7 +409,7 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
   // "不用4小时吃一次" rejects a frequency; it does not state one.
   const negated = (i: number) => /(?:不用|不要|别|不能|不可以|不必|无需|没必要|不需要|不宜)\s*(?:再|每)?\s*$/.test(norm.slice(Math.max(0, i - 5), i));
   const taken = (i: number) => negated(i) || f.spans.some(([a, b]) => i >= a && i < b);
-  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:里|内|之内|当中|中)?\s*(?:要|需|需要|可|可以|能|共|总共|一共)?\s*${TAKE}?\s*(?:个|上)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍|顿(?!饭))`, "g"))) {
+  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:里|内|之内|当中|中)?\s*(?:要|需|需要|可|可以|能|共|总共|一共)?\s*${TAKE}?\s*(?:药)?\s*(?:个|上)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍|顿(?!饭))`, "g"))) {
     if (capped(m.index!) || taken(m.index!)) continue;
     f.timesPerDay = range(m[1]!, m[2]);
     f.spans.push([m.index!, m.index! + m[0].length]);
@@ -448,7 +449,7 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.intervalHours = range(lo, hi);
     f.spans.push([at, at + len]);
   };
-  for (const m of seg(new RegExp(String.raw`(?:每|间隔|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}`, "g"))) if (!negated(m.index!)) interval(m[1]!, m[2], m.index!, m[0].length);
+  for (const m of seg(new RegExp(String.raw`(?:每|间隔(?:时间)?(?:为|是)?|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}`, "g"))) if (!negated(m.index!)) interval(m[1]!, m[2], m.index!, m[0].length);
   // Interval without 每: 4小时一次, 4到6个小时吃一次, 6小时1剂.
   for (const m of seg(new RegExp(String.raw`(?<![每隔\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:再|可|可以|就)?\s*${TAKE}?\s*(?:一|1)\s*(?:次|回|剂|顿)`, "g"))) {
     if (taken(m.index!)) continue;
