@@ -332,6 +332,16 @@ describe("presentations added after the fifth batch (other wordings than its row
     expect(ids("宝宝8个月，呼吸一分钟四十次")).toEqual([]);
     expect(ids("孩子4岁，心跳一分钟九十下")).toEqual([]);
   });
+  it("saliva that cannot be swallowed, a sore throat with trismus, unsteady walking with headache and vomiting, an infant's scalp swelling, sudden severe lower belly pain", () => {
+    expect(ids("孩子7岁，喉咙疼，连口水都咽不下，一直往外吐")).toContain("upper_airway_obstruction");
+    expect(ids("孩子10岁，扁桃体发炎三天，现在嘴张不开，说话像含着东西")).toContain("upper_airway_obstruction");
+    expect(ids("孩子9岁，嗓子疼，扁桃体肿，张嘴吃饭有点疼")).toEqual([]);
+    expect(ids("孩子6岁，这几天早上起来头疼、吐，走路摇晃")).toContain("raised_intracranial_pressure");
+    expect(ids("孩子1岁半刚学会走，走路不稳")).toEqual([]);
+    expect(ids("10个月宝宝从沙发上摔下来，后脑勺起了个大包")).toContain("head_injury_warning");
+    expect(ids("孩子3岁，从沙发上摔下来，头上起了个大包")).toEqual([]);
+    expect(ids("孩子12岁，肚子右边突然剧痛，吐了")).toContain("severe_abdominal_pain");
+  });
   it("an asthma attack the rescue inhaler does not relieve", () => {
     expect(ids("孩子9岁哮喘，沙丁胺醇喷了好几次还是喘")).toContain("breathing_difficulty");
     expect(ids("孩子6岁，哮喘发作，急救喷雾用了也不管用")).toContain("breathing_difficulty");
