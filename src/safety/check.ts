@@ -125,7 +125,7 @@ const PROHIBIT_HEADER = /不建议|不推荐|不宜|不要|不能|不可|避免|
 const RECOMMEND_HEADER = /可以用|可用|可以吃|可以选|可选|推荐|首选|建议(?:用|使用|选)|适合(?:用|的)|能用|安全的/;
 
 /** "含伪麻黄碱和右美沙芬", "（含可待因的复方糖浆）", "成分是…": what follows names a product's ingredients. */
-const INGREDIENT_BEFORE = /(?:[（(，,、]|^)\s*(?:它|其|该药|这个药|这药|本品)?\s*(?:其中|里面|内|中)?\s*(?:也|同时)?\s*(?:含|含有|成分(?:为|是|有|包括)?|主要成分(?:为|是|有|包括)?)\s*$/;
+const INGREDIENT_BEFORE = /(?:[（(，,、]|^)\s*(?:它|其|该药|这个药|这药|本品)?\s*(?:的)?\s*(?:其中|里面|内|中)?\s*(?:也|同时)?\s*(?:含|含有|(?<=(?:里面|里|中|内)\s*)有|成分(?:为|是|有|包括)?|主要成分(?:为|是|有|包括)?)\s*$/;
 const INGREDIENT_JOIN = /^\s*(?:、|和|及|以及|与|跟|加)\s*$/;
 
 /**
@@ -186,7 +186,7 @@ const PRODUCT_BEFORE = /(?:糖浆|口服液|溶液|感冒药|止咳药|止咳水
 const PRODUCT_AFTER = /^\s*(?:成分)?的[^，。；;,\n]{0,8}?(?:糖浆|口服液|溶液|感冒药|止咳药|止咳水|止咳露|复方|制剂|滴剂|药水|药物?|片|颗粒|冲剂|胶囊)/;
 
 /** A product word, then in the same sentence what it contains ("…的感冒药，含伪麻黄碱", "这种止咳糖浆里面含有可待因"). */
-const PRODUCT_CLAUSE_BEFORE = /(?:感冒药|止咳药|止咳糖浆|糖浆|口服液|感冒颗粒|颗粒|冲剂|滴剂|复方制剂|止咳水|止咳露|止痛药)[^。！？!?\n；;]{0,10}?[，,]?\s*(?:它|其|里面|其中|因为|因|由于)?\s*(?:也|同时)?\s*含有?\s*$/;
+const PRODUCT_CLAUSE_BEFORE = /(?:感冒药|止咳药|止咳糖浆|糖浆|口服液|感冒颗粒|颗粒|冲剂|滴剂|复方制剂|止咳水|止咳露|止痛药|(?:这个|这种|这款|此|该)药)[^。！？!?\n；;]{0,10}?[，,]?\s*(?:它|其|因为|因|由于)?\s*(?:的)?\s*(?:里面|里|其中|中)?\s*(?:也|同时)?\s*(?:含有?|有)\s*$/;
 
 /**
  * "含可待因的止咳糖浆" names a product that contains the drug, not the drug itself: where the knowledge
@@ -199,7 +199,7 @@ function asCompound(kb: SafetyKnowledge, text: string, m: Match<{ kind: "drug"; 
   // "止咳糖浆（含右美沙芬）": the product named first, its ingredient in the bracket after.
   const productBefore = PRODUCT_BEFORE.test(text.slice(Math.max(0, m.start - 16), m.start));
   // "艾畅是儿童专用的感冒药，含伪麻黄碱": a product the knowledge base does not name, then what it contains.
-  const containedBy = /含有?\s*$/.test(text.slice(Math.max(0, m.start - 2), m.start)) && PRODUCT_CLAUSE_BEFORE.test(text.slice(Math.max(0, m.start - 30), m.start));
+  const containedBy = /(?:含有?|(?:里面|里|中)有)\s*$/.test(text.slice(Math.max(0, m.start - 3), m.start)) && PRODUCT_CLAUSE_BEFORE.test(text.slice(Math.max(0, m.start - 30), m.start));
   if (!productBefore && !containedBy && (!/含有?\s*$/.test(text.slice(Math.max(0, m.start - 2), m.start)) || !PRODUCT_AFTER.test(text.slice(m.end, m.end + 16)))) return m;
   return { ...m, payload: { kind: "drug", drug: compound } };
 }
@@ -885,6 +885,15 @@ function nextSentenceStart(norm: string, end: number): number {
   return start;
 }
 
+/** Whether the text shows the drug inhaled somewhere (万托林喷了, 雾化沙丁胺醇, 沙丁胺醇气雾剂). */
+function inhaledElsewhere(drug: Drug, text: string): boolean {
+  const norm = normalize(text);
+  const names = [drug.nameZh, ...drug.aliases, ...drug.brands].filter((n) => /[\u4e00-\u9fff]/.test(n)).map((n) => normalize(n).replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  if (!names.length) return false;
+  const alt = names.join("|");
+  return new RegExp(`(?:${alt})[^，。；,;！？!?\\n]{0,6}?(?:喷|雾化|吸入|气雾|揿)|(?:雾化|吸入|喷)[^，。；,;！？!?\\n]{0,4}?(?:${alt})`).test(norm);
+}
+
 /** Whether `at` is in a markdown table row and other rows of that table name other drugs (a table of drugs, one a row). */
 function tableOfDrugs(norm: string, at: number, mentions: { start: number; drug: string }[]): boolean {
   const lineStart = norm.lastIndexOf("\n", at - 1) + 1;
@@ -944,6 +953,9 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     if (!drug.doses.length) return;
     const last = mentions[groupLast[i]!]!;
     const m = { ...m0, end: last.end };
+    // "万托林喷了好几次没用" then "继续用万托林，每四小时一次": a drug the question or answer shows inhaled
+    // elsewhere is inhaled here too when this mention names no route of its own.
+    if (m.route === "oral" && drug.routes.includes("inhaled") && inhaledElsewhere(drug, `${ctx.question}\n${ctx.answer}`) && !/片|口服|糖浆|颗粒|吃/.test(norm.slice(m0.start, Math.min(sentenceEnd(norm, m0.end), m0.end + 12)))) m.route = "inhaled";
     // A later drug named only as a point in time does not end this one's dosing words.
     let nk = groupLast[i]! + 1;
     // The same drug named again inside its own strength ("每次20ml（每5ml含布洛芬100mg），一天4次") ends nothing either.

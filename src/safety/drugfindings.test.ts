@@ -291,6 +291,10 @@ describe("names that are not the drug given or claimed", () => {
   it("reads what a product contains as the product's, named or not", () => {
     expect(kinds("可以给宝宝吃美扑伪麻，它含伪麻黄碱和氯苯那敏。", "宝宝1岁感冒鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
     expect(kinds("药店买的这个止咳糖浆，里面含有右美沙芬，一天3次。", "宝宝1岁咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    expect(kinds("这个感冒药里有伪麻黄碱，能通鼻子，一天3次。", "宝宝1岁半感冒鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(kinds("艾畅这个药含有伪麻黄碱成分，1岁半可以吃。", "宝宝1岁半感冒鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(kinds("给他吃美敏伪麻溶液，它的成分是伪麻黄碱和氯苯那敏。", "宝宝1岁半感冒鼻塞")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    expect(kinds("可以用布洛芬，也有对乙酰氨基酚可选。", "宝宝2个月发烧")).toEqual(["age_contraindication:ibuprofen"]);
   });
   it("does not dose a drug named as the condition for another", () => {
     expect(kinds("布洛芬无效时可换用对乙酰氨基酚，每次30mg/kg。", "孩子15kg发烧")).toEqual(["dose_out_of_range:paracetamol"]);
@@ -322,6 +326,9 @@ describe("oral salbutamol, smectite under 1 and inhaler puffs", () => {
   });
   it("reads puffs counted in 揿 as an inhaler, not tablets", () => {
     expect(kinds("万托林每次喷2揿，每隔2小时一次。", "孩子7岁哮喘")).toEqual([]);
+    expect(kinds("今晚让她半坐着，继续用万托林，每四小时一次。", "孩子哮喘，万托林喷了好几次没用")).toEqual([]);
+    expect(kinds("继续用沙丁胺醇，每四小时一次。", "孩子6岁哮喘，在家雾化沙丁胺醇")).toEqual([]);
+    expect(kinds("沙丁胺醇片每次2mg，一天6次。", "孩子6岁20kg喘息，之前雾化过沙丁胺醇")).toEqual(["daily_max_exceeded:salbutamol"]);
   });
   it("holds smectite under 1 year to a sachet a day, doubled on the first", () => {
     expect(kinds("蒙脱石散每次1袋，每天3次。", "宝宝10个月腹泻")).toEqual(["daily_max_exceeded:smectite", "dose_out_of_range:smectite"]);
