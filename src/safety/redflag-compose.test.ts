@@ -342,6 +342,12 @@ describe("presentations added after the fifth batch (other wordings than its row
     expect(ids("孩子3岁，从沙发上摔下来，头上起了个大包")).toEqual([]);
     expect(ids("孩子12岁，肚子右边突然剧痛，吐了")).toContain("severe_abdominal_pain");
   });
+  it("dark urine after broad beans (haemolysis) or with puffy eyelids (nephritis), not after red dragon fruit", () => {
+    expect(ids("孩子3岁，前天吃了蚕豆，今天尿是酱油色的，脸发黄")).toContain("acute_haemolysis");
+    expect(ids("孩子8岁，感冒两周后小便像可乐一样，早上起来眼睑水肿")).toEqual(["acute_nephritis"]);
+    expect(ids("孩子7岁，尿里有血，像洗肉水，眼皮肿")).toContain("acute_nephritis");
+    expect(ids("孩子5岁，吃了红心火龙果，尿是红色的")).toEqual([]);
+  });
   it("an asthma attack the rescue inhaler does not relieve", () => {
     expect(ids("孩子9岁哮喘，沙丁胺醇喷了好几次还是喘")).toContain("breathing_difficulty");
     expect(ids("孩子6岁，哮喘发作，急救喷雾用了也不管用")).toContain("breathing_difficulty");
