@@ -343,6 +343,8 @@ describe("frequencies told in other words", () => {
     expect(extractFrequency("隔一个半小时吃一次").intervalHours).toEqual([1.5, 1.5]);
     expect(extractFrequency("两个半钟头喂一次").intervalHours).toEqual([2.5, 2.5]);
     expect(extractFrequency("间隔时间3小时").intervalHours).toEqual([3, 3]);
+    expect(extractFrequency("间隔：2小时").intervalHours).toEqual([2, 2]);
+    expect(kinds("对乙酰氨基酚：每次150mg\n间隔时间：2小时", "孩子3岁15kg发烧")).toEqual(["daily_max_exceeded:paracetamol"]);
     expect(kinds("对乙酰氨基酚每次150mg，每日服药6次。", "孩子15kg发烧")).toEqual(["daily_max_exceeded:paracetamol"]);
     expect(kinds("布洛芬每次5mg/kg，隔一个半小时吃一次。", "孩子15kg发烧")).toEqual(["daily_max_exceeded:ibuprofen"]);
   });

@@ -449,7 +449,7 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.intervalHours = range(lo, hi);
     f.spans.push([at, at + len]);
   };
-  for (const m of seg(new RegExp(String.raw`(?:每|间隔(?:时间)?(?:为|是)?|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}`, "g"))) if (!negated(m.index!)) interval(m[1]!, m[2], m.index!, m[0].length);
+  for (const m of seg(new RegExp(String.raw`(?:每|间隔(?:时间)?\s*(?:为|是|[：:])?|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}`, "g"))) if (!negated(m.index!)) interval(m[1]!, m[2], m.index!, m[0].length);
   // Interval without 每: 4小时一次, 4到6个小时吃一次, 6小时1剂.
   for (const m of seg(new RegExp(String.raw`(?<![每隔\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:再|可|可以|就)?\s*${TAKE}?\s*(?:一|1)\s*(?:次|回|剂|顿)`, "g"))) {
     if (taken(m.index!)) continue;
