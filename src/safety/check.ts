@@ -885,6 +885,9 @@ function nextSentenceStart(norm: string, end: number): number {
   return start;
 }
 
+/** A sentence about care other than the medicine ("多喝水，每天6次", "每2小时量一次体温"): its numbers are not the dose's. */
+const NOT_DOSING = /喝水|饮水|多喝|擦浴|温水擦|洗澡|泡澡|(?:量|测)[^，。；;\n]{0,4}体温|喂奶|吃奶|母乳|补液|盐水|洗鼻|拍背|按摩|热敷|冷敷|漱口|尿布|清洗|吸鼻/;
+
 /** Whether the text shows the drug inhaled somewhere (万托林喷了, 雾化沙丁胺醇, 沙丁胺醇气雾剂). */
 function inhaledElsewhere(drug: Drug, text: string): boolean {
   const norm = normalize(text);
@@ -979,7 +982,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       // The dose may follow in the next sentence ("可用布洛芬。每次5ml，…") when it names no other drug.
       const s2 = nextSentenceStart(norm, segEnd);
       const e2 = sentenceEnd(norm, s2);
-      if (!mentions.some((x) => x.start >= s2 && x.start < e2)) {
+      if (!mentions.some((x) => x.start >= s2 && x.start < e2) && !NOT_DOSING.test(norm.slice(s2, e2))) {
         const more = extractAmounts(ctx.answer, s2, e2).filter((a) => !a.isMax);
         if (more.length) {
           segEnd = e2;
@@ -1021,7 +1024,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     if (!freq.spans.length && !m0.fromQuestion && !row && segEnd < norm.length && /[。！？!?；;\n]/.test(norm[segEnd] ?? "")) {
       const s2 = nextSentenceStart(norm, segEnd);
       const e2 = sentenceEnd(norm, s2);
-      if (!mentions.some((x) => x.start >= s2 && x.start < e2 && x.drug !== drug.id)) {
+      if (!mentions.some((x) => x.start >= s2 && x.start < e2 && x.drug !== drug.id) && !NOT_DOSING.test(norm.slice(s2, e2))) {
         const f2 = extractFrequency(ctx.answer, s2, e2);
         if (f2.spans.length) freq = f2;
       }

@@ -260,6 +260,9 @@ describe("dosing words under a drug's title, in the next item and in a table row
     expect(kinds("1. 对乙酰氨基酚每次150mg；\n2. 每2小时一次。", "孩子15kg发烧")).toEqual(["daily_max_exceeded:paracetamol"]);
     expect(kinds("- 蒙脱石散每次1袋；\n- 一天吃六七次。", "宝宝1岁拉肚子")).toEqual(["daily_max_exceeded:smectite"]);
     expect(kinds("1. 布洛芬混悬液（100mg/5ml）每次5ml；\n2. 间隔6小时一次，一天不超过4次。", "宝宝2岁12kg发烧")).toEqual([]);
+    expect(kinds("1. 布洛芬混悬液每次7.5ml；\n2. 多喝水，每天6次少量喂。", "孩子3岁15kg发烧")).toEqual([]);
+    expect(kinds("1. 布洛芬混悬液每次7.5ml；\n2. 温水擦浴，每2小时一次。", "孩子3岁15kg发烧")).toEqual([]);
+    expect(kinds("布洛芬混悬液每次7.5ml。每2小时量一次体温。", "孩子3岁15kg发烧")).toEqual([]);
   });
   it("ends a table row's dosing words with the row", () => {
     expect(kinds("| 药物 | 用法 |\n|---|---|\n| 孟鲁司特 | 每晚1次，每次5mg |\n| 生理盐水洗鼻 | 每天3～4次 |", "孩子6岁20kg过敏性鼻炎")).toEqual([]);
