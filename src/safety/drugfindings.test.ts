@@ -352,3 +352,17 @@ describe("frequencies told in other words", () => {
     expect(kinds("布洛芬每次5mg/kg，隔一个半小时吃一次。", "孩子15kg发烧")).toEqual(["daily_max_exceeded:ibuprofen"]);
   });
 });
+
+describe("a class claim through markdown emphasis", () => {
+  it("reads 属于/是 before a bold class, with a modifier inside or outside the bold", () => {
+    expect(kinds("- 布地奈德：属于**抗生素**类雾化药，杀菌消炎。")).toEqual(["wrong_class:budesonide"]);
+    expect(kinds("1. 乙酰半胱氨酸属于**中枢镇咳药**，能抑制咳嗽反射。")).toEqual(["wrong_class:acetylcysteine"]);
+    expect(kinds("氨溴索是**中枢性镇咳药**。")).toEqual(["wrong_class:ambroxol"]);
+    expect(kinds("昂丹司琼，其实是__抗生素__。")).toEqual(["wrong_class:ondansetron"]);
+    expect(kinds("乙酰半胱氨酸属于中枢镇咳药。")).toEqual(["wrong_class:acetylcysteine"]);
+  });
+  it("stays quiet when the bold class is the drug's own", () => {
+    expect(kinds("- 布地奈德：属于**吸入性糖皮质激素**，控制气道炎症。")).toEqual([]);
+    expect(kinds("右美沙芬属于**中枢性镇咳药**。")).toEqual([]);
+  });
+});
