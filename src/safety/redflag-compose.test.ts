@@ -393,6 +393,43 @@ describe("presentations added after the fifth batch (other wordings than its row
   });
 });
 
+describe("presentations added after the sixth batch (other wordings than its rows)", () => {
+  it("orbital cellulitis told as an eye that hurts when it moves or pushes out", () => {
+    expect(ids("7岁，右眼皮肿得发亮，发烧，眼睛往左看就疼")).toContain("orbital_cellulitis");
+    expect(ids("孩子4岁，眼睑红肿，眼球有点外突")).toContain("orbital_cellulitis");
+    expect(ids("孩子5岁，眼皮肿，眼珠一动就痛")).toContain("orbital_cellulitis");
+    expect(ids("6岁，发烧，眼皮肿，转眼睛不疼")).toEqual([]);
+  });
+  it("a retracted foreskin told as 退不回, 缩不回, 撸不下来", () => {
+    expect(ids("3岁孩子小鸡鸡的包皮撸上去缩不回来了，肿了")).toContain("paraphimosis");
+    expect(ids("儿子6岁，洗澡时把包皮往上翻，现在拉不下来了，头上紫红")).toContain("paraphimosis");
+    expect(ids("4岁男孩包皮翻上去后自己退回去了，不肿")).toEqual([]);
+  });
+  it("hand, foot and mouth disease with startles, trembling limbs or unsteadiness", () => {
+    expect(ids("4岁，手足口病，这两天手一直抖，走路打晃")).toContain("hfmd_neuro_signs");
+    expect(ids("3岁手足口病第三天，睡觉时老是惊跳，站不稳")).toContain("hfmd_neuro_signs");
+    expect(ids("1岁半得了手足口，今天特别嗜睡，眼睛往上翻")).toContain("hfmd_neuro_signs");
+    expect(ids("手足口第二天，嘴里疼不肯吃饭，精神还好，没有一惊一惊的")).toEqual([]);
+    // Trembling with a chill, or startles without HFMD, are not this sign.
+    expect(ids("3岁孩子发烧，冷得手脚发抖")).not.toContain("hfmd_neuro_signs");
+    const f = checkAnswer("嘴疼会睡不好，吃点凉的，过几天就好了。", { question: "2岁半，手足口，这两天老是一惊一乍的，手脚哆嗦" }).findings;
+    expect(f.map((x) => x.type)).toContain("missing_urgent_care");
+  });
+  it("叫不醒 in a night terror or sleepwalking is not unconsciousness", () => {
+    expect(ids("5岁孩子夜里梦游，在屋里走，叫也叫不醒")).toEqual([]);
+    expect(ids("3岁孩子半夜睡着后突然坐起来尖叫，怎么叫都叫不醒，几分钟后又睡了")).toEqual([]);
+    expect(ids("孩子晚上哭闹，叫不醒，第二天什么都不记得")).toEqual([]);
+    expect(ids("孩子发烧，叫不醒")).toContain("unconscious");
+    expect(ids("孩子发高烧，拍都拍不醒")).toContain("unconscious");
+  });
+  it("a silica-gel desiccant is inert, a lime one is caustic", () => {
+    expect(ids("孩子把零食包装里的硅胶干燥剂咬开吃了一点")).toEqual([]);
+    expect(ids("2岁宝宝吃了几粒干燥剂，包装上写着硅胶")).toEqual([]);
+    expect(ids("孩子吃了一包石灰干燥剂，嘴都红了")).toContain("poisoning");
+    expect(ids("孩子吃了干燥剂，不知道是硅胶还是石灰的")).toContain("poisoning");
+  });
+});
+
 describe("postponing advice told with a condition", () => {
   it("reads a wait of days with 还…再 as putting care off", () => {
     for (const a of ["如果过两天还不好，再去医院看看。", "先喂一晚，还吐的话再去医院。", "三天以后再去复查。", "注意观察两天。", "坚持吃两天，如果仍然发烧再就医。"])
