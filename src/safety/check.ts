@@ -1180,12 +1180,21 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       // or a drug given once a day) is also that many single doses, each held to the same range.
       const perDay = a.qualifier === "day" || (a.qualifier === "none" && !!freq.dividedInto);
       const split = perDay ? (freq.dividedInto?.[1] ?? freq.timesPerDay?.[1] ?? (maxDoses === 1 ? 1 : undefined)) : undefined;
+      // A day's amount with no count of doses is still shared over at most the allowed number of doses:
+      // when even that share is out of the single-dose range, every way of giving it is ("锌每天200mg").
+      // Not when the answer also gives the single dose ("每次200mg，一天总共1600mg"): that dose is judged itself.
+      const fewestShare = perDay && split === undefined && maxDoses !== undefined && amounts.every((x) => x === a || x.qualifier === "day") ? maxDoses : undefined;
       const verdicts = cands.map((c, k) => {
         if (perDoseTimes !== undefined) {
           const own = perDoseHigh(asGiven[k]!, false, splitTol);
           return [...judge(c), ...(own.length ? own : aboveDay(asGiven[k]!))];
         }
-        if (split !== undefined) return [...judge(c), ...perDoseHigh({ ...c, lo: c.lo / split, hi: c.hi / split, basis: `${c.basis} ÷ ${split}次` }, false, resolved.dailyBased ? splitTol : tol)];
+        const n = split ?? fewestShare;
+        if (n !== undefined) {
+          const share = { ...c, lo: c.lo / n, hi: c.hi / n, basis: `${c.basis} ÷ ${n}次` };
+          const own = perDoseHigh(share, false, resolved.dailyBased ? splitTol : tol);
+          return [...judge(c), ...(own.length || split !== undefined ? own : aboveDay(share))];
+        }
         return judge(c);
       });
       // With several possible strengths, flag a type only when every reading gives it.

@@ -366,3 +366,20 @@ describe("a class claim through markdown emphasis", () => {
     expect(kinds("右美沙芬属于**中枢性镇咳药**。")).toEqual([]);
   });
 });
+
+describe("a day's amount with no count of doses", () => {
+  it("is out of the single-dose range when even its share over the most doses allowed is", () => {
+    expect(kinds("锌制剂：2岁宝宝每天200mg元素锌，连续10~14天。", "宝宝2岁拉肚子，补锌怎么补")).toEqual(["daily_max_exceeded:zinc", "dose_out_of_range:zinc"]);
+    expect(kinds("葡萄糖酸锌一天给150毫克元素锌。", "1岁宝宝腹泻")).toEqual(["daily_max_exceeded:zinc", "dose_out_of_range:zinc"]);
+    expect(kinds("锌每天10mg，连用10天。", "宝宝2岁腹泻")).toEqual([]);
+  });
+  it("reads 每天…一次吃完 as one dose a day, and 每次…一次喝完 as nothing about the day", () => {
+    expect(kinds("口服铁剂：按元素铁计算，每天300mg，一次吃完，连续3个月。", "宝宝1岁，10公斤，缺铁性贫血")).toEqual(["daily_max_exceeded:iron", "dose_out_of_range:iron"]);
+    expect(kinds("铁剂每日元素铁30mg，一次性服下。", "宝宝1岁，10公斤，缺铁性贫血")).toEqual([]);
+    expect(extractFrequency("每天200mg，一次吃完").timesPerDay).toEqual([1, 1]);
+    expect(extractFrequency("每次5ml，一次喝完").timesPerDay).toBeUndefined();
+  });
+  it("leaves a single dose stated beside the day's total to be judged itself", () => {
+    expect(kinds("布洛芬每次200mg，一天总共可以吃到1600mg。", "孩子7岁，22公斤，腿疼")).toEqual(["daily_max_exceeded:ibuprofen"]);
+  });
+});

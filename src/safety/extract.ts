@@ -485,5 +485,8 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
   if (!f.timesPerDay && seg(/顿服|每日一次|每天一次|每晚(?!各)|每天(?:早上|晚上|睡前)(?:一次|吃|服|喝|给)|每早|睡前(?:一次|顿服)/g).length) f.timesPerDay = [1, 1];
+  // "每天200mg，一次吃完": the day's amount taken at once. Only after a day word, so "每次5ml，一次喝完"
+  // (finish the dose) says nothing of the day.
+  if (!f.timesPerDay && !f.dividedInto && seg(/(?:每天|每日|一天|一日|全天|全日)[^。；;！？!?\n]{0,24}?一次性?(?:吃|喝|服|喂|给|用)?(?:完|下去|掉|补足|服下|吃下)/g).length) f.timesPerDay = [1, 1];
   return f;
 }
