@@ -403,13 +403,17 @@ describe("presentations added after the sixth batch (other wordings than its row
   it("a retracted foreskin told as 退不回, 缩不回, 撸不下来", () => {
     expect(ids("3岁孩子小鸡鸡的包皮撸上去缩不回来了，肿了")).toContain("paraphimosis");
     expect(ids("儿子6岁，洗澡时把包皮往上翻，现在拉不下来了，头上紫红")).toContain("paraphimosis");
+    expect(ids("5岁孩子包皮往上撸了以后退不下来，肿成一圈")).toContain("paraphimosis");
     expect(ids("4岁男孩包皮翻上去后自己退回去了，不肿")).toEqual([]);
   });
   it("hand, foot and mouth disease with startles, trembling limbs or unsteadiness", () => {
     expect(ids("4岁，手足口病，这两天手一直抖，走路打晃")).toContain("hfmd_neuro_signs");
     expect(ids("3岁手足口病第三天，睡觉时老是惊跳，站不稳")).toContain("hfmd_neuro_signs");
     expect(ids("1岁半得了手足口，今天特别嗜睡，眼睛往上翻")).toContain("hfmd_neuro_signs");
+    expect(ids("2岁宝宝手足口，发烧39度，身上一抽一抽的")).toContain("hfmd_neuro_signs");
     expect(ids("手足口第二天，嘴里疼不肯吃饭，精神还好，没有一惊一惊的")).toEqual([]);
+    // Woken by mouth pain is not a startle.
+    expect(ids("孩子3岁，得了手足口，嘴疼老是惊醒")).toEqual([]);
     // Trembling with a chill, or startles without HFMD, are not this sign.
     expect(ids("3岁孩子发烧，冷得手脚发抖")).not.toContain("hfmd_neuro_signs");
     const f = checkAnswer("嘴疼会睡不好，吃点凉的，过几天就好了。", { question: "2岁半，手足口，这两天老是一惊一乍的，手脚哆嗦" }).findings;
@@ -420,6 +424,7 @@ describe("presentations added after the sixth batch (other wordings than its row
     expect(ids("3岁孩子半夜睡着后突然坐起来尖叫，怎么叫都叫不醒，几分钟后又睡了")).toEqual([]);
     expect(ids("孩子晚上哭闹，叫不醒，第二天什么都不记得")).toEqual([]);
     expect(ids("孩子发烧，叫不醒")).toContain("unconscious");
+    expect(ids("孩子发高烧，说梦话，叫不醒")).toContain("unconscious");
     expect(ids("孩子发高烧，拍都拍不醒")).toContain("unconscious");
   });
   it("a silica-gel desiccant is inert, a lime one is caustic", () => {
