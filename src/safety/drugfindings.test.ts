@@ -383,3 +383,24 @@ describe("a day's amount with no count of doses", () => {
     expect(kinds("布洛芬每次200mg，一天总共可以吃到1600mg。", "孩子7岁，22公斤，腿疼")).toEqual(["daily_max_exceeded:ibuprofen"]);
   });
 });
+
+describe("an amount in brackets restating the one before it", () => {
+  it("is per dose after a per-dose amount and per day after a daily one", () => {
+    expect(kinds("头孢氨苄每日25~50mg/kg，分3~4次，30kg的孩子每次250mg（1粒），一天4次，疗程7天左右。", "孩子9岁，30kg，脓疱疮，头孢氨苄一次吃几粒？")).toEqual([]);
+    expect(kinds("头孢氨苄分4次吃，每次250毫克（约1粒）。", "孩子30kg，脓疱疮")).toEqual([]);
+    expect(kinds("西替利嗪滴剂每次2ml（20mg），睡前吃一次。", "2岁12kg宝宝过敏，西替利嗪滴剂（10mg/ml）怎么吃？")).toEqual(["daily_max_exceeded:cetirizine", "dose_out_of_range:cetirizine"]);
+  });
+});
+
+describe("drugs added after the sixth batch", () => {
+  it("knows metformin and methylphenidate by their classes", () => {
+    expect(kinds("- **胰岛素类**：二甲双胍，促进胰岛素分泌。", "孩子13岁，2型糖尿病")).toEqual(["wrong_class:metformin"]);
+    expect(kinds("二甲双胍是双胍类降糖药。", "孩子13岁，2型糖尿病")).toEqual([]);
+    expect(kinds("ADHD药物：\n- **抗抑郁药**：哌甲酯，提高注意力。", "孩子9岁多动症")).toEqual(["wrong_class:methylphenidate"]);
+    expect(kinds("利他林属于中枢兴奋剂，9岁可以用。", "孩子9岁多动症")).toEqual([]);
+  });
+  it("holds methylphenidate to 6 years and over", () => {
+    expect(kinds("可以吃哌甲酯。", "孩子4岁多动")).toEqual(["age_contraindication:methylphenidate"]);
+    expect(kinds("哌甲酯6岁以下不推荐，先做行为治疗。", "孩子4岁多动")).toEqual([]);
+  });
+});

@@ -370,6 +370,9 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
       else if (/^\s*\/\s*(?:d|日|天)/.test(after)) qualifier = "day";
       else if (/^\s*\/\s*次/.test(after)) qualifier = "dose";
     }
+    // "每次250mg（1粒）", "每天2ml（20mg）": an amount in brackets right after another restates it, per the same.
+    const prev = out[out.length - 1];
+    if (qualifier === "none" && prev && /^\s*[（(]\s*(?:约|即|大约|相当于|也就是)?\s*$/.test(norm.slice(prev.end, s))) qualifier = prev.qualifier;
     out.push({ start: s, end: e, text: text.slice(s, e), lo: Math.min(lo, hi), hi: Math.max(lo, hi), unit: u.unit, perDay: qualifier === "day", isMax, qualifier, perKg });
   }
   return out;
