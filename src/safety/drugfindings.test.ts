@@ -404,3 +404,15 @@ describe("drugs added after the sixth batch", () => {
     expect(kinds("哌甲酯6岁以下不推荐，先做行为治疗。", "孩子4岁多动")).toEqual([]);
   });
 });
+
+describe("a drug kept from children in other words", () => {
+  it("is not recommended by 原则上不用 or 不作为常规选择", () => {
+    expect(kinds("- **喹诺酮类**：左氧氟沙星儿童原则上不用。", "孩子6岁，肺炎支原体感染")).toEqual([]);
+    expect(kinds("注意喹诺酮类（如左氧氟沙星）儿童不作为常规选择。", "5岁女儿尿路感染")).toEqual([]);
+    expect(kinds("左氧氟沙星小儿一般不用。", "孩子5岁")).toEqual([]);
+    expect(kinds("左氧氟沙星常规不选用。", "孩子5岁")).toEqual([]);
+  });
+  it("still counts a recommendation with a reassurance after it", () => {
+    expect(kinds("可以用左氧氟沙星，原则上不用担心。", "孩子5岁")).toEqual(["age_contraindication:levofloxacin"]);
+  });
+});
