@@ -398,12 +398,15 @@ describe("presentations added after the sixth batch (other wordings than its row
     expect(ids("7岁，右眼皮肿得发亮，发烧，眼睛往左看就疼")).toContain("orbital_cellulitis");
     expect(ids("孩子4岁，眼睑红肿，眼球有点外突")).toContain("orbital_cellulitis");
     expect(ids("孩子5岁，眼皮肿，眼珠一动就痛")).toContain("orbital_cellulitis");
+    expect(ids("4岁孩子眼睛周围红肿，眼珠子动不了")).toContain("orbital_cellulitis");
     expect(ids("6岁，发烧，眼皮肿，转眼睛不疼")).toEqual([]);
   });
   it("a retracted foreskin told as 退不回, 缩不回, 撸不下来", () => {
     expect(ids("3岁孩子小鸡鸡的包皮撸上去缩不回来了，肿了")).toContain("paraphimosis");
     expect(ids("儿子6岁，洗澡时把包皮往上翻，现在拉不下来了，头上紫红")).toContain("paraphimosis");
     expect(ids("5岁孩子包皮往上撸了以后退不下来，肿成一圈")).toContain("paraphimosis");
+    expect(ids("5岁，包皮嵌顿了，肿得很厉害")).toContain("paraphimosis");
+    expect(ids("3岁，腹股沟疝嵌顿了")).toContain("incarcerated_hernia");
     expect(ids("4岁男孩包皮翻上去后自己退回去了，不肿")).toEqual([]);
   });
   it("hand, foot and mouth disease with startles, trembling limbs or unsteadiness", () => {
@@ -411,6 +414,7 @@ describe("presentations added after the sixth batch (other wordings than its row
     expect(ids("3岁手足口病第三天，睡觉时老是惊跳，站不稳")).toContain("hfmd_neuro_signs");
     expect(ids("1岁半得了手足口，今天特别嗜睡，眼睛往上翻")).toContain("hfmd_neuro_signs");
     expect(ids("2岁宝宝手足口，发烧39度，身上一抽一抽的")).toContain("hfmd_neuro_signs");
+    expect(ids("2岁手足口，今天眼球震颤")).toContain("hfmd_neuro_signs");
     expect(ids("手足口第二天，嘴里疼不肯吃饭，精神还好，没有一惊一惊的")).toEqual([]);
     // Woken by mouth pain is not a startle.
     expect(ids("孩子3岁，得了手足口，嘴疼老是惊醒")).toEqual([]);
@@ -432,6 +436,14 @@ describe("presentations added after the sixth batch (other wordings than its row
     expect(ids("2岁宝宝吃了几粒干燥剂，包装上写着硅胶")).toEqual([]);
     expect(ids("孩子吃了一包石灰干燥剂，嘴都红了")).toContain("poisoning");
     expect(ids("孩子吃了干燥剂，不知道是硅胶还是石灰的")).toContain("poisoning");
+  });
+});
+
+describe("an injury whose consequence goes on (之后一直)", () => {
+  it("reads 撞了头之后一直吐 as now and 惊厥之后一直吃药 as history", () => {
+    expect(ids("3岁孩子撞了头之后一直吐")).toContain("head_injury_warning");
+    expect(ids("3岁孩子头撞到桌角之后一直吐，想睡觉")).toContain("head_injury_warning");
+    expect(ids("孩子热性惊厥之后一直吃药")).toEqual([]);
   });
 });
 

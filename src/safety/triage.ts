@@ -173,7 +173,8 @@ const PLAN = /医生(?:说|交代|嘱咐|让|开了?)|大夫(?:说|让)|医嘱|�
  * 热性惊厥", "上个月抽过") rather than an event now: cues the general history scope does not list.
  */
 const DIAGNOSIS_BEFORE = /(?:(?:医生|医院|大夫)[^，。；,;]{0,4}说是|诊断(?:为|是)?|确诊(?:为|是)?|考虑是|得过|有过|患过)[^，。；,;]{0,6}$/;
-const DIAGNOSIS_AFTER = /^[^，。；,;]{0,4}(?:住过院|住院过|看过|治过|好了以后|之后一直)/;
+// "之后一直吃药" follows a past diagnosis; "撞了头之后一直吐" is an event whose consequence is now.
+const DIAGNOSIS_AFTER = /^[^，。；,;]{0,4}(?:住过院|住院过|看过|治过|好了以后|之后一直(?!吐|呕|咳|哭|睡|嗜睡|迷糊|犯困|想睡|喘|抽|疼|痛|发烧|烧|昏|没精神|不醒|流))/;
 const PAST_NEAR = /(?:上个?月|上周|上星期|上礼拜|上次|前几个月|前两个月|前几周|那次|之前那次)[^，。；,;！？!?]*$/;
 export function isPastDiagnosis(text: string, start: number, end: number): boolean {
   const norm = normalize(text);
