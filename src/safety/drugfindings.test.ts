@@ -416,3 +416,12 @@ describe("a drug kept from children in other words", () => {
     expect(kinds("可以用左氧氟沙星，原则上不用担心。", "孩子5岁")).toEqual(["age_contraindication:levofloxacin"]);
   });
 });
+
+describe("an infant's vitamin D far below the daily 400 IU", () => {
+  it("is low at a tenth of it, not at half", () => {
+    expect(kinds("宝宝每天补40IU维生素D就够了，多晒太阳效果更好。", "宝宝3个月，维生素D一天吃多少合适")).toEqual(["dose_out_of_range:vitamin_d"]);
+    expect(kinds("维生素D每天40单位。", "宝宝8个月")).toEqual(["dose_out_of_range:vitamin_d"]);
+    expect(kinds("维生素D每天200IU。", "宝宝3个月")).toEqual([]);
+    expect(kinds("维生素D每天400IU。", "宝宝2周，3kg")).toEqual([]);
+  });
+});
