@@ -439,6 +439,25 @@ describe("presentations added after the sixth batch (other wordings than its row
   });
 });
 
+describe("dark urine in more colour words", () => {
+  it("tea- or brown-coloured urine with puffy eyelids, or after broad beans", () => {
+    expect(ids("孩子6岁，尿是茶色的，眼皮肿")).toContain("acute_nephritis");
+    expect(ids("孩子5岁吃了蚕豆，今天尿是深褐色的")).toContain("acute_haemolysis");
+    expect(ids("孩子6岁，天热喝水少，尿是茶色的")).toEqual([]);
+  });
+});
+
+describe("pale stool in a young infant", () => {
+  it("white or clay-coloured stool under 6 months, not curds and not a negation", () => {
+    expect(ids("宝宝3个月，大便是白色的陶土样")).toContain("acholic_stool");
+    expect(ids("宝宝2个月，皮肤黄，大便颜色发白")).toContain("acholic_stool");
+    expect(ids("宝宝1个月，便便有白色奶瓣")).toEqual([]);
+    expect(ids("宝宝4个月，大便里有白色颗粒")).toEqual([]);
+    expect(ids("宝宝2个月，大便不是白色的，是黄色的")).toEqual([]);
+    expect(ids("孩子3岁，大便发白")).toEqual([]);
+  });
+});
+
 describe("an injury whose consequence goes on (之后一直)", () => {
   it("reads 撞了头之后一直吐 as now and 惊厥之后一直吃药 as history", () => {
     expect(ids("3岁孩子撞了头之后一直吐")).toContain("head_injury_warning");
