@@ -437,6 +437,12 @@ describe("presentations added after the sixth batch (other wordings than its row
     expect(ids("孩子吃了一包石灰干燥剂，嘴都红了")).toContain("poisoning");
     expect(ids("孩子吃了干燥剂，不知道是硅胶还是石灰的")).toContain("poisoning");
   });
+  it("a clothing button is harmless, a button battery is not", () => {
+    expect(ids("孩子误吞了一个小纽扣（衣服上的）")).toEqual([]);
+    expect(ids("2岁孩子误吞了一个衣服扣子")).toEqual([]);
+    expect(ids("孩子误吞了一颗纽扣电池")).toContain("poisoning");
+    expect(ids("孩子误吞了纽扣大小的电池")).toContain("poisoning");
+  });
 });
 
 describe("dark urine in more colour words", () => {
