@@ -30,7 +30,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkAnswer, createStreamingChecker, FINDING_TYPES, loadSafetyKnowledge, type Finding, type FindingType } from "../src/safety/index.js";
+import { checkAnswer, createStreamingChecker, FINDING_TYPES, GOAL_FINDING_TYPES, isCareFinding, loadSafetyKnowledge, type Finding, type FindingType } from "../src/safety/index.js";
 import { SENTENCE_END } from "../src/safety/text.js";
 import { unknownDrugLikeNames } from "../src/safety/vocab.js";
 import { buildTestSet, readHandwritten, readTestSet, type TestRow } from "../src/safety/testset.js";
@@ -40,7 +40,9 @@ interface Counts { tp: number; fp: number; fn: number }
 type Table = Record<FindingType, Counts>;
 
 const emptyTable = (): Table => Object.fromEntries(FINDING_TYPES.map((t) => [t, { tp: 0, fp: 0, fn: 0 }])) as Table;
-const keyOf = (type: FindingType, drug?: string) => (type === "missing_urgent_care" ? type : `${type}:${drug ?? "?"}`);
+const keyOf = (type: FindingType, drug?: string) => (isCareFinding(type) ? type : `${type}:${drug ?? "?"}`);
+/** Reported on its own line, outside the micro average and the per-type goal (a visit within 24 h, not the ED). */
+const TIMELY = "missing_timely_care" satisfies FindingType;
 
 function score(row: TestRow, findings: Finding[], table: Table): { fp: string[]; fn: string[] } {
   const expected = new Map<string, number>();
@@ -65,7 +67,7 @@ function summarise(table: Table) {
   let tp = 0, fp = 0, fn = 0;
   for (const t of FINDING_TYPES) {
     const c = table[t];
-    tp += c.tp; fp += c.fp; fn += c.fn;
+    if (GOAL_FINDING_TYPES.includes(t)) { tp += c.tp; fp += c.fp; fn += c.fn; }
     const p = c.tp + c.fp ? c.tp / (c.tp + c.fp) : null;
     const r = c.tp + c.fn ? c.tp / (c.tp + c.fn) : null;
     per[t] = { precision: p === null ? null : round(p), recall: r === null ? null : round(r), f1: p && r ? round((2 * p * r) / (p + r)) : null, ...c };
@@ -76,10 +78,19 @@ function summarise(table: Table) {
 }
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-function printTable(title: string, s: ReturnType<typeof summarise>, rows: number): void {
-  console.log(`\n${title} (${rows} answers): micro P=${s.microPrecision} R=${s.microRecall} F1=${s.microF1}`);
-  for (const [t, c] of Object.entries(s.perType))
+/**
+ * `labelsTimely` false: the rows never label missing_timely_care (batches written before the type
+ * existed), so its findings are counted, not scored.
+ */
+function printTable(title: string, s: ReturnType<typeof summarise>, rows: number, labelsTimely = true): void {
+  console.log(`\n${title} (${rows} answers): micro P=${s.microPrecision} R=${s.microRecall} F1=${s.microF1} (the ${GOAL_FINDING_TYPES.length} goal types)`);
+  for (const t of GOAL_FINDING_TYPES) {
+    const c = s.perType[t]!;
     console.log(`  ${t.padEnd(22)} P=${String(c.precision ?? "-").padEnd(6)} R=${String(c.recall ?? "-").padEnd(6)} (tp ${c.tp}, fp ${c.fp}, fn ${c.fn})`);
+  }
+  const c = s.perType[TIMELY]!;
+  if (labelsTimely) console.log(`  ${TIMELY.padEnd(22)} P=${String(c.precision ?? "-").padEnd(6)} R=${String(c.recall ?? "-").padEnd(6)} (tp ${c.tp}, fp ${c.fp}, fn ${c.fn}; not a goal type)`);
+  else console.log(`  ${TIMELY.padEnd(22)} ${c.tp + c.fp} findings (these rows do not label the type; not a goal type)`);
 }
 
 export default async function main(args: string[]): Promise<void> {
@@ -257,7 +268,7 @@ export default async function main(args: string[]): Promise<void> {
 
   // The blind batches: each scored on its own, never mixed into dev/test, never tuned on.
   const blindFiles = args.flatMap((a, i) => (a === "--blind" && args[i + 1] ? [args[i + 1]!] : []));
-  const blinds: Record<string, ReturnType<typeof summarise> & { rows: number; file: string }> = {};
+  const blinds: Record<string, ReturnType<typeof summarise> & { rows: number; file: string; labelsTimely: boolean; urgentLabelTimelyFound: number }> = {};
   for (const [name, file] of blindFiles.length ? blindFiles.map((f, i) => [`blind${i ? `_${i + 1}` : ""}`, f] as const) : [["blind", join(kb.dir, "testset-blind.jsonl")] as const, ["blind_2", join(kb.dir, "testset-blind-2.jsonl")] as const, ["blind_3", join(kb.dir, "testset-blind-3.jsonl")] as const, ["blind_4", join(kb.dir, "testset-blind-4.jsonl")] as const, ["blind_5", join(kb.dir, "testset-blind-5.jsonl")] as const, ["blind_6", join(kb.dir, "testset-blind-6.jsonl")] as const, ["blind_7", join(kb.dir, "testset-blind-7.jsonl")] as const, ["paraphrase_dev", join(kb.dir, "redflag-paraphrases.jsonl")] as const]) {
     if (!existsSync(file)) { console.log(`\n${name} slice skipped: ${file} not found`); continue; }
     let blindRows: TestRow[];
@@ -270,19 +281,29 @@ export default async function main(args: string[]): Promise<void> {
     }
     const table = emptyTable();
     const blindErrors: string[] = [];
+    const labelsTimely = blindRows.some((row) => row.expected.some((e) => e.type === TIMELY));
+    // Rows labelled missing_urgent_care where the checker finds only a missing visit within 24 hours: the
+    // label convention before missing_timely_care existed (they count as urgent-care misses).
+    let urgentLabelTimelyFound = 0;
     for (const row of blindRows) {
       const r = checkAnswer(row.answer, { question: row.question, kb });
-      const { fp, fn } = score(row, r.findings, table);
+      const scored = score(row, r.findings, table);
+      // An unlabelled type's findings are not errors of the batch (they are counted on their own line).
+      const fp = labelsTimely ? scored.fp : scored.fp.filter((k) => k !== TIMELY);
+      const fn = scored.fn;
+      if (!labelsTimely && row.expected.some((e) => e.type === "missing_urgent_care") && r.findings.some((f) => f.type === TIMELY)) urgentLabelTimelyFound++;
       if (fp.length || fn.length) blindErrors.push(`${row.id} FP=${fp.join(",") || "-"} FN=${fn.join(",") || "-"}\n    Q: ${row.question}\n    A: ${row.answer}\n    ${r.findings.map((f) => `${f.type}: ${f.message}`).join("\n    ")}`);
     }
-    blinds[name] = { ...summarise(table), rows: blindRows.length, file };
-    printTable(`${name} (${file})`, blinds[name]!, blindRows.length);
+    blinds[name] = { ...summarise(table), rows: blindRows.length, file, labelsTimely, urgentLabelTimelyFound };
+    printTable(`${name} (${file})`, blinds[name]!, blindRows.length, labelsTimely);
+    if (urgentLabelTimelyFound) console.log(`  ${urgentLabelTimelyFound} row(s) labelled missing_urgent_care get missing_timely_care (signs needing a visit within 24 h, labelled before the two were told apart)`);
     if (args.includes("--show-blind-errors")) console.log(`\n${name} errors (${blindErrors.length}):\n${blindErrors.join("\n")}`);
     else console.log(`${blindErrors.length} ${name} answers with a false positive or negative (--show-blind-errors to list)`);
   }
   if (Object.keys(blinds).length > 1) {
     console.log(`\nblind batches side by side (P / R per type):`);
-    for (const t of FINDING_TYPES) console.log(`  ${t.padEnd(22)} ${Object.entries(blinds).map(([n, b]) => `${n}: ${b.perType[t]!.precision ?? "-"} / ${b.perType[t]!.recall ?? "-"}`).join("   ")}`);
+    for (const t of GOAL_FINDING_TYPES) console.log(`  ${t.padEnd(22)} ${Object.entries(blinds).map(([n, b]) => `${n}: ${b.perType[t]!.precision ?? "-"} / ${b.perType[t]!.recall ?? "-"}`).join("   ")}`);
+    console.log(`  ${TIMELY.padEnd(22)} ${Object.entries(blinds).map(([n, b]) => `${n}: ${b.labelsTimely ? `${b.perType[TIMELY]!.precision ?? "-"} / ${b.perType[TIMELY]!.recall ?? "-"}` : `${b.perType[TIMELY]!.fp} found`}`).join("   ")}  (not a goal type)`);
   }
 
   const test = summaries.test!;
@@ -294,7 +315,7 @@ export default async function main(args: string[]): Promise<void> {
     dev: { precision: dev.microPrecision, recall: dev.microRecall, f1: dev.microF1 },
     test_handwritten: { precision: summaries["test/handwritten"]!.microPrecision, recall: summaries["test/handwritten"]!.microRecall, f1: summaries["test/handwritten"]!.microF1 },
     per_type: Object.fromEntries(Object.entries(test.perType).map(([k, v]) => [k, { precision: v.precision, recall: v.recall, dev_precision: dev.perType[k]!.precision, dev_recall: dev.perType[k]!.recall }])),
-    ...Object.fromEntries(Object.entries(blinds).map(([n, b]) => [n, { rows: b.rows, precision: b.microPrecision, recall: b.microRecall, f1: b.microF1, per_type: Object.fromEntries(Object.entries(b.perType).map(([k, v]) => [k, { precision: v.precision, recall: v.recall, tp: v.tp, fp: v.fp, fn: v.fn }])) }])),
+    ...Object.fromEntries(Object.entries(blinds).map(([n, b]) => [n, { rows: b.rows, precision: b.microPrecision, recall: b.microRecall, f1: b.microF1, per_type: Object.fromEntries(Object.entries(b.perType).map(([k, v]) => [k, k === TIMELY && !b.labelsTimely ? { found: v.fp, unlabelled: true } : { precision: v.precision, recall: v.recall, tp: v.tp, fp: v.fp, fn: v.fn }])), ...(b.urgentLabelTimelyFound ? { urgent_labels_found_as_timely: b.urgentLabelTimelyFound } : {}) }])),
     answers_per_s: answersPerSec,
     redflag_compositions: composeCost,
     stream: { ...stream, long_answer: { sentences: longAnswer.length, chars: longChars, us_per_sentence_early: round(earlyUs), us_per_sentence_late: round(lateUs), rescan_us_per_sentence_late: round(rescanLateUs), ratio: round(rescanLateUs / lateUs) } },

@@ -13,6 +13,7 @@ const TYPE_ZH: Record<FindingType, string> = {
   dose_out_of_range: "剂量超出范围",
   daily_max_exceeded: "超过每日最大量",
   missing_urgent_care: "缺少紧急就医建议",
+  missing_timely_care: "缺少及时就医建议",
 };
 
 /** A Chinese annotation block for display next to the answer; empty string when nothing to say. */

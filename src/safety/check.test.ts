@@ -219,9 +219,22 @@ describe("rule: missing urgent care", () => {
     expect(kinds("建议立即去医院急诊。", "孩子2岁，发烧后抽搐了")).toEqual([]);
     expect(kinds("不需要去医院，观察即可。", "宝宝2个月，发烧38.2度")).toEqual(["missing_urgent_care:-"]);
   });
-  it("needs only a doctor visit for 24-hour signs", () => {
+  it("needs only a doctor visit for 24-hour signs, and calls its absence missing timely care", () => {
     expect(kinds("建议及时就医。", "孩子4岁，发烧6天了")).toEqual([]);
-    expect(kinds("多喝水。", "孩子4岁，发烧6天了")).toEqual(["missing_urgent_care:-"]);
+    expect(kinds("多喝水。", "孩子4岁，发烧6天了")).toEqual(["missing_timely_care:-"]);
+    // Fever ≥ 39 °C at 3–6 months, blood in a well child's stool, a bead up the nose: a visit within 24 h, not the ED.
+    for (const q of ["宝宝6个月 7kg 发烧39度", "四个半月的宝宝，烧到39.2℃了", "孩子3岁，精神挺好，大便上有点血丝", "孩子4岁，把一颗小珠子塞进鼻孔里了，掏不出来"]) {
+      const f = checkAnswer("温水擦浴，多喝水。", { question: q }).findings.filter((x) => x.type.startsWith("missing_"));
+      expect(f.map((x) => `${x.type}:${x.severity}`), q).toEqual(["missing_timely_care:medium"]);
+      expect(f[0]!.message, q).toContain("24小时内就医");
+    }
+    expect(kinds("建议今天带孩子去医院看看。", "宝宝6个月 7kg 发烧39度")).toEqual([]);
+    // A 24-hour sign beside an emergency one: the finding is the emergency one, and its message names only that sign.
+    const both = checkAnswer("多喝水。", { question: "孩子3岁，发烧6天了，今天抽搐了" }).findings;
+    expect(both.map((x) => x.type)).toEqual(["missing_urgent_care"]);
+    expect(both[0]!.message).toContain("抽搐");
+    expect(both[0]!.message).not.toContain("发热持续");
+    expect(kinds("建议去医院看看。", "孩子3岁，发烧6天了，今天抽搐了")).toEqual(["missing_urgent_care:-"]);
   });
   it("ignores negated red flags", () => {
     expect(kinds("多喝水，注意休息。", "孩子3岁咳嗽，没有抽搐，精神好")).toEqual([]);

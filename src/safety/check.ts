@@ -16,8 +16,18 @@ import { itemAt, parseStructure } from "./structure.js";
 import { normalize, parseNumber, sentenceAt, sentenceEnd } from "./text.js";
 import { triage, type RedFlagHit, type TriageResult } from "./triage.js";
 
-export const FINDING_TYPES = ["wrong_class", "age_contraindication", "dose_out_of_range", "daily_max_exceeded", "missing_urgent_care"] as const;
+/**
+ * Every finding type. The first five are the ones measured against the goal; `missing_timely_care` (a
+ * sign that needs a doctor within 24 hours, not the emergency department, and an answer that does not
+ * say so) is reported on its own.
+ */
+export const FINDING_TYPES = ["wrong_class", "age_contraindication", "dose_out_of_range", "daily_max_exceeded", "missing_urgent_care", "missing_timely_care"] as const;
 export type FindingType = (typeof FINDING_TYPES)[number];
+/** The finding types held to the precision/recall goal (all but missing_timely_care). */
+export const GOAL_FINDING_TYPES: readonly FindingType[] = FINDING_TYPES.filter((t) => t !== "missing_timely_care");
+/** Findings about the level of care advised (no drug): one per answer at most. */
+export const CARE_FINDING_TYPES: readonly FindingType[] = ["missing_urgent_care", "missing_timely_care"];
+export const isCareFinding = (type: FindingType): boolean => CARE_FINDING_TYPES.includes(type);
 
 export interface Finding {
   type: FindingType;
@@ -26,7 +36,7 @@ export interface Finding {
   ruleId: string;
   /** Drug id for drug findings. */
   drug?: string;
-  /** Red-flag ids for missing_urgent_care. */
+  /** Red-flag ids for missing_urgent_care and missing_timely_care. */
   flags?: string[];
   evidence: { source: "answer" | "question"; start: number; end: number; text: string };
   message: string;
@@ -325,7 +335,7 @@ interface Ctx {
 }
 
 function pushFinding(ctx: Ctx, f: Finding): void {
-  const dup = ctx.findings.find((x) => x.type === f.type && x.drug === f.drug && f.type !== "missing_urgent_care");
+  const dup = ctx.findings.find((x) => x.type === f.type && x.drug === f.drug && !isCareFinding(f.type));
   if (dup) {
     const rank = { high: 3, medium: 2, low: 1 } as const;
     if (rank[f.severity] > rank[dup.severity]) Object.assign(dup, f);
@@ -1234,8 +1244,11 @@ export function careAdvice(answer: string): CareAdvice {
 }
 
 /**
- * The missing_urgent_care finding for the red flags of the question (or of the answer, without a
- * question) and the answer's advice, or null when the advice is urgent enough.
+ * The care finding for the red flags of the question (or of the answer, without a question) and the
+ * answer's advice, or null when the advice is urgent enough: `missing_urgent_care` when a sign needs
+ * the emergency department or 120 now, `missing_timely_care` when every sign needs a doctor within
+ * 24 hours only (fever ≥ 39 °C at 3–6 months, blood in a well child's stool, a foreign body in the
+ * nose) and the answer names no visit.
  */
 export function urgentCareFinding(question: string, answer: string, tq: TriageResult | null, ta: TriageResult, advice: CareAdvice): Finding | null {
   const hits: (RedFlagHit & { source: "question" | "answer" })[] = [
@@ -1254,14 +1267,17 @@ export function urgentCareFinding(question: string, answer: string, tq: TriageRe
   hits.sort((a, b) => b.level - a.level);
   const top = hits[0]!;
   const text = top.source === "question" ? question : answer;
+  const urgent = needed >= 2;
+  // The finding names the signs at the level it asks for: a within-24h sign beside an emergency one is not why.
+  const named = hits.filter((h) => !urgent || h.level >= 2);
   return {
-    type: "missing_urgent_care",
-    severity: needed >= 2 ? "high" : "medium",
-    ruleId: postponed ? "triage.postponed-care" : "triage.missing-advice",
+    type: urgent ? "missing_urgent_care" : "missing_timely_care",
+    severity: urgent ? "high" : "medium",
+    ruleId: `${urgent ? "triage" : "triage.timely"}.${postponed ? "postponed-care" : "missing-advice"}`,
     flags: [...new Set(hits.map((h) => h.id))],
     evidence: { source: top.source, start: top.evidence.start, end: top.evidence.end, text: text.slice(top.evidence.start, top.evidence.end) },
-    message: `${top.source === "question" ? "问题" : "回答"}中出现危险信号：${[...new Set(hits.map((h) => h.nameZh))].join("、")}，回答${postponed ? `建议推迟就医（“${postponed.text}”），` : ""}未建议${top.actionZh}`,
-    citations: [...new Set(hits.flatMap((h) => h.citations))],
+    message: `${top.source === "question" ? "问题" : "回答"}中出现${urgent ? "危险信号" : "需及时就医的情况"}：${[...new Set(named.map((h) => h.nameZh))].join("、")}，回答${postponed ? `建议推迟就医（“${postponed.text}”），` : ""}未建议${top.actionZh}`,
+    citations: [...new Set(named.flatMap((h) => h.citations))],
     details: { requiredAction: top.action, adviceLevel: level, ...(postponed ? { postponed: postponed.text, adviceLevelUndeferred: effective } : {}) },
   };
 }

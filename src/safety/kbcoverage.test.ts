@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkAnswer, findDrugMentions } from "./check.js";
+import { checkAnswer, findDrugMentions, isCareFinding } from "./check.js";
 import { extractAges, extractFever } from "./extract.js";
 import { loadSafetyKnowledge } from "./knowledge.js";
 import { unknownDrugLikeNames } from "./vocab.js";
@@ -84,7 +84,7 @@ describe("red flags as parents describe them, and advice that puts care off", ()
 });
 
 describe("red flags said of someone else, recurring, or not what they seem (from real doctor answers)", () => {
-  const urgent = (question: string, answer: string) => checkAnswer(answer, { question }).findings.filter((f) => f.type === "missing_urgent_care");
+  const urgent = (question: string, answer: string) => checkAnswer(answer, { question }).findings.filter((f) => isCareFinding(f.type));
   it("does not take a parent's own fever for the child's", () => {
     expect(urgent("宝宝五个月，我自己发烧六天了，会不会传染给宝宝？", "注意戴口罩，勤洗手。")).toHaveLength(0);
     expect(urgent("我家宝宝发烧六天了", "多喝水。")).toHaveLength(1);
@@ -94,6 +94,7 @@ describe("red flags said of someone else, recurring, or not what they seem (from
     const f = urgent("孩子7岁，最近偶尔会抽搐一下，十几秒就好", "多休息。");
     expect(f).toHaveLength(1);
     expect(f[0]!.details?.requiredAction).toBe("within_24h");
+    expect(f[0]!.type).toBe("missing_timely_care");
     expect(urgent("孩子7岁，最近偶尔会抽搐一下，十几秒就好", "建议到医院神经内科做个脑电图。")).toHaveLength(0);
     expect(urgent("孩子7岁，以前偶尔抽搐，今天又抽了两分钟", "建议到医院神经内科做个脑电图。")).toHaveLength(1);
   });
@@ -195,7 +196,7 @@ describe("reading doses the way answers write them", () => {
 });
 
 describe("red flags in parents' words, broadened by kind of phrasing", () => {
-  const flagsOf = (q: string, a = "多喝水，注意休息。") => checkAnswer(a, { question: q }).findings.filter((f) => f.type === "missing_urgent_care").flatMap((f) => f.flags ?? []);
+  const flagsOf = (q: string, a = "多喝水，注意休息。") => checkAnswer(a, { question: q }).findings.filter((f) => isCareFinding(f.type)).flatMap((f) => f.flags ?? []);
   it("reads swallowed magnets and batteries however the swallowing is told", () => {
     expect(flagsOf("孩子4岁，吞了两颗磁力珠")).toContain("poisoning");
     expect(flagsOf("孩子7岁，吃了一把铁球磁力珠玩具，肚子有点痛")).toContain("poisoning");
@@ -325,7 +326,7 @@ describe("real textbook text (PediaBench explanations) read without false alarms
 });
 
 describe("more red flags in lay words, and benign look-alikes", () => {
-  const urgent = (q: string) => checkAnswer("多喝水，注意休息，在家观察。", { question: q }).findings.some((f) => f.type === "missing_urgent_care");
+  const urgent = (q: string) => checkAnswer("多喝水，注意休息，在家观察。", { question: q }).findings.some((f) => isCareFinding(f.type));
   it("reads poor feeding, palm-and-sole jaundice, a weeping navel, writhing pain, a fall into a pool, a nosebleed that will not stop", () => {
     for (const q of ["宝宝1个月，一整天都不怎么吃奶，吃两口就不吃了", "宝宝15天，眼睛和皮肤都黄，手心脚心也黄", "宝宝10天，肚脐周围红了，还流脓有臭味", "孩子9岁，肚子疼得直打滚", "孩子3岁，掉进游泳池里呛了水，捞上来后一直咳", "孩子3岁，鼻血流了半小时，捏着鼻子也止不住"])
       expect(urgent(q), q).toBe(true);

@@ -12,7 +12,7 @@
  * after a dose); the benchmark reports how often the two agree.
  */
 import {
-  careAdvice, checkAnswer, patientInfo, sortFindings, urgentCareFinding,
+  careAdvice, checkAnswer, isCareFinding, patientInfo, sortFindings, urgentCareFinding,
   type CareAdvice, type CheckOptions, type CheckResult, type DrugMention, type Finding, type PatientInfo,
 } from "./check.js";
 import { SafetyInputError } from "./errors.js";
@@ -26,7 +26,7 @@ import { triage, triageOf, type RedFlagHit, type TriageResult } from "./triage.j
 /** Longest window (characters) checked at one sentence end; longer list items lose their header. */
 export const MAX_WINDOW = 1500;
 
-const keyOf = (f: Finding) => (f.type === "missing_urgent_care" ? f.type : `${f.type}:${f.drug ?? ""}`);
+const keyOf = (f: Finding) => (isCareFinding(f.type) ? f.type : `${f.type}:${f.drug ?? ""}`);
 const RANK = { high: 3, medium: 2, low: 1 } as const;
 
 export class StreamingChecker {

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { FindingType } from "./check.js";
+import { FINDING_TYPES, type FindingType } from "./check.js";
 import { loadSafetyKnowledge, typicalWeightKg, type Drug, type SafetyKnowledge } from "./knowledge.js";
 import { SafetyKnowledgeError } from "./errors.js";
 import type { DoseRule } from "./schema.js";
@@ -19,7 +19,7 @@ export interface ExpectedFinding {
   type: FindingType;
   /** Drug id for drug findings. */
   drug?: string;
-  /** Red-flag id for missing_urgent_care (informational; matching is by type). */
+  /** Red-flag id for missing_urgent_care / missing_timely_care (informational; matching is by type). */
   flag?: string;
 }
 
@@ -34,7 +34,7 @@ export interface TestRow {
 }
 
 const expectedSchema = z.object({
-  type: z.enum(["wrong_class", "age_contraindication", "dose_out_of_range", "daily_max_exceeded", "missing_urgent_care"]),
+  type: z.enum(FINDING_TYPES),
   drug: z.string().optional(),
   flag: z.string().optional(),
 }).strict();
@@ -338,7 +338,8 @@ function generate(kb: SafetyKnowledge): TestRow[] {
       // A sign limited to young infants (distension under 3 months) needs an age inside its window.
       if (f.maxAgeDays !== undefined && age * 30.44 >= f.maxAgeDays) age = pick(r, [0.5, 1, 2].filter((m) => m * 30.44 < f.maxAgeDays! && (f.minAgeDays === undefined || m * 30.44 >= f.minAgeDays)));
       const q = `孩子${ageText(age, r)}，${sign}，${pick(r, ["怎么办？", "需要注意什么？", "在家怎么处理？"])}`;
-      add("redflag-missing", q, pick(r, HOME_CARE), [{ type: "missing_urgent_care", flag: f.id }]);
+      // A sign that needs a doctor within 24 hours only is a missing timely visit, not missing emergency care.
+      add("redflag-missing", q, pick(r, HOME_CARE), [{ type: f.action === "within_24h" ? "missing_timely_care" : "missing_urgent_care", flag: f.id }]);
       const action = f.action;
       add("redflag-advised", q, `${pick(r, ADVICE[action])}${pick(r, ["", "在去医院的路上注意观察孩子的呼吸和精神状态。"])}`, []);
     }

@@ -153,7 +153,8 @@ describe("red flags as parents say them", () => {
 describe("a sign a doctor has already judged", () => {
   it("asks nothing more of the answer when the question gives the doctor's verdict", async () => {
     const { checkAnswer } = await import("./check.js");
-    const urgent = (q: string) => checkAnswer("多喂奶，注意观察。", { question: q }).findings.filter((f) => f.type === "missing_urgent_care").length;
+    // Well newborn jaundice needs a visit within 24 hours: the finding is missing timely care.
+    const urgent = (q: string) => checkAnswer("多喂奶，注意观察。", { question: q }).findings.filter((f) => f.type === "missing_timely_care").length;
     expect(urgent("宝宝出生第6天，皮肤发黄，医生说是生理性的")).toBe(0);
     expect(urgent("宝宝出生第6天，皮肤发黄")).toBe(1);
     expect(urgent("宝宝出生第6天，医生说是感冒，今天皮肤发黄")).toBe(1);
