@@ -167,7 +167,10 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
     if (inList[i]) { out[i] = true; return; }
     if (glossed[i]) { out[i] = true; return; }
     if (i > 0 && glossed[i - 1]) return;
-    if (/按\s*$/.test(norm.slice(Math.max(0, sp.start - 2), sp.start)) && /^\s*(?:计|算|计算|折算)/.test(norm.slice(sp.end, sp.end + 3))) { out[i] = true; return; }
+    // "按阿莫西林计", and "阿莫西林克拉维酸钾，按阿莫西林每次15mg/kg": a component named as the basis of the
+    // compound's amount is the compound's dose.
+    if (/按\s*$/.test(norm.slice(Math.max(0, sp.start - 2), sp.start))
+      && (/^\s*(?:计|算|计算|折算)/.test(norm.slice(sp.end, sp.end + 3)) || ids.some((id, k) => k < i && id !== ids[i] && id.startsWith(`${ids[i]}_`)))) { out[i] = true; return; }
     // "每次15ml（约含阿莫西林1371mg）", "10袋（阿莫西林2000mg）": a component of a product named earlier, restating
     // an amount's content in brackets, is the amount's basis, not a second drug given.
     if (/[\d一二两三四五六七八九十半]\s*(?:ml|毫升|片|袋|包|粒|滴|支|mg|毫克)\s*[（(]\s*(?:约|大约|相当于|折合|即|含有?|约含有?)*\s*$/.test(norm.slice(Math.max(0, sp.start - 16), sp.start))
@@ -214,11 +217,49 @@ function asCompound(kb: SafetyKnowledge, text: string, m: Match<{ kind: "drug"; 
   return { ...m, payload: { kind: "drug", drug: compound } };
 }
 
+/** The compound entries a product described by its ingredients takes, most restrictive first. */
+const COMPOUND_PRECEDENCE = ["codeine_compound", "pseudoephedrine_compound", "dextromethorphan_compound"];
+const RUN_JOIN = /^\s*(?:、|和|及|以及|与|跟|加|\+|＋|\/)?\s*$/;
+/** A product word after ingredient names ("右美沙芬伪麻黄碱复方糖浆", "含右美沙芬和伪麻黄碱的止咳糖浆"). */
+const PRODUCT_WORD_AFTER = /^\s*(?:的)?[^，。；;,、\n（()）]{0,8}?(?:复方|糖浆|口服液|口服溶液|溶液|合剂|滴剂|颗粒|冲剂|片|胶囊|感冒药|止咳药|止咳水|止咳露|制剂)/;
+
+/**
+ * A product described by its ingredients is one product: "右美沙芬伪麻黄碱复方糖浆", "止咳糖浆（含右美沙芬、伪麻黄碱）",
+ * "复方止咳糖浆，含可待因、伪麻黄碱". The run of names takes one compound id, an exact product entry first, then
+ * codeine > pseudoephedrine > dextromethorphan; its other names are ingredients, not drugs given.
+ */
+function oneCompoundPerProduct(kb: SafetyKnowledge, norm: string, ms: Match<{ kind: "drug"; drug: Drug }>[], contained: boolean[]): Match<{ kind: "drug"; drug: Drug }>[] {
+  const out: Match<{ kind: "drug"; drug: Drug }>[] = [];
+  const compoundOf = (d: Drug) => (COMPOUND_PRECEDENCE.includes(d.id) ? d.id : COMPOUND_PRECEDENCE.includes(`${d.id}_compound`) ? `${d.id}_compound` : undefined);
+  const isCompound = compoundTest(kb);
+  for (let i = 0; i < ms.length;) {
+    let j = i;
+    while (j + 1 < ms.length && ms[j + 1]!.start - ms[j]!.end <= 4 && RUN_JOIN.test(norm.slice(ms[j]!.end, ms[j + 1]!.start))) j++;
+    const run = ms.slice(i, j + 1);
+    const ids = run.map((m) => compoundOf(m.payload.drug)).filter((x): x is string => !!x);
+    // Names run together before a product word ("右美沙芬伪麻黄碱复方糖浆"), or a list after 含 ("含右美沙芬和伪麻黄碱的
+    // 糖浆"); a plain list whose last item is a product ("布洛芬、右美沙芬糖浆") is two medicines.
+    const after = norm.slice(run[run.length - 1]!.end, run[run.length - 1]!.end + 16);
+    const fused = run.every((m, k) => k === 0 || m.start === run[k - 1]!.end) || /含有?\s*$/.test(norm.slice(Math.max(0, run[0]!.start - 3), run[0]!.start)) || /^\s*(?:的|复方)/.test(after);
+    const described = run.length > 1 && ids.length > 0
+      // "止咳糖浆（含右美沙芬、伪麻黄碱、氯苯那敏）": the first name was read as what a product contains, the rest of its list too.
+      && (run.some((_, k) => contained[i + k]) || (fused && PRODUCT_WORD_AFTER.test(after)));
+    if (!described) { out.push(...run); i = j + 1; continue; }
+    const product = run.find((m) => isCompound(m.payload.drug.id) && !COMPOUND_PRECEDENCE.includes(m.payload.drug.id));
+    const id = COMPOUND_PRECEDENCE.find((c) => ids.includes(c))!;
+    out.push(product ?? { ...run[0]!, payload: { kind: "drug", drug: kb.drugById.get(id)! } });
+    i = j + 1;
+  }
+  return out;
+}
+
 /** Drug mentions in `text` with their stance, in order. */
 export function findDrugMentions(text: string, kb: SafetyKnowledge = loadSafetyKnowledge()): DrugMention[] {
   const scanned = matcherFor(kb).scan(text).filter((m) => m.payload.kind === "drug") as Match<{ kind: "drug"; drug: Drug }>[];
   const dropped = nonProductMentions(normalize(text), scanned, scanned.map((m) => m.payload.drug.id), compoundTest(kb));
-  const drugs = scanned.filter((_, i) => !dropped[i]).map((m) => asCompound(kb, text, m));
+  const kept = scanned.filter((_, i) => !dropped[i]);
+  const named = kept.map((m) => asCompound(kb, text, m));
+  const drugs = oneCompoundPerProduct(kb, normalize(text), named, named.map((m, i) => m !== kept[i]));
   const stances = drugStances(text, drugs);
   if (drugs.length && /[：:\n]/.test(text)) {
     const norm = normalize(text);
@@ -403,7 +444,7 @@ const INTRO_VERB = String.raw`(?:(?:一般|通常|常|多|临床上?|首先)?(?:
  * "…剂：对于儿童，常用的包括硫酸溴己新". After a comma only an example word introduces ("抗生素，如…");
  * "不需要抗生素，可用布洛芬" recommends something else.
  */
-const INTRO_BEFORE = new RegExp(String.raw`^\s*(?:类)?(?:药物?|药品|制剂)?\s*(?:[（(][^（）()]{0,12}[）)])?\s*(?:[:：]\s*(?:${QUAL}\s*[，,]?\s*)?(?:${INTRO_EXAMPLE}|${INTRO_VERB})?|[，,]\s*(?:${QUAL}\s*[，,]?\s*)?${INTRO_EXAMPLE}|(?:${QUAL}\s*)?(?:${INTRO_EXAMPLE}|${INTRO_VERB}))\s*(?:的)?\s*${SALT}\s*$`);
+const INTRO_BEFORE = new RegExp(String.raw`^\s*(?:\*\*|__)?\s*(?:类)?(?:药物?|药品|制剂)?\s*(?:[（(][^（）()]{0,12}[）)])?\s*(?:[:：]\s*(?:${QUAL}\s*[，,]?\s*)?(?:${INTRO_EXAMPLE}|${INTRO_VERB})?|[，,]\s*(?:${QUAL}\s*[，,]?\s*)?${INTRO_EXAMPLE}|(?:${QUAL}\s*)?(?:${INTRO_EXAMPLE}|${INTRO_VERB}))\s*(?:的)?\s*${SALT}\s*$`);
 const CLASS_BEFORE = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*(?:[:：]|[（(])?\s*(?:如|比如|例如|像|包括|中的|里的|有|——)?\s*$/;
 
 function checkClassClaims(ctx: Ctx): void {
@@ -626,7 +667,8 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     let text = norm.slice(s.header.start, s.header.end);
     for (const c of classes) text = text.slice(0, c.start - s.header.start) + " ".repeat(c.end - c.start) + text.slice(c.end - s.header.start);
     if (NOT_A_CLAIM_HEADER.test(text)) return null;
-    const stacked = classes.length > 1 && classes.every((c, j) => j === 0 || /^\s*类?\s*$/.test(norm.slice(classes[j - 1]!.end, c.start)));
+    // "抗生素类退烧药" and "驱虫药（抗生素类）" stack their classes: each is claimed.
+    const stacked = classes.length > 1 && classes.every((c, j) => j === 0 || /^\s*类?\s*(?:[（(]\s*)?$/.test(norm.slice(classes[j - 1]!.end, c.start)));
     return {
       start: classes[0]!.start, end: classes[classes.length - 1]!.end, term: classes.map((c) => c.term).join(stacked ? "" : "、"),
       classIds: [...new Set(classes.flatMap((c) => c.classIds))], ...(stacked ? { groups: classes.map((c) => c.classIds) } : {}),
@@ -725,7 +767,12 @@ function anaphoricClaims(norm: string, items: { start: number; end: number; drug
 
 // ---- rule: age contraindications ---------------------------------------------------------------
 
-const AGE_ONLY = /(?:(\d+|[一二两三四五六七八九十]+)\s*(?:岁|周岁)(?:以上|及以上|以后|后|或以上|起)|(?:大于|超过|满|年满)\s*(\d+|[一二两三四五六七八九十]+)\s*(?:岁|周岁))(?:的(?:孩子|儿童|患儿))?[^，。；;！？!?\n]{0,14}$/;
+/** An age threshold in a years or months unit: "5岁以上", "满6个月", "6月龄以上", "大于3周岁". */
+const AGE_NUM = String.raw`(\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*(岁|周岁|个月|月龄|月)`;
+const AGE_FLOOR = new RegExp(String.raw`(?:(?:大于|超过|满|年满|已满)\s*${AGE_NUM}|${AGE_NUM}\s*(?:以上|及以上|以后|后|或以上|起|往上|之后))`);
+const AGE_ONLY = new RegExp(String.raw`${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?[^，。；;！？!?\n]{0,14}$`);
+/** After the drug in its clause: a bracket ("玛巴洛沙韦（5岁以上）") or a limit told of it ("一般6个月以上才推荐", "要满6个月才能用"). */
+const AGE_AFTER = new RegExp(String.raw`^(?:\s*[（(][^（）()\n]{0,10}?${AGE_FLOOR.source}[^（）()\n]{0,8}[）)]|[^，。；;！？!?\n（(]{0,12}?${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?\s*(?:才|再|方可|可以|可|能|适用|使用|用|推荐|开始|以上))`);
 
 const LIMIT_STATED = /(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁(?:以下|以内|之前)(?:的)?(?:孩子|儿童|小孩|宝宝|患儿|未成年人)?[^，。；;！？!?\n]{0,6}?(?:都|均|也)?(?:不要|不能|不可|不宜|不建议|禁用|禁止|避免|别)/;
 
@@ -737,12 +784,28 @@ function limitStated(sentence: string, minAgeMonths: number): boolean {
   return Number.isFinite(years) && years * 12 >= minAgeMonths;
 }
 
-/** "8岁以上可考虑多西环素": the answer itself keeps the drug to children old enough for it. */
-function agedOnly(norm: string, sentenceStart: number, at: number, minAgeMonths: number): boolean {
-  const m = AGE_ONLY.exec(norm.slice(Math.max(sentenceStart, clauseStart(norm, at)), at));
-  if (!m) return false;
-  const years = parseNumber(m[1] ?? m[2]!);
-  return Number.isFinite(years) && years * 12 >= minAgeMonths;
+/** Months of the first age threshold a match holds (its number and unit groups, in either order of the two forms). */
+function floorMonths(m: RegExpExecArray): number {
+  const groups = m.slice(1);
+  for (let i = 0; i + 1 < groups.length; i++) {
+    if (groups[i] === undefined || groups[i + 1] === undefined || !/岁|月/.test(groups[i + 1]!)) continue;
+    const n = groups[i] === "半" ? 0.5 : parseNumber(groups[i]!);
+    return /岁/.test(groups[i + 1]!) ? n * 12 : n;
+  }
+  return NaN;
+}
+
+/**
+ * "8岁以上可考虑多西环素", "玛巴洛沙韦（5岁以上）", "布洛芬一般6个月以上才推荐": the answer itself keeps the drug to
+ * children old enough for it. With the child's age known the limit must exclude this child; without it, the
+ * limit must reach the drug's own.
+ */
+function agedOnly(norm: string, sentenceStart: number, at: number, end: number, minAgeMonths: number, ageMonths: number | undefined): boolean {
+  const bar = ageMonths !== undefined ? ageMonths + 0.01 : minAgeMonths;
+  const before = AGE_ONLY.exec(norm.slice(Math.max(sentenceStart, clauseStart(norm, at)), at));
+  if (before && floorMonths(before) >= bar) return true;
+  const after = AGE_AFTER.exec(norm.slice(end, end + 40));
+  return !!after && floorMonths(after) >= bar;
 }
 
 const GENERIC_FORM_WORDS = new Set(["片", "栓", "颗粒", "袋", "粒", "胶囊", "滴剂", "混悬液", "糖浆", "口服液", "溶液", "干混悬剂", "注射液", "缓释胶囊", "口崩片"]);
@@ -763,7 +826,7 @@ function checkAge(ctx: Ctx, mentions: DrugMention[]): void {
     const rule = drug.ageRule;
     if (rule) {
       const exempt = rule.exemptContexts?.some((t) => sentence.includes(normalize(t)) || normalize(ctx.question).includes(normalize(t))) || rule.exemptRoutes?.includes(m.route)
-        || agedOnly(norm, ss, m.start, rule.minAgeMonths) || limitStated(sentence, rule.minAgeMonths);
+        || agedOnly(norm, ss, m.start, m.end, rule.minAgeMonths, patient.ageMonths) || limitStated(sentence, rule.minAgeMonths);
       if (!exempt) {
         if (patient.ageMonths !== undefined && patient.ageMonths < rule.minAgeMonths) {
           pushFinding(ctx, {
@@ -1007,9 +1070,12 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     // An amount said of a fluid or feed in the same clause (补液量50~120ml/kg) is not this drug's dose.
     amounts = [...before, ...amounts].filter((a) => (a.unit !== "iu" || !!drug.iuPerMg) && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start))
       && !outsideBand(norm, a.start, patient));
+    // An indication the answer names only after this dose ("常规每天20-50mg/kg…；中耳炎等高剂量每天80-90mg/kg")
+    // is another regimen's, not this one's.
+    const doseContext = m0.fromQuestion ? context : `${ctx.question} ${ctx.answer.slice(0, segEnd)}`;
     let resolved: ResolvedDose | undefined;
     try {
-      resolved = resolveDose(kb, drug, { route: m.route, context, ageMonths: patient.ageMonths });
+      resolved = resolveDose(kb, drug, { route: m.route, context: doseContext, ageMonths: patient.ageMonths });
     } catch {
       resolved = undefined;
     }
@@ -1017,7 +1083,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     if (resolved.minAgeMonths !== undefined && patient.ageMonths !== undefined && patient.ageMonths < resolved.minAgeMonths) return;
     // A mention whose route is not said, in a context only another route's rule serves ("抽搐时用地西泮
     // 0.5mg/kg" is rectal or intravenous), is not held to the oral rule.
-    const ctxNorm = normalize(context);
+    const ctxNorm = normalize(doseContext);
     const serves = (r: DoseRule) => r.indicationTerms.some((t) => ctxNorm.includes(normalize(t)));
     if (resolved.route === "oral" && !resolved.rules.some(serves) && drug.doses.some((r) => r.route !== resolved.route && serves(r))) return;
     // How often a drug may be given is the drug's, not the indication's: amoxicillin three times a day is

@@ -73,7 +73,10 @@ describe("only recommended drugs count", () => {
   const avoid = "这个年龄需要避免：\n1. **阿司匹林、尼美舒利**：儿童不用于退烧；\n2. **复方感冒药**：如氨金黄敏，2岁以下不推荐；\n3. **可以用的退烧药**：布洛芬（6个月以上）。";
   it("lets a lead-in that says avoid cover its whole list, except an item that recommends", () => {
     expect(kinds(avoid, "孩子9个月，感冒发烧，哪些药不能吃？")).toEqual([]);
-    expect(kinds(avoid, "孩子4个月，感冒发烧，哪些药不能吃？")).toEqual(["age_contraindication:ibuprofen"]);
+    // The recommending item states its own age limit, which excludes a 4-month-old (convention 8): no finding;
+    // without the limit it recommends ibuprofen to him.
+    expect(kinds(avoid, "孩子4个月，感冒发烧，哪些药不能吃？")).toEqual([]);
+    expect(kinds(avoid.replace("（6个月以上）", ""), "孩子4个月，感冒发烧，哪些药不能吃？")).toEqual(["age_contraindication:ibuprofen"]);
   });
   it("does not read a lead-in without a prohibition as one", () => {
     expect(kinds("常用的有：\n1. **退烧**：阿司匹林；\n2. **止咳**：氨溴索。", "孩子9个月，感冒发烧")).toEqual(["age_contraindication:aspirin"]);
@@ -423,5 +426,52 @@ describe("an infant's vitamin D far below the daily 400 IU", () => {
     expect(kinds("维生素D每天40单位。", "宝宝8个月")).toEqual(["dose_out_of_range:vitamin_d"]);
     expect(kinds("维生素D每天200IU。", "宝宝3个月")).toEqual([]);
     expect(kinds("维生素D每天400IU。", "宝宝2周，3kg")).toEqual([]);
+  });
+});
+
+/** Drug findings only (the care findings are triage.test.ts's). */
+const drugKinds = (answer: string, question = "") =>
+  checkAnswer(answer, { question }).findings.filter((f) => !/care/.test(f.type)).map((f) => `${f.type}:${f.drug ?? "-"}`).sort();
+
+describe("causes found when the seventh batch was opened", () => {
+  it("takes an age limit the answer itself states as excluding a younger child (convention 8)", () => {
+    expect(drugKinds("可以用玛巴洛沙韦（5岁以上），或者奥司他韦。", "孩子4岁，甲流")).toEqual([]);
+    expect(drugKinds("布洛芬一般6个月以上才推荐，现在用对乙酰氨基酚。", "宝宝5个月发烧")).toEqual([]);
+    expect(drugKinds("布洛芬要满6个月才能用。", "宝宝4个月发烧")).toEqual([]);
+    expect(drugKinds("氯雷他定糖浆（满2周岁可用）每天5ml。", "宝宝1岁半，荨麻疹")).toEqual([]);
+    // The stated limit must exclude this child: a limit below his age recommends the drug to him.
+    expect(drugKinds("左氧氟沙星（1岁以上）可以用。", "孩子3岁，尿路感染")).toEqual(["age_contraindication:levofloxacin"]);
+    expect(drugKinds("可以用布洛芬退烧。", "宝宝5个月发烧")).toEqual(["age_contraindication:ibuprofen"]);
+  });
+  it("reports a product described by its ingredients by one compound id (convention 9)", () => {
+    expect(drugKinds("右美沙芬伪麻黄碱复方糖浆（含右美沙芬、伪麻黄碱、氯苯那敏），每次2ml", "宝宝1岁咳嗽")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(drugKinds("止咳糖浆（含右美沙芬、伪麻黄碱、氯苯那敏）每次2ml。", "宝宝1岁咳嗽")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(drugKinds("可以吃含右美沙芬和伪麻黄碱的止咳糖浆。", "宝宝1岁咳嗽")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(drugKinds("可以吃一种复方止咳糖浆，含可待因、伪麻黄碱。", "孩子3岁咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
+    // Two medicines listed, and a product of its own beside another drug, stay two.
+    expect(drugKinds("可以吃右美沙芬和伪麻黄碱。", "宝宝1岁咳嗽")).toEqual(["age_contraindication:dextromethorphan", "age_contraindication:pseudoephedrine"]);
+    expect(drugKinds("吃点小儿伪麻美芬和异丙嗪糖浆。", "孩子5个月，鼻塞")).toEqual(["age_contraindication:dextromethorphan_compound", "age_contraindication:promethazine"]);
+  });
+  it("holds compound cold products with an antihistamine to the not-under-2 limit", () => {
+    expect(drugKinds("氨金黄敏颗粒每次半袋，每天2次。", "宝宝1岁，咳嗽流涕")).toEqual(["age_contraindication:apap_amantadine_bezoar_chlorphen"]);
+    expect(drugKinds("可以吃小儿氨酚烷胺颗粒。", "孩子18个月，感冒")).toEqual(["age_contraindication:pediatric_apap_amantadine"]);
+    expect(drugKinds("可以吃小儿氨酚烷胺颗粒。", "孩子3岁，感冒")).toEqual([]);
+  });
+  it("reports a compound dosed by its component by the compound's id", () => {
+    expect(drugKinds("阿莫西林克拉维酸钾，按阿莫西林每次15mg/kg，每2小时一次。", "孩子6岁，鼻窦炎")).toEqual(["daily_max_exceeded:amoxicillin_clavulanate"]);
+    expect(drugKinds("用阿莫西林克拉维酸钾（按阿莫西林每次15mg/kg），每2小时吃一次。", "孩子6岁，中耳炎")).toEqual(["daily_max_exceeded:amoxicillin_clavulanate"]);
+  });
+  it("holds a dose to the indication named with it, not to one named only for a later regimen", () => {
+    expect(drugKinds("阿莫西林一般每天40mg/kg，分3次；如果是中耳炎，每天80-90mg/kg分2次。", "孩子3岁15kg，医生开了阿莫西林")).toEqual([]);
+    expect(drugKinds("中耳炎用阿莫西林每天40mg/kg，分3次。", "孩子3岁15kg")).toEqual(["dose_out_of_range:amoxicillin"]);
+  });
+  it("reads a class in brackets inside a header, a bold class before 代表药物有, and short- and long-acting bronchodilators", () => {
+    expect(drugKinds("1. 驱虫药（抗生素类）：阿苯达唑，单次400mg顿服", "孩子5岁，蛔虫")).toEqual(["wrong_class:albendazole"]);
+    expect(drugKinds("- 退烧药（激素类）：布洛芬", "孩子5岁发烧")).toEqual(["wrong_class:ibuprofen"]);
+    expect(drugKinds("急性发作首选**短效支气管扩张剂**，代表药物有沙丁胺醇、布地奈德。", "孩子4岁哮喘")).toEqual(["wrong_class:budesonide"]);
+    expect(drugKinds("常用**抗组胺药**，比如氯雷他定、孟鲁司特。", "孩子5岁鼻炎")).toEqual(["wrong_class:montelukast"]);
+    expect(drugKinds("舒利迭是一种短效支气管扩张剂，喘的时候吸一下。", "孩子9岁哮喘")).toEqual(["wrong_class:salmeterol_fluticasone"]);
+    expect(drugKinds("布地奈德福莫特罗是短效的支气管扩张剂。", "孩子9岁哮喘")).toEqual(["wrong_class:budesonide_formoterol"]);
+    expect(drugKinds("沙丁胺醇是短效支气管扩张剂，沙美特罗是长效β2受体激动剂，异丙托溴铵也是短效支气管扩张剂。", "孩子9岁哮喘")).toEqual([]);
   });
 });
