@@ -1324,6 +1324,10 @@ export function urgentCareFinding(question: string, answer: string, tq: TriageRe
   if (!hits.length) return null;
   // The child is already being seen (在医院, 住院, 照蓝光): the answer need not send them to care.
   if (/住院|在医院|来医院|到医院了|已就医|已经就医|已经去医院|已经在医院|正在治疗|照蓝光|icu|急诊科|看过医生|医院看过|去医院看了|医生看过|(?:医生|医院|大夫)(?:已经)?(?:给(?:孩子|他|她|宝宝)?)?(?:打了|注射了|输了液|抢救|开了|开的)|(?:医生|大夫)(?:看了|看过|检查了?)?(?:说|讲)(?:是|这是)?(?:生理性|正常|没事|没什么事|没关系|问题不大)/.test(normalize(question))) return null;
+  // A doctor's instruction told after the sign ("发烧38度，医生说可以吃泰诺林滴剂") answers that sign: a doctor
+  // has it in hand. One told before a sign that is new ("医生说是感冒，今天皮肤发黄") does not.
+  const qHits = hits.filter((h) => h.source === "question");
+  if (qHits.length && qHits.length === hits.length && doctorAdvisedAfter(question, Math.min(...qHits.map((h) => h.evidence.start)))) return null;
   const needed = Math.max(...hits.map((h) => h.level));
   const required = Math.min(needed, 2); // 立即急诊 also answers a 120-level sign.
   // "先观察，明天再去医院" with a red flag present: the advice puts care off, whatever it names later.
@@ -1346,6 +1350,17 @@ export function urgentCareFinding(question: string, answer: string, tq: TriageRe
     citations: [...new Set(named.flatMap((h) => h.citations))],
     details: { requiredAction: top.action, adviceLevel: level, ...(postponed ? { postponed: postponed.text, adviceLevelUndeferred: effective } : {}) },
   };
+}
+
+/** A doctor's instruction about this child's care: 医生说可以吃…, 大夫让我们先雾化, 医生建议查血常规. */
+const DOCTOR_ADVISED = /(?:医生|大夫|医院|儿科)(?:说|让|叫|建议|嘱咐|交代|吩咐)(?:我们|我|孩子|宝宝)?(?:先|可以|可|就|要|需要)?[^，。；,;！？!?\n]{0,10}?(?:吃|用|喂|服|喝|打|查|雾化|退烧|降温|擦|贴|输液|观察|复查|复诊)/g;
+/** Whether the question tells a doctor's instruction after `from` (the first red-flag sign). */
+function doctorAdvisedAfter(question: string, from: number): boolean {
+  const norm = normalize(question);
+  DOCTOR_ADVISED.lastIndex = 0;
+  // "医生说小宝宝不能乱吃药" is a rule, not an instruction for this child.
+  for (const m of norm.matchAll(DOCTOR_ADVISED)) if (m.index! >= from && !/不|别|勿|没|禁|乱/.test(m[0]) && !isConditional(question, m.index!)) return true;
+  return false;
 }
 
 /** Findings sorted by where their evidence starts, then by type. */

@@ -484,6 +484,48 @@ describe("postponing advice told with a condition", () => {
   });
 });
 
+describe("presentations added after the seventh batch (other wordings than its rows)", () => {
+  const care = (q: string, a = "多喝水，注意休息，在家观察。") => checkAnswer(a, { question: q }).findings.filter((f) => f.type === "missing_urgent_care" || f.type === "missing_timely_care").map((f) => f.type);
+  it("a button battery named with 扣子 is still a battery; a clothing button stays harmless", () => {
+    for (const q of ["孩子2岁，把遥控器里的那种圆扣子电池吞下去了", "宝宝1岁半，好像咽了一颗扣子电池", "孩子3岁，体温计里的小扣子电池被他吃了"]) expect(ids(q), q).toContain("poisoning");
+    for (const q of ["孩子2岁，吞了一颗扣子", "孩子3岁，把衣服上的扣子吞下去了，现在玩得挺好"]) expect(ids(q), q).toEqual([]);
+  });
+  it("a near-drowning with a child who went still or was slow to respond", () => {
+    for (const q of ["孩子4岁，在泳池呛了水，捞上来的时候一动不动，拍了几下才哭出来", "孩子5岁，在河边滑下去呛了几口水，抱上来的时候没动静了，现在醒了", "宝宝1岁，洗澡时滑进浴盆里呛了水，捞起来叫了好几声才哭"])
+      expect(ids(q), q).toContain("drowning_or_electric");
+  });
+  it("mottled skin told as 花花的, and a child hard to rouse (叫了好一会才睁眼) when ill", () => {
+    expect(ids("孩子1岁，发烧，身上皮肤花花的，手脚冰凉")).toContain("mottled_skin");
+    for (const q of ["孩子2岁，发烧一天，喊了半天才睁开眼睛", "宝宝10个月，拉肚子，拍了好半天才醒过来", "孩子3岁，高烧，叫他好一会儿才有反应"]) expect(ids(q), q).toContain("lethargy");
+    // Sleepy after play, or slow to get up for school, with no illness: not a sign.
+    for (const q of ["孩子10岁，早上叫了半天才醒，是不是睡眠不足", "孩子5岁，玩累了，叫了好一会才醒"]) expect(ids(q), q).toEqual([]);
+    expect(ids("孩子3岁，发烧一天，身上起了红疹子，一块一块的")).toEqual([]);
+  });
+  it("every feed's vomit is a continuing sign, not a recurring one; a young infant's episodes are not lowered", () => {
+    const t = triage("宝宝5周，每次喂完奶都喷射样地吐，越来越厉害，体重不涨");
+    expect(t.redFlags.map((h) => `${h.id}:${h.action}`)).toContain("vomits_everything:emergency");
+    expect(triage("宝宝1个月，有时候睡着了好像停止呼吸十几秒，然后又喘上来了").action).not.toBe("within_24h");
+    // Past 3 months a sign told as recurring still asks for a prompt visit.
+    expect(triage("孩子7岁，最近偶尔会抽搐一下，十几秒就好").action).toBe("within_24h");
+  });
+  it("jaundice in a baby less than a day old, and blood in the stool with a swollen belly under 3 months", () => {
+    expect(ids("宝宝出生还不满一天，皮肤有点黄")).toContain("severe_neonatal_jaundice");
+    expect(ids("宝宝出生十天，大便里有血丝，肚子鼓鼓的")).toContain("neonatal_abdominal_distension");
+    expect(ids("宝宝出生二十天，拉的大便带血，肚子胀得厉害")).toContain("neonatal_abdominal_distension");
+    // A well child with blood in the stool: a visit within 24 hours.
+    expect(care("孩子3岁，精神挺好，大便上有点血丝")).toEqual(["missing_timely_care"]);
+    expect(ids("孩子3岁，大便上有点血丝，肚子有点胀")).not.toContain("neonatal_abdominal_distension");
+  });
+  it("a doctor's instruction told after the sign means the child is in a doctor's hands; one before a new sign does not", () => {
+    expect(care("宝宝2个月，发烧38度，医生说可以吃泰诺林滴剂，吃几毫升？", "按医生说的量喂就行。")).toEqual([]);
+    expect(care("宝宝50天，发烧38.3度，大夫让先物理降温，怎么弄？", "多喝水。")).toEqual([]);
+    expect(care("宝宝2个月，发烧38度，医生说可以吃泰诺林滴剂，吃几毫升？", "多喝水。")).toEqual([]);
+    expect(care("宝宝出生40天，发烧38.6度，医生说小宝宝不能乱吃药，那怎么办", "多喝水。")).toEqual(["missing_urgent_care"]);
+    expect(care("医生说可以吃布洛芬，孩子3岁，今天抽搐了一次", "多喝水。")).toEqual(["missing_urgent_care"]);
+    expect(care("宝宝2个月，发烧38度，吃几毫升泰诺林？", "多喝水。")).toEqual(["missing_urgent_care"]);
+  });
+});
+
 describe("loader errors for compositional rules", () => {
   const dir = defaultSafetyDir();
   const variant = (edit: (data: any) => void): string => {

@@ -58,8 +58,20 @@ function composerFor(kb: SafetyKnowledge): Composer {
 class Occurrences {
   private readonly found = new Map<string, Span[]>();
   private readonly patternsRun = new Set<string>();
+  /** Every plain-word occurrence, of any family. */
+  private readonly plain: (Span & { family: string })[] = [];
   constructor(private readonly norm: string, private readonly composer: Composer) {
-    for (const m of composer.words.findAll(norm)) this.push(m.payload, m.start, m.end);
+    for (const m of composer.words.findAll(norm)) {
+      this.push(m.payload, m.start, m.end);
+      this.plain.push({ family: m.payload, start: m.start, end: m.end });
+    }
+  }
+  /**
+   * Whether a look-alike's occurrence is only part of a longer word of another family ("扣子" inside
+   * "扣子电池"): the text names the longer thing, so the look-alike is not there.
+   */
+  insideLonger(o: Span, family: string): boolean {
+    return this.plain.some((p) => p.family !== family && p.start <= o.start && o.end <= p.end && p.end - p.start > o.end - o.start);
   }
   private push(family: string, start: number, end: number): void {
     let list = this.found.get(family);
@@ -100,7 +112,7 @@ export function familyInSentence(text: string, kb: SafetyKnowledge, families: st
   const norm = normalize(text);
   const occ = new Occurrences(norm, composerFor(kb));
   const [ss, se] = unitAround(norm, { start: pos, end: pos }, "sentence");
-  return families.some((f) => occ.get(f).some((o) => o.start >= ss && o.end <= se && live(o.start, o.end) && !negatedNear(norm, o.start)));
+  return families.some((f) => occ.get(f).some((o) => o.start >= ss && o.end <= se && !occ.insideLonger(o, f) && live(o.start, o.end) && !negatedNear(norm, o.start)));
 }
 
 function unitAround(norm: string, span: Span, within: "clause" | "sentence" | "text"): [number, number] {
@@ -180,7 +192,7 @@ export function composedRedFlags(text: string, kb: SafetyKnowledge, live: (start
       else if ((whole.start !== anchor.start || whole.end !== anchor.end) && !isLive(whole)) continue;
       if (rule.unless) {
         const [ss, se] = unitAround(norm, anchor, rule.within === "text" ? "text" : "sentence");
-        if (rule.unless.some((f) => occ.get(f).some((o) => o.start >= ss && o.end <= se && isLive(o)))) continue;
+        if (rule.unless.some((f) => occ.get(f).some((o) => o.start >= ss && o.end <= se && !occ.insideLonger(o, f) && isLive(o)))) continue;
       }
       hits.push({ rule, ...whole, parts: withPart ? [...parts, withPart] : parts });
       break;

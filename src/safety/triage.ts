@@ -219,12 +219,16 @@ export function isFearedSign(text: string, start: number): boolean {
   return FEARED.test(before) && !NOW.test(before);
 }
 
-/** "每次吸气的时候胸口都凹进去": 每次 counts breaths, not episodes; the sign is continuous, not recurring. */
+/**
+ * "每次吸气的时候胸口都凹进去", "每次吃完奶都喷射样地吐": 每次 counts breaths or feeds, not episodes; the
+ * sign is continuous, not recurring.
+ */
 function perBreath(text: string, start: number): boolean {
   const norm = normalize(text);
   let cs = start;
   while (cs > 0 && !/[，。；,;！？!?\n]/.test(norm[cs - 1]!)) cs--;
-  return /(?:每次|每一次|一)(?:吸气|呼气|呼吸|喘气|出气|吸)/.test(norm.slice(cs, start));
+  const before = norm.slice(cs, start);
+  return /(?:每次|每一次|一)(?:吸气|呼气|呼吸|喘气|出气|吸)/.test(before) || /(?:每次|每一次|每顿|每回)(?:吃|喝|喂)?(?:完|了)?(?:奶|母乳|奶粉)/.test(before);
 }
 
 /** Find red flags in `text`. */
@@ -245,8 +249,10 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
     if (seen.has(flag.id) && !recurringOnly.has(flag.id)) return;
     // A look-alike context in the sentence (紫葡萄 for purple lips) makes the sign something else.
     if (flag.unless?.length && familyInSentence(text, kb, flag.unless, ev.start, live)) return;
-    // A recurring sign ("偶尔还是有抽搐") asks for a prompt visit, not an ambulance.
-    const recurring = kb.actions[flag.action].level > kb.actions.within_24h.level && parts.every((p) => isRecurrent(text, p.start, p.end) && !perBreath(text, p.start));
+    // A recurring sign ("偶尔还是有抽搐") asks for a prompt visit, not an ambulance; not under 3 months, where
+    // any episode of a danger sign (a breathing pause, a fit) is the emergency itself (WHO IMCI, NICE NG143).
+    const youngInfant = ageMonths !== undefined && ageMonths * 30.44 < 90;
+    const recurring = !youngInfant && kb.actions[flag.action].level > kb.actions.within_24h.level && parts.every((p) => isRecurrent(text, p.start, p.end) && !perBreath(text, p.start));
     if (seen.has(flag.id) && recurring) return;
     const action: ActionId = recurring ? "within_24h" : flag.action;
     const a = kb.actions[action];
