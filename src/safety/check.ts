@@ -1026,7 +1026,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
   mentions.forEach((m0, i) => {
     if (m0.stance !== "asserted" || timeRef(m0)) return;
     const drug = kb.drugById.get(m0.drug)!;
-    if (!drug.doses.length) return;
+    if (!drug.doses.length && !drug.frequencyLimits?.length) return;
     const last = mentions[groupLast[i]!]!;
     const m = { ...m0, end: last.end };
     // "万托林喷了好几次没用" then "继续用万托林，每四小时一次": a drug the question or answer shows inhaled
@@ -1079,16 +1079,18 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     } catch {
       resolved = undefined;
     }
-    if (!resolved) return;
-    if (resolved.minAgeMonths !== undefined && patient.ageMonths !== undefined && patient.ageMonths < resolved.minAgeMonths) return;
+    // A route with no dose rule may still have a limit on how often ("羟甲唑啉每小时喷一次"): only frequencies are judged.
+    const limit = resolved ? undefined : drug.frequencyLimits?.find((l) => l.route === m.route) ?? (drug.frequencyLimits?.length === 1 && drug.doses.length === 0 ? drug.frequencyLimits[0] : undefined);
+    if (!resolved && !limit) return;
+    if (resolved?.minAgeMonths !== undefined && patient.ageMonths !== undefined && patient.ageMonths < resolved.minAgeMonths) return;
     // A mention whose route is not said, in a context only another route's rule serves ("抽搐时用地西泮
     // 0.5mg/kg" is rectal or intravenous), is not held to the oral rule.
     const ctxNorm = normalize(doseContext);
     const serves = (r: DoseRule) => r.indicationTerms.some((t) => ctxNorm.includes(normalize(t)));
-    if (resolved.route === "oral" && !resolved.rules.some(serves) && drug.doses.some((r) => r.route !== resolved.route && serves(r))) return;
+    if (resolved && resolved.route === "oral" && !resolved.rules.some(serves) && drug.doses.some((r) => r.route !== resolved!.route && serves(r))) return;
     // How often a drug may be given is the drug's, not the indication's: amoxicillin three times a day is
     // standard at 20–50 mg/kg/day even where the question names otitis (whose high-dose rule is twice a day).
-    const often = resolveDose(kb, drug, { route: resolved.route }) ?? resolved;
+    const often = resolved ? resolveDose(kb, drug, { route: resolved.route }) ?? resolved : limit!;
     const minInterval = often.intervalHours[0];
     const maxDoses = often.maxDosesPerDay;
     // "两种药交替着吃，每种药都是每3小时吃一次": a frequency said of every drug named reaches past the next one.
@@ -1129,7 +1131,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       const f = extractFrequency(ctx.answer, Math.max(m.end, ...alts.filter((b) => b <= a.start)), Math.min(segEnd, ...alts.filter((b) => b > a.start)));
       return f.spans.length ? timesFrom(f) : allTimes;
     };
-    const cites = resolved.citations;
+    const cites = resolved ? resolved.citations : citationNames(kb, limit!.citation);
     const ev = (a: Amount | undefined) =>
       a ? { source: "answer" as const, start: a.start, end: a.end, text: a.text }
         : { source: "answer" as const, start: freq.spans[0]?.[0] ?? m0.start, end: freq.spans[0]?.[1] ?? m0.end, text: ctx.answer.slice(freq.spans[0]?.[0] ?? m0.start, freq.spans[0]?.[1] ?? m0.end) };
@@ -1173,7 +1175,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       });
     }
 
-    if (!hasWeight) return;
+    if (!hasWeight || !resolved) return;
     for (const a of amounts) {
       const times = timesOf(a);
       let cands = candidatesFor(a, drug, m.route, m.text, window, stated);

@@ -475,3 +475,21 @@ describe("causes found when the seventh batch was opened", () => {
     expect(drugKinds("沙丁胺醇是短效支气管扩张剂，沙美特罗是长效β2受体激动剂，异丙托溴铵也是短效支气管扩张剂。", "孩子9岁哮喘")).toEqual([]);
   });
 });
+
+describe("how often, for drugs without a weight-based rule too", () => {
+  it("reads every hour and every half hour without a number", () => {
+    expect(extractFrequency("每次2.5ml，每小时一次。").intervalHours).toEqual([1, 1]);
+    expect(extractFrequency("每个小时吃一次").intervalHours).toEqual([1, 1]);
+    expect(extractFrequency("每半小时喂一次").intervalHours).toEqual([0.5, 0.5]);
+    expect(extractFrequency("每天喷4次").timesPerDay).toEqual([4, 4]);
+    expect(extractFrequency("每小时不超过一次").spans).toEqual([]);
+  });
+  it("judges a nasal decongestant's frequency against its cited limit, with no amount", () => {
+    expect(drugKinds("氨溴索口服溶液（15mg/5ml）每次5ml，每小时吃一次。", "孩子5岁18kg，咳嗽有痰")).toEqual(["daily_max_exceeded:ambroxol"]);
+    expect(drugKinds("羟甲唑啉鼻喷剂想喷就喷，每个小时喷一次也行。", "孩子10岁，鼻塞")).toEqual(["daily_max_exceeded:oxymetazoline"]);
+    expect(drugKinds("羟甲唑啉喷鼻，每天喷4次。", "孩子8岁，鼻塞")).toEqual(["daily_max_exceeded:oxymetazoline"]);
+    expect(drugKinds("赛洛唑啉滴鼻液，每2小时滴一次。", "孩子8岁，鼻塞")).toEqual(["daily_max_exceeded:xylometazoline"]);
+    expect(drugKinds("羟甲唑啉喷鼻，每天2次，每次每侧一喷，不超过7天。", "孩子8岁，鼻塞")).toEqual([]);
+    expect(drugKinds("赛洛唑啉滴鼻液，一天2次。", "孩子8岁，鼻塞")).toEqual([]);
+  });
+});

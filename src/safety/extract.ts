@@ -388,7 +388,7 @@ const range = (a: string, b: string | undefined): [number, number] => {
 };
 
 /** A verb of taking a medicine, between the frequency words (一天吃三次, 4小时喂一次). */
-const TAKE = String.raw`(?:给药|服用|口服|用药|使用|服|吃|喝|用|喂|给|塞)`;
+const TAKE = String.raw`(?:给药|服用|口服|用药|使用|雾化|服|吃|喝|用|喂|给|塞|喷|滴|吸)`;
 /** Hours: 小时, 个钟头, h. */
 const HOURS = String.raw`(?:小时|钟头|h(?![a-z]))`;
 /** One time of day a dose is given at (早晚各一次). */
@@ -453,6 +453,11 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.spans.push([at, at + len]);
   };
   for (const m of seg(new RegExp(String.raw`(?:每|间隔(?:时间)?\s*(?:为|是|[：:])?|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}`, "g"))) if (!negated(m.index!)) interval(m[1]!, m[2], m.index!, m[0].length);
+  // Every hour with no number: 每小时一次, 每个小时喷一次, 每半小时吃一次.
+  for (const m of seg(new RegExp(String.raw`每\s*(?:个)?\s*(半)?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:就)?\s*(?:${TAKE}|喷|滴|吸|雾化)?\s*(?:一|1)\s*(?:次|回|剂|顿|喷)`, "g"))) {
+    if (taken(m.index!)) continue;
+    interval(m[1] ? "0.5" : "1", undefined, m.index!, m[0].length);
+  }
   // Interval without 每: 4小时一次, 4到6个小时吃一次, 6小时1剂.
   for (const m of seg(new RegExp(String.raw`(?<![每隔\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:再|可|可以|就)?\s*${TAKE}?\s*(?:一|1)\s*(?:次|回|剂|顿)`, "g"))) {
     if (taken(m.index!)) continue;

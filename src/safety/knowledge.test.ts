@@ -76,6 +76,11 @@ describe("knowledge base validation errors name file, entry and field", () => {
     const e = loadError(variant("drugs.json", (d) => { d.drugs[1].doses[0].perDoseMgPerKg = [10, 5]; }));
     expect(e.message).toMatch(/drugs\[1\] \(id "ibuprofen"\) field doses\[0\]\.perDoseMgPerKg: expected \[min, max\] with min ≤ max, found \[10, 5\]/);
   });
+  it("reports a frequency limit on a route that has dose rules, or with a bad interval", () => {
+    const limit = { route: "oral", intervalHours: [4, 6], maxDosesPerDay: 4, citation: ["BNFC"] };
+    expect(loadError(variant("drugs.json", (d) => { d.drugs[1].frequencyLimits = [limit]; })).message).toMatch(/id "ibuprofen"\) field frequencyLimits\[0\]\.route: route "oral" has dose rules/);
+    expect(loadError(variant("drugs.json", (d) => { d.drugs[1].frequencyLimits = [{ ...limit, route: "nasal", intervalHours: [0, 6] }]; })).message).toMatch(/frequencyLimits\[0\]\.intervalHours: expected a positive interval/);
+  });
   it("reports unknown classes, sources and age bands", () => {
     expect(loadError(variant("drugs.json", (d) => { d.drugs[0].classes.push("wizardry"); })).message).toMatch(/id "paracetamol"\) field classes: unknown class "wizardry"/);
     expect(loadError(variant("drugs.json", (d) => { d.drugs[0].citations.push("NOPE"); })).message).toMatch(/unknown source key "NOPE"/);

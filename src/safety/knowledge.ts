@@ -197,6 +197,13 @@ function buildKnowledge(dir: string): SafetyKnowledge {
       checkRange(drugsFile, `${w}.intervalHours`, r.intervalHours);
       if (r.intervalHours[0] <= 0) fail(drugsFile, `${w}.intervalHours`, "expected a positive interval in hours");
     });
+    d.frequencyLimits?.forEach((l, j) => {
+      const w = `${at} field frequencyLimits[${j}]`;
+      resolveCitations(drugsFile, `${w}.citation`, l.citation, drugFile.sources);
+      checkRange(drugsFile, `${w}.intervalHours`, l.intervalHours);
+      if (l.intervalHours[0] <= 0) fail(drugsFile, `${w}.intervalHours`, "expected a positive interval in hours");
+      if (d.doses.some((r) => r.route === l.route)) fail(drugsFile, `${w}.route`, `route "${l.route}" has dose rules; their interval and maxDosesPerDay apply`);
+    });
     const names = [...new Set([d.nameZh, d.nameEn, ...d.aliases, ...d.brands])];
     for (const n of names) {
       const key = n.toLowerCase();

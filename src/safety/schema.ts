@@ -58,6 +58,19 @@ export const doseRuleSchema = z.object({
 }).strict();
 export type DoseRule = z.infer<typeof doseRuleSchema>;
 
+/**
+ * How often a drug with no weight-based dose here may be given (nasal decongestants): the shortest
+ * interval and the most doses a day, so "每小时喷一次" is judged without an amount.
+ */
+export const frequencyLimitSchema = z.object({
+  route: routeSchema,
+  intervalHours: range,
+  maxDosesPerDay: z.number().int().positive(),
+  note: z.string().optional(),
+  citation: sourceKeys,
+}).strict();
+export type FrequencyLimit = z.infer<typeof frequencyLimitSchema>;
+
 export const formulationSchema = z.object({
   name: nonEmpty,
   aliases: z.array(nonEmpty).default([]),
@@ -101,6 +114,8 @@ export const drugSchema = z.object({
   contraindications: z.array(nonEmpty),
   cautions: z.array(nonEmpty),
   doses: z.array(doseRuleSchema),
+  /** For a route with no dose rule: how often it may be given. */
+  frequencyLimits: z.array(frequencyLimitSchema).optional(),
   formulations: z.array(formulationSchema),
   /** International units per mg, for drugs dosed in IU (vitamin D: 40 IU = 1 µg). */
   iuPerMg: z.number().positive().optional(),
