@@ -526,6 +526,22 @@ describe("presentations added after the seventh batch (other wordings than its r
   });
 });
 
+describe("breathing told by the belly or by feeding, and a thunderclap headache", () => {
+  it("reads 三凹征 and a belly heaving with each breath in an ill child as breathing difficulty", () => {
+    for (const q of ["孩子1岁，咳嗽喘，有三凹征", "宝宝8个月，咳嗽，喘气的时候肚子一鼓一鼓的", "孩子2岁，发烧，呼吸时肚皮一瘪一瘪的"]) expect(ids(q), q).toContain("breathing_difficulty");
+    // A sleeping infant breathes with the belly: not a sign by itself.
+    expect(ids("宝宝3个月，睡觉时肚子一鼓一鼓的，正常吗")).toEqual([]);
+  });
+  it("reads an infant who stops feeding to breathe", () => {
+    for (const q of ["宝宝2个月，吃奶的时候老是停下来喘气，满头大汗", "宝宝5周，吃奶吃一会停一会，呼吸很急", "宝宝3个月，喘得吃不了奶"]) expect(ids(q), q).toContain("breathing_difficulty");
+    expect(ids("宝宝2个月，吃奶吃吃停停的，是不是不饿")).toEqual([]);
+  });
+  it("reads a sudden explosive headache, not a feverish one", () => {
+    for (const q of ["孩子10岁，突然头痛，像炸裂一样，从来没这么疼过", "孩子13岁，打球时一下子头疼得要裂开，然后吐了", "孩子12岁，刚才突然炸裂样头痛"]) expect(ids(q), q).toContain("thunderclap_headache");
+    expect(ids("孩子8岁，发烧，头疼得像要炸开了")).toEqual([]);
+  });
+});
+
 describe("loader errors for compositional rules", () => {
   const dir = defaultSafetyDir();
   const variant = (edit: (data: any) => void): string => {
