@@ -876,11 +876,21 @@ interface MgCandidate {
   hi: number;
   perKg: boolean;
   basis: string;
+  /** mg in one tablet, capsule, sachet or suppository, for an amount counted in them. */
+  unitMg?: number;
 }
+
+const COUNTED = new Set<string>(["tablet", "capsule", "sachet", "suppository"]);
 
 function candidatesFor(amount: Amount, drug: Drug, route: Route, mentionText: string, window: string, stated: ReturnType<typeof extractStrengths>): MgCandidate[] {
   if (amount.unit === "mg/kg") return [{ lo: amount.lo, hi: amount.hi, perKg: true, basis: "mg/kg" }];
-  if (amount.unit === "mg") return [{ lo: amount.lo, hi: amount.hi, perKg: false, basis: "mg" }];
+  if (amount.unit === "mg") {
+    // "每次500mg" where a 500 mg tablet is stated or is a form of the drug: the amount is a count of tablets too.
+    const whole = (per: number) => per > 0 && [amount.lo, amount.hi].every((x) => Math.abs(((x / per) * 2) - Math.round((x / per) * 2)) < 1e-6);
+    const unitMg = stated.find((s) => COUNTED.has(s.unit) && whole(s.mgPer))?.mgPer
+      ?? drug.formulations.filter((f) => COUNTED.has(f.strength.unit) && !f.adultOnly && (f.route === route || route === "oral")).map((f) => f.strength.mg / f.strength.per).find(whole);
+    return [{ lo: amount.lo, hi: amount.hi, perKg: false, basis: "mg", ...(unitMg ? { unitMg } : {}) }];
+  }
   if (amount.unit === "iu" && drug.iuPerMg) return [{ lo: amount.lo / drug.iuPerMg, hi: amount.hi / drug.iuPerMg, perKg: false, basis: `${fmt(drug.iuPerMg)} IU/mg` }];
   if (amount.unit === "iu") return [];
   const unit = amount.unit;
@@ -892,13 +902,14 @@ function candidatesFor(amount: Amount, drug: Drug, route: Route, mentionText: st
     });
   }
   const own = stated.filter((s) => s.unit === unit);
-  if (own.length) return own.map((s) => ({ lo: amount.lo * s.mgPer, hi: amount.hi * s.mgPer, perKg: false, basis: `${fmt(s.mgPer)} mg/${unit}（文中规格）` }));
+  const counted = COUNTED.has(unit);
+  if (own.length) return own.map((s) => ({ lo: amount.lo * s.mgPer, hi: amount.hi * s.mgPer, perKg: false, basis: `${fmt(s.mgPer)} mg/${unit}（文中规格）`, ...(counted ? { unitMg: s.mgPer } : {}) }));
   let forms = drug.formulations.filter((f) => f.strength.unit === unit && (f.route === route || route === "oral"));
   const named = forms.filter((f) => [f.name, ...f.aliases].some((n) => n.length >= 2 && (normalize(mentionText).includes(normalize(n)) || window.includes(normalize(n)))));
   if (named.length) forms = named;
   return forms.map((f) => {
     const per = f.strength.mg / f.strength.per;
-    return { lo: amount.lo * per, hi: amount.hi * per, perKg: false, basis: `${f.name} ${f.strength.mg} mg/${f.strength.per === 1 ? "" : f.strength.per}${unit}` };
+    return { lo: amount.lo * per, hi: amount.hi * per, perKg: false, basis: `${f.name} ${f.strength.mg} mg/${f.strength.per === 1 ? "" : f.strength.per}${unit}`, ...(counted ? { unitMg: per } : {}) };
   });
 }
 
@@ -1193,6 +1204,17 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
        * A single dose above the maximum single dose or the per-dose range. An amount written per kg
        * ("每次5~10mg/kg") restates the rule and is over the cap only when its lowest reading is.
        */
+      /**
+       * "对乙酰氨基酚0.5g片，每次1片" for 30 kg (16.7 mg/kg): a dose counted in whole or half tablets (capsules,
+       * sachets) is the nearest count to the range when no half-tablet step toward it would land inside the
+       * range; within a quarter of the range's bound it is rounding, not an error.
+       */
+      const roundedToUnits = (c: MgCandidate, mg: number, side: "high" | "low"): boolean => {
+        if (!c.unitMg || c.perKg || Math.abs(mg / c.unitMg * 2 - Math.round(mg / c.unitMg * 2)) > 1e-6) return false;
+        const [lo, hi] = [resolved.perDoseMgPerKg[0] * w, resolved.perDoseMgPerKg[1] * w];
+        const half = c.unitMg / 2;
+        return side === "high" ? mg - half < lo && mg <= hi * 1.25 : mg + half > hi && mg >= lo * 0.75;
+      };
       const perDoseHigh = (c: MgCandidate, capOnly = false, rangeTol = tol): Verdict[] => {
         const mgLo = c.perKg ? c.lo * w : c.lo;
         const mgHi = c.perKg ? c.hi * w : c.hi;
@@ -1202,7 +1224,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         const capped = c.perKg ? mgLo : mgHi;
         if (resolved.maxSingleDoseMg !== undefined && capped > resolved.maxSingleDoseMg * (1 + FIXED_TOL))
           return [{ type: "dose_out_of_range", ruleId: "dose.max-single", severity: "high", message: `${drug.nameZh}单次 ${fmt(capped)} mg${basis}超过单次最大量 ${resolved.maxSingleDoseMg} mg`, details: { perDoseMg: capped, maxSingleDoseMg: resolved.maxSingleDoseMg } }];
-        if (!capOnly && kgHi > resolved.perDoseMgPerKg[1] * (1 + rangeTol))
+        if (!capOnly && kgHi > resolved.perDoseMgPerKg[1] * (1 + rangeTol) && !roundedToUnits(c, mgHi, "high"))
           return [{ type: "dose_out_of_range", ruleId: "dose.per-dose-high", severity: "high", message: `${drug.nameZh}每次 ${fmt(kgHi)} mg/kg${basis}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } }];
         return [];
       };
@@ -1243,7 +1265,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         if (!out.length) out.push(...aboveDay(c));
         if (out.length) { /* already out of range */ }
         // A stated range (200~400mg) is low only when all of it is.
-        else if (kgHi < resolved.perDoseMgPerKg[0] * (1 - tol) && !(resolved.maxSingleDoseMg !== undefined && mgHi >= resolved.maxSingleDoseMg * (1 - tol)))
+        else if (kgHi < resolved.perDoseMgPerKg[0] * (1 - tol) && !(resolved.maxSingleDoseMg !== undefined && mgHi >= resolved.maxSingleDoseMg * (1 - tol)) && !roundedToUnits(c, mgLo, "low"))
           out.push({ type: "dose_out_of_range", ruleId: "dose.per-dose-low", severity: "medium", message: `${drug.nameZh}每次 ${fmt(kgLo)} mg/kg${basis}，低于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } });
         if (times !== undefined && mgHi * times > dmax * (1 + dTol))
           out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg × 每日 ${times} 次 = ${fmt(mgHi * times)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi * times, maxDailyMg: dmax, timesPerDay: times } });

@@ -493,3 +493,16 @@ describe("how often, for drugs without a weight-based rule too", () => {
     expect(drugKinds("赛洛唑啉滴鼻液，一天2次。", "孩子8岁，鼻塞")).toEqual([]);
   });
 });
+
+describe("doses counted in whole or half tablets", () => {
+  it("takes the nearest tablet count to the range as rounding, within a quarter of its bound", () => {
+    expect(drugKinds("对乙酰氨基酚片0.5g，每次一片，8小时一次。", "孩子9岁30kg，发烧")).toEqual([]);
+    expect(drugKinds("对乙酰氨基酚每次500mg，间隔8小时。", "孩子9岁，30kg，发烧")).toEqual([]);
+    expect(drugKinds("对乙酰氨基酚片（0.5g/片）每次半片。", "孩子3岁15kg发烧")).toEqual([]);
+  });
+  it("still flags a count when a smaller one lands in the range, or the excess is past rounding", () => {
+    expect(drugKinds("对乙酰氨基酚片0.5g，每次一片。", "孩子3岁15kg发烧")).toEqual(["dose_out_of_range:paracetamol"]);
+    expect(drugKinds("布洛芬片（0.1g），每次3片，一天2次。", "孩子6岁20kg发烧")).toEqual(["dose_out_of_range:ibuprofen"]);
+    expect(drugKinds("对乙酰氨基酚每次450mg。", "孩子7岁，20kg，发烧")).toEqual(["dose_out_of_range:paracetamol"]);
+  });
+});
