@@ -542,6 +542,23 @@ describe("breathing told by the belly or by feeding, and a thunderclap headache"
   });
 });
 
+describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
+  const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
+  it("reads a fast pulse by age band", () => {
+    expect(action("宝宝10个月，发烧，心率180次每分钟")).toEqual(["tachycardia:within_24h"]);
+    expect(action("孩子4岁，发烧39度，心跳一分钟150下")).toEqual(["tachycardia:within_24h"]);
+    expect(action("孩子1岁半，脉搏一百六十多")).toEqual(["tachycardia:within_24h"]);
+    for (const q of ["孩子4岁，发烧，心率120", "宝宝8个月，心率150", "孩子8岁，心跳150"]) expect(action(q), q).toEqual([]);
+  });
+  it("reads a slow capillary refill, not a quick one", () => {
+    expect(action("孩子2岁，发烧，按指甲盖发白后3秒多才恢复红色")).toEqual(["slow_capillary_refill:within_24h"]);
+    expect(action("孩子3岁，毛细血管再充盈时间4秒")).toEqual(["slow_capillary_refill:within_24h"]);
+    expect(action("孩子2岁，发烧，按指甲2秒就红了")).toEqual([]);
+    const f = checkAnswer("多喝水。", { question: "宝宝10个月，发烧，心率180次每分钟" }).findings.map((x) => x.type);
+    expect(f).toEqual(["missing_timely_care"]);
+  });
+});
+
 describe("loader errors for compositional rules", () => {
   const dir = defaultSafetyDir();
   const variant = (edit: (data: any) => void): string => {
