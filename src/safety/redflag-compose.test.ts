@@ -542,6 +542,16 @@ describe("breathing told by the belly or by feeding, and a thunderclap headache"
   });
 });
 
+describe("signs described rather than named", () => {
+  it("reads hand, foot and mouth disease told by its spots, with early neurological signs", () => {
+    for (const q of ["孩子3岁，手上脚上长了小红点，嘴里也有泡，手有点抖", "孩子2岁，发烧第二天，嘴里有疱疹，手脚有疹子，今天老是一惊一惊的"]) expect(ids(q), q).toContain("hfmd_neuro_signs");
+    expect(ids("孩子2岁，嘴里有疱疹，手脚有疹子，精神挺好")).toEqual([]);
+  });
+  it("reads vomiting even water as vomiting everything", () => {
+    for (const q of ["宝宝4个月，一天吐了五六次，喝水也吐", "孩子3岁，肠胃炎，喝口水都吐"]) expect(ids(q), q).toContain("vomits_everything");
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
