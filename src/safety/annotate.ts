@@ -24,6 +24,9 @@ export function renderAnnotations(result: CheckResult): string {
     const where = f.evidence.source === "answer" ? "回答" : "问题";
     lines.push(`【安全提示·${TYPE_ZH[f.type]}】${f.message}（${where}原文：“${f.evidence.text}”；依据：${f.citations.slice(0, 2).join("；")}）`);
   }
+  // Names the knowledge base lacks: said so, so that no finding is not read as checked.
+  const unverified = [...new Set((result.unverified ?? []).map((u) => u.name))];
+  if (unverified.length) lines.push(`【未核实】${unverified.join("、")}：知识库未收录，其类别和剂量未经核对`);
   return lines.join("\n");
 }
 

@@ -15,6 +15,7 @@ import { safetyScore } from "./score.js";
 import { itemAt, parseStructure } from "./structure.js";
 import { normalize, parseNumber, sentenceAt, sentenceEnd } from "./text.js";
 import { triage, type RedFlagHit, type TriageResult } from "./triage.js";
+import { unknownDrugSpans } from "./vocab.js";
 
 /**
  * Every finding type. The first five are the ones measured against the goal; `missing_timely_care` (a
@@ -90,6 +91,59 @@ export interface CheckResult {
   score: number;
   /** Banner text for display when red flags were found, else null. */
   banner: string | null;
+  /** Drug-like names the knowledge base lacks, told as a class member or with a dose: not checked. */
+  unverified: UnverifiedMention[];
+}
+
+/** A drug-like name the knowledge base does not hold, where the answer gives it a class or a dose. */
+export interface UnverifiedMention {
+  name: string;
+  start: number;
+  end: number;
+  /** What the answer says of it that could not be checked. */
+  said: "class" | "dose";
+}
+
+/**
+ * Names shaped like drugs (vocab.ts) that no entry covers, told under a class ("抗病毒药：XX韦林颗粒", a
+ * header over its list item) or with an amount in their sentence before any known drug ("XX颗粒每次5g"):
+ * the checker says nothing of them, so the result lists them as unverified rather than letting silence
+ * read as a pass.
+ */
+const NOT_A_PRODUCT = /类|属于|都|的|前|要|过敏|调成|调匀|研碎|碾碎|按|用|和|或|及|等|是|对|把|给/;
+const GENERIC_PRODUCT = /^(?:复方|止咳|感冒|化痰|退烧|退热|小儿|儿童|婴儿|成人|软|硬|水|口服|外用|中药|中成药|西药)*(?:颗粒|口服液|糖浆|混悬液|滴剂|喷雾剂|冲剂|软膏|乳膏|胶囊|注射液|片)$/;
+
+export function unverifiedMentions(answer: string, kb: SafetyKnowledge = loadSafetyKnowledge()): UnverifiedMention[] {
+  const spans = unknownDrugSpans(answer, kb);
+  if (!spans.length) return [];
+  const norm = normalize(answer);
+  const scanned = matcherFor(kb).scan(answer);
+  const classes = scanned.filter((m) => m.payload.kind === "class");
+  const drugs = scanned.filter((m) => m.payload.kind === "drug");
+  // The class a header or lead names, not one inside the name itself (头孢 in 头孢泊肟).
+  const outside = (sp: { start: number; end: number }) => classes.filter((c) => c.end <= sp.start);
+  let structure: ReturnType<typeof parseStructure> | undefined;
+  const out: UnverifiedMention[] = [];
+  for (const sp of spans) {
+    // Shapes that name no product: a class or drug the KB knows inside it (头孢类抗生), words of a clause
+    // (头孢都属于, 调成混悬液), or a bare form with generic words only (复方止咳糖浆, 软胶囊).
+    if (drugs.some((m) => m.start < sp.end && m.end > sp.start) || classes.some((m) => m.start < sp.end && m.end > sp.start && sp.name.length - (m.end - m.start) < 2)
+      || NOT_A_PRODUCT.test(sp.name) || GENERIC_PRODUCT.test(sp.name)) continue;
+    const se = sentenceEnd(norm, sp.end);
+    const nextDrug = drugs.find((d) => d.start >= sp.end && d.start < se)?.start ?? se;
+    if (extractAmounts(answer, sp.end, nextDrug).some((a) => !a.isMax)) { out.push({ ...sp, said: "dose" }); continue; }
+    const lineStart = norm.lastIndexOf("\n", sp.start - 1) + 1;
+    let classed = outside(sp).some((c) => c.start >= lineStart);
+    if (!classed && classes.length) {
+      structure ??= parseStructure(answer);
+      for (let k = itemAt(structure, sp.start); k >= 0 && !classed; k = structure[k]!.parent) {
+        const h = structure[k]!.header;
+        if (h && h.end <= sp.start) classed = classes.some((c) => c.start >= h.start && c.end <= h.end);
+      }
+    }
+    if (classed) out.push({ ...sp, said: "class" });
+  }
+  return out;
 }
 
 type Entry = { kind: "drug"; drug: Drug } | { kind: "class"; id: string } | { kind: "other" };
@@ -357,9 +411,11 @@ function adviceMentions(answer: string): { index: number; level: number }[] {
   const negatedAt = (i: number) => /(?:不需要|不用|无需|不必|没必要|没有必要|不需|暂不需要|暂时不用)\s*(?:马上|立即|急着|去|到|带孩子去|送)?\s*$/.test(norm.slice(Math.max(0, i - 8), i));
   const levels: [RegExp, number][] = [
     [/(?:拨打|打|叫|呼叫)\s*120|急救电话|(?:叫|呼叫|打电话叫)\s*救护车/g, 3],
+    // A doctor to see the child now, told with the doctor first ("需要医生立即评估") or with 让/给 ("尽快让医生看看").
+    [/(?:医生|大夫)[^，。；,;！？!?\n]{0,4}(?:立即|立刻|马上|尽快|紧急|当面)(?:评估|检查|处理|诊治|看)|(?:立即|立刻|马上|赶紧|赶快|尽快|尽早|即刻|现在就)[^，。；,;！？!?\n]{0,4}(?:让|给|请)(?:医生|大夫)(?:看|检查|评估)/g, 2],
     // An urgency word and a place of care in the same clause ("马上带孩子到最近的医院").
     [/急诊|送医急救|医院急救|(?:立即|立刻|马上|赶紧|赶快|尽快|尽早|即刻|紧急|迅速|第一时间|火速|速(?=去|到|送|往)|(?<!(?:[不别尽]|那么|这么|太))快(?=去|送|带|上|到)|急送|立马|现在就|马上就|抓紧|不要耽误|别耽误|不能耽误|刻不容缓|争分夺秒|当即)[^，。；,;！？!?\n]{0,10}?(?:就医|就诊|医院|送医|看医生|找医生|儿科|送院|眼科|耳鼻喉科|外科|烧伤科|骨科|口腔科|医疗机构|急救中心)/g, 2],
-    [/就医|就诊|看医生|找医生|去医院|到医院|医院检查|儿科门诊|门诊|医生评估|医生检查|面诊|复诊|请医生|(?:去|到|送|前往)[^，。；,;！？!?\n]{0,8}(?:医院|眼科|耳鼻喉科|外科|烧伤科|骨科|口腔科|诊所|卫生院|医疗机构|急救中心)/g, 1],
+    [/就医|就诊|看医生|找医生|去医院|到医院|医院检查|儿科门诊|门诊|医生评估|医生检查|面诊|复诊|请医生|(?:让|给)(?:医生|大夫)看|住院治疗|(?<!不)需要住院|(?:去|到|送|前往)[^，。；,;！？!?\n]{0,8}(?:医院|眼科|耳鼻喉科|外科|烧伤科|骨科|口腔科|诊所|卫生院|医疗机构|急救中心)/g, 1],
   ];
   const negatedInside = (text: string) => /不用|不必|没必要|没有必要|不需要|无需|别|不要/.test(text);
   for (const [re, l] of levels)
@@ -1422,5 +1478,6 @@ export function checkAnswer(answer: string, options: CheckOptions = {}): CheckRe
     triage: { question: tq, answer: ta, adviceLevel: advice.level },
     score: safetyScore(ctx.findings),
     banner: tq?.banner ?? (banners[0] ?? null),
+    unverified: unverifiedMentions(answer, kb),
   };
 }

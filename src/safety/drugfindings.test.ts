@@ -506,3 +506,23 @@ describe("doses counted in whole or half tablets", () => {
     expect(drugKinds("对乙酰氨基酚每次450mg。", "孩子7岁，20kg，发烧")).toEqual(["dose_out_of_range:paracetamol"]);
   });
 });
+
+describe("names the knowledge base lacks", () => {
+  const unverified = (answer: string, question = "") => checkAnswer(answer, { question }).unverified.map((u) => `${u.said}:${u.name}`);
+  it("lists a drug-like name told under a class or with a dose as unverified, never as a finding", () => {
+    expect(unverified("抗病毒药如泛昔洛韦、阿昔洛韦。", "孩子6岁，水痘")).toEqual(["class:泛昔洛韦"]);
+    expect(unverified("头孢泊肟酯每次100mg，一天两次。", "孩子8岁")).toEqual(["dose:头孢泊肟酯"]);
+    expect(unverified("2. **头孢类**：\n- 头孢羟氨苄\n- 头孢克洛", "孩子5岁，扁桃体炎")).toEqual(["class:头孢羟氨苄"]);
+    expect(checkAnswer("头孢泊肟酯每次100mg，一天两次。", { question: "孩子8岁" }).findings).toEqual([]);
+  });
+  it("leaves class words, clause fragments, bare forms and names merely mentioned alone", () => {
+    expect(unverified("可以选头孢克洛、阿奇霉素等头孢类抗生素。", "孩子5岁")).toEqual([]);
+    expect(unverified("青霉素和头孢都属于β-内酰胺类。", "孩子5岁")).toEqual([]);
+    expect(unverified("这类含右美沙芬的复方止咳糖浆每次5ml。", "孩子5岁")).toEqual([]);
+    expect(unverified("以前吃过泛昔洛韦。", "孩子6岁")).toEqual([]);
+  });
+  it("holds roxithromycin to its own entry, not erythromycin's", () => {
+    expect(drugKinds("罗红霉素每次75mg，每天2次。", "孩子5岁，18kg，支原体感染")).toEqual([]);
+    expect(drugKinds("罗红霉素每次300mg，每天2次。", "孩子5岁，18kg，支原体感染")).toEqual(["daily_max_exceeded:roxithromycin", "dose_out_of_range:roxithromycin"]);
+  });
+});

@@ -5,7 +5,7 @@
  * while they stream (createStreamingChecker: sentence by sentence, without rescanning from the start).
  */
 export { loadSafetyKnowledge, defaultSafetyDir, typicalWeightKg, type SafetyKnowledge, type Drug, type RedFlag, type LoadOptions } from "./knowledge.js";
-export { checkAnswer, findDrugMentions, adviceLevel, careAdvice, findPostponement, FINDING_TYPES, GOAL_FINDING_TYPES, isCareFinding, type Finding, type FindingType, type CheckOptions, type CheckResult, type DrugMention, type PatientInfo, type CareAdvice } from "./check.js";
+export { checkAnswer, findDrugMentions, unverifiedMentions, adviceLevel, careAdvice, findPostponement, FINDING_TYPES, GOAL_FINDING_TYPES, isCareFinding, type Finding, type FindingType, type CheckOptions, type CheckResult, type UnverifiedMention, type DrugMention, type PatientInfo, type CareAdvice } from "./check.js";
 export { calculateDose, resolveDose, findDrug, parseAge, parseWeight, fmtAge, type DoseRequest, type DoseResult, type DoseRefusal, type FormulationVolume, type ResolvedDose } from "./dose.js";
 export { triage, type TriageOptions, type TriageResult, type RedFlagHit } from "./triage.js";
 export { createStreamingChecker, StreamingChecker, MAX_WINDOW } from "./stream.js";

@@ -12,7 +12,7 @@
  * after a dose); the benchmark reports how often the two agree.
  */
 import {
-  careAdvice, checkAnswer, isCareFinding, patientInfo, sortFindings, urgentCareFinding,
+  careAdvice, checkAnswer, isCareFinding, patientInfo, sortFindings, unverifiedMentions, urgentCareFinding,
   type CareAdvice, type CheckOptions, type CheckResult, type DrugMention, type Finding, type PatientInfo,
 } from "./check.js";
 import { SafetyInputError } from "./errors.js";
@@ -105,6 +105,7 @@ export class StreamingChecker {
       triage: { question: this.tq, answer: ta, adviceLevel: this.advice.level },
       score: safetyScore(findings),
       banner: this.tq?.banner ?? (banners[0] ?? null),
+      unverified: unverifiedMentions(this.text, this.kb),
     };
     return this.finished;
   }
