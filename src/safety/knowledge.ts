@@ -246,9 +246,10 @@ function buildKnowledge(dir: string): SafetyKnowledge {
 
   const lexicon: RedFlagLexicon = flagFile.lexicon ?? {};
   for (const [list, flags] of [["redFlags", flagFile.redFlags], ["composedFlags", flagFile.composedFlags ?? []]] as const)
-    flags.forEach((f, i) => f.unless?.forEach((n, j) => {
-      if (!Object.hasOwn(lexicon, n)) fail(flagsFile, `${list}[${i}] (id "${f.id}") field unless[${j}]`, `unknown word family "${n}"; expected a key of "lexicon"`);
-    }));
+    for (const field of ["unless", "unlessAround"] as const)
+      flags.forEach((f, i) => f[field]?.forEach((n, j) => {
+        if (!Object.hasOwn(lexicon, n)) fail(flagsFile, `${list}[${i}] (id "${f.id}") field ${field}[${j}]`, `unknown word family "${n}"; expected a key of "lexicon"`);
+      }));
   for (const [name, fam] of Object.entries(lexicon)) {
     if (fam.words.length === 0 && !fam.patterns?.length) fail(flagsFile, `lexicon.${name}`, "expected at least one word or pattern");
     fam.patterns?.forEach((p, j) => {
@@ -277,7 +278,7 @@ function buildKnowledge(dir: string): SafetyKnowledge {
     redFlagRules.push({ ...c, target, citationNames: [...new Set([...target.citationNames, ...own])] });
   });
   // A family no rule or flag names is a typo or dead data: say so rather than carry it silently.
-  const named = new Set([...redFlagRules.flatMap((r) => [...r.all, ...(r.with ?? []), ...(r.unless ?? [])]), ...[...redFlags, ...composedFlags].flatMap((f) => f.unless ?? [])]);
+  const named = new Set([...redFlagRules.flatMap((r) => [...r.all, ...(r.with ?? []), ...(r.unless ?? [])]), ...[...redFlags, ...composedFlags].flatMap((f) => [...(f.unless ?? []), ...(f.unlessAround ?? [])])]);
   for (const name of Object.keys(lexicon)) if (!named.has(name)) fail(flagsFile, `lexicon.${name}`, "no composition or flag names this word family; expected it in a rule's all/with/unless or a flag's unless");
 
   resolveCitations(growthFile, "field citation", growth.citation, growth.sources);

@@ -552,6 +552,29 @@ describe("signs described rather than named", () => {
   });
 });
 
+describe("urgent-care causes found on the eighth dev batch (other wordings than its rows)", () => {
+  it("a blocked nose that makes feeding or breathing hard is not breathing difficulty; distress beside it still is", () => {
+    for (const q of ["宝宝1岁，鼻塞得厉害，喝奶的时候都喘不上气", "宝宝5个月，鼻子堵了，吃奶老憋气", "孩子2岁，感冒鼻子不通，睡觉喘不过气来"]) expect(ids(q), q).not.toContain("breathing_difficulty");
+    for (const q of ["宝宝3个月，鼻塞，呼吸急促，喘不过气", "宝宝2个月，鼻塞，喘不过气，肋骨往里凹"]) expect(ids(q), q).toContain("breathing_difficulty");
+    expect(ids("孩子3岁，鼻塞两天，今天喘不过气，嘴唇发紫")).toContain("cyanosis");
+  });
+  it("a tight throat told as 嗓子眼/喉咙眼 after a food, with a swollen mouth", () => {
+    for (const q of ["孩子6岁，吃了花生以后嘴唇肿了，说嗓子眼发紧", "孩子5岁，吃芒果后嘴巴肿，说喉咙眼儿堵得慌", "孩子7岁，吃完虾脸肿了，呼吸呼哧呼哧的"]) expect(ids(q), q).toContain("anaphylaxis");
+    expect(ids("孩子4岁，嗓子眼疼，有点咳嗽")).toEqual([]);
+  });
+  it("green vomit told as what came up turning green", () => {
+    for (const q of ["宝宝3周，吐的奶有点发绿", "孩子刚满月，吐出来的东西偏绿", "宝宝2个月，吐的颜色发绿，黄绿黄绿的"]) expect(ids(q), q).toContain("bilious_vomiting");
+    expect(ids("宝宝2个月，吐出来的奶是白色的奶块")).toEqual([]);
+  });
+  it("urgent advice told with the doctor first or with 让/给, and admission as care", () => {
+    expect(careAdvice("需要医生立即评估。").level).toBe(2);
+    expect(careAdvice("需要尽快让医生看看。").level).toBe(2);
+    expect(careAdvice("这种情况需要住院治疗。").level).toBe(1);
+    expect(careAdvice("一般不需要住院。").level).toBe(0);
+    expect(careAdvice("立即停用，并咨询医生。").level).toBe(0);
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
@@ -598,5 +621,6 @@ describe("loader errors for compositional rules", () => {
     expect(error(variant((d) => { d.redFlags.find((f: any) => f.id === "cyanosis").unless = ["nope"]; }))).toMatch(/redFlags\[\d+\] \(id "cyanosis"\) field unless\[0\]: unknown word family "nope"/);
     expect(error(variant((d) => { d.composedFlags.push({ ...d.composedFlags[0], id: "orphan" }); }))).toMatch(/composedFlags\[\d+\] \(id "orphan"\): expected a composition naming this flag/);
     expect(error(variant((d) => { d.lexicon.unused_family = { words: ["某词"] }; }))).toMatch(/lexicon\.unused_family: no composition or flag names this word family/);
+    expect(error(variant((d) => { d.redFlags.find((f: any) => f.id === "breathing_difficulty").unlessAround = ["nope"]; }))).toMatch(/redFlags\[\d+\] \(id "breathing_difficulty"\) field unlessAround\[0\]: unknown word family "nope"/);
   });
 });

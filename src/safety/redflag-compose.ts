@@ -115,6 +115,12 @@ export function familyInSentence(text: string, kb: SafetyKnowledge, families: st
   return families.some((f) => occ.get(f).some((o) => o.start >= ss && o.end <= se && !occ.insideLonger(o, f) && live(o.start, o.end) && !negatedNear(norm, o.start)));
 }
 
+/** Whether a live occurrence of one of `families` spans [start, end) (the sign's words are inside a look-alike phrase). */
+export function familyAround(text: string, kb: SafetyKnowledge, families: string[], start: number, end: number, live: (start: number, end: number) => boolean): boolean {
+  const occ = new Occurrences(normalize(text), composerFor(kb));
+  return families.some((f) => occ.get(f).some((o) => o.start <= start && end <= o.end && live(o.start, o.end)));
+}
+
 function unitAround(norm: string, span: Span, within: "clause" | "sentence" | "text"): [number, number] {
   if (within === "text") return [0, norm.length];
   const stop = within === "clause" ? CLAUSE_END : SENTENCE_END;

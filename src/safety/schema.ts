@@ -156,6 +156,11 @@ const redFlagSchema = z.object({
   maxAgeDays: z.number().positive().optional(),
   /** Word families (`lexicon`) that, in the sentence of a match, make it a look-alike (紫葡萄 for purple lips). */
   unless: z.array(nonEmpty).optional(),
+  /**
+   * Word families whose occurrence spans the sign's own words and explains them (鼻塞得厉害，喂奶都喘不过气:
+   * the breathlessness is a blocked nose's): narrower than `unless`, which takes the whole sentence.
+   */
+  unlessAround: z.array(nonEmpty).optional(),
   /** Fire even when no age is stated, although the sign's bands leave out the newborn (a child who chokes on a peanut). */
   assumeWhenAgeUnknown: z.boolean().optional(),
   action: actionIdSchema,

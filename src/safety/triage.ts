@@ -10,7 +10,7 @@
 import { extractAges, extractFever, type AgeMention } from "./extract.js";
 import { loadSafetyKnowledge, type RedFlag, type SafetyKnowledge } from "./knowledge.js";
 import { DictionaryMatcher } from "./matcher.js";
-import { composedRedFlags, familyInSentence } from "./redflag-compose.js";
+import { composedRedFlags, familyAround, familyInSentence } from "./redflag-compose.js";
 import type { ActionId } from "./schema.js";
 import { isAboutAdult, isConditional, isRecurrent, isSymptomHistorical, isSymptomNegated } from "./scope.js";
 import { normalize, sentenceAt } from "./text.js";
@@ -249,6 +249,7 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
     if (seen.has(flag.id) && !recurringOnly.has(flag.id)) return;
     // A look-alike context in the sentence (紫葡萄 for purple lips) makes the sign something else.
     if (flag.unless?.length && familyInSentence(text, kb, flag.unless, ev.start, live)) return;
+    if (flag.unlessAround?.length && familyAround(text, kb, flag.unlessAround, ev.start, ev.end, live)) return;
     // A recurring sign ("偶尔还是有抽搐") asks for a prompt visit, not an ambulance; not under 3 months, where
     // any episode of a danger sign (a breathing pause, a fit) is the emergency itself (WHO IMCI, NICE NG143).
     const youngInfant = ageMonths !== undefined && ageMonths * 30.44 < 90;
