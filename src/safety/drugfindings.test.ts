@@ -526,3 +526,12 @@ describe("names the knowledge base lacks", () => {
     expect(drugKinds("罗红霉素每次300mg，每天2次。", "孩子5岁，18kg，支原体感染")).toEqual(["daily_max_exceeded:roxithromycin", "dose_out_of_range:roxithromycin"]);
   });
 });
+
+describe("atomoxetine", () => {
+  it("is a non-stimulant for 6 years and over, dosed per day by weight", () => {
+    expect(drugKinds("托莫西汀每天30mg，早上一次吃。", "孩子7岁，25kg，多动症")).toEqual([]);
+    expect(drugKinds("择思达是一种中枢兴奋剂，每天一次。", "孩子7岁，多动症")).toEqual(["wrong_class:atomoxetine"]);
+    expect(drugKinds("可以吃托莫西汀。", "孩子5岁，多动症")).toEqual(["age_contraindication:atomoxetine"]);
+    expect(drugKinds("托莫西汀每天100mg，早上一次。", "孩子7岁，25kg，多动症")).toEqual(["daily_max_exceeded:atomoxetine", "dose_out_of_range:atomoxetine"]);
+  });
+});
