@@ -575,6 +575,29 @@ describe("urgent-care causes found on the eighth dev batch (other wordings than 
   });
 });
 
+describe("time-critical presentations probed after the eighth dev batch (wordings written for the purpose)", () => {
+  it("sudden loss of sight, not short sight", () => {
+    for (const q of ["孩子7岁，突然说看不清东西，头很疼", "孩子10岁，刚才一下子眼前发黑，看不见了"]) expect(ids(q), q).toContain("acute_vision_loss");
+    for (const q of ["孩子8岁，看书看久了眼睛看不清", "孩子4岁，近视，看不清黑板"]) expect(ids(q), q).toEqual([]);
+  });
+  it("a sharp object swallowed, not an injection or a prick", () => {
+    for (const q of ["孩子2岁，把一根针吞下去了", "孩子3岁，吞了一块碎玻璃", "宝宝1岁半，好像吞了一个大头针"]) expect(ids(q), q).toContain("sharp_object_swallowed");
+    for (const q of ["孩子发烧打了针，吃了退烧药", "孩子被针扎了一下手", "孩子3岁，用牙签剔牙"]) expect(ids(q), q).toEqual([]);
+  });
+  it("whooping cough under 6 months, not in an older child", () => {
+    for (const q of ["宝宝2个月，咳嗽咳到脸发红，咳完有鸡鸣样回声", "宝宝3个月，痉咳，咳得脸发紫"]) expect(ids(q), q).toContain("young_infant_pertussis");
+    expect(ids("孩子5岁，咳嗽一阵一阵的，咳完有鸡叫声")).not.toContain("young_infant_pertussis");
+  });
+  it("a swollen neck with a mouth that will not open or drooling", () => {
+    expect(ids("孩子5岁，脖子一侧肿得很大，张不开嘴，流口水")).toContain("upper_airway_obstruction");
+    expect(ids("孩子5岁，脖子一侧淋巴结肿了，不疼")).toEqual([]);
+  });
+  it("a young infant not feeding well (WHO IMCI), not an older baby who takes a little less", () => {
+    for (const q of ["宝宝出生3天，不怎么吃奶，老是睡", "宝宝20天，这两天吃奶少了很多"]) expect(ids(q), q).toContain("unable_to_feed");
+    expect(ids("宝宝4个月，吃奶少了一点，精神好")).toEqual([]);
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
