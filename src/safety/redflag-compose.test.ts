@@ -598,6 +598,16 @@ describe("time-critical presentations probed after the eighth dev batch (wording
   });
 });
 
+describe("Kawasaki signs before the fifth day of fever (a visit within 24 hours)", () => {
+  it("reads fever with red cracked lips or a strawberry tongue and a second feature", () => {
+    for (const q of ["孩子3岁，发烧3天，眼睛红，嘴唇很红干裂，手脚有点肿", "孩子2岁，发烧，舌头像草莓，手指脱皮"]) {
+      expect(triage(q).redFlags.map((h) => `${h.id}:${h.action}`), q).toContain("kawasaki_signs:within_24h");
+      expect(checkAnswer("多喝水，吃退烧药。", { question: q }).findings.map((f) => f.type), q).toEqual(["missing_timely_care"]);
+    }
+    for (const q of ["孩子3岁，嘴唇干裂，天气干燥，眼睛红", "孩子2岁，发烧，嘴唇干裂"]) expect(ids(q), q).toEqual([]);
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
