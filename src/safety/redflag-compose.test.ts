@@ -608,6 +608,17 @@ describe("Kawasaki signs before the fifth day of fever (a visit within 24 hours)
   });
 });
 
+describe("swallowed coins against batteries, magnets and sharp objects", () => {
+  it("a symptomless coin is a visit within 24 hours; a coin with drooling, a battery, a magnet or a needle is an emergency", () => {
+    const level = (q: string) => triage(q).action;
+    expect(level("孩子3岁，吞了一枚一元硬币，现在没什么不舒服")).toBe("within_24h");
+    expect(level("孩子2岁，把游戏币吞下去了，玩得挺好")).toBe("within_24h");
+    expect(level("孩子3岁，吞了一个硬币，一直流口水，咽不下东西")).toBe("emergency");
+    for (const q of ["孩子3岁，吞了一枚纽扣电池", "孩子4岁，吞了两颗磁力珠", "孩子2岁，把一根针吞下去了"]) expect(level(q), q).toBe("emergency");
+    expect(ids("孩子5岁，拿硬币玩，没有吞")).toEqual([]);
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
