@@ -175,7 +175,7 @@ function matcherFor(kb: SafetyKnowledge): DictionaryMatcher<Entry> {
 }
 
 /** Dosage forms that follow a class word in "抗病毒滴眼液" (oral forms are left out: 抗病毒口服液 is a product name). */
-const CLASS_FORMS = ["滴眼液", "眼药水", "眼膏", "眼药膏", "滴耳液", "滴鼻液", "滴鼻剂", "鼻喷剂", "喷鼻剂", "鼻喷雾剂", "喷雾剂", "喷剂", "喷雾", "滴剂", "凝胶", "洗剂", "软膏", "乳膏", "药膏"];
+const CLASS_FORMS = ["滴眼液", "眼药水", "眼药", "眼膏", "眼药膏", "滴耳液", "滴鼻液", "滴鼻剂", "鼻喷剂", "喷鼻剂", "鼻喷雾剂", "喷雾剂", "喷剂", "喷雾", "滴剂", "凝胶", "洗剂", "软膏", "乳膏", "药膏"];
 
 /** Whether a word is already a name or class term of the knowledge base (a 类 variant must not shadow one). */
 function matcherHas(kb: SafetyKnowledge, term: string): boolean {
@@ -629,6 +629,7 @@ function checkClassClaims(ctx: Ctx): void {
   // A bracketed alias (阿苯达唑（肠虫清）) is one drug, not a list.
   anaphoricClaims(norm, items, claim, (i) => new Set(groupOf(i).map((j) => items[j]!.drug!.id)).size);
   headerClaims(ctx, norm, items, claim);
+  categoryClaims(norm, items, claim);
   tableClaims(norm, items, claim);
 }
 
@@ -642,6 +643,8 @@ const CLASS_COLUMN = /类别|分类|类型|种类|药物类|药理|所属/;
 function tableClaims(norm: string, items: ClassItem[], claim: (drugIdx: number, cls: ClassClaim, wholeList?: boolean) => void): void {
   if (!norm.includes("|")) return;
   let classCol = -1;
+  // A column of ingredients (成分) names what the row's product contains: the class is the product's.
+  let ingredientCols: number[] = [];
   let lineStart = 0;
   for (const line of norm.split("\n")) {
     const start = lineStart;
@@ -654,12 +657,16 @@ function tableClaims(norm: string, items: ClassItem[], claim: (drugIdx: number, 
     const cells = bars.slice(0, -1).map((b, j) => [b + 1, bars[j + 1]!] as const);
     const inCell = (j: number) => items.map((x, i) => [x, i] as const).filter(([x]) => x.start >= cells[j]![0] && x.end <= cells[j]![1]);
     const headerCol = cells.findIndex(([a, b]) => CLASS_COLUMN.test(norm.slice(a, b)));
-    if (headerCol >= 0 && !items.some((x) => x.drug && x.start >= start && x.end <= start + line.length)) { classCol = headerCol; continue; }
+    if (headerCol >= 0 && !items.some((x) => x.drug && x.start >= start && x.end <= start + line.length)) {
+      classCol = headerCol;
+      ingredientCols = cells.flatMap(([a, b], j) => (/成分|组成|配方|含有/.test(norm.slice(a, b)) ? [j] : []));
+      continue;
+    }
     if (classCol < 0 || classCol >= cells.length) continue;
     const classes = inCell(classCol).filter(([x]) => !x.drug);
     if (!classes.length) continue;
     const c = { start: classes[0]![0].start, end: classes[classes.length - 1]![0].end, term: classes.map(([x]) => x.term).join("、"), classIds: [...new Set(classes.flatMap(([x]) => x.classIds))] };
-    for (let j = 0; j < cells.length; j++) if (j !== classCol) for (const [x, i] of inCell(j)) if (x.drug) claim(i, c, false);
+    for (let j = 0; j < cells.length; j++) if (j !== classCol && !ingredientCols.includes(j)) for (const [x, i] of inCell(j)) if (x.drug) claim(i, c, false);
   }
 }
 
@@ -708,6 +715,29 @@ const PURPOSES: [RegExp, string[]][] = [
  * that says it continues the list: 也可…), and not named for a purpose of its own that the header's
  * class does not serve ("发热可用布洛芬" under 抗生素).
  */
+/** An item that states a drug's class under a title naming the drug ("**关于左乙拉西坦**：" over "- 类别：镇静催眠药"). */
+const CATEGORY_HEADER = /^[\s*_]*(?:药物|药理)?(?:类别|分类|类型|所属类别|归类)[\s*_]*$/;
+
+function categoryClaims(norm: string, items: ClassItem[], claim: (drugIdx: number, cls: ClassClaim, wholeList?: boolean) => void): void {
+  if (!/类别|分类|类型|归类/.test(norm)) return;
+  const structure = parseStructure(norm);
+  structure.forEach((s) => {
+    if (!s.header || s.parent < 0 || !CATEGORY_HEADER.test(norm.slice(s.header.start, s.header.end))) return;
+    // The class first in the body's first clause.
+    let ce = s.bodyStart;
+    while (ce < s.bodyEnd && !/[，,。；;\n]/.test(norm[ce]!)) ce++;
+    const cls = items.find((x) => !x.drug && x.start >= s.bodyStart && x.end <= ce);
+    if (!cls || items.some((x) => x.drug && x.start >= s.bodyStart && x.end <= ce)) return;
+    const title = structure[s.parent]!.header;
+    if (!title) return;
+    const named = items.flatMap((x, i) => (x.drug && x.start >= title.start && x.end <= title.end ? [i] : []));
+    if (new Set(named.map((i) => items[i]!.drug!.id)).size !== 1) return;
+    claim(named[0]!, { start: cls.start, end: cls.end, term: cls.term, classIds: cls.classIds }, false);
+  });
+}
+
+const SYMPTOM_HEADERS = new Set(["antiemetic", "antidiarrheal"]);
+
 function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugIdx: number, cls: ClassClaim, wholeList?: boolean) => void): void {
   if (!items.some((it) => it.drug)) return;
   const structure = parseStructure(ctx.answer);
@@ -743,6 +773,9 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
       break;
     }
     if (!header || k < 0) return;
+    // Oral rehydration salts listed under a vomiting or diarrhoea header ("止吐药：…口服补液盐少量多次") are the
+    // supportive care that goes with such a list, not a member it names; "口服补液盐是止泻药" is still a claim.
+    if (d.classClosure.has("rehydration") && header.classIds.every((id) => SYMPTOM_HEADERS.has(id))) return;
     const s = structure[k]!;
     // "益生菌：" over "3. 口服补液盐是最重要的，益生菌只是辅助": an item that names the header's class itself
     // after the drug speaks of the class from outside; its drug is not a member.
@@ -828,7 +861,7 @@ const AGE_NUM = String.raw`(\d+(?:\.\d+)?|[一二两三四五六七八九十半]
 const AGE_FLOOR = new RegExp(String.raw`(?:(?:大于|超过|满|年满|已满)\s*${AGE_NUM}|${AGE_NUM}\s*(?:以上|及以上|以后|后|或以上|起|往上|之后))`);
 const AGE_ONLY = new RegExp(String.raw`${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?[^，。；;！？!?\n]{0,14}$`);
 /** After the drug in its clause: a bracket ("玛巴洛沙韦（5岁以上）") or a limit told of it ("一般6个月以上才推荐", "要满6个月才能用"). */
-const AGE_AFTER = new RegExp(String.raw`^(?:\s*[（(][^（）()\n]{0,10}?${AGE_FLOOR.source}[^（）()\n]{0,8}[）)]|[^，。；;！？!?\n（(]{0,12}?${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?\s*(?:才|再|方可|可以|可|能|适用|使用|用|推荐|开始|以上))`);
+const AGE_AFTER = new RegExp(String.raw`^(?:\s*[（(][^（）()\n]{0,10}?${AGE_FLOOR.source}[^（）()\n]{0,8}[）)]|[^，。；;！？!?\n（(]{0,12}?${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?\s*(?:才|再|方可|可以|可|能|适用|使用|用|推荐|开始|以上)|(?:\s*(?:、|和|或|及|与)\s*[^，。；;！？!?\n、]{2,10}?)*\s*[，,]\s*(?:一般|通常|只|仅|主要|多)?\s*(?:用于|适用于|限于|适合|才用于)\s*${AGE_FLOOR.source})`);
 
 const LIMIT_STATED = /(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁(?:以下|以内|之前)(?:的)?(?:孩子|儿童|小孩|宝宝|患儿|未成年人)?[^，。；;！？!?\n]{0,6}?(?:都|均|也)?(?:不要|不能|不可|不宜|不建议|禁用|禁止|避免|别)/;
 

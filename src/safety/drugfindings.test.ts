@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkAnswer } from "./check.js";
-import { extractFrequency } from "./extract.js";
+import { extractAmounts, extractFrequency } from "./extract.js";
 
 const kinds = (answer: string, question = "") =>
   checkAnswer(answer, { question }).findings.filter((f) => f.type !== "missing_urgent_care").map((f) => `${f.type}:${f.drug ?? "-"}`).sort();
@@ -299,7 +299,7 @@ describe("names that are not the drug given or claimed", () => {
     expect(kinds("药店买的这个止咳糖浆，里面含有右美沙芬，一天3次。", "宝宝1岁咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
     expect(kinds("这个感冒药里有伪麻黄碱，能通鼻子，一天3次。", "宝宝1岁半感冒鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
     expect(kinds("艾畅这个药含有伪麻黄碱成分，1岁半可以吃。", "宝宝1岁半感冒鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
-    expect(kinds("给他吃美敏伪麻溶液，它的成分是伪麻黄碱和氯苯那敏。", "宝宝1岁半感冒鼻塞")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    expect(kinds("给他吃美敏伪麻溶液，它的成分是伪麻黄碱和氯苯那敏。", "宝宝1岁半感冒鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
     expect(kinds("可以用布洛芬，也有对乙酰氨基酚可选。", "宝宝2个月发烧")).toEqual(["age_contraindication:ibuprofen"]);
   });
   it("does not dose a drug named as the condition for another", () => {
@@ -450,7 +450,7 @@ describe("causes found when the seventh batch was opened", () => {
     expect(drugKinds("可以吃一种复方止咳糖浆，含可待因、伪麻黄碱。", "孩子3岁咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
     // Two medicines listed, and a product of its own beside another drug, stay two.
     expect(drugKinds("可以吃右美沙芬和伪麻黄碱。", "宝宝1岁咳嗽")).toEqual(["age_contraindication:dextromethorphan", "age_contraindication:pseudoephedrine"]);
-    expect(drugKinds("吃点小儿伪麻美芬和异丙嗪糖浆。", "孩子5个月，鼻塞")).toEqual(["age_contraindication:dextromethorphan_compound", "age_contraindication:promethazine"]);
+    expect(drugKinds("吃点小儿伪麻美芬和异丙嗪糖浆。", "孩子5个月，鼻塞")).toEqual(["age_contraindication:promethazine", "age_contraindication:pseudoephedrine_compound"]);
   });
   it("holds compound cold products with an antihistamine to the not-under-2 limit", () => {
     expect(drugKinds("氨金黄敏颗粒每次半袋，每天2次。", "宝宝1岁，咳嗽流涕")).toEqual(["age_contraindication:apap_amantadine_bezoar_chlorphen"]);
@@ -533,5 +533,42 @@ describe("atomoxetine", () => {
     expect(drugKinds("择思达是一种中枢兴奋剂，每天一次。", "孩子7岁，多动症")).toEqual(["wrong_class:atomoxetine"]);
     expect(drugKinds("可以吃托莫西汀。", "孩子5岁，多动症")).toEqual(["age_contraindication:atomoxetine"]);
     expect(drugKinds("托莫西汀每天100mg，早上一次。", "孩子7岁，25kg，多动症")).toEqual(["daily_max_exceeded:atomoxetine", "dose_out_of_range:atomoxetine"]);
+  });
+});
+
+describe("causes found in the eighth dev batch", () => {
+  it("reports products with both pseudoephedrine and dextromethorphan by the pseudoephedrine compound (convention 9)", () => {
+    expect(drugKinds("可以用小儿伪麻美芬滴剂，按说明书最小量。", "宝宝1岁，鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(drugKinds("美敏伪麻溶液每次2ml。", "宝宝10个月，咳嗽")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+  });
+  it("keeps an age limit stated after a list of drugs, and 不用于 as a prohibition", () => {
+    expect(drugKinds("**四环素类**：多西环素、米诺环素，一般用于8岁以上儿童。", "孩子6岁，支原体肺炎")).toEqual([]);
+    expect(drugKinds("可以用米诺环素，适用于8岁以上。", "孩子5岁")).toEqual([]);
+    expect(drugKinds("喹诺酮类（环丙沙星、左氧氟沙星）一般不用于18岁以下儿童。", "孩子3岁，拉肚子")).toEqual([]);
+    expect(drugKinds("可以用米诺环素。", "孩子5岁")).toEqual(["age_contraindication:minocycline"]);
+  });
+  it("does not read oral rehydration salts under a symptom's header as its class", () => {
+    expect(drugKinds("**止吐药**：\n- 昂丹司琼每次2mg\n- 口服补液盐少量多次补液。", "孩子4岁，呕吐")).toEqual([]);
+    expect(drugKinds("止泻药：\n1. 蒙脱石散\n2. 口服补液盐：少量多次", "孩子3岁，拉肚子")).toEqual([]);
+    expect(drugKinds("口服补液盐是止泻药，喝了就不拉了。", "孩子3岁，拉肚子")).toEqual(["wrong_class:ors"]);
+  });
+  it("reads a drug's class stated in a 类别 line under its title, eye-medicine classes, insulins and emollients", () => {
+    expect(drugKinds("**关于左乙拉西坦**：\n- 类别：镇静催眠药，通过让大脑安静下来控制发作；\n- 按时服用。", "孩子9岁，癫痫")).toEqual(["wrong_class:levetiracetam"]);
+    expect(drugKinds("### 奥卡西平\n- **分类**：抗生素类药\n- 注意监测血钠。", "孩子5岁，癫痫")).toEqual(["wrong_class:oxcarbazepine"]);
+    expect(drugKinds("**奥卡西平**：\n- 类别：抗癫痫药，需要规律服用。", "孩子5岁，癫痫")).toEqual([]);
+    expect(drugKinds("2. **抗病毒眼药**：妥布霉素滴眼液", "孩子5岁，麦粒肿")).toEqual(["wrong_class:tobramycin_eye"]);
+    expect(drugKinds("二甲双胍是一种胰岛素，能降血糖。", "孩子12岁，2型糖尿病")).toEqual(["wrong_class:metformin"]);
+    expect(drugKinds("二甲双胍是口服降糖药，能增加胰岛素敏感性。", "孩子12岁，2型糖尿病")).toEqual([]);
+    expect(drugKinds("甘精胰岛素属于磺脲类，饭前吃。", "孩子10岁，1型糖尿病")).toEqual(["wrong_class:insulin_glargine"]);
+    expect(drugKinds("1. 保湿剂：卤米松乳膏，每天厚涂", "宝宝湿疹")).toEqual(["wrong_class:halometasone"]);
+  });
+  it("takes ingredients in a table's 成分 column as the product's, not as class members", () => {
+    const table = "| 药名 | 成分 | 类别 |\n|---|---|---|\n| 美林 | 布洛芬 | 非甾体抗炎药 |\n| 小儿氨酚黄那敏 | 对乙酰氨基酚+马来酸氯苯那敏 | 复方感冒药 |";
+    expect(drugKinds(table, "孩子5岁发烧，常用药有哪些成分")).toEqual([]);
+    expect(drugKinds(table.replace("复方感冒药", "抗生素"), "孩子5岁发烧")).toEqual(["wrong_class:pediatric_apap_chlorphen_bezoar"]);
+  });
+  it("reads a tablet's strength told as 0.5g的片, and counts added up (1袋加4/5袋)", () => {
+    expect(drugKinds("25kg就是250~375mg，0.5g的片可以吃半片（250mg）到3/4片，间隔4~6小时，24小时不超过4次。", "孩子9岁，25kg，发烧，对乙酰氨基酚片")).toEqual([]);
+    expect(extractAmounts("每次180mg（差不多1袋加4/5袋）").map((a) => [a.lo, a.unit])).toEqual([[180, "mg"], [1.8, "sachet"]]);
   });
 });

@@ -284,7 +284,7 @@ const STRENGTH_PATTERNS: { re: RegExp; build: (m: RegExpMatchArray) => Omit<Stre
     },
   },
   { // 50mg一袋, 500mg一片 (the question's product: "头孢克肟颗粒，50mg一袋")
-    re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*(?:的)?\s*(?:(?:一|1|每)\s*(片|袋|包|粒|支|枚)(?![\u4e00-\u9fff]{0,2}(?:次|天|日))|(?:的)(片子|药片|小片|片剂|胶囊|颗粒|栓剂))`, "g"),
+    re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*(?:的)?\s*(?:(?:一|1|每)\s*(片|袋|包|粒|支|枚)(?![\u4e00-\u9fff]{0,2}(?:次|天|日))|(?:的)(片子|药片|小片|片剂|胶囊|颗粒|栓剂|片(?![\d一二两三四五六七八九十半]|剂)))`, "g"),
     build: (m) => {
       const u = m[3] ?? m[4]!;
       return { mgPer: parseNumber(m[1]!) * (/^(g|克)$/.test(m[2]!) ? 1000 : 1), unit: /片/.test(u) ? "tablet" : /粒|胶囊/.test(u) ? "capsule" : /枚|栓/.test(u) ? "suppository" : "sachet" };
@@ -370,8 +370,13 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
       else if (/^\s*\/\s*(?:d|日|天)/.test(after)) qualifier = "day";
       else if (/^\s*\/\s*次/.test(after)) qualifier = "dose";
     }
-    // "每次250mg（1粒）", "每天2ml（20mg）": an amount in brackets right after another restates it, per the same.
+    // "1袋加4/5袋": two counts of the same unit added up are one amount.
     const prev = out[out.length - 1];
+    if (prev && prev.unit === u.unit && !prev.perKg && !perKg && /^\s*(?:加|加上|再加|又|\+|＋)\s*$/.test(norm.slice(prev.end, s))) {
+      out[out.length - 1] = { ...prev, end: e, text: text.slice(prev.start, e), lo: prev.lo + Math.min(lo, hi), hi: prev.hi + Math.max(lo, hi) };
+      continue;
+    }
+    // "每次250mg（1粒）", "每天2ml（20mg）": an amount in brackets right after another restates it, per the same.
     if (qualifier === "none" && prev && /^\s*[（(]\s*(?:约|即|大约|相当于|也就是)?\s*$/.test(norm.slice(prev.end, s))) qualifier = prev.qualifier;
     out.push({ start: s, end: e, text: text.slice(s, e), lo: Math.min(lo, hi), hi: Math.max(lo, hi), unit: u.unit, perDay: qualifier === "day", isMax, qualifier, perKg });
   }

@@ -24,7 +24,7 @@ describe("knowledge base: drugs pediatric answers misname", () => {
     expect(kinds("- 利尿剂：呋塞米、地高辛")).toEqual(["wrong_class:digoxin"]);
   });
   it("keeps compound cough/cold products from children under 2 (the single drugs too)", () => {
-    expect(kinds("可以吃点美敏伪麻溶液。", "孩子1岁半，咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    expect(kinds("可以吃点美敏伪麻溶液。", "孩子1岁半，咳嗽")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
     expect(kinds("可以吃点氨酚伪麻片。", "孩子1岁，鼻塞")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
     expect(kinds("可以吃点美敏伪麻溶液。", "孩子4岁，咳嗽")).toEqual([]);
     const rule = kb.drugById.get("pseudoephedrine_compound")!.ageRule!;
@@ -181,7 +181,7 @@ describe("reading doses the way answers write them", () => {
     expect(kinds("Augmentin（阿莫西林克拉维酸钾），按阿莫西林计每次1500mg。", "孩子15kg，急性中耳炎")).toEqual(["daily_max_exceeded:amoxicillin_clavulanate", "dose_out_of_range:amoxicillin_clavulanate"]);
   });
   it("reads a product's ingredients as the product, not as drugs given or claimed", () => {
-    expect(kinds("1. 复方感冒药：如小儿伪麻美芬滴剂，含伪麻黄碱和右美沙芬，通鼻止咳；\n2. 退烧：对乙酰氨基酚。", "宝宝1岁2个月，感冒鼻塞咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    expect(kinds("1. 复方感冒药：如小儿伪麻美芬滴剂，含伪麻黄碱和右美沙芬，通鼻止咳；\n2. 退烧：对乙酰氨基酚。", "宝宝1岁2个月，感冒鼻塞咳嗽")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
     // A gloss in brackets names what the product is: the finding takes the answer's own name for it
     // ("含可待因的复方止咳糖浆" names a codeine-containing product, so the compound entry answers).
     expect(kinds("联邦止咳露（含可待因的复方止咳糖浆）止咳效果好，每次5ml。", "孩子4岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);

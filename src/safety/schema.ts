@@ -11,7 +11,7 @@ const nonEmpty = z.string().min(1);
 const range = z.tuple([z.number().nonnegative(), z.number().nonnegative()]);
 const sourceKeys = z.array(nonEmpty).min(1);
 
-export const routeSchema = z.enum(["oral", "rectal", "iv", "im", "inhaled", "nasal", "topical", "ophthalmic", "otic", "buccal", "intranasal"]);
+export const routeSchema = z.enum(["oral", "rectal", "iv", "im", "inhaled", "nasal", "topical", "ophthalmic", "otic", "buccal", "intranasal", "subcutaneous"]);
 export type Route = z.infer<typeof routeSchema>;
 
 export const severitySchema = z.enum(["high", "medium", "low"]);
