@@ -595,6 +595,12 @@ describe("time-critical presentations probed after the eighth dev batch (wording
   it("a young infant not feeding well (WHO IMCI), not an older baby who takes a little less", () => {
     for (const q of ["宝宝出生3天，不怎么吃奶，老是睡", "宝宝20天，这两天吃奶少了很多"]) expect(ids(q), q).toContain("unable_to_feed");
     expect(ids("宝宝4个月，吃奶少了一点，精神好")).toEqual([]);
+    expect(ids("宝宝40天，奶量比平时少了一半")).toContain("unable_to_feed");
+    expect(ids("宝宝1个月，吃奶少了一点点，是不是天热")).toEqual([]);
+  });
+  it("croup noise at rest told as 呼呼声 with a barking cough like a duck's", () => {
+    expect(ids("娃3岁，夜里咳起来像鸭子叫，喘气嗓子里有呼呼声，不动的时候也有")).toContain("upper_airway_obstruction");
+    expect(ids("孩子3岁，睡着了打呼呼，安静")).toEqual([]);
   });
 });
 
