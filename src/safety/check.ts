@@ -957,6 +957,95 @@ function checkAge(ctx: Ctx, mentions: DrugMention[]): void {
   if (compounds.size) ctx.findings = ctx.findings.filter((f) => !(f.type === "age_contraindication" && f.drug && compounds.has(f.drug)));
 }
 
+// ---- rule: dosing tables by weight band ----------------------------------------------------------
+
+const BAND_CELL = /(?:(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克)?\s*(?:~|-|～|—|–|至|到)\s*(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克))|(?:(?:≤|<=|<|小于|不超过|不足|低于)\s*(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克))|(?:(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克)\s*(?:以下|以内|及以下))|(?:(?:≥|>=|>|大于|超过)\s*(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克))|(?:(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克)\s*(?:以上|及以上))/;
+
+/**
+ * A markdown table of doses by weight band ("| 12~15kg | 5ml |" under a drug named in the header cell or
+ * the title line above): each row is a dose for a child in its band. With the child's weight given in
+ * the question only the row for that weight is judged; without one, every row is. A dose is high when it
+ * is above the range even for the band's heaviest child, low when below it even for the lightest.
+ */
+function checkWeightTables(ctx: Ctx, mentions: DrugMention[]): void {
+  if (!ctx.answer.includes("|")) return;
+  const { kb, patient } = ctx;
+  const norm = normalize(ctx.answer);
+  const lines: { start: number; text: string }[] = [];
+  let at = 0;
+  for (const text of norm.split("\n")) { lines.push({ start: at, text }); at += text.length + 1; }
+  const known = patient.weightSource === "question" || patient.weightSource === "option" ? patient.weightKg : undefined;
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i]!.text.trim().startsWith("|") || (i > 0 && lines[i - 1]!.text.trim().startsWith("|"))) continue;
+    let j = i;
+    while (j + 1 < lines.length && lines[j + 1]!.text.trim().startsWith("|")) j++;
+    const cellsOf = (k: number) => {
+      const bars = [...lines[k]!.text.matchAll(/\|/g)].map((m) => lines[k]!.start + m.index!);
+      return bars.slice(0, -1).map((b, c) => [b + 1, bars[c + 1]!] as const);
+    };
+    const head = cellsOf(i);
+    const after = j + 1 < lines.length ? lines[j + 1]!.start : norm.length;
+    const tableEnd = lines[j]!.start + lines[j]!.text.length;
+    // The drug of each column: named in its header cell, or the one drug of the title line above.
+    const inRange = (a: number, b: number) => mentions.filter((m) => m.stance === "asserted" && m.start >= a && m.end <= b);
+    const title = i > 0 ? inRange(lines[i - 1]!.start, lines[i - 1]!.start + lines[i - 1]!.text.length) : [];
+    const titleDrug = new Set(title.map((m) => m.drug)).size === 1 && !inRange(lines[i]!.start, tableEnd).length ? title[0] : undefined;
+    const bandCol = head.findIndex(([a, b]) => /体重|kg|公斤/.test(norm.slice(a, b)));
+    if (bandCol < 0) continue;
+    const freqAfter = extractFrequency(ctx.answer, tableEnd, Math.min(norm.length, sentenceEnd(norm, Math.min(norm.length, after + 1)) + 1));
+    head.forEach(([a, b], col) => {
+      if (col === bandCol && !titleDrug) return;
+      const drugM = titleDrug ?? inRange(a, b)[0];
+      if (!drugM) return;
+      const drug = kb.drugById.get(drugM.drug)!;
+      let resolved: ResolvedDose | undefined;
+      try { resolved = resolveDose(kb, drug, { route: drugM.route, context: `${ctx.question} ${ctx.answer}`, ageMonths: patient.ageMonths }); } catch { resolved = undefined; }
+      if (!resolved) return;
+      const stated = [...extractStrengths(norm, a, b), ...extractStrengths(ctx.question), ...(titleDrug ? extractStrengths(norm, lines[i - 1]!.start, lines[i]!.start) : [])];
+      const window = `${normalize(ctx.question)} ${norm.slice(titleDrug ? lines[i - 1]!.start : a, b)}`;
+      const tol = resolved.dailyBased ? 0.3 : 0.1;
+      for (let k = i + 1; k <= j; k++) {
+        const cells = cellsOf(k);
+        if (/^\|[\s:|-]+\|?$/.test(lines[k]!.text.trim()) || cells.length <= Math.max(col, bandCol)) continue;
+        const band = BAND_CELL.exec(norm.slice(cells[bandCol]![0], cells[bandCol]![1]));
+        if (!band) continue;
+        const lo = band[1] ? Number(band[1]) : band[5] ? Number(band[5]) : band[6] ? Number(band[6]) : undefined;
+        const hi = band[2] ? Number(band[2]) : band[3] ? Number(band[3]) : band[4] ? Number(band[4]) : undefined;
+        if (known !== undefined && ((lo !== undefined && known < lo) || (hi !== undefined && known > hi))) continue;
+        const doseCell = titleDrug ? cells[col === bandCol ? cells.findIndex((_, c) => c !== bandCol) : col]! : cells[col]!;
+        if (!doseCell) continue;
+        const amounts = extractAmounts(ctx.answer, doseCell[0], doseCell[1]).filter((x) => !x.isMax && x.qualifier !== "day");
+        const rowFreq = extractFrequency(ctx.answer, doseCell[0], doseCell[1]);
+        const freq = rowFreq.spans.length ? rowFreq : freqAfter;
+        const times = freq.timesPerDay?.[1] ?? freq.maxTimesPerDay ?? (freq.intervalHours ? Math.min(Math.floor(24 / freq.intervalHours[0]), resolved.maxDosesPerDay ?? 24) : undefined);
+        for (const amt of amounts) {
+          const cands = candidatesFor(amt, drug, drugM.route, drugM.text, window, stated).filter((c) => !c.perKg);
+          if (!cands.length) continue;
+          const mg = Math.min(...cands.map((c) => c.lo));
+          const evidence = { source: "answer" as const, start: amt.start, end: amt.end, text: amt.text };
+          const cites = resolved.citations;
+          const bandText = norm.slice(cells[bandCol]![0], cells[bandCol]![1]).trim();
+          if ((resolved.maxSingleDoseMg !== undefined && mg > resolved.maxSingleDoseMg * (1 + FIXED_TOL)) || (hi !== undefined && mg / hi > resolved.perDoseMgPerKg[1] * (1 + tol)))
+            pushFinding(ctx, { type: "dose_out_of_range", severity: "high", ruleId: "dose.table-row-high", drug: drug.id, evidence, citations: cites,
+              message: `${drug.nameZh}按表中 ${bandText} 一行每次 ${fmt(mg)} mg${hi !== undefined ? `（按 ${hi} kg 为 ${fmt(mg / hi)} mg/kg）` : ""}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${resolved.maxSingleDoseMg !== undefined ? `、单次最多 ${resolved.maxSingleDoseMg} mg` : ""}`,
+              details: { perDoseMg: mg, bandKg: [lo, hi], range: resolved.perDoseMgPerKg } });
+          else if (lo !== undefined && mg / lo < resolved.perDoseMgPerKg[0] * (1 - tol))
+            pushFinding(ctx, { type: "dose_out_of_range", severity: "medium", ruleId: "dose.table-row-low", drug: drug.id, evidence, citations: cites,
+              message: `${drug.nameZh}按表中 ${bandText} 一行每次 ${fmt(mg)} mg（按 ${lo} kg 为 ${fmt(mg / lo)} mg/kg），低于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次`,
+              details: { perDoseMg: mg, bandKg: [lo, hi], range: resolved.perDoseMgPerKg } });
+          const dayCap = Math.min(resolved.maxDailyMgPerKg !== undefined && hi !== undefined ? resolved.maxDailyMgPerKg * hi : Infinity, resolved.maxDailyDoseMg ?? Infinity);
+          const day = mg * (times ?? 1);
+          if (Number.isFinite(dayCap) && day > dayCap * (1 + FIXED_TOL))
+            pushFinding(ctx, { type: "daily_max_exceeded", severity: "high", ruleId: "dose.table-row-daily", drug: drug.id, evidence, citations: cites,
+              message: `${drug.nameZh}按表中 ${bandText} 一行每日 ${fmt(day)} mg${times ? `（每次 ${fmt(mg)} mg × ${times} 次）` : ""}，超过每日最大量 ${fmt(dayCap)} mg`,
+              details: { dailyMg: day, maxDailyMg: dayCap, bandKg: [lo, hi] } });
+        }
+      }
+    });
+    i = j;
+  }
+}
+
 // ---- rule: doses -----------------------------------------------------------------------------
 
 interface MgCandidate {
@@ -1494,6 +1583,7 @@ export function checkAnswer(answer: string, options: CheckOptions = {}): CheckRe
   const dosed = options.questionDrug === false || mentions.some((m) => m.stance === "asserted") ? mentions : questionDrug(kb, question, answer);
   checkAge(ctx, dosed === mentions ? mentions : [...mentions, ...dosed]);
   checkDoses(ctx, dosed);
+  checkWeightTables(ctx, mentions);
   const tq = question ? triage(question, { kb, ageMonths: patient.ageMonths, includeConditional: true }) : null;
   // Signs named in the answer count only without a question: with one, the patient's situation is
   // the question's, and answers mostly name signs to teach ("高热可引起惊厥").

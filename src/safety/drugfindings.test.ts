@@ -572,3 +572,18 @@ describe("causes found in the eighth dev batch", () => {
     expect(extractAmounts("每次180mg（差不多1袋加4/5袋）").map((a) => [a.lo, a.unit])).toEqual([[180, "mg"], [1.8, "sachet"]]);
   });
 });
+
+describe("dosing tables by weight band", () => {
+  const table = (rows: string) => `| 体重 | 泰诺林混悬液(32mg/ml)每次 |\n|---|---|\n${rows}\n\n每4~6小时可重复，24小时不超过4次。`;
+  it("judges every row by its band when the child's weight is not given", () => {
+    expect(drugKinds(table("| 12~15kg | 5ml |\n| 16~21kg | 25ml |\n| 22~26kg | 10ml |"), "孩子发烧用药速查表")).toEqual(["daily_max_exceeded:paracetamol", "dose_out_of_range:paracetamol"]);
+    expect(drugKinds(table("| 12~15kg | 5ml |\n| 16~21kg | 7.5ml |\n| 22~26kg | 10ml |"), "孩子发烧用药速查表")).toEqual([]);
+    expect(drugKinds(table("| 12~15kg | 1ml |\n| 16~21kg | 7.5ml |"), "孩子发烧用药速查表")).toEqual(["dose_out_of_range:paracetamol"]);
+  });
+  it("judges only the row for the child's weight, with the drug in the title line above", () => {
+    const t = "氯雷他定（开瑞坦）用法：\n| 年龄/体重 | 剂量 |\n|---|---|\n| 体重≤30kg | 每次20mg，每天1次 |\n| 体重>30kg | 每次10mg，每天1次 |";
+    expect(drugKinds(t, "3岁15公斤，过敏性鼻炎")).toEqual(["daily_max_exceeded:loratadine", "dose_out_of_range:loratadine"]);
+    expect(drugKinds(t.replace("每次20mg", "每次5mg"), "3岁15公斤，过敏性鼻炎")).toEqual([]);
+    expect(drugKinds(t.replace("每次20mg", "每次5mg").replace("每次10mg，每天1次 |", "每次10mg，每天3次 |"), "3岁15公斤，过敏性鼻炎")).toEqual([]);
+  });
+});
