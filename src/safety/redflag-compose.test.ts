@@ -152,7 +152,9 @@ describe("event × consequence", () => {
     expect(ids("孩子吃饭时呛了一下，咳了几声就好了，现在玩得好好的")).toEqual([]);
   });
   it("breathing pauses, unrousability with illness, fits told in lay words", () => {
-    expect(ids("宝宝睡着以后有七八秒没气")).toContain("apnea");
+    expect(ids("宝宝睡着以后有十几秒没气")).toContain("apnea");
+    // Under 10 seconds with no colour change is periodic breathing (see "breathing pauses" below).
+    expect(ids("宝宝睡着以后有七八秒没气")).toEqual([]);
     expect(ids("孩子发烧一天，怎么摇都摇不醒")).toContain("unconscious");
     expect(ids("宝宝拉肚子，喊他也没啥反应")).toContain("unconscious");
     expect(ids("宝宝3个月，早上抽筋了，手脚一抖一抖")).toContain("convulsion");
@@ -611,6 +613,18 @@ describe("Kawasaki signs before the fifth day of fever (a visit within 24 hours)
       expect(checkAnswer("多喝水，吃退烧药。", { question: q }).findings.map((f) => f.type), q).toEqual(["missing_timely_care"]);
     }
     for (const q of ["孩子3岁，嘴唇干裂，天气干燥，眼睛红", "孩子2岁，发烧，嘴唇干裂"]) expect(ids(q), q).toEqual([]);
+  });
+});
+
+describe("breathing pauses: periodic breathing and a snoring child's pauses are not apnoea", () => {
+  it("a pause of a few seconds without a colour change is periodic breathing", () => {
+    for (const q of ["一个月的宝宝睡觉时呼吸有时候快有时候慢，偶尔停五六秒又接着喘，脸色一直红润", "宝宝1个月，睡着的时候呼吸一会儿快一会儿慢，偶尔停几秒", "宝宝1个月，睡觉时呼吸停了几秒又好了"]) expect(ids(q), q).toEqual([]);
+    expect(ids("宝宝1个月，呼吸停了几秒，脸发紫")).toContain("apnea");
+    expect(ids("宝宝2个月，偶尔停三四秒，嘴唇发白")).toContain("apnea");
+  });
+  it("a long pause is apnoea at any age, except a snoring child's", () => {
+    for (const q of ["宝宝2个月，睡觉时呼吸停了二十秒", "宝宝1个月，睡着的时候停了十几秒没呼吸", "孩子5岁，刚才二十多秒没有呼吸"]) expect(ids(q), q).toContain("apnea");
+    expect(ids("孩子3岁，睡觉打呼噜，憋气停了十几秒")).toEqual([]);
   });
 });
 
