@@ -587,3 +587,11 @@ describe("dosing tables by weight band", () => {
     expect(drugKinds(t.replace("每次20mg", "每次5mg").replace("每次10mg，每天1次 |", "每次10mg，每天3次 |"), "3岁15公斤，过敏性鼻炎")).toEqual([]);
   });
 });
+
+describe("supplements named by what they supply", () => {
+  it("reads 补锌 and 铁剂 as the supplement, and holds their day to its maximum", () => {
+    expect(drugKinds("补锌，每次20mg，每天3次。", "宝宝1岁10kg腹泻")).toEqual(["daily_max_exceeded:zinc"]);
+    expect(drugKinds("补锌，每天10mg，连用10~14天。", "宝宝1岁10kg腹泻")).toEqual([]);
+    expect(drugKinds("铁剂按元素铁每次30mg，每天3次。", "宝宝1岁10kg贫血")).toEqual(["daily_max_exceeded:iron"]);
+  });
+});
