@@ -628,6 +628,25 @@ describe("breathing pauses: periodic breathing and a snoring child's pauses are 
   });
 });
 
+describe("look-alikes that hid behind conditional advice (a banner is shown whatever the answer says)", () => {
+  it("a mild food reaction with the lips not swollen and normal breathing is not anaphylaxis", () => {
+    expect(ids("孩子吃了芒果以后嘴周围起了几个小红疙瘩，有点痒，嘴唇不肿，呼吸正常")).toEqual([]);
+    expect(ids("孩子5岁，吃虾后嘴唇肿了，呼吸有点急")).toContain("anaphylaxis");
+  });
+  it("a diabetic child who is well with ketones negative is not ketoacidosis; thirst and weight loss in a well child is a visit within 24 hours", () => {
+    for (const q of ["孩子1型糖尿病，过生日吃了蛋糕，血糖测了13，尿酮阴性，精神很好，没吐", "孩子9岁，1型糖尿病，感冒了有点不想吃饭，血糖11左右，酮体阴性，精神还可以"]) expect(ids(q), q).toEqual([]);
+    expect(ids("孩子有糖尿病，尿酮两个加号，肚子疼")).toContain("diabetic_ketoacidosis");
+    const well = triage("孩子6岁，最近两周喝水特别多，一晚上起来尿三四次，原来不尿床现在尿床了，好像也瘦了，但精神还行");
+    expect(well.redFlags.map((h) => `${h.id}:${h.action}`)).toEqual(["new_onset_diabetes:within_24h"]);
+    expect(ids("孩子9岁，尿多、口渴半个月，今天呕吐，呼吸有烂苹果味")).toContain("diabetic_ketoacidosis");
+  });
+  it("a sign supposed with 万一/假如 is a question about what to do, not a child it is happening to", () => {
+    for (const q of ["家里遥控器有纽扣电池，万一孩子吞了该怎么办？想提前知道", "假如孩子抽搐了该怎么办"]) expect(ids(q), q).toEqual([]);
+    expect(ids("孩子刚才抽搐了，万一再抽怎么办")).toContain("convulsion");
+    expect(ids("孩子2岁，刚才吞了一颗纽扣电池，万一卡住怎么办")).toContain("poisoning");
+  });
+});
+
 describe("swallowed coins against batteries, magnets and sharp objects", () => {
   it("a symptomless coin is a visit within 24 hours; a coin with drooling, a battery, a magnet or a needle is an emergency", () => {
     const level = (q: string) => triage(q).action;

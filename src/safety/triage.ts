@@ -220,6 +220,18 @@ export function isFearedSign(text: string, start: number): boolean {
 }
 
 /**
+ * A sign supposed rather than told ("万一孩子吞了该怎么办？想提前知道", "假如他抽搐了"): a question about what
+ * to do if it happens, not about a child it is happening to. Narrower than a conditional (如果/若), which a
+ * question may use for what is already there.
+ */
+const SUPPOSED = /(?:万一|假如|假设|倘若|以防万一)[^，。；,;！？!?\n]{0,14}$/;
+export function isSupposedSign(text: string, start: number, end = start): boolean {
+  const norm = normalize(text);
+  const clauseBefore = (at: number) => { let cs = at; while (cs > 0 && !/[，。；,;！？!?\n]/.test(norm[cs - 1]!)) cs--; return norm.slice(cs, at); };
+  return SUPPOSED.test(clauseBefore(start)) || (end - 1 > start && SUPPOSED.test(clauseBefore(end - 1)));
+}
+
+/**
  * "每次吸气的时候胸口都凹进去", "每次吃完奶都喷射样地吐": 每次 counts breaths or feeds, not episodes; the
  * sign is continuous, not recurring.
  */
@@ -238,7 +250,7 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
   const ages = extractAges(text);
   const age = options.ageMonths === undefined ? ages[0] : undefined;
   const ageMonths = options.ageMonths ?? age?.months;
-  const live = (start: number, end = start, adultCounts = true) => !isSymptomNegated(text, start) && !isSymptomHistorical(text, start, end) && !(adultCounts && isAboutAdult(text, start)) && (includeConditional || !isConditional(text, start)) && !isPlanForSign(text, start, end) && !isPastDiagnosis(text, start, end) && !isFearedSign(text, start);
+  const live = (start: number, end = start, adultCounts = true) => !isSymptomNegated(text, start) && !isSymptomHistorical(text, start, end) && !(adultCounts && isAboutAdult(text, start)) && (includeConditional || !isConditional(text, start)) && !isPlanForSign(text, start, end) && !isPastDiagnosis(text, start, end) && !isFearedSign(text, start) && !isSupposedSign(text, start, end);
 
   const hits: RedFlagHit[] = [];
   const seen = new Set<string>();
