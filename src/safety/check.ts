@@ -967,6 +967,14 @@ const BAND_CELL = /(?:(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克)?\s*(?:~|-|～|—|�
  * the question only the row for that weight is judged; without one, every row is. A dose is high when it
  * is above the range even for the band's heaviest child, low when below it even for the lightest.
  */
+/** The dosing-table findings of a whole answer (the streaming checker applies them once at the end: a table spans its windows). */
+export function weightTableFindings(answer: string, question: string, kb: SafetyKnowledge, patient: PatientInfo): Finding[] {
+  if (!answer.includes("|")) return [];
+  const ctx: Ctx = { kb, answer, question, patient, findings: [] };
+  checkWeightTables(ctx, findDrugMentions(answer, kb));
+  return ctx.findings;
+}
+
 function checkWeightTables(ctx: Ctx, mentions: DrugMention[]): void {
   if (!ctx.answer.includes("|")) return;
   const { kb, patient } = ctx;

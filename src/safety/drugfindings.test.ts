@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { checkAnswer } from "./check.js";
 import { extractAmounts, extractFrequency } from "./extract.js";
+import { createStreamingChecker } from "./stream.js";
 
 const kinds = (answer: string, question = "") =>
   checkAnswer(answer, { question }).findings.filter((f) => f.type !== "missing_urgent_care").map((f) => `${f.type}:${f.drug ?? "-"}`).sort();
@@ -579,6 +580,12 @@ describe("dosing tables by weight band", () => {
     expect(drugKinds(table("| 12~15kg | 5ml |\n| 16~21kg | 25ml |\n| 22~26kg | 10ml |"), "孩子发烧用药速查表")).toEqual(["daily_max_exceeded:paracetamol", "dose_out_of_range:paracetamol"]);
     expect(drugKinds(table("| 12~15kg | 5ml |\n| 16~21kg | 7.5ml |\n| 22~26kg | 10ml |"), "孩子发烧用药速查表")).toEqual([]);
     expect(drugKinds(table("| 12~15kg | 1ml |\n| 16~21kg | 7.5ml |"), "孩子发烧用药速查表")).toEqual(["dose_out_of_range:paracetamol"]);
+  });
+  it("gives the same findings streamed piece by piece (a table spans the streaming windows)", () => {
+    const a = table("| 12~15kg | 5ml |\n| 16~21kg | 25ml |");
+    const s = createStreamingChecker({ question: "孩子发烧用药速查表" });
+    for (const piece of a.match(/[\s\S]{1,7}/g)!) s.append(piece);
+    expect(s.finish().findings.map((f) => `${f.type}:${f.drug}`).sort()).toEqual(drugKinds(a, "孩子发烧用药速查表"));
   });
   it("judges only the row for the child's weight, with the drug in the title line above", () => {
     const t = "氯雷他定（开瑞坦）用法：\n| 年龄/体重 | 剂量 |\n|---|---|\n| 体重≤30kg | 每次20mg，每天1次 |\n| 体重>30kg | 每次10mg，每天1次 |";

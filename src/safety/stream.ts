@@ -12,7 +12,7 @@
  * after a dose); the benchmark reports how often the two agree.
  */
 import {
-  careAdvice, checkAnswer, isCareFinding, patientInfo, sortFindings, unverifiedMentions, urgentCareFinding,
+  careAdvice, checkAnswer, isCareFinding, patientInfo, sortFindings, unverifiedMentions, urgentCareFinding, weightTableFindings,
   type CareAdvice, type CheckOptions, type CheckResult, type DrugMention, type Finding, type PatientInfo,
 } from "./check.js";
 import { SafetyInputError } from "./errors.js";
@@ -96,6 +96,7 @@ export class StreamingChecker {
     const ta = this.answerTriage();
     const f = urgentCareFinding(this.question, this.text, this.tq, ta, this.advice);
     if (f) this.found.set(keyOf(f), f);
+    for (const t of weightTableFindings(this.text, this.question, this.kb, this.patient)) if (!this.found.has(keyOf(t))) this.found.set(keyOf(t), t);
     const findings = sortFindings([...this.found.values()]);
     const banners = [this.tq?.banner, ta.banner].filter((b): b is string => !!b);
     this.finished = {
