@@ -259,6 +259,25 @@ describe("annotates, never rewrites", () => {
   });
 });
 
+describe("missing timely care where findings are shown, streamed and summed", () => {
+  it("is annotated, streamed, scored and counted as its own type", async () => {
+    const { renderAnnotations, evaluateSafety } = await import("./annotate.js");
+    const { createStreamingChecker } = await import("./stream.js");
+    const question = "宝宝6个月 7kg 发烧39度";
+    const answer = "温水擦浴，多喝水。注意休息。";
+    const r = checkAnswer(answer, { question });
+    expect(renderAnnotations(r)).toContain("【安全提示·缺少及时就医建议】");
+    expect(r.score).toBe(0.8);
+    const st = createStreamingChecker({ question });
+    for (const piece of ["温水擦浴，", "多喝水。", "注意休息。"]) st.append(piece);
+    expect(st.finish().findings.map((f) => f.type)).toEqual(["missing_timely_care"]);
+    const { summary } = evaluateSafety([{ question, answer }, { question: "孩子2岁，发烧后抽搐了", answer }]);
+    expect(summary.perType.missing_timely_care).toBe(1);
+    expect(summary.perType.missing_urgent_care).toBe(1);
+    expect(summary.perRule["triage.timely.missing-advice"]).toBe(1);
+  });
+});
+
 describe("safety score", () => {
   it("multiplies (1 - weight) per finding", () => {
     expect(safetyScore([])).toBe(1);
