@@ -229,6 +229,10 @@ describe("rule: missing urgent care", () => {
       expect(f[0]!.message, q).toContain("24小时内就医");
     }
     expect(kinds("建议今天带孩子去医院看看。", "宝宝6个月 7kg 发烧39度")).toEqual([]);
+    // Tomorrow is within 24 hours for a 24-hour sign, not for an emergency one; two days is not.
+    expect(kinds("先物理降温，明天带去医院看看。", "宝宝6个月 7kg 发烧39度")).toEqual([]);
+    expect(kinds("先观察两天，不好再去医院。", "宝宝6个月 7kg 发烧39度")).toEqual(["missing_timely_care:-"]);
+    expect(kinds("先物理降温，明天带去医院看看。", "宝宝2个月，发烧38.5度")).toEqual(["missing_urgent_care:-"]);
     // A 24-hour sign beside an emergency one: the finding is the emergency one, and its message names only that sign.
     const both = checkAnswer("多喝水。", { question: "孩子3岁，发烧6天了，今天抽搐了" }).findings;
     expect(both.map((x) => x.type)).toEqual(["missing_urgent_care"]);

@@ -1542,7 +1542,9 @@ export function urgentCareFinding(question: string, answer: string, tq: TriageRe
   const required = Math.min(needed, 2); // 立即急诊 also answers a 120-level sign.
   // "先观察，明天再去医院" with a red flag present: the advice puts care off, whatever it names later.
   const { level, postponed } = advice;
-  const effective = postponed ? Math.min(level, advice.undeferred) : level;
+  // For a sign that needs a doctor within 24 hours, "明天去医院" or "早上再去" is not putting care off.
+  const withinDay = required < 2 && !!postponed && /明天|明早|明儿|天亮|白天|早上|晚上|下午|过会儿|过一会|等会/.test(postponed.text) && !/[两二三几]\s*天|下周/.test(postponed.text);
+  const effective = postponed && !withinDay ? Math.min(level, advice.undeferred) : level;
   if (effective >= required) return null;
   hits.sort((a, b) => b.level - a.level);
   const top = hits[0]!;
