@@ -647,6 +647,18 @@ describe("look-alikes that hid behind conditional advice (a banner is shown what
   });
 });
 
+describe("more lay wordings of emergencies (written for the purpose)", () => {
+  it("a fall with repeated vomiting, the head not named, and a blow told as 头被砸", () => {
+    for (const q of ["孩子2岁，从桌子上摔下来后吐了三四回，一直想睡", "孩子4岁，从床上掉下来，之后一直吐", "孩子10岁，头被砸了，耳朵里流出清水一样的东西"]) expect(ids(q), q).toContain("head_injury_warning");
+    for (const q of ["孩子3岁，摔了一跤，膝盖破了，吐了一次", "孩子5岁，吃坏肚子吐了三次，昨天摔了一跤"]) expect(ids(q), q).toEqual([]);
+  });
+  it("a swollen belly with vomiting under 3 months however told; a cat-like cry; a floppy baby", () => {
+    expect(ids("宝宝3周，肚子胀得鼓鼓的，吐黄水，不拉屎")).toContain("neonatal_abdominal_distension");
+    expect(ids("宝宝5个月，肚子胀，吐奶")).toEqual([]);
+    expect(ids("宝宝3个月，哭起来嗓子像猫叫，软软的没劲")).toEqual(expect.arrayContaining(["abnormal_cry", "lethargy"]));
+  });
+});
+
 describe("swallowed coins against batteries, magnets and sharp objects", () => {
   it("a symptomless coin is a visit within 24 hours; a coin with drooling, a battery, a magnet or a needle is an emergency", () => {
     const level = (q: string) => triage(q).action;
