@@ -207,7 +207,7 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
   // ("氨金黄敏颗粒（对乙酰氨基酚、金刚烷胺、人工牛黄、氯苯那敏）") is the product's ingredient list.
   const listEnd = spans.map((sp, i) => {
     const m = /^\s*[（(]\s*(含有?|成分(?:是|为|有)?|主要成分(?:是|为|有)?)?([^（()）\n。]{1,60})[）)]/.exec(norm.slice(sp.end, sp.end + 80));
-    if (!m || !/[、，,和及与]/.test(m[2]!)) return -1;
+    if (!m || !/[、，,和及与+＋]/.test(m[2]!)) return -1;
     const end = sp.end + m[0].length;
     if (!m[1] && (!isCompound(ids[i]!) || /^\s*(?:或|或者|也可|也可以|还可|以及|及|替代|换)/.test(m[2]!) || spans.filter((x, k) => k > i && x.end <= end && ids[k] !== ids[i]).length < 2)) return -1;
     return end;
@@ -216,7 +216,7 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
   spans.forEach((sp, i) => { if (listEnd[i]! > 0) for (let k = i + 1; k < spans.length && spans[k]!.end <= listEnd[i]!; k++) inList[k] = true; });
   // A gloss names one thing: a bracket that goes on to list others ("阿司匹林（尼美舒利、安乃近也行）") is none.
   const glossed = spans.map((sp, i) => listEnd[i]! < 0 && i + 1 < spans.length && ids[i + 1] !== ids[i] && /^\s*[（(]\s*(?:含有?|即|也就是|成分(?:是|为)?)?\s*$/.test(norm.slice(sp.end, spans[i + 1]!.start))
-    && !/^[^（()）\n。]{0,40}?[、和及与]/.test(norm.slice(spans[i + 1]!.end, spans[i + 1]!.end + 40).split(/[）)]/)[0]!));
+    && !/^[^（()）\n。]{0,40}?[、和及与+＋]/.test(norm.slice(spans[i + 1]!.end, spans[i + 1]!.end + 40).split(/[）)]/)[0]!));
   spans.forEach((sp, i) => {
     if (inList[i]) { out[i] = true; return; }
     if (glossed[i]) { out[i] = true; return; }
@@ -863,7 +863,7 @@ const AGE_ONLY = new RegExp(String.raw`${AGE_FLOOR.source}(?:的(?:孩子|儿童
 /** After the drug in its clause: a bracket ("玛巴洛沙韦（5岁以上）") or a limit told of it ("一般6个月以上才推荐", "要满6个月才能用"). */
 const AGE_AFTER = new RegExp(String.raw`^(?:\s*[（(][^（）()\n]{0,10}?${AGE_FLOOR.source}[^（）()\n]{0,8}[）)]|[^，。；;！？!?\n（(]{0,12}?${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?\s*(?:才|再|方可|可以|可|能|适用|使用|用|推荐|开始|以上)|(?:\s*(?:、|和|或|及|与)\s*[^，。；;！？!?\n、]{2,10}?)*\s*[，,]\s*(?:一般|通常|只|仅|主要|多)?\s*(?:用于|适用于|限于|适合|才用于)\s*${AGE_FLOOR.source})`);
 
-const LIMIT_STATED = /(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁(?:以下|以内|之前)(?:的)?(?:孩子|儿童|小孩|宝宝|患儿|未成年人)?[^，。；;！？!?\n]{0,6}?(?:都|均|也)?(?:不要|不能|不可|不宜|不建议|禁用|禁止|避免|别)/;
+const LIMIT_STATED = /(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁(?:以下|以内|之前)(?:的)?(?:孩子|儿童|小孩|宝宝|患儿|未成年人)?(?:[^，。；;！？!?\n]{0,6}?(?:都|均|也)?(?:不要|不能|不可|不宜|不建议|禁用|禁止|避免|别)|[^。；;！？!?\n]{0,40}?(?:可能引起|可引起|会引起|有[^，。]{0,6}风险|禁用|避开|避免使用|不宜使用|不能用|不要用))/;
 
 /** "…，18岁以下的孩子不要吃": the sentence states the drug's own age limit against it. */
 function limitStated(sentence: string, minAgeMonths: number): boolean {
@@ -893,7 +893,7 @@ function agedOnly(norm: string, sentenceStart: number, at: number, end: number, 
   const bar = ageMonths !== undefined ? ageMonths + 0.01 : minAgeMonths;
   const before = AGE_ONLY.exec(norm.slice(Math.max(sentenceStart, clauseStart(norm, at)), at));
   if (before && floorMonths(before) >= bar) return true;
-  const after = AGE_AFTER.exec(norm.slice(end, end + 40));
+  const after = AGE_AFTER.exec(norm.slice(end, end + 40).replace(/^(?:\*\*|__)/, ""));
   return !!after && floorMonths(after) >= bar;
 }
 

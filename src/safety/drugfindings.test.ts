@@ -602,3 +602,26 @@ describe("supplements named by what they supply", () => {
     expect(drugKinds("铁剂按元素铁每次30mg，每天3次。", "宝宝1岁10kg贫血")).toEqual(["daily_max_exceeded:iron"]);
   });
 });
+
+describe("causes found in the ninth dev batch", () => {
+  it("keeps an age limit in a bracket after a bold name, and a sentence that ties the drug to an age and a risk", () => {
+    expect(drugKinds("2. **玛巴洛沙韦**（5岁以上）：单次口服。", "孩子4岁，甲流")).toEqual([]);
+    expect(drugKinds("不建议。阿司匹林在16岁以下儿童，尤其是流感时，可能引起瑞氏综合征。可以用布洛芬。", "孩子7岁牙疼，能吃阿司匹林吗")).toEqual([]);
+    expect(drugKinds("可以吃阿司匹林止痛。", "孩子7岁牙疼")).toEqual(["age_contraindication:aspirin"]);
+  });
+  it("reads a product's ingredients joined by + as its ingredient list", () => {
+    expect(drugKinds("2. **较重疼痛**：氨酚待因片（对乙酰氨基酚+可待因），每次半片。", "孩子7岁，拔牙后疼")).toEqual(["age_contraindication:codeine_compound"]);
+  });
+  it("takes an amount restating a maximum as the maximum, and a repeat after hours under a condition as an interval", () => {
+    expect(drugKinds("30kg每次布洛芬200~300mg，每6~8小时一次（每天总量不超过40mg/kg，即1200mg）。", "孩子10岁30kg，扭伤")).toEqual([]);
+    expect(drugKinds("对乙酰氨基酚每次5ml（160mg），如果1～2小时后体温还没降，再补一次。", "孩子3岁15kg发烧")).toEqual(["daily_max_exceeded:paracetamol"]);
+  });
+  it("knows ebastine's once-daily rule, insulin durations and stimulant classes", () => {
+    expect(drugKinds("依巴斯汀每次5mg，一天4次。", "孩子10岁，过敏性鼻炎")).toEqual(["daily_max_exceeded:ebastine"]);
+    expect(drugKinds("依巴斯汀每次5mg，每天1次。", "孩子8岁，过敏性鼻炎")).toEqual([]);
+    expect(drugKinds("门冬胰岛素是长效胰岛素，甘精胰岛素是速效胰岛素。", "孩子10岁，1型糖尿病")).toEqual(["wrong_class:insulin_aspart", "wrong_class:insulin_glargine"]);
+    expect(drugKinds("甘精胰岛素是长效胰岛素，每天一次。", "孩子10岁，1型糖尿病")).toEqual([]);
+    expect(drugKinds("- **非兴奋剂类**：如哌甲酯缓释片。\n- **兴奋剂类**：如托莫西汀。", "孩子8岁，多动症")).toEqual(["wrong_class:atomoxetine", "wrong_class:methylphenidate"]);
+    expect(drugKinds("- **兴奋剂类**：如哌甲酯。\n- **非兴奋剂类**：如托莫西汀。", "孩子8岁，多动症")).toEqual([]);
+  });
+});

@@ -351,7 +351,10 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
     const after = norm.slice(e, e + 6);
     // "24小时内最多4次（4片）": an amount in brackets after a count of doses restates the day's total.
     const restated = RESTATED_COUNT.exec(before);
-    const isMax = MAX_BEFORE.test(before) || /^\s*(?:以内|以下|为限|封顶)/.test(after) || !!restated?.[1];
+    // "每天总量不超过40mg/kg，即1200mg": an amount restating a maximum is the maximum.
+    const lastOut = out[out.length - 1];
+    const isMax = MAX_BEFORE.test(before) || /^\s*(?:以内|以下|为限|封顶)/.test(after) || !!restated?.[1]
+      || (!!lastOut?.isMax && /^\s*[，,（(]?\s*(?:即|也就是|相当于|约|大约)\s*$/.test(norm.slice(lastOut.end, s)));
     if (/^\s*(?:以上)/.test(after)) continue;
     // A concentration (血钙12mg/dl, 5mg/L) is a measurement, not a dose; an inhaler's strength (100μg/揿) is per puff.
     if (/^\s*\/\s*(?:dl|l\b|分升|升|μl|ul|揿|喷|吸|按)/.test(after) || /每\s*(?:揿|喷|吸)\s*(?:含)?\s*$/.test(norm.slice(Math.max(0, s - 4), s))) continue;
@@ -475,6 +478,11 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     // "半小时后再量体温", "2小时后再看": a repeat of something other than the dose is no dosing interval.
     if (/再\s*$/.test(m[0]) && /^\s*(?:量|测|看|观察|复查|复诊|评估|查|检查|去|就诊|联系|来|决定)/.test(norm.slice(m.index! + m[0].length, m.index! + m[0].length + 3))) continue;
     interval(m[2]!, m[3], m.index!, m[0].length);
+  }
+  // "1～2小时后体温还没降，再补一次": a repeat after N hours under a condition told in between.
+  for (const m of seg(new RegExp(String.raw`(?<![每\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:后|以后|之后)[^。；;\d]{0,12}?(?:还|仍|仍然|依然)(?:没|不|未)[^。；;\d]{0,8}?[，,]\s*(?:就|可以|可)?\s*(?:再|又)\s*(?:补|吃|喂|服|用|给|喝|塞)`, "g"))) {
+    if (taken(m.index!)) continue;
+    interval(m[1]!, m[2], m.index!, m[0].length);
   }
   for (const m of seg(/every\s*(\d+)(?:\s*(?:-|to)\s*(\d+))?\s*(?:hours?|hrs?|h)\b/g)) {
     f.intervalHours = range(m[1]!, m[2]);
