@@ -599,6 +599,8 @@ describe("time-critical presentations probed after the eighth dev batch (wording
     expect(ids("宝宝4个月，吃奶少了一点，精神好")).toEqual([]);
     expect(ids("宝宝40天，奶量比平时少了一半")).toContain("unable_to_feed");
     expect(ids("宝宝1个月，吃奶少了一点点，是不是天热")).toEqual([]);
+    // Formula or a dummy refused is not poor feeding.
+    for (const q of ["宝宝1个月，不太吃奶粉，只吃母乳", "宝宝1个月，不怎么吃奶嘴"]) expect(ids(q), q).toEqual([]);
   });
   it("croup noise at rest told as 呼呼声 with a barking cough like a duck's", () => {
     expect(ids("娃3岁，夜里咳起来像鸭子叫，喘气嗓子里有呼呼声，不动的时候也有")).toContain("upper_airway_obstruction");
