@@ -589,6 +589,8 @@ describe("time-critical presentations probed after the eighth dev batch (wording
   it("whooping cough under 6 months, not in an older child", () => {
     for (const q of ["宝宝2个月，咳嗽咳到脸发红，咳完有鸡鸣样回声", "宝宝3个月，痉咳，咳得脸发紫"]) expect(ids(q), q).toContain("young_infant_pertussis");
     expect(ids("孩子5岁，咳嗽一阵一阵的，咳完有鸡叫声")).not.toContain("young_infant_pertussis");
+    // A cold's cough that brings up milk, or comes in bouts, is not whooping cough by itself.
+    for (const q of ["宝宝4个月，感冒咳嗽，咳完就吐奶", "宝宝5个月，咳嗽一阵一阵的"]) expect(ids(q), q).toEqual([]);
   });
   it("a swollen neck with a mouth that will not open or drooling", () => {
     expect(ids("孩子5岁，脖子一侧肿得很大，张不开嘴，流口水")).toContain("upper_airway_obstruction");
