@@ -972,6 +972,15 @@ export function weightTableFindings(answer: string, question: string, kb: Safety
   if (!answer.includes("|")) return [];
   const ctx: Ctx = { kb, answer, question, patient, findings: [] };
   checkWeightTables(ctx, findDrugMentions(answer, kb));
+  // A title line over a key–value table: checked as one block (the dose rule reads the table as the title's body).
+  for (const m of answer.matchAll(/[^\n]*[：:]\s*(?:\*\*|__)?\s*\n(?:\s*\n)?(?:\s*\|[^\n]*(?:\n|$))+/g)) {
+    const sub = checkAnswer(m[0], { question, kb, patient, urgentCare: false });
+    for (const f of sub.findings) {
+      if (f.type !== "dose_out_of_range" && f.type !== "daily_max_exceeded") continue;
+      const shift = f.evidence.source === "answer" ? m.index! : 0;
+      ctx.findings.push({ ...f, evidence: { ...f.evidence, start: f.evidence.start + shift, end: f.evidence.end + shift } });
+    }
+  }
   return ctx.findings;
 }
 
@@ -1245,6 +1254,17 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     // A drug heading a list item ("1. 布洛芬混悬液" over "- 用法：每次15ml" / "- 每日4次"): its dose and
     // frequency are in the item's body, up to the next drug.
     if (item && item.bodyEnd > segEnd) segEnd = item.bodyEnd;
+    // A title line over a key–value table ("**美林用法：**" over "| 每次剂量 | 7.5ml |", "| 间隔 | 每4小时一次 |"): the
+    // table is the title drug's body. Tables by weight band are judged row by row (checkWeightTables).
+    else if (!item && !row && !m0.fromQuestion) {
+      const lineEnd = norm.indexOf("\n", m0.end);
+      if (lineEnd > 0 && lineEnd === segEnd && /[：:]\s*(?:\*\*|__)?\s*$/.test(norm.slice(m0.end, lineEnd)) && /^\s*\|/.test(norm.slice(lineEnd + 1, lineEnd + 4))) {
+        let te = lineEnd + 1;
+        while (te < norm.length && /^\s*\|/.test(norm.slice(te, te + 3))) { const nl = norm.indexOf("\n", te); te = nl < 0 ? norm.length : nl + 1; }
+        const table = norm.slice(lineEnd + 1, te);
+        if (!/体重|kg|公斤/.test(table.split("\n")[0]!) && !mentions.some((x) => x.start > lineEnd && x.start < te)) segEnd = Math.min(te, norm.length);
+      }
+    }
     if (next && next.start < segEnd) segEnd = next.start;
     // "头孢氨苄或阿奇霉素（每天12mg/kg）": a dose in brackets right after the last of a group is that drug's own.
     let amounts = extractAmounts(ctx.answer, m.end, segEnd).filter((a) => !a.isMax && (last === m0 || !/^\s*[（(][^）)]*$/.test(norm.slice(last.end, a.start))));

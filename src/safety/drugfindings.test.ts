@@ -587,6 +587,14 @@ describe("dosing tables by weight band", () => {
     for (const piece of a.match(/[\s\S]{1,7}/g)!) s.append(piece);
     expect(s.finish().findings.map((f) => `${f.type}:${f.drug}`).sort()).toEqual(drugKinds(a, "孩子发烧用药速查表"));
   });
+  it("reads a key–value table under a drug's title as its dosing, streamed too", () => {
+    const a = "**美林（布洛芬混悬液，100mg/5ml）用法：**\n\n| 项目 | 建议 |\n|---|---|\n| 每次剂量 | 7.5ml |\n| 间隔 | 每4小时一次 |\n\n烧得高的时候可以规律用药。";
+    expect(drugKinds(a, "孩子3岁15kg发烧")).toEqual(["daily_max_exceeded:ibuprofen"]);
+    expect(drugKinds(a.replace("每4小时一次", "每6~8小时一次"), "孩子3岁15kg发烧")).toEqual([]);
+    const s = createStreamingChecker({ question: "孩子3岁15kg发烧" });
+    for (const piece of a.match(/[\s\S]{1,5}/g)!) s.append(piece);
+    expect(s.finish().findings.map((f) => `${f.type}:${f.drug}`).sort()).toEqual(["daily_max_exceeded:ibuprofen"]);
+  });
   it("judges only the row for the child's weight, with the drug in the title line above", () => {
     const t = "氯雷他定（开瑞坦）用法：\n| 年龄/体重 | 剂量 |\n|---|---|\n| 体重≤30kg | 每次20mg，每天1次 |\n| 体重>30kg | 每次10mg，每天1次 |";
     expect(drugKinds(t, "3岁15公斤，过敏性鼻炎")).toEqual(["daily_max_exceeded:loratadine", "dose_out_of_range:loratadine"]);
