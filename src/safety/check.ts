@@ -1585,7 +1585,7 @@ export function urgentCareFinding(question: string, answer: string, tq: TriageRe
 }
 
 /** A doctor's instruction about this child's care: 医生说可以吃…, 大夫让我们先雾化, 医生建议查血常规. */
-const DOCTOR_ADVISED = /(?:医生|大夫|医院|儿科)(?:说|让|叫|建议|嘱咐|交代|吩咐)(?:我们|我|孩子|宝宝)?(?:先|可以|可|就|要|需要)?[^，。；,;！？!?\n]{0,10}?(?:吃|用|喂|服|喝|打|查|雾化|退烧|降温|擦|贴|输液|观察|复查|复诊)/g;
+const DOCTOR_ADVISED = /(?:医生|大夫|医院|儿科)(?:说|让|叫|建议|嘱咐|交代|吩咐)(?:我们|我|孩子|宝宝)?(?:先|可以|可|就|要|需要)?[^，。；,;！？!?\n]{0,10}?(?:吃|用|喂|服|喝|打|查|雾化|退烧|降温|擦|贴|输液|观察|复查|复诊)|(?:医生|大夫)(?:看了|看过|检查了?)?(?:说|讲|考虑|怀疑|诊断)(?:是|为)?(?:可能|应该|估计|考虑|怀疑)?(?:是|有)?[^，。；,;！？!?\n]{0,6}?(?:感染|炎|感冒|病毒|细菌|过敏|湿疹|黄疸|肠绞痛)/g;
 /** Whether the question tells a doctor's instruction after `from` (the first red-flag sign). */
 function doctorAdvisedAfter(question: string, from: number): boolean {
   const norm = normalize(question);

@@ -663,6 +663,22 @@ describe("more lay wordings of emergencies (written for the purpose)", () => {
   });
 });
 
+describe("causes found on the ninth dev batch (other wordings than its rows)", () => {
+  const care = (q: string, a: string) => checkAnswer(a, { question: q }).findings.filter((f) => f.type === "missing_urgent_care" || f.type === "missing_timely_care").map((f) => f.type);
+  it("a flat round thing from a remote or a watch is a button battery", () => {
+    for (const q of ["两岁的孩子好像把手表里那种亮晶晶的小圆片咽下去了", "孩子3岁，把遥控器里面扁扁的圆圆的东西吞了"]) expect(ids(q), q).toContain("poisoning");
+    expect(ids("孩子3岁，把遥控器摔坏了")).toEqual([]);
+  });
+  it("a red face while crying is not breathing difficulty; a blue one while choking is", () => {
+    expect(ids("宝宝3周，哭起来脸憋得通红，肚子咕噜咕噜，每天傍晚哭一阵")).toEqual([]);
+    expect(ids("孩子3岁，吃东西噎住了，憋得脸发紫")).toContain("breathing_difficulty");
+  });
+  it("a doctor's verdict told after the sign means the child has been seen (convention of the third batch on)", () => {
+    expect(care("宝宝20天，有点发烧，医生说可能是感染，要吃什么药", "多喂奶。")).toEqual([]);
+    expect(care("宝宝20天，医生说是湿疹，今天发烧38.5度", "多喂奶。")).toEqual(["missing_urgent_care"]);
+  });
+});
+
 describe("swallowed coins against batteries, magnets and sharp objects", () => {
   it("a symptomless coin is a visit within 24 hours; a coin with drooling, a battery, a magnet or a needle is an emergency", () => {
     const level = (q: string) => triage(q).action;
