@@ -8,7 +8,7 @@
  * authors saw it; data/safety/README.md records those first scores, since a batch read afterwards is
  * a dev set. data/safety/redflag-paraphrases.jsonl (red flags told in other words, with urgent,
  * postponing and look-alike answers) is a named dev set reported next to them as paraphrase_dev, and
- * data/safety/testset-dev-8.jsonl (written blind-style, then tuned on in the open) as dev_8. Their errors are not
+ * data/safety/testset-dev-8.jsonl and -9 (written blind-style, then tuned on in the open) as dev_8 and dev_9. Their errors are not
  * listed unless --show-blind-errors is given.
  *
  * Streaming: every test-set answer is fed sentence by sentence to the streaming checker; the bench
@@ -270,7 +270,7 @@ export default async function main(args: string[]): Promise<void> {
   // The blind batches: each scored on its own, never mixed into dev/test, never tuned on.
   const blindFiles = args.flatMap((a, i) => (a === "--blind" && args[i + 1] ? [args[i + 1]!] : []));
   const blinds: Record<string, ReturnType<typeof summarise> & { rows: number; file: string; labelsTimely: boolean; urgentLabelTimelyFound: number }> = {};
-  for (const [name, file] of blindFiles.length ? blindFiles.map((f, i) => [`blind${i ? `_${i + 1}` : ""}`, f] as const) : [["blind", join(kb.dir, "testset-blind.jsonl")] as const, ["blind_2", join(kb.dir, "testset-blind-2.jsonl")] as const, ["blind_3", join(kb.dir, "testset-blind-3.jsonl")] as const, ["blind_4", join(kb.dir, "testset-blind-4.jsonl")] as const, ["blind_5", join(kb.dir, "testset-blind-5.jsonl")] as const, ["blind_6", join(kb.dir, "testset-blind-6.jsonl")] as const, ["blind_7", join(kb.dir, "testset-blind-7.jsonl")] as const, ["paraphrase_dev", join(kb.dir, "redflag-paraphrases.jsonl")] as const, ["dev_8", join(kb.dir, "testset-dev-8.jsonl")] as const]) {
+  for (const [name, file] of blindFiles.length ? blindFiles.map((f, i) => [`blind${i ? `_${i + 1}` : ""}`, f] as const) : [["blind", join(kb.dir, "testset-blind.jsonl")] as const, ["blind_2", join(kb.dir, "testset-blind-2.jsonl")] as const, ["blind_3", join(kb.dir, "testset-blind-3.jsonl")] as const, ["blind_4", join(kb.dir, "testset-blind-4.jsonl")] as const, ["blind_5", join(kb.dir, "testset-blind-5.jsonl")] as const, ["blind_6", join(kb.dir, "testset-blind-6.jsonl")] as const, ["blind_7", join(kb.dir, "testset-blind-7.jsonl")] as const, ["paraphrase_dev", join(kb.dir, "redflag-paraphrases.jsonl")] as const, ["dev_8", join(kb.dir, "testset-dev-8.jsonl")] as const, ["dev_9", join(kb.dir, "testset-dev-9.jsonl")] as const]) {
     if (!existsSync(file)) { console.log(`\n${name} slice skipped: ${file} not found`); continue; }
     let blindRows: TestRow[];
     try {
