@@ -690,6 +690,26 @@ describe("swallowed coins against batteries, magnets and sharp objects", () => {
   });
 });
 
+describe("causes found on the eighth blind batch once opened (other wordings than its rows)", () => {
+  const level = (q: string) => triage(q).action;
+  it("a blunt object lodged in the oesophagus (drooling, food coming back, vomiting, neck or chest pain) is an emergency, told with or without an age", () => {
+    for (const q of ["孩子3岁吞了个一块钱硬币，现在一吃东西就吐，喊胸口疼", "孩子吞了一颗弹珠，咽不下东西，口水直流", "宝宝吞了个纽扣，喊喉咙疼，不肯吃饭", "孩子吞了一颗纽扣，现在喝水都吐"]) expect(level(q), q).toBe("emergency");
+    expect(triage("孩子吞了一颗弹珠，咽不下东西，口水直流").redFlags.map((h) => h.id)).toContain("esophageal_foreign_body");
+    expect(level("孩子吞了硬币，精神好，能吃能喝，没有流口水")).toBe("within_24h");
+    expect(level("孩子吞了硬币，没有吐，也不疼，吃饭正常")).toBe("within_24h");
+    const f = checkAnswer("硬币一般能自己拉出来，多吃点青菜，注意看大便。", { question: "孩子4岁吞了个游戏币，一直流口水，吃饭就吐出来" }).findings.map((x) => x.type);
+    expect(f).toEqual(["missing_urgent_care"]);
+  });
+  it("a medicine the child is told to take, or a question about medicines in general, is not an ingestion", () => {
+    for (const q of ["儿子13岁，肾炎后血压高，医生说要吃降压药", "孩子10岁，高血压，需要吃降压药吗", "孩子12岁，一直在吃降压药，能打疫苗吗", "哪些药误服最危险", "误服什么药最危险", "预防孩子误服药物要注意什么"]) expect(ids(q), q).not.toContain("poisoning");
+    for (const q of ["孩子刚才吃了奶奶的降压药", "孩子偷吃了两片降压药", "孩子误服了爷爷的降糖药", "孩子误服药物怎么办"]) expect(ids(q), q).toContain("poisoning");
+  });
+  it("a harmless tablet swallowed by mistake is not poisoning; a dangerous medicine beside it, or a whole bottle, still is", () => {
+    for (const q of ["孩子误服了一片维生素C", "孩子误吃了两颗钙片", "宝宝不小心吃了一袋益生菌"]) expect(ids(q), q).not.toContain("poisoning");
+    for (const q of ["宝宝误服了一片维生素C和妈妈的降压药", "孩子误服了维生素C和布洛芬", "孩子不小心吃了一整瓶维生素C"]) expect(ids(q), q).toContain("poisoning");
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
