@@ -62,7 +62,7 @@ describe("negation and prohibition", () => {
     expect(kinds("医生开了阿莫西林和布洛芬，是抗生素和退烧药。", "孩子6岁")).toEqual([]);
   });
   it("treats drugs taken before as history, not a recommendation", () => {
-    expect(stance("孩子去年吃过可待因糖浆，当时没有不适", "codeine_compound")).toBe("historical");
+    expect(stance("孩子去年吃过可待因糖浆，当时没有不适", "codeine")).toBe("historical");
     expect(kinds("孩子去年吃过可待因糖浆，当时没有不适，这次先用蜂蜜试试。", "孩子8岁，咳嗽")).toEqual([]);
     expect(stance("已经吃了布洛芬，每次10ml", "ibuprofen")).toBe("asserted");
   });

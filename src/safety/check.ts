@@ -164,7 +164,8 @@ function matcherFor(kb: SafetyKnowledge): DictionaryMatcher<Entry> {
     for (const c of kb.classes.values())
       for (const t of c.zh) {
         const base = /^(.{2,}?)(?:类)?(?:药物?|剂)?$/.exec(t)?.[1];
-        if (!base) continue;
+        // "红霉素类" names a class, but "红霉素眼膏" is the drug's own product.
+        if (!base || kb.drugs.some((d) => d.names.includes(base))) continue;
         for (const form of CLASS_FORMS) for (const v of [`${base}${form}`, `${base}类${form}`]) if (!matcherHas(kb, v)) m.add(v, { kind: "class", id: c.id });
       }
     // Longer words that contain a class term (生长激素) win leftmost-longest and are then ignored.
@@ -219,6 +220,8 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
     && !/^[^（()）\n。]{0,40}?[、和及与+＋]/.test(norm.slice(spans[i + 1]!.end, spans[i + 1]!.end + 40).split(/[）)]/)[0]!));
   spans.forEach((sp, i) => {
     if (inList[i]) { out[i] = true; return; }
+    // "青霉素类", "红霉素类药物", "阿司匹林类": a drug's name followed by 类 names the drugs like it, a class.
+    if (/^类(?!似)/.test(norm.slice(sp.end, sp.end + 2))) { out[i] = true; return; }
     if (glossed[i]) { out[i] = true; return; }
     if (i > 0 && glossed[i - 1]) return;
     // "按阿莫西林计", and "阿莫西林克拉维酸钾，按阿莫西林每次15mg/kg": a component named as the basis of the
@@ -773,6 +776,11 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
       break;
     }
     if (!header || k < 0) return;
+    // "常用的益生菌包括：" over "- **益生菌**：如…" and "- **口服补液盐**：防脱水": where a sibling item names a class in
+    // its own header, the list enumerates categories; an item headed by the drug itself is another one, not a member.
+    const own = structure.findIndex((x) => !!x.header && it.start >= x.header.start && it.end <= x.header.end);
+    if (own >= 0 && structure[own]!.parent === k
+      && structure.some((x, j) => j !== own && x.parent === k && claims[j] !== "pass" && claims[j] !== null)) return;
     // Oral rehydration salts listed under a vomiting or diarrhoea header ("止吐药：…口服补液盐少量多次") are the
     // supportive care that goes with such a list, not a member it names; "口服补液盐是止泻药" is still a claim.
     if (d.classClosure.has("rehydration") && header.classIds.every((id) => SYMPTOM_HEADERS.has(id))) return;
@@ -799,6 +807,9 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     const cs = Math.max(regionStart, clauseStart(norm, it.start));
     // "青霉素过敏可选头孢氨苄": an alternative for those who cannot take something is not the header's member.
     if (/(?:过敏|不耐受|耐药|无效)(?:者|的话|时|的孩子|患儿)?\s*(?:可|可以|则|就)?\s*(?:选|选用|改用|换用|用|考虑)|(?:过敏|不耐受|耐药)(?:者|的话|时)\s*$|(?:改用|换用|替代|代替)/.test(norm.slice(cs, it.start))) return;
+    // "适合对青霉素效果不好的情况", "适合青霉素非严重过敏", "用于严重青霉素过敏": a drug the patient reacted to or
+    // that failed is the reason for the header's class, not one of its members.
+    if (/^\s*(?:(?:非|不)?(?:严重|轻度|重度|轻微)的?)?\s*(?:过敏|不耐受|耐药|无效|效果(?:不好|差|不佳|欠佳)|不管用|没效|治疗失败)/.test(norm.slice(it.end, it.end + 12))) return;
     // "发烧可用布洛芬": a purpose before the introducing verb is the drug's own, not the header's.
     const intro = norm.slice(cs, it.start);
     const purposeFirst = DIRECTLY_INTRODUCED.test(intro) && PURPOSES.some(([re]) => re.test(intro));

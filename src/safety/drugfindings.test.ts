@@ -64,9 +64,12 @@ describe("compound products are reported by the compound's entry", () => {
     expect(kinds("赖氨匹林是阿司匹林的一种，退烧快，可以冲服。", "5岁孩子发烧")).toEqual(["age_contraindication:lysine_acetylsalicylate"]);
     expect(kinds("赖氨匹林退烧快，阿司匹林也可以。", "5岁孩子发烧")).toEqual(["age_contraindication:aspirin", "age_contraindication:lysine_acetylsalicylate"]);
   });
-  it("reports codeine syrups as the codeine compound", () => {
-    expect(kinds("晚上可以喝点可待因糖浆。", "孩子6岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
-    expect(kinds("可以喝磷酸可待因糖浆止咳。", "孩子6岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
+  it("reports the single-ingredient codeine syrup as codeine and the compound syrups as the compound", () => {
+    expect(kinds("晚上可以喝点可待因糖浆。", "孩子6岁，咳嗽")).toEqual(["age_contraindication:codeine"]);
+    expect(kinds("可以喝磷酸可待因糖浆止咳。", "孩子6岁，咳嗽")).toEqual(["age_contraindication:codeine"]);
+    expect(kinds("1. **中枢性镇咳药**：如可待因糖浆，睡前吃5ml。", "孩子4岁，干咳")).toEqual(["age_contraindication:codeine"]);
+    expect(kinds("可以喝复方磷酸可待因糖浆止咳。", "孩子6岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
+    expect(kinds("可以喝可待因止咳露。", "孩子6岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
   });
 });
 
@@ -631,5 +634,32 @@ describe("causes found in the ninth dev batch", () => {
     expect(drugKinds("甘精胰岛素是长效胰岛素，每天一次。", "孩子10岁，1型糖尿病")).toEqual([]);
     expect(drugKinds("- **非兴奋剂类**：如哌甲酯缓释片。\n- **兴奋剂类**：如托莫西汀。", "孩子8岁，多动症")).toEqual(["wrong_class:atomoxetine", "wrong_class:methylphenidate"]);
     expect(drugKinds("- **兴奋剂类**：如哌甲酯。\n- **非兴奋剂类**：如托莫西汀。", "孩子8岁，多动症")).toEqual([]);
+  });
+});
+
+describe("causes found in the eighth blind batch", () => {
+  it("reads a drug's name followed by 类 as a class word, never as the drug", () => {
+    expect(drugKinds("常用抗生素：\n- 红霉素类：阿奇霉素。\n- 头孢类：头孢克洛。", "孩子5岁，支原体肺炎")).toEqual([]);
+    expect(drugKinds("阿司匹林类的药不要给孩子吃，退烧用布洛芬。", "孩子5岁发烧")).toEqual([]);
+    expect(drugKinds("- 青霉素类：阿莫西林。\n- 四环素类：阿奇霉素。", "孩子5岁")).toEqual(["wrong_class:azithromycin"]);
+  });
+  it("does not make a drug that failed or was not tolerated a member of the header's class", () => {
+    expect(drugKinds("- 青霉素类：阿莫西林（首选）。\n- 头孢类抗生素：如头孢克洛，适合对青霉素效果不好的情况。", "孩子中耳炎")).toEqual([]);
+    expect(drugKinds("1. 头孢菌素类：头孢地尼，适合青霉素非严重过敏。\n2. 大环内酯类：阿奇霉素，用于严重青霉素过敏。", "孩子中耳炎")).toEqual([]);
+    expect(drugKinds("1. 大环内酯类：阿奇霉素、头孢克洛，用于阿莫西林无效时。", "孩子中耳炎")).toEqual(["wrong_class:cefaclor"]);
+  });
+  it("does not claim a drug-headed item for the lead-in's class when its siblings name their own classes", () => {
+    expect(drugKinds("常用的益生菌包括：\n- **益生菌**：如双歧杆菌三联活菌；\n- **口服补液盐**：防脱水。", "孩子2岁拉肚子")).toEqual([]);
+    expect(drugKinds("常用的益生菌包括：\n- **益生菌**：如蒙脱石散；\n- **口服补液盐**：防脱水。", "孩子2岁拉肚子")).toEqual(["wrong_class:smectite"]);
+    expect(drugKinds("常用的益生菌：\n1. 布拉氏酵母菌：每天一包。\n2. 口服补液盐：防脱水。", "孩子2岁拉肚子")).toEqual(["wrong_class:ors"]);
+  });
+  it("does not make a drug's own eye ointment a class because 类 after its name is one", () => {
+    expect(drugKinds("**抗病毒眼药**：妥布霉素滴眼液或红霉素眼膏。", "孩子5岁，麦粒肿")).toEqual(["wrong_class:erythromycin", "wrong_class:tobramycin_eye"]);
+  });
+  it("holds dextromethorphan to the label's daily maximum for the child's age band", () => {
+    expect(drugKinds("右美沙芬一般每次10~15mg，每6~8小时一次，一天不超过4次。", "孩子8岁，咳嗽")).toEqual([]);
+    expect(drugKinds("右美沙芬每次15mg，每6小时一次，一天4次。", "孩子4岁，干咳")).toEqual(["daily_max_exceeded:dextromethorphan", "dose_out_of_range:dextromethorphan"]);
+    expect(drugKinds("右美沙芬每次20mg，一天4次。", "孩子8岁，干咳")).toEqual(["daily_max_exceeded:dextromethorphan", "dose_out_of_range:dextromethorphan"]);
+    expect(drugKinds("右美沙芬每次30mg，一天4次。", "孩子13岁，干咳")).toEqual([]);
   });
 });

@@ -184,7 +184,10 @@ function generate(kb: SafetyKnowledge): TestRow[] {
         if (units > 0 && Math.abs(realised - mg) / mg < 0.12 && okClean) {
           const unitZh = { ml: pick(r, ["ml", "毫升"]), tablet: "片", capsule: "粒", sachet: pick(r, ["袋", "包"]), suppository: "枚" }[f.strength.unit];
           doseText = units === 0.5 && unitZh !== "ml" && unitZh !== "毫升" ? `半${unitZh}` : `${numText(units)}${unitZh}`;
-          formName = pick(r, [f.name, f.name, `${d.nameZh}（${f.strength.mg}mg/${f.strength.per === 1 ? "" : f.strength.per}${f.strength.unit === "ml" ? "ml" : unitZh}）`]);
+          const labelled = `${d.nameZh}（${f.strength.mg}mg/${f.strength.per === 1 ? "" : f.strength.per}${f.strength.unit === "ml" ? "ml" : unitZh}）`;
+          // A name sold in several strengths (氨溴索口服溶液 15 or 30 mg/5ml) says no amount in mg: the row names the strength.
+          const ambiguous = forms.some((g) => g.name === f.name && g.strength.mg / g.strength.per !== mgPer);
+          formName = ambiguous ? (r(), labelled) : pick(r, [f.name, f.name, labelled]);
         }
       }
       if (!doseText) {
