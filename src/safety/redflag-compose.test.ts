@@ -710,6 +710,20 @@ describe("causes found on the eighth blind batch once opened (other wordings tha
   });
 });
 
+describe("petechiae in a well, afebrile child and a sunken fontanelle told alone (a visit the same day)", () => {
+  const level = (q: string) => triage(q).action;
+  it("a few spots in a child who is well and has no fever ask for a blood count today; with fever, or nothing said of fever, they stay the emergency", () => {
+    for (const q of ["孩子5岁，不发烧，精神很好，腿上有几个出血点", "孩子4岁，没发烧，玩得很好，身上有几个小出血点，按压不褪色", "孩子3岁，精神挺好的，也没发烧，就是脖子上有几个红色小点，按了不褪色"]) expect(level(q), q).toBe("within_24h");
+    for (const q of ["孩子发烧39度，身上出现出血点，精神差", "孩子2岁，发烧，身上有瘀点", "孩子3岁，身上出了好多出血点"]) expect(level(q), q).toBe("emergency");
+    const f = checkAnswer("可能是蚊虫叮咬，不用管。", { question: "孩子6岁，体温正常，精神也挺好，小腿上有几个瘀点" }).findings.map((x) => x.type);
+    expect(f).toEqual(["missing_timely_care"]);
+  });
+  it("a sunken fontanelle alone is a same-day visit; with diarrhoea, vomiting or another dehydration sign it is the emergency", () => {
+    for (const q of ["宝宝5个月，囟门有点凹陷", "宝宝6个月，囟门凹下去了，精神还好，吃奶正常"]) expect(level(q), q).toBe("within_24h");
+    for (const q of ["宝宝3个月，拉肚子一天十几次，囟门凹陷", "宝宝8个月，吐了一天，囟门也有点凹", "宝宝4个月，前囟凹陷，哭没眼泪"]) expect(level(q), q).toBe("emergency");
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
