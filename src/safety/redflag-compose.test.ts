@@ -724,6 +724,13 @@ describe("petechiae in a well, afebrile child and a sunken fontanelle told alone
   });
 });
 
+describe("a start in sleep asked about as a fit (benign sleep myoclonus)", () => {
+  it("is not a convulsion; a fit told as happening, or jerking with staring in a febrile child, still is", () => {
+    for (const q of ["宝宝8个月，睡觉的时候手脚突然抖一下，是不是抽搐", "宝宝3个月，刚睡着时身体一惊一惊的，算不算惊厥"]) expect(ids(q), q).not.toContain("convulsion");
+    for (const q of ["宝宝8个月，睡觉的时候手脚突然抖一下，今天发烧抽搐了", "宝宝8个月，发烧，刚才手脚一直抖，眼睛发直，是不是抽搐"]) expect(ids(q), q).toContain("convulsion");
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
