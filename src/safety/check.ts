@@ -274,6 +274,22 @@ function asCompound(kb: SafetyKnowledge, text: string, m: Match<{ kind: "drug"; 
   return { ...m, payload: { kind: "drug", drug: compound } };
 }
 
+/**
+ * "惠菲宁（美敏伪麻溶液，含右美沙芬、氯苯那敏、伪麻黄碱）": a compound product whose bracket lists an ingredient
+ * with a more restrictive compound entry is reported as that entry, as if the product were named by its ingredients.
+ */
+function byBracketedIngredients(kb: SafetyKnowledge, norm: string, m: Match<{ kind: "drug"; drug: Drug }>, ingredients: Match<{ kind: "drug"; drug: Drug }>[]): Match<{ kind: "drug"; drug: Drug }> {
+  const own = COMPOUND_PRECEDENCE.indexOf(m.payload.drug.id);
+  if (own < 0) return m;
+  let best = own;
+  for (const x of ingredients) {
+    if (x.start < m.end || !/^\s*[（(][^（()）\n。]*$/.test(norm.slice(m.end, x.start))) continue;
+    const rank = COMPOUND_PRECEDENCE.indexOf(`${x.payload.drug.id}_compound`);
+    if (rank >= 0 && rank < best) best = rank;
+  }
+  return best === own ? m : { ...m, payload: { kind: "drug", drug: kb.drugById.get(COMPOUND_PRECEDENCE[best]!)! } };
+}
+
 /** The compound entries a product described by its ingredients takes, most restrictive first. */
 const COMPOUND_PRECEDENCE = ["codeine_compound", "pseudoephedrine_compound", "dextromethorphan_compound"];
 const RUN_JOIN = /^\s*(?:、|和|及|以及|与|跟|加|\+|＋|\/)?\s*$/;
@@ -314,7 +330,7 @@ function oneCompoundPerProduct(kb: SafetyKnowledge, norm: string, ms: Match<{ ki
 export function findDrugMentions(text: string, kb: SafetyKnowledge = loadSafetyKnowledge()): DrugMention[] {
   const scanned = matcherFor(kb).scan(text).filter((m) => m.payload.kind === "drug") as Match<{ kind: "drug"; drug: Drug }>[];
   const dropped = nonProductMentions(normalize(text), scanned, scanned.map((m) => m.payload.drug.id), compoundTest(kb));
-  const kept = scanned.filter((_, i) => !dropped[i]);
+  const kept = scanned.filter((_, i) => !dropped[i]).map((m) => byBracketedIngredients(kb, normalize(text), m, scanned.filter((_, k) => dropped[k])));
   const named = kept.map((m) => asCompound(kb, text, m));
   const drugs = oneCompoundPerProduct(kb, normalize(text), named, named.map((m, i) => m !== kept[i]));
   const stances = drugStances(text, drugs);
@@ -740,6 +756,7 @@ function categoryClaims(norm: string, items: ClassItem[], claim: (drugIdx: numbe
 }
 
 const SYMPTOM_HEADERS = new Set(["antiemetic", "antidiarrheal"]);
+const ACTION_HEADER = /^[\s*_#]*(抗[\u4e00-\u9fff]{1,4}?)(?:治疗|用药)?[\s*_]*$/;
 
 function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugIdx: number, cls: ClassClaim, wholeList?: boolean) => void): void {
   if (!items.some((it) => it.drug)) return;
@@ -751,6 +768,13 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     const inHeader = items.filter((x) => x.start >= s.header!.start && x.end <= s.header!.end);
     const firstDrug = inHeader.findIndex((x) => x.drug);
     const classes = (firstDrug < 0 ? inHeader : inHeader.slice(0, firstDrug)).filter((x) => !x.drug);
+    if (!classes.length && firstDrug < 0) {
+      // "**抗病毒**：", "抗过敏：": a header that is a class's action (抗 + what it acts on) without 药 names the class;
+      // a symptom header (退热：, 止咳：) names a purpose, which a drug of another class may serve.
+      const action = ACTION_HEADER.exec(norm.slice(s.header.start, s.header.end))?.[1];
+      const ids = action ? [...ctx.kb.classes.values()].filter((c) => c.zh.some((t) => t === `${action}药` || t === `${action}药物`)).map((c) => c.id) : [];
+      if (ids.length) return { start: s.header.start, end: s.header.end, term: action!, classIds: ids };
+    }
     if (!classes.length) return firstDrug >= 0 ? "pass" : null;
     // The class words themselves are left out of the test ("非甾体抗炎药" names a class; "非激素类" denies one).
     let text = norm.slice(s.header.start, s.header.end);

@@ -662,4 +662,15 @@ describe("causes found in the eighth blind batch", () => {
     expect(drugKinds("右美沙芬每次20mg，一天4次。", "孩子8岁，干咳")).toEqual(["daily_max_exceeded:dextromethorphan", "dose_out_of_range:dextromethorphan"]);
     expect(drugKinds("右美沙芬每次30mg，一天4次。", "孩子13岁，干咳")).toEqual([]);
   });
+  it("reads a header that is a class's action (抗病毒, 抗过敏) as the class, and 中药 as the class of Chinese patent medicines", () => {
+    expect(drugKinds("- **抗病毒**：目前没有特效药，部分医生会用头孢克肟、干扰素喷雾，效果有限。", "宝宝4岁手足口病")).toEqual(["wrong_class:cefixime"]);
+    expect(drugKinds("- **抗病毒**：奥司他韦，每次45mg，每天2次。\n- **抗过敏**：氯雷他定。", "孩子6岁，流感")).toEqual([]);
+    expect(drugKinds("- **退热**：布洛芬。\n- **止咳**：氨溴索。", "孩子6岁，感冒")).toEqual([]);
+    expect(drugKinds("2. **中药治疗**：如小儿豉翘清热颗粒、奥司他韦；", "孩子4岁，感冒发烧")).toEqual(["wrong_class:oseltamivir"]);
+    expect(drugKinds("中药和西药不要同时吃，布洛芬间隔2小时。", "孩子4岁发烧")).toEqual([]);
+  });
+  it("reports a compound product by the most restrictive compound its bracketed ingredients make", () => {
+    expect(drugKinds("1. **复方感冒药**：惠菲宁（美敏伪麻溶液，含右美沙芬、氯苯那敏、伪麻黄碱），每次2.5ml，一天3次。", "宝宝1岁半，咳嗽流鼻涕")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(drugKinds("可以喝惠菲宁，每次2.5ml，一天3次。", "宝宝1岁半，咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+  });
 });
