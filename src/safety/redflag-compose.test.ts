@@ -731,6 +731,13 @@ describe("a start in sleep asked about as a fit (benign sleep myoclonus)", () =>
   });
 });
 
+describe("breathlessness look-alikes: after running and gone with rest; a red face from choking on a feed", () => {
+  it("are not breathing difficulty; breathlessness that stays, asthma now, a blue face or a coughing fit still are", () => {
+    for (const q of ["孩子5岁，跑完步喘得厉害，歇一会就好了", "孩子6岁，体育课跑步后上气不接下气，休息一下就没事了", "宝宝2个月，吃奶时总是呛，呛完脸憋得通红"]) expect(ids(q), q).not.toContain("breathing_difficulty");
+    for (const q of ["孩子5岁，跑完步喘得厉害，歇了半小时还是喘不上气", "孩子5岁，哮喘，今天喘得厉害", "宝宝2个月，吃奶时呛了，憋得发紫", "宝宝3个月，咳嗽一阵一阵的，咳得脸憋得通红"]) expect(ids(q), q).toContain("breathing_difficulty");
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
