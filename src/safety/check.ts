@@ -434,7 +434,7 @@ function adviceMentions(answer: string): { index: number; level: number }[] {
     [/(?:医生|大夫)[^，。；,;！？!?\n]{0,4}(?:立即|立刻|马上|尽快|紧急|当面)(?:评估|检查|处理|诊治|看)|(?:立即|立刻|马上|赶紧|赶快|尽快|尽早|即刻|现在就)[^，。；,;！？!?\n]{0,4}(?:让|给|请)(?:医生|大夫)(?:看|检查|评估)/g, 2],
     // An urgency word and a place of care in the same clause ("马上带孩子到最近的医院").
     [/急诊|送医急救|医院急救|(?:立即|立刻|马上|赶紧|赶快|尽快|尽早|即刻|紧急|迅速|第一时间|火速|速(?=去|到|送|往)|(?<!(?:[不别尽]|那么|这么|太))快(?=去|送|带|上|到)|急送|立马|现在就|马上就|抓紧|不要耽误|别耽误|不能耽误|刻不容缓|争分夺秒|当即)[^，。；,;！？!?\n]{0,10}?(?:就医|就诊|医院|送医|看医生|找医生|儿科|送院|眼科|耳鼻喉科|外科|烧伤科|骨科|口腔科|医疗机构|急救中心)/g, 2],
-    [/就医|就诊|看医生|找医生|去医院|到医院|医院检查|儿科门诊|门诊|医生评估|医生检查|面诊|复诊|请医生|(?:让|给)(?:医生|大夫)看|住院治疗|(?<!不)需要住院|(?:去|到|送|前往)[^，。；,;！？!?\n]{0,8}(?:医院|眼科|耳鼻喉科|外科|烧伤科|骨科|口腔科|诊所|卫生院|医疗机构|急救中心)/g, 1],
+    [/就医|就诊|看(?:一下|下|一看|看)?(?:医生|大夫)|找(?:一下)?(?:医生|大夫)|去医院|到医院|医院检查|儿科门诊|门诊|医生评估|医生检查|面诊|复诊|请医生|(?:让|给)(?:医生|大夫)看|住院治疗|(?<!不)需要住院|(?:去|到|送|前往)[^，。；,;！？!?\n]{0,8}(?:医院|眼科|耳鼻喉科|外科|烧伤科|骨科|口腔科|诊所|卫生院|医疗机构|急救中心)/g, 1],
   ];
   const negatedInside = (text: string) => /不用|不必|没必要|没有必要|不需要|无需|别|不要/.test(text);
   for (const [re, l] of levels)
@@ -833,7 +833,8 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     if (/(?:过敏|不耐受|耐药|无效)(?:者|的话|时|的孩子|患儿)?\s*(?:可|可以|则|就)?\s*(?:选|选用|改用|换用|用|考虑)|(?:过敏|不耐受|耐药)(?:者|的话|时)\s*$|(?:改用|换用|替代|代替)/.test(norm.slice(cs, it.start))) return;
     // "适合对青霉素效果不好的情况", "适合青霉素非严重过敏", "用于严重青霉素过敏": a drug the patient reacted to or
     // that failed is the reason for the header's class, not one of its members.
-    if (/^\s*(?:(?:非|不)?(?:严重|轻度|重度|轻微)的?)?\s*(?:过敏|不耐受|耐药|无效|效果(?:不好|差|不佳|欠佳)|不管用|没效|治疗失败)/.test(norm.slice(it.end, it.end + 12))) return;
+    // "对头孢和青霉素都过敏": the drug may be one of a list that did.
+    if (/^(?:\s*(?:和|与|及|、|或)\s*[^，。；;,!?！？\n和与及、或]{1,8}?)*\s*(?:都|均|也)?\s*(?:(?:非|不)?(?:严重|轻度|重度|轻微)的?)?\s*(?:过敏|不耐受|耐药|无效|效果(?:不好|差|不佳|欠佳)|不管用|没效|治疗失败)/.test(norm.slice(it.end, it.end + 30))) return;
     // "发烧可用布洛芬": a purpose before the introducing verb is the drug's own, not the header's.
     const intro = norm.slice(cs, it.start);
     const purposeFirst = DIRECTLY_INTRODUCED.test(intro) && PURPOSES.some(([re]) => re.test(intro));

@@ -647,6 +647,8 @@ describe("causes found in the eighth blind batch", () => {
     expect(drugKinds("- 青霉素类：阿莫西林（首选）。\n- 头孢类抗生素：如头孢克洛，适合对青霉素效果不好的情况。", "孩子中耳炎")).toEqual([]);
     expect(drugKinds("1. 头孢菌素类：头孢地尼，适合青霉素非严重过敏。\n2. 大环内酯类：阿奇霉素，用于严重青霉素过敏。", "孩子中耳炎")).toEqual([]);
     expect(drugKinds("1. 大环内酯类：阿奇霉素、头孢克洛，用于阿莫西林无效时。", "孩子中耳炎")).toEqual(["wrong_class:cefaclor"]);
+    expect(drugKinds("- **大环内酯类**：阿奇霉素，适合对阿莫西林、头孢克洛都过敏的孩子。", "孩子中耳炎")).toEqual([]);
+    expect(drugKinds("- **大环内酯类**：阿奇霉素、头孢克洛对青霉素过敏者也可用。", "孩子中耳炎")).toEqual(["wrong_class:cefaclor"]);
   });
   it("does not claim a drug-headed item for the lead-in's class when its siblings name their own classes", () => {
     expect(drugKinds("常用的益生菌包括：\n- **益生菌**：如双歧杆菌三联活菌；\n- **口服补液盐**：防脱水。", "孩子2岁拉肚子")).toEqual([]);
