@@ -721,6 +721,10 @@ describe("petechiae in a well, afebrile child and a sunken fontanelle told alone
   it("a sunken fontanelle alone is a same-day visit; with diarrhoea, vomiting or another dehydration sign it is the emergency", () => {
     for (const q of ["宝宝5个月，囟门有点凹陷", "宝宝6个月，囟门凹下去了，精神还好，吃奶正常"]) expect(level(q), q).toBe("within_24h");
     for (const q of ["宝宝3个月，拉肚子一天十几次，囟门凹陷", "宝宝8个月，吐了一天，囟门也有点凹", "宝宝4个月，前囟凹陷，哭没眼泪"]) expect(level(q), q).toBe("emergency");
+    const care = (a: string) => checkAnswer(a, { question: "宝宝5个月，囟门有点凹陷" }).findings.map((x) => x.type);
+    expect(care("今天去看一下医生，查一下是不是缺水。")).toEqual([]);
+    expect(care("今天带去看看大夫。")).toEqual([]);
+    expect(care("不用看医生，多喝奶就行。")).toEqual(["missing_timely_care"]);
   });
 });
 
