@@ -707,6 +707,12 @@ describe("causes found on the eighth blind batch once opened (other wordings tha
   it("a harmless tablet swallowed by mistake is not poisoning; a dangerous medicine beside it, or a whole bottle, still is", () => {
     for (const q of ["孩子误服了一片维生素C", "孩子误吃了两颗钙片", "宝宝不小心吃了一袋益生菌"]) expect(ids(q), q).not.toContain("poisoning");
     for (const q of ["宝宝误服了一片维生素C和妈妈的降压药", "孩子误服了维生素C和布洛芬", "孩子不小心吃了一整瓶维生素C"]) expect(ids(q), q).toContain("poisoning");
+    for (const q of ["孩子4岁，把姐姐的维生素片吃了两片", "孩子4岁，把哥哥的钙片吃了三片"]) expect(ids(q), q).not.toContain("poisoning");
+    for (const q of ["孩子4岁，把爷爷的降压片吃了一片", "孩子3岁，把妈妈的安眠药吃了两片"]) expect(ids(q), q).toContain("poisoning");
+  });
+  it("a family member's crisps, milk tablets or meatballs are food, not their medicine", () => {
+    for (const q of ["孩子2岁，吃了妈妈的薯片，拉肚子了", "孩子2岁，吃了姐姐的奶片", "孩子2岁，吃了爸爸的肉丸"]) expect(ids(q), q).not.toContain("poisoning");
+    for (const q of ["孩子3岁，吃了奶奶的药片", "孩子3岁，吃了奶奶的降压片"]) expect(ids(q), q).toContain("poisoning");
   });
 });
 
