@@ -756,7 +756,8 @@ function categoryClaims(norm: string, items: ClassItem[], claim: (drugIdx: numbe
 }
 
 const SYMPTOM_HEADERS = new Set(["antiemetic", "antidiarrheal"]);
-const ACTION_HEADER = /^[\s*_#]*(抗[\u4e00-\u9fff]{1,4}?)(?:治疗|用药)?[\s*_]*$/;
+/** What a drug class acts against: 抗过敏, 抗炎 name a purpose other classes serve too (a steroid cream for eczema). */
+const ACTION_HEADER = /^[\s*_#]*(抗(?:病毒|菌|真菌|寄生虫|组胺|癫痫|惊厥))(?:治疗|用药)?[\s*_]*$/;
 
 function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugIdx: number, cls: ClassClaim, wholeList?: boolean) => void): void {
   if (!items.some((it) => it.drug)) return;
@@ -769,7 +770,7 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     const firstDrug = inHeader.findIndex((x) => x.drug);
     const classes = (firstDrug < 0 ? inHeader : inHeader.slice(0, firstDrug)).filter((x) => !x.drug);
     if (!classes.length && firstDrug < 0) {
-      // "**抗病毒**：", "抗过敏：": a header that is a class's action (抗 + what it acts on) without 药 names the class;
+      // "**抗病毒**：", "抗真菌：": a header that is a class's action (抗 + what it acts on) without 药 names the class;
       // a symptom header (退热：, 止咳：) names a purpose, which a drug of another class may serve.
       const action = ACTION_HEADER.exec(norm.slice(s.header.start, s.header.end))?.[1];
       const ids = action ? [...ctx.kb.classes.values()].filter((c) => c.zh.some((t) => t === `${action}药` || t === `${action}药物`)).map((c) => c.id) : [];

@@ -664,10 +664,12 @@ describe("causes found in the eighth blind batch", () => {
     expect(drugKinds("右美沙芬每次20mg，一天4次。", "孩子8岁，干咳")).toEqual(["daily_max_exceeded:dextromethorphan", "dose_out_of_range:dextromethorphan"]);
     expect(drugKinds("右美沙芬每次30mg，一天4次。", "孩子13岁，干咳")).toEqual([]);
   });
-  it("reads a header that is a class's action (抗病毒, 抗过敏) as the class, and 中药 as the class of Chinese patent medicines", () => {
+  it("reads a header that is a class's action (抗病毒, 抗菌) as the class, and 中药 as the class of Chinese patent medicines", () => {
     expect(drugKinds("- **抗病毒**：目前没有特效药，部分医生会用头孢克肟、干扰素喷雾，效果有限。", "宝宝4岁手足口病")).toEqual(["wrong_class:cefixime"]);
     expect(drugKinds("- **抗病毒**：奥司他韦，每次45mg，每天2次。\n- **抗过敏**：氯雷他定。", "孩子6岁，流感")).toEqual([]);
     expect(drugKinds("- **退热**：布洛芬。\n- **止咳**：氨溴索。", "孩子6岁，感冒")).toEqual([]);
+    expect(drugKinds("- **抗过敏**：氯雷他定、地奈德乳膏。", "孩子5岁，湿疹")).toEqual([]);
+    expect(drugKinds("- **抗菌**：蒙脱石散。", "孩子5岁，腹泻")).toEqual(["wrong_class:smectite"]);
     expect(drugKinds("2. **中药治疗**：如小儿豉翘清热颗粒、奥司他韦；", "孩子4岁，感冒发烧")).toEqual(["wrong_class:oseltamivir"]);
     expect(drugKinds("中药和西药不要同时吃，布洛芬间隔2小时。", "孩子4岁发烧")).toEqual([]);
   });
