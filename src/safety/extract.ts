@@ -75,6 +75,13 @@ export function extractAges(text: string): AgeMention[] {
     const n = m[1] === "俩" ? 2 : m[1] === "仨" ? 3 : parseNumber(m[1]!);
     if (Number.isFinite(n) && n > 0) push(n - 0.5, m.index!, m.index! + m[0].length, true);
   }
+  // "宝宝快三个月了" is an age just under the number too, when 快/将近 follows the child word or opens the clause
+  // ("咳嗽快三个月了" is a duration).
+  const nearly = new RegExp(String.raw`(?<=(?:宝宝|孩子|娃|婴儿|闺女|儿子|女儿|小孩|宝贝|^|[，,。；;])\s*)(?:快要|快|将近|眼看就)\s*(${NUM}|俩|仨)\s*(?:个)?月(?:大)?(?:了)?(?=\s*(?:[，,。；;]|$))`, "g");
+  for (const m of norm.matchAll(nearly)) {
+    const n = m[1] === "俩" ? 2 : m[1] === "仨" ? 3 : parseNumber(m[1]!);
+    if (Number.isFinite(n) && n > 0) push(n - 0.5, m.index!, m.index! + m[0].length, true);
+  }
   const underYears = new RegExp(String.raw`(?:还没满|还不满|没满|未满|不满|不到)\s*(${NUM}|俩|仨)\s*(?:周)?岁(?:半)?(?=\s*(?:[，,。；;]|$))`, "g");
   for (const m of norm.matchAll(underYears)) {
     const n = m[1] === "俩" ? 2 : m[1] === "仨" ? 3 : parseNumber(m[1]!);

@@ -32,6 +32,10 @@ describe("ages told any way", () => {
     expect(months("娃两月了")).toEqual([2]);
     expect(months("还在月子里的宝宝发烧了")).toEqual([0.5]);
     expect(ids("新生宝宝发烧38.5")).toEqual(["young_infant_fever"]);
+    expect(months("宝宝快三个月了，发烧38.5")).toEqual([2.5]);
+    expect(months("宝宝将近两个月，发烧")).toEqual([1.5]);
+    expect(ids("宝宝快三个月了，发烧38.5")).toEqual(["young_infant_fever"]);
+    expect(months("咳嗽快三个月了")).toEqual([]);
   });
   it("leaves dates, durations and thresholds alone", () => {
     expect(months("宝宝3月份出生")).toEqual([]);
