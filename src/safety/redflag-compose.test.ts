@@ -752,6 +752,15 @@ describe("breathlessness look-alikes: after running and gone with rest; a red fa
   });
 });
 
+describe("lips purple from the weather", () => {
+  it("are not cyanosis; purple lips with breathlessness in the cold still fire the breathing sign", () => {
+    expect(ids("孩子6岁，嘴唇干裂发紫，天冷")).not.toContain("cyanosis");
+    expect(ids("孩子6岁，天气冷，在外面玩了一下午，嘴唇有点紫")).not.toContain("cyanosis");
+    expect(ids("孩子2岁，嘴唇发紫，喘不上气")).toContain("cyanosis");
+    expect(ids("天冷，孩子2岁，嘴唇发紫，喘不上气")).toContain("breathing_difficulty");
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
