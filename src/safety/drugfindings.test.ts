@@ -658,11 +658,14 @@ describe("causes found in the eighth blind batch", () => {
   it("does not make a drug's own eye ointment a class because 类 after its name is one", () => {
     expect(drugKinds("**抗病毒眼药**：妥布霉素滴眼液或红霉素眼膏。", "孩子5岁，麦粒肿")).toEqual(["wrong_class:erythromycin", "wrong_class:tobramycin_eye"]);
   });
-  it("holds dextromethorphan to the label's daily maximum for the child's age band", () => {
+  it("holds dextromethorphan and ambroxol to the label's daily maximum for the child's age band", () => {
     expect(drugKinds("右美沙芬一般每次10~15mg，每6~8小时一次，一天不超过4次。", "孩子8岁，咳嗽")).toEqual([]);
     expect(drugKinds("右美沙芬每次15mg，每6小时一次，一天4次。", "孩子4岁，干咳")).toEqual(["daily_max_exceeded:dextromethorphan", "dose_out_of_range:dextromethorphan"]);
     expect(drugKinds("右美沙芬每次20mg，一天4次。", "孩子8岁，干咳")).toEqual(["daily_max_exceeded:dextromethorphan", "dose_out_of_range:dextromethorphan"]);
     expect(drugKinds("右美沙芬每次30mg，一天4次。", "孩子13岁，干咳")).toEqual([]);
+    expect(drugKinds("氨溴索口服溶液（15mg/5ml）每次5ml，一天3次。", "孩子6岁20kg，咳嗽")).toEqual([]);
+    expect(drugKinds("氨溴索每次30mg，一天3次。", "孩子6岁20kg，咳嗽")).toEqual(["daily_max_exceeded:ambroxol", "dose_out_of_range:ambroxol"]);
+    expect(drugKinds("氨溴索每次30mg，一天3次。", "孩子13岁40kg，咳嗽")).toEqual([]);
   });
   it("reads a header that is a class's action (抗病毒, 抗菌) as the class, and 中药 as the class of Chinese patent medicines", () => {
     expect(drugKinds("- **抗病毒**：目前没有特效药，部分医生会用头孢克肟、干扰素喷雾，效果有限。", "宝宝4岁手足口病")).toEqual(["wrong_class:cefixime"]);

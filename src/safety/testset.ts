@@ -113,7 +113,7 @@ function generate(kb: SafetyKnowledge): TestRow[] {
   // per day, the daily range shared over the allowed number of doses; also the day's total outside the
   // daily range but under the daily maximum); daily_max_exceeded = the day's total over the daily
   // maximum, or more doses per day than allowed; both when both hold. Planted errors sit far from the limits.
-  const routeWord = /栓|注射|直肠|灌肠|滴眼|乳膏|软膏|喷雾|雾化|眼膏|滴耳|缓释/;
+  const routeWord = /栓|注射|直肠|灌肠|滴眼|乳膏|软膏|喷雾|雾化|气雾|吸入|眼膏|滴耳|缓释/;
   const doseName = (d: Drug) => {
     const adultNames = new Set(d.formulations.filter((f) => f.adultOnly).flatMap((f) => [f.name, ...f.aliases]));
     const pool = [d.nameZh, ...d.aliases, ...d.brands].filter((n) => /[\u4e00-\u9fff]/.test(n) && !routeWord.test(n) && !adultNames.has(n));
