@@ -641,6 +641,7 @@ describe("causes found in the eighth blind batch", () => {
   it("reads a drug's name followed by 类 as a class word, never as the drug", () => {
     expect(drugKinds("常用抗生素：\n- 红霉素类：阿奇霉素。\n- 头孢类：头孢克洛。", "孩子5岁，支原体肺炎")).toEqual([]);
     expect(drugKinds("阿司匹林类的药不要给孩子吃，退烧用布洛芬。", "孩子5岁发烧")).toEqual([]);
+    expect(drugKinds("可以吃阿司匹林类固醇退烧。", "孩子5岁发烧")).toEqual(["age_contraindication:aspirin"]);
     expect(drugKinds("- 青霉素类：阿莫西林。\n- 四环素类：阿奇霉素。", "孩子5岁")).toEqual(["wrong_class:azithromycin"]);
   });
   it("does not make a drug that failed or was not tolerated a member of the header's class", () => {
