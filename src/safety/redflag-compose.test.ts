@@ -761,6 +761,16 @@ describe("lips purple from the weather", () => {
   });
 });
 
+describe("urgent advice whose urgency comes in a clause of its own after the place of care", () => {
+  const care = (a: string) => checkAnswer(a, { question: "孩子3岁，发烧40度，刚才抽搐了一分钟" }).findings.map((x) => x.type);
+  it("counts 去医院…，现在就去; not when the place is put off or the urgent act is something else", () => {
+    expect(care("第一次抽搐一定要去医院查清楚原因，现在就去。")).toEqual([]);
+    expect(care("要去医院看看，马上去。")).toEqual([]);
+    expect(care("明天去医院，现在就去药店买退烧药。")).toEqual(["missing_urgent_care"]);
+    expect(care("不用去医院，现在就去买药。")).toEqual(["missing_urgent_care"]);
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
