@@ -802,10 +802,11 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     }
     if (!header || k < 0) return;
     // "常用的益生菌包括：" over "- **益生菌**：如…" and "- **口服补液盐**：防脱水": where a sibling item names a class in
-    // its own header, the list enumerates categories; an item headed by the drug itself is another one, not a member.
+    // its own header and lists its members, the list enumerates categories; an item headed by the drug itself is another one, not a member.
     const own = structure.findIndex((x) => !!x.header && it.start >= x.header.start && it.end <= x.header.end);
     if (own >= 0 && structure[own]!.parent === k
-      && structure.some((x, j) => j !== own && x.parent === k && claims[j] !== "pass" && claims[j] !== null)) return;
+      && structure.some((x, j) => j !== own && x.parent === k && claims[j] !== "pass" && claims[j] !== null
+        && items.some((y) => y.drug && y.start >= x.bodyStart && y.end <= x.bodyEnd))) return;
     // Oral rehydration salts listed under a vomiting or diarrhoea header ("止吐药：…口服补液盐少量多次") are the
     // supportive care that goes with such a list, not a member it names; "口服补液盐是止泻药" is still a claim.
     if (d.classClosure.has("rehydration") && header.classIds.every((id) => SYMPTOM_HEADERS.has(id))) return;

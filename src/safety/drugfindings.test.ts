@@ -655,6 +655,7 @@ describe("causes found in the eighth blind batch", () => {
     expect(drugKinds("常用的益生菌包括：\n- **益生菌**：如双歧杆菌三联活菌；\n- **口服补液盐**：防脱水。", "孩子2岁拉肚子")).toEqual([]);
     expect(drugKinds("常用的益生菌包括：\n- **益生菌**：如蒙脱石散；\n- **口服补液盐**：防脱水。", "孩子2岁拉肚子")).toEqual(["wrong_class:smectite"]);
     expect(drugKinds("常用的益生菌：\n1. 布拉氏酵母菌：每天一包。\n2. 口服补液盐：防脱水。", "孩子2岁拉肚子")).toEqual(["wrong_class:ors"]);
+    expect(drugKinds("常用的抗组胺药：\n1. **氯雷他定**：每天一次。\n2. **孟鲁司特**：睡前一次。\n3. **抗生素**：不需要。", "孩子5岁，鼻炎")).toEqual(["wrong_class:montelukast"]);
   });
   it("does not make a drug's own eye ointment a class because 类 after its name is one", () => {
     expect(drugKinds("**抗病毒眼药**：妥布霉素滴眼液或红霉素眼膏。", "孩子5岁，麦粒肿")).toEqual(["wrong_class:erythromycin", "wrong_class:tobramycin_eye"]);
