@@ -761,6 +761,13 @@ describe("lips purple from the weather", () => {
   });
 });
 
+describe("a swollen mouth with a changed voice after an allergen", () => {
+  it("is anaphylaxis (the airway is involved); a swollen mouth with the voice unchanged is not", () => {
+    expect(ids("孩子3岁，吃了花生过敏，嘴巴肿，说话声音变了")).toContain("anaphylaxis");
+    expect(ids("孩子3岁，吃了芒果嘴肿了，声音没变，呼吸正常")).not.toContain("anaphylaxis");
+  });
+});
+
 describe("urgent advice whose urgency comes in a clause of its own after the place of care", () => {
   const care = (a: string) => checkAnswer(a, { question: "孩子3岁，发烧40度，刚才抽搐了一分钟" }).findings.map((x) => x.type);
   it("counts 去医院…，现在就去; not when the place is put off or the urgent act is something else", () => {
