@@ -778,6 +778,13 @@ describe("urgent advice whose urgency comes in a clause of its own after the pla
   });
 });
 
+describe("a child absorbed in something who does not answer", () => {
+  it("is not unconscious (daydreaming in class, a screen); unresponsive with fever or after a fall still is", () => {
+    for (const q of ["孩子5岁，老师说他上课总是发呆，叫他没反应，是不是走神", "孩子4岁，看电视的时候叫他没反应"]) expect(ids(q), q).not.toContain("unconscious");
+    for (const q of ["孩子4岁，发烧40度，叫他没反应", "孩子3岁，摔了头，叫他没反应"]) expect(ids(q), q).toContain("unconscious");
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
