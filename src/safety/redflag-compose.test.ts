@@ -785,6 +785,13 @@ describe("a child absorbed in something who does not answer", () => {
   });
 });
 
+describe("jaundice that lasts past the newborn weeks", () => {
+  it("is still a visit within 24 hours up to two months (prolonged jaundice is tested), not after", () => {
+    expect(triage("宝宝28天，皮肤有点黄，吃奶好").redFlags.map((h) => `${h.id}:${h.action}`)).toEqual(["neonatal_jaundice:within_24h"]);
+    expect(ids("宝宝3个月，皮肤有点黄")).not.toContain("neonatal_jaundice");
+  });
+});
+
 describe("heart rate and capillary refill given as numbers (NICE NG143 amber: a visit within 24 hours)", () => {
   const action = (q: string) => triage(q).redFlags.filter((h) => h.id === "tachycardia" || h.id === "slow_capillary_refill").map((h) => `${h.id}:${h.action}`);
   it("reads a fast pulse by age band", () => {
