@@ -1624,12 +1624,15 @@ export function urgentCareFinding(question: string, answer: string, tq: TriageRe
 
 /** A doctor's instruction about this child's care: 医生说可以吃…, 大夫让我们先雾化, 医生建议查血常规. */
 const DOCTOR_ADVISED = /(?:医生|大夫|医院|儿科)(?:说|让|叫|建议|嘱咐|交代|吩咐)(?:我们|我|孩子|宝宝)?(?:先|可以|可|就|要|需要)?[^，。；,;！？!?\n]{0,10}?(?:吃|用|喂|服|喝|打|查|雾化|退烧|降温|擦|贴|输液|观察|复查|复诊)|(?:医生|大夫)(?:看了|看过|检查了?)?(?:说|讲|考虑|怀疑|诊断)(?:是|为)?(?:可能|应该|估计|考虑|怀疑)?(?:是|有)?[^，。；,;！？!?\n]{0,6}?(?:感染|炎|感冒|病毒|细菌|过敏|湿疹|黄疸|肠绞痛)/g;
+const DOCTOR_HELD_BACK = /(?:医生|大夫|医院|儿科)(?:说|让|叫|建议|嘱咐|交代)(?:我们|我|孩子|宝宝)?(?:暂|暂时|暂且|先)不(?:要|用)?(?:打|吃|用|喂|接种)/g;
 /** Whether the question tells a doctor's instruction after `from` (the first red-flag sign). */
 function doctorAdvisedAfter(question: string, from: number): boolean {
   const norm = normalize(question);
   DOCTOR_ADVISED.lastIndex = 0;
   // "医生说小宝宝不能乱吃药" is a rule, not an instruction for this child.
   for (const m of norm.matchAll(DOCTOR_ADVISED)) if (m.index! >= from && !/不|别|勿|没|禁|乱/.test(m[0]) && !isConditional(question, m.index!)) return true;
+  // "医生建议暂不打预防针" holds something back for this child for now: an instruction, not a general rule.
+  for (const m of norm.matchAll(DOCTOR_HELD_BACK)) if (m.index! >= from && !isConditional(question, m.index!)) return true;
   return false;
 }
 

@@ -789,6 +789,9 @@ describe("jaundice that lasts past the newborn weeks", () => {
   it("is still a visit within 24 hours up to two months (prolonged jaundice is tested), not after", () => {
     expect(triage("宝宝28天，皮肤有点黄，吃奶好").redFlags.map((h) => `${h.id}:${h.action}`)).toEqual(["neonatal_jaundice:within_24h"]);
     expect(ids("宝宝3个月，皮肤有点黄")).not.toContain("neonatal_jaundice");
+    const care = (q: string) => checkAnswer("多晒太阳。", { question: q }).findings.map((x) => x.type);
+    expect(care("宝宝20天，黄疸13，医生建议暂不打疫苗")).toEqual([]);
+    expect(care("宝宝20天，黄疸13，医生说小宝宝不能乱吃药")).toEqual(["missing_timely_care"]);
   });
 });
 
