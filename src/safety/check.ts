@@ -756,6 +756,8 @@ function categoryClaims(norm: string, items: ClassItem[], claim: (drugIdx: numbe
 }
 
 const SYMPTOM_HEADERS = new Set(["antiemetic", "antidiarrheal"]);
+/** A title that names a topic, plan or advice about a class rather than the class as a list of members. */
+const TOPIC_HEADER = /方案|关于|建议|计划|须知|指导|说明|介绍|管理|调整|怎么|如何/;
 /** What a drug class acts against: 抗过敏, 抗炎 name a purpose other classes serve too (a steroid cream for eczema). */
 const ACTION_HEADER = /^[\s*_#]*(抗(?:病毒|菌|真菌|寄生虫|组胺|癫痫|惊厥))(?:治疗|用药)?[\s*_]*$/;
 
@@ -823,6 +825,17 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
       let c = itemAt(structure, it.start);
       while (c >= 0 && structure[c]!.parent !== k) c = structure[c]!.parent;
       if (c >= 0 && children.indexOf(c) >= parseNumber(counted[1]!)) return;
+    }
+    // "沙丁胺醇（短效β2受体激动剂）": a drug that states its own class in brackets is not claimed by a header.
+    const gloss = /^\s*[（(]([^）)]{0,30})[）)]/.exec(norm.slice(it.end, it.end + 34));
+    if (gloss && items.some((x) => !x.drug && x.start > it.end && x.end <= it.end + gloss[0].length)) return;
+    // "**口服激素方案：**", "**关于吸入激素：**": a title naming a topic or a plan speaks about its items, not for
+    // them; an item that is a sentence of its own ("2. 同时雾化沙丁胺醇缓解喘息") is no member unless it opens with the drug.
+    const line = structure.findLastIndex((x) => x.lineStart <= it.start && (it.start < x.bodyEnd || (!!x.header && it.start < x.header.end)));
+    if (line >= 0 && line !== k && TOPIC_HEADER.test(norm.slice(s.header!.start, s.header!.end))) {
+      const own = structure[line]!;
+      const opening = norm.slice(own.header ? own.header.start : own.bodyStart, it.start);
+      if (!/^[\s*_]*$/.test(opening)) return;
     }
     const lineStart = norm.lastIndexOf("\n", it.start - 1) + 1;
     const regionStart = Math.max(s.bodyStart, lineStart);

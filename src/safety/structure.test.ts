@@ -134,3 +134,21 @@ describe("an item that names the header's class itself", () => {
     expect(kinds("常用的益生菌：\n1. 口服补液盐，少量多次。")).toEqual(["wrong_class:ors"]);
   });
 });
+
+describe("topic titles and bracketed classes", () => {
+  it("a title naming a plan or topic does not claim its class for an item that is a sentence of its own", () => {
+    expect(kinds("**口服激素方案：**\n1. 糖皮质激素：泼尼松龙，每次1mg/kg，一天1次。\n2. 同时雾化沙丁胺醇缓解喘息。")).toEqual([]);
+    expect(kinds("**关于吸入激素：**\n- 布地奈德属于吸入糖皮质激素；\n- 急性发作时用沙丁胺醇缓解。")).toEqual([]);
+    expect(kinds("**激素治疗建议：**\n- 发作时再加用沙丁胺醇雾化\n- 布地奈德每天吸入")).toEqual([]);
+    // Look-alikes that still claim: a plain class title, and a plan title over an item that opens with the drug.
+    expect(kinds("**常用激素：**\n1. 泼尼松龙\n2. 沙丁胺醇")).toEqual(["wrong_class:salbutamol"]);
+    expect(kinds("**激素用药方案：**\n1. 沙丁胺醇，每次2.5mg雾化")).toEqual(["wrong_class:salbutamol"]);
+    expect(kinds("**常用抗生素：**\n1. 阿莫西林\n2. 溴己新片")).toEqual(["wrong_class:bromhexine"]);
+  });
+  it("an item that states its drug's class in brackets is not claimed by the header", () => {
+    expect(kinds("**激素：**\n- 急性发作时用沙丁胺醇（短效β2受体激动剂）缓解。")).toEqual([]);
+    expect(kinds("抗生素：\n- 布洛芬（退烧药），发热时用")).toEqual([]);
+    // The bracket's own claim still stands when it is wrong.
+    expect(kinds("**抗生素：**\n- 布洛芬（抗生素）每次5ml")).toEqual(["wrong_class:ibuprofen"]);
+  });
+});
