@@ -178,3 +178,20 @@ describe("fractions in words", () => {
     expect(extractAmounts("三分之二的孩子会好转")).toEqual([]);
   });
 });
+
+describe("a day's count after a per-dose amount", () => {
+  const q = (t: string) => extractAmounts(t).map((a) => `${a.text}:${a.qualifier}`);
+  it("is the day's total, never a single dose", () => {
+    expect(q("每次1袋，每2小时吃一次，一天吃够12袋")).toEqual(["1袋:dose", "12袋:day"]);
+    expect(q("每拉一次就冲1袋喝，一天拉几次就吃几袋，七八袋也没问题")).toEqual(["1袋:dose", "七八袋:day"]);
+    expect(q("每次5ml，一天加起来20ml左右")).toEqual(["5ml:dose", "20ml:day"]);
+  });
+  it("stays a dose when a count of doses closes the day's phrase or a sentence ends", () => {
+    expect(q("每次1袋，一天3次，首剂2袋")).toEqual(["1袋:dose", "2袋:none"]);
+    expect(q("每次1袋。一天下来，严重时给2袋")).toEqual(["1袋:dose", "2袋:none"]);
+  });
+  it("reads a strength after a verb of taking as the dose ('每晚吃10mg一片')", () => {
+    expect(q("每晚吃10mg一片")).toEqual(["10mg:none", "一片:none"]);
+    expect(extractStrengths("孟鲁司特钠咀嚼片，4mg一片").map((s) => s.mgPer)).toEqual([4]);
+  });
+});

@@ -290,8 +290,8 @@ const STRENGTH_PATTERNS: { re: RegExp; build: (m: RegExpMatchArray) => Omit<Stre
       return { mgPer: (parseNumber(m[3]!) * (/^(g|克)$/.test(m[4]!) ? 1000 : 1)) / (m[1] ? parseNumber(m[1]) : 1), unit };
     },
   },
-  { // 50mg一袋, 500mg一片 (the question's product: "头孢克肟颗粒，50mg一袋")
-    re: new RegExp(String.raw`(${NUM})\s*(mg|毫克|g|克)\s*(?:的)?\s*(?:(?:一|1|每)\s*(片|袋|包|粒|支|枚)(?![\u4e00-\u9fff]{0,2}(?:次|天|日))|(?:的)(片子|药片|小片|片剂|胶囊|颗粒|栓剂|片(?![\d一二两三四五六七八九十半]|剂)))`, "g"),
+  { // 50mg一袋, 500mg一片 (the question's product: "头孢克肟颗粒，50mg一袋"); after a verb of taking ("每晚吃10mg一片") it is a dose
+    re: new RegExp(String.raw`(?<![\d.])(?<!(?:吃|服|喂|用|给|喝|塞|每次|一次|单次)\s*)(${NUM})\s*(mg|毫克|g|克)\s*(?:的)?\s*(?:(?:一|1|每)\s*(片|袋|包|粒|支|枚)(?![\u4e00-\u9fff]{0,2}(?:次|天|日))|(?:的)(片子|药片|小片|片剂|胶囊|颗粒|栓剂|片(?![\d一二两三四五六七八九十半]|剂)))`, "g"),
     build: (m) => {
       const u = m[3] ?? m[4]!;
       return { mgPer: parseNumber(m[1]!) * (/^(g|克)$/.test(m[2]!) ? 1000 : 1), unit: /片/.test(u) ? "tablet" : /粒|胶囊/.test(u) ? "capsule" : /枚|栓/.test(u) ? "suppository" : "sachet" };
@@ -326,8 +326,8 @@ export function extractStrengths(text: string, from = 0, to = text.length): Stre
 }
 
 const MAX_BEFORE = /(?:不超过|不要超过|不宜超过|不能超过|不得超过|不可超过|勿超过|最大剂量(?:为|是)?|最大量(?:为|是)?|最大|最多|最高|上限(?:为|是)?|极量(?:为|是)?|至多|≤|<=|<)\s*(?:每次|一次|单次|每日|每天|一日|一天|日)?\s*(?:剂量)?\s*(?:为|是)?\s*$/;
-const PER_DAY_BEFORE = /(?:每日|每天|一日|一天|全天|全日|24小时内?|每24小时|日剂量|日总量|一日总量|每日总量|每天总量)\s*(?:总量|总剂量|剂量|总共|一共|加起来|累计)?\s*(?:可以|可|能|最多可以)?\s*(?:为|是|按|按照|给予?|口服|服用|用|吃|约|共|吃到|用到|给到)?\s*$/;
-const PER_DOSE_BEFORE = /(?:每次|单次|每回|每顿|(?<![天日时周])一次)\s*(?:剂量|用量)?\s*(?:为|是|按|按照|给予?|口服|服用|用|吃|喝|约|可)?\s*$/;
+const PER_DAY_BEFORE = /(?:每日|每天|一日|一天|全天|全日|24小时内?|每24小时|日剂量|日总量|一日总量|每日总量|每天总量)\s*(?:总量|总剂量|剂量|总共|一共|加起来|累计)?\s*(?:可以|可|能|最多可以)?\s*(?:为|是|按|按照|给予?|口服|服用|用|吃|喝|约|共|吃到|用到|给到|吃够|喝够|用够|吃满|吃了|喝了)?\s*$/;
+const PER_DOSE_BEFORE = /(?:每次|单次|每回|每顿|(?<![天日时周])一次)\s*(?:剂量|用量)?\s*(?:就|都|再)?\s*(?:为|是|按|按照|给予?|口服|服用|冲服|冲|泡|喂|服|用|吃|喝|约|可)?\s*$/;
 
 /** A count of doses and an opening bracket ("最多4次（"): the amount in the bracket is the day's total. */
 const RESTATED_COUNT = new RegExp(String.raw`(最多|不超过|至多|不要超过|不能超过|不宜超过)?\s*(?:${NUM})\s*(?:次|回)\s*[（(]\s*(?:共|共计|合计|即|也就是|一共|总共)?\s*$`);
@@ -382,6 +382,13 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
     }
     // "1袋加4/5袋": two counts of the same unit added up are one amount.
     const prev = out[out.length - 1];
+    // "每次1袋，…一天拉几次就吃几袋，七八袋也没问题": after a per-dose amount, an unqualified one that follows a word
+    // for the day (with no count of doses closing it: "一天3次，首剂2袋") is the day's total, never a single dose.
+    if (qualifier === "none" && prev?.qualifier === "dose" && prev.unit === u.unit) {
+      const between = norm.slice(prev.end, s);
+      const day = /(?:一天|每天|一日|每日|全天|24小时|总共|一共|加起来|累计)(?![^]*(?:[\d一二两三四五六七八九十]+|[\d]+\s*[-~～至到]\s*\d+)\s*(?:次|回|顿))[^]*$/.test(between);
+      if (day && !/[。！？!?\n]/.test(between)) qualifier = "day";
+    }
     if (prev && prev.unit === u.unit && !prev.perKg && !perKg && /^\s*(?:加|加上|再加|又|\+|＋)\s*$/.test(norm.slice(prev.end, s))) {
       out[out.length - 1] = { ...prev, end: e, text: text.slice(prev.start, e), lo: prev.lo + Math.min(lo, hi), hi: prev.hi + Math.max(lo, hi) };
       continue;
