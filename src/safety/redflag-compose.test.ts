@@ -834,6 +834,11 @@ describe("causes found on the ninth blind batch once opened (other wordings than
     expect(care("孩子5岁，被鱼刺卡住了，嗓子疼", "可以吞一口米饭或者喝点醋把鱼刺压下去。")).toEqual(["missing_urgent_care"]);
     expect(care("孩子5岁，被鱼刺卡住了，嗓子疼", "不要喝醋吞饭团，马上去医院耳鼻喉科取出来。")).toEqual([]);
   });
+  it("a red face from choking on a feed or a spoonful, told after a comma, is not breathing difficulty; a blue face or breathlessness that stays still is", () => {
+    for (const q of ["宝宝9个月，吃米糊时呛到，脸憋得通红，咳出来就好了", "宝宝2个月，喝奶呛了，小脸憋得通红"]) expect(ids(q), q).toEqual([]);
+    expect(ids("宝宝呛奶后，脸憋得发紫")).toContain("cyanosis");
+    expect(ids("宝宝呛到了，一直咳，脸憋得通红，喘不上气")).toContain("breathing_difficulty");
+  });
   it("an age told as nearly N months before the child word, and jaundice told as still yellow", () => {
     expect(months("快三个月的宝宝发烧38.5")).toEqual([2.5]);
     expect(months("将近两个月的婴儿")).toEqual([1.5]);
