@@ -821,8 +821,8 @@ describe("causes found on the ninth blind batch once opened (other wordings than
     expect(care("孩子3岁，吃饭时被呛到，之后一直喘，吸气有声音", "可能是异物吸入，立即去急诊。")).toEqual([]);
   });
   it("a silica-gel desiccant is harmless; quicklime and iron-powder absorbers bitten open or eaten are poisoning", () => {
-    for (const q of ["两岁孩子吃了鞋盒里的干燥剂，包装写着silica gel", "宝宝咬开了一包干燥剂，上面印着SILICA GEL", "孩子吃了干燥剂，包装上写着硅胶"]) expect(ids(q), q).not.toContain("poisoning");
-    for (const q of ["孩子把饼干里的干燥剂咬破了，是生石灰的", "宝宝偷吃了干燥剂，袋子上写着脱氧剂", "孩子吃了脱氧剂里面的黑色粉末", "宝宝吃了一包石灰干燥剂"]) expect(ids(q), q).toContain("poisoning");
+    for (const q of ["两岁孩子吃了鞋盒里的干燥剂，包装写着silica gel", "宝宝咬开了一包干燥剂，上面印着SILICA GEL", "孩子吃了干燥剂，包装上写着硅胶", "孩子吃了几粒干燥剂，是透明的小珠子"]) expect(ids(q), q).not.toContain("poisoning");
+    for (const q of ["孩子把饼干里的干燥剂咬破了，是生石灰的", "宝宝偷吃了干燥剂，袋子上写着脱氧剂", "孩子吃了脱氧剂里面的黑色粉末", "宝宝吃了一包石灰干燥剂", "孩子吃了干燥剂，白色粉末", "孩子吃了一包干燥剂，不知道是什么的"]) expect(ids(q), q).toContain("poisoning");
   });
   it("a handful of vitamin C or calcium chewables is harmless; iron in them, a dangerous medicine beside them or a whole bottle is not", () => {
     for (const q of ["孩子5岁，偷吃了好几颗维C咀嚼片", "孩子偷吃了三四颗钙片", "孩子误吃了两片维生素C泡腾片"]) expect(ids(q), q).not.toContain("poisoning");
