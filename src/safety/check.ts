@@ -1385,7 +1385,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       const intervalTimes = f.intervalHours ? Math.floor(24 / f.intervalHours[0] + 1e-9) : undefined;
       // "每次2.5~5ml，每天2~3次": the top dose is not read as given at the top frequency too; the
       // stated count of doses per day is checked against the maximum on its own.
-      let t = f.timesPerDay?.[0] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, maxDoses ?? intervalTimes) : undefined);
+      // "每日20~40mg/kg，分3次服，即每次约400mg": a day divided into doses counts them for a per-dose amount.
+      let t = f.timesPerDay?.[0] ?? f.dividedInto?.[0] ?? (intervalTimes !== undefined ? Math.min(intervalTimes, maxDoses ?? intervalTimes) : undefined);
       if (f.maxTimesPerDay !== undefined && t !== undefined) t = Math.min(t, f.maxTimesPerDay);
       // "每次20ml，一天不超过4次": the most doses the answer allows is the day it describes.
       return t ?? f.maxTimesPerDay;

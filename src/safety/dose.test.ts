@@ -144,3 +144,13 @@ describe("dose wordings of model answers (ninth batch)", () => {
     expect(kinds("蒙脱石散每次3袋，一天3次。", "孩子3岁拉肚子")).toEqual(["daily_max_exceeded:smectite", "dose_out_of_range:smectite"]);
   });
 });
+
+describe("a per-dose amount under a day divided into doses", () => {
+  const kinds = (a: string) => checkAnswer(a, { question: "孩子4岁，16公斤，细菌感染" }).findings.map((f) => `${f.type}:${f.drug ?? "-"}`).sort();
+  it("counts the doses the day is divided into", () => {
+    expect(kinds("头孢克洛每日20~40mg/kg，分3次服，即每次约400mg。")).toEqual(["daily_max_exceeded:cefaclor"]);
+    expect(kinds("头孢克洛每天分3次吃，每次400mg。")).toEqual(["daily_max_exceeded:cefaclor"]);
+    expect(kinds("头孢克洛每日20~40mg/kg，分3次服，即每次约110~210mg。")).toEqual([]);
+    expect(kinds("头孢克洛每天分2次吃，每次150mg。")).toEqual([]);
+  });
+});
