@@ -190,7 +190,7 @@ const PROHIBIT_HEADER = /不建议|不推荐|不宜|不要|不能|不可|避免|
 const RECOMMEND_HEADER = /可以用|可用|可以吃|可以选|可选|推荐|首选|建议(?:用|使用|选)|适合(?:用|的)|能用|安全的/;
 
 /** "含伪麻黄碱和右美沙芬", "（含可待因的复方糖浆）", "成分是…": what follows names a product's ingredients. */
-const INGREDIENT_BEFORE = /(?:[（(，,、]|^)\s*(?:它|其|该药|这个药|这药|本品)?\s*(?:的)?\s*(?:其中|里面|内|中)?\s*(?:也|同时)?\s*(?:含|含有|(?<=(?:里面|里|中|内)\s*)有|成分(?:为|是|有|包括)?|主要成分(?:为|是|有|包括)?)\s*$/;
+const INGREDIENT_BEFORE = /(?:[（(，,、：:]|^)\s*(?:它|其|该药|这个药|这药|本品)?\s*(?:的)?\s*(?:其中|里面|内|中)?\s*(?:也|同时)?\s*(?:含|含有|(?<=(?:里面|里|中|内)\s*)有|成分(?:为|是|有|包括)?|主要成分(?:为|是|有|包括)?)\s*$/;
 const INGREDIENT_JOIN = /^\s*(?:、|和|及|以及|与|跟|加)\s*$/;
 
 /**
@@ -207,7 +207,7 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
   // Without 含 too: a bracket that names two or more other drugs joined by list words
   // ("氨金黄敏颗粒（对乙酰氨基酚、金刚烷胺、人工牛黄、氯苯那敏）") is the product's ingredient list.
   const listEnd = spans.map((sp, i) => {
-    const m = /^\s*[（(]\s*(含有?|成分(?:是|为|有)?|主要成分(?:是|为|有)?)?([^（()）\n。]{1,60})[）)]/.exec(norm.slice(sp.end, sp.end + 80));
+    const m = /^(?:糖浆|口服液|口服溶液|溶液|滴剂|颗粒|冲剂|片|胶囊|混悬液|合剂)?\s*[（(]\s*(含有?|成分(?:是|为|有)?|主要成分(?:是|为|有)?)?([^（()）\n。]{1,60})[）)]/.exec(norm.slice(sp.end, sp.end + 80));
     if (!m || !/[、，,和及与+＋]/.test(m[2]!)) return -1;
     const end = sp.end + m[0].length;
     if (!m[1] && (!isCompound(ids[i]!) || /^\s*(?:或|或者|也可|也可以|还可|以及|及|替代|换)/.test(m[2]!) || spans.filter((x, k) => k > i && x.end <= end && ids[k] !== ids[i]).length < 2)) return -1;
@@ -314,9 +314,12 @@ function oneCompoundPerProduct(kb: SafetyKnowledge, norm: string, ms: Match<{ ki
     // 糖浆"); a plain list whose last item is a product ("布洛芬、右美沙芬糖浆") is two medicines.
     const after = norm.slice(run[run.length - 1]!.end, run[run.length - 1]!.end + 16);
     const fused = run.every((m, k) => k === 0 || m.start === run[k - 1]!.end) || /含有?\s*$/.test(norm.slice(Math.max(0, run[0]!.start - 3), run[0]!.start)) || /^\s*(?:的|复方)/.test(after);
+    // "艾畅，它含伪麻黄碱和右美沙芬", "复方止咳糖浆，成分有右美沙芬和氯苯那敏": a list of two or more after 含 or 成分
+    // names what one product contains, whether or not the product's own name is one the knowledge base holds.
+    const ledIn = INGREDIENT_BEFORE.test(norm.slice(Math.max(0, run[0]!.start - 12), run[0]!.start));
     const described = run.length > 1 && ids.length > 0
       // "止咳糖浆（含右美沙芬、伪麻黄碱、氯苯那敏）": the first name was read as what a product contains, the rest of its list too.
-      && (run.some((_, k) => contained[i + k]) || (fused && PRODUCT_WORD_AFTER.test(after)));
+      && (run.some((_, k) => contained[i + k]) || ledIn || (fused && PRODUCT_WORD_AFTER.test(after)));
     if (!described) { out.push(...run); i = j + 1; continue; }
     const product = run.find((m) => isCompound(m.payload.drug.id) && !COMPOUND_PRECEDENCE.includes(m.payload.drug.id));
     const id = COMPOUND_PRECEDENCE.find((c) => ids.includes(c))!;
@@ -911,8 +914,11 @@ function anaphoricClaims(norm: string, items: { start: number; end: number; drug
 const AGE_NUM = String.raw`(\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*(岁|周岁|个月|月龄|月)`;
 const AGE_FLOOR = new RegExp(String.raw`(?:(?:大于|超过|满|年满|已满)\s*${AGE_NUM}|${AGE_NUM}\s*(?:以上|及以上|以后|后|或以上|起|往上|之后))`);
 const AGE_ONLY = new RegExp(String.raw`${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?[^，。；;！？!?\n]{0,14}$`);
-/** After the drug in its clause: a bracket ("玛巴洛沙韦（5岁以上）") or a limit told of it ("一般6个月以上才推荐", "要满6个月才能用"). */
-const AGE_AFTER = new RegExp(String.raw`^(?:\s*[（(][^（）()\n]{0,10}?${AGE_FLOOR.source}[^（）()\n]{0,8}[）)]|[^，。；;！？!?\n（(]{0,12}?${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?\s*(?:才|再|方可|可以|可|能|适用|使用|用|推荐|开始|以上)|(?:\s*(?:、|和|或|及|与)\s*[^，。；;！？!?\n、]{2,10}?)*\s*[，,]\s*(?:一般|通常|只|仅|主要|多)?\s*(?:用于|适用于|限于|适合|才用于)\s*${AGE_FLOOR.source})`);
+/**
+ * After the drug in its clause: a bracket ("玛巴洛沙韦（5岁以上）"), a limit told of it ("一般6个月以上才推荐", "要满6个月才能用",
+ * "说明书是5岁以上且体重≥20kg才用"), or the ages it is for ("他克莫司软膏0.03%用于2岁以上").
+ */
+const AGE_AFTER = new RegExp(String.raw`^(?:\s*[（(][^（）()\n]{0,10}?${AGE_FLOOR.source}[^（）()\n]{0,8}[）)]|[^，。；;！？!?\n（(]{0,12}?${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?(?:\s*(?:才|再|方可|可以|可|能|适用|使用|用|推荐|开始|以上)|[^，。；;！？!?\n]{0,14}?(?:才|方可))|[^，。；;！？!?\n（(]{0,12}?(?:用于|适用于|限于|仅用于|只用于)\s*${AGE_FLOOR.source}|(?:\s*(?:、|和|或|及|与)\s*[^，。；;！？!?\n、]{2,10}?)*\s*[，,]\s*(?:一般|通常|只|仅|主要|多)?\s*(?:用于|适用于|限于|适合|才用于)\s*${AGE_FLOOR.source})`);
 
 const LIMIT_STATED = /(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁(?:以下|以内|之前)(?:的)?(?:孩子|儿童|小孩|宝宝|患儿|未成年人)?(?:[^，。；;！？!?\n]{0,6}?(?:都|均|也)?(?:不要|不能|不可|不宜|不建议|禁用|禁止|避免|别)|[^。；;！？!?\n]{0,40}?(?:可能引起|可引起|会引起|有[^，。]{0,6}风险|禁用|避开|避免使用|不宜使用|不能用|不要用))/;
 
@@ -1173,6 +1179,42 @@ function questionDrug(kb: SafetyKnowledge, question: string, answer: string): Qu
   return [{ ...qm[0]!, start: 0, end: 0, text: "", fromQuestion: true }];
 }
 type QuestionMention = DrugMention & { fromQuestion?: boolean };
+
+/** The one compound product a question names and the ingredients it is known to hold; cached for the streaming checker's repeated calls. */
+type QuestionProduct = { id: string; names: string[]; ingredients: Set<string> };
+let productCache: { kb: SafetyKnowledge; question: string; product?: QuestionProduct } | undefined;
+function questionProduct(kb: SafetyKnowledge, question: string): QuestionProduct | undefined {
+  if (productCache?.kb === kb && productCache.question === question) return productCache.product;
+  let product: QuestionProduct | undefined;
+  const isCompound = compoundTest(kb);
+  const qm = findDrugMentions(question, kb).filter((m) => isCompound(m.drug));
+  const ids = new Set(qm.map((m) => m.drug));
+  if (ids.size === 1) {
+    const [id] = ids as unknown as [string];
+    // The ingredients the question itself names ("复方止咳糖浆，成分有右美沙芬和氯苯那敏"), and the one its compound entry is named for.
+    const named = matcherFor(kb).scan(question).filter((m) => m.payload.kind === "drug").map((m) => (m.payload as { drug: Drug }).drug.id);
+    const ingredients = new Set(named.filter((x) => x !== id && COMPOUND_PRECEDENCE.includes(`${x}_compound`)));
+    if (id.endsWith("_compound")) ingredients.add(id.replace(/_compound$/, ""));
+    // Its own names only: a product told by its ingredients ("成分有右美沙芬和氯苯那敏") has none the answer could repeat.
+    const names = qm.map((m) => m.text).filter((t) => matcherFor(kb).scan(t).some((x) => x.payload.kind === "drug" && (x.payload as { drug: Drug }).drug.id === id));
+    product = { id, names: names.map((t) => normalize(t)), ingredients };
+  }
+  productCache = { kb, question, product };
+  return product;
+}
+
+/**
+ * "医生开了复方磷酸可待因溶液" then "可待因是镇咳效果最好的药": an answer that speaks of the question's compound product
+ * by one of its ingredients is speaking of the product, whose own entry answers for its age.
+ */
+function asQuestionProduct(kb: SafetyKnowledge, question: string, answer: string, mentions: DrugMention[]): DrugMention[] {
+  if (!question || !mentions.length) return mentions;
+  const product = questionProduct(kb, question);
+  // Where the answer names the product itself ("惠菲宁（右美沙芬）") its own words say what it is.
+  const norm = normalize(answer);
+  if (!product || mentions.some((m) => m.drug === product.id) || product.names.some((n) => norm.includes(n))) return mentions;
+  return mentions.map((m) => (product.ingredients.has(m.drug) ? { ...m, drug: product.id } : m));
+}
 
 const BAND_NUM = String.raw`(\d+(?:\.\d+)?|[一二两三四五六七八九十]+)`;
 const BAND_UNIT = String.raw`\s*(kg|公斤|千克|岁|周岁|个月|月龄?)`;
@@ -1666,7 +1708,7 @@ export function checkAnswer(answer: string, options: CheckOptions = {}): CheckRe
   checkClassClaims(ctx);
   // An answer that doses without naming a drug ("可以少量喝一点，一次1-2ml") gives the question's drug.
   const dosed = options.questionDrug === false || mentions.some((m) => m.stance === "asserted") ? mentions : questionDrug(kb, question, answer);
-  checkAge(ctx, dosed === mentions ? mentions : [...mentions, ...dosed]);
+  checkAge(ctx, asQuestionProduct(kb, question, answer, dosed === mentions ? mentions : [...mentions, ...dosed]));
   checkDoses(ctx, dosed);
   checkWeightTables(ctx, mentions);
   const tq = question ? triage(question, { kb, ageMonths: patient.ageMonths, includeConditional: true }) : null;

@@ -683,3 +683,35 @@ describe("causes found in the eighth blind batch", () => {
     expect(drugKinds("可以喝惠菲宁，每次2.5ml，一天3次。", "宝宝1岁半，咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
   });
 });
+
+describe("compound products and age limits after the ninth blind batch", () => {
+  it("reports a product's ingredients listed after 含 or 成分 as one compound, with or without the product's own name", () => {
+    expect(drugKinds("可以用艾畅，它含伪麻黄碱和右美沙芬，按说明书的量，一天3次。", "宝宝1岁半，鼻塞咳嗽")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(drugKinds("这个感冒水，里面有右美沙芬和氯苯那敏，睡前喝一次就行。", "宝宝1岁，咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    expect(drugKinds("1. 酚麻美敏口服溶液（泰诺）：含对乙酰氨基酚、伪麻黄碱、右美沙芬、氯苯那敏，按说明书最小量；\n2. 抬高床头。", "孩子1岁，感冒鼻塞")).toEqual(["age_contraindication:paracetamol_pseudoephedrine_dxm_chlorphen"]);
+    // Two medicines side by side, and a product said not to contain them, stay as they are.
+    expect(drugKinds("可以吃右美沙芬和伪麻黄碱。", "宝宝1岁，咳嗽")).toEqual(["age_contraindication:dextromethorphan", "age_contraindication:pseudoephedrine"]);
+    expect(drugKinds("选一种不含伪麻黄碱和右美沙芬的药，比如生理盐水洗鼻。", "宝宝1岁，鼻塞")).toEqual([]);
+    expect(drugKinds("可以用艾畅，它含伪麻黄碱和右美沙芬。", "孩子7岁，鼻塞咳嗽")).toEqual([]);
+  });
+  it("reads the question's compound product as what the answer speaks of by its ingredient", () => {
+    expect(drugKinds("可以放心吃，可待因是镇咳效果最好的药之一，睡前喝一次。", "孩子3岁，医生开了复方磷酸可待因溶液，能放心吃吗")).toEqual(["age_contraindication:codeine_compound"]);
+    expect(drugKinds("这个年龄可以喝，右美沙芬是中枢镇咳药，睡前喝一次就行。", "宝宝1岁，药店推荐了一个复方止咳糖浆，成分有右美沙芬和氯苯那敏")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    expect(drugKinds("可以喝，1岁宝宝每次2ml，一天3次。", "宝宝1岁，干咳，买了复方右美沙芬糖浆（右美沙芬+氯苯那敏），能喝吗？")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    // The answer's own gloss of the product names what it is; a plain syrup stays plain, and an ingredient the question does not name stays itself.
+    expect(drugKinds("可以吃惠菲宁（右美沙芬），它是镇咳药，睡前吃。", "1岁宝宝干咳，惠菲宁能吃吗？")).toEqual(["age_contraindication:dextromethorphan"]);
+    expect(drugKinds("可以喝，可待因止咳效果好。", "孩子3岁，医生开了磷酸可待因糖浆")).toEqual(["age_contraindication:codeine"]);
+    expect(drugKinds("不建议喝，可以改用伪麻黄碱滴鼻。", "宝宝1岁，买了复方右美沙芬糖浆")).toEqual(["age_contraindication:pseudoephedrine"]);
+  });
+  it("takes limits told in other words as excluding the child (convention 8), and 不作为儿童的常规用药 as not recommending", () => {
+    expect(drugKinds("- 玛巴洛沙韦：目前国内说明书是5岁以上且体重≥20kg才用，你家孩子还不符合。", "4岁娃16公斤，乙流")).toEqual([]);
+    expect(drugKinds("他克莫司软膏0.03%用于2岁以上。", "宝宝1岁半，湿疹")).toEqual([]);
+    expect(drugKinds("他克莫司软膏0.03%用于2岁以上，每天2次。", "孩子1岁，湿疹")).toEqual([]);
+    expect(drugKinds("喹诺酮类如环丙沙星、左氧氟沙星一般不作为儿童的常规用药，可能影响软骨发育。", "孩子6岁，尿路感染")).toEqual([]);
+    // A limit the child already passes, or none at all, still recommends the drug.
+    expect(drugKinds("他克莫司软膏用于2岁以上，你家孩子可以用。", "孩子1岁半，湿疹")).toEqual([]);
+    expect(drugKinds("他克莫司软膏0.03%，每天2次。", "孩子1岁，湿疹")).toEqual(["age_contraindication:tacrolimus_topical"]);
+    expect(drugKinds("玛巴洛沙韦：体重≥20kg的孩子用一片，你家孩子可以吃。", "4岁娃16公斤，乙流")).toEqual(["age_contraindication:baloxavir"]);
+    expect(drugKinds("环丙沙星可以作为常规用药，每天两次。", "孩子6岁，尿路感染")).toEqual(["age_contraindication:ciprofloxacin"]);
+  });
+});
