@@ -154,3 +154,17 @@ describe("a per-dose amount under a day divided into doses", () => {
     expect(kinds("头孢克洛每天分2次吃，每次150mg。")).toEqual([]);
   });
 });
+
+describe("strengths and per-kg amounts written the way answers write them", () => {
+  const kinds = (a: string, question: string) => checkAnswer(a, { question }).findings.map((f) => `${f.type}:${f.drug ?? "-"}`).sort();
+  it("a product's bracketed strength right after its name is the strength, not a dose", () => {
+    expect(kinds("氯雷他定片（10mg）每天半片。", "孩子6岁，20公斤，过敏")).toEqual([]);
+    expect(kinds("氯雷他定片（10mg），每天吃半片。", "孩子6岁，20公斤，过敏")).toEqual([]);
+    expect(kinds("氯雷他定片（10mg）每天2片。", "孩子6岁，20公斤，过敏")).toEqual(["daily_max_exceeded:loratadine", "dose_out_of_range:loratadine"]);
+  });
+  it("an amount multiplied by the weight is per kg", () => {
+    expect(kinds("对乙酰氨基酚：体重×15mg，即每次180mg，间隔至少4小时。", "孩子2岁，12公斤，发烧")).toEqual([]);
+    expect(kinds("对乙酰氨基酚每次用15mg乘以体重，间隔4小时。", "孩子2岁，12公斤，发烧")).toEqual([]);
+    expect(kinds("对乙酰氨基酚：体重×40mg，每4小时一次。", "孩子2岁，12公斤，发烧")).toEqual(["daily_max_exceeded:paracetamol", "dose_out_of_range:paracetamol"]);
+  });
+});

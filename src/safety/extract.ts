@@ -335,7 +335,8 @@ const RESTATED_COUNT = new RegExp(String.raw`(最多|不超过|至多|不要超�
 /** Dose amounts in [from, to), with strengths masked out. */
 export function extractAmounts(text: string, from = 0, to = text.length): Amount[] {
   const norm = normalize(text).slice(0, to);
-  const masked = extractStrengths(text, from, to);
+  // A strength may open before `from` ("氯雷他定片（10mg）" read from after the product's name): look back for it.
+  const masked = extractStrengths(text, Math.max(0, from - 12), to);
   // A fraction in words ("十分之一袋", "四分之一片") is an amount too.
   const re = new RegExp(String.raw`((?:[一二两三四五六七八九十\d]+)分之(?:[一二两三四五六七八九\d]+)|${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*${UNIT_RE}`, "g");
   re.lastIndex = from;
@@ -366,6 +367,8 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
     // A concentration (血钙12mg/dl, 5mg/L) is a measurement, not a dose; an inhaler's strength (100μg/揿) is per puff.
     if (/^\s*\/\s*(?:dl|l\b|分升|升|μl|ul|揿|喷|吸|按)/.test(after) || /每\s*(?:揿|喷|吸)\s*(?:含)?\s*$/.test(norm.slice(Math.max(0, s - 4), s))) continue;
     const perKg = u.unit !== "mg/kg" && /^\s*\/\s*(?:kg|千克|公斤)/.test(after);
+    // "体重×15mg", "15mg乘以体重": an amount multiplied by the weight is per kg.
+    if (u.unit === "mg" && (/体重\s*(?:×|x|\*|乘以?)\s*$/i.test(before) || /^\s*(?:×|x|\*|乘以?)\s*体重/i.test(after))) u.unit = "mg/kg";
     // "按每公斤体重5～10毫克" is a mg/kg dose written out in words.
     if (u.unit === "mg" && /(?:每|按)\s*(?:公斤|千克|kg)\s*(?:体重)?\s*(?:给|用|服|按)?\s*$/.test(before)) {
       u.unit = "mg/kg";
