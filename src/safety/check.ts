@@ -189,8 +189,8 @@ const PROHIBIT_HEADER = /不建议|不推荐|不宜|不要|不能|不可|避免|
 /** A list header that recommends ("可以用的退烧药", "推荐", "可选"): its items are recommended even under a prohibiting lead-in. */
 const RECOMMEND_HEADER = /可以用|可用|可以吃|可以选|可选|推荐|首选|建议(?:用|使用|选)|适合(?:用|的)|能用|安全的/;
 
-/** "含伪麻黄碱和右美沙芬", "（含可待因的复方糖浆）", "成分是…": what follows names a product's ingredients. */
-const INGREDIENT_BEFORE = /(?:[（(，,、：:]|^)\s*(?:它|其|该药|这个药|这药|本品)?\s*(?:的)?\s*(?:其中|里面|内|中)?\s*(?:也|同时)?\s*(?:含|含有|(?<=(?:里面|里|中|内)\s*)有|成分(?:为|是|有|包括)?|主要成分(?:为|是|有|包括)?)\s*$/;
+/** "含伪麻黄碱和右美沙芬", "（含可待因的复方糖浆）", "成分是…", "泰诺（日片）含…", "…口服溶液：含…": what follows names a product's ingredients. */
+const INGREDIENT_BEFORE = /(?:[（(，,、：:）)]|^)\s*(?:它|其|该药|这个药|这药|本品)?\s*(?:的)?\s*(?:其中|里面|内|中)?\s*(?:也|同时)?\s*(?:含|含有|(?<=(?:里面|里|中|内)\s*)有|成分(?:为|是|有|包括)?|主要成分(?:为|是|有|包括)?)\s*$/;
 const INGREDIENT_JOIN = /^\s*(?:、|和|及|以及|与|跟|加)\s*$/;
 
 /**

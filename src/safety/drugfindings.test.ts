@@ -689,6 +689,8 @@ describe("compound products and age limits after the ninth blind batch", () => {
     expect(drugKinds("可以用艾畅，它含伪麻黄碱和右美沙芬，按说明书的量，一天3次。", "宝宝1岁半，鼻塞咳嗽")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
     expect(drugKinds("这个感冒水，里面有右美沙芬和氯苯那敏，睡前喝一次就行。", "宝宝1岁，咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
     expect(drugKinds("1. 酚麻美敏口服溶液（泰诺）：含对乙酰氨基酚、伪麻黄碱、右美沙芬、氯苯那敏，按说明书最小量；\n2. 抬高床头。", "孩子1岁，感冒鼻塞")).toEqual(["age_contraindication:paracetamol_pseudoephedrine_dxm_chlorphen"]);
+    expect(drugKinds("氨酚伪麻美芬片（日片）含对乙酰氨基酚、伪麻黄碱、右美沙芬，可以吃。", "宝宝1岁半，感冒")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(drugKinds("宝宝可以喝这个糖浆，成分是右美沙芬和愈创甘油醚。", "宝宝1岁，咳嗽")).toEqual(["age_contraindication:dextromethorphan_compound"]);
     // Two medicines side by side, and a product said not to contain them, stay as they are.
     expect(drugKinds("可以吃右美沙芬和伪麻黄碱。", "宝宝1岁，咳嗽")).toEqual(["age_contraindication:dextromethorphan", "age_contraindication:pseudoephedrine"]);
     expect(drugKinds("选一种不含伪麻黄碱和右美沙芬的药，比如生理盐水洗鼻。", "宝宝1岁，鼻塞")).toEqual([]);
@@ -708,8 +710,13 @@ describe("compound products and age limits after the ninth blind batch", () => {
     expect(drugKinds("他克莫司软膏0.03%用于2岁以上。", "宝宝1岁半，湿疹")).toEqual([]);
     expect(drugKinds("他克莫司软膏0.03%用于2岁以上，每天2次。", "孩子1岁，湿疹")).toEqual([]);
     expect(drugKinds("喹诺酮类如环丙沙星、左氧氟沙星一般不作为儿童的常规用药，可能影响软骨发育。", "孩子6岁，尿路感染")).toEqual([]);
+    expect(drugKinds("玛巴洛沙韦要5岁以上、体重20公斤以上才能用。", "4岁娃，乙流")).toEqual([]);
+    expect(drugKinds("奥司他韦：说明书是1岁以上才能用，你家宝宝还小。", "宝宝8个月，流感")).toEqual([]);
+    expect(drugKinds("左氧氟沙星不作为小儿常规用药。", "孩子6岁，尿路感染")).toEqual([]);
     // A limit the child already passes, or none at all, still recommends the drug.
-    expect(drugKinds("他克莫司软膏用于2岁以上，你家孩子可以用。", "孩子1岁半，湿疹")).toEqual([]);
+    expect(drugKinds("他克莫司软膏用于2岁以上，你家孩子可以用。", "孩子3岁，湿疹")).toEqual([]);
+    expect(drugKinds("玛巴洛沙韦要5岁以上才能用，你家孩子可以吃。", "孩子6岁，乙流")).toEqual([]);
+    expect(drugKinds("奥司他韦：说明书是1岁以上才能用，每次30mg，一天2次。", "宝宝2岁，12公斤，流感")).toEqual([]);
     expect(drugKinds("他克莫司软膏0.03%，每天2次。", "孩子1岁，湿疹")).toEqual(["age_contraindication:tacrolimus_topical"]);
     expect(drugKinds("玛巴洛沙韦：体重≥20kg的孩子用一片，你家孩子可以吃。", "4岁娃16公斤，乙流")).toEqual(["age_contraindication:baloxavir"]);
     expect(drugKinds("环丙沙星可以作为常规用药，每天两次。", "孩子6岁，尿路感染")).toEqual(["age_contraindication:ciprofloxacin"]);
