@@ -838,7 +838,7 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     if (line >= 0 && line !== k && TOPIC_HEADER.test(norm.slice(s.header!.start, s.header!.end))) {
       const own = structure[line]!;
       const opening = norm.slice(own.header ? own.header.start : own.bodyStart, it.start);
-      if (!/^[\s*_]*$/.test(opening)) return;
+      if (!/^[\s*_]*(?:(?:首选|可选用?|可以?用|选用|常用|推荐|一般用|如|例如|比如|包括)[\s*_：:]*)?$/.test(opening)) return;
     }
     const lineStart = norm.lastIndexOf("\n", it.start - 1) + 1;
     const regionStart = Math.max(s.bodyStart, lineStart);

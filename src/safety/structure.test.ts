@@ -144,6 +144,10 @@ describe("topic titles and bracketed classes", () => {
     expect(kinds("**常用激素：**\n1. 泼尼松龙\n2. 沙丁胺醇")).toEqual(["wrong_class:salbutamol"]);
     expect(kinds("**激素用药方案：**\n1. 沙丁胺醇，每次2.5mg雾化")).toEqual(["wrong_class:salbutamol"]);
     expect(kinds("**常用抗生素：**\n1. 阿莫西林\n2. 溴己新片")).toEqual(["wrong_class:bromhexine"]);
+    // An item that opens with an introducing word names a member even under a plan title.
+    expect(kinds("**抗生素治疗方案：**\n1. 首选溴己新，每次4mg\n2. 疗程7天")).toEqual(["wrong_class:bromhexine"]);
+    expect(kinds("**抗生素用药建议：**\n1. 可选用溴己新\n2. 多喝水")).toEqual(["wrong_class:bromhexine"]);
+    expect(kinds("**抗生素用药建议：**\n1. 咳嗽痰多时加用溴己新化痰\n2. 多喝水")).toEqual([]);
   });
   it("an item that states its drug's class in brackets is not claimed by the header", () => {
     expect(kinds("**激素：**\n- 急性发作时用沙丁胺醇（短效β2受体激动剂）缓解。")).toEqual([]);
