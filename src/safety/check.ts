@@ -1182,6 +1182,8 @@ type QuestionMention = DrugMention & { fromQuestion?: boolean };
 
 /** The one compound product a question names and the ingredients it is known to hold; cached for the streaming checker's repeated calls. */
 type QuestionProduct = { id: string; names: string[]; ingredients: Set<string> };
+/** The syllables a compound's generic name keeps of each ingredient with a compound entry (甲麻 is methylephedrine, not one of them). */
+const NAME_FRAGMENTS: [string, RegExp][] = [["codeine", /待因/], ["pseudoephedrine", /伪麻|曲麻|酚麻/], ["dextromethorphan", /美沙芬|美芬|美敏|美扑|愈美|麻美/]];
 let productCache: { kb: SafetyKnowledge; question: string; product?: QuestionProduct } | undefined;
 function questionProduct(kb: SafetyKnowledge, question: string): QuestionProduct | undefined {
   if (productCache?.kb === kb && productCache.question === question) return productCache.product;
@@ -1195,6 +1197,9 @@ function questionProduct(kb: SafetyKnowledge, question: string): QuestionProduct
     const named = matcherFor(kb).scan(question).filter((m) => m.payload.kind === "drug").map((m) => (m.payload as { drug: Drug }).drug.id);
     const ingredients = new Set(named.filter((x) => x !== id && COMPOUND_PRECEDENCE.includes(`${x}_compound`)));
     if (id.endsWith("_compound")) ingredients.add(id.replace(/_compound$/, ""));
+    // A compound's generic name abbreviates its ingredients (氨酚伪麻美芬, 美敏伪麻, 酚麻美敏, 愈酚待因).
+    const productNames = [...qm.map((m) => m.text), kb.drugById.get(id)!.nameZh];
+    for (const [base, fragment] of NAME_FRAGMENTS) if (productNames.some((n) => fragment.test(n))) ingredients.add(base);
     // Its own names only: a product told by its ingredients ("成分有右美沙芬和氯苯那敏") has none the answer could repeat.
     const names = qm.map((m) => m.text).filter((t) => matcherFor(kb).scan(t).some((x) => x.payload.kind === "drug" && (x.payload as { drug: Drug }).drug.id === id));
     product = { id, names: names.map((t) => normalize(t)), ingredients };

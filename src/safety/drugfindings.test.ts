@@ -700,6 +700,11 @@ describe("compound products and age limits after the ninth blind batch", () => {
     expect(drugKinds("可以放心吃，可待因是镇咳效果最好的药之一，睡前喝一次。", "孩子3岁，医生开了复方磷酸可待因溶液，能放心吃吗")).toEqual(["age_contraindication:codeine_compound"]);
     expect(drugKinds("这个年龄可以喝，右美沙芬是中枢镇咳药，睡前喝一次就行。", "宝宝1岁，药店推荐了一个复方止咳糖浆，成分有右美沙芬和氯苯那敏")).toEqual(["age_contraindication:dextromethorphan_compound"]);
     expect(drugKinds("可以喝，1岁宝宝每次2ml，一天3次。", "宝宝1岁，干咳，买了复方右美沙芬糖浆（右美沙芬+氯苯那敏），能喝吗？")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    // A compound's generic name tells its ingredients (美敏伪麻: dextromethorphan and pseudoephedrine; 酚麻美敏).
+    expect(drugKinds("可以吃，右美沙芬是中枢镇咳药。", "宝宝1岁，咳嗽，药店推荐了美敏伪麻溶液，能喝吗")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(drugKinds("可以吃，伪麻黄碱能收缩鼻黏膜，通鼻子。", "宝宝1岁，感冒鼻塞，酚麻美敏能吃吗")).toEqual(["age_contraindication:paracetamol_pseudoephedrine_dxm_chlorphen"]);
+    expect(drugKinds("可以吃，可待因止咳。", "孩子5岁，氨酚待因片能吃吗")).toEqual(["age_contraindication:codeine_compound"]);
+    expect(drugKinds("酚麻美敏不适合1岁宝宝，右美沙芬单方也不建议，可以用生理盐水洗鼻。", "宝宝1岁，感冒鼻塞，酚麻美敏能吃吗")).toEqual([]);
     // The answer's own gloss of the product names what it is; a plain syrup stays plain, and an ingredient the question does not name stays itself.
     expect(drugKinds("可以吃惠菲宁（右美沙芬），它是镇咳药，睡前吃。", "1岁宝宝干咳，惠菲宁能吃吗？")).toEqual(["age_contraindication:dextromethorphan"]);
     expect(drugKinds("可以喝，可待因止咳效果好。", "孩子3岁，医生开了磷酸可待因糖浆")).toEqual(["age_contraindication:codeine"]);
