@@ -727,3 +727,26 @@ describe("compound products and age limits after the ninth blind batch", () => {
     expect(drugKinds("环丙沙星可以作为常规用药，每天两次。", "孩子6岁，尿路感染")).toEqual(["age_contraindication:ciprofloxacin"]);
   });
 });
+
+describe("dose rules for drugs the knowledge base held without one (tenth batch)", () => {
+  it("judges methylphenidate by its age band's single and daily maximum and its doses per day", () => {
+    expect(kinds("专注达每天早上吃4片（每片36mg），一共144mg。", "孩子9岁多动症")).toEqual(["daily_max_exceeded:methylphenidate", "dose_out_of_range:methylphenidate"]);
+    expect(kinds("利他林每次10mg，一天可以吃6次。", "孩子10岁，30公斤，注意缺陷多动障碍")).toContain("daily_max_exceeded:methylphenidate");
+    expect(kinds("哌甲酯缓释片每天早上18mg起始，按效果每周调整。", "孩子8岁，多动")).toEqual([]);
+    expect(kinds("利他林每次5mg，每天2次。", "孩子7岁，22kg，多动症")).toEqual([]);
+  });
+  it("reads a bracket raising a stated maximum for another group as a maximum, not a dose", () => {
+    expect(kinds("哌甲酯缓释片每天早晨18mg起始，最大一般不超过54mg/天（部分青少年到72mg）。", "孩子8岁，多动")).toEqual([]);
+    expect(extractAmounts("最多不超过54mg（青少年可用到72mg）").every((a) => a.isMax)).toBe(true);
+    expect(extractAmounts("每次18mg（青少年36mg）").some((a) => !a.isMax)).toBe(true);
+  });
+  it("judges metformin, amlodipine and vitamin C by their pediatric rules", () => {
+    expect(kinds("二甲双胍每次1000mg，每天4次。", "孩子12岁，2型糖尿病")).toContain("daily_max_exceeded:metformin");
+    expect(kinds("二甲双胍每次500mg，每天2次，随餐吃。", "孩子12岁，45kg，2型糖尿病")).toEqual([]);
+    expect(kinds("氨氯地平每次50mg，每天一次。", "孩子体重40kg，高血压")).toContain("dose_out_of_range:amlodipine");
+    expect(kinds("氨氯地平每次5mg，每天一次。", "孩子12岁40kg，高血压")).toEqual([]);
+    expect(kinds("维生素C每次1000mg，每天3次。", "孩子3岁感冒")).toEqual(["daily_max_exceeded:vitamin_c", "dose_out_of_range:vitamin_c"]);
+    expect(kinds("维生素C每次100mg，每天3次。", "孩子3岁")).toEqual([]);
+    expect(kinds("维C片一次500mg，一天一次。", "孩子14岁")).toEqual([]);
+  });
+});

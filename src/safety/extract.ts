@@ -362,7 +362,9 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
     // "每天总量不超过40mg/kg，即1200mg": an amount restating a maximum is the maximum.
     const lastOut = out[out.length - 1];
     const isMax = MAX_BEFORE.test(before) || /^\s*(?:以内|以下|为限|封顶)/.test(after) || !!restated?.[1]
-      || (!!lastOut?.isMax && /^\s*[，,（(]?\s*(?:即|也就是|相当于|约|大约)\s*$/.test(norm.slice(lastOut.end, s)));
+      || (!!lastOut?.isMax && /^\s*[，,（(]?\s*(?:即|也就是|相当于|约|大约)\s*$/.test(norm.slice(lastOut.end, s)))
+      // "最大不超过54mg/天（部分青少年到72mg）": a bracket raising the maximum for another group is a maximum too.
+      || (!!lastOut?.isMax && /^\s*(?:[/／]\s*(?:天|日))?\s*[（(]\s*[^，,。；;）)\d]{0,10}?(?:可用到|可到|可达|可至|到|达|至)\s*$/.test(norm.slice(lastOut.end, s)));
     if (/^\s*(?:以上)/.test(after)) continue;
     // A concentration (血钙12mg/dl, 5mg/L) is a measurement, not a dose; an inhaler's strength (100μg/揿) is per puff.
     if (/^\s*\/\s*(?:dl|l\b|分升|升|μl|ul|揿|喷|吸|按)/.test(after) || /每\s*(?:揿|喷|吸)\s*(?:含)?\s*$/.test(norm.slice(Math.max(0, s - 4), s))) continue;
