@@ -350,3 +350,35 @@ describe("a list of home care under a red flag", () => {
     expect(kinds("处理：\n- 马上去医院急诊做头颅CT；\n- 路上让孩子侧躺。", q)).toEqual([]);
   });
 });
+
+describe("round 7: a product's own ingredients, bite clinics, a blow to the belly", () => {
+  it("lets a product's bracketed ingredients decide over its brand's usual formula", () => {
+    expect(kinds("可以用可愈糖浆（含右美沙芬和愈创甘油醚）。", "孩子10岁，咳嗽")).toEqual([]);
+    expect(kinds("可愈糖浆（成分是右美沙芬、愈创甘油醚）可以喝几天。", "孩子9岁，咳嗽")).toEqual([]);
+    // The brand alone, or a bracket that does list codeine, keeps the codeine entry.
+    expect(kinds("可以用可愈糖浆。", "孩子10岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
+    expect(kinds("可以用可愈糖浆（含可待因和愈创甘油醚）。", "孩子10岁，咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
+  });
+  it("counts a compound's ingredients in its class: an antitussive inside makes it a cough medicine", () => {
+    expect(kinds("1. 复方止咳药：美敏伪麻溶液（含伪麻黄碱、右美沙芬、氯苯那敏），按说明书服用。", "孩子6岁，咳嗽流鼻涕")).toEqual([]);
+    expect(kinds("止咳药：小儿伪麻美芬滴剂。", "孩子6岁，咳嗽流鼻涕")).toEqual([]);
+    // No antitussive among the ingredients, or a class none of them has: still wrong.
+    expect(kinds("止咳药：氨酚伪麻片（含对乙酰氨基酚、伪麻黄碱）。", "孩子8岁，咳嗽")).toEqual(["wrong_class:pseudoephedrine_compound"]);
+    expect(kinds("抗生素：美敏伪麻溶液（含伪麻黄碱、右美沙芬、氯苯那敏）。", "孩子8岁，咳嗽")).toEqual(["wrong_class:pseudoephedrine_compound"]);
+  });
+  it("takes a rabies exposure clinic today as care now for a bleeding bite", () => {
+    const q = "孩子被狗咬了，手上两个口子在流血";
+    expect(kinds("今天尽快去狂犬病暴露处置门诊打狂犬疫苗，伤口先用肥皂水冲洗15分钟。", q)).toEqual([]);
+    expect(kinds("冲洗伤口后立即到犬伤门诊处理。", q)).toEqual([]);
+    expect(kinds("伤口用肥皂水冲洗15分钟，过两天去狂犬病门诊打疫苗。", q)).toEqual(["missing_urgent_care:-"]);
+  });
+  it("treats a blow to the belly followed by cold limbs or drowsiness as an emergency", () => {
+    const later = "先在家观察，明天去医院拍个片子看看。";
+    expect(kinds(later, "孩子踢球时和人撞了，肚子一直疼，脸白白的，手脚冰凉，老想睡")).toEqual(["missing_urgent_care:-"]);
+    expect(kinds(later, "骑车摔倒车把撞到肚子，现在一直出冷汗")).toEqual(["missing_urgent_care:-"]);
+    // No sign of shock, or cold hands with belly pain and an unrelated fall: no blow to the belly that bleeds.
+    expect(kinds(later, "孩子踢球时和人撞了，肚子有点疼，还能跑能跳")).toEqual([]);
+    expect(kinds("多穿点衣服。", "孩子手脚冰凉，肚子疼，昨天摔了一跤膝盖破了")).toEqual([]);
+    expect(kinds(later, "孩子肚子撞到桌角，天冷手脚冰凉")).toEqual([]);
+  });
+});

@@ -282,11 +282,18 @@ function byBracketedIngredients(kb: SafetyKnowledge, norm: string, m: Match<{ ki
   const own = COMPOUND_PRECEDENCE.indexOf(m.payload.drug.id);
   if (own < 0) return m;
   let best = own;
+  // The product's own bracket decides over its brand name: "可愈糖浆（含右美沙芬和愈创甘油醚）" lists no codeine,
+  // so it is the compound of what it does list, even where the brand's usual formula is another.
+  let bracketBest = -1;
+  let ownListed = false;
   for (const x of ingredients) {
     if (x.start < m.end || !/^\s*[（(][^（()）\n。]*$/.test(norm.slice(m.end, x.start))) continue;
+    if (`${x.payload.drug.id}_compound` === m.payload.drug.id) ownListed = true;
     const rank = COMPOUND_PRECEDENCE.indexOf(`${x.payload.drug.id}_compound`);
+    if (rank >= 0 && (bracketBest < 0 || rank < bracketBest)) bracketBest = rank;
     if (rank >= 0 && rank < best) best = rank;
   }
+  if (bracketBest > own && !ownListed) best = bracketBest;
   return best === own ? m : { ...m, payload: { kind: "drug", drug: kb.drugById.get(COMPOUND_PRECEDENCE[best]!)! } };
 }
 
@@ -436,7 +443,7 @@ function adviceMentions(answer: string): { index: number; level: number }[] {
     // A doctor to see the child now, told with the doctor first ("需要医生立即评估") or with 让/给 ("尽快让医生看看").
     [/(?:医生|大夫)[^，。；,;！？!?\n]{0,4}(?:立即|立刻|马上|尽快|紧急|当面)(?:评估|检查|处理|诊治|看)|(?:立即|立刻|马上|赶紧|赶快|尽快|尽早|即刻|现在就)[^，。；,;！？!?\n]{0,4}(?:让|给|请)(?:医生|大夫)(?:看|检查|评估)/g, 2],
     // An urgency word and a place of care in the same clause ("马上带孩子到最近的医院").
-    [/急诊|送医急救|医院急救|(?:医院|就医|就诊|看医生)[^。；;！？!?\n]{0,20}?[，,]\s*(?:现在|马上|立刻|立即|赶紧|赶快)就?(?:去|走|出发|动身)(?=[。！!，,；;]|$)|(?:立即|立刻|马上|赶紧|赶快|尽快|尽早|即刻|紧急|迅速|第一时间|火速|速(?=去|到|送|往)|(?<!(?:[不别尽]|那么|这么|太))快(?=去|送|带|上|到)|急送|立马|现在就|马上就|抓紧|不要耽误|别耽误|不能耽误|刻不容缓|争分夺秒|当即)[^，。；,;！？!?\n]{0,10}?(?:就医|就诊|医院|送医|看医生|找医生|儿科|送院|眼科|耳鼻喉科|外科|烧伤科|骨科|口腔科|医疗机构|急救中心)/g, 2],
+    [/急诊|送医急救|医院急救|(?:医院|就医|就诊|看医生)[^。；;！？!?\n]{0,20}?[，,]\s*(?:现在|马上|立刻|立即|赶紧|赶快)就?(?:去|走|出发|动身)(?=[。！!，,；;]|$)|(?:立即|立刻|马上|赶紧|赶快|尽快|尽早|即刻|紧急|迅速|第一时间|火速|速(?=去|到|送|往)|(?<!(?:[不别尽]|那么|这么|太))快(?=去|送|带|上|到)|急送|立马|现在就|马上就|抓紧|不要耽误|别耽误|不能耽误|刻不容缓|争分夺秒|当即)[^，。；,;！？!?\n]{0,10}?(?:就医|就诊|医院|送医|看医生|找医生|儿科|送院|眼科|耳鼻喉科|外科|烧伤科|骨科|口腔科|医疗机构|急救中心|(?:狂犬病?|犬伤)[^，。；,;！？!?\n]{0,4}门诊)/g, 2],
     [/就医|就诊|看(?:一下|下|一看|看)?(?:医生|大夫)|找(?:一下)?(?:医生|大夫)|去医院|到医院|医院检查|儿科门诊|门诊|医生评估|医生检查|面诊|复诊|请医生|(?:让|给)(?:医生|大夫)看|住院治疗|(?<!不)需要住院|(?:去|到|送|前往)[^，。；,;！？!?\n]{0,8}(?:医院|眼科|耳鼻喉科|外科|烧伤科|骨科|口腔科|诊所|卫生院|医疗机构|急救中心)/g, 1],
   ];
   const negatedInside = (text: string) => /不用|不必|没必要|没有必要|不需要|无需|别|不要/.test(text);
@@ -547,6 +554,18 @@ function checkClassClaims(ctx: Ctx): void {
     if (/^\s*(?:类)?(?:药物?)?\s*过敏/.test(after)) dropped[k] = true;
     else if (/^\s*(?:一起|一同|合用|联用|同用|联合|配合|搭配)/.test(after) && /(?:和|与|跟|同)\s*$/.test(norm.slice(Math.max(0, x.start - 2), x.start)) && !(k > 0 && /^\s*(?:和|与|跟|同)\s*$/.test(norm.slice(drugItems[k - 1]!.end, x.start)))) dropped[k] = true;
   });
+  // A compound product is also of its ingredients' classes: "复方止咳药：美敏伪麻溶液（含伪麻黄碱、右美沙芬…）" is a
+  // cough medicine by its dextromethorphan, named in its bracket or in its generic name (美敏, 待因).
+  const ingredientClasses = new Map<object, Set<string>>();
+  const isCompound = compoundTest(ctx.kb);
+  drugItems.forEach((x, k) => {
+    if (dropped[k] || !isCompound(x.drug!.id)) return;
+    const extra = new Set<string>();
+    const add = (id: string) => { for (const c of ctx.kb.drugById.get(id)?.classClosure ?? []) extra.add(c); };
+    for (let j = k + 1; j < drugItems.length && dropped[j] && /^\s*[（(][^（()）\n。]*$/.test(norm.slice(x.end, drugItems[j]!.start)); j++) add(drugItems[j]!.drug!.id);
+    for (const [base, fragment] of NAME_FRAGMENTS) if (fragment.test(x.term)) add(base);
+    if (extra.size) ingredientClasses.set(x, extra);
+  });
   for (let k = drugItems.length - 1; k >= 0; k--) if (dropped[k]) items.splice(items.indexOf(drugItems[k]!), 1);
   // A bracketed alias or brand may sit inside a list ("如氨溴索（沐舒坦）、溴己新").
   const joiner = /^\s*[）)]?\s*(?:[（(][^（）()]{0,24}[）)]\s*)?(?:、|和|及|以及|或|或者|与|跟)\s*$|^\s*[（(]\s*$/;
@@ -583,7 +602,8 @@ function checkClassClaims(ctx: Ctx): void {
       const d = items[j]!.drug!;
       if (d.kind === "food") continue;
       // A header that stacks classes ("抗生素类退烧药") claims each of them.
-      if (groups ? groups.every((g) => g.some((id) => d.classClosure.has(id))) : c.classIds.some((id) => d.classClosure.has(id))) continue;
+      const has = (id: string) => d.classClosure.has(id) || !!ingredientClasses.get(items[j]!)?.has(id);
+      if (groups ? groups.every((g) => g.some(has)) : c.classIds.some(has)) continue;
       const strong = c.classIds.some((id) => d.notClasses.includes(id) || ["muscle_relaxant", "antibacterial", "corticosteroid", "opioid", "antiviral"].includes(id));
       const correct = d.classes.map((id) => ctx.kb.classes.get(id)?.zh[0]).filter(Boolean).join("、");
       const claimed = c.term;
