@@ -366,6 +366,13 @@ describe("round 7: a product's own ingredients, bite clinics, a blow to the bell
     expect(kinds("止咳药：氨酚伪麻片（含对乙酰氨基酚、伪麻黄碱）。", "孩子8岁，咳嗽")).toEqual(["wrong_class:pseudoephedrine_compound"]);
     expect(kinds("抗生素：美敏伪麻溶液（含伪麻黄碱、右美沙芬、氯苯那敏）。", "孩子8岁，咳嗽")).toEqual(["wrong_class:pseudoephedrine_compound"]);
   });
+  it("reads a purpose header over an item of its own sentence as a topic when the drug serves that purpose", () => {
+    const q = "孩子5岁，起荨麻疹很痒";
+    expect(kinds("**抗过敏药：**\n1. 口服西替利嗪。\n2. 外用炉甘石洗剂。", q)).toEqual([]);
+    // A drug that serves no such purpose, or a bare list item, is still claimed.
+    expect(kinds("**抗过敏药：**\n1. 口服西替利嗪。\n2. 外用阿莫西林。", q)).toEqual(["wrong_class:amoxicillin"]);
+    expect(kinds("**抗过敏药：**\n1. 西替利嗪\n2. 炉甘石洗剂", q)).toEqual(["wrong_class:calamine"]);
+  });
   it("takes a rabies exposure clinic today as care now for a bleeding bite", () => {
     const q = "孩子被狗咬了，手上两个口子在流血";
     expect(kinds("今天尽快去狂犬病暴露处置门诊打狂犬疫苗，伤口先用肥皂水冲洗15分钟。", q)).toEqual([]);

@@ -855,7 +855,11 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     // "**口服激素方案：**", "**关于吸入激素：**": a title naming a topic or a plan speaks about its items, not for
     // them; an item that is a sentence of its own ("2. 同时雾化沙丁胺醇缓解喘息") is no member unless it opens with the drug.
     const line = structure.findLastIndex((x) => x.lineStart <= it.start && (it.start < x.bodyEnd || (!!x.header && it.start < x.header.end)));
-    if (line >= 0 && line !== k && TOPIC_HEADER.test(norm.slice(s.header!.start, s.header!.end))) {
+    // "**抗过敏药：**" over "2. 外用炉甘石洗剂。": a header naming a purpose speaks for an item of its own sentence
+    // whose drug serves that purpose (calamine stops allergic itch) as a topic title does.
+    const hdrText = norm.slice(s.header!.start, s.header!.end);
+    const servesPurpose = PURPOSES.some(([re, ids]) => re.test(hdrText) && ids.some((id) => hdr.classIds.includes(id)) && ids.some((id) => d.classClosure.has(id)));
+    if (line >= 0 && line !== k && (TOPIC_HEADER.test(hdrText) || servesPurpose)) {
       const own = structure[line]!;
       const opening = norm.slice(own.header ? own.header.start : own.bodyStart, it.start);
       if (!/^[\s*_]*(?:(?:首选|可选用?|可以?用|选用|常用|推荐|一般用|如|例如|比如|包括)[\s*_：:]*)?$/.test(opening)) return;
