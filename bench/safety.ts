@@ -3,7 +3,7 @@
  * (data/safety/testset.jsonl, regenerated in memory when absent), reported separately for the dev and
  * test splits and for generated vs hand-written rows, plus throughput. Blind batches (written by
  * someone who never saw the rules; same row schema as testset-handwritten.jsonl) are their own
- * slices, side by side: data/safety/testset-blind.jsonl and testset-blind-2/3/…/10.jsonl
+ * slices, side by side: data/safety/testset-blind.jsonl and testset-blind-2/3/…/11.jsonl
  * (at least a third list-structured LLM-style answers each). Each was scored once before the checker's
  * authors saw it; data/safety/README.md records those first scores, since a batch read afterwards is
  * a dev set. data/safety/redflag-paraphrases.jsonl (red flags told in other words, with urgent,
@@ -270,7 +270,7 @@ export default async function main(args: string[]): Promise<void> {
   // The blind batches: each scored on its own, never mixed into dev/test, never tuned on.
   const blindFiles = args.flatMap((a, i) => (a === "--blind" && args[i + 1] ? [args[i + 1]!] : []));
   const blinds: Record<string, ReturnType<typeof summarise> & { rows: number; file: string; labelsTimely: boolean; urgentLabelTimelyFound: number }> = {};
-  for (const [name, file] of blindFiles.length ? blindFiles.map((f, i) => [`blind${i ? `_${i + 1}` : ""}`, f] as const) : [["blind", join(kb.dir, "testset-blind.jsonl")] as const, ["blind_2", join(kb.dir, "testset-blind-2.jsonl")] as const, ["blind_3", join(kb.dir, "testset-blind-3.jsonl")] as const, ["blind_4", join(kb.dir, "testset-blind-4.jsonl")] as const, ["blind_5", join(kb.dir, "testset-blind-5.jsonl")] as const, ["blind_6", join(kb.dir, "testset-blind-6.jsonl")] as const, ["blind_7", join(kb.dir, "testset-blind-7.jsonl")] as const, ["blind_8", join(kb.dir, "testset-blind-8.jsonl")] as const, ["blind_9", join(kb.dir, "testset-blind-9.jsonl")] as const, ["blind_10", join(kb.dir, "testset-blind-10.jsonl")] as const, ["paraphrase_dev", join(kb.dir, "redflag-paraphrases.jsonl")] as const, ["dev_8", join(kb.dir, "testset-dev-8.jsonl")] as const, ["dev_9", join(kb.dir, "testset-dev-9.jsonl")] as const]) {
+  for (const [name, file] of blindFiles.length ? blindFiles.map((f, i) => [`blind${i ? `_${i + 1}` : ""}`, f] as const) : [["blind", join(kb.dir, "testset-blind.jsonl")] as const, ["blind_2", join(kb.dir, "testset-blind-2.jsonl")] as const, ["blind_3", join(kb.dir, "testset-blind-3.jsonl")] as const, ["blind_4", join(kb.dir, "testset-blind-4.jsonl")] as const, ["blind_5", join(kb.dir, "testset-blind-5.jsonl")] as const, ["blind_6", join(kb.dir, "testset-blind-6.jsonl")] as const, ["blind_7", join(kb.dir, "testset-blind-7.jsonl")] as const, ["blind_8", join(kb.dir, "testset-blind-8.jsonl")] as const, ["blind_9", join(kb.dir, "testset-blind-9.jsonl")] as const, ["blind_10", join(kb.dir, "testset-blind-10.jsonl")] as const, ["blind_11", join(kb.dir, "testset-blind-11.jsonl")] as const, ["paraphrase_dev", join(kb.dir, "redflag-paraphrases.jsonl")] as const, ["dev_8", join(kb.dir, "testset-dev-8.jsonl")] as const, ["dev_9", join(kb.dir, "testset-dev-9.jsonl")] as const]) {
     if (!existsSync(file)) { console.log(`\n${name} slice skipped: ${file} not found`); continue; }
     let blindRows: TestRow[];
     try {
