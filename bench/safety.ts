@@ -94,6 +94,27 @@ function printTable(title: string, s: ReturnType<typeof summarise>, rows: number
   else console.log(`  ${TIMELY.padEnd(22)} ${c.tp + c.fp} findings (these rows do not label the type; not a goal type)`);
 }
 
+/**
+ * The named slices found in the knowledge-base folder, in order: testset-blind.jsonl as `blind`, each
+ * testset-blind-N.jsonl as `blind_N`, redflag-paraphrases.jsonl as `paraphrase_dev`, each
+ * testset-dev-N.jsonl as `dev_N` (a new batch is picked up by adding its file).
+ */
+function defaultSlices(dir: string): [string, string][] {
+  const numbered = (prefix: string, name: (n: number) => string) =>
+    readdirSync(dir)
+      .map((f) => new RegExp(`^${prefix}-(\\d+)\\.jsonl$`).exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b)
+      .map((n): [string, string] => [name(n), join(dir, `${prefix}-${n}.jsonl`)]);
+  return [
+    ["blind", join(dir, "testset-blind.jsonl")],
+    ...numbered("testset-blind", (n) => `blind_${n}`),
+    ["paraphrase_dev", join(dir, "redflag-paraphrases.jsonl")],
+    ...numbered("testset-dev", (n) => `dev_${n}`),
+  ];
+}
+
 export default async function main(args: string[]): Promise<void> {
   const opt = (name: string) => {
     const i = args.indexOf(name);
@@ -270,7 +291,7 @@ export default async function main(args: string[]): Promise<void> {
   // The blind batches: each scored on its own, never mixed into dev/test, never tuned on.
   const blindFiles = args.flatMap((a, i) => (a === "--blind" && args[i + 1] ? [args[i + 1]!] : []));
   const blinds: Record<string, ReturnType<typeof summarise> & { rows: number; file: string; labelsTimely: boolean; urgentLabelTimelyFound: number }> = {};
-  for (const [name, file] of blindFiles.length ? blindFiles.map((f, i) => [`blind${i ? `_${i + 1}` : ""}`, f] as const) : [["blind", join(kb.dir, "testset-blind.jsonl")] as const, ["blind_2", join(kb.dir, "testset-blind-2.jsonl")] as const, ["blind_3", join(kb.dir, "testset-blind-3.jsonl")] as const, ["blind_4", join(kb.dir, "testset-blind-4.jsonl")] as const, ["blind_5", join(kb.dir, "testset-blind-5.jsonl")] as const, ["blind_6", join(kb.dir, "testset-blind-6.jsonl")] as const, ["blind_7", join(kb.dir, "testset-blind-7.jsonl")] as const, ["blind_8", join(kb.dir, "testset-blind-8.jsonl")] as const, ["blind_9", join(kb.dir, "testset-blind-9.jsonl")] as const, ["blind_10", join(kb.dir, "testset-blind-10.jsonl")] as const, ["blind_11", join(kb.dir, "testset-blind-11.jsonl")] as const, ["paraphrase_dev", join(kb.dir, "redflag-paraphrases.jsonl")] as const, ["dev_8", join(kb.dir, "testset-dev-8.jsonl")] as const, ["dev_9", join(kb.dir, "testset-dev-9.jsonl")] as const]) {
+  for (const [name, file] of blindFiles.length ? blindFiles.map((f, i) => [`blind${i ? `_${i + 1}` : ""}`, f] as const) : defaultSlices(kb.dir)) {
     if (!existsSync(file)) { console.log(`\n${name} slice skipped: ${file} not found`); continue; }
     let blindRows: TestRow[];
     try {
