@@ -58,23 +58,23 @@ export default async function main(args: string[]): Promise<void> {
   const rng = new Rng(1);
   const rand = () => 3 + Math.floor(rng.uniform() * (c.vocab - 3));
   const I = -100;
-  const write = (sub: string, kind: "pt" | "sft" | "pairs", rows: number, make: (i: number) => { ids: number[]; labels: number[] }) => {
-    const w = new DatasetWriter(join(dir, sub), kind);
+  const write = async (sub: string, kind: "pt" | "sft" | "pairs", rows: number, make: (i: number) => { ids: number[]; labels: number[] }) => {
+    const w = await DatasetWriter.open(join(dir, sub), kind);
     for (let i = 0; i < rows; i++) w.add(make(i));
     w.finish();
     return new TokenDataset(join(dir, sub));
   };
   const n = c.batch * (steps + 1);
-  const pt = write("pt", "pt", n, () => {
+  const pt = await write("pt", "pt", n, () => {
     const ids = Array.from({ length: c.seq }, rand);
     return { ids, labels: ids };
   });
-  const sft = write("sft", "sft", n, () => {
+  const sft = await write("sft", "sft", n, () => {
     const ids = Array.from({ length: c.seq }, rand);
     return { ids, labels: ids.map((v, t) => (t < c.seq / 2 ? I : v)) };
   });
   const prompt = Array.from({ length: c.seq / 2 }, rand);
-  const pairs = write("pairs", "pairs", 2 * n, () => {
+  const pairs = await write("pairs", "pairs", 2 * n, () => {
     const ids = [...prompt, ...Array.from({ length: c.seq / 2 }, rand)];
     return { ids, labels: ids.map((v, t) => (t < c.seq / 2 ? I : v)) };
   });

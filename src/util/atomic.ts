@@ -8,13 +8,14 @@
  *   place on close.
  * - `writeOutputDir`: a whole output folder staged in a fresh sibling and swapped in on success; the
  *   old folder stays intact until the swap, and a target that is not empty, not of the expected kind,
- *   or that holds one of the inputs is refused before any work.
+ *   or that holds one of the inputs is refused before any work. `openStagingDirSync` /
+ *   `publishStagingDirSync` are the same staging and swap for writers with a synchronous API.
  *
  * A full disk (ENOSPC/EDQUOT) anywhere becomes a `DiskFullError` naming the output. This module does
  * not decide what a command writes or where; callers do.
  */
 import type { Stats, WriteStream } from "node:fs";
-import { closeSync, fsyncSync, mkdirSync, openSync, promises as fs, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, promises as fs, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -340,12 +341,12 @@ export async function checkOutputDir(target: string, opts: OutputDirOptions): Pr
 }
 
 /** Removes staging folders left by killed runs of this writer (their process is gone). */
-async function removeStale(target: string): Promise<void> {
+function removeStale(target: string): void {
   const dir = path.dirname(target);
   const prefix = `.${path.basename(target)}.`;
   let names: string[];
   try {
-    names = await fs.readdir(dir);
+    names = readdirSync(dir);
   } catch {
     return;
   }
@@ -361,8 +362,78 @@ async function removeStale(target: string): Promise<void> {
       alive = (err as NodeJS.ErrnoException).code === "EPERM";
     }
     if (alive || pid === process.pid) continue;
-    await fs.rm(path.join(dir, n), { recursive: true, force: true }).catch(() => undefined);
+    try {
+      rmSync(path.join(dir, n), { recursive: true, force: true });
+    } catch {
+      // Another writer may be removing it at the same moment.
+    }
   }
+}
+
+function existsOrNull(p: string): Stats | null {
+  try {
+    return statSync(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+/**
+ * A fresh, empty staging folder beside `target` (its parent is created; staging folders of killed
+ * runs are removed first). Fill it, then `publishStagingDirSync` it or `discardStagingDirSync` it.
+ * Synchronous so that writers with a synchronous API (the tokenized dataset) share this path;
+ * `writeOutputDir` wraps it for async bodies.
+ */
+export function openStagingDirSync(target: string): string {
+  const abs = path.resolve(target);
+  mkdirSync(path.dirname(abs), { recursive: true });
+  removeStale(abs);
+  const staging = tempName(abs, "staging");
+  mkdirSync(staging);
+  return staging;
+}
+
+/**
+ * Swaps a filled staging folder in as `target`. An existing target is moved aside first and removed
+ * only once the new folder is in place; `carry` names entries of the old folder moved into the new one
+ * (e.g. a resumable cache). On failure the carried entries go back and the target is as before.
+ */
+export function publishStagingDirSync(staging: string, target: string, carry: readonly string[] = []): void {
+  const abs = path.resolve(target);
+  if (!existsOrNull(abs)) {
+    renameSync(staging, abs);
+    return;
+  }
+  const carried: string[] = [];
+  try {
+    for (const name of carry) {
+      const from = path.join(abs, name);
+      const to = path.join(staging, name);
+      if (existsOrNull(from) && !existsOrNull(to)) {
+        renameSync(from, to);
+        carried.push(name);
+      }
+    }
+    const old = tempName(abs, "replaced");
+    renameSync(abs, old);
+    renameSync(staging, abs);
+    rmSync(old, { recursive: true, force: true });
+  } catch (err) {
+    for (const name of carried) {
+      try {
+        renameSync(path.join(staging, name), path.join(abs, name));
+      } catch {
+        // Best effort: the error below is what the user needs to see.
+      }
+    }
+    throw err;
+  }
+}
+
+/** Removes a staging folder that will not be published (after an error). */
+export function discardStagingDirSync(staging: string): void {
+  rmSync(staging, { recursive: true, force: true });
 }
 
 /**
@@ -370,41 +441,18 @@ async function removeStale(target: string): Promise<void> {
  * only when `body` succeeds. On any failure the staging folder is removed and `target` is as before.
  */
 export async function writeOutputDir<T>(target: string, opts: OutputDirOptions, body: (staging: string) => Promise<T>): Promise<T> {
-  const abs = path.resolve(target);
   await checkOutputDir(target, opts);
-  const parent = path.dirname(abs);
   let staging = "";
-  const carried: string[] = [];
   try {
-    await fs.mkdir(parent, { recursive: true });
-    await removeStale(abs);
-    staging = tempName(abs, "staging");
-    await fs.mkdir(staging);
+    staging = openStagingDirSync(target);
     const result = await body(staging);
-    // Looked at again: the body may have created the target (a cache kept across builds lives there).
-    if (await statOrNull(abs)) {
-      for (const name of opts.carry ?? []) {
-        const from = path.join(abs, name);
-        const to = path.join(staging, name);
-        if ((await statOrNull(from)) && !(await statOrNull(to))) {
-          await fs.rename(from, to);
-          carried.push(name);
-        }
-      }
-      const old = tempName(abs, "replaced");
-      await fs.rename(abs, old);
-      await fs.rename(staging, abs);
-      staging = "";
-      await fs.rm(old, { recursive: true, force: true });
-    } else {
-      await fs.rename(staging, abs);
-      staging = "";
-    }
+    // The body may have created the target meanwhile (a cache kept across builds lives there):
+    // publishing looks at it only now.
+    publishStagingDirSync(staging, target, opts.carry);
+    staging = "";
     return result;
   } catch (err) {
-    // Carried entries go back to the old folder before the staging folder is removed.
-    if (staging) for (const name of carried) await fs.rename(path.join(staging, name), path.join(abs, name)).catch(() => undefined);
-    if (staging) await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    if (staging) discardStagingDirSync(staging);
     rethrow(err, target, true);
   }
 }

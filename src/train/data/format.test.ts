@@ -2,7 +2,7 @@
  * The tokenized dataset format: round trip (rows, labels, segments, index), the byte layout other
  * readers rely on (int32 / int64 little-endian), atomic writes, and clear errors on damaged files.
  */
-import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../../test/helpers/tempdir.js";
@@ -10,17 +10,17 @@ import { DatasetFormatError, DatasetWriter, TokenDataset } from "./format.js";
 
 const tmp = tempDir("pedgpt-dataset-");
 
-function write(dir: string, segments = false) {
-  const w = new DatasetWriter(dir, "sft", { segments });
+async function write(dir: string, segments = false) {
+  const w = await DatasetWriter.open(dir, "sft", { segments });
   w.add({ ids: [1, 5, 6], labels: [-100, 5, 6], ...(segments ? { segments: [1, 1, 2] } : {}) });
   w.add({ ids: [1, 7, 8, 9, 2], labels: [-100, -100, 8, 9, 2], ...(segments ? { segments: [1, 1, 1, 1, 1] } : {}) });
   return w.finish({ template: "default" });
 }
 
 describe("tokenized dataset", () => {
-  it("round-trips rows and records counts and a content hash", () => {
+  it("round-trips rows and records counts and a content hash", async () => {
     const dir = join(tmp, "a");
-    const meta = write(dir);
+    const meta = await write(dir);
     expect(meta).toMatchObject({ format: "pedgpt-tokens", version: 1, kind: "sft", rows: 2, tokens: 8, targets: 5, maxRowLength: 5, hasSegments: false });
     expect(meta.contentHash).toMatch(/^[0-9a-f]{64}$/);
     const ds = new TokenDataset(dir);
@@ -31,12 +31,12 @@ describe("tokenized dataset", () => {
     expect(() => ds.row(2)).toThrow(RangeError);
     ds.close();
     // Same content → same hash.
-    expect(write(join(tmp, "a2")).contentHash).toBe(meta.contentHash);
+    expect((await write(join(tmp, "a2"))).contentHash).toBe(meta.contentHash);
   });
 
-  it("has the documented byte layout (int32 LE tokens/labels, int64 LE index)", () => {
+  it("has the documented byte layout (int32 LE tokens/labels, int64 LE index)", async () => {
     const dir = join(tmp, "b");
-    write(dir, true);
+    await write(dir, true);
     const tokens = readFileSync(join(dir, "tokens.bin"));
     expect(tokens.length).toBe(8 * 4);
     expect(tokens.readInt32LE(4 * 4)).toBe(7);
@@ -47,30 +47,36 @@ describe("tokenized dataset", () => {
     expect(Array.from(new TokenDataset(dir).row(0).segments!)).toEqual([1, 1, 2]);
   });
 
-  it("refuses to overwrite, and leaves nothing behind on abort", () => {
+  it("refuses to overwrite or to replace a folder that is not a dataset, and leaves nothing behind on abort", async () => {
     const dir = join(tmp, "c");
-    write(dir);
-    expect(() => new DatasetWriter(dir, "sft")).toThrow(/already exists/);
-    const w = new DatasetWriter(join(tmp, "d"), "pt");
+    await write(dir);
+    await expect(DatasetWriter.open(dir, "sft")).rejects.toThrow(/already holds a tokenized dataset/);
+    const notDataset = join(tmp, "notes");
+    mkdirSync(notDataset);
+    writeFileSync(join(notDataset, "keep.txt"), "mine");
+    await expect(DatasetWriter.open(notDataset, "sft", { overwrite: true })).rejects.toThrow(/is not empty and is not a tokenized dataset/);
+    expect(readFileSync(join(notDataset, "keep.txt"), "utf8")).toBe("mine");
+    const w = await DatasetWriter.open(join(tmp, "d"), "pt");
     w.add({ ids: [1, 2], labels: [1, 2] });
     w.abort();
     expect(existsSync(join(tmp, "d"))).toBe(false);
+    expect(readdirSync(tmp).filter((n) => n.startsWith(".d."))).toEqual([]);
   });
 
-  it("with overwrite, the old dataset stays readable until the new one replaces it, and nothing is left beside it", () => {
+  it("with overwrite, the old dataset stays readable until the new one replaces it, and nothing is left beside it", async () => {
     const dir = join(tmp, "replace");
-    write(dir);
-    const w = new DatasetWriter(dir, "pt", { overwrite: true });
+    await write(dir);
+    const w = await DatasetWriter.open(dir, "pt", { overwrite: true });
     w.add({ ids: [3, 4, 5], labels: [3, 4, 5] });
     // Still the old dataset while the new one is being written.
     expect(new TokenDataset(dir).meta.kind).toBe("sft");
     expect(w.finish().kind).toBe("pt");
     expect(Array.from(new TokenDataset(dir).row(0).ids)).toEqual([3, 4, 5]);
-    expect(readdirSync(tmp).filter((n) => n.startsWith("replace."))).toEqual([]);
+    expect(readdirSync(tmp).filter((n) => n.startsWith(".replace."))).toEqual([]);
   });
 
-  it("rejects bad rows at write time", () => {
-    const w = new DatasetWriter(join(tmp, "e"), "sft");
+  it("rejects bad rows at write time", async () => {
+    const w = await DatasetWriter.open(join(tmp, "e"), "sft");
     expect(() => w.add({ ids: [], labels: [] })).toThrow(/empty/);
     expect(() => w.add({ ids: [1, 2], labels: [1] })).toThrow(/2 ids but 1 labels/);
     expect(() => w.add({ ids: [1, 2], labels: [1, -5] })).toThrow(/label -5/);
@@ -78,13 +84,13 @@ describe("tokenized dataset", () => {
     w.abort();
   });
 
-  it("names the file and what is wrong when reading a damaged dataset", () => {
+  it("names the file and what is wrong when reading a damaged dataset", async () => {
     const dir = join(tmp, "f");
-    write(dir);
+    await write(dir);
     truncateSync(join(dir, "labels.bin"), 12);
     expect(() => new TokenDataset(dir)).toThrow(/labels\.bin: 12 bytes, expected 32/);
     const dir2 = join(tmp, "g");
-    write(dir2);
+    await write(dir2);
     const meta = JSON.parse(readFileSync(join(dir2, "meta.json"), "utf8"));
     writeFileSync(join(dir2, "meta.json"), JSON.stringify({ ...meta, version: 9 }));
     expect(() => new TokenDataset(dir2)).toThrow(/version 9 is not supported/);

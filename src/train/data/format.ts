@@ -16,10 +16,11 @@
  * documented for other readers in this folder's README.md.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from "node:fs";
 import { endianness } from "node:os";
 import { join } from "node:path";
 import { IGNORE_INDEX } from "../../engine/index.js";
+import { checkOutputDir, discardStagingDirSync, openStagingDirSync, publishStagingDirSync } from "../../util/atomic.js";
 
 export const DATASET_FORMAT = "pedgpt-tokens";
 export const DATASET_VERSION = 1;
@@ -72,12 +73,12 @@ function writeSyncedFile(file: string, data: string | Uint8Array): void {
 }
 
 /**
- * Streams rows into a new dataset directory. Files go to a temporary sibling that is renamed into place
- * by finish(), so a reader never sees a half-written dataset; an existing directory is an error unless
- * `overwrite` is set.
+ * Streams rows into a new dataset directory. Files go to a staging sibling that finish() swaps into
+ * place (the project's one output-folder mechanism, util/atomic), so a reader never sees a half-written
+ * dataset. The target is checked before any row is written: an existing dataset is replaced only with
+ * `overwrite`, and a non-empty folder that is not a dataset never is.
  */
 export class DatasetWriter {
-  private readonly tmp: string;
   private readonly fds: { tokens: number; labels: number; segments: number | null };
   private readonly offsets: number[] = [0];
   private readonly hashes = { tokens: createHash("sha256"), labels: createHash("sha256"), segments: createHash("sha256") };
@@ -85,16 +86,19 @@ export class DatasetWriter {
   private maxRow = 0;
   private done = false;
 
-  constructor(
+  /** Checks `dir` as an output folder, then opens a writer staged beside it. */
+  static async open(dir: string, kind: DatasetKind, opts: { segments?: boolean; overwrite?: boolean } = {}): Promise<DatasetWriter> {
+    checkEndianness();
+    await checkOutputDir(dir, { kind: "tokenized dataset", overwrite: opts.overwrite, isKind: async (d) => existsSync(join(d, "meta.json")) });
+    return new DatasetWriter(dir, kind, opts, openStagingDirSync(dir));
+  }
+
+  private constructor(
     readonly dir: string,
     readonly kind: DatasetKind,
-    readonly opts: { segments?: boolean; overwrite?: boolean } = {},
+    readonly opts: { segments?: boolean; overwrite?: boolean },
+    private readonly tmp: string,
   ) {
-    checkEndianness();
-    if (existsSync(dir) && !opts.overwrite) throw new DatasetFormatError(`${dir}: already exists (refusing to overwrite a dataset)`);
-    this.tmp = `${dir}.tmp-${process.pid}`;
-    rmSync(this.tmp, { recursive: true, force: true });
-    mkdirSync(this.tmp, { recursive: true });
     this.fds = {
       tokens: openSync(join(this.tmp, "tokens.bin"), "w"),
       labels: openSync(join(this.tmp, "labels.bin"), "w"),
@@ -170,21 +174,17 @@ export class DatasetWriter {
       info,
     };
     writeSyncedFile(join(this.tmp, "meta.json"), JSON.stringify(meta, null, 2) + "\n");
-    // The old dataset (with overwrite) is moved aside, not deleted, until the new one is in place.
-    const old = `${this.dir}.replaced-${process.pid}`;
-    const replacing = existsSync(this.dir);
-    if (replacing) renameSync(this.dir, old);
-    renameSync(this.tmp, this.dir);
-    if (replacing) rmSync(old, { recursive: true, force: true });
+    // The old dataset (with overwrite) stays readable until the new one is in place.
+    publishStagingDirSync(this.tmp, this.dir);
     return meta;
   }
 
-  /** Removes the temporary directory (after an error). */
+  /** Removes the staging directory (after an error). */
   abort(): void {
     if (this.done) return;
     this.done = true;
     for (const fd of [this.fds.tokens, this.fds.labels, this.fds.segments]) if (fd !== null) closeSync(fd);
-    rmSync(this.tmp, { recursive: true, force: true });
+    discardStagingDirSync(this.tmp);
   }
 }
 

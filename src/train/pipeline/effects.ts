@@ -80,7 +80,7 @@ export async function buildHeldOut(corpusDir: string, tokenizer: Tokenizer, tokH
   // Held-out text: the test instructions and answers as plain documents, one per row (+ EOS).
   const rows: AlpacaRow[] = [];
   for (const name of Object.keys(reg).filter((k) => /_test_alpaca$/.test(k))) rows.push(...readJsonl<AlpacaRow>(join(corpusDir, reg[name]!.file_name)).slice(0, o.maxRows));
-  const w = new DatasetWriter(join(outDir, "text_test"), "pt", { overwrite: true });
+  const w = await DatasetWriter.open(join(outDir, "text_test"), "pt", { overwrite: true });
   for (const r of rows) {
     const ids = [...tokenizer.encode(`${r.instruction}${r.input ? "\n" + r.input : ""}\n${r.output}`, { addSpecialTokens: false }), tokenizer.eosId!].slice(0, o.cutoffLen);
     w.add({ ids, labels: ids });

@@ -28,16 +28,16 @@ const examples = [
   { ids: [1, 30, 31, 32, 2], labels: [I, I, 31, 32, 2] },
 ];
 
-function writeSet(name: string, kind: "sft" | "pairs", rows: { ids: number[]; labels: number[]; segments?: number[] }[], segments = false): TokenDataset {
-  const w = new DatasetWriter(join(tmp, name), kind, { segments });
+async function writeSet(name: string, kind: "sft" | "pairs", rows: { ids: number[]; labels: number[]; segments?: number[] }[], segments = false): Promise<TokenDataset> {
+  const w = await DatasetWriter.open(join(tmp, name), kind, { segments });
   for (const r of rows) w.add(r);
   w.finish();
   return new TokenDataset(join(tmp, name));
 }
 
 describe("rows as LossInput", () => {
-  it("right-pads with the pad id, mask 0 and label -100", () => {
-    const ds = writeSet("plain", "sft", examples);
+  it("right-pads with the pad id, mask 0 and label -100", async () => {
+    const ds = await writeSet("plain", "sft", examples);
     const x = collateRows(ds, [1, 0], 0);
     expect([x.B, x.T]).toEqual([2, 6]);
     expect(Array.from(x.ids.subarray(0, 6))).toEqual([1, 20, 21, 2, 0, 0]);
@@ -47,10 +47,10 @@ describe("rows as LossInput", () => {
     expect(rowsSource(ds, { padId: 0 }).maxSequenceLength).toBe(6);
   });
 
-  it("a packed row gives the same per-token losses as its examples alone", () => {
+  it("a packed row gives the same per-token losses as its examples alone", async () => {
     const packed = packSupervised(examples, 16);
     expect(packed).toHaveLength(1);
-    const ds = writeSet("packed", "sft", packed, true);
+    const ds = await writeSet("packed", "sft", packed, true);
     const x = collateRows(ds, [0], 0);
     expect(Array.from(x.positions!)).toEqual([0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 0, 1, 2, 3, 4]);
     const tape = new Tape();
@@ -67,14 +67,17 @@ describe("rows as LossInput", () => {
   });
 });
 
+const pairRows = [
+  { ids: [1, 5, 6, 7, 2], labels: [I, I, 6, 7, 2] },
+  { ids: [1, 5, 8, 2], labels: [I, I, 8, 2] },
+  { ids: [1, 9, 10, 2], labels: [I, I, 10, 2] },
+  { ids: [1, 9, 11, 12, 13, 2], labels: [I, I, 11, 12, 13, 2] },
+];
+const pairsSet = await writeSet("pairs", "pairs", pairRows);
+const notPairsSet = await writeSet("notpairs", "sft", examples);
+
 describe("preference pairs", () => {
-  const rows = [
-    { ids: [1, 5, 6, 7, 2], labels: [I, I, 6, 7, 2] },
-    { ids: [1, 5, 8, 2], labels: [I, I, 8, 2] },
-    { ids: [1, 9, 10, 2], labels: [I, I, 10, 2] },
-    { ids: [1, 9, 11, 12, 13, 2], labels: [I, I, 11, 12, 13, 2] },
-  ];
-  const ds = writeSet("pairs", "pairs", rows);
+  const ds = pairsSet;
 
   it("batches all chosen rows, then all rejected rows, with their reference log-probs", () => {
     const ref = Float64Array.from([-1, -2, -3, -4]);
@@ -86,7 +89,7 @@ describe("preference pairs", () => {
     expect(Array.from(b.input.ids.subarray(6, 10))).toEqual([1, 5, 6, 7]); // chosen of pair 0
     expect(Array.from(b.input.ids.subarray(12, 18))).toEqual([1, 9, 11, 12, 13, 2]); // rejected of pair 1
     expect(Array.from(b.refLogps!)).toEqual([-3, -1, -4, -2]);
-    expect(() => pairsSource(writeSet("notpairs", "sft", examples), { padId: 0 })).toThrow(/needs a pairs dataset/);
+    expect(() => pairsSource(notPairsSet, { padId: 0 })).toThrow(/needs a pairs dataset/);
   });
 
   it("computes reference log-probs once and reads them from the cache after", () => {

@@ -131,7 +131,7 @@ export async function prepareDataset(o: PrepareOptions): Promise<PreparedDataset
     counts.badReasons[reason] = (counts.badReasons[reason] ?? 0) + 1;
   };
   const segments = o.kind === "pt" ? o.perDocument === true : o.kind === "sft" && o.packing === true;
-  const writer = new DatasetWriter(o.outDir, o.kind, { segments, overwrite: o.overwrite });
+  const writer = await DatasetWriter.open(o.outDir, o.kind, { segments, overwrite: o.overwrite });
   try {
     if (o.kind === "pt") {
       const docs: number[][] = [];
