@@ -207,10 +207,13 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
   // Without 含 too: a bracket that names two or more other drugs joined by list words
   // ("氨金黄敏颗粒（对乙酰氨基酚、金刚烷胺、人工牛黄、氯苯那敏）") is the product's ingredient list.
   const listEnd = spans.map((sp, i) => {
-    const m = /^(?:糖浆|口服液|口服溶液|溶液|滴剂|颗粒|冲剂|片|胶囊|混悬液|合剂)?\s*[（(]\s*(含有?|成分(?:是|为|有)?|主要成分(?:是|为|有)?)?([^（()）\n。]{1,60})[）)]/.exec(norm.slice(sp.end, sp.end + 80));
+    // "含右美沙芬的复方止咳糖浆（右美沙芬+氯苯那敏+伪麻黄碱）": a product described by what it contains, then its full
+    // ingredient list in brackets, is one product whose bracket lists ingredients like any other product's.
+    const tail = describedProductTail(norm, sp);
+    const m = /^(?:糖浆|口服液|口服溶液|溶液|滴剂|颗粒|冲剂|片|胶囊|混悬液|合剂)?\s*[（(]\s*(含有?|成分(?:是|为|有)?|主要成分(?:是|为|有)?)?([^（()）\n。]{1,60})[）)]/.exec(norm.slice(sp.end + tail, sp.end + tail + 80));
     if (!m || !/[、，,和及与+＋]/.test(m[2]!)) return -1;
-    const end = sp.end + m[0].length;
-    if (!m[1] && (!isCompound(ids[i]!) || /^\s*(?:或|或者|也可|也可以|还可|以及|及|替代|换)/.test(m[2]!) || spans.filter((x, k) => k > i && x.end <= end && ids[k] !== ids[i]).length < 2)) return -1;
+    const end = sp.end + tail + m[0].length;
+    if (!m[1] && !tail && (!isCompound(ids[i]!) || /^\s*(?:或|或者|也可|也可以|还可|以及|及|替代|换)/.test(m[2]!) || spans.filter((x, k) => k > i && x.end <= end && ids[k] !== ids[i]).length < 2)) return -1;
     return end;
   });
   const inList = spans.map(() => false);
@@ -239,6 +242,13 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
     else if (between.length <= 12 && INGREDIENT_BEFORE.test(between)) out[i] = true;
   });
   return out;
+}
+
+/** After "含X", the rest of the product's name up to its product word ("含右美沙芬的复方止咳糖浆"): its length, or 0. */
+const DESCRIBED_TAIL = /^的[^，。；;,、\n（()）]{0,10}?(?:复方|糖浆|口服液|溶液|合剂|滴剂|颗粒|冲剂|片|胶囊|感冒药|止咳药|止咳水|止咳露|制剂)[^，。；;,、\n（()）]{0,6}?(?=\s*[（(])/;
+function describedProductTail(norm: string, sp: { start: number; end: number }): number {
+  if (!/含有?\s*$/.test(norm.slice(Math.max(0, sp.start - 3), sp.start))) return 0;
+  return DESCRIBED_TAIL.exec(norm.slice(sp.end, sp.end + 24))?.[0].length ?? 0;
 }
 
 /** Whether an entry is a product of several ingredients (a compound entry, a cold combination, a 复方). */
@@ -286,8 +296,9 @@ function byBracketedIngredients(kb: SafetyKnowledge, norm: string, m: Match<{ ki
   // so it is the compound of what it does list, even where the brand's usual formula is another.
   let bracketBest = -1;
   let ownListed = false;
+  const tail = describedProductTail(norm, m);
   for (const x of ingredients) {
-    if (x.start < m.end || !/^\s*[（(][^（()）\n。]*$/.test(norm.slice(m.end, x.start))) continue;
+    if (x.start < m.end + tail || !/^\s*[（(][^（()）\n。]*$/.test(norm.slice(m.end + tail, x.start))) continue;
     if (`${x.payload.drug.id}_compound` === m.payload.drug.id) ownListed = true;
     const rank = COMPOUND_PRECEDENCE.indexOf(`${x.payload.drug.id}_compound`);
     if (rank >= 0 && (bracketBest < 0 || rank < bracketBest)) bracketBest = rank;
@@ -341,7 +352,9 @@ export function findDrugMentions(text: string, kb: SafetyKnowledge = loadSafetyK
   const scanned = matcherFor(kb).scan(text).filter((m) => m.payload.kind === "drug") as Match<{ kind: "drug"; drug: Drug }>[];
   const dropped = nonProductMentions(normalize(text), scanned, scanned.map((m) => m.payload.drug.id), compoundTest(kb));
   const kept = scanned.filter((_, i) => !dropped[i]).map((m) => byBracketedIngredients(kb, normalize(text), m, scanned.filter((_, k) => dropped[k])));
-  const named = kept.map((m) => asCompound(kb, text, m));
+  // A product named by what it contains becomes that compound first; its own bracket may then raise it ("含右美沙芬的
+  // 复方止咳糖浆（右美沙芬+氯苯那敏+伪麻黄碱）" is the pseudoephedrine compound).
+  const named = kept.map((m) => { const c = asCompound(kb, text, m); return c === m ? m : byBracketedIngredients(kb, normalize(text), c, scanned.filter((_, k) => dropped[k])); });
   const drugs = oneCompoundPerProduct(kb, normalize(text), named, named.map((m, i) => m !== kept[i]));
   const stances = drugStances(text, drugs);
   if (drugs.length && /[：:\n]/.test(text)) {
@@ -404,7 +417,7 @@ export function adviceLevel(answer: string): number {
  * Advice that puts care off: 先观察, 明天再看, 过两天再去, 不用着急去医院, 观察一晚. With a red flag present
  * such advice is itself the error, even when the answer goes on to name a hospital for later.
  */
-const POSTPONE = /先(?:在家(?:里)?)?(?:观察|看看|等等|等一等)|(?:观察|看看|等)\s*(?:一下|一段时间|一阵|[一两二三几半]\s*(?:天|晚|夜|个?小时|会儿?))\s*(?:再|看看|后|之后)|(?:明天|明早|明儿|天亮|白天|过[一两二三几]\s*天|[一两二三几]天后|下周)[^，。；,;！？!?\n]{0,6}?再|(?:早上|晚上|下午|过会儿|过一会儿?|等会儿?)[^，。；,;！？!?\n]{0,4}?再(?:去|到|带|送|上|看医生|就医|就诊)|(?<!不要|不能|别|不用|不必|千万别|不可以?|没必要)等(?:到)?(?:明天|明早|天亮|白天|[一两二三几]\s*天)|(?<![要能别再])(?:明天|明早|明儿|天亮后?|过[一两二三几]\s*天)(?:白天|上午|早上|一早)?(?:就|再)?(?:去|带|到|上)(?![^，。；,;！？!?\n]{0,8}(?:复查|复诊|换药|拆线))|先[^，。；,;！？!?\n]{1,8}?(?:看看|试试|观察观察|观察一下)(?=[，,。；;！!]|$)|(?:暂时|暂)?(?:不用|不必|无需|不需要)(?:急着|着急|马上|立即|立刻)?(?:去|上|跑)?医院|不(?:用|必)?(?:急着|着急)(?:去|上|跑|带)|可以先不去|在家观察[一两二三几]?\s*[天晚]|(?:注意|继续|再)观察[一两二三几]\s*[天晚]|(?:过|等|坚持[^，。；,;！？!?\n]{0,6}?)[一两二三几]\s*天[^。；;！？!?\n]{0,10}?(?:还|仍|都|也)(?:不|没)[^。；;！？!?\n]{0,8}?再|[一两二三几]\s*天(?:以后|之后)[^，。；,;！？!?\n]{0,4}?再|[一两二三几]\s*[天晚][^。；;！？!?\n]{0,4}?[，,]\s*(?:如果|若|要是)?(?:还|仍|仍然|依然)[^。；;！？!?\n]{0,10}?再(?:去|到|带|送|上|看医生|就医|就诊)|观察(?:[一两二三几]\s*)?[天晚]再说|观察(?:一下|一段时间|观察|看看)?\s*[，,]\s*(?:如果|若|要是|假如|万一)|观察(?:一下|一段时间|观察|看看)?\s*[，,][^，。；,;！？!?\n]{0,8}?再(?:去|到|带|送|上|看医生|就医|就诊)/g;
+const POSTPONE = /先(?:在家(?:里)?)?(?:观察|看看|等等|等一等)|(?:观察|看看|等)\s*(?:一下|一段时间|一阵|[一两二三几半]\s*(?:天|晚|夜|个?小时|会儿?))\s*(?:再|看看|后|之后)|(?:明天|明早|明儿|天亮|白天|过[一两二三几]\s*天|[一两二三几]天后|下周)[^，。；,;！？!?\n]{0,6}?再|(?:早上|晚上|下午|过会儿|过一会儿?|等会儿?)[^，。；,;！？!?\n]{0,4}?再(?:去|到|带|送|上|看医生|就医|就诊)|(?<!不要|不能|别|不用|不必|千万别|不可以?|没必要)等(?:到)?(?:明天|明早|天亮|白天|[一两二三几]\s*天)|(?<![要能别再])(?:明天|明早|明儿|天亮后?|过[一两二三几]\s*天)(?:白天|上午|早上|一早)?(?:就|再)?(?:去|带|到|上)(?![^，。；,;！？!?\n]{0,8}(?:复查|复诊|换药|拆线))|先[^，。；,;！？!?\n]{1,8}?(?:看看|试试|观察观察|观察一下)(?:情况|再说|效果|反应)?(?=[，,。；;！!]|$)|(?:暂时|暂)?(?:不用|不必|无需|不需要)(?:急着|着急|马上|立即|立刻)?(?:去|上|跑)?医院|不(?:用|必)?(?:急着|着急)(?:去|上|跑|带)|可以先不去|在家观察[一两二三几]?\s*[天晚]|(?:注意|继续|再)观察[一两二三几]\s*[天晚]|(?:过|等|坚持[^，。；,;！？!?\n]{0,6}?)[一两二三几]\s*天[^。；;！？!?\n]{0,10}?(?:还|仍|都|也)(?:不|没)[^。；;！？!?\n]{0,8}?再|[一两二三几]\s*天(?:以后|之后)[^，。；,;！？!?\n]{0,4}?再|[一两二三几]\s*[天晚][^。；;！？!?\n]{0,4}?[，,]\s*(?:如果|若|要是)?(?:还|仍|仍然|依然)[^。；;！？!?\n]{0,10}?再(?:去|到|带|送|上|看医生|就医|就诊)|观察(?:[一两二三几]\s*)?[天晚]再说|观察(?:一下|一段时间|观察|看看)?\s*[，,]\s*(?:如果|若|要是|假如|万一)|观察(?:一下|一段时间|观察|看看)?\s*[，,][^，。；,;！？!?\n]{0,8}?再(?:去|到|带|送|上|看医生|就医|就诊)/g;
 
 /** The postponing phrase of an answer, or null. */
 export function findPostponement(answer: string): { start: number; end: number; text: string } | null {
@@ -779,6 +792,8 @@ function categoryClaims(norm: string, items: ClassItem[], claim: (drugIdx: numbe
 }
 
 const SYMPTOM_HEADERS = new Set(["antiemetic", "antidiarrheal"]);
+/** A clause that adds a drug to those already listed ("也可以加", "另外可加用", "必要时联用", "配合"). */
+const ADD_ON = /(?:加用|加上|加服|加|联用|联合(?:使用|应用|用)?|合用|配合(?:使用|应用|用)?|搭配(?:使用|用)?|并用|辅以|外加|再加)\s*(?:上|一个|一种)?\s*(?:使用|用|服用|口服)?\s*$/;
 /** A title that names a topic, plan or advice about a class rather than the class as a list of members. */
 const TOPIC_HEADER = /方案|关于|建议|计划|须知|指导|说明|介绍|管理|调整|怎么|如何/;
 /** What a drug class acts against: 抗过敏, 抗炎 name a purpose other classes serve too (a steroid cream for eczema). */
@@ -877,6 +892,9 @@ function headerClaims(ctx: Ctx, norm: string, items: ClassItem[], claim: (drugId
     // that failed is the reason for the header's class, not one of its members.
     // "对头孢和青霉素都过敏": the drug may be one of a list that did.
     if (/^(?:\s*(?:和|与|及|、|或)\s*[^，。；;,!?！？\n和与及、或]{1,8}?)*\s*(?:都|均|也)?\s*(?:(?:非|不)?(?:严重|轻度|重度|轻微)的?)?\s*(?:过敏|不耐受|耐药|无效|效果(?:不好|差|不佳|欠佳)|不管用|没效|治疗失败)/.test(norm.slice(it.end, it.end + 30))) return;
+    // "抗组胺药：常用的包括氯雷他定、酮替芬，也可以加孟鲁司特": a drug added to the members already named (加用, 联用,
+    // 配合) is given beside them, not one of them.
+    if (ADD_ON.test(norm.slice(cs, it.start)) && items.some((x) => x.drug && x.start >= regionStart && x.end <= cs)) return;
     // "发烧可用布洛芬": a purpose before the introducing verb is the drug's own, not the header's.
     const intro = norm.slice(cs, it.start);
     const purposeFirst = DIRECTLY_INTRODUCED.test(intro) && PURPOSES.some(([re]) => re.test(intro));
@@ -936,21 +954,21 @@ function anaphoricClaims(norm: string, items: { start: number; end: number; drug
 
 /** An age threshold in a years or months unit: "5岁以上", "满6个月", "6月龄以上", "大于3周岁". */
 const AGE_NUM = String.raw`(\d+(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*(岁|周岁|个月|月龄|月)`;
-const AGE_FLOOR = new RegExp(String.raw`(?:(?:大于|超过|满|年满|已满)\s*${AGE_NUM}|${AGE_NUM}\s*(?:以上|及以上|以后|后|或以上|起|往上|之后))`);
+const AGE_FLOOR = new RegExp(String.raw`(?:(?:大于|超过|满|年满|已满|≥|>=|大于等于|不小于|不低于)\s*${AGE_NUM}|${AGE_NUM}\s*(?:以上|及以上|以后|后|或以上|起|往上|之后|\+|＋))`);
 const AGE_ONLY = new RegExp(String.raw`${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?[^，。；;！？!?\n]{0,14}$`);
 /**
  * After the drug in its clause: a bracket ("玛巴洛沙韦（5岁以上）"), a limit told of it ("一般6个月以上才推荐", "要满6个月才能用",
  * "说明书是5岁以上且体重≥20kg才用"), or the ages it is for ("他克莫司软膏0.03%用于2岁以上").
  */
-const AGE_AFTER = new RegExp(String.raw`^(?:\s*[（(][^（）()\n]{0,10}?${AGE_FLOOR.source}[^（）()\n]{0,8}[）)]|[^，。；;！？!?\n（(]{0,12}?${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?(?:\s*(?:才|再|方可|可以|可|能|适用|使用|用|推荐|开始|以上)|[^，。；;！？!?\n]{0,14}?(?:才|方可))|[^，。；;！？!?\n（(]{0,12}?(?:用于|适用于|限于|仅用于|只用于)\s*${AGE_FLOOR.source}|(?:\s*(?:、|和|或|及|与)\s*[^，。；;！？!?\n、]{2,10}?)*\s*[，,]\s*(?:一般|通常|只|仅|主要|多)?\s*(?:用于|适用于|限于|适合|才用于)\s*${AGE_FLOOR.source})`);
+const AGE_AFTER = new RegExp(String.raw`^(?:\s*[（(][^（）()\n]{0,10}?${AGE_FLOOR.source}[^（）()\n]{0,8}[）)]|[^，。；;！？!?\n（(]{0,12}?${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?(?:\s*(?:才|再|方可|可以|可|能|适用|使用|用|推荐|开始|以上)|[^，。；;！？!?\n]{0,14}?(?:才|方可))|[^，。；;！？!?\n（(]{0,12}?(?:用于|适用于|适用|适合|适宜|限于|仅限|限|仅用于|只用于|需|需要|要|须|必须|年龄|是|为|写)\s*(?:于|在|为|的是|着)?\s*${AGE_FLOOR.source}|\s*(?:[:：]|是|为)?\s*${AGE_FLOOR.source.replace("以后|后|", "").replace("|之后", "")}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?\s*(?:使用|用|适用)?\s*(?:[，。；;！？!?\n]|$)|(?:\s*(?:、|和|或|及|与)\s*[^，。；;！？!?\n、]{2,10}?)*\s*[，,]\s*(?:一般|通常|只|仅|主要|多)?\s*(?:用于|适用于|限于|适合|才用于)\s*${AGE_FLOOR.source})`);
 
-const LIMIT_STATED = /(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁(?:以下|以内|之前)(?:的)?(?:孩子|儿童|小孩|宝宝|患儿|未成年人)?(?:[^，。；;！？!?\n]{0,6}?(?:都|均|也)?(?:不要|不能|不可|不宜|不建议|禁用|禁止|避免|别)|[^。；;！？!?\n]{0,40}?(?:可能引起|可引起|会引起|有[^，。]{0,6}风险|禁用|避开|避免使用|不宜使用|不能用|不要用))/;
+const LIMIT_STATED = /(?:(?:小于|不满|未满|低于)\s*(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁|(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁(?:以下|以内|之前|前))(?:的)?(?:孩子|儿童|小孩|宝宝|患儿|未成年人)?(?:[^，。；;！？!?\n]{0,6}?(?:都|均|也)?(?:不要|不能|不可|不宜|不建议|禁用|禁止|避免|别)|[^。；;！？!?\n]{0,40}?(?:可能引起|可引起|会引起|(?:会|可|可能)?(?:造成|导致)|有[^，。]{0,6}风险|禁用|避开|避免使用|不宜使用|不能用|不要用|不(?:建议|推荐|宜|适合)(?:用于|给|用))|[^。；;！？!?\n]{0,24}?[，,](?:所以|因此|故)?(?:不(?:建议|推荐|宜|适合|能|可以?)(?:用于|给|用在))[^，。；;！？!?\n]{0,8}?(?:孩子|儿童|小孩|宝宝|患儿|这个年龄|[\d一二两三四五六七八九十]+\s*(?:周)?岁))/;
 
 /** "…，18岁以下的孩子不要吃": the sentence states the drug's own age limit against it. */
 function limitStated(sentence: string, minAgeMonths: number): boolean {
   const m = LIMIT_STATED.exec(sentence);
   if (!m) return false;
-  const years = parseNumber(m[1]!);
+  const years = parseNumber(m[1] ?? m[2]!);
   return Number.isFinite(years) && years * 12 >= minAgeMonths;
 }
 
@@ -973,10 +991,14 @@ function floorMonths(m: RegExpExecArray): number {
 function agedOnly(norm: string, sentenceStart: number, at: number, end: number, minAgeMonths: number, ageMonths: number | undefined): boolean {
   const bar = ageMonths !== undefined ? ageMonths + 0.01 : minAgeMonths;
   const before = AGE_ONLY.exec(norm.slice(Math.max(sentenceStart, clauseStart(norm, at)), at));
-  if (before && floorMonths(before) >= bar) return true;
   const after = AGE_AFTER.exec(norm.slice(end, end + 40).replace(/^(?:\*\*|__)/, ""));
-  return !!after && floorMonths(after) >= bar;
+  if (!(before && floorMonths(before) >= bar) && !(after && floorMonths(after) >= bar)) return false;
+  // "说明书写6岁以上，不过4岁吃半片没问题", "12岁以上才用，你家孩子8岁也可以": a limit stated and then set aside for
+  // this child recommends the drug after all.
+  const [, se] = sentenceAt(norm, end);
+  return !LIMIT_OVERRIDDEN.test(norm.slice(end, se));
 }
+const LIMIT_OVERRIDDEN = /(?:不过|但是?|可是|其实|实际上)[^。；;！？!?\n]{0,16}?(?:也(?:可以|能|行)|没(?:有)?(?:问题|关系|事)|问题不大|可以(?:用|吃|喝|给|试)|能(?:用|吃))|(?:你家|您家|你的|您的|这个)?(?:孩子|宝宝|小孩|娃)[^，,。；;！？!?\n]{0,8}?也(?:可以|能|行|没问题)/;
 
 const GENERIC_FORM_WORDS = new Set(["片", "栓", "颗粒", "袋", "粒", "胶囊", "滴剂", "混悬液", "糖浆", "口服液", "溶液", "干混悬剂", "注射液", "缓释胶囊", "口崩片"]);
 
@@ -1162,8 +1184,9 @@ function candidatesFor(amount: Amount, drug: Drug, route: Route, mentionText: st
   if (amount.unit === "mg/kg") return [{ lo: amount.lo, hi: amount.hi, perKg: true, basis: "mg/kg" }];
   if (amount.unit === "mg") {
     // "每次500mg" where a 500 mg tablet is stated or is a form of the drug: the amount is a count of tablets too.
-    const whole = (per: number) => per > 0 && [amount.lo, amount.hi].every((x) => Math.abs(((x / per) * 2) - Math.round((x / per) * 2)) < 1e-6);
-    const unitMg = stated.find((s) => COUNTED.has(s.unit) && whole(s.mgPer))?.mgPer
+    const whole = (per: number, k = 2) => per > 0 && [amount.lo, amount.hi].every((x) => Math.abs(((x / per) * k) - Math.round((x / per) * k)) < 1e-6);
+    // A quarter of a tablet the text states ("1/4片是125mg" of a 500 mg tablet) is a count too.
+    const unitMg = stated.find((s) => COUNTED.has(s.unit) && whole(s.mgPer, 4))?.mgPer
       ?? drug.formulations.filter((f) => COUNTED.has(f.strength.unit) && !f.adultOnly && (f.route === route || route === "oral")).map((f) => f.strength.mg / f.strength.per).find(whole);
     return [{ lo: amount.lo, hi: amount.hi, perKg: false, basis: "mg", ...(unitMg ? { unitMg } : {}) }];
   }
@@ -1203,6 +1226,21 @@ function questionDrug(kb: SafetyKnowledge, question: string, answer: string): Qu
   return [{ ...qm[0]!, start: 0, end: 0, text: "", fromQuestion: true }];
 }
 type QuestionMention = DrugMention & { fromQuestion?: boolean };
+
+/**
+ * "家里只有对乙酰氨基酚片500mg的" then "每次2片（1000mg）…不要和其他含对乙酰氨基酚的感冒药同时吃": an answer that doses
+ * before it names any drug, and names no drug but the question's, doses the question's drug up to its own
+ * first mention.
+ */
+function questionDrugFirst(kb: SafetyKnowledge, question: string, answer: string, mentions: DrugMention[]): QuestionMention[] {
+  const asserted = mentions.filter((m) => m.stance === "asserted");
+  if (!question || !asserted.length) return mentions;
+  const firstDose = extractAmounts(answer).find((a) => !a.isMax);
+  if (!firstDose || asserted.some((m) => m.start <= firstDose.start)) return mentions;
+  const q = questionDrug(kb, question, answer);
+  if (!q.length || asserted.some((m) => m.drug !== q[0]!.drug)) return mentions;
+  return [...q, ...mentions];
+}
 
 /** The one compound product a question names and the ingredients it is known to hold; cached for the streaming checker's repeated calls. */
 type QuestionProduct = { id: string; names: string[]; ingredients: Set<string> };
@@ -1738,7 +1776,7 @@ export function checkAnswer(answer: string, options: CheckOptions = {}): CheckRe
   // An answer that doses without naming a drug ("可以少量喝一点，一次1-2ml") gives the question's drug.
   const dosed = options.questionDrug === false || mentions.some((m) => m.stance === "asserted") ? mentions : questionDrug(kb, question, answer);
   checkAge(ctx, asQuestionProduct(kb, question, answer, dosed === mentions ? mentions : [...mentions, ...dosed]));
-  checkDoses(ctx, dosed);
+  checkDoses(ctx, dosed === mentions ? questionDrugFirst(kb, question, answer, mentions) : dosed);
   checkWeightTables(ctx, mentions);
   const tq = question ? triage(question, { kb, ageMonths: patient.ageMonths, includeConditional: true }) : null;
   // Signs named in the answer count only without a question: with one, the patient's situation is

@@ -750,3 +750,46 @@ describe("dose rules for drugs the knowledge base held without one (tenth batch)
     expect(kinds("维C片一次500mg，一天一次。", "孩子14岁")).toEqual([]);
   });
 });
+
+describe("drug mentions, age limits and class claims after the eleventh batch was opened", () => {
+  it("reads a product described by what it contains, then its full list in brackets, as one compound (convention 9)", () => {
+    const q = "宝宝20个月咳嗽有痰，流鼻涕";
+    expect(drugKinds("- 小儿止咳糖浆类：如含右美沙芬的复方止咳糖浆（右美沙芬+氯苯那敏+伪麻黄碱），每次2.5ml；", q)).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(drugKinds("可以喝含伪麻黄碱的感冒药（伪麻黄碱、对乙酰氨基酚、右美沙芬）。", q)).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+    expect(drugKinds("含可待因的止咳糖浆（可待因、氯苯那敏）每次5ml。", "孩子5岁咳嗽")).toEqual(["age_contraindication:codeine_compound"]);
+    expect(drugKinds("可以用含右美沙芬的止咳糖浆（右美沙芬和愈创甘油醚）。", q)).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    // Two medicines side by side stay two; a product named without a bracket keeps its own compound only.
+    expect(drugKinds("右美沙芬和伪麻黄碱都可以吃。", q)).toEqual(["age_contraindication:dextromethorphan", "age_contraindication:pseudoephedrine"]);
+    expect(drugKinds("可以用含右美沙芬的糖浆，也可以用布洛芬（每次5ml）。", q)).toEqual(["age_contraindication:dextromethorphan_compound"]);
+  });
+  it("takes an age limit told with 适合, 适用于, 需满, 起, + or 说明书是 as keeping the drug from a younger child (convention 8)", () => {
+    const q = "宝宝6个月，湿疹";
+    for (const a of ["4. 免疫调节剂：吡美莫司适合2岁以上。", "吡美莫司适用于2岁及以上儿童。", "吡美莫司（2岁+）", "吡美莫司需满2岁。", "吡美莫司2岁起可用。",
+      "吡美莫司：2岁以上。", "吡美莫司，适合2岁以上的孩子。", "吡美莫司适合≥2岁的孩子。", "吡美莫司说明书是2岁以上。"]) expect(drugKinds(a, q), a).toEqual([]);
+    // No limit, or one this child passes, still recommends it.
+    expect(drugKinds("吡美莫司乳膏，一天两次。", q)).toEqual(["age_contraindication:pimecrolimus"]);
+    expect(drugKinds("吡美莫司适合3个月以上。", q)).toEqual(["age_contraindication:pimecrolimus"]);
+  });
+  it("reads a limit stated and then set aside for this child as a recommendation", () => {
+    const q = "宝宝6个月，湿疹";
+    expect(drugKinds("吡美莫司2岁以上才用，你家孩子6个月也可以。", q)).toEqual(["age_contraindication:pimecrolimus"]);
+    expect(drugKinds("吡美莫司说明书写2岁以上，不过6个月用一点没问题。", q)).toEqual(["age_contraindication:pimecrolimus"]);
+    expect(drugKinds("2岁以上才可以用吡美莫司，不过你家宝宝也可以少量用。", q)).toEqual(["age_contraindication:pimecrolimus"]);
+    expect(drugKinds("吡美莫司2岁以上才能用，宝宝还小，先用保湿霜。", q)).toEqual([]);
+  });
+  it("reads the drug's own age limit given as the reason to advise against it as no recommendation", () => {
+    const q = "孩子7岁痘痘很多，医生说可以吃多西环素吗";
+    expect(drugKinds("多西环素属于四环素类，8岁以下儿童会造成牙齿黄染、影响骨骼发育，不建议用于7岁孩子的痤疮。可以先外用过氧苯甲酰。", q)).toEqual([]);
+    expect(drugKinds("多西环素是四环素类，不满8岁会导致牙齿变黄，不推荐给7岁的孩子。", q)).toEqual([]);
+    expect(drugKinds("多西环素8岁前用会让牙齿发黄，所以不建议给孩子吃。", q)).toEqual([]);
+    expect(drugKinds("可以吃多西环素，8岁以下的孩子也可以短期用。", q)).toEqual(["age_contraindication:doxycycline"]);
+    expect(drugKinds("可以吃多西环素，7岁的孩子不要怕。", q)).toEqual(["age_contraindication:doxycycline"]);
+  });
+  it("does not claim a header's class for a drug added after its list (也可以加, 联用, 配合)", () => {
+    for (const a of ["抗组胺药：常用的包括氯雷他定、左西替利嗪、酮替芬，也可以加孟鲁司特。", "- 抗组胺药：如氯雷他定，必要时联用孟鲁司特。",
+      "抗组胺药：氯雷他定、西替利嗪，另外可加用孟鲁司特。", "1. 抗组胺药：氯雷他定，配合孟鲁司特效果更好。", "抗组胺药如氯雷他定，也可以加孟鲁司特。"]) expect(drugKinds(a, "孩子8岁过敏"), a).toEqual([]);
+    // A member listed, or one the list goes on to name with 也可以用, is still claimed.
+    expect(drugKinds("抗组胺药：常用的包括氯雷他定、孟鲁司特。", "孩子8岁过敏")).toEqual(["wrong_class:montelukast"]);
+    expect(drugKinds("抗组胺药：氯雷他定，也可以用孟鲁司特。", "孩子8岁过敏")).toEqual(["wrong_class:montelukast"]);
+  });
+});
