@@ -93,6 +93,12 @@ export function extractAges(text: string): AgeMention[] {
     if (THRESHOLD_AFTER.test(norm.slice(s + m[0].length, s + m[0].length + 4))) continue;
     push(/满月/.test(m[0]) ? 1 : /百天/.test(m[0]) ? 3.3 : 12, s, s + m[0].length, true);
   }
+  // "半个月的宝宝", "宝宝半个月大" state an age; "咳嗽半个月了" is a duration, so a child word or 大 must tie it.
+  for (const m of norm.matchAll(/(?<=(?:宝宝|孩子|娃|婴儿|闺女|儿子|女儿|小孩|宝贝|出生|生下来)\s*(?:才|刚|刚刚|刚满|已经)?\s*)半个(?:多)?月(?:大)?|半个(?:多)?月(?:大|(?=的\s*(?:宝宝|孩子|娃|婴儿|小孩|宝贝|闺女|儿子|女儿|小宝)))/g)) {
+    const s = m.index!;
+    if (durationBefore(s)) continue;
+    push(/多/.test(m[0]) ? 0.6 : 0.5, s, s + m[0].length, true);
+  }
   // 月子里 is the first month after birth ("还在月子里的宝宝").
   for (const m of norm.matchAll(/新生儿|刚出生的|早产儿|新生宝宝|(?:还在|还没出)?月子里(?:的)?(?=\s*(?:宝宝|孩子|娃|婴儿|小孩|闺女|儿子|，|,|发烧|发热))/g)) {
     const s = m.index!;

@@ -881,3 +881,46 @@ describe("loader errors for compositional rules", () => {
     expect(error(variant((d) => { d.redFlags.find((f: any) => f.id === "breathing_difficulty").unlessAround = ["nope"]; }))).toMatch(/redFlags\[\d+\] \(id "breathing_difficulty"\) field unlessAround\[0\]: unknown word family "nope"/);
   });
 });
+
+describe("time-critical presentations told the way parents talk, after the eleventh batch was opened (wordings written for the purpose)", () => {
+  const urgent = (q: string) => checkAnswer("先在家观察看看。", { question: q }).findings.some((f) => f.type === "missing_urgent_care");
+  it("a harmless thing named beside a dangerous one does not cancel the poisoning", () => {
+    for (const q of ["孩子两岁，纸巾和洁厕灵一起舔了，嘴巴红", "孩子三岁，饼干和爸爸的降压药都吃了几颗", "宝宝把橡皮泥和一颗纽扣电池都塞嘴里吞了", "孩子误食了仓鼠粮和一点洗衣液"]) expect(ids(q), q).toContain("poisoning");
+    for (const q of ["孩子两岁，纸巾舔了一下", "孩子把牙膏吃了一点", "孩子误食了一点橡皮泥", "孩子把零食包装里的硅胶干燥剂咬开吃了一点"]) expect(ids(q), q).not.toContain("poisoning");
+  });
+  it("an adult's medicine found opened with tablets missing where the child played", () => {
+    expect(ids("闺女3岁，在爷爷屋里玩，降压药瓶打开了，少了几片氨氯地平，现在孩子正常玩")).toContain("poisoning");
+    expect(ids("孩子拿着奶奶的安眠药瓶玩，数了数少了两片")).toContain("poisoning");
+    expect(ids("奶奶的降压药快吃完了，还剩几片")).toEqual([]);
+  });
+  it("a newborn who feeds poorly, sleeps through feeds, stops breathing or turns blue", () => {
+    for (const q of ["刚生下来十来天的娃，奶都不咋吃了，光睡觉", "娃生下来才一个礼拜，喂奶嘬两下就不嘬了", "宝宝半个月大，今天吃奶特别少，只吃了平时一半都不到", "孩子生下来18天，今天特别能睡，喂奶都弄不醒", "半个月的宝宝睡着睡着就憋住不喘气，脸都白了", "宝宝出生十来天，刚才突然不出气了，拍了拍才缓过来"]) expect(urgent(q), q).toBe(true);
+    for (const q of ["宝宝半个月，黄疸消了，吃奶很好", "宝宝半个月，睡觉时呼吸停个两三秒又接上，脸色红润", "宝宝两个月，吃奶吃得很好，一次能吃120毫升", "孩子累了，喂奶都弄不醒，睡得香"]) expect(urgent(q), q).toBe(false);
+    expect(months("半个月的宝宝吐奶")).toEqual([0.5]);
+    expect(months("宝宝半个月大")).toEqual([0.5]);
+    expect(months("孩子3岁，咳嗽半个月了")).toEqual([36]);
+  });
+  it("an infant's shrill or endless cry, intussusception and a dry nappy", () => {
+    for (const q of ["宝宝6个月，一直尖叫着哭，声音很尖，哄不住，哭了三个多小时", "八个月宝宝哭得声音尖尖的，怎么抱都不停", "孩子10个月，哭起来尖声怪叫的，止不住", "十个月的宝宝隔一会就大哭一场，又吐，脸色发白", "宝宝7个月，阵阵哭闹，肚子里摸到一条硬硬的像香肠", "宝宝8个月又吐又拉，从昨晚到现在尿布都是干的"]) expect(urgent(q), q).toBe(true);
+    for (const q of ["孩子5岁说话声音很尖，跟别的小朋友不一样", "宝宝7个月，晚上哭了一会儿，抱一抱就好了", "宝宝4个月肠绞痛，傍晚哭一个小时，抱着走走就好", "孩子两岁，尿不湿一直是干爽的", "宝宝9个月，一阵一阵的咳嗽"]) expect(urgent(q), q).toBe(false);
+  });
+  it("a toddler's choke, head injury and a breath-holding spell", () => {
+    expect(urgent("孩子吃瓜子卡了一下，咳得脸通红，现在还在咳")).toBe(true);
+    expect(urgent("孩子摔了一跤后脑勺着地，哭完就吐，精神不好")).toBe(true);
+    expect(urgent("孩子打球被撞到头，之后说话不清楚")).toBe(true);
+    expect(urgent("孩子头磕到桌角，耳朵里流出水来")).toBe(true);
+    expect(urgent("俺家大孙子6岁，掉水里了，捞上来的时候不咋出气，现在迷迷瞪瞪的")).toBe(true);
+    for (const q of ["孩子两岁，头磕到桌角，起了个小包，哭了几声就去玩了", "孩子吃饭的时候呛了一下，咳了两声就好了", "宝宝哭得背过气去，脸憋得发紫，一会儿就好了", "孩子一岁半，一哭就憋气，嘴唇发紫，几秒就缓过来了", "孩子三岁，早上吐了一回，之后能吃能玩"]) expect(urgent(q), q).toBe(false);
+  });
+  it("a school child's testis, new diabetes decompensating and a throat closing after food", () => {
+    expect(urgent("儿子10岁，半夜说小鸡鸡下面一个蛋疼得厉害")).toBe(true);
+    expect(urgent("孩子九岁，这段时间特别能喝水，瘦了好多，今天蔫了还吐")).toBe(true);
+    expect(urgent("孩子吃芒果后嗓子像被堵住了，呼吸呼哧呼哧的")).toBe(true);
+    for (const q of ["孩子十岁，吃鸡蛋，说一个蛋就饱了", "孩子10岁，最近瘦了，挑食", "孩子嗓子有痰堵着，咳不出来"]) expect(urgent(q), q).toBe(false);
+  });
+  it("daytime tiredness after poor nights is not lethargy; tiredness in an ill child still is", () => {
+    expect(ids("宝宝最近上一年了，记忆力下降了很多，晚上睡眠不好，白天精神很差。7岁孩子记忆力差怎么办？")).toEqual([]);
+    expect(ids("孩子昨晚没睡好，今天发烧，精神很差")).toContain("lethargy");
+    expect(ids("孩子发烧两天，精神很差，一直想睡")).toContain("lethargy");
+  });
+});

@@ -160,3 +160,17 @@ describe("a sign a doctor has already judged", () => {
     expect(urgent("宝宝出生第6天，医生说是感冒，今天皮肤发黄")).toBe(1);
   });
 });
+
+describe("urgent care: answers that send the child now against answers that put care off", () => {
+  it("clears every red flag below only with care now, in the ways answers say it", async () => {
+    const { checkAnswer } = await import("./check.js");
+    const flags = ["孩子两岁，发烧抽搐，叫不醒", "宝宝出生10天，发烧38.5度", "孩子吞了一颗纽扣电池", "孩子喝了一口84消毒液", "宝宝8个月，一阵一阵哭，拉果酱样大便", "孩子哮喘发作，喘得说话一个字一个字往外蹦", "孩子发烧，身上有紫红色小点，按了不褪色", "孩子10岁，右边睾丸突然很疼", "孩子摔到头，吐了三次，老想睡", "宝宝嘴唇发紫，喘不上气", "孩子被开水烫了，胸口肚子一大片起水泡", "孩子吃花生呛了，一直咳，喘气有呼呼声"];
+    const now = ["请马上去急诊。", "立即拨打120。", "赶紧叫救护车。", "尽快去儿科急诊，不要耽误。", "直接去最近的医院急诊科。", "别等了，现在就带去医院，路上注意保暖。", "马上送医。", "第一时间送到医院急诊。", "不要在家观察，马上去医院。", "不要等到明天，现在就去医院。", "赶紧送孩子去最近的医院，路上别让他吃东西。", "别犹豫，马上去儿童医院急诊。"];
+    const later = ["明天一早去医院看看。", "有空带去医院看看。", "观察一晚，不好再去医院。", "先在家多喝水，如果加重再去医院。", "下周复查一下。", "可以先去社区医院挂个号。", "先观察一下，如果还不好就去医院。", "今晚先观察，明早去医院。", "先喂点水看看情况，不好再去急诊。", "先在家观察几个小时，不行再去急诊。", "等孩子睡醒了再去医院。", "可以预约门诊。"];
+    const missing = (q: string, a: string) => checkAnswer(a, { question: q }).findings.some((f) => f.type === "missing_urgent_care");
+    for (const q of flags) {
+      for (const a of now) expect(missing(q, a), `${q} | ${a}`).toBe(false);
+      for (const a of later) expect(missing(q, a), `${q} | ${a}`).toBe(true);
+    }
+  });
+});

@@ -257,10 +257,12 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
   // Flags heard only as a recurring pattern so far: a later wording of the same flag that is about now
   // replaces the weaker hit ("最近老是尿多" then "今天又吐、喘气又深又快" is ketoacidosis now).
   const recurringOnly = new Map<string, number>();
-  const add = (flag: RedFlag, ev: Evidence, citations = flag.citationNames, parts: { start: number; end: number }[] = [ev]) => {
+  const add = (flag: RedFlag, ev: Evidence, citations = flag.citationNames, parts: { start: number; end: number }[] = [ev], composed = false) => {
     if (seen.has(flag.id) && !recurringOnly.has(flag.id)) return;
-    // A look-alike context in the sentence (紫葡萄 for purple lips) makes the sign something else.
-    if (flag.unless?.length && familyInSentence(text, kb, flag.unless, ev.start, live)) return;
+    // A look-alike context in the sentence (紫葡萄 for purple lips) makes the sign something else. A composed
+    // hit has named its dangerous part (洁厕灵 × 舔) and carries its rule's own look-alikes: a harmless thing
+    // told beside it ("纸巾和洁厕灵一起舔了") does not make the dangerous one harmless.
+    if (!composed && flag.unless?.length && familyInSentence(text, kb, flag.unless, ev.start, live)) return;
     if (flag.unlessAround?.length && familyAround(text, kb, flag.unlessAround, ev.start, ev.end, live)) return;
     // A recurring sign ("偶尔还是有抽搐") asks for a prompt visit, not an ambulance; not under 3 months, where
     // any episode of a danger sign (a breathing pause, a fit) is the emergency itself (WHO IMCI, NICE NG143).
@@ -317,7 +319,7 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
     (!seen.has(r.target.id) || recurringOnly.has(r.target.id)) && ageFits(kb, r.target, ageMonths) &&
     (r.minAgeDays === undefined || (days !== undefined && days >= r.minAgeDays)) && (r.maxAgeDays === undefined || (days !== undefined && days < r.maxAgeDays));
   for (const h of composedRedFlags(text, kb, live, ruleAgeOk))
-    add(h.rule.target, { start: h.start, end: h.end, text: text.slice(h.start, h.end) }, h.rule.citationNames, h.parts);
+    add(h.rule.target, { start: h.start, end: h.end, text: text.slice(h.start, h.end) }, h.rule.citationNames, h.parts, true);
 
   const fever = extractFever(text);
   const liveFever = fever.feverSpans.filter(([s]) => live(s));
