@@ -4,7 +4,9 @@
  * same settings (system prompt, sliders, seed), history is sent with the next question, the triage
  * banner shows before the answer, findings while it streams and the annotations with citations after it, stop aborts, clear
  * empties the conversation, and nothing overflows sideways. PEDGPT_WRITE_SCREENSHOT=1 also writes
- * docs/web-chat.png.
+ * docs/web-chat.png; PEDGPT_SCREENSHOT_MODEL (a checkpoint folder, e.g. the quick start's DFPO stage) and
+ * PEDGPT_SCREENSHOT_ADAPTER (e.g. its MoE-LoRA stage) serve a trained model there instead of the random
+ * test model, so the picture shows real text. The checks are the same with either model.
  */
 import path from "node:path";
 import type { AddressInfo } from "node:net";
@@ -30,8 +32,10 @@ let url: string;
 let browser: Browser;
 let page: Page;
 beforeAll(async () => {
-  const m = await makeServeModel(tempDir("pedgpt-serve-"));
-  gen = await loadEngineGenerator(m.dir, { contextSize: 256, parallel: 2 });
+  const trained = process.env.PEDGPT_SCREENSHOT_MODEL;
+  const adapter = process.env.PEDGPT_SCREENSHOT_ADAPTER;
+  const modelDir = trained ?? (await makeServeModel(tempDir("pedgpt-serve-"))).dir;
+  gen = await loadEngineGenerator(modelDir, { contextSize: 256, parallel: 2, ...(adapter ? { adapters: [adapter] } : {}) });
   app = await buildServer(gen);
   await app.listen({ host: "127.0.0.1", port: 0 });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
