@@ -918,6 +918,10 @@ describe("time-critical presentations told the way parents talk, after the eleve
     expect(urgent("孩子吃芒果后嗓子像被堵住了，呼吸呼哧呼哧的")).toBe(true);
     for (const q of ["孩子十岁，吃鸡蛋，说一个蛋就饱了", "孩子10岁，最近瘦了，挑食", "孩子嗓子有痰堵着，咳不出来"]) expect(urgent(q), q).toBe(false);
   });
+  it("injuries and emergencies told with no age and in lay words", () => {
+    for (const q of ["娃摔了一跤，手腕肿得老高，歪了", "孩子被邻居家的狗咬了手，咬穿了", "孩子烤火的屋里睡了一晚，早上头疼想吐", "孩子突然一边手脚不会动了，嘴也歪了", "孩子发烧，浑身一抽一抽的，牙咬得紧紧的", "孩子咳嗽像小狗叫，吸气的时候嗓子里呼呼响，睡觉也响", "宝宝肚脐旁边鼓出个包，按不回去了，一直哭", "男孩小鸡鸡的皮翻上去回不来了，肿成一圈"]) expect(urgent(q), q).toBe(true);
+    for (const q of ["孩子手腕扭了一下，没歪，能动", "孩子哭得浑身一抽一抽的，哄了一会就好了", "孩子在客厅烤火，玩得很好", "孩子被狗咬了一下，没咬穿，就红了一点", "宝宝两个月，肚脐眼鼓出来，一哭就大，有时吐奶", "孩子睡觉也打呼噜，呼呼响", "宝宝4个月，感冒了，鼻子呼噜呼噜的，吃奶正常，呼吸不快，睡觉也安稳", "孩子包皮有点红，能翻上去也能翻回来", "孩子晚上咳嗽像小狗叫，白天好了，安静的时候没声音"]) expect(urgent(q), q).toBe(false);
+  });
   it("daytime tiredness after poor nights is not lethargy; tiredness in an ill child still is", () => {
     expect(ids("宝宝最近上一年了，记忆力下降了很多，晚上睡眠不好，白天精神很差。7岁孩子记忆力差怎么办？")).toEqual([]);
     expect(ids("孩子昨晚没睡好，今天发烧，精神很差")).toContain("lethargy");
