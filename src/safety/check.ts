@@ -209,7 +209,8 @@ export function nonProductMentions(norm: string, spans: { start: number; end: nu
   const listEnd = spans.map((sp, i) => {
     // "含右美沙芬的复方止咳糖浆（右美沙芬+氯苯那敏+伪麻黄碱）": a product described by what it contains, then its full
     // ingredient list in brackets, is one product whose bracket lists ingredients like any other product's.
-    const tail = describedProductTail(norm, sp);
+    // "右美沙芬糖浆复方制剂（含右美沙芬、伪麻黄碱）": a product word after the name, then what the product contains.
+    const tail = describedProductTail(norm, sp) || namedProductTail(norm, sp);
     const m = /^(?:糖浆|口服液|口服溶液|溶液|滴剂|颗粒|冲剂|片|胶囊|混悬液|合剂)?\s*[（(]\s*(含有?|成分(?:是|为|有)?|主要成分(?:是|为|有)?)?([^（()）\n。]{1,60})[）)]/.exec(norm.slice(sp.end + tail, sp.end + tail + 80));
     if (!m || !/[、，,和及与+＋]/.test(m[2]!)) return -1;
     const end = sp.end + tail + m[0].length;
@@ -251,6 +252,12 @@ function describedProductTail(norm: string, sp: { start: number; end: number }):
   return DESCRIBED_TAIL.exec(norm.slice(sp.end, sp.end + 24))?.[0].length ?? 0;
 }
 
+/** After a drug's name, a product word that a bracket opening with 含 or 成分 follows ("右美沙芬糖浆复方制剂（含…"): its length, or 0. */
+const NAMED_TAIL = /^[^，。；;,、\n（()）]{0,8}?(?:复方|糖浆|口服液|溶液|合剂|滴剂|颗粒|冲剂|片|胶囊|制剂|感冒药|止咳药)[^，。；;,、\n（()）]{0,4}?(?=\s*[（(]\s*(?:含|成分|主要成分))/;
+function namedProductTail(norm: string, sp: { start: number; end: number }): number {
+  return NAMED_TAIL.exec(norm.slice(sp.end, sp.end + 20))?.[0].length ?? 0;
+}
+
 /** Whether an entry is a product of several ingredients (a compound entry, a cold combination, a 复方). */
 function compoundTest(kb: SafetyKnowledge): (id: string) => boolean {
   return (id) => {
@@ -289,23 +296,31 @@ function asCompound(kb: SafetyKnowledge, text: string, m: Match<{ kind: "drug"; 
  * with a more restrictive compound entry is reported as that entry, as if the product were named by its ingredients.
  */
 function byBracketedIngredients(kb: SafetyKnowledge, norm: string, m: Match<{ kind: "drug"; drug: Drug }>, ingredients: Match<{ kind: "drug"; drug: Drug }>[]): Match<{ kind: "drug"; drug: Drug }> {
-  const own = COMPOUND_PRECEDENCE.indexOf(m.payload.drug.id);
+  let own = COMPOUND_PRECEDENCE.indexOf(m.payload.drug.id);
+  // "小儿右美沙芬糖浆复方制剂（含右美沙芬、伪麻黄碱）": a product named after one ingredient, with its ingredients in
+  // brackets, is the compound of what it lists (convention 9).
+  const named = own < 0 ? namedProductTail(norm, m) : 0;
+  const productFirst = own < 0 && (named > 0 || (/(?:糖浆|口服液|溶液|合剂|滴剂|颗粒|冲剂|片|胶囊|制剂)$/.test(m.term) && /^\s*(?:[（(]|[，,]\s*(?:它|其)?)\s*(?:含|成分|主要成分)/.test(norm.slice(m.end, m.end + 8))));
+  if (productFirst) own = COMPOUND_PRECEDENCE.indexOf(`${m.payload.drug.id}_compound`);
   if (own < 0) return m;
   let best = own;
   // The product's own bracket decides over its brand name: "可愈糖浆（含右美沙芬和愈创甘油醚）" lists no codeine,
   // so it is the compound of what it does list, even where the brand's usual formula is another.
   let bracketBest = -1;
   let ownListed = false;
-  const tail = describedProductTail(norm, m);
+  const tail = describedProductTail(norm, m) || named;
+  let others = 0;
   for (const x of ingredients) {
-    if (x.start < m.end + tail || !/^\s*[（(][^（()）\n。]*$/.test(norm.slice(m.end + tail, x.start))) continue;
+    if (x.start < m.end + tail || !/^\s*(?:[（(][^（()）\n。]*|[，,]\s*(?:它|其)?\s*(?:含有?|成分(?:是|为|有)?|主要成分(?:是|为|有)?)[^（()）\n。；;，,]*)$/.test(norm.slice(m.end + tail, x.start))) continue;
     if (`${x.payload.drug.id}_compound` === m.payload.drug.id) ownListed = true;
+    if (x.payload.drug.id !== m.payload.drug.id) others++;
     const rank = COMPOUND_PRECEDENCE.indexOf(`${x.payload.drug.id}_compound`);
     if (rank >= 0 && (bracketBest < 0 || rank < bracketBest)) bracketBest = rank;
     if (rank >= 0 && rank < best) best = rank;
   }
   if (bracketBest > own && !ownListed) best = bracketBest;
-  return best === own ? m : { ...m, payload: { kind: "drug", drug: kb.drugById.get(COMPOUND_PRECEDENCE[best]!)! } };
+  if (productFirst && !others) return m;
+  return best === own && !productFirst ? m : { ...m, payload: { kind: "drug", drug: kb.drugById.get(COMPOUND_PRECEDENCE[best]!)! } };
 }
 
 /** The compound entries a product described by its ingredients takes, most restrictive first. */
@@ -617,6 +632,9 @@ function checkClassClaims(ctx: Ctx): void {
       // A header that stacks classes ("抗生素类退烧药") claims each of them.
       const has = (id: string) => d.classClosure.has(id) || !!ingredientClasses.get(items[j]!)?.has(id);
       if (groups ? groups.every((g) => g.some(has)) : c.classIds.some(has)) continue;
+      // "中成药：…止咳平喘类：小儿肺热咳喘口服液": Chinese patent medicines are grouped by what they treat (功效), so a
+      // symptom group names a purpose such a product serves, not a pharmacological class; 抗生素 or 激素 still is one.
+      if (d.classes.every((id) => id === "tcm") && c.classIds.every((id) => has(id) || TCM_PURPOSE_GROUPS.has(id)) && (/类/.test(c.term) || /中成药|中药/.test(norm))) continue;
       const strong = c.classIds.some((id) => d.notClasses.includes(id) || ["muscle_relaxant", "antibacterial", "corticosteroid", "opioid", "antiviral"].includes(id));
       const correct = d.classes.map((id) => ctx.kb.classes.get(id)?.zh[0]).filter(Boolean).join("、");
       const claimed = c.term;
@@ -792,6 +810,8 @@ function categoryClaims(norm: string, items: ClassItem[], claim: (drugIdx: numbe
 }
 
 const SYMPTOM_HEADERS = new Set(["antiemetic", "antidiarrheal"]);
+/** Symptom groups that Chinese patent medicines are sorted by (止咳平喘类, 止泻类): purposes, not pharmacological classes. */
+const TCM_PURPOSE_GROUPS = new Set(["antitussive", "mucolytic", "antiasthmatic", "antipyretic", "antidiarrheal", "antiemetic", "laxative", "topical_antipruritic"]);
 /** A clause that adds a drug to those already listed ("也可以加", "另外可加用", "必要时联用", "配合"). */
 const ADD_ON = /(?:加用|加上|加服|加|联用|联合(?:使用|应用|用)?|合用|配合(?:使用|应用|用)?|搭配(?:使用|用)?|并用|辅以|外加|再加)\s*(?:上|一个|一种)?\s*(?:使用|用|服用|口服)?\s*$/;
 /** A title that names a topic, plan or advice about a class rather than the class as a list of members. */
@@ -1236,8 +1256,7 @@ function questionDrugFirst(kb: SafetyKnowledge, question: string, answer: string
   const asserted = mentions.filter((m) => m.stance === "asserted");
   if (!question || !asserted.length) return mentions;
   const firstDose = extractAmounts(answer).find((a) => !a.isMax);
-  // Not where the drug is named in the dose's own sentence ("8ml就是200mg，…在头孢丙烯每天15~30mg/kg的范围内"): that sentence speaks of it.
-  if (!firstDose || asserted.some((m) => m.start < sentenceEnd(normalize(answer), firstDose.end))) return mentions;
+  if (!firstDose || asserted.some((m) => m.start <= firstDose.start)) return mentions;
   const q = questionDrug(kb, question, answer);
   if (!q.length || asserted.some((m) => m.drug !== q[0]!.drug)) return mentions;
   return [...q, ...mentions];
@@ -1453,7 +1472,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     const doseContext = m0.fromQuestion ? context : `${ctx.question} ${ctx.answer.slice(0, segEnd)}`;
     let resolved: ResolvedDose | undefined;
     try {
-      resolved = resolveDose(kb, drug, { route: m.route, context: doseContext, ageMonths: patient.ageMonths, weightKg: hasWeight ? w : undefined });
+      resolved = resolveDose(kb, drug, { route: m.route, context: doseContext, ageMonths: patient.ageMonths });
     } catch {
       resolved = undefined;
     }
@@ -1485,11 +1504,6 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         if (f2.spans.length) freq = f2;
       }
     }
-    // Or before the drug in its own clause ("每2小时给一次对乙酰氨基酚，每次150mg"), after any drug named earlier.
-    if (!freq.spans.length && !m0.fromQuestion) {
-      const f0 = extractFrequency(ctx.answer, Math.max(i > 0 ? mentions[i - 1]!.end : 0, clauseStart(norm, m0.start)), m0.start);
-      if (f0.spans.length) freq = f0;
-    }
     // The question's wording counts too when it names this drug ("头孢克洛干混悬剂（125mg/5ml）").
     askedIds ??= new Set(ctx.question ? findDrugMentions(ctx.question, kb).map((x) => x.drug) : []);
     const asked = m0.fromQuestion || askedIds.has(drug.id);
@@ -1520,12 +1534,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       a ? { source: "answer" as const, start: a.start, end: a.end, text: a.text }
         : { source: "answer" as const, start: freq.spans[0]?.[0] ?? m0.start, end: freq.spans[0]?.[1] ?? m0.end, text: ctx.answer.slice(freq.spans[0]?.[0] ?? m0.start, freq.spans[0]?.[1] ?? m0.end) };
 
-    // A frequency said after a list of drugs ("乳果糖、蒙脱石散，一天3次") is each one's, but read loosely: it
-    // breaks a drug's limit only when clearly above it (twice the most doses a day, half the shortest interval).
-    const inList = groupLast[i] !== i || (i > 0 && groupLast[i - 1] === groupLast[i]);
-    const countFactor = inList ? 2 : 1;
     // Frequency alone can break the daily limit (布洛芬每4小时一次; 每日6次).
-    if (freq.intervalHours && (inList ? freq.intervalHours[0] <= minInterval / 2 : freq.intervalHours[0] < minInterval * 0.99)) {
+    if (freq.intervalHours && freq.intervalHours[0] < minInterval * 0.99) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.interval-too-short", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}给药间隔 ${freq.intervalHours[0]} 小时短于最短间隔 ${minInterval} 小时，每日次数将超过上限${maxDoses ? `（每日最多 ${maxDoses} 次）` : ""}`,
@@ -1548,14 +1558,14 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       }
     }
     // An answer that allows more doses a day than the maximum ("一天最多可以吃6次") breaks it too.
-    if (!freq.timesPerDay && freq.maxTimesPerDay !== undefined && maxDoses !== undefined && freq.maxTimesPerDay > maxDoses && freq.maxTimesPerDay >= maxDoses * countFactor) {
+    if (!freq.timesPerDay && freq.maxTimesPerDay !== undefined && maxDoses !== undefined && freq.maxTimesPerDay > maxDoses) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}允许每日最多 ${freq.maxTimesPerDay} 次，超过每日最多 ${maxDoses} 次`,
         citations: cites, details: { statedMaxTimesPerDay: freq.maxTimesPerDay, maxDosesPerDay: maxDoses },
       });
     }
-    if (freq.timesPerDay && maxDoses !== undefined && freq.timesPerDay[1] > maxDoses && freq.timesPerDay[1] >= maxDoses * countFactor && !(freq.dividedInto)) {
+    if (freq.timesPerDay && maxDoses !== undefined && freq.timesPerDay[1] > maxDoses && !(freq.dividedInto)) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}每日 ${freq.timesPerDay[1]} 次超过每日最多 ${maxDoses} 次`,
@@ -1587,13 +1597,9 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
        * range; within a quarter of the range's bound it is rounding, not an error.
        */
       const roundedToUnits = (c: MgCandidate, mg: number, side: "high" | "low"): boolean => {
-        if (!c.unitMg || c.perKg) return false;
-        // A count in quarters ("每次1/4片") rounds to quarter steps, one in halves or wholes to half steps.
-        const onStep = (k: number) => Math.abs(mg / c.unitMg! * k - Math.round(mg / c.unitMg! * k)) <= 1e-6;
-        const step = onStep(2) ? 2 : onStep(4) ? 4 : 0;
-        if (!step) return false;
+        if (!c.unitMg || c.perKg || Math.abs(mg / c.unitMg * 2 - Math.round(mg / c.unitMg * 2)) > 1e-6) return false;
         const [lo, hi] = [resolved.perDoseMgPerKg[0] * w, resolved.perDoseMgPerKg[1] * w];
-        const half = c.unitMg / step;
+        const half = c.unitMg / 2;
         return side === "high" ? mg - half < lo && mg <= hi * 1.25 : mg + half > hi && mg >= lo * 0.75;
       };
       const perDoseHigh = (c: MgCandidate, capOnly = false, rangeTol = tol): Verdict[] => {
@@ -1605,12 +1611,6 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         const capped = c.perKg ? mgLo : mgHi;
         if (resolved.maxSingleDoseMg !== undefined && capped > resolved.maxSingleDoseMg * (1 + FIXED_TOL))
           return [{ type: "dose_out_of_range", ruleId: "dose.max-single", severity: "high", message: `${drug.nameZh}单次 ${fmt(capped)} mg${basis}超过单次最大量 ${resolved.maxSingleDoseMg} mg`, details: { perDoseMg: capped, maxSingleDoseMg: resolved.maxSingleDoseMg } }];
-        // A dose inside the label's fixed band for the child is right whatever its mg/kg; one at twice the
-        // band's top or more is clearly outside it.
-        const fixed = resolved.fixedDoseMg;
-        if (!capOnly && fixed && mgHi >= 2 * fixed[1] * (1 - FIXED_TOL) && mgLo >= 2 * fixed[1] * (1 - FIXED_TOL))
-          return [{ type: "dose_out_of_range", ruleId: "dose.band-high", severity: "high", message: `${drug.nameZh}单次 ${fmt(capped)} mg${basis}，为该年龄/体重段说明书单次剂量（${fmt(fixed[0])}${fixed[1] !== fixed[0] ? `–${fmt(fixed[1])}` : ""} mg）的 ${fmt(mgLo / fixed[1])} 倍${weightNote}`, details: { perDoseMg: capped, fixedDoseMg: fixed } }];
-        if (fixed && mgHi <= fixed[1] * (1 + FIXED_TOL)) return [];
         if (!capOnly && kgHi > resolved.perDoseMgPerKg[1] * (1 + rangeTol) && !roundedToUnits(c, mgHi, "high"))
           return [{ type: "dose_out_of_range", ruleId: "dose.per-dose-high", severity: "high", message: `${drug.nameZh}每次 ${fmt(kgHi)} mg/kg${basis}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } }];
         return [];
@@ -1652,22 +1652,13 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         if (!out.length) out.push(...aboveDay(c));
         if (out.length) { /* already out of range */ }
         // A stated range (200~400mg) is low only when all of it is.
-        else if (kgHi < resolved.perDoseMgPerKg[0] * (1 - tol) && !(resolved.maxSingleDoseMg !== undefined && mgHi >= resolved.maxSingleDoseMg * (1 - tol)) && !roundedToUnits(c, mgLo, "low")
-          && !(resolved.fixedDoseMg && mgHi >= resolved.fixedDoseMg[0] * (1 - FIXED_TOL)))
+        else if (kgHi < resolved.perDoseMgPerKg[0] * (1 - tol) && !(resolved.maxSingleDoseMg !== undefined && mgHi >= resolved.maxSingleDoseMg * (1 - tol)) && !roundedToUnits(c, mgLo, "low"))
           out.push({ type: "dose_out_of_range", ruleId: "dose.per-dose-low", severity: "medium", message: `${drug.nameZh}每次 ${fmt(kgLo)} mg/kg${basis}，低于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } });
         if (times !== undefined && mgHi * times > dmax * (1 + dTol))
           out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg × 每日 ${times} 次 = ${fmt(mgHi * times)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi * times, maxDailyMg: dmax, timesPerDay: times } });
         // With no frequency the day still holds at least this one dose: a dose above the daily maximum breaks it.
         else if (times === undefined && mgHi > dmax * (1 + dTol))
           out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}单次 ${fmt(mgHi)} mg 已超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi, maxDailyMg: dmax } });
-        // With no frequency the label's usual one applies: a single dose at twice the per-dose maximum or
-        // more, given even the label's fewest doses a day, exceeds the day's maximum (never a dose in range).
-        else if (times === undefined && out.some((v) => v.type === "dose_out_of_range" && v.severity === "high")) {
-          const top = Math.min(resolved.fixedDoseMg?.[1] ?? resolved.perDoseMgPerKg[1] * w, resolved.maxSingleDoseMg ?? Infinity);
-          const fewest = resolved.dosesPerDay[0];
-          if (mgLo >= 2 * top * 0.98 && fewest > 1 && mgHi * fewest > dmax * (1 + dTol))
-            out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max-usual-frequency", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg，未说明次数，按说明书最少每日 ${fewest} 次计 = ${fmt(mgHi * fewest)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi * fewest, maxDailyMg: dmax, assumedTimesPerDay: fewest } });
-        }
         return out;
       };
       // Every literally true finding is reported. Drugs dosed per day: the dose as given is also held to

@@ -59,7 +59,7 @@ function clauseEnd(norm: string, pos: number): number {
   return e;
 }
 
-export type MentionStance = "asserted" | "negated" | "risk" | "accidental" | "historical" | "compared";
+export type MentionStance = "asserted" | "negated" | "risk" | "accidental" | "historical" | "compared" | "topic";
 
 /**
  * For each drug mention (sorted, non-overlapping spans), whether the text recommends it ("asserted")
@@ -78,6 +78,10 @@ export function drugStances(text: string, spans: Span[]): MentionStance[] {
     const before = norm.slice(cs, sp.start);
     if (PRE_ACCIDENT.test(before)) return set(i, "accidental");
     if (PRE_HISTORY.test(before)) return set(i, "historical");
+    // "关于氯霉素：新生儿全身用氯霉素…是禁用的": a drug named as the topic of what follows, and named again there, is
+    // judged where it is named again.
+    if (/(?:关于|至于)\s*$/.test(before) && /^\s*(?:的(?:问题|使用|用法|疑问))?\s*(?:\*\*|__)?\s*[：:，,]/.test(norm.slice(sp.end, sp.end + 12))
+      && spans.some((x, k) => k > i && x.start - sp.end < 120 && norm.slice(x.start, x.end) === norm.slice(sp.start, sp.end))) { stance[i] = "topic"; return; }
     // "效果比布洛芬好": the drug is the yardstick of a comparison, not what the answer gives.
     if (/(?<!如|好|无)比\s*$/.test(before)) { stance[i] = "compared"; return; }
     // "赖氨匹林是阿司匹林的一种", "X属于Y的盐": the drug names what another drug in the clause is.
@@ -92,6 +96,8 @@ export function drugStances(text: string, spans: Span[]): MentionStance[] {
       const cueEnd = scopeStart + m.index! + m[0].length;
       // A prohibition of something else in between ("不要超过…") does not reach this drug.
       const between = norm.slice(cueEnd, sp.start);
+      // "不建议和小儿氨酚黄那敏同时吃": the drug named as the partner of a combination advised against is not given.
+      if (/^\s*(?:与|和|跟|同)\s*$/.test(between) && /^[^，。；;！？!?\n]{0,10}?(?:同时|一起|一块|同服|合用|混用|联用|叠加|搭配)/.test(norm.slice(sp.end, sp.end + 14))) return set(i, "negated");
       if (/^\s*(?:超过|过量|过多|空腹|与|和|同时|自行|随意|随便|长期|擅自|频繁)/.test(between) && !/(?:给|让|吃|用|服|喝)/.test(between.slice(0, 3))) continue;
       if (/^\s*(?:超过|过量|过多)/.test(between)) continue;
       if (SCOPE_BREAK.test(between)) continue;
