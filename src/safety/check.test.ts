@@ -179,14 +179,15 @@ describe("rule: doses", () => {
   });
   it("flags a per-dose overdose (with the formulation strength) and an underdose", () => {
     const r = checkAnswer("布洛芬混悬液每次15ml。", { question: q });
-    expect(r.findings.map((f) => f.type)).toEqual(["dose_out_of_range"]);
-    expect(r.findings[0]!.message).toContain("25 mg/kg");
+    // 25 mg/kg with no frequency is over twice the maximum: at the label's fewest doses a day it breaks the day too.
+    expect(r.findings.map((f) => f.type).sort()).toEqual(["daily_max_exceeded", "dose_out_of_range"]);
+    expect(r.findings.find((f) => f.type === "dose_out_of_range")!.message).toContain("25 mg/kg");
     expect(kinds("布洛芬每次20mg。", q)).toEqual(["dose_out_of_range:ibuprofen"]);
   });
   it("flags a 10x volume error with drops vs suspension only when every reading is unsafe", () => {
     // 5 ml of the 100 mg/ml drops is 500 mg; of the 32 mg/ml suspension 160 mg: without the form named, not flagged.
     expect(kinds("对乙酰氨基酚每次5ml。", q)).toEqual([]);
-    expect(kinds("对乙酰氨基酚混悬滴剂每次5ml。", q)).toEqual(["dose_out_of_range:paracetamol"]);
+    expect(kinds("对乙酰氨基酚混悬滴剂每次5ml。", q)).toEqual(["daily_max_exceeded:paracetamol", "dose_out_of_range:paracetamol"]);
   });
   it("flags the daily maximum: too many doses, too short an interval, a daily total", () => {
     expect(kinds("布洛芬混悬液每次5ml，每日6次。", q)).toEqual(["daily_max_exceeded:ibuprofen"]);

@@ -1256,7 +1256,8 @@ function questionDrugFirst(kb: SafetyKnowledge, question: string, answer: string
   const asserted = mentions.filter((m) => m.stance === "asserted");
   if (!question || !asserted.length) return mentions;
   const firstDose = extractAmounts(answer).find((a) => !a.isMax);
-  if (!firstDose || asserted.some((m) => m.start <= firstDose.start)) return mentions;
+  // Not where the drug is named in the dose's own sentence ("8ml就是200mg，…在头孢丙烯每天15~30mg/kg的范围内"): that sentence speaks of it.
+  if (!firstDose || asserted.some((m) => m.start < sentenceEnd(normalize(answer), firstDose.end))) return mentions;
   const q = questionDrug(kb, question, answer);
   if (!q.length || asserted.some((m) => m.drug !== q[0]!.drug)) return mentions;
   return [...q, ...mentions];
@@ -1472,7 +1473,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     const doseContext = m0.fromQuestion ? context : `${ctx.question} ${ctx.answer.slice(0, segEnd)}`;
     let resolved: ResolvedDose | undefined;
     try {
-      resolved = resolveDose(kb, drug, { route: m.route, context: doseContext, ageMonths: patient.ageMonths });
+      resolved = resolveDose(kb, drug, { route: m.route, context: doseContext, ageMonths: patient.ageMonths, weightKg: hasWeight ? w : undefined });
     } catch {
       resolved = undefined;
     }
@@ -1504,6 +1505,11 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         if (f2.spans.length) freq = f2;
       }
     }
+    // Or before the drug in its own clause ("每2小时给一次对乙酰氨基酚，每次150mg"), after any drug named earlier.
+    if (!freq.spans.length && !m0.fromQuestion) {
+      const f0 = extractFrequency(ctx.answer, Math.max(i > 0 ? mentions[i - 1]!.end : 0, clauseStart(norm, m0.start)), m0.start);
+      if (f0.spans.length) freq = f0;
+    }
     // The question's wording counts too when it names this drug ("头孢克洛干混悬剂（125mg/5ml）").
     askedIds ??= new Set(ctx.question ? findDrugMentions(ctx.question, kb).map((x) => x.drug) : []);
     const asked = m0.fromQuestion || askedIds.has(drug.id);
@@ -1534,8 +1540,12 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       a ? { source: "answer" as const, start: a.start, end: a.end, text: a.text }
         : { source: "answer" as const, start: freq.spans[0]?.[0] ?? m0.start, end: freq.spans[0]?.[1] ?? m0.end, text: ctx.answer.slice(freq.spans[0]?.[0] ?? m0.start, freq.spans[0]?.[1] ?? m0.end) };
 
+    // A frequency said after a list of drugs ("乳果糖、蒙脱石散，一天3次") is each one's, but read loosely: it
+    // breaks a drug's limit only when clearly above it (twice the most doses a day, half the shortest interval).
+    const inList = groupLast[i] !== i || (i > 0 && groupLast[i - 1] === groupLast[i]);
+    const countFactor = inList ? 2 : 1;
     // Frequency alone can break the daily limit (布洛芬每4小时一次; 每日6次).
-    if (freq.intervalHours && freq.intervalHours[0] < minInterval * 0.99) {
+    if (freq.intervalHours && (inList ? freq.intervalHours[0] <= minInterval / 2 : freq.intervalHours[0] < minInterval * 0.99)) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.interval-too-short", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}给药间隔 ${freq.intervalHours[0]} 小时短于最短间隔 ${minInterval} 小时，每日次数将超过上限${maxDoses ? `（每日最多 ${maxDoses} 次）` : ""}`,
@@ -1558,14 +1568,14 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       }
     }
     // An answer that allows more doses a day than the maximum ("一天最多可以吃6次") breaks it too.
-    if (!freq.timesPerDay && freq.maxTimesPerDay !== undefined && maxDoses !== undefined && freq.maxTimesPerDay > maxDoses) {
+    if (!freq.timesPerDay && freq.maxTimesPerDay !== undefined && maxDoses !== undefined && freq.maxTimesPerDay > maxDoses && freq.maxTimesPerDay >= maxDoses * countFactor) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}允许每日最多 ${freq.maxTimesPerDay} 次，超过每日最多 ${maxDoses} 次`,
         citations: cites, details: { statedMaxTimesPerDay: freq.maxTimesPerDay, maxDosesPerDay: maxDoses },
       });
     }
-    if (freq.timesPerDay && maxDoses !== undefined && freq.timesPerDay[1] > maxDoses && !(freq.dividedInto)) {
+    if (freq.timesPerDay && maxDoses !== undefined && freq.timesPerDay[1] > maxDoses && freq.timesPerDay[1] >= maxDoses * countFactor && !(freq.dividedInto)) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}每日 ${freq.timesPerDay[1]} 次超过每日最多 ${maxDoses} 次`,
@@ -1597,9 +1607,13 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
        * range; within a quarter of the range's bound it is rounding, not an error.
        */
       const roundedToUnits = (c: MgCandidate, mg: number, side: "high" | "low"): boolean => {
-        if (!c.unitMg || c.perKg || Math.abs(mg / c.unitMg * 2 - Math.round(mg / c.unitMg * 2)) > 1e-6) return false;
+        if (!c.unitMg || c.perKg) return false;
+        // A count in quarters ("每次1/4片") rounds to quarter steps, one in halves or wholes to half steps.
+        const onStep = (k: number) => Math.abs(mg / c.unitMg! * k - Math.round(mg / c.unitMg! * k)) <= 1e-6;
+        const step = onStep(2) ? 2 : onStep(4) ? 4 : 0;
+        if (!step) return false;
         const [lo, hi] = [resolved.perDoseMgPerKg[0] * w, resolved.perDoseMgPerKg[1] * w];
-        const half = c.unitMg / 2;
+        const half = c.unitMg / step;
         return side === "high" ? mg - half < lo && mg <= hi * 1.25 : mg + half > hi && mg >= lo * 0.75;
       };
       const perDoseHigh = (c: MgCandidate, capOnly = false, rangeTol = tol): Verdict[] => {
@@ -1611,6 +1625,12 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         const capped = c.perKg ? mgLo : mgHi;
         if (resolved.maxSingleDoseMg !== undefined && capped > resolved.maxSingleDoseMg * (1 + FIXED_TOL))
           return [{ type: "dose_out_of_range", ruleId: "dose.max-single", severity: "high", message: `${drug.nameZh}单次 ${fmt(capped)} mg${basis}超过单次最大量 ${resolved.maxSingleDoseMg} mg`, details: { perDoseMg: capped, maxSingleDoseMg: resolved.maxSingleDoseMg } }];
+        // A dose inside the label's fixed band for the child is right whatever its mg/kg; one at twice the
+        // band's top or more is clearly outside it.
+        const fixed = resolved.fixedDoseMg;
+        if (!capOnly && fixed && mgHi >= 2 * fixed[1] * (1 - FIXED_TOL) && mgLo >= 2 * fixed[1] * (1 - FIXED_TOL))
+          return [{ type: "dose_out_of_range", ruleId: "dose.band-high", severity: "high", message: `${drug.nameZh}单次 ${fmt(capped)} mg${basis}，为该年龄/体重段说明书单次剂量（${fmt(fixed[0])}${fixed[1] !== fixed[0] ? `–${fmt(fixed[1])}` : ""} mg）的 ${fmt(mgLo / fixed[1])} 倍${weightNote}`, details: { perDoseMg: capped, fixedDoseMg: fixed } }];
+        if (fixed && mgHi <= fixed[1] * (1 + FIXED_TOL)) return [];
         if (!capOnly && kgHi > resolved.perDoseMgPerKg[1] * (1 + rangeTol) && !roundedToUnits(c, mgHi, "high"))
           return [{ type: "dose_out_of_range", ruleId: "dose.per-dose-high", severity: "high", message: `${drug.nameZh}每次 ${fmt(kgHi)} mg/kg${basis}，高于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } }];
         return [];
@@ -1652,13 +1672,22 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         if (!out.length) out.push(...aboveDay(c));
         if (out.length) { /* already out of range */ }
         // A stated range (200~400mg) is low only when all of it is.
-        else if (kgHi < resolved.perDoseMgPerKg[0] * (1 - tol) && !(resolved.maxSingleDoseMg !== undefined && mgHi >= resolved.maxSingleDoseMg * (1 - tol)) && !roundedToUnits(c, mgLo, "low"))
+        else if (kgHi < resolved.perDoseMgPerKg[0] * (1 - tol) && !(resolved.maxSingleDoseMg !== undefined && mgHi >= resolved.maxSingleDoseMg * (1 - tol)) && !roundedToUnits(c, mgLo, "low")
+          && !(resolved.fixedDoseMg && mgHi >= resolved.fixedDoseMg[0] * (1 - FIXED_TOL)))
           out.push({ type: "dose_out_of_range", ruleId: "dose.per-dose-low", severity: "medium", message: `${drug.nameZh}每次 ${fmt(kgLo)} mg/kg${basis}，低于推荐 ${fmt(resolved.perDoseMgPerKg[0])}–${fmt(resolved.perDoseMgPerKg[1])} mg/kg/次${weightNote}`, details: { perDoseMgPerKg: [kgLo, kgHi], range: resolved.perDoseMgPerKg } });
         if (times !== undefined && mgHi * times > dmax * (1 + dTol))
           out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg × 每日 ${times} 次 = ${fmt(mgHi * times)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi * times, maxDailyMg: dmax, timesPerDay: times } });
         // With no frequency the day still holds at least this one dose: a dose above the daily maximum breaks it.
         else if (times === undefined && mgHi > dmax * (1 + dTol))
           out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max", severity: "high", message: `${drug.nameZh}单次 ${fmt(mgHi)} mg 已超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi, maxDailyMg: dmax } });
+        // With no frequency the label's usual one applies: a single dose at twice the per-dose maximum or
+        // more, given even the label's fewest doses a day, exceeds the day's maximum (never a dose in range).
+        else if (times === undefined && out.some((v) => v.type === "dose_out_of_range" && v.severity === "high")) {
+          const top = Math.min(resolved.fixedDoseMg?.[1] ?? resolved.perDoseMgPerKg[1] * w, resolved.maxSingleDoseMg ?? Infinity);
+          const fewest = resolved.dosesPerDay[0];
+          if (mgLo >= 2 * top * 0.98 && fewest > 1 && mgHi * fewest > dmax * (1 + dTol))
+            out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max-usual-frequency", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg，未说明次数，按说明书最少每日 ${fewest} 次计 = ${fmt(mgHi * fewest)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi * fewest, maxDailyMg: dmax, assumedTimesPerDay: fewest } });
+        }
         return out;
       };
       // Every literally true finding is reported. Drugs dosed per day: the dose as given is also held to

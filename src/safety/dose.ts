@@ -6,7 +6,7 @@
  */
 import { SafetyInputError } from "./errors.js";
 import { citationNames, loadSafetyKnowledge, typicalWeightKg, type Drug, type SafetyKnowledge } from "./knowledge.js";
-import type { DoseRule, Formulation, Route } from "./schema.js";
+import type { DoseRule, FixedDoseBand, Formulation, Route } from "./schema.js";
 import { normalize, parseNumber } from "./text.js";
 
 /** A drug's dose rules for one route folded into one set of limits. */
@@ -28,6 +28,8 @@ export interface ResolvedDose {
   minAgeMonths?: number;
   /** True when every rule is written per day (mg/kg/日): a dose is then judged by its daily total when the frequency is known. */
   dailyBased: boolean;
+  /** The label's fixed single doses [lowest, highest] for this child's age and weight band (union over the rules), when a band covers the child. */
+  fixedDoseMg?: [number, number];
   notes: string[];
   citations: string[];
   rules: DoseRule[];
@@ -60,7 +62,7 @@ const minOpt = (xs: (number | undefined)[]) => (xs.some((x) => x === undefined) 
 export function resolveDose(
   kb: SafetyKnowledge,
   drug: Drug,
-  options: { route?: Route; context?: string; indication?: string; pick?: "union" | "first"; ageMonths?: number } = {},
+  options: { route?: Route; context?: string; indication?: string; pick?: "union" | "first"; ageMonths?: number; weightKg?: number } = {},
 ): ResolvedDose | undefined {
   let rules = drug.doses.filter((r) => !options.route || r.route === options.route);
   if (rules.length === 0 && !options.route) return undefined;
@@ -86,6 +88,7 @@ export function resolveDose(
     rules = (named.length ? named : rules).slice(0, 1);
   }
   const ranges = rules.map(ruleRanges);
+  const fixed = fixedBands(rules, age, options.weightKg);
   const notes = rules.map((r) => r.note).filter((n): n is string => !!n);
   return {
     drugId: drug.id,
@@ -101,10 +104,24 @@ export function resolveDose(
     maxDosesPerDay: minOpt(rules.map((r) => r.maxDosesPerDay)),
     minAgeMonths: rules.every((r) => r.minAgeMonths !== undefined) ? Math.min(...rules.map((r) => r.minAgeMonths!)) : undefined,
     dailyBased: rules.every((r) => !r.perDoseMgPerKg),
+    ...(fixed ? { fixedDoseMg: fixed } : {}),
     notes,
     citations: [...new Set(rules.flatMap((r) => citationNames(kb, r.citation)))],
     rules,
   };
+}
+
+/**
+ * The fixed single doses the rules' bands give a child of this age and weight, as one [lowest, highest]
+ * range. A band limited by age needs the age, one limited by weight the weight; a band the child falls
+ * outside, or a missing age or weight it needs, gives nothing.
+ */
+function fixedBands(rules: DoseRule[], ageMonths: number | undefined, weightKg: number | undefined): [number, number] | undefined {
+  const inBand = (b: FixedDoseBand) =>
+    (b.minAgeMonths === undefined && b.maxAgeMonths === undefined || ageMonths !== undefined && (b.minAgeMonths ?? 0) <= ageMonths && (b.maxAgeMonths === undefined || ageMonths < b.maxAgeMonths))
+    && (b.minKg === undefined && b.maxKg === undefined || weightKg !== undefined && weightKg > 0 && (b.minKg === undefined || weightKg >= b.minKg) && (b.maxKg === undefined || weightKg <= b.maxKg));
+  const mg = rules.flatMap((r) => (r.fixedDoses ?? []).filter(inBand).map((b) => b.mg));
+  return mg.length ? [Math.min(...mg.map((x) => x[0])), Math.max(...mg.map((x) => x[1]))] : undefined;
 }
 
 /** Find a drug by any of its names or its id (case- and width-insensitive). */

@@ -307,7 +307,7 @@ describe("names that are not the drug given or claimed", () => {
     expect(kinds("可以用布洛芬，也有对乙酰氨基酚可选。", "宝宝2个月发烧")).toEqual(["age_contraindication:ibuprofen"]);
   });
   it("does not dose a drug named as the condition for another", () => {
-    expect(kinds("布洛芬无效时可换用对乙酰氨基酚，每次30mg/kg。", "孩子15kg发烧")).toEqual(["dose_out_of_range:paracetamol"]);
+    expect(kinds("布洛芬无效时可换用对乙酰氨基酚，每次30mg/kg。", "孩子15kg发烧")).toEqual(["daily_max_exceeded:paracetamol", "dose_out_of_range:paracetamol"]);
   });
 });
 
@@ -505,7 +505,7 @@ describe("doses counted in whole or half tablets", () => {
     expect(drugKinds("对乙酰氨基酚片（0.5g/片）每次半片。", "孩子3岁15kg发烧")).toEqual([]);
   });
   it("still flags a count when a smaller one lands in the range, or the excess is past rounding", () => {
-    expect(drugKinds("对乙酰氨基酚片0.5g，每次一片。", "孩子3岁15kg发烧")).toEqual(["dose_out_of_range:paracetamol"]);
+    expect(drugKinds("对乙酰氨基酚片0.5g，每次一片。", "孩子3岁15kg发烧")).toEqual(["daily_max_exceeded:paracetamol", "dose_out_of_range:paracetamol"]);
     expect(drugKinds("布洛芬片（0.1g），每次3片，一天2次。", "孩子6岁20kg发烧")).toEqual(["dose_out_of_range:ibuprofen"]);
     expect(drugKinds("对乙酰氨基酚每次450mg。", "孩子7岁，20kg，发烧")).toEqual(["dose_out_of_range:paracetamol"]);
   });
@@ -791,6 +791,63 @@ describe("drug mentions, age limits and class claims after the eleventh batch wa
     // A member listed, or one the list goes on to name with 也可以用, is still claimed.
     expect(drugKinds("抗组胺药：常用的包括氯雷他定、孟鲁司特。", "孩子8岁过敏")).toEqual(["wrong_class:montelukast"]);
     expect(drugKinds("抗组胺药：氯雷他定，也可以用孟鲁司特。", "孩子8岁过敏")).toEqual(["wrong_class:montelukast"]);
+  });
+});
+
+describe("doses and frequencies after the eleventh batch was opened", () => {
+  it("holds a dose inside the label's fixed age or weight band as right whatever its mg/kg", () => {
+    expect(kinds("抗组胺药：如西替利嗪滴剂每次0.25ml（2.5mg），一天1次", "宝宝6个月7kg，湿疹严重")).toEqual([]);
+    expect(kinds("西替利嗪滴剂2.5mg，每天一次。", "宝宝1岁，8公斤，荨麻疹")).toEqual([]);
+    expect(kinds("孟鲁司特颗粒4mg，每晚一次。", "孩子1岁半，9kg，咳嗽变异性哮喘")).toEqual([]);
+    expect(kinds("奥司他韦每次30mg，一天2次，吃5天。", "孩子2岁，10公斤，甲流")).toEqual([]);
+    expect(kinds("氯雷他定10mg，每天一次。", "孩子8岁，25公斤，过敏性鼻炎")).toEqual([]);
+  });
+  it("reports a dose at twice the band's top or more, in any wording", () => {
+    expect(kinds("西替利嗪：\n- 5岁每次10mg，每天3次。", "孩子5岁，过敏性鼻炎")).toEqual(["daily_max_exceeded:cetirizine", "dose_out_of_range:cetirizine"]);
+    expect(kinds("给孩子吃西替利嗪10毫克，一天一次就行。", "4岁孩子荨麻疹")).toEqual(["dose_out_of_range:cetirizine"]);
+    expect(kinds("孟鲁司特每次10mg，睡前一次。", "孩子3岁，15kg，哮喘")).toEqual(["daily_max_exceeded:montelukast", "dose_out_of_range:montelukast"]);
+    expect(kinds("奥司他韦每次75mg，一天2次。", "孩子2岁，10公斤，甲流")).toEqual(["daily_max_exceeded:oseltamivir", "dose_out_of_range:oseltamivir"]);
+    expect(kinds("奥司他韦一次吃75毫克。", "孩子2岁，10公斤，甲流")).toEqual(["daily_max_exceeded:oseltamivir", "dose_out_of_range:oseltamivir"]);
+    // Still in range below twice the top (the next band's dose is not an error to flag).
+    expect(kinds("孟鲁司特5mg每晚一次。", "孩子4岁，16kg，哮喘")).toEqual([]);
+  });
+  it("reports the day too when a dose with no frequency is twice the maximum or more, at the label's fewest doses a day", () => {
+    expect(kinds("1. 对乙酰氨基酚滴剂（100mg/ml）：每次1ml；\n2. 布洛芬滴剂（40mg/ml）：每次6ml；\n任选一种。", "宝宝11个月，9kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen", "dose_out_of_range:ibuprofen"]);
+    expect(kinds("退烧给布洛芬240毫克。", "孩子1岁，9公斤，发烧")).toEqual(["daily_max_exceeded:ibuprofen", "dose_out_of_range:ibuprofen"]);
+    const r = checkAnswer("布洛芬滴剂（40mg/ml）每次6ml。", { question: "宝宝11个月，9kg，发烧" });
+    expect(r.findings.find((f) => f.type === "daily_max_exceeded")!.message).toContain("未说明次数");
+    // A dose above the range but under twice its top, or in range, with no frequency: the dose only, or nothing.
+    expect(kinds("布洛芬每次120mg。", "孩子1岁，9公斤，发烧")).toEqual(["dose_out_of_range:ibuprofen"]);
+    expect(kinds("布洛芬每次80mg。", "孩子1岁，9公斤，发烧")).toEqual([]);
+  });
+  it("reads an interval said before the drug in its clause", () => {
+    expect(kinds("烧不退可以每2小时给一次对乙酰氨基酚，每次150mg，把体温压下去。", "孩子3岁15kg，烧一直不退")).toEqual(["daily_max_exceeded:paracetamol"]);
+    expect(kinds("每隔两个小时喂一次布洛芬，每次5ml。", "孩子3岁15kg发烧")).toEqual(["daily_max_exceeded:ibuprofen"]);
+    expect(kinds("一天吃6次对乙酰氨基酚也没事。", "孩子3岁15kg发烧")).toEqual(["daily_max_exceeded:paracetamol"]);
+    // Gaps from meals or other medicines are not dosing intervals; nor one said of an earlier drug.
+    expect(kinds("饭后2小时吃布洛芬，每次5ml，每6小时一次。", "孩子3岁15kg发烧")).toEqual([]);
+    expect(kinds("与益生菌间隔2小时服用阿莫西林，每次250mg，一天3次。", "孩子3岁15kg")).toEqual([]);
+    expect(kinds("口服补液盐每1小时喝一次，布洛芬每次5ml，每6小时一次。", "孩子3岁15kg发烧腹泻")).toEqual([]);
+  });
+  it("holds a frequency shared by a list of drugs to each only where it is clearly above a drug's limit", () => {
+    expect(kinds("止泻药可选用：乳果糖、蒙脱石散，一天3次。", "宝宝拉稀").filter((k) => k.startsWith("daily"))).toEqual([]);
+    expect(kinds("乳果糖和益生菌，一天4次。", "孩子便秘")).toEqual(["daily_max_exceeded:lactulose"]);
+    expect(kinds("乳果糖一天3次。", "孩子便秘")).toEqual(["daily_max_exceeded:lactulose"]);
+    expect(kinds("布洛芬或对乙酰氨基酚，每2小时一次。", "孩子3岁发烧")).toEqual(["daily_max_exceeded:ibuprofen", "daily_max_exceeded:paracetamol"]);
+  });
+  it("doses the question's drug in an answer that doses before naming any other", () => {
+    expect(kinds("**剂量建议**\n- 体重16kg，每次2片（1000mg），每6小时一次，一天最多4次。\n- 不要和其他含对乙酰氨基酚的感冒药同时吃。", "儿子4岁，32斤，发烧38.9，家里只有对乙酰氨基酚片500mg的，怎么吃"))
+      .toEqual(["daily_max_exceeded:paracetamol", "dose_out_of_range:paracetamol"]);
+    expect(kinds("每次半片，每6小时一次。对乙酰氨基酚一天不超过4次。", "儿子4岁，32斤，发烧，家里只有对乙酰氨基酚片500mg的")).toEqual([]);
+  });
+  it("gives exact compound products their labels' frequency limits", () => {
+    expect(kinds("8岁可以用酚麻美敏混悬液，每次10ml，鼻塞严重的话每1小时喝一次。", "孩子8岁，感冒鼻塞流涕")).toEqual(["daily_max_exceeded:paracetamol_pseudoephedrine_dxm_chlorphen"]);
+    expect(kinds("泰诺感冒一天吃6次。", "孩子8岁感冒")).toEqual(["daily_max_exceeded:paracetamol_pseudoephedrine_dxm_chlorphen"]);
+    expect(kinds("酚麻美敏混悬液每次10ml，每6小时一次，一天不超过4次。", "孩子8岁感冒")).toEqual([]);
+    expect(kinds("小儿氨酚烷胺颗粒一天2次。", "孩子3岁感冒")).toEqual([]);
+  });
+  it("does not hold a metered inhaled steroid in micrograms to the nebuliser's per-kg minimum", () => {
+    expect(kinds("- 吸入糖皮质激素：布地奈德气雾剂，每次200μg，一天2次。", "孩子10岁，30kg，哮喘")).toEqual([]);
   });
 });
 

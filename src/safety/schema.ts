@@ -36,6 +36,17 @@ export const classFileSchema = z.object({
 export type ClassFile = z.infer<typeof classFileSchema>;
 export type DrugClassEntry = ClassFile["classes"][number];
 
+/** One band of a label's fixed doses: ages [minAgeMonths, maxAgeMonths) and weights [minKg, maxKg], both optional. */
+export const fixedDoseBandSchema = z.object({
+  minAgeMonths: z.number().nonnegative().optional(),
+  maxAgeMonths: z.number().positive().optional(),
+  minKg: z.number().nonnegative().optional(),
+  maxKg: z.number().positive().optional(),
+  /** Single dose in mg [lowest, highest] the band allows. */
+  mg: range,
+}).strict();
+export type FixedDoseBand = z.infer<typeof fixedDoseBandSchema>;
+
 export const doseRuleSchema = z.object({
   indication: nonEmpty,
   indicationTerms: z.array(nonEmpty),
@@ -53,6 +64,12 @@ export const doseRuleSchema = z.object({
   minAgeMonths: z.number().nonnegative().optional(),
   /** At and above this age the rule does not apply: rules by age band (vitamin D's upper limits for infants). */
   maxAgeMonths: z.number().positive().optional(),
+  /**
+   * The label's fixed single doses by age or weight band (cetirizine 2.5 mg at 6–23 months, oseltamivir
+   * 30 mg up to 15 kg): the per-kg range only approximates them, so a dose inside the child's band is
+   * right whatever its mg/kg, and one at twice the band's top or more is out of range.
+   */
+  fixedDoses: z.array(fixedDoseBandSchema).optional(),
   note: z.string().optional(),
   citation: sourceKeys,
 }).strict();
