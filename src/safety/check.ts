@@ -632,6 +632,7 @@ function checkClassClaims(ctx: Ctx): void {
       // A header that stacks classes ("抗生素类退烧药") claims each of them.
       const has = (id: string) => d.classClosure.has(id) || !!ingredientClasses.get(items[j]!)?.has(id);
       if (groups ? groups.every((g) => g.some(has)) : c.classIds.some(has)) continue;
+      if (potencyTolerated(d, c.classIds)) continue;
       // "中成药：…止咳平喘类：小儿肺热咳喘口服液": Chinese patent medicines are grouped by what they treat (功效), so a
       // symptom group names a purpose such a product serves, not a pharmacological class; 抗生素 or 激素 still is one.
       if (d.classes.every((id) => id === "tcm") && c.classIds.every((id) => has(id) || TCM_PURPOSE_GROUPS.has(id)) && (/类/.test(c.term) || /中成药|中药/.test(norm))) continue;
@@ -810,6 +811,20 @@ function categoryClaims(norm: string, items: ClassItem[], claim: (drugIdx: numbe
 }
 
 const SYMPTOM_HEADERS = new Set(["antiemetic", "antidiarrheal"]);
+/** Topical corticosteroid strength classes, weakest first (Chinese consensus 2015; the BNF's table has the same four). */
+const POTENCY = ["topical_steroid_mild", "topical_steroid_moderate", "topical_steroid_potent", "topical_steroid_very_potent"];
+/**
+ * A strength claimed for a corticosteroid: the references differ by a step for several of them (mometasone is
+ * 中效 in the Chinese table and potent in the BNF) and one entry may cover two strengths, so only a claim two
+ * steps or more from every strength the entry cites is wrong. A steroid whose strength the knowledge base does
+ * not hold (an oral or inhaled one) is not judged on it.
+ */
+function potencyTolerated(d: Drug, claimed: string[]): boolean {
+  const steps = claimed.map((id) => POTENCY.indexOf(id));
+  if (steps.some((x) => x < 0) || !d.classClosure.has("corticosteroid")) return false;
+  const own = d.classes.map((id) => POTENCY.indexOf(id)).filter((x) => x >= 0);
+  return !own.length || steps.every((x) => own.some((o) => Math.abs(o - x) <= 1));
+}
 /** Symptom groups that Chinese patent medicines are sorted by (止咳平喘类, 止泻类): purposes, not pharmacological classes. */
 const TCM_PURPOSE_GROUPS = new Set(["antitussive", "mucolytic", "antiasthmatic", "antipyretic", "antidiarrheal", "antiemetic", "laxative", "topical_antipruritic"]);
 /** A clause that adds a drug to those already listed ("也可以加", "另外可加用", "必要时联用", "配合"). */

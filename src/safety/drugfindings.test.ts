@@ -879,3 +879,25 @@ describe("drug mentions and class claims in the tenth dev batch's wordings", () 
     expect(drugKinds("小儿肺热咳喘口服液是一种激素。", "5岁")).toEqual(["wrong_class:xiaoer_feire_kechuan"]);
   });
 });
+
+describe("topical steroid strength and methylephedrine products", () => {
+  it("flags a topical steroid strength two steps or more from every strength its references give", () => {
+    const q = "孩子3岁，脸上湿疹";
+    expect(drugKinds("**弱效激素**：卤米松乳膏、地奈德乳膏，每天一次涂脸部皮疹。\n**保湿**：每天多次涂润肤霜。", q)).toEqual(["wrong_class:halometasone"]);
+    expect(drugKinds("卤米松是一种弱效激素。", q)).toEqual(["wrong_class:halometasone"]);
+    expect(drugKinds("地奈德乳膏是强效激素，脸上别用。", q)).toEqual(["wrong_class:desonide"]);
+    expect(drugKinds("丙酸氯倍他索是弱效激素，可以放心涂脸。", q)).toEqual(["wrong_class:clobetasol"]);
+    expect(drugKinds("他克莫司是一种弱效激素。", q)).toEqual(["wrong_class:tacrolimus_topical"]);
+  });
+  it("leaves a strength one step away, one the references differ on, and a steroid of no known topical strength alone", () => {
+    const q = "孩子3岁，湿疹";
+    for (const a of ["卤米松属于中效激素。", "弱效激素：如地奈德乳膏、丁酸氢化可的松乳膏。", "强效激素：卤米松、糠酸莫米松。", "糠酸莫米松是弱效激素。",
+      "布地奈德是一种强效激素。", "地塞米松是强效激素。", "曲安奈德乳膏属于中效激素。"]) expect(drugKinds(a, q), a).toEqual([]);
+  });
+  it("holds methylephedrine compounds (复方氨酚甲麻, 愈酚甲麻那敏) to not under 2 under their own entry", () => {
+    expect(drugKinds("复方氨酚甲麻口服液每次5ml。", "宝宝1岁感冒")).toEqual(["age_contraindication:methylephedrine_compound"]);
+    expect(drugKinds("愈酚甲麻那敏颗粒半袋。", "宝宝1岁咳嗽")).toEqual(["age_contraindication:methylephedrine_compound"]);
+    expect(drugKinds("复方氨酚甲麻口服液每次5ml。", "孩子3岁感冒")).toEqual([]);
+    expect(drugKinds("氨酚曲麻片半片。", "宝宝1岁")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
+  });
+});
