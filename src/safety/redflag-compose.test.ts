@@ -922,6 +922,10 @@ describe("time-critical presentations told the way parents talk, after the eleve
     for (const q of ["娃摔了一跤，手腕肿得老高，歪了", "孩子被邻居家的狗咬了手，咬穿了", "孩子烤火的屋里睡了一晚，早上头疼想吐", "孩子突然一边手脚不会动了，嘴也歪了", "孩子发烧，浑身一抽一抽的，牙咬得紧紧的", "孩子咳嗽像小狗叫，吸气的时候嗓子里呼呼响，睡觉也响", "宝宝肚脐旁边鼓出个包，按不回去了，一直哭", "男孩小鸡鸡的皮翻上去回不来了，肿成一圈"]) expect(urgent(q), q).toBe(true);
     for (const q of ["孩子手腕扭了一下，没歪，能动", "孩子哭得浑身一抽一抽的，哄了一会就好了", "孩子在客厅烤火，玩得很好", "孩子被狗咬了一下，没咬穿，就红了一点", "宝宝两个月，肚脐眼鼓出来，一哭就大，有时吐奶", "孩子睡觉也打呼噜，呼呼响", "宝宝4个月，感冒了，鼻子呼噜呼噜的，吃奶正常，呼吸不快，睡觉也安稳", "孩子包皮有点红，能翻上去也能翻回来", "孩子晚上咳嗽像小狗叫，白天好了，安静的时候没声音"]) expect(urgent(q), q).toBe(false);
   });
+  it("a choke that takes the voice, a long fit, a bone sticking out, a pedestrian hit by a car, hives with a hoarse voice", () => {
+    for (const q of ["娃吃糖卡嗓子眼了，说不出话，一直抓脖子", "孩子发烧抽了快十分钟了，还没停", "孩子骑自行车摔了，胳膊肘那里骨头凸出来一块", "孩子被车撞了一下，看着没外伤，但说肚子疼，脸色不好", "孩子身上起了好多风团，眼睛肿了，嗓子哑了，喘"]) expect(urgent(q), q).toBe(true);
+    for (const q of ["孩子吃糖卡了一下，咳出来就好了", "孩子腿抽筋了一分钟，跑步后", "孩子被玩具车撞了一下脚", "孩子被电动车刮了一下，擦破点皮", "孩子起了风团，痒，没有别的不舒服", "孩子哮喘，最近起了点荨麻疹，不喘", "孩子打嗝抽了好几分钟", "孩子锁骨那里有块骨头凸出来一点，一直这样，不疼", "孩子喝水呛了一下，没事了"]) expect(urgent(q), q).toBe(false);
+  });
   it("daytime tiredness after poor nights is not lethargy; tiredness in an ill child still is", () => {
     expect(ids("宝宝最近上一年了，记忆力下降了很多，晚上睡眠不好，白天精神很差。7岁孩子记忆力差怎么办？")).toEqual([]);
     expect(ids("孩子昨晚没睡好，今天发烧，精神很差")).toContain("lethargy");
