@@ -1100,7 +1100,7 @@ function checkAge(ctx: Ctx, mentions: DrugMention[]): void {
 
 // ---- rule: dosing tables by weight band ----------------------------------------------------------
 
-const BAND_CELL = /(?:(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克)?\s*(?:~|-|～|—|–|至|到)\s*(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克))|(?:(?:≤|<=|<|小于|不超过|不足|低于)\s*(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克))|(?:(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克)\s*(?:以下|以内|及以下))|(?:(?:≥|>=|>|大于|超过)\s*(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克))|(?:(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克)\s*(?:以上|及以上))/;
+const BAND_CELL = /(?:(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克)?\s*(?:~|-|～|—|–|至|到)\s*(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克))|(?:(?:≤|<=|<|小于|不超过|不足|低于)\s*(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克))|(?:(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克)\s*(?:以下|以内|及以下))|(?:(?:≥|>=|>|大于|超过)\s*(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克))|(?:(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克)\s*(?:以上|及以上))|(?:^\s*(?:约)?\s*(\d+(?:\.\d+)?)\s*(?:kg|公斤|千克)\s*(?:左右)?\s*$)/;
 
 /**
  * A markdown table of doses by weight band ("| 12~15kg | 5ml |" under a drug named in the header cell or
@@ -1167,8 +1167,9 @@ function checkWeightTables(ctx: Ctx, mentions: DrugMention[]): void {
         if (/^\|[\s:|-]+\|?$/.test(lines[k]!.text.trim()) || cells.length <= Math.max(col, bandCol)) continue;
         const band = BAND_CELL.exec(norm.slice(cells[bandCol]![0], cells[bandCol]![1]));
         if (!band) continue;
-        const lo = band[1] ? Number(band[1]) : band[5] ? Number(band[5]) : band[6] ? Number(band[6]) : undefined;
-        const hi = band[2] ? Number(band[2]) : band[3] ? Number(band[3]) : band[4] ? Number(band[4]) : undefined;
+        // A row of one weight ("| 14kg | 0.5ml |") is a band from that weight to itself.
+        const lo = band[1] ? Number(band[1]) : band[5] ? Number(band[5]) : band[6] ? Number(band[6]) : band[7] ? Number(band[7]) : undefined;
+        const hi = band[2] ? Number(band[2]) : band[3] ? Number(band[3]) : band[4] ? Number(band[4]) : band[7] ? Number(band[7]) : undefined;
         if (known !== undefined && ((lo !== undefined && known < lo) || (hi !== undefined && known > hi))) continue;
         const doseCell = titleDrug ? cells[col === bandCol ? cells.findIndex((_, c) => c !== bandCol) : col]! : cells[col]!;
         if (!doseCell) continue;
@@ -1479,10 +1480,10 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         }
       }
     }
-    // A dose written right before the name ("吃一粒芬必得", "给5ml美林").
+    // A dose written right before the name ("吃一粒芬必得", "给5ml美林", "喝1ml（1mg）氯雷他定糖浆").
     const prevEnd = i > 0 ? mentions[i - 1]!.end : 0;
     const before = extractAmounts(ctx.answer, Math.max(prevEnd, clauseStart(norm, m0.start)), m0.start)
-      .filter((a) => !a.isMax && /^\s*(?:的)?\s*$/.test(norm.slice(a.end, m0.start)));
+      .filter((a) => !a.isMax && /^\s*(?:[（(][^（）()]{0,16}[）)])?\s*(?:的)?\s*$/.test(norm.slice(a.end, m0.start)));
     // An amount said of a fluid or feed in the same clause (补液量50~120ml/kg) is not this drug's dose.
     amounts = [...before, ...amounts].filter((a) => (a.unit !== "iu" || !!drug.iuPerMg) && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start))
       && !outsideBand(norm, a.start, patient));
@@ -1527,6 +1528,18 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     if (!freq.spans.length && !m0.fromQuestion) {
       const f0 = extractFrequency(ctx.answer, Math.max(i > 0 ? mentions[i - 1]!.end : 0, clauseStart(norm, m0.start)), m0.start);
       if (f0.spans.length) freq = f0;
+    }
+    // "每1小时交替一次：先布洛芬，1小时后对乙酰氨基酚…" after the doses: an alternation told in a later sentence that
+    // names this drug again gives its frequency.
+    if (!freq.spans.length && !m0.fromQuestion) {
+      for (const x of mentions) {
+        if (x.drug !== drug.id || x.start < segEnd) continue;
+        const from = Math.max(...["。", "！", "？", "\n", "；"].map((c) => norm.lastIndexOf(c, x.start - 1))) + 1;
+        const to = sentenceEnd(norm, x.end);
+        if (!/交替/.test(norm.slice(from, to))) continue;
+        const fa = extractFrequency(ctx.answer, from, to);
+        if (fa.intervalHours) { freq = fa; break; }
+      }
     }
     // The question's wording counts too when it names this drug ("头孢克洛干混悬剂（125mg/5ml）").
     askedIds ??= new Set(ctx.question ? findDrugMentions(ctx.question, kb).map((x) => x.drug) : []);

@@ -846,6 +846,26 @@ describe("doses and frequencies after the eleventh batch was opened", () => {
     expect(kinds("酚麻美敏混悬液每次10ml，每6小时一次，一天不超过4次。", "孩子8岁感冒")).toEqual([]);
     expect(kinds("小儿氨酚烷胺颗粒一天2次。", "孩子3岁感冒")).toEqual([]);
   });
+  it("reads a weight table's row of one weight as a band from that weight to itself", () => {
+    const table = (cell: string, dose: string) => `布洛芬（美林100mg/5ml）：\n| 体重 | 每次用量 |\n|---|---|\n| ${cell} | ${dose} |\n每6-8小时一次。`;
+    expect(kinds(table("14kg", "0.5ml"), "3岁孩子14kg，感冒发烧")).toEqual(["dose_out_of_range:ibuprofen"]);
+    expect(kinds(table("约14公斤", "25ml"), "3岁孩子14kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen", "dose_out_of_range:ibuprofen"]);
+    expect(kinds(table("14kg", "5ml"), "3岁孩子14kg，发烧")).toEqual([]);
+    // A row for another child's weight says nothing of this one.
+    expect(kinds(table("30kg", "0.5ml"), "3岁孩子14kg，发烧")).toEqual([]);
+  });
+  it("reads a dose written before the name with its amount restated in brackets", () => {
+    expect(kinds("8岁28公斤的孩子每天喝1ml（1mg）氯雷他定糖浆，每天一次即可。", "孩子8岁，28公斤，过敏性鼻炎，氯雷他定糖浆（1mg/ml）喝多少")).toEqual(["dose_out_of_range:loratadine"]);
+    expect(kinds("给25ml（500mg）美林。", "孩子3岁，15公斤，发烧")).toEqual(["daily_max_exceeded:ibuprofen", "dose_out_of_range:ibuprofen"]);
+    expect(kinds("每天喝10ml（10mg）氯雷他定糖浆，每天一次即可。", "孩子8岁，28公斤，过敏性鼻炎")).toEqual([]);
+    expect(kinds("给5ml（100mg）美林，每6小时一次。", "孩子3岁，15公斤，发烧")).toEqual([]);
+  });
+  it("takes an alternation told after the doses as each named drug's interval", () => {
+    const doses = "- **布洛芬**：美林混悬液（100mg/5ml）每次10ml（200mg）\n- **对乙酰氨基酚**：泰诺林混悬液（32mg/ml）每次8ml（256mg）\n\n";
+    expect(kinds(`${doses}每1小时交替一次：先布洛芬，1小时后对乙酰氨基酚，再1小时后布洛芬……直到退烧。`, "孩子6岁，20公斤，高烧")).toEqual(["daily_max_exceeded:ibuprofen", "daily_max_exceeded:paracetamol"]);
+    expect(kinds(`${doses}如需交替，两种药间隔4小时交替一次：先布洛芬，4小时后对乙酰氨基酚。`, "孩子6岁，20公斤，高烧")).toEqual([]);
+    expect(kinds(`${doses}不建议交替使用布洛芬和对乙酰氨基酚。`, "孩子6岁，20公斤，高烧")).toEqual([]);
+  });
   it("does not hold a metered inhaled steroid in micrograms to the nebuliser's per-kg minimum", () => {
     expect(kinds("- 吸入糖皮质激素：布地奈德气雾剂，每次200μg，一天2次。", "孩子10岁，30kg，哮喘")).toEqual([]);
   });
