@@ -921,3 +921,13 @@ describe("topical steroid strength and methylephedrine products", () => {
     expect(drugKinds("氨酚曲麻片半片。", "宝宝1岁")).toEqual(["age_contraindication:pseudoephedrine_compound"]);
   });
 });
+
+describe("advice against a drug for this child told clauses after it", () => {
+  it("reaches back over clauses of description to the drug, not over a recommendation or to another subject", () => {
+    const q = "孩子7岁痘痘很多";
+    expect(drugKinds("多西环素是常用的抗生素，对痤疮有效，不建议用于7岁孩子。", q)).toEqual([]);
+    expect(drugKinds("多西环素是常用的抗生素，对痤疮有效，所以不建议给孩子吃。", q)).toEqual([]);
+    expect(drugKinds("多西环素对痤疮有效，疗程两周，不建议给孩子自行停药。", q)).toEqual(["age_contraindication:doxycycline"]);
+    expect(drugKinds("可以用多西环素，对痤疮有效，疗程两周，不建议给孩子用别的。", q)).toEqual(["age_contraindication:doxycycline"]);
+  });
+});

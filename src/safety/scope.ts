@@ -17,6 +17,8 @@ const PRE_PROHIBIT = /(?:不(?:太|大|是很|怎么|很)(?:建议|推荐|主张
 const SCOPE_BREAK = /(?:而是|而要|而应|而该|改用|换用|换成|改成|改吃|改服|可以|可用|但是?|却|只需|只要|应该|应当|建议|推荐|最好|宜用|宜选)/;
 /** Cues after a drug (same clause, or the next clause when that clause names no drug) that prohibit it. */
 const POST_PROHIBIT = /(?:(?:就|也|都|还|暂时|先)?(?:不要|不能|不可以?|不宜|不应该?|不该|别|切勿|勿|不需要|不用|无需|不必|没必要|没有必要|用不着)\s*(?:(?:再|继续|给孩子|给宝宝|给他|给她|自行|随便)\s*){0,3}(?:吃|用|服|喝|给|使用|服用|口服)|没必要|没有必要|用不着|犯不着|不(?:太|大|是很|怎么|很)(?:建议|推荐|适合)|(?:吃|用|服)不(?:了|得)|禁止|禁用|禁忌|不能用|不能使用|不宜使用|不宜用|不宜服用|不可使用|不可用|不推荐|不建议|应避免|需避免|要避免|须避免|避免使用|禁止使用|不适用|不适合|不(?:推荐|建议|宜)?用于|是禁止|不要用|不要使用|不要服用|不要吃|不能吃|不可以吃|不可以用|不应使用|不应用于|已被禁止|被禁用|风险大于|弊大于利|不再推荐|不(?:作为|是|当作?)(?:(?:儿童|小儿|孩子|宝宝)(?:的)?)?(?:首选|常规(?:用药|选择|药物|治疗)?|一线)|(?:(?:一般|通常|儿科|儿童|小儿|原则上|常规)\s*){1,3}(?:都)?不(?:用|使用|选用)(?:它|这类|这种|此类)?(?![担怕害紧着太多])(?=[，。；,;！!\n]|$))/g;
+/** A prohibition whose object is the child ("不建议用于7岁孩子", "不能给宝宝"): it speaks of the drug the sentence is about. */
+const CHILD_TARGETED = /^(?:不(?:建议|推荐|宜|适合|能|可以?|要)?\s*(?:用于|给|用在))[^，。；;！？!?\n]{0,8}?(?:孩子|宝宝|儿童|小孩|患儿|婴儿|这个年龄)(?:的[^，。；;！？!?\n]{0,8}|\s*(?:用|吃|服用|使用|口服))?\s*(?:[，。；;！？!?\n]|$)/;
 /** Cues after a drug that make the sentence a warning about the drug, not a recommendation of it. */
 const POST_RISK = /(?:不安全|很危险|有危险|可能引起|可引起|会引起|(?:可能|会|可)(?:影响|损伤|损害)|可导致|会导致|可能导致|引起|导致|诱发|有[^，。]{0,6}风险|副作用|不良反应|毒性|中毒|过量|对[^，。；]{0,6}?(?:的)?(?:治疗)?(?:(?:疗效|效果)(?:不好|不佳|差)|无(?:治疗)?(?:效果|疗效)|无效|没有(?:治疗)?(?:效果|作用)))/g;
 /** Cues before a symptom that negate it. */
@@ -115,6 +117,17 @@ export function drugStances(text: string, spans: Span[]): MentionStance[] {
       if (targets.length === 0 && cs > 0 && !SENTENCE_END.test(norm[cs - 1]!)) {
         const ps = clauseStart(norm, cs - 1);
         targets = spans.map((s, i) => [s, i] as const).filter(([s]) => s.start >= ps && s.end <= cs);
+      }
+      // "多西环素是常用的抗生素，对痤疮有效，不建议用于7岁孩子": advice against giving it to the child reaches back over
+      // clauses of description to the drug the sentence is about, unless a recommendation comes between.
+      if (targets.length === 0 && kind === "negated" && CHILD_TARGETED.test(norm.slice(cue, cue + 24)) && /^\s*(?:但是?|所以|因此|故|因而|也|一般|通常|目前|暂时|还是|并)*\s*$/.test(norm.slice(cs, cue))) {
+        let ce = cs;
+        while (ce > 0 && !SENTENCE_END.test(norm[ce - 1]!) && !targets.length) {
+          const ps = clauseStart(norm, ce - 1);
+          if (/可以|可用|建议|推荐|首选|适合/.test(norm.slice(ps, ce))) break;
+          targets = spans.map((s, i) => [s, i] as const).filter(([s]) => s.start >= ps && s.end <= ce);
+          ce = ps;
+        }
       }
       // Risk words only describe the drug they follow closely (not "吃了布洛芬还是发烧导致…").
       if (kind === "risk") targets = targets.filter(([s]) => cue - s.end <= 12);
