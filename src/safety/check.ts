@@ -1571,12 +1571,13 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
       a ? { source: "answer" as const, start: a.start, end: a.end, text: a.text }
         : { source: "answer" as const, start: freq.spans[0]?.[0] ?? m0.start, end: freq.spans[0]?.[1] ?? m0.end, text: ctx.answer.slice(freq.spans[0]?.[0] ?? m0.start, freq.spans[0]?.[1] ?? m0.end) };
 
-    // A frequency said after a list of drugs ("乳果糖、蒙脱石散，一天3次") is each one's, but read loosely: it
-    // breaks a drug's limit only when clearly above it (twice the most doses a day, half the shortest interval).
+    // A count of doses said after a list of drugs ("乳果糖、蒙脱石散，一天3次") is each one's, but read loosely: it
+    // breaks a drug's limit only at twice the most doses a day. An interval after a list ("美林和泰诺林交替吃，
+    // 每3小时吃一次") is each one's as said.
     const inList = groupLast[i] !== i || (i > 0 && groupLast[i - 1] === groupLast[i]);
     const countFactor = inList ? 2 : 1;
     // Frequency alone can break the daily limit (布洛芬每4小时一次; 每日6次).
-    if (freq.intervalHours && (inList ? freq.intervalHours[0] <= minInterval / 2 : freq.intervalHours[0] < minInterval * 0.99)) {
+    if (freq.intervalHours && freq.intervalHours[0] < minInterval * 0.99) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.interval-too-short", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}给药间隔 ${freq.intervalHours[0]} 小时短于最短间隔 ${minInterval} 小时，每日次数将超过上限${maxDoses ? `（每日最多 ${maxDoses} 次）` : ""}`,
@@ -1659,7 +1660,7 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         // A dose inside the label's fixed band for the child is right whatever its mg/kg; one at twice the
         // band's top or more is clearly outside it.
         const fixed = resolved.fixedDoseMg;
-        if (!capOnly && fixed && mgHi >= 2 * fixed[1] * (1 - FIXED_TOL) && mgLo >= 2 * fixed[1] * (1 - FIXED_TOL))
+        if (!capOnly && fixed && mgLo >= 2 * fixed[1] * 0.98)
           return [{ type: "dose_out_of_range", ruleId: "dose.band-high", severity: "high", message: `${drug.nameZh}单次 ${fmt(capped)} mg${basis}，为该年龄/体重段说明书单次剂量（${fmt(fixed[0])}${fixed[1] !== fixed[0] ? `–${fmt(fixed[1])}` : ""} mg）的 ${fmt(mgLo / fixed[1])} 倍${weightNote}`, details: { perDoseMg: capped, fixedDoseMg: fixed } }];
         if (fixed && mgHi <= fixed[1] * (1 + FIXED_TOL)) return [];
         if (!capOnly && kgHi > resolved.perDoseMgPerKg[1] * (1 + rangeTol) && !roundedToUnits(c, mgHi, "high"))
@@ -1716,7 +1717,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         else if (times === undefined && out.some((v) => v.type === "dose_out_of_range" && v.severity === "high")) {
           const top = Math.min(resolved.fixedDoseMg?.[1] ?? resolved.perDoseMgPerKg[1] * w, resolved.maxSingleDoseMg ?? Infinity);
           const fewest = resolved.dosesPerDay[0];
-          if (mgLo >= 2 * top * 0.98 && fewest > 1 && mgHi * fewest > dmax * (1 + dTol))
+          // Above twice the maximum, not at it: a dose right at 2× is read as the dose finding only.
+          if (mgLo > 2 * top * 1.02 && fewest > 1 && mgHi * fewest > dmax * (1 + dTol))
             out.push({ type: "daily_max_exceeded", ruleId: "dose.daily-max-usual-frequency", severity: "high", message: `${drug.nameZh}每次 ${fmt(mgHi)} mg，未说明次数，按说明书最少每日 ${fewest} 次计 = ${fmt(mgHi * fewest)} mg，超过每日最大量 ${fmt(dmax)} mg${basis}${weightNote}`, details: { dailyMg: mgHi * fewest, maxDailyMg: dmax, assumedTimesPerDay: fewest } });
         }
         return out;
