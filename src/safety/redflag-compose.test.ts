@@ -926,6 +926,10 @@ describe("time-critical presentations told the way parents talk, after the eleve
     for (const q of ["娃吃糖卡嗓子眼了，说不出话，一直抓脖子", "孩子发烧抽了快十分钟了，还没停", "孩子骑自行车摔了，胳膊肘那里骨头凸出来一块", "孩子被车撞了一下，看着没外伤，但说肚子疼，脸色不好", "孩子身上起了好多风团，眼睛肿了，嗓子哑了，喘"]) expect(urgent(q), q).toBe(true);
     for (const q of ["孩子吃糖卡了一下，咳出来就好了", "孩子腿抽筋了一分钟，跑步后", "孩子被玩具车撞了一下脚", "孩子被电动车刮了一下，擦破点皮", "孩子起了风团，痒，没有别的不舒服", "孩子哮喘，最近起了点荨麻疹，不喘", "孩子打嗝抽了好几分钟", "孩子锁骨那里有块骨头凸出来一点，一直这样，不疼", "孩子喝水呛了一下，没事了"]) expect(urgent(q), q).toBe(false);
   });
+  it("a listless ill child, a collapse, bleeding no hand can hold, pain that keeps a child down, a fingertip lost", () => {
+    for (const q of ["娃烧了两天，今天打蔫了，叫他也不咋理人", "孩子发烧，一直哼哼唧唧，没精打采，眼睛都不想睁", "娃突然倒在地上，人事不知", "孩子头上磕了个口子，血直往外冒，捂都捂不住", "孩子说肚子疼，疼的时候蹲在地上起不来，已经疼了一上午", "孩子被门挤了手指，指头尖掉了一块"]) expect(urgent(q), q).toBe(true);
+    for (const q of ["孩子发烧38度，精神还行，叫他也会理人", "孩子困了，眼睛都不想睁，想睡觉", "孩子鼻子出血，捏了一下就止住了", "孩子肚子疼，蹲了一会儿就好了，能跑能跳", "孩子手指甲掉了一块，不疼", "孩子玩游戏太入迷，叫他也不咋理人"]) expect(urgent(q), q).toBe(false);
+  });
   it("daytime tiredness after poor nights is not lethargy; tiredness in an ill child still is", () => {
     expect(ids("宝宝最近上一年了，记忆力下降了很多，晚上睡眠不好，白天精神很差。7岁孩子记忆力差怎么办？")).toEqual([]);
     expect(ids("孩子昨晚没睡好，今天发烧，精神很差")).toContain("lethargy");
