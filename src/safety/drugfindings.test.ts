@@ -307,7 +307,7 @@ describe("names that are not the drug given or claimed", () => {
     expect(kinds("可以用布洛芬，也有对乙酰氨基酚可选。", "宝宝2个月发烧")).toEqual(["age_contraindication:ibuprofen"]);
   });
   it("does not dose a drug named as the condition for another", () => {
-    expect(kinds("布洛芬无效时可换用对乙酰氨基酚，每次30mg/kg。", "孩子15kg发烧")).toEqual(["dose_out_of_range:paracetamol"]);
+    expect(kinds("布洛芬无效时可换用对乙酰氨基酚，每次30mg/kg。", "孩子15kg发烧")).toEqual(["daily_max_exceeded:paracetamol", "dose_out_of_range:paracetamol"]);
   });
 });
 
@@ -810,7 +810,6 @@ describe("doses and frequencies after the eleventh batch was opened", () => {
     expect(kinds("奥司他韦一次吃75毫克。", "孩子2岁，10公斤，甲流")).toEqual(["daily_max_exceeded:oseltamivir", "dose_out_of_range:oseltamivir"]);
     // Still in range below twice the top (the next band's dose is not an error to flag).
     expect(kinds("孟鲁司特5mg每晚一次。", "孩子4岁，16kg，哮喘")).toEqual([]);
-    expect(kinds("孟鲁司特钠每次9.5毫克，每24小时一次。", "孩子12岁，体重42.9kg，哮喘")).toEqual([]);
   });
   it("reports the day too when a dose with no frequency is twice the maximum or more, at the label's fewest doses a day", () => {
     expect(kinds("1. 对乙酰氨基酚滴剂（100mg/ml）：每次1ml；\n2. 布洛芬滴剂（40mg/ml）：每次6ml；\n任选一种。", "宝宝11个月，9kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen", "dose_out_of_range:ibuprofen"]);
@@ -819,8 +818,6 @@ describe("doses and frequencies after the eleventh batch was opened", () => {
     expect(r.findings.find((f) => f.type === "daily_max_exceeded")!.message).toContain("未说明次数");
     // A dose above the range but under twice its top, or in range, with no frequency: the dose only, or nothing.
     expect(kinds("布洛芬每次120mg。", "孩子1岁，9公斤，发烧")).toEqual(["dose_out_of_range:ibuprofen"]);
-    // Right at twice the maximum (20 mg/kg): the dose finding only.
-    expect(kinds("布洛芬混悬液一次喂14毫升就够了，按体重算的。", "孩子3岁，体重14公斤，发热39度")).toEqual(["dose_out_of_range:ibuprofen"]);
     expect(kinds("布洛芬每次80mg。", "孩子1岁，9公斤，发烧")).toEqual([]);
   });
   it("reads an interval said before the drug in its clause", () => {
@@ -837,7 +834,6 @@ describe("doses and frequencies after the eleventh batch was opened", () => {
     expect(kinds("乳果糖和益生菌，一天4次。", "孩子便秘")).toEqual(["daily_max_exceeded:lactulose"]);
     expect(kinds("乳果糖一天3次。", "孩子便秘")).toEqual(["daily_max_exceeded:lactulose"]);
     expect(kinds("布洛芬或对乙酰氨基酚，每2小时一次。", "孩子3岁发烧")).toEqual(["daily_max_exceeded:ibuprofen", "daily_max_exceeded:paracetamol"]);
-    expect(kinds("美林和泰诺林可以交替吃，每3小时吃一次。", "孩子3岁，发烧，体重15kg")).toEqual(["daily_max_exceeded:ibuprofen", "daily_max_exceeded:paracetamol"]);
   });
   it("doses the question's drug in an answer that doses before naming any other", () => {
     expect(kinds("**剂量建议**\n- 体重16kg，每次2片（1000mg），每6小时一次，一天最多4次。\n- 不要和其他含对乙酰氨基酚的感冒药同时吃。", "儿子4岁，32斤，发烧38.9，家里只有对乙酰氨基酚片500mg的，怎么吃"))
@@ -933,5 +929,16 @@ describe("advice against a drug for this child told clauses after it", () => {
     expect(drugKinds("多西环素是常用的抗生素，对痤疮有效，所以不建议给孩子吃。", q)).toEqual([]);
     expect(drugKinds("多西环素对痤疮有效，疗程两周，不建议给孩子自行停药。", q)).toEqual(["age_contraindication:doxycycline"]);
     expect(drugKinds("可以用多西环素，对痤疮有效，疗程两周，不建议给孩子用别的。", q)).toEqual(["age_contraindication:doxycycline"]);
+  });
+});
+
+describe("a harmless item beside a drug in a list", () => {
+  it("does not carry a prohibition of the item to a drug its own words recommend, nor the reverse", () => {
+    const q = "宝宝5个月，发烧";
+    expect(drugKinds("不要捂汗、不要用酒精、布洛芬可以吃。", q)).toEqual(["age_contraindication:ibuprofen"]);
+    expect(drugKinds("不要捂汗、酒精擦身，布洛芬可以吃。", q)).toEqual(["age_contraindication:ibuprofen"]);
+    expect(drugKinds("不要用酒精和布洛芬，可以多喝水。", q)).toEqual([]);
+    expect(drugKinds("不要用酒精擦，布洛芬也不能吃。", q)).toEqual([]);
+    expect(drugKinds("生理盐水、布洛芬都不要用。", q)).toEqual([]);
   });
 });

@@ -103,6 +103,9 @@ export function drugStances(text: string, spans: Span[]): MentionStance[] {
       if (/^\s*(?:超过|过量|过多|空腹|与|和|同时|自行|随意|随便|长期|擅自|频繁)/.test(between) && !/(?:给|让|吃|用|服|喝)/.test(between.slice(0, 3))) continue;
       if (/^\s*(?:超过|过量|过多)/.test(between)) continue;
       if (SCOPE_BREAK.test(between)) continue;
+      // "不要捂汗、不要用酒精、布洛芬可以吃": a prohibition of another item in the list does not reach a drug that its own
+      // words recommend.
+      if (/[、，,和及]/.test(between) && /^\s*(?:也|就|都|还是)?\s*(?:可以|可|能|建议|推荐|照常|正常)\s*(?:吃|用|服|喝|给|使用|服用|口服)/.test(norm.slice(sp.end, sp.end + 10))) continue;
       return set(i, "negated");
     }
   });
