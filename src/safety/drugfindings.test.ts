@@ -307,7 +307,7 @@ describe("names that are not the drug given or claimed", () => {
     expect(kinds("可以用布洛芬，也有对乙酰氨基酚可选。", "宝宝2个月发烧")).toEqual(["age_contraindication:ibuprofen"]);
   });
   it("does not dose a drug named as the condition for another", () => {
-    expect(kinds("布洛芬无效时可换用对乙酰氨基酚，每次30mg/kg。", "孩子15kg发烧")).toEqual(["daily_max_exceeded:paracetamol", "dose_out_of_range:paracetamol"]);
+    expect(kinds("布洛芬无效时可换用对乙酰氨基酚，每次30mg/kg。", "孩子15kg发烧")).toEqual(["dose_out_of_range:paracetamol"]);
   });
 });
 
@@ -810,6 +810,7 @@ describe("doses and frequencies after the eleventh batch was opened", () => {
     expect(kinds("奥司他韦一次吃75毫克。", "孩子2岁，10公斤，甲流")).toEqual(["daily_max_exceeded:oseltamivir", "dose_out_of_range:oseltamivir"]);
     // Still in range below twice the top (the next band's dose is not an error to flag).
     expect(kinds("孟鲁司特5mg每晚一次。", "孩子4岁，16kg，哮喘")).toEqual([]);
+    expect(kinds("孟鲁司特钠每次9.5毫克，每24小时一次。", "孩子12岁，体重42.9kg，哮喘")).toEqual([]);
   });
   it("reports the day too when a dose with no frequency is twice the maximum or more, at the label's fewest doses a day", () => {
     expect(kinds("1. 对乙酰氨基酚滴剂（100mg/ml）：每次1ml；\n2. 布洛芬滴剂（40mg/ml）：每次6ml；\n任选一种。", "宝宝11个月，9kg，发烧")).toEqual(["daily_max_exceeded:ibuprofen", "dose_out_of_range:ibuprofen"]);
@@ -818,6 +819,8 @@ describe("doses and frequencies after the eleventh batch was opened", () => {
     expect(r.findings.find((f) => f.type === "daily_max_exceeded")!.message).toContain("未说明次数");
     // A dose above the range but under twice its top, or in range, with no frequency: the dose only, or nothing.
     expect(kinds("布洛芬每次120mg。", "孩子1岁，9公斤，发烧")).toEqual(["dose_out_of_range:ibuprofen"]);
+    // Right at twice the maximum (20 mg/kg): the dose finding only.
+    expect(kinds("布洛芬混悬液一次喂14毫升就够了，按体重算的。", "孩子3岁，体重14公斤，发热39度")).toEqual(["dose_out_of_range:ibuprofen"]);
     expect(kinds("布洛芬每次80mg。", "孩子1岁，9公斤，发烧")).toEqual([]);
   });
   it("reads an interval said before the drug in its clause", () => {
@@ -834,6 +837,7 @@ describe("doses and frequencies after the eleventh batch was opened", () => {
     expect(kinds("乳果糖和益生菌，一天4次。", "孩子便秘")).toEqual(["daily_max_exceeded:lactulose"]);
     expect(kinds("乳果糖一天3次。", "孩子便秘")).toEqual(["daily_max_exceeded:lactulose"]);
     expect(kinds("布洛芬或对乙酰氨基酚，每2小时一次。", "孩子3岁发烧")).toEqual(["daily_max_exceeded:ibuprofen", "daily_max_exceeded:paracetamol"]);
+    expect(kinds("美林和泰诺林可以交替吃，每3小时吃一次。", "孩子3岁，发烧，体重15kg")).toEqual(["daily_max_exceeded:ibuprofen", "daily_max_exceeded:paracetamol"]);
   });
   it("doses the question's drug in an answer that doses before naming any other", () => {
     expect(kinds("**剂量建议**\n- 体重16kg，每次2片（1000mg），每6小时一次，一天最多4次。\n- 不要和其他含对乙酰氨基酚的感冒药同时吃。", "儿子4岁，32斤，发烧38.9，家里只有对乙酰氨基酚片500mg的，怎么吃"))
