@@ -470,6 +470,8 @@ function adviceMentions(answer: string): { index: number; level: number }[] {
     [/(?:拨打|打|叫|呼叫)\s*120|急救电话|(?:叫|呼叫|打电话叫)\s*(?:救护车|急救车)/g, 3],
     // Urgency told across a comma from the place of care: "必须去医院，越快越好", "一分钟都不要耽搁，抱上孩子就往医院跑".
     [/(?:医院|急诊|就医|就诊|送医)[^。；;！？!?\n]{0,12}?(?:越快越好|越早越好|刻不容缓|一刻(?:也|都)(?:不要|不能|别)(?:耽误|耽搁|等))|(?:越快越好|越早越好|(?:一分钟|一秒钟?|一刻)(?:也|都)(?:不要|不能|别)(?:耽误|耽搁|等|拖)|(?:不要|别|不能)(?:耽搁|拖))[^。；;！？!?\n]{0,14}?(?:医院|急诊|就医|就诊|送医)/g, 2],
+    // First aid told as urgent, then the place of care in sequence: "立即用冷水冲15分钟，然后去医院".
+    [/(?:立即|立刻|马上|赶紧|赶快|第一时间)[^。；;！？!?\n]{0,24}?[，,]\s*(?:然后|随后|接着|之后|同时|并|再)(?![^，。；,;！？!?\n]{0,12}?(?:明天|明早|明儿|天亮|有空|有时间|方便|改天|下周|周[一二三四五六日末]|择期|以后|观察|过[一两二三几]|[一两二三几]天|复查|复诊|不用|不必|没必要))\s*(?:立即|马上|尽快)?[^，。；,;！？!?\n]{0,10}?(?:去|到|送|前往|上)[^，。；,;！？!?\n]{0,6}?(?:医院|急诊|就医|就诊|儿科)/g, 2],
     // A doctor to see the child now, told with the doctor first ("需要医生立即评估") or with 让/给 ("尽快让医生看看").
     [/(?:医生|大夫)[^，。；,;！？!?\n]{0,4}(?:立即|立刻|马上|尽快|紧急|当面)(?:评估|检查|处理|诊治|看)|(?:立即|立刻|马上|赶紧|赶快|尽快|尽早|即刻|现在就)[^，。；,;！？!?\n]{0,4}(?:让|给|请)(?:医生|大夫)(?:看|检查|评估)/g, 2],
     // An urgency word and a place of care in the same clause ("马上带孩子到最近的医院").
@@ -479,7 +481,8 @@ function adviceMentions(answer: string): { index: number; level: number }[] {
   // "不要耽误", "一分钟都不要耽搁" negate the delay, not the care.
   const negatedInside = (text: string) => /不用|不必|没必要|没有必要|不需要|无需|别|不要/.test(text.replace(/(?:不要|别|不能)(?:耽误|耽搁|等|拖|犹豫)/g, ""));
   for (const [re, l] of levels)
-    for (const m of norm.matchAll(re)) if (!negatedAt(m.index!) && !(l === 2 && negatedInside(m[0]))) out.push({ index: m.index!, level: l });
+    // Only the clause that names the care can negate it ("立即漱口，不要催吐，然后去医院" negates the vomiting).
+    for (const m of norm.matchAll(re)) if (!negatedAt(m.index!) && !(l === 2 && negatedInside(m[0].slice(Math.max(0, m[0].search(/[，,][^，,]*$/))))) ) out.push({ index: m.index!, level: l });
   return out;
 }
 

@@ -162,6 +162,14 @@ describe("a sign a doctor has already judged", () => {
 });
 
 describe("urgent care: answers that send the child now against answers that put care off", () => {
+  it("reads urgent first aid followed by the hospital as care now, and a hospital put off after it as not", async () => {
+    const { checkAnswer } = await import("./check.js");
+    const missing = (q: string, a: string) => checkAnswer(a, { question: q }).findings.some((f) => f.type === "missing_urgent_care");
+    const burn = "孩子被开水烫了，胸口肚子一大片起水泡";
+    expect(missing(burn, "立即用流动冷水冲15分钟，然后去医院。")).toBe(false);
+    expect(missing("孩子喝了一口84消毒液", "立即让孩子漱口，不要催吐，然后带上瓶子去医院。")).toBe(false);
+    for (const a of ["立即冷水冲，然后明天去医院看看。", "马上冷敷，之后观察两天再去医院。", "赶紧冲凉水，然后不用去医院，在家涂药。", "立即冲凉水，然后有空去医院看看。", "马上冲水，然后过几天去医院复查。"]) expect(missing(burn, a), a).toBe(true);
+  });
   it("clears every red flag below only with care now, in the ways answers say it", async () => {
     const { checkAnswer } = await import("./check.js");
     const flags = ["孩子两岁，发烧抽搐，叫不醒", "宝宝出生10天，发烧38.5度", "孩子吞了一颗纽扣电池", "孩子喝了一口84消毒液", "宝宝8个月，一阵一阵哭，拉果酱样大便", "孩子哮喘发作，喘得说话一个字一个字往外蹦", "孩子发烧，身上有紫红色小点，按了不褪色", "孩子10岁，右边睾丸突然很疼", "孩子摔到头，吐了三次，老想睡", "宝宝嘴唇发紫，喘不上气", "孩子被开水烫了，胸口肚子一大片起水泡", "孩子吃花生呛了，一直咳，喘气有呼呼声"];
