@@ -930,6 +930,11 @@ describe("time-critical presentations told the way parents talk, after the eleve
     for (const q of ["娃烧了两天，今天打蔫了，叫他也不咋理人", "孩子发烧，一直哼哼唧唧，没精打采，眼睛都不想睁", "娃突然倒在地上，人事不知", "孩子头上磕了个口子，血直往外冒，捂都捂不住", "孩子说肚子疼，疼的时候蹲在地上起不来，已经疼了一上午", "孩子被门挤了手指，指头尖掉了一块"]) expect(urgent(q), q).toBe(true);
     for (const q of ["孩子发烧38度，精神还行，叫他也会理人", "孩子困了，眼睛都不想睁，想睡觉", "孩子鼻子出血，捏了一下就止住了", "孩子肚子疼，蹲了一会儿就好了，能跑能跳", "孩子手指甲掉了一块，不疼", "孩子玩游戏太入迷，叫他也不咋理人"]) expect(urgent(q), q).toBe(false);
   });
+  it("a newborn girl's pseudo-menses and urate crystals in the nappy are not blood in the stool", () => {
+    expect(ids("女宝出生一周，尿布上有一点血性分泌物，吓死了")).toEqual([]);
+    expect(ids("宝宝出生5天，尿布上有砖红色的东西")).toEqual([]);
+    expect(ids("宝宝两个月，尿布上有血丝，大便稀")).toContain("blood_in_stool");
+  });
   it("daytime tiredness after poor nights is not lethargy; tiredness in an ill child still is", () => {
     expect(ids("宝宝最近上一年了，记忆力下降了很多，晚上睡眠不好，白天精神很差。7岁孩子记忆力差怎么办？")).toEqual([]);
     expect(ids("孩子昨晚没睡好，今天发烧，精神很差")).toContain("lethargy");
