@@ -1490,6 +1490,9 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     // An amount said of a fluid or feed in the same clause (补液量50~120ml/kg) is not this drug's dose.
     amounts = [...before, ...amounts].filter((a) => (a.unit !== "iu" || !!drug.iuPerMg) && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start))
       && !outsideBand(norm, a.start, patient));
+    // "1/4片是125mg，约7.8mg/kg": a per-kg figure that restates the amount just before it is that amount, not a second dose.
+    amounts = amounts.filter((a) => !(a.unit === "mg/kg" && /(?:约|大约|折合|相当于|合|即|也就是)\s*(?:为|是)?\s*$/.test(norm.slice(Math.max(0, a.start - 6), a.start))
+      && amounts.some((b) => b.unit !== "mg/kg" && b.end <= a.start && a.start - b.end <= 12 && !/[。；;\n]/.test(norm.slice(b.end, a.start)))));
     // An indication the answer names only after this dose ("常规每天20-50mg/kg…；中耳炎等高剂量每天80-90mg/kg")
     // is another regimen's, not this one's.
     const doseContext = m0.fromQuestion ? context : `${ctx.question} ${ctx.answer.slice(0, segEnd)}`;

@@ -870,6 +870,13 @@ describe("doses and frequencies after the eleventh batch was opened", () => {
     expect(kinds(`${doses}如需交替，两种药间隔4小时交替一次：先布洛芬，4小时后对乙酰氨基酚。`, "孩子6岁，20公斤，高烧")).toEqual([]);
     expect(kinds(`${doses}不建议交替使用布洛芬和对乙酰氨基酚。`, "孩子6岁，20公斤，高烧")).toEqual([]);
   });
+  it("reads a per-kg figure that restates the amount before it as that amount", () => {
+    // 125 mg is a quarter of the stated 500 mg tablet, the nearest quarter step to the range: rounding.
+    expect(kinds("1/4片是125mg，约7.8mg/kg，略偏低但安全，可以按10-15mg/kg，每次给1/3片左右（约160mg），间隔4-6小时。", "孩子4岁，16公斤，发烧，奶奶给喂了对乙酰氨基酚片，说每次1/4片（500mg的），刚好吗")).toEqual([]);
+    expect(kinds("对乙酰氨基酚每次500mg，约31mg/kg。", "孩子4岁，16公斤，发烧")).toEqual(["daily_max_exceeded:paracetamol", "dose_out_of_range:paracetamol"]);
+    expect(kinds("对乙酰氨基酚每次50mg，折合3mg/kg。", "孩子4岁，16公斤，发烧")).toEqual(["dose_out_of_range:paracetamol"]);
+    expect(kinds("对乙酰氨基酚每次30mg/kg。", "孩子4岁，16公斤，发烧")).toEqual(["dose_out_of_range:paracetamol"]);
+  });
   it("does not hold a metered inhaled steroid in micrograms to the nebuliser's per-kg minimum", () => {
     expect(kinds("- 吸入糖皮质激素：布地奈德气雾剂，每次200μg，一天2次。", "孩子10岁，30kg，哮喘")).toEqual([]);
   });
