@@ -935,6 +935,11 @@ describe("time-critical presentations told the way parents talk, after the eleve
     expect(ids("宝宝出生5天，尿布上有砖红色的东西")).toEqual([]);
     expect(ids("宝宝两个月，尿布上有血丝，大便稀")).toContain("blood_in_stool");
   });
+  it("a fontanelle told as the soft spot on top of the head, chest indrawing told as 一陷一陷", () => {
+    expect(urgent("宝宝七个月，头顶上软软那块胀起来了，一直吐")).toBe(true);
+    expect(urgent("孩子咳了两天，今天呼吸的时候胸口下面一陷一陷的")).toBe(true);
+    for (const q of ["宝宝头顶软软的，正常吗，精神很好", "宝宝三个月，囟门摸着软软平平的", "宝宝两个月，吃奶的时候奶阵来了，奶喷出来呛到了，咳两下就好"]) expect(urgent(q), q).toBe(false);
+  });
   it("daytime tiredness after poor nights is not lethargy; tiredness in an ill child still is", () => {
     expect(ids("宝宝最近上一年了，记忆力下降了很多，晚上睡眠不好，白天精神很差。7岁孩子记忆力差怎么办？")).toEqual([]);
     expect(ids("孩子昨晚没睡好，今天发烧，精神很差")).toContain("lethargy");
