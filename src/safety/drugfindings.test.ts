@@ -953,3 +953,27 @@ describe("a harmless item beside a drug in a list", () => {
     expect(drugKinds("生理盐水、布洛芬都不要用。", q)).toEqual([]);
   });
 });
+
+describe("class claims and knowledge-base entries after the twelfth batch was opened", () => {
+  const wrong = (answer: string, question = "") => kinds(answer, question).filter((k) => k.startsWith("wrong_class"));
+  it("knows thyroid hormone and antithyroid drugs apart", () => {
+    expect(wrong("优甲乐是左甲状腺素钠，属于抗甲状腺药物，作用是抑制甲状腺。")).toEqual(["wrong_class:levothyroxine"]);
+    expect(wrong("甲亢常用的抗甲状腺药：左甲状腺素。")).toEqual(["wrong_class:levothyroxine"]);
+    expect(wrong("他巴唑是一种甲状腺激素类药物。")).toEqual(["wrong_class:methimazole"]);
+    expect(wrong("优甲乐是左甲状腺素钠，属于甲状腺激素类药物，用来补充甲状腺激素。")).toEqual([]);
+    expect(wrong("甲巯咪唑属于抗甲状腺药物；丙硫氧嘧啶也是抗甲状腺药，儿童不作首选。")).toEqual([]);
+  });
+  it("tells osmotic, stimulant and lubricant laxatives apart", () => {
+    expect(wrong("便秘用药：\n1. 刺激性泻药：如乳果糖、聚乙二醇，刺激肠道蠕动；\n2. 润滑性泻药：开塞露。")).toEqual(["wrong_class:lactulose", "wrong_class:macrogol"]);
+    expect(wrong("番泻叶属于渗透性泻药。")).toEqual(["wrong_class:senna"]);
+    expect(wrong("液体石蜡是刺激性泻药。")).toEqual(["wrong_class:liquid_paraffin"]);
+    expect(wrong("1. 渗透性泻药：乳果糖、聚乙二醇4000；\n2. 刺激性泻药：比沙可啶、番泻叶，只能短期用；\n3. 润滑性泻药：液体石蜡、开塞露。")).toEqual([]);
+    expect(wrong("乳果糖是一种泻药，比沙可啶也是泻药。")).toEqual([]);
+  });
+  it("reads H2 blockers and antacids in their common wordings", () => {
+    expect(wrong("1. **H2受体阻断剂**：奥美拉唑，抑酸作用强；\n2. **质子泵抑制剂**：法莫替丁。")).toEqual(["wrong_class:famotidine", "wrong_class:omeprazole"]);
+    expect(wrong("1. 助消化药：健胃消食片。\n2. 胃动力药：多潘立酮是一种抗酸药，可以减少胃酸。")).toEqual(["wrong_class:domperidone"]);
+    expect(wrong("1. **H2受体阻断剂**：法莫替丁；\n2. **质子泵抑制剂**：奥美拉唑。")).toEqual([]);
+    expect(wrong("奥美拉唑是一种抗酸药，法莫替丁也是抗酸药。")).toEqual([]);
+  });
+});
