@@ -1796,8 +1796,11 @@ export function careAdvice(answer: string): CareAdvice {
  * nose) and the answer names no visit.
  */
 export function urgentCareFinding(question: string, answer: string, tq: TriageResult | null, ta: TriageResult, advice: CareAdvice): Finding | null {
+  // A fracture already in a cast or splint, or reduced, has been treated: that sign needs no new visit
+  // (other signs told with it, a blue cold hand under the cast, still do).
+  const treatedFracture = TREATED_FRACTURE.test(normalize(question));
   const hits: (RedFlagHit & { source: "question" | "answer" })[] = [
-    ...(tq?.redFlags ?? []).map((h) => ({ ...h, source: "question" as const })),
+    ...(tq?.redFlags ?? []).filter((h) => !(treatedFracture && h.id === "fracture_deformity")).map((h) => ({ ...h, source: "question" as const })),
     ...ta.redFlags.map((h) => ({ ...h, source: "answer" as const })),
   ];
   if (!hits.length) return null;
@@ -1833,6 +1836,7 @@ export function urgentCareFinding(question: string, answer: string, tq: TriageRe
   };
 }
 
+const TREATED_FRACTURE = /(?<!没|没有|未|不|不用|不要|要|需要|准备|得|该)(?:打|上|戴|带|缠|绑|裹)(?:了|上|着|好)?(?:了)?(?:石膏|夹板|支具)|石膏(?:固定|托)|(?:已经|医生|医院|大夫)[^，。；,;！？!?]{0,6}(?:复位|接上|接好)|(?:复位|接好|接上)了/;
 /** A doctor's instruction about this child's care: 医生说可以吃…, 大夫让我们先雾化, 医生建议查血常规. */
 const DOCTOR_ADVISED = /(?:医生|大夫|医院|儿科)(?:说|让|叫|建议|嘱咐|交代|吩咐)(?:我们|我|孩子|宝宝)?(?:先|可以|可|就|要|需要)?[^，。；,;！？!?\n]{0,10}?(?:吃|用|喂|服|喝|打|查|雾化|退烧|降温|擦|贴|输液|观察|复查|复诊)|(?:医生|大夫)(?:看了|看过|检查了?)?(?:说|讲|考虑|怀疑|诊断)(?:是|为)?(?:可能|应该|估计|考虑|怀疑)?(?:是|有)?[^，。；,;！？!?\n]{0,6}?(?:感染|炎|感冒|病毒|细菌|过敏|湿疹|黄疸|肠绞痛)/g;
 const DOCTOR_HELD_BACK = /(?:医生|大夫|医院|儿科)(?:说|让|叫|建议|嘱咐|交代)(?:我们|我|孩子|宝宝)?(?:暂|暂时|暂且|先)不(?:要|用)?(?:打|吃|用|喂|接种)/g;

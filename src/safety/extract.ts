@@ -206,6 +206,41 @@ export function extractFever(text: string): FeverInfo {
   return info;
 }
 
+export interface BloodPressureReading {
+  systolic?: number;
+  diastolic?: number;
+  span: [number, number];
+}
+
+/**
+ * Blood pressure readings in mmHg: "血压190/120", "190/120mmHg", "高压190，低压120", "收缩压165". A pair
+ * of numbers with a slash counts only where blood pressure or mmHg is named beside it (a dose "5/10" is not).
+ */
+export function extractBloodPressure(text: string): BloodPressureReading[] {
+  const norm = normalize(text);
+  const out: BloodPressureReading[] = [];
+  const plausible = (sys: number, dia?: number) => sys >= 50 && sys <= 300 && (dia === undefined || (dia >= 20 && dia < sys));
+  const pair = /(?<![\d.])(\d{2,3})\s*[/／]\s*(\d{2,3})(?![\d.])(\s*(?:mmhg|毫米汞柱))?/g;
+  for (const m of norm.matchAll(pair)) {
+    const before = norm.slice(Math.max(0, m.index! - 12), m.index!);
+    if (!m[3] && !/血压[^，。；,;！？!?\d]{0,8}$/.test(before)) continue;
+    const sys = Number(m[1]), dia = Number(m[2]);
+    if (plausible(sys, dia)) out.push({ systolic: sys, diastolic: dia, span: [m.index!, m.index! + m[0].length] });
+  }
+  const named = /(?:高压|收缩压)[^，。；,;！？!?\d]{0,4}(\d{2,3})(?![\d.])(?:[^。；;！？!?\d]{0,8}(?:低压|舒张压)[^，。；,;！？!?\d]{0,4}(\d{2,3})(?![\d.]))?|(?:低压|舒张压)[^，。；,;！？!?\d]{0,4}(\d{2,3})(?![\d.])/g;
+  for (const m of norm.matchAll(named)) {
+    if (out.some((r) => r.span[0] <= m.index! && m.index! < r.span[1])) continue;
+    if (m[1]) {
+      const sys = Number(m[1]), dia = m[2] ? Number(m[2]) : undefined;
+      if (plausible(sys, dia)) out.push({ systolic: sys, ...(dia !== undefined ? { diastolic: dia } : {}), span: [m.index!, m.index! + m[0].length] });
+    } else {
+      const dia = Number(m[3]);
+      if (dia >= 20 && dia <= 200) out.push({ diastolic: dia, span: [m.index!, m.index! + m[0].length] });
+    }
+  }
+  return out;
+}
+
 export type AmountUnit = "mg/kg" | "mg" | "ml" | "tablet" | "capsule" | "sachet" | "suppository" | "drop" | "iu";
 
 export interface Amount {

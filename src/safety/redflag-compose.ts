@@ -140,7 +140,8 @@ const ACCIDENT = /不小心|没注意|没看住|没留神|没看好|没看见|�
 function negatedNear(norm: string, start: number): boolean {
   let s = start;
   while (s > 0 && start - s < 4 && !CLAUSE_END.test(norm[s - 1]!)) s--;
-  return /(?:没有|没|未|别|不要|不能|不会|并未)[^，。；,;]{0,2}$/.test(norm.slice(s, start).replace(ACCIDENT, "__"));
+  // "不是喷射状": 不是 denies the manner the word names (a spit-up told as not projectile).
+  return /(?:没有|没|未|别|不要|不能|不会|并未)[^，。；,;]{0,2}$|不是$/.test(norm.slice(s, start).replace(ACCIDENT, "__"));
 }
 
 const gap = (a: Span, b: Span) => Math.max(0, b.start - a.end, a.start - b.end);

@@ -156,6 +156,16 @@ export const redFlagConditionSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("fever"), minC: z.number().min(35).max(43) }).strict(),
   z.object({ type: z.literal("fever_days"), minDays: z.number().int().positive() }).strict(),
   z.object({ type: z.literal("cooccur"), terms: z.array(nonEmpty).min(1) }).strict(),
+  /**
+   * A blood pressure reading (mmHg): at or above `severe` (systolic or diastolic) on its own, or at or above
+   * `withSymptom` when one of `symptoms` is told too (headache, blurred vision: end-organ signs).
+   */
+  z.object({
+    type: z.literal("blood_pressure"),
+    severe: z.object({ systolic: z.number().positive(), diastolic: z.number().positive() }).strict(),
+    withSymptom: z.object({ systolic: z.number().positive(), diastolic: z.number().positive() }).strict(),
+    symptoms: z.array(nonEmpty).min(1),
+  }).strict(),
 ]);
 export type RedFlagCondition = z.infer<typeof redFlagConditionSchema>;
 

@@ -333,6 +333,11 @@ function generate(kb: SafetyKnowledge): TestRow[] {
       } else if (f.condition?.type === "fever_days") {
         sign = `发烧${pick(r, ["5天", "6天了", "一周"])}，体温38.5度左右`;
         age = pick(r, [24, 48, 72]);
+      } else if (f.condition?.type === "blood_pressure") {
+        // A reading over the line the flag names on its own (an adolescent's 180/120), or the stage-2 one with a symptom.
+        const c = f.condition;
+        sign = k === 0 ? `量血压${c.severe.systolic + 10}/${c.severe.diastolic}` : `${pick(r, c.symptoms)}，量血压${c.withSymptom.systolic + 10}/${c.withSymptom.diastolic + 5}`;
+        age = pick(r, [144, 168]);
       } else if (f.condition?.type === "cooccur") {
         // The companion sign is one the flag itself asks for (a head injury with vomiting, a choke with a cough that will not stop).
         sign = `${pick(r, f.terms)}，之后${pick(r, f.condition.terms)}`;

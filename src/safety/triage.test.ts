@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { checkAnswer } from "./check.js";
 import { fuzzyTermPattern, leadingLiterals, triage } from "./triage.js";
 
 const ids = (t: string, o = {}) => triage(t, o).redFlags.map((h) => h.id);
@@ -180,5 +181,51 @@ describe("urgent care: answers that send the child now against answers that put 
       for (const a of now) expect(missing(q, a), `${q} | ${a}`).toBe(false);
       for (const a of later) expect(missing(q, a), `${q} | ${a}`).toBe(true);
     }
+  });
+});
+
+describe("after the twelfth batch: blood pressure, a floppy unresponsive infant, spit-ups, a fracture in a cast", () => {
+  const urgent = (q: string, a: string) => checkAnswer(a, { question: q }).findings.filter((f) => f.type === "missing_urgent_care").length;
+  it("reads a blood pressure at or over the emergency line, or stage 2 with a headache or blurred vision, as an emergency", () => {
+    for (const q of [
+      "孩子14岁，头疼得厉害，看东西模糊，量血压190/120，以前查出过高血压",
+      "孩子12岁，量血压150/95，头痛，还吐了",
+      "孩子13岁，高压185，低压110，精神还行",
+      "女儿11岁肾炎，今天眼花，血压160/100mmHg",
+      "孩子16岁，收缩压175，舒张压125",
+    ]) expect(ids(q), q).toContain("hypertensive_emergency");
+    for (const q of [
+      "孩子10岁，体检血压130/85，没有不舒服",
+      "孩子15岁，血压145/92，没什么症状",
+      "孩子9岁头疼，吃布洛芬5/10mg",
+      "奶奶血压190/120，头疼，孩子5岁感冒",
+      "孩子12岁，以前血压160/100，现在吃药控制在110/70，偶尔头疼",
+    ]) expect(ids(q), q).not.toContain("hypertensive_emergency");
+    expect(urgent("孩子14岁，头疼得厉害，看东西模糊，量血压190/120", "先休息，吃片布洛芬，血压高可以明天去门诊复查一下。")).toBe(1);
+    expect(urgent("孩子14岁，头疼得厉害，看东西模糊，量血压190/120", "这是高血压急症，请立即去医院急诊。")).toBe(0);
+  });
+  it("reads a baby who is floppy and does not respond as a danger sign, whatever came before (a vaccine)", () => {
+    for (const q of [
+      "宝宝3个月，打完疫苗半小时，突然全身起疹子，脸色发白，软软的没反应",
+      "宝宝4个月，人软软的，没啥反应",
+      "孩子1岁，吃了鸡蛋后浑身软绵绵的，也没什么反应",
+    ]) expect(ids(q), q).toContain("lethargy");
+    for (const q of ["宝宝6个月，头顶软软的，没反应过来是囟门", "孩子3岁，肚子软软的，没什么反应", "宝宝5个月，打完疫苗有点困，软软的想睡觉，逗他还笑"]) expect(ids(q), q).toEqual([]);
+    expect(urgent("宝宝3个月，打完疫苗半小时，突然全身起疹子，脸色发白，软软的没反应", "打疫苗后有一点反应很正常，回家多喂奶，疹子可以抹点炉甘石洗剂。")).toBe(1);
+  });
+  it("does not read a spit-up told as not projectile as projectile vomiting", () => {
+    for (const q of [
+      "宝宝2个月，吃完奶偶尔吐一小口奶，不是喷射状，体重长得很好，吐完还笑",
+      "宝宝2个月，吐奶，并不是喷射性的，就是嘴角流出来一点",
+      "宝宝40天，吐奶的时候不是喷出来，是流出来的",
+    ]) expect(ids(q), q).not.toContain("vomits_everything");
+    for (const q of ["宝宝1个月，吐奶不是一点点，是喷出来的", "宝宝1个月，每次吃完奶都喷射状地吐"]) expect(ids(q), q).toContain("vomits_everything");
+  });
+  it("asks no visit for a fracture already in a cast or reduced, but still for one that is not", () => {
+    expect(urgent("10岁孩子摔断了手腕，打了石膏还疼得哭，能吃点什么止痛？", "可以吃布洛芬，把手抬高。")).toBe(0);
+    expect(urgent("孩子7岁胳膊摔断了，医院已经复位上了夹板，晚上疼", "可以吃布洛芬。")).toBe(0);
+    expect(urgent("孩子8岁胳膊摔得变形了，还没去医院", "先冰敷观察。")).toBe(1);
+    expect(urgent("孩子9岁腿摔断了，骨头都变形了，石膏还没打", "先冰敷观察。")).toBe(1);
+    expect(urgent("孩子9岁腿摔断了，骨头都变形了，还没有打石膏", "先冰敷观察。")).toBe(1);
   });
 });

@@ -7,7 +7,7 @@
  * fire; hypothetical ones ("如出现抽搐") fire only when asked to, and a plan for a sign that is not
  * happening now ("抽搐时医生说可以用地西泮灌肠") never does. It does not diagnose.
  */
-import { extractAges, extractFever, type AgeMention } from "./extract.js";
+import { extractAges, extractBloodPressure, extractFever, type AgeMention, type BloodPressureReading } from "./extract.js";
 import { loadSafetyKnowledge, type RedFlag, type SafetyKnowledge } from "./knowledge.js";
 import { DictionaryMatcher } from "./matcher.js";
 import { composedRedFlags, familyAround, familyInSentence } from "./redflag-compose.js";
@@ -337,6 +337,12 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
       if (fever.days === undefined || fever.days < c.minDays || !fever.daysSpan || !live(fever.daysSpan[0])) continue;
       const [s, e] = fever.daysSpan;
       add(flag, { start: s, end: e, text: text.slice(s, e) });
+    } else if (c.type === "blood_pressure") {
+      if (!/血压|mmhg|毫米汞柱|高压|低压|收缩压|舒张压/.test(norm)) continue;
+      const atLeast = (r: BloodPressureReading, t: { systolic: number; diastolic: number }) => (r.systolic ?? 0) >= t.systolic || (r.diastolic ?? 0) >= t.diastolic;
+      const symptom = c.symptoms.some((t) => { for (let i = norm.indexOf(t); i >= 0; i = norm.indexOf(t, i + 1)) if (live(i, i + t.length)) return true; return false; });
+      const r = extractBloodPressure(text).find((x) => live(x.span[0], x.span[1]) && (atLeast(x, c.severe) || (symptom && atLeast(x, c.withSymptom))));
+      if (r) add(flag, { start: r.span[0], end: r.span[1], text: text.slice(r.span[0], r.span[1]) });
     }
   }
 
