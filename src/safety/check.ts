@@ -67,6 +67,8 @@ export interface CheckOptions {
   patient?: PatientInfo;
   /** false: skip the missing-urgent-care rule (the streaming checker applies it once, at the end). */
   urgentCare?: boolean;
+  /** The question's triage as already worked out (the streaming checker triages its question once, not per sentence). */
+  questionTriage?: TriageResult | null;
   /**
    * false: never read an answer that names no drug as dosing the question's drug (the streaming
    * checker allows it only while the answer so far has named none).
@@ -1870,7 +1872,7 @@ export function checkAnswer(answer: string, options: CheckOptions = {}): CheckRe
   checkAge(ctx, asQuestionProduct(kb, question, answer, dosed === mentions ? mentions : [...mentions, ...dosed]));
   checkDoses(ctx, dosed === mentions ? questionDrugFirst(kb, question, answer, mentions) : dosed);
   checkWeightTables(ctx, mentions);
-  const tq = question ? triage(question, { kb, ageMonths: patient.ageMonths, includeConditional: true }) : null;
+  const tq = options.questionTriage !== undefined ? options.questionTriage : question ? triage(question, { kb, ageMonths: patient.ageMonths, includeConditional: true }) : null;
   // Signs named in the answer count only without a question: with one, the patient's situation is
   // the question's, and answers mostly name signs to teach ("高热可引起惊厥").
   const ta = triage(question ? "" : answer, { kb, ageMonths: patient.ageMonths, includeConditional: false });

@@ -136,7 +136,8 @@ export class StreamingChecker {
       const ages = extractAges(window);
       if (ages.length) this.patient = patientInfo(this.kb, window, this.question, this.options);
     }
-    const r = checkAnswer(window, { ...this.options, kb: this.kb, question: this.question, patient: this.patient, urgentCare: false, questionDrug: this.mentions.size === 0 });
+    // The window's question triage is unused here (urgent care is judged in finish() from this.tq).
+    const r = checkAnswer(window, { ...this.options, kb: this.kb, question: this.question, patient: this.patient, urgentCare: false, questionDrug: this.mentions.size === 0, questionTriage: this.tq });
     const shift = <T extends { start: number; end: number }>(x: T): T => ({ ...x, start: x.start + ws, end: x.end + ws });
     const out: Finding[] = [];
     for (const f0 of r.findings) {
