@@ -550,6 +550,8 @@ const APPOSITIVE_AFTER = /^\s*[，,]\s*(?:这是|即|也就是|属于)?\s*(?:一
 /** A drug as an item header and its class first in the body ("- 溴己新：肌肉松弛剂，…", "溴己新：一种肌松药"). */
 const COLON_AFTER = /^\s*[）)]?\s*(?:[（(][^（）()]{0,16}[）)])?\s*(?:\*\*|__)?\s*[：:]\s*(?:\*\*|__)?\s*(?:这是|是|为|属于|即)?\s*(?:一种|一类)?\s*(?:常用的?|常见的?|儿科常用的?)?\s*(?:(?:超)?(?:短效|中效|弱效|强效|长效)的?|复方的?|外用的?|吸入性?的?|吸入用的?|雾化用?的?|鼻用的?|口服的?|局部(?:用)?的?)*\s*$/;
 const PAREN_AFTER = /^\s*[（(]\s*(?:一种|是|属于)?\s*$/;
+const ALSO_AFTER_COMMA = /^([^，。；,;！？!?\n]{0,4}?)\s*[，,]\s*(?:它|其|这)?\s*(?=(?:也|同样|亦|同)\s*(?:都|均)?\s*(?:是|属于|属|为|算是)|(?:属于|属|算是|是一种|是一类))/;
+const BRACKETED_CLASS = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*[（(]\s*(?:属于|是|即|也是)?\s*$/;
 const ETC_AFTER = /^\s*(?:等|之类的?|这类|这种|这样的|这一类|一类的?|等等)\s*(?:的)?\s*(?:常用|常见)?\s*(?:的)?\s*$/;
 const EXAMPLE_AFTER_COMMA = /^\s*(?:类)?(?:药物?|药品|制剂)?\s*[，,]\s*(?:例如|比如|如|像|包括)\s*$/;
 /** Salt and product words before a generic name ("硫酸溴己新", "甲苯磺酸氨氯地平"). */
@@ -684,8 +686,18 @@ function checkClassClaims(ctx: Ctx): void {
           for (const j of g) denied(j, k);
           break;
         }
-        if (COPULA_AFTER.test(between) || PAREN_AFTER.test(between) || ETC_AFTER.test(between) || APPOSITIVE_AFTER.test(between) || COLON_AFTER.test(between)) {
+        // "还有莫米松乳膏，也是外用抗真菌药": a comma then 也/同样 + copula goes on about the drug just named.
+        const also = between.replace(ALSO_AFTER_COMMA, "$1");
+        if (COPULA_AFTER.test(between) || (also !== between && COPULA_AFTER.test(also)) || ETC_AFTER.test(between) || APPOSITIVE_AFTER.test(between) || COLON_AFTER.test(between)) {
           claim(i, k);
+          // "属于益生菌（抗生素类）": a class in brackets after the claimed one is claimed with it.
+          const next = items[k + 1];
+          if (next && !next.drug && BRACKETED_CLASS.test(norm.slice(c.end, next.start))) claim(i, k + 1);
+          break;
+        }
+        // "碘伏、炉甘石洗剂、莫匹罗星软膏（抗生素药膏）": a class in brackets glosses the drug it follows, not the list before it.
+        if (PAREN_AFTER.test(between)) {
+          claim(i, k, false);
           break;
         }
       }
@@ -1005,7 +1017,7 @@ const AGE_ONLY = new RegExp(String.raw`${AGE_FLOOR.source}(?:的(?:孩子|儿童
  */
 const AGE_AFTER = new RegExp(String.raw`^(?:\s*[（(][^（）()\n]{0,10}?${AGE_FLOOR.source}[^（）()\n]{0,8}[）)]|[^，。；;！？!?\n（(]{0,12}?${AGE_FLOOR.source}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?(?:\s*(?:才|再|方可|可以|可|能|适用|使用|用|推荐|开始|以上)|[^，。；;！？!?\n]{0,14}?(?:才|方可))|[^，。；;！？!?\n（(]{0,12}?(?:用于|适用于|适用|适合|适宜|限于|仅限|限|仅用于|只用于|需|需要|要|须|必须|年龄|是|为|写)\s*(?:于|在|为|的是|着)?\s*${AGE_FLOOR.source}|\s*(?:[:：]|是|为)?\s*${AGE_FLOOR.source.replace("以后|后|", "").replace("|之后", "")}(?:的(?:孩子|儿童|患儿|宝宝|小孩))?\s*(?:使用|用|适用)?\s*(?:[，。；;！？!?\n]|$)|(?:\s*(?:、|和|或|及|与)\s*[^，。；;！？!?\n、]{2,10}?)*\s*[，,]\s*(?:一般|通常|只|仅|主要|多)?\s*(?:用于|适用于|限于|适合|才用于)\s*${AGE_FLOOR.source})`);
 
-const LIMIT_STATED = /(?:(?:小于|不满|未满|低于)\s*(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁|(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁(?:以下|以内|之前|前))(?:的)?(?:孩子|儿童|小孩|宝宝|患儿|未成年人)?(?:[^，。；;！？!?\n]{0,6}?(?:都|均|也)?(?:不要|不能|不可|不宜|不建议|禁用|禁止|避免|别)|[^。；;！？!?\n]{0,40}?(?:可能引起|可引起|会引起|(?:会|可|可能)?(?:造成|导致)|有[^，。]{0,6}风险|禁用|避开|避免使用|不宜使用|不能用|不要用|不(?:建议|推荐|宜|适合)(?:用于|给|用))|[^。；;！？!?\n]{0,24}?[，,](?:所以|因此|故)?(?:不(?:建议|推荐|宜|适合|能|可以?)(?:用于|给|用在))[^，。；;！？!?\n]{0,8}?(?:孩子|儿童|小孩|宝宝|患儿|这个年龄|[\d一二两三四五六七八九十]+\s*(?:周)?岁))/;
+const LIMIT_STATED = /(?:(?:小于|不满|未满|低于)\s*(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁|(\d+|[一二两三四五六七八九十]+)\s*(?:周)?岁(?:以下|以内|之前|前))(?:的)?(?:孩子|儿童|小孩|宝宝|患儿|未成年人)?(?:[^，。；;！？!?\n]{0,6}?(?:都|均|也)?(?:不要|不能|不可|不宜|不建议|不推荐|不主张|不用(?!担心|害怕|怕|紧张|着急|太)|禁用|禁止|避免|别)|[^。；;！？!?\n]{0,40}?(?:可能引起|可引起|会引起|(?:会|可|可能)?(?:造成|导致)|有[^，。]{0,6}风险|禁用|避开|避免使用|不宜使用|不能用|不要用|不(?:建议|推荐|宜|适合)(?:用于|给|用))|[^。；;！？!?\n]{0,24}?[，,](?:所以|因此|故)?(?:不(?:建议|推荐|宜|适合|能|可以?)(?:用于|给|用在))[^，。；;！？!?\n]{0,8}?(?:孩子|儿童|小孩|宝宝|患儿|这个年龄|[\d一二两三四五六七八九十]+\s*(?:周)?岁))/;
 
 /** "…，18岁以下的孩子不要吃": the sentence states the drug's own age limit against it. */
 function limitStated(sentence: string, minAgeMonths: number): boolean {

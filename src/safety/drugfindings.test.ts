@@ -977,3 +977,32 @@ describe("class claims and knowledge-base entries after the twelfth batch was op
     expect(wrong("奥美拉唑是一种抗酸药，法莫替丁也是抗酸药。")).toEqual([]);
   });
 });
+
+describe("class claims that go on after a comma, and classes in brackets", () => {
+  const wrong = (answer: string) => kinds(answer).filter((k) => k.startsWith("wrong_class"));
+  it("reads 也是/同样属于/属于 after a comma as a claim about the drug just named", () => {
+    expect(wrong("还有莫米松乳膏，也是外用抗真菌药，可以一起用。")).toEqual(["wrong_class:mometasone"]);
+    expect(wrong("驱虫常用：\n1. 阿苯达唑（肠虫清），2岁以上400mg顿服；\n2. 甲苯咪唑，也是抗生素。")).toEqual(["wrong_class:mebendazole"]);
+    expect(wrong("头孢克洛，同样属于抗病毒药。")).toEqual(["wrong_class:cefaclor"]);
+    expect(wrong("克霉唑乳膏，也是外用抗真菌药。头孢克洛，同样属于抗生素。布洛芬混悬液，是一种退烧药。")).toEqual([]);
+    expect(wrong("孩子吃了布洛芬，属于正常用药，也是可以的。")).toEqual([]);
+    expect(wrong("孩子发烧用了布洛芬，是一种抗生素吗？")).toEqual([]);
+  });
+  it("claims a class in brackets after the claimed class too", () => {
+    expect(wrong("Bioflor是布拉氏酵母菌散，属于益生菌（抗生素类），两者可以间隔1~2小时一起吃。")).toEqual(["wrong_class:saccharomyces_boulardii"]);
+    expect(wrong("头孢克洛属于抗生素（青霉素类）。")).toEqual(["wrong_class:cefaclor"]);
+    expect(wrong("头孢克洛属于抗生素（头孢类），饭后吃。")).toEqual([]);
+    expect(wrong("阿莫西林，属于青霉素类抗生素（β-内酰胺类）。")).toEqual([]);
+  });
+  it("reads a class in brackets after one drug of a list as that drug's only", () => {
+    expect(wrong("3. **外用**：碘伏、炉甘石洗剂、莫匹罗星软膏（抗生素药膏）；")).toEqual([]);
+    expect(wrong("可以用阿莫西林、布洛芬（退烧药），多喝水。")).toEqual([]);
+    expect(wrong("莫匹罗星软膏、炉甘石洗剂（抗生素药膏）")).toEqual(["wrong_class:calamine"]);
+  });
+  it("takes 18岁以下一般不用 as the drug's own limit against it", () => {
+    const age = (answer: string, question: string) => kinds(answer, question).filter((k) => k.startsWith("age_"));
+    expect(age("诺氟沙星属于喹诺酮类抗菌药，**18岁以下一般不用**，可能影响软骨发育。", "孩子5岁拉肚子，能吃诺氟沙星吗")).toEqual([]);
+    expect(age("诺氟沙星属于喹诺酮类抗菌药，18岁以下不推荐。", "孩子5岁拉肚子，能吃诺氟沙星吗")).toEqual([]);
+    expect(age("可以吃诺氟沙星，18岁以下不用担心，短期吃没事。", "孩子5岁拉肚子")).toEqual(["age_contraindication:norfloxacin"]);
+  });
+});
