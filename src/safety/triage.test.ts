@@ -221,6 +221,20 @@ describe("after the twelfth batch: blood pressure, a floppy unresponsive infant,
     ]) expect(ids(q), q).not.toContain("vomits_everything");
     for (const q of ["宝宝1个月，吐奶不是一点点，是喷出来的", "宝宝1个月，每次吃完奶都喷射状地吐"]) expect(ids(q), q).toContain("vomits_everything");
   });
+  it("does not read a deliberate deep breath that draws the chest in as chest indrawing, but keeps the other signs", () => {
+    for (const q of [
+      "孩子5岁，深呼吸的时候胸口一陷一陷的",
+      "孩子3岁，深吸气时胸口一陷一陷，其他还好",
+      "孩子2岁，让他深吸一口气，肋骨中间往里凹",
+      "孩子6岁，使劲吸气的时候锁骨上面有个坑，平时呼吸正常",
+    ]) expect(ids(q), q).not.toContain("breathing_difficulty");
+    for (const q of [
+      "宝宝6个月，喘气的时候胸口一陷一陷的",
+      "宝宝8个月，呼吸的时候肋骨下面一吸一个坑",
+      "孩子2岁，深吸一口气，肋骨中间往里凹，喘得厉害",
+      "孩子4岁，喘不上气，吸气时胸口往里凹",
+    ]) expect(ids(q), q).toContain("breathing_difficulty");
+  });
   it("asks no visit for a fracture already in a cast or reduced, but still for one that is not", () => {
     expect(urgent("10岁孩子摔断了手腕，打了石膏还疼得哭，能吃点什么止痛？", "可以吃布洛芬，把手抬高。")).toBe(0);
     expect(urgent("孩子7岁胳膊摔断了，医院已经复位上了夹板，晚上疼", "可以吃布洛芬。")).toBe(0);

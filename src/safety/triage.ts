@@ -308,7 +308,8 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
       const m = [...norm.matchAll(p)].find((x) => !judged(x.index!, x.index! + x[0].length) && live(x.index!, x.index! + x[0].length) && !flag.exclude?.some((e) => covered(text, e, x.index!, x.index! + x[0].length)));
       if (m) {
         add(flag, { start: m.index!, end: m.index! + m[0].length, text: text.slice(m.index!, m.index! + m[0].length) });
-        break;
+        // A match its look-alike explained (深呼吸的时候胸口往里凹) leaves the flag's other wordings to be tried.
+        if (seen.has(flag.id)) break;
       }
     }
   }
