@@ -93,6 +93,22 @@ class Occurrences {
   }
 }
 
+// Triage asks about the same text once per dictionary sign with look-alikes (familyInSentence,
+// familyAround) and once for the rules: its occurrences are found once. A few recent texts are kept, as
+// normalize does; an Occurrences only ever adds a family's pattern matches the first time it is asked.
+const recentOccurrences = new WeakMap<Composer, Map<string, Occurrences>>();
+function occurrencesOf(norm: string, composer: Composer): Occurrences {
+  let recent = recentOccurrences.get(composer);
+  if (!recent) recentOccurrences.set(composer, (recent = new Map()));
+  let occ = recent.get(norm);
+  if (!occ) {
+    occ = new Occurrences(norm, composer);
+    if (recent.size >= 4) recent.delete(recent.keys().next().value!);
+    recent.set(norm, occ);
+  }
+  return occ;
+}
+
 /** Every occurrence of every word family in `text` (normalised offsets equal the caller's). */
 export function familyOccurrences(text: string, kb: SafetyKnowledge): Map<string, Span[]> {
   const occ = new Occurrences(normalize(text), composerFor(kb));
@@ -110,14 +126,14 @@ export function familyOccurrences(text: string, kb: SafetyKnowledge): Map<string
  */
 export function familyInSentence(text: string, kb: SafetyKnowledge, families: string[], pos: number, live: (start: number, end: number) => boolean): boolean {
   const norm = normalize(text);
-  const occ = new Occurrences(norm, composerFor(kb));
+  const occ = occurrencesOf(norm, composerFor(kb));
   const [ss, se] = unitAround(norm, { start: pos, end: pos }, "sentence");
   return families.some((f) => occ.get(f).some((o) => o.start >= ss && o.end <= se && !occ.insideLonger(o, f) && live(o.start, o.end) && !negatedNear(norm, o.start)));
 }
 
 /** Whether a live occurrence of one of `families` spans [start, end) (the sign's words are inside a look-alike phrase). */
 export function familyAround(text: string, kb: SafetyKnowledge, families: string[], start: number, end: number, live: (start: number, end: number) => boolean): boolean {
-  const occ = new Occurrences(normalize(text), composerFor(kb));
+  const occ = occurrencesOf(normalize(text), composerFor(kb));
   return families.some((f) => occ.get(f).some((o) => o.start <= start && end <= o.end && live(o.start, o.end)));
 }
 
@@ -156,7 +172,7 @@ export function composedRedFlags(text: string, kb: SafetyKnowledge, live: (start
   if (!kb.redFlagRules.length) return [];
   const norm = normalize(text);
   const composer = composerFor(kb);
-  const occ = new Occurrences(norm, composer);
+  const occ = occurrencesOf(norm, composer);
 
   const liveCache = new Map<string, boolean>();
   let adultCounts = true;
