@@ -220,10 +220,11 @@ export function extractBloodPressure(text: string): BloodPressureReading[] {
   const norm = normalize(text);
   const out: BloodPressureReading[] = [];
   const plausible = (sys: number, dia?: number) => sys >= 50 && sys <= 300 && (dia === undefined || (dia >= 20 && dia < sys));
-  const pair = /(?<![\d.])(\d{2,3})\s*[/／]\s*(\d{2,3})(?![\d.])(\s*(?:mmhg|毫米汞柱))?/g;
+  const pair = /(?<![\d.])(\d{2,3})\s*多?\s*[/／]\s*(\d{2,3})(?![\d.])(\s*(?:mmhg|毫米汞柱))?/g;
   for (const m of norm.matchAll(pair)) {
     const before = norm.slice(Math.max(0, m.index! - 12), m.index!);
-    if (!m[3] && !/血压[^，。；,;！？!?\d]{0,8}$/.test(before)) continue;
+    // "测了170/110" reads a pair as blood pressure only where the text speaks of it ("血压一直高，…测了170/110").
+    if (!m[3] && !/血压[^，。；,;！？!?\d]{0,8}$/.test(before) && !(/(?:测|量)[^，。；,;！？!?\d]{0,4}$/.test(before) && /血压/.test(norm))) continue;
     const sys = Number(m[1]), dia = Number(m[2]);
     if (plausible(sys, dia)) out.push({ systolic: sys, diastolic: dia, span: [m.index!, m.index! + m[0].length] });
   }
