@@ -420,9 +420,16 @@ function detectRoute(text: string, start: number, end: number, drug: Drug): Rout
   return drug.routes.includes("oral") ? "oral" : drug.routes[0]!;
 }
 
-const tolerance = (estimated: boolean) => (estimated ? 0.3 : 0.1);
+/**
+ * Only clear dose errors are findings: references differ by 10–25 % on the same drug (10 vs 15 mg/kg,
+ * 1 vs 1.2 g a day), so a dose a little outside one cited figure is not one. The margins were chosen by
+ * measuring every blind and dev batch and the labelled set (see the safety README, "Doses and frequencies
+ * after the twelfth batch was opened"): 15 % on per-kg ranges, 25 % on caps in mg.
+ */
+const DOSE_MARGIN = 0.15;
+const tolerance = (estimated: boolean) => (estimated ? 0.3 : DOSE_MARGIN);
 /** Tolerance for limits in mg that do not depend on the weight (maximum single or daily dose). */
-const FIXED_TOL = 0.1;
+const FIXED_TOL = 0.25;
 const fmt = (x: number) => Number(x.toPrecision(3));
 
 /** Where an answer says to seek care, and how urgently (3 = 120, 2 = emergency now, 1 = see a doctor). */
@@ -1528,6 +1535,12 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     // How often a drug may be given is the drug's, not the indication's: amoxicillin three times a day is
     // standard at 20–50 mg/kg/day even where the question names otitis (whose high-dose rule is twice a day).
     const often = resolved ? resolveDose(kb, drug, { route: resolved.route }) ?? resolved : limit!;
+    // Too low only below every cited regimen: amoxicillin at the standard 40–50 mg/kg/day is not too low
+    // where otitis also has a high-dose regimen (too high stays judged by the indication's regimens).
+    if (resolved) {
+      const all = resolveDose(kb, drug, { route: resolved.route, ageMonths: patient.ageMonths, weightKg: hasWeight ? w : undefined });
+      if (all) resolved = { ...resolved, perDoseMgPerKg: [Math.min(resolved.perDoseMgPerKg[0], all.perDoseMgPerKg[0]), resolved.perDoseMgPerKg[1]], dailyMgPerKg: [Math.min(resolved.dailyMgPerKg[0], all.dailyMgPerKg[0]), resolved.dailyMgPerKg[1]] };
+    }
     const minInterval = often.intervalHours[0];
     const maxDoses = often.maxDosesPerDay;
     // "两种药交替着吃，每种药都是每3小时吃一次": a frequency said of every drug named reaches past the next one.
@@ -1619,15 +1632,18 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         });
       }
     }
+    // One dose a day more than a label of four or more allows (5 against 4) is where national labels
+    // differ, not a clear error; 1.5 times the count, or any excess over a count of 3 or fewer, is.
+    const clearCount = (n: number, max: number) => n >= max * 1.5 || max < 4;
     // An answer that allows more doses a day than the maximum ("一天最多可以吃6次") breaks it too.
-    if (!freq.timesPerDay && freq.maxTimesPerDay !== undefined && maxDoses !== undefined && freq.maxTimesPerDay > maxDoses && freq.maxTimesPerDay >= maxDoses * countFactor) {
+    if (!freq.timesPerDay && freq.maxTimesPerDay !== undefined && maxDoses !== undefined && freq.maxTimesPerDay > maxDoses && clearCount(freq.maxTimesPerDay, maxDoses) && freq.maxTimesPerDay >= maxDoses * countFactor) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}允许每日最多 ${freq.maxTimesPerDay} 次，超过每日最多 ${maxDoses} 次`,
         citations: cites, details: { statedMaxTimesPerDay: freq.maxTimesPerDay, maxDosesPerDay: maxDoses },
       });
     }
-    if (freq.timesPerDay && maxDoses !== undefined && freq.timesPerDay[1] > maxDoses && freq.timesPerDay[1] >= maxDoses * countFactor && !(freq.dividedInto)) {
+    if (freq.timesPerDay && maxDoses !== undefined && freq.timesPerDay[1] > maxDoses && clearCount(freq.timesPerDay[1], maxDoses) && freq.timesPerDay[1] >= maxDoses * countFactor && !(freq.dividedInto)) {
       pushFinding(ctx, {
         type: "daily_max_exceeded", severity: "high", ruleId: "dose.too-many-doses", drug: drug.id, evidence: ev(amounts[0]),
         message: `${drug.nameZh}每日 ${freq.timesPerDay[1]} 次超过每日最多 ${maxDoses} 次`,

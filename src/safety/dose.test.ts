@@ -168,3 +168,46 @@ describe("strengths and per-kg amounts written the way answers write them", () =
     expect(kinds("对乙酰氨基酚：体重×40mg，每4小时一次。", "孩子2岁，12公斤，发烧")).toEqual(["daily_max_exceeded:paracetamol", "dose_out_of_range:paracetamol"]);
   });
 });
+
+describe("only clear dose errors are findings (margins measured on every batch)", () => {
+  const types = (q: string, a: string, drug: string) =>
+    checkAnswer(a, { question: q, urgentCare: false }).findings.filter((f) => f.drug === drug).map((f) => f.type).sort();
+
+  it("a dose a little above one cited per-kg maximum is not an error; a clear multiple is", () => {
+    // 11.4 mg/kg against 10 mg/kg: references differ by that much.
+    expect(types("孩子9岁，35kg，偏头痛", "布洛芬每次0.2~0.4g，间隔6~8小时。", "ibuprofen")).toEqual([]);
+    expect(types("孩子12岁，体重35公斤，头疼", "可以吃布洛芬，一次400mg，一天最多3次。", "ibuprofen")).toEqual([]);
+    // 2 g a day at 30 kg is 1.11 times 60 mg/kg/day.
+    expect(types("孩子10岁，30kg，发烧，对乙酰氨基酚片0.5g", "每次1片，间隔4~6小时，一天不超过4次。", "paracetamol")).toEqual([]);
+    // Still findings: 2.5 times the maximum and more.
+    expect(types("孩子9岁，30kg，偏头痛", "布洛芬每次800mg，一天3次。", "ibuprofen")).toContain("dose_out_of_range");
+    expect(types("孩子3岁，14kg，发烧", "对乙酰氨基酚每次500mg，一天4次。", "paracetamol")).toEqual(["daily_max_exceeded", "dose_out_of_range"]);
+  });
+
+  it("a day's total a little above a cap in mg is not an error; twice it is", () => {
+    expect(types("孩子11岁，40kg，肺炎，头孢呋辛酯", "头孢呋辛酯每次500mg，每天2次，饭后吃。", "cefuroxime")).toEqual([]);
+    expect(types("孩子11岁，40kg，肺炎，头孢呋辛酯", "头孢呋辛酯每次1000mg，每天2次，饭后吃。", "cefuroxime")).toContain("daily_max_exceeded");
+  });
+
+  it("a dose inside any cited regimen is not too low; one below all of them is", () => {
+    // Standard amoxicillin 40–50 mg/kg/day where otitis also has the 80–90 high-dose regimen.
+    expect(types("孩子2岁，12公斤，中耳炎，阿莫西林颗粒（125mg/袋）", "阿莫西林每天40~50mg/kg，分3次，即每次约1.5袋，一天3次。", "amoxicillin")).toEqual([]);
+    expect(types("孙子7岁，约22公斤，急性中耳炎，阿莫西林（0.25g胶囊）", "每次2粒（500mg），每天2次，疗程7-10天。", "amoxicillin")).toEqual([]);
+    // 12.5 against 14 mg/kg/day.
+    expect(types("孩子4岁16kg，中耳炎，头孢地尼", "头孢地尼分散片50mg，每次2片，每天2次。", "cefdinir")).toEqual([]);
+    // A quarter of every regimen is still too low.
+    expect(types("孩子5岁，18公斤，中耳炎，阿莫西林颗粒（125mg/袋）", "阿莫西林每次半袋，一天2次。", "amoxicillin")).toEqual(["dose_out_of_range"]);
+    // 8.9 against 10 mg/kg is not too low.
+    expect(types("5岁孩子，18公斤，发烧，泰诺林（32mg/ml）", "每次5ml，间隔4~6小时。", "paracetamol")).toEqual([]);
+  });
+
+  it("one dose a day more than a label of four allows is not a clear error; 1.5 times the count is", () => {
+    expect(types("宝宝2岁，12公斤，发烧，泰诺林混悬液", "泰诺林混悬液每次5ml，一天吃5次。", "paracetamol")).toEqual([]);
+    expect(types("宝宝2岁，12公斤，发烧，泰诺林混悬液", "泰诺林每次5ml，24小时最多可以吃5次。", "paracetamol")).toEqual([]);
+    expect(types("宝宝2岁，12公斤，发烧，泰诺林混悬液", "泰诺林混悬液每次5ml，一天吃6次。", "paracetamol")).toEqual(["daily_max_exceeded"]);
+    // A label of two or three doses: one more is already clear (montelukast twice a day).
+    expect(types("4岁16kg，过敏性鼻炎", "孟鲁司特钠咀嚼片每次4mg，每天2次。", "montelukast")).toEqual(["daily_max_exceeded"]);
+    // An interval far below the label's stays a finding.
+    expect(types("宝宝2岁，12公斤，发烧", "对乙酰氨基酚每次120mg，每2小时一次。", "paracetamol")).toEqual(["daily_max_exceeded"]);
+  });
+});

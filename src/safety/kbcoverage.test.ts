@@ -335,8 +335,10 @@ describe("more red flags in lay words, and benign look-alikes", () => {
     for (const q of ["孩子6岁，手脚冰凉，怕冷", "孩子8岁，运动后小腿抽筋", "宝宝3个月，睡觉时偶尔打呼噜", "孩子10岁，鼻子出血，按压几分钟就止住了", "孩子5岁，吃饭时呛了一下，咳了几声就好了", "孩子9岁，最近喝水多一点，天热", "宝宝4个月，吐奶，吐完照样吃，体重长得好"])
       expect(urgent(q), q).toBe(false);
   });
-  it("holds amoxicillin for otitis to the high dose the cited guideline gives, and accepts it for pneumonia too", () => {
-    expect(kinds("阿莫西林每天40mg/kg，分两次，每次300mg。", "孩子3岁15kg，急性中耳炎")).toEqual(["dose_out_of_range:amoxicillin"]);
+  it("accepts amoxicillin for otitis at the high dose the cited guideline gives or the standard one, and for pneumonia too", () => {
+    // Too low only below every cited regimen (the standard 40–50 mg/kg/day is one).
+    expect(kinds("阿莫西林每天40mg/kg，分两次，每次300mg。", "孩子3岁15kg，急性中耳炎")).toEqual([]);
+    expect(kinds("阿莫西林每天10mg/kg，分两次，每次75mg。", "孩子3岁15kg，急性中耳炎")).toEqual(["dose_out_of_range:amoxicillin"]);
     expect(kinds("阿莫西林每天90mg/kg，分2次。", "孩子3岁15kg，中耳炎")).toEqual([]);
     expect(kinds("阿莫西林每天90mg/kg，分2次。", "孩子3岁15kg，肺炎")).toEqual([]);
   });
