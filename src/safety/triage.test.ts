@@ -196,6 +196,8 @@ describe("after the twelfth batch: blood pressure, a floppy unresponsive infant,
       "孩子13岁，头痛，血压测了一下180多/110",
       "孩子12岁肾病，血压一直高，今天头疼得厉害，测了170/110",
       "孩子15岁，头晕眼花，高压都快200了",
+      "孩子13岁，今天头疼得厉害，量血压150/95",
+      "孩子13岁，偶尔头疼，量血压190/125",
     ]) expect(ids(q), q).toContain("hypertensive_emergency");
     for (const q of [
       "孩子10岁，体检血压130/85，没有不舒服",
@@ -205,6 +207,8 @@ describe("after the twelfth batch: blood pressure, a floppy unresponsive infant,
       "孩子12岁，以前血压160/100，现在吃药控制在110/70，偶尔头疼",
       "孩子10岁，头疼，量了体温38.5，测了一下视力5/10",
       "孩子12岁，血压正常，头疼，测了两次，120/80",
+      "孩子13岁，血压145/95，偶尔头疼，要紧吗",
+      "孩子13岁，最近老是头疼，量血压150/95",
     ]) expect(ids(q), q).not.toContain("hypertensive_emergency");
     expect(urgent("孩子14岁，头疼得厉害，看东西模糊，量血压190/120", "先休息，吃片布洛芬，血压高可以明天去门诊复查一下。")).toBe(1);
     expect(urgent("孩子14岁，头疼得厉害，看东西模糊，量血压190/120", "这是高血压急症，请立即去医院急诊。")).toBe(0);

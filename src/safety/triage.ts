@@ -341,7 +341,8 @@ export function triage(text: string, options: TriageOptions = {}): TriageResult 
     } else if (c.type === "blood_pressure") {
       if (!/血压|mmhg|毫米汞柱|高压|低压|收缩压|舒张压/.test(norm)) continue;
       const atLeast = (r: BloodPressureReading, t: { systolic: number; diastolic: number }) => (r.systolic ?? 0) >= t.systolic || (r.diastolic ?? 0) >= t.diastolic;
-      const symptom = c.symptoms.some((t) => { for (let i = norm.indexOf(t); i >= 0; i = norm.indexOf(t, i + 1)) if (live(i, i + t.length)) return true; return false; });
+      // A symptom that keeps coming back (偶尔头疼, 经常头疼) is the stage-2 child's clinic visit, not an acute end-organ sign.
+      const symptom = c.symptoms.some((t) => { for (let i = norm.indexOf(t); i >= 0; i = norm.indexOf(t, i + 1)) if (live(i, i + t.length) && !isRecurrent(text, i, i + t.length)) return true; return false; });
       const r = extractBloodPressure(text).find((x) => live(x.span[0], x.span[1]) && (atLeast(x, c.severe) || (symptom && atLeast(x, c.withSymptom))));
       if (r) add(flag, { start: r.span[0], end: r.span[1], text: text.slice(r.span[0], r.span[1]) });
     }
