@@ -427,6 +427,8 @@ function detectRoute(text: string, start: number, end: number, drug: Drug): Rout
  * after the twelfth batch was opened"): 15 % on per-kg ranges, 25 % on caps in mg.
  */
 const DOSE_MARGIN = 0.15;
+/** After an amount: the answer says it is too much ("500mg太多了", "一片的量偏大"). */
+const REJECTED_AMOUNT = /^\s*(?:[\d.]+\s*(?:mg|g|毫克|克|ml|毫升))?\s*(?:的量)?\s*(?:就|会|有点|有些|还是|可能|明显|显然)?\s*(?:太多|太大|过多|过大|过量|偏多|偏大|超量)/;
 const tolerance = (estimated: boolean) => (estimated ? 0.3 : DOSE_MARGIN);
 /** Tolerance for limits in mg that do not depend on the weight (maximum single or daily dose). */
 const FIXED_TOL = 0.25;
@@ -1512,6 +1514,8 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     amounts = [...before, ...amounts].filter((a) => (a.unit !== "iu" || !!drug.iuPerMg) && !/(?:补液|输液|液体|含钠液|盐水|葡萄糖|奶|水)量?\s*(?:为|是|约|按)?\s*$/.test(norm.slice(Math.max(clauseStart(norm, a.start), a.start - 8), a.start))
       && !outsideBand(norm, a.start, patient));
     // "1/4片是125mg，约7.8mg/kg": a per-kg figure that restates the amount just before it is that amount, not a second dose.
+    // "一片500mg太多了，可以吃半片": an amount the answer rejects is not a recommendation.
+    amounts = amounts.filter((a) => !REJECTED_AMOUNT.test(norm.slice(a.end, a.end + 16)));
     amounts = amounts.filter((a) => !(a.unit === "mg/kg" && /(?:约|大约|折合|相当于|合|即|也就是)\s*(?:为|是)?\s*$/.test(norm.slice(Math.max(0, a.start - 6), a.start))
       && amounts.some((b) => b.unit !== "mg/kg" && b.end <= a.start && a.start - b.end <= 12 && !/[。；;\n]/.test(norm.slice(b.end, a.start)))));
     // An indication the answer names only after this dose ("常规每天20-50mg/kg…；中耳炎等高剂量每天80-90mg/kg")
@@ -1547,6 +1551,9 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
     const se = sentenceEnd(norm, m.end);
     const shared = next !== undefined && next.start < se && /(?:每种|两种|各种|这两种|这几种|几种)(?:药)?(?:都|均)|(?:都|均)(?:是|按)?\s*(?:每|间隔)/.test(norm.slice(next.start, se));
     let freq = extractFrequency(ctx.answer, m.end, shared ? Math.max(segEnd, se) : segEnd);
+    // "对乙酰氨基酚：和布洛芬间隔至少4小时": an interval between two drugs is neither one's own dosing interval.
+    if (/(?:和|与|跟|同)\s*$/.test(norm.slice(Math.max(0, m.start - 2), m.start)) && /^\s*(?:之间)?\s*(?:要|需要|需|应|最好)?\s*(?:间隔|隔开|错开)/.test(norm.slice(m.end, m.end + 10)))
+      freq = extractFrequency("", 0, 0);
     // The frequency may follow in the next sentence ("每次160mg。烧退不下来的话可以每3小时给一次") when it names no other drug.
     // Or in the next list item ("1. 美林每次7.5ml；" then "2. 间隔3小时一次").
     if (!freq.spans.length && !m0.fromQuestion && !row && segEnd < norm.length && /[。！？!?；;\n]/.test(norm[segEnd] ?? "")) {

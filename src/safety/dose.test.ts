@@ -211,3 +211,19 @@ describe("only clear dose errors are findings (margins measured on every batch)"
     expect(types("宝宝2岁，12公斤，发烧", "对乙酰氨基酚每次120mg，每2小时一次。", "paracetamol")).toEqual(["daily_max_exceeded"]);
   });
 });
+
+describe("amounts the answer rejects and intervals between two drugs", () => {
+  const types = (q: string, a: string, drug: string) =>
+    checkAnswer(a, { question: q, urgentCare: false }).findings.filter((f) => f.drug === drug).map((f) => f.type).sort();
+  it("does not read an amount called too much as the recommended dose", () => {
+    expect(types("孩子6岁，20公斤，发烧，对乙酰氨基酚片500mg一片，能吃吗", "每次按10～15mg/kg算是200～300mg，一片500mg太多了，可以吃半片（250mg），间隔4～6小时，24小时不超过4次。", "paracetamol")).toEqual([]);
+    expect(types("孩子6岁，20公斤，发烧，对乙酰氨基酚片500mg", "整片的量偏大，掰成半片吃，间隔4～6小时。", "paracetamol")).toEqual([]);
+    // A dose given without rejecting it is still judged.
+    expect(types("孩子3岁，14kg，发烧，对乙酰氨基酚片500mg", "吃一片500mg就可以，一天4次。", "paracetamol")).toEqual(["daily_max_exceeded", "dose_out_of_range"]);
+  });
+  it("reads 和布洛芬间隔4小时 as the gap between the two drugs, not ibuprofen's interval", () => {
+    expect(types("3岁宝宝发烧39.5℃，美林吃了没退", "- 对乙酰氨基酚：和布洛芬间隔至少4小时。", "ibuprofen")).toEqual([]);
+    expect(types("3岁宝宝发烧", "对乙酰氨基酚要与布洛芬错开2小时吃。", "ibuprofen")).toEqual([]);
+    expect(types("3岁宝宝发烧", "布洛芬每4小时吃一次。", "ibuprofen")).toEqual(["daily_max_exceeded"]);
+  });
+});
