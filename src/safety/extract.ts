@@ -28,6 +28,11 @@ function isThreshold(norm: string, start: number, end: number): boolean {
   return THRESHOLD_AFTER.test(norm.slice(end, end + 6)) || THRESHOLD_BEFORE.test(before);
 }
 
+// The extractors run on every sentence window and every triage: their patterns (built from NUM and the
+// like) are compiled once, on first use, not on every call. Only matchAll reads them, which copies a
+// global pattern, so sharing one is safe.
+const ONCE: Record<string, RegExp> = {};
+
 /** Every age mention that reads as the patient's age (thresholds like "6个月以下" and durations are skipped). */
 export function extractAges(text: string): AgeMention[] {
   const norm = normalize(text);
@@ -41,7 +46,7 @@ export function extractAges(text: string): AgeMention[] {
     const [cs] = clauseAt(norm, start);
     return DURATION_BEFORE.test(norm.slice(Math.max(cs, start - 6), start));
   };
-  const years = new RegExp(String.raw`(${NUM})\s*(?:周岁|岁)(?:\s*(${NUM})\s*个?月)?(半)?`, "g");
+  const years = (ONCE.years ??= new RegExp(String.raw`(${NUM})\s*(?:周岁|岁)(?:\s*(${NUM})\s*个?月)?(半)?`, "g"));
   for (const m of norm.matchAll(years)) {
     const s = m.index!, e = s + m[0].length;
     if (isThreshold(norm, s, e) || durationBefore(s)) continue;
@@ -50,7 +55,7 @@ export function extractAges(text: string): AgeMention[] {
     push(y * 12 + (Number.isFinite(mo) ? mo : 0) + (m[3] ? 6 : 0), s, e);
   }
   // 俩/仨 are spoken 两个/三个 ("俩月", "俩多月"); 个来月 is "about N months".
-  const months = new RegExp(String.raw`(${NUM}|俩|仨)\s*(个多月|个半月|个来月|个月|月龄|月大|多月|来月|月(?=[，,。；;了大零多半\s]|$))`, "g");
+  const months = (ONCE.months ??= new RegExp(String.raw`(${NUM}|俩|仨)\s*(个多月|个半月|个来月|个月|月龄|月大|多月|来月|月(?=[，,。；;了大零多半\s]|$))`, "g"));
   for (const m of norm.matchAll(months)) {
     const s = m.index!, e = s + m[0].length;
     if (isThreshold(norm, s, e) || durationBefore(s)) continue;
@@ -60,7 +65,7 @@ export function extractAges(text: string): AgeMention[] {
     push(n + (m[2] === "个半月" ? 0.5 : 0), s, e);
   }
   // "宝宝20天，…" states an age only when the clause ends there ("宝宝3天没拉" is a duration).
-  const days = new RegExp(String.raw`(?:出生(?:以)?后?|生后|刚出生|出生了|生下来|生出来|落地|下生|生了)\s*(?:才|刚|刚刚|已经|有|满|就)?\s*(?:第)?\s*(${NUM})\s*(?:多|来)?\s*(天|日|周|个?星期|个?礼拜|个?(?:多)?小时)|(${NUM})\s*(?:多|来)?\s*(天|日|周)\s*(?:大|龄|(?=的\s*(?:宝宝|娃|孩子|婴儿|宝贝|小孩|闺女|儿子|女儿|小宝)))|(?<=(?:宝宝|孩子|婴儿|小孩|女儿|儿子|新生儿|娃|闺女|宝贝|丫头)\s*(?:才|刚|刚刚|出生)?\s*)(${NUM})\s*(?:多|来)?\s*(天|周)(?=\s*(?:了)?\s*(?:[，,。；;]|$))`, "g");
+  const days = (ONCE.days ??= new RegExp(String.raw`(?:出生(?:以)?后?|生后|刚出生|出生了|生下来|生出来|落地|下生|生了)\s*(?:才|刚|刚刚|已经|有|满|就)?\s*(?:第)?\s*(${NUM})\s*(?:多|来)?\s*(天|日|周|个?星期|个?礼拜|个?(?:多)?小时)|(${NUM})\s*(?:多|来)?\s*(天|日|周)\s*(?:大|龄|(?=的\s*(?:宝宝|娃|孩子|婴儿|宝贝|小孩|闺女|儿子|女儿|小宝)))|(?<=(?:宝宝|孩子|婴儿|小孩|女儿|儿子|新生儿|娃|闺女|宝贝|丫头)\s*(?:才|刚|刚刚|出生)?\s*)(${NUM})\s*(?:多|来)?\s*(天|周)(?=\s*(?:了)?\s*(?:[，,。；;]|$))`, "g"));
   for (const m of norm.matchAll(days)) {
     const s = m.index!, e = s + m[0].length;
     if (isThreshold(norm, s, e)) continue;
@@ -70,19 +75,19 @@ export function extractAges(text: string): AgeMention[] {
     push(((/周|星期|礼拜/.test(unit) ? 7 : /小时/.test(unit) ? 1 / 24 : 1) * n) / 30.4, s, e);
   }
   // "还没满仨月" states an age just under the number, when the clause ends there (not "不到3个月的宝宝不能吃").
-  const under = new RegExp(String.raw`(?:还没满|还不满|没满|未满|不满|不到)\s*(${NUM}|俩|仨)\s*(?:个)?(?:多)?月(?:大)?(?=\s*(?:[，,。；;]|$))`, "g");
+  const under = (ONCE.under ??= new RegExp(String.raw`(?:还没满|还不满|没满|未满|不满|不到)\s*(${NUM}|俩|仨)\s*(?:个)?(?:多)?月(?:大)?(?=\s*(?:[，,。；;]|$))`, "g"));
   for (const m of norm.matchAll(under)) {
     const n = m[1] === "俩" ? 2 : m[1] === "仨" ? 3 : parseNumber(m[1]!);
     if (Number.isFinite(n) && n > 0) push(n - 0.5, m.index!, m.index! + m[0].length, true);
   }
   // "宝宝快三个月了" is an age just under the number too, when 快/将近 follows the child word or opens the clause,
   // and so is "快三个月的宝宝" ("咳嗽快三个月了" is a duration).
-  const nearly = new RegExp(String.raw`(?<=(?:宝宝|孩子|娃|婴儿|闺女|儿子|女儿|小孩|宝贝|^|[，,。；;])\s*)(?:快要|快|将近|眼看就)\s*(${NUM}|俩|仨)\s*(?:个)?月(?:大)?(?:了)?(?=\s*(?:[，,。；;]|$|的\s*(?:宝宝|孩子|娃|婴儿|小孩|宝贝|闺女|儿子|女儿|小宝|男孩|女孩)))`, "g");
+  const nearly = (ONCE.nearly ??= new RegExp(String.raw`(?<=(?:宝宝|孩子|娃|婴儿|闺女|儿子|女儿|小孩|宝贝|^|[，,。；;])\s*)(?:快要|快|将近|眼看就)\s*(${NUM}|俩|仨)\s*(?:个)?月(?:大)?(?:了)?(?=\s*(?:[，,。；;]|$|的\s*(?:宝宝|孩子|娃|婴儿|小孩|宝贝|闺女|儿子|女儿|小宝|男孩|女孩)))`, "g"));
   for (const m of norm.matchAll(nearly)) {
     const n = m[1] === "俩" ? 2 : m[1] === "仨" ? 3 : parseNumber(m[1]!);
     if (Number.isFinite(n) && n > 0) push(n - 0.5, m.index!, m.index! + m[0].length, true);
   }
-  const underYears = new RegExp(String.raw`(?:还没满|还不满|没满|未满|不满|不到)\s*(${NUM}|俩|仨)\s*(?:周)?岁(?:半)?(?=\s*(?:[，,。；;]|$))`, "g");
+  const underYears = (ONCE.underYears ??= new RegExp(String.raw`(?:还没满|还不满|没满|未满|不满|不到)\s*(${NUM}|俩|仨)\s*(?:周)?岁(?:半)?(?=\s*(?:[，,。；;]|$))`, "g"));
   for (const m of norm.matchAll(underYears)) {
     const n = m[1] === "俩" ? 2 : m[1] === "仨" ? 3 : parseNumber(m[1]!);
     if (Number.isFinite(n) && n > 0) push(n * 12 - 6 + (/半$/.test(m[0]) ? 6 : 0), m.index!, m.index! + m[0].length, true);
@@ -119,7 +124,7 @@ export interface WeightMention {
 export function extractWeights(text: string): WeightMention[] {
   const norm = normalize(text);
   const out: WeightMention[] = [];
-  const re = new RegExp(String.raw`(${NUM})(${RANGE_SEP}${NUM})?\s*(?:来|多)?\s*(kg|公斤|千克|斤)(?![a-z/])`, "g");
+  const re = (ONCE.weights ??= new RegExp(String.raw`(${NUM})(${RANGE_SEP}${NUM})?\s*(?:来|多)?\s*(kg|公斤|千克|斤)(?![a-z/])`, "g"));
   for (const m of norm.matchAll(re)) {
     const s = m.index!, e = s + m[0].length;
     const before = norm.slice(Math.max(0, s - 6), s);
@@ -157,7 +162,7 @@ export function extractFever(text: string): FeverInfo {
     if (m[0] === "高烧" || m[0] === "高热") info.highFever = true;
   }
   // A bare reading right after a fever word counts too ("低烧37.8", "发烧38.5").
-  const temp = new RegExp(String.raw`(?:体温\s*(?:达到?|升到|高达|最高|为|是)?\s*|烧到\s*|(?:发烧|发热|低烧|低热|高烧|高热)\s*(?:了|有|在)?\s*(?=(?:3[4-9]|4[0-3])(?:\.\d)?(?![\d.]|\s*(?:天|日|周|次|小时|个))))(${NUM})(?:\s*(?:度|℃|°c|°))?|(${NUM})\s*(?:度|℃|°c|°)`, "g");
+  const temp = (ONCE.temp ??= new RegExp(String.raw`(?:体温\s*(?:达到?|升到|高达|最高|为|是)?\s*|烧到\s*|(?:发烧|发热|低烧|低热|高烧|高热)\s*(?:了|有|在)?\s*(?=(?:3[4-9]|4[0-3])(?:\.\d)?(?![\d.]|\s*(?:天|日|周|次|小时|个))))(${NUM})(?:\s*(?:度|℃|°c|°))?|(${NUM})\s*(?:度|℃|°c|°)`, "g"));
   for (const m of norm.matchAll(temp)) {
     const v = parseNumber(m[1] ?? m[2]!);
     if (!(v >= 34 && v <= 43)) continue;
@@ -170,7 +175,7 @@ export function extractFever(text: string): FeverInfo {
   }
   // A reading without a unit where the thermometer is named ("一量38.3", "夹了下表38.2", "额温枪显示38.6"),
   // a spoken decimal ("38度2"), or a bare decimal in a sentence about heat ("摸着滚烫，38.5").
-  const reading = new RegExp(String.raw`(?:量|测|夹|表|体温计|温度计|额温枪?|耳温枪?|腋温|肛温|显示|温度)[^，。；,;!?！？\d]{0,6}?(?<![\d.])((?:3[5-9]|4[0-2])(?:\.\d)?)(?![\d.])|(?<![\d.])(3[5-9]|4[0-2])\s*度\s*([1-9])(?![\d.]|\s*(?:天|日|周|次|小时|个))|(?<![\d.])((?:3[5-9]|4[0-2])\.\d)(?![\d.])`, "g");
+  const reading = (ONCE.reading ??= new RegExp(String.raw`(?:量|测|夹|表|体温计|温度计|额温枪?|耳温枪?|腋温|肛温|显示|温度)[^，。；,;!?！？\d]{0,6}?(?<![\d.])((?:3[5-9]|4[0-2])(?:\.\d)?)(?![\d.])|(?<![\d.])(3[5-9]|4[0-2])\s*度\s*([1-9])(?![\d.]|\s*(?:天|日|周|次|小时|个))|(?<![\d.])((?:3[5-9]|4[0-2])\.\d)(?![\d.])`, "g"));
   const NOT_TEMP_AFTER = /^\s*(?:kg|公斤|斤|千克|cm|厘米|ml|毫升|元|块|mg|g(?![a-z])|%|万|岁|个|天|日|周|次|小时|分钟|秒|号|米|码|以上|以下|时|就|再|才)/;
   for (const m of norm.matchAll(reading)) {
     const end = m.index! + m[0].length;
@@ -190,10 +195,10 @@ export function extractFever(text: string): FeverInfo {
       info.tempSpan = [m.index!, end];
     }
   }
-  const dur = new RegExp(
+  const dur = (ONCE.dur ??= new RegExp(
     String.raw`(?:发烧|发热|高烧|高热|烧)[^，。；,;!?！？]{0,10}?(?<![\d.])(${NUM})\s*(天|日|周|个?星期)|(${NUM})\s*(天|日|周|个?星期)\s*(?:来|了|以来)?\s*(?:一直|反复|持续|都)?\s*(?:发烧|发热|高烧|高热|烧)`,
     "g",
-  );
+  ));
   for (const m of norm.matchAll(dur)) {
     const n = parseNumber(m[1] ?? m[3]!);
     const unit = m[2] ?? m[4]!;
