@@ -1581,6 +1581,20 @@ function checkDoses(ctx: Ctx, mentions: QuestionMention[]): void {
         if (fa.intervalHours) { freq = fa; break; }
       }
     }
+    // "1. 美林每次6ml；2. 泰诺林每次6ml；两种药每隔1小时交替一次": an alternation said of both drugs after the list,
+    // naming neither, is each one's; alternating every hour gives each drug every two hours.
+    if (!freq.spans.length && !m0.fromQuestion && mentions.some((x) => x.drug !== drug.id)) {
+      for (const sm of norm.slice(segEnd).matchAll(/[^。！？!?；;\n]+/g)) {
+        const s3 = segEnd + sm.index!;
+        const e3 = s3 + sm[0].length;
+        if (mentions.some((x) => x.start >= s3 && x.start < e3)) continue;
+        if (!/(?:两种|两样|两个|这两种|两|二者|两者)\s*(?:药物?|退烧药|退热药)?[^。；;\n]{0,10}?(?:交替|轮换|轮流|轮着)/.test(norm.slice(s3, e3))) continue;
+        const iv = /(?:每|隔)\s*(?:隔)?\s*(\d+(?:\.\d+)?|[一二两三四五六半])\s*(?:个)?\s*(?:小时|钟头|h)/.exec(norm.slice(s3, e3));
+        const h = iv ? (iv[1] === "半" ? 0.5 : parseNumber(iv[1]!)) : NaN;
+        if (iv && Number.isFinite(h) && h > 0) freq = { ...freq, spans: [[s3 + iv.index!, s3 + iv.index! + iv[0].length]], intervalHours: [h * 2, h * 2] };
+        break;
+      }
+    }
     // The question's wording counts too when it names this drug ("头孢克洛干混悬剂（125mg/5ml）").
     askedIds ??= new Set(ctx.question ? findDrugMentions(ctx.question, kb).map((x) => x.drug) : []);
     const asked = m0.fromQuestion || askedIds.has(drug.id);

@@ -227,3 +227,17 @@ describe("amounts the answer rejects and intervals between two drugs", () => {
     expect(types("3岁宝宝发烧", "布洛芬每4小时吃一次。", "ibuprofen")).toEqual(["daily_max_exceeded"]);
   });
 });
+
+describe("an alternation of two drugs said after the list of their doses", () => {
+  const types = (q: string, a: string) =>
+    checkAnswer(a, { question: q, urgentCare: false }).findings.filter((f) => f.type === "daily_max_exceeded").map((f) => f.drug).sort();
+  it("gives each drug the doubled interval", () => {
+    expect(types("宝宝2岁半，13kg，烧到39.5", "可以交替：\n1. 布洛芬（100mg/5ml）：每次6ml；\n2. 对乙酰氨基酚（32mg/ml）：每次6ml；\n两种药每隔1小时交替一次，这样体温就降得快。")).toEqual(["ibuprofen", "paracetamol"]);
+    // Every 2 h alternating is each drug every 4 h: too often for ibuprofen (6 h), not for paracetamol (4 h).
+    expect(types("宝宝2岁，12kg，高烧", "- 泰诺林（32mg/ml）：每次5ml\n- 美林（100mg/5ml）：每次5ml\n- 两种药每2小时轮换一次")).toEqual(["ibuprofen"]);
+  });
+  it("stays quiet for an alternation at safe intervals or one that advises against it", () => {
+    expect(types("宝宝2岁，12kg，高烧", "- 泰诺林（32mg/ml）：每次5ml\n- 美林（100mg/5ml）：每次5ml\n- 两种药每隔3小时交替一次，每种药间隔6小时。")).toEqual([]);
+    expect(types("宝宝2岁，12kg，高烧", "- 美林（100mg/5ml）：每次5ml，间隔6~8小时。\n- 一般不建议两种药交替使用。")).toEqual([]);
+  });
+});
