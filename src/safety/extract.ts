@@ -385,7 +385,7 @@ export function extractAmounts(text: string, from = 0, to = text.length): Amount
   // A strength may open before `from` ("氯雷他定片（10mg）" read from after the product's name): look back for it.
   const masked = extractStrengths(text, Math.max(0, from - 12), to);
   // A fraction in words ("十分之一袋", "四分之一片") is an amount too.
-  const re = new RegExp(String.raw`((?:[一二两三四五六七八九十\d]+)分之(?:[一二两三四五六七八九\d]+)|${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*${UNIT_RE}`, "g");
+  const re = ONCE.amounts ??= new RegExp(String.raw`((?:[一二两三四五六七八九十\d]+)分之(?:[一二两三四五六七八九\d]+)|${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*${UNIT_RE}`, "g");
   re.lastIndex = from;
   const out: Amount[] = [];
   for (const m of norm.matchAll(re)) {
@@ -477,7 +477,7 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     re.lastIndex = from;
     return [...norm.matchAll(re)].filter((m) => m.index! >= from);
   };
-  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|24小时内?|每24小时)\s*(?:不超过|不要超过|最多|不宜超过|不得超过|不能超过|不可超过|至多)\s*(?:可以|可|能|只能)?\s*${TAKE}?\s*(${NUM})\s*(?:次|回|遍)|(?:不超过|不要超过|最多|不宜超过|至多)\s*(${NUM})\s*次\s*[/／]\s*(?:日|天|24小时)`, "g"))) {
+  for (const m of seg(ONCE.freq1 ??= new RegExp(String.raw`(?:每日|每天|一日|一天|24小时内?|每24小时)\s*(?:不超过|不要超过|最多|不宜超过|不得超过|不能超过|不可超过|至多)\s*(?:可以|可|能|只能)?\s*${TAKE}?\s*(${NUM})\s*(?:次|回|遍)|(?:不超过|不要超过|最多|不宜超过|至多)\s*(${NUM})\s*次\s*[/／]\s*(?:日|天|24小时)`, "g"))) {
     f.maxTimesPerDay = parseNumber(m[1] ?? m[2]!);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
@@ -486,31 +486,31 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
   // "不用4小时吃一次" rejects a frequency; it does not state one.
   const negated = (i: number) => /(?:不用|不要|别|不能|不可以|不必|无需|没必要|不需要|不宜)\s*(?:再|每)?\s*$/.test(norm.slice(Math.max(0, i - 5), i));
   const taken = (i: number) => negated(i) || f.spans.some(([a, b]) => i >= a && i < b);
-  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:里|内|之内|当中|中)?\s*(?:要|需|需要|可|可以|能|共|总共|一共)?\s*${TAKE}?\s*(?:药)?\s*(?:个|上)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍|顿(?!饭))`, "g"))) {
+  for (const m of seg(ONCE.freq2 ??= new RegExp(String.raw`(?:每日|每天|一日|一天|日|24小时内?|每24小时)\s*(?:里|内|之内|当中|中)?\s*(?:要|需|需要|可|可以|能|共|总共|一共)?\s*${TAKE}?\s*(?:药)?\s*(?:个|上)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍|顿(?!饭))`, "g"))) {
     if (capped(m.index!) || taken(m.index!)) continue;
     f.timesPerDay = range(m[1]!, m[2]);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
-  for (const m of seg(new RegExp(String.raw`(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍)\s*(?:[/／每]\s*(?:日|天|d)|一天|每天)(?![\u4e00-\u9fff]{0,2}(?:次|回))`, "g"))) {
+  for (const m of seg(ONCE.freq3 ??= new RegExp(String.raw`(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:次|回|遍)\s*(?:[/／每]\s*(?:日|天|d)|一天|每天)(?![\u4e00-\u9fff]{0,2}(?:次|回))`, "g"))) {
     if (capped(m.index!) || taken(m.index!)) continue;
     f.timesPerDay = range(m[1]!, m[2]);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
   // One dose with each meal: 一日三餐后, 三餐前.
-  for (const m of seg(new RegExp(String.raw`(?:每日|每天|一日|一天)?\s*(${NUM})\s*(?:餐|顿饭)\s*(?:后|前|时|中)`, "g"))) {
+  for (const m of seg(ONCE.freq4 ??= new RegExp(String.raw`(?:每日|每天|一日|一天)?\s*(${NUM})\s*(?:餐|顿饭)\s*(?:后|前|时|中)`, "g"))) {
     if (taken(m.index!)) continue;
     f.timesPerDay = range(m[1]!, undefined);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
   // Times of day each given a dose: 早晚各一次 (2), 早中晚各1片 (3), 早上和晚上各吃一袋 (2).
-  for (const m of seg(new RegExp(String.raw`((?:${DAYPART})(?:\s*(?:、|和|及|与|,|，)?\s*(?:${DAYPART}))+)\s*各`, "g"))) {
+  for (const m of seg(ONCE.freq5 ??= new RegExp(String.raw`((?:${DAYPART})(?:\s*(?:、|和|及|与|,|，)?\s*(?:${DAYPART}))+)\s*各`, "g"))) {
     if (taken(m.index!)) continue;
-    const n = [...m[1]!.matchAll(new RegExp(DAYPART, "g"))].length;
+    const n = [...m[1]!.matchAll(ONCE.daypart ??= new RegExp(DAYPART, "g"))].length;
     f.timesPerDay = [n, n];
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
   // Times of day with their count: 早晚两次 (2), 早中晚三次 (3).
-  for (const m of seg(new RegExp(String.raw`((?:${DAYPART})(?:\s*(?:、|和|及|与)?\s*(?:${DAYPART}))+)\s*(?:共|一共)?\s*(?:${TAKE})?\s*(${NUM})\s*(?:次|回|遍)`, "g"))) {
+  for (const m of seg(ONCE.freq106 ??= new RegExp(String.raw`((?:${DAYPART})(?:\s*(?:、|和|及|与)?\s*(?:${DAYPART}))+)\s*(?:共|一共)?\s*(?:${TAKE})?\s*(${NUM})\s*(?:次|回|遍)`, "g"))) {
     if (taken(m.index!)) continue;
     f.timesPerDay = range(m[2]!, undefined);
     f.spans.push([m.index!, m.index! + m[0].length]);
@@ -526,19 +526,19 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.intervalHours = range(lo, hi);
     f.spans.push([at, at + len]);
   };
-  for (const m of seg(new RegExp(String.raw`(?:每|间隔(?:时间)?\s*(?:为|是|[：:])?|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}`, "g"))) if (!negated(m.index!)) interval(m[1]!, m[2], m.index!, m[0].length);
+  for (const m of seg(ONCE.freq107 ??= new RegExp(String.raw`(?:每|间隔(?:时间)?\s*(?:为|是|[：:])?|每隔|隔)\s*(?:至少|不少于)?\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}`, "g"))) if (!negated(m.index!)) interval(m[1]!, m[2], m.index!, m[0].length);
   // Every hour with no number: 每小时一次, 每个小时喷一次, 每半小时吃一次.
-  for (const m of seg(new RegExp(String.raw`每\s*(?:个)?\s*(半)?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:就)?\s*(?:${TAKE}|喷|滴|吸|雾化)?\s*(?:一|1)\s*(?:次|回|剂|顿|喷)`, "g"))) {
+  for (const m of seg(ONCE.freq108 ??= new RegExp(String.raw`每\s*(?:个)?\s*(半)?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:就)?\s*(?:${TAKE}|喷|滴|吸|雾化)?\s*(?:一|1)\s*(?:次|回|剂|顿|喷)`, "g"))) {
     if (taken(m.index!)) continue;
     interval(m[1] ? "0.5" : "1", undefined, m.index!, m[0].length);
   }
   // Interval without 每: 4小时一次, 4到6个小时吃一次, 6小时1剂.
-  for (const m of seg(new RegExp(String.raw`(?<![每隔\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:再|可|可以|就)?\s*${TAKE}?\s*(?:一|1)\s*(?:次|回|剂|顿)`, "g"))) {
+  for (const m of seg(ONCE.freq109 ??= new RegExp(String.raw`(?<![每隔\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:左右)?\s*(?:再|可|可以|就)?\s*${TAKE}?\s*(?:一|1)\s*(?:次|回|剂|顿)`, "g"))) {
     if (taken(m.index!)) continue;
     interval(m[1]!, m[2], m.index!, m[0].length);
   }
   // A repeat after N hours: 2小时后再吃一次, 过3个小时可以再喂, 隔2小时后重复.
-  for (const m of seg(new RegExp(String.raw`(过|等|隔)?\s*(?<![每\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(后|以后|之后)?\s*(?:[^，。；,;\d内]{0,6}?)?\s*(?:还|仍)?\s*(?:可|可以|能|就|需要|要)?\s*(?:再|重复|继续|又)\s*(?:${TAKE}|给药|用药|喂药)?`, "g"))) {
+  for (const m of seg(ONCE.freq110 ??= new RegExp(String.raw`(过|等|隔)?\s*(?<![每\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(后|以后|之后)?\s*(?:[^，。；,;\d内]{0,6}?)?\s*(?:还|仍)?\s*(?:可|可以|能|就|需要|要)?\s*(?:再|重复|继续|又)\s*(?:${TAKE}|给药|用药|喂药)?`, "g"))) {
     // Without 过/隔/后 the hours count only before an explicit repeat of the dose ("4小时可以重复", "6小时再吃").
     if (taken(m.index!) || (!m[1] && !m[4] && !/重复|再\s*(?:吃|喂|服|用|给|喝|塞)/.test(m[0])) || /(?:不要|别|不能|不可|不用|勿)\s*再/.test(m[0])) continue;
     // "半小时后再量体温", "2小时后再看": a repeat of something other than the dose is no dosing interval.
@@ -546,7 +546,7 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     interval(m[2]!, m[3], m.index!, m[0].length);
   }
   // "1～2小时后体温还没降，再补一次": a repeat after N hours under a condition told in between.
-  for (const m of seg(new RegExp(String.raw`(?<![每\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:后|以后|之后)[^。；;\d]{0,12}?(?:还|仍|仍然|依然)(?:没|不|未)[^。；;\d]{0,8}?[，,]\s*(?:就|可以|可)?\s*(?:再|又)\s*(?:补|吃|喂|服|用|给|喝|塞)`, "g"))) {
+  for (const m of seg(ONCE.freq111 ??= new RegExp(String.raw`(?<![每\d.])(${NUM}|半)(?:${RANGE_SEP}(${NUM}))?\s*(?:个)?\s*${HOURS}\s*(?:后|以后|之后)[^。；;\d]{0,12}?(?:还|仍|仍然|依然)(?:没|不|未)[^。；;\d]{0,8}?[，,]\s*(?:就|可以|可)?\s*(?:再|又)\s*(?:补|吃|喂|服|用|给|喝|塞)`, "g"))) {
     if (taken(m.index!)) continue;
     interval(m[1]!, m[2], m.index!, m[0].length);
   }
@@ -567,7 +567,7 @@ export function extractFrequency(text: string, from = 0, to = text.length): Freq
     f.timesPerDay = [n, n];
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
-  for (const m of seg(new RegExp(String.raw`分\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*次`, "g"))) {
+  for (const m of seg(ONCE.freq112 ??= new RegExp(String.raw`分\s*(${NUM})(?:${RANGE_SEP}(${NUM}))?\s*次`, "g"))) {
     f.dividedInto = range(m[1]!, m[2]);
     f.spans.push([m.index!, m.index! + m[0].length]);
   }
