@@ -245,6 +245,8 @@ function perBreath(text: string, start: number): boolean {
 
 /** Find red flags in `text`. */
 export function triage(text: string, options: TriageOptions = {}): TriageResult {
+  // No text, no sign (checkAnswer triages "" for the answer whenever there is a question): skip the flag loops.
+  if (!text) return { ...triageOf([]), ...(options.ageMonths !== undefined ? { ageMonths: options.ageMonths } : {}) };
   const kb = options.kb ?? loadSafetyKnowledge();
   const includeConditional = options.includeConditional ?? true;
   const ages = extractAges(text);
