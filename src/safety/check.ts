@@ -289,7 +289,9 @@ function asCompound(kb: SafetyKnowledge, text: string, m: Match<{ kind: "drug"; 
   const productBefore = PRODUCT_BEFORE.test(text.slice(Math.max(0, m.start - 16), m.start));
   // "艾畅是儿童专用的感冒药，含伪麻黄碱": a product the knowledge base does not name, then what it contains.
   const containedBy = /(?:含有?|(?:里面|里|中)有)\s*$/.test(text.slice(Math.max(0, m.start - 3), m.start)) && PRODUCT_CLAUSE_BEFORE.test(text.slice(Math.max(0, m.start - 30), m.start));
-  if (!productBefore && !containedBy && (!/含有?\s*$/.test(text.slice(Math.max(0, m.start - 2), m.start)) || !PRODUCT_AFTER.test(text.slice(m.end, m.end + 16)))) return m;
+  // "右美沙芬的复方糖浆": the product word 复方 right after the ingredient names a compound that holds it.
+  const compoundAfter = /^\s*(?:成分)?(?:的|类)?\s*复方(?!制剂中|中)/.test(text.slice(m.end, m.end + 8));
+  if (!productBefore && !containedBy && !compoundAfter && (!/含有?\s*$/.test(text.slice(Math.max(0, m.start - 2), m.start)) || !PRODUCT_AFTER.test(text.slice(m.end, m.end + 16)))) return m;
   return { ...m, payload: { kind: "drug", drug: compound } };
 }
 
@@ -1284,7 +1286,19 @@ function candidatesFor(amount: Amount, drug: Drug, route: Route, mentionText: st
  */
 function questionDrug(kb: SafetyKnowledge, question: string, answer: string): QuestionMention[] {
   if (!question) return [];
-  const qm = findDrugMentions(question, kb).filter((m) => m.stance === "asserted");
+  let qm = findDrugMentions(question, kb).filter((m) => m.stance === "asserted");
+  // "右美沙芬的复方糖浆（右美沙芬+扑尔敏）": the bracket after a compound product lists what it holds, not more medicines.
+  const isCompound = compoundTest(kb);
+  const product = qm.find((m) => isCompound(m.drug));
+  if (product) {
+    const norm = normalize(question);
+    const bracket = /^[^，。；;！？!?\n（(]{0,8}[（(]([^（）()\n]{0,40})[）)]/.exec(norm.slice(product.end));
+    if (bracket) {
+      const from = product.end + bracket[0].length - bracket[1]!.length - 1;
+      const to = product.end + bracket[0].length;
+      qm = qm.filter((m) => m === product || isCompound(m.drug) || m.start < from || m.end > to);
+    }
+  }
   if (new Set(qm.map((m) => m.drug)).size !== 1) return [];
   const freq = extractFrequency(answer);
   if (!extractAmounts(answer).some((a) => !a.isMax) && !freq.spans.length) return [];

@@ -1007,3 +1007,16 @@ describe("class claims that go on after a comma, and classes in brackets", () =>
     expect(age("可以吃诺氟沙星，18岁以下不用担心，短期吃没事。", "孩子5岁拉肚子")).toEqual(["age_contraindication:norfloxacin"]);
   });
 });
+
+describe("a compound product the question asks about, answered with yes and a dose", () => {
+  const age = (answer: string, question: string) => kinds(answer, question).filter((k) => k.startsWith("age_"));
+  it("reads 能不能/可不可以 as a question, and the answer's yes with a dose as giving the product", () => {
+    expect(age("可以，这类复方止咳糖浆比较温和，1岁多每次2ml，每天3次。", "宝宝1岁2个月，咳嗽晚上睡不好，能不能吃点右美沙芬的复方糖浆（右美沙芬+扑尔敏）")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+    expect(age("可以的，每次2ml，每天3次。", "宝宝1岁2个月，咳嗽，可不可以吃右美沙芬的复方糖浆？")).toEqual(["age_contraindication:dextromethorphan_compound"]);
+  });
+  it("stays quiet when the answer says no, or the child is old enough", () => {
+    expect(age("不可以，2岁以下不建议用复方止咳药，多喝水、拍背。", "宝宝1岁2个月，咳嗽，能不能吃右美沙芬的复方糖浆？")).toEqual([]);
+    expect(age("不能吃右美沙芬复方糖浆。", "宝宝1岁2个月，咳嗽")).toEqual([]);
+    expect(age("可以，每次5ml，每天3次。", "孩子7岁，咳嗽，能不能吃右美沙芬的复方糖浆（右美沙芬+扑尔敏）")).toEqual([]);
+  });
+});

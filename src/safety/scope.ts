@@ -9,7 +9,7 @@
 import { normalize, CLAUSE_END, SENTENCE_END } from "./text.js";
 
 /** Cues before a drug that make it a non-recommendation. */
-const PRE_PROHIBIT = /(?:不(?:太|大|是很|怎么|很)(?:建议|推荐|主张|适合|宜|需要)|不含有?|不添加|不要|不能|不可以|不可|不宜|不应该?|不该|不建议|不推荐|不主张|禁用|禁止|避免|切勿|切忌|勿|别|千万不要|不需要|不需|无需|无须|毋需|没有必要|没必要|不必要?|用不着|犯不着|不用|甭|严禁|不得|停用|停止使用|杜绝)/g;
+const PRE_PROHIBIT = /(?:不(?:太|大|是很|怎么|很)(?:建议|推荐|主张|适合|宜|需要)|不含有?|不添加|(?<!要)不要|(?<!能)不能|(?<!可)不可以|(?<!可)不可|不宜|不应该?|不该|不建议|不推荐|不主张|禁用|禁止|避免|切勿|切忌|勿|别|千万不要|(?<!需)不需要|(?<!需)不需|无需|无须|毋需|没有必要|没必要|不必要?|用不着|犯不着|(?<!用)不用|甭|严禁|不得|停用|停止使用|杜绝)/g;
 /**
  * Words between a prohibition and a drug that start a new, positive statement ("不要用阿司匹林而是用
  * 布洛芬", "没必要吃抗生素，可以吃蒙脱石散"): the prohibition's scope ends there.
